@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what livefx needs, and only what is missing, so it is safe to run again:
+# Debian packages (ffmpeg; with --test also chromium) through apt-get when root, then npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[[ "${1:-}" == "--test" ]] && want_test=true
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if $want_test; then
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+fi
+
+if ((${#missing[@]} > 0)); then
+  # shellcheck disable=SC2207
+  packages=($(printf '%s\n' "${missing[@]}" | sort -u))
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "livefx setup: installing Debian packages: ${packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  else
+    echo "livefx setup: missing ${packages[*]}; install them (sudo apt-get install ${packages[*]}) and run again" >&2
+    exit 1
+  fi
+fi
+
+# npm ci only when node_modules is absent or older than the lock file.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "livefx setup: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

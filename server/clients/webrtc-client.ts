@@ -1,0 +1,59 @@
+import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+
+const GATHERING_TIMEOUT_MS = 3000;
+
+export function clientPeerConnection(video: RTCRtpCodecParameters[]): RTCPeerConnection {
+  return new RTCPeerConnection({
+    iceServers: [],
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    codecs: { video, audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })] },
+    headerExtensions: { video: [], audio: [] },
+  });
+}
+
+export function h264ClientCodec(): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }],
+    parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+  });
+}
+
+/** Creates the offer, waits for ICE gathering (non-trickle), POSTs it, applies the answer; returns the session URL. */
+export async function negotiate(pc: RTCPeerConnection, endpoint: string, headers: Record<string, string> = {}): Promise<string> {
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, GATHERING_TIMEOUT_MS);
+      pc.iceGatheringStateChange.subscribe((state) => {
+        if (state === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', ...headers },
+    body: pc.localDescription!.sdp,
+  });
+  if (response.status !== 201) {
+    throw new SignallingError(response.status, `${endpoint} answered ${response.status}: ${await response.text()}`);
+  }
+  const location = response.headers.get('location');
+  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  if (!location) throw new SignallingError(response.status, `${endpoint} sent no Location header`);
+  return new URL(location, endpoint).toString();
+}
+
+export class SignallingError extends Error {
+  override readonly name = 'SignallingError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
+import { FlvReader } from '../media/flv-reader.js';
+import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
+import { H264Packetizer } from '../rtp/h264-packetizer.js';
+import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
+import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';
+
+export interface WhipPublishOptions {
+  /** e.g. http://127.0.0.1:8080/whip/<id> */
+  endpoint: string;
+  streamKey: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  kbps?: number;
+  /** ffmpeg lavfi source; defaults to a moving test pattern. */
+  source?: string;
+}
+
+/**
+ * A WHIP publisher that is not a browser: ffmpeg encodes a test pattern in real time, and werift
+ * sends it as H.264 RTP. It proves the signalling works for tools beyond the browser.
+ */
+export class WhipClient {
+  private pc: RTCPeerConnection | undefined;
+  private encoder: ChildProcessWithoutNullStreams | undefined;
+  private sessionUrl: string | undefined;
+  private readonly track = new MediaStreamTrack({ kind: 'video' });
+  private readonly packetizer = new H264Packetizer(1200);
+  private sequence = 0;
+  framesSent = 0;
+  keyframeRequests = 0;
+
+  constructor(private readonly options: WhipPublishOptions) {}
+
+  async start(): Promise<void> {
+    const pc = clientPeerConnection([h264ClientCodec()]);
+    this.pc = pc;
+    const transceiver = pc.addTransceiver(this.track, { direction: 'sendonly' });
+    transceiver.sender.onPictureLossIndication.subscribe(() => this.keyframeRequests++);
+    this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('publisher did not connect within 10 s')), 10_000);
+      if (pc.connectionState === 'connected') resolve();
+      pc.connectionStateChange.subscribe((state) => {
+        if (state === 'connected') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    this.startEncoder();
+  }
+
+  private startEncoder(): void {
+    const { width = 640, height = 360, fps = 30, kbps = 1500 } = this.options;
+    const source = this.options.source ?? `testsrc2=size=${width}x${height}:rate=${fps}`;
+    const args = new FfmpegCommand()
+      .input(source, { re: true, f: 'lavfi' })
+      .output('pipe:1', {
+        'c:v': 'libx264',
+        preset: 'ultrafast',
+        tune: 'zerolatency',
+        'profile:v': 'baseline',
+        pix_fmt: 'yuv420p',
+        g: fps,
+        bf: 0,
+        'b:v': `${kbps}k`,
+        flush_packets: 1,
+        f: 'flv',
+      })
+      .toArgs();
+    const encoder = spawn('ffmpeg', args);
+    this.encoder = encoder;
+    encoder.stderr.resume();
+    let sps: Buffer | undefined;
+    let pps: Buffer | undefined;
+    const reader = new FlvReader({
+      onVideo: (tag) => {
+        if (tag.avcDecoderConfig) {
+          const config = parseAvcDecoderConfig(tag.avcDecoderConfig);
+          sps = config.sps[0];
+          pps = config.pps[0];
+          return;
+        }
+        const nalUnits = tag.keyframe && sps && pps ? [sps, pps, ...tag.nalUnits] : tag.nalUnits;
+        const timestamp = (tag.timestampMs * 90) >>> 0;
+        this.packetizer.packetize(nalUnits, (payload, marker) => {
+          this.sequence = (this.sequence + 1) & 0xffff;
+          const header = new RtpHeader({ payloadType: 96, sequenceNumber: this.sequence, timestamp, marker, ssrc: 1 });
+          this.track.writeRtp(new RtpPacket(header, payload));
+        });
+        this.framesSent++;
+      },
+    });
+    encoder.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
+  }
+
+  /** Ends publishing the standard way: DELETE on the session URL. */
+  async stop(): Promise<void> {
+    this.encoder?.kill('SIGKILL');
+    if (this.sessionUrl) await fetch(this.sessionUrl, { method: 'DELETE' }).catch(() => undefined);
+    this.sessionUrl = undefined;
+    await this.pc?.close();
+  }
+
+  /** Stops sending without saying goodbye, like a crashed publisher. */
+  async vanish(): Promise<void> {
+    this.encoder?.kill('SIGKILL');
+    await this.pc?.close();
+  }
+}

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+/** The one configuration schema of livefx: every setting comes from an environment variable with a default. */
+export const configSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LIVEFX_DATA_DIR: z.string().min(1).default('./data'),
+  /** Base URL of a running server, used by CLI commands; empty means they work on LIVEFX_DATA_DIR directly. */
+  LIVEFX_URL: z.string().url().optional(),
+  LIVEFX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LIVEFX_FFMPEG: z.string().min(1).default('ffmpeg'),
+  /** Extra host addresses offered as ICE candidates besides loopback (comma separated). */
+  LIVEFX_ICE_HOSTS: z.string().default(''),
+  /** UDP port range for WebRTC media, "min-max"; empty lets the OS choose. */
+  LIVEFX_RTC_PORTS: z
+    .string()
+    .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40999')
+    .default(''),
+  /** Bitrate the publisher is allowed to send (kbit/s), announced by REMB and in the SDP answer. */
+  LIVEFX_MAX_PUBLISH_KBPS: z.coerce.number().int().min(100).max(50_000).default(2500),
+  /** Bitrate of the processed H.264 stream sent to viewers (kbit/s). */
+  LIVEFX_OUTPUT_KBPS: z.coerce.number().int().min(100).max(50_000).default(2500),
+  /** Keyframe interval of the processed stream in seconds (also the HLS segment length). */
+  LIVEFX_KEYFRAME_INTERVAL_S: z.coerce.number().min(0.5).max(10).default(1),
+  LIVEFX_HLS_SEGMENT_S: z.coerce.number().min(0.5).max(10).default(1),
+  LIVEFX_HLS_LIST_SIZE: z.coerce.number().int().min(2).max(100).default(6),
+  /** Burn the frame-counter code into every processed frame (the latency probe the pages read back). */
+  LIVEFX_BURN_IN: booleanFromEnv.default(true),
+  /** Seconds without media before a live stream counts as ended. */
+  LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(5),
+  /** Most frame intervals an ffmpeg restart may wait before it gives up (restart backoff ceiling, ms). */
+  LIVEFX_RESTART_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+});
+
+export type LivefxConfig = Omit<z.infer<typeof configSchema>, 'LIVEFX_DATA_DIR'> & { LIVEFX_DATA_DIR: string };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the configuration once at start-up; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LivefxConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return { ...result.data, LIVEFX_DATA_DIR: path.resolve(result.data.LIVEFX_DATA_DIR) };
+}

@@ -1,0 +1,29 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { StreamRegistry } from '../streams/stream-registry.js';
+import { HttpError } from './http-error.js';
+import { findStream } from './stream-routes.js';
+
+const HLS_FILE = /^(index\.m3u8|segment-\d{1,20}\.ts)$/;
+
+/** Serves each stream's HLS playlist and segments from its folder; only names the muxer writes are served. */
+export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry): void {
+  app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
+    const stream = findStream(registry, request.params.id);
+    const file = request.params.file;
+    if (!HLS_FILE.test(file)) throw new HttpError(404, 'not_found', `no HLS file "${file}"`);
+    const filePath = path.join(stream.hlsDir, file);
+    const info = await stat(filePath).catch(() => undefined);
+    if (!info) {
+      throw new HttpError(404, 'not_ready', stream.state === 'ended' ? 'the stream has ended' : `"${file}" is not available (yet)`);
+    }
+    const playlist = file.endsWith('.m3u8');
+    return reply
+      .header('Content-Type', playlist ? 'application/vnd.apple.mpegurl' : 'video/mp2t')
+      .header('Cache-Control', playlist ? 'no-cache' : 'max-age=60')
+      .header('Content-Length', info.size)
+      .send(createReadStream(filePath));
+  });
+}

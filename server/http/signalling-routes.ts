@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from '../logger.js';
+import { SdpError, type Sfu } from '../sfu/sfu.js';
+import type { StreamRegistry } from '../streams/stream-registry.js';
+import { HttpError } from './http-error.js';
+import { findStream } from './stream-routes.js';
+
+/** Largest SDP offer accepted; real browser offers are 3–10 KB. */
+export const MAX_SDP_BYTES = 64 * 1024;
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+function sdpBody(body: unknown): string {
+  if (typeof body !== 'string' || body.length === 0) {
+    throw new HttpError(400, 'invalid_sdp', 'the request body must be an SDP offer sent as Content-Type: application/sdp');
+  }
+  return body;
+}
+
+function sendAnswer(reply: FastifyReply, location: string, answerSdp: string): FastifyReply {
+  return reply.code(201).header('Content-Type', 'application/sdp').header('Location', location).send(answerSdp);
+}
+
+function asHttpError(error: unknown): unknown {
+  return error instanceof SdpError ? new HttpError(400, 'invalid_sdp', error.message) : error;
+}
+
+/** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
+export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger): void {
+  app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: MAX_SDP_BYTES }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.post<{ Params: { id: string } }>('/whip/:id', async (request, reply) => {
+    const stream = findStream(registry, request.params.id);
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new HttpError(401, 'unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
+    if (!stream.keyMatches(token)) throw new HttpError(401, 'unauthorized', 'the stream key is wrong');
+    if (stream.state === 'ended') throw new HttpError(409, 'stream_ended', 'this stream has ended; create a new one');
+    if (stream.publishing) throw new HttpError(409, 'already_publishing', 'this stream already has a publisher');
+    const offer = sdpBody(request.body);
+    const { publisher, answerSdp } = await sfu.createPublisher(offer).catch((error: unknown) => {
+      throw asHttpError(error);
+    });
+    const sessionId = randomUUID();
+    try {
+      stream.attachPublisher(publisher, sessionId);
+    } catch (error) {
+      await publisher.close();
+      throw new HttpError(409, 'already_publishing', error instanceof Error ? error.message : String(error));
+    }
+    log.info({ streamId: stream.id, sessionId }, 'publisher connected over WHIP');
+    return sendAnswer(reply, `/whip/${stream.id}/${sessionId}`, answerSdp);
+  });
+
+  app.delete<{ Params: { id: string; session: string } }>('/whip/:id/:session', async (request, reply) => {
+    const stream = findStream(registry, request.params.id);
+    if (!stream.ownsPublisherSession(request.params.session)) throw new HttpError(404, 'session_not_found', 'no such WHIP session');
+    await stream.end('publisher left (WHIP DELETE)');
+    return reply.code(200).send({ ok: true });
+  });
+
+  app.patch('/whip/:id/:session', async () => {
+    throw new HttpError(405, 'trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
+  });
+
+  app.post<{ Params: { id: string }; Querystring: { source?: string } }>('/whep/:id', async (request, reply) => {
+    const stream = findStream(registry, request.params.id);
+    if (stream.state === 'ended') throw new HttpError(409, 'stream_ended', 'this stream has ended');
+    const source = request.query.source ?? 'processed';
+    if (source !== 'processed' && source !== 'original') {
+      throw new HttpError(400, 'invalid_request', 'source: must be "processed" or "original"');
+    }
+    if (source === 'original' && !stream.publisherCodec) {
+      throw new HttpError(409, 'not_live', 'the original stream can be watched once the publisher sends media');
+    }
+    const offer = sdpBody(request.body);
+    const { subscriber, answerSdp } = await sfu.createSubscriber(offer, source === 'original' ? stream.publisherCodec : 'H264').catch((error: unknown) => {
+      throw asHttpError(error);
+    });
+    stream.addSubscriber(subscriber, source);
+    return sendAnswer(reply, `/whep/${stream.id}/${subscriber.id}`, answerSdp);
+  });
+
+  app.delete<{ Params: { id: string; session: string } }>('/whep/:id/:session', async (request, reply) => {
+    const stream = findStream(registry, request.params.id);
+    if (!stream.hasSubscriber(request.params.session)) throw new HttpError(404, 'session_not_found', 'no such WHEP session');
+    await stream.removeSubscriber(request.params.session);
+    return reply.code(200).send({ ok: true });
+  });
+
+  app.patch('/whep/:id/:session', async () => {
+    throw new HttpError(405, 'trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
+  });
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { StreamRegistry } from '../streams/stream-registry.js';
+import type { LiveStream } from '../streams/live-stream.js';
+import { HttpError } from './http-error.js';
+import { parseBody } from './validation.js';
+
+const createStreamBody = z.object({ title: z.string().trim().min(1, 'title must not be empty').max(200) }).strict();
+
+export function streamUrls(stream: LiveStream): { publish: string; watch: string; watchHls: string; operator: string } {
+  return {
+    publish: `/publish?stream=${stream.id}&key=${stream.streamKey}`,
+    watch: `/watch?stream=${stream.id}`,
+    watchHls: `/watch?stream=${stream.id}&mode=hls`,
+    operator: `/operator?stream=${stream.id}`,
+  };
+}
+
+export function findStream(registry: StreamRegistry, id: string): LiveStream {
+  const stream = registry.get(id);
+  if (!stream) throw new HttpError(404, 'stream_not_found', `no stream with id "${id}"`);
+  return stream;
+}
+
+export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry): void {
+  app.post('/v1/streams', async (request, reply) => {
+    const body = parseBody(createStreamBody, request.body);
+    const stream = registry.create(body.title);
+    return reply.code(201).send({ id: stream.id, streamKey: stream.streamKey, urls: streamUrls(stream) });
+  });
+
+  app.get('/v1/streams', async () => ({ streams: registry.list().map((stream) => stream.view()) }));
+
+  app.get<{ Params: { id: string } }>('/v1/streams/:id', async (request) => findStream(registry, request.params.id).view());
+
+  app.delete<{ Params: { id: string } }>('/v1/streams/:id', async (request) => {
+    const stream = findStream(registry, request.params.id);
+    await stream.end('ended through the API');
+    return stream.view();
+  });
+}

@@ -1,0 +1,11 @@
+import type { ZodType } from 'zod';
+import { HttpError } from './http-error.js';
+
+/** Validates a request body; the error names the first bad field. */
+export function parseBody<T>(schema: ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
+  throw new HttpError(400, 'invalid_request', `${field}: ${issue.message}`);
+}

@@ -1,0 +1,85 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Server as SocketServer } from 'socket.io';
+import type { LivefxConfig } from './config.js';
+import { errorBody, HttpError } from './http/http-error.js';
+import { registerMediaRoutes } from './http/media-routes.js';
+import { registerPageRoutes } from './http/page-routes.js';
+import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
+import { registerStreamRoutes } from './http/stream-routes.js';
+import { attachLiveNamespace } from './live-socket.js';
+import type { Logger } from './logger.js';
+import { LivefxMetrics } from './metrics.js';
+import type { Sfu } from './sfu/sfu.js';
+import { WeriftSfu } from './sfu/werift-sfu.js';
+import { StreamRegistry } from './streams/stream-registry.js';
+
+/** The project root: two levels above this file, both from server/ (sources) and dist/server/ (built). */
+function projectRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const up = path.resolve(here, '..');
+  return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
+}
+
+/** One livefx server: HTTP API, signalling, socket.io, the SFU and every stream. */
+export class LivefxServer {
+  readonly metrics = new LivefxMetrics();
+  readonly registry: StreamRegistry;
+  readonly sfu: Sfu;
+  readonly http: FastifyInstance;
+  readonly io: SocketServer;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly config: LivefxConfig,
+    readonly log: Logger,
+  ) {
+    this.registry = new StreamRegistry(config, this.metrics, log);
+    const portRange = config.LIVEFX_RTC_PORTS ? (config.LIVEFX_RTC_PORTS.split('-').map(Number) as [number, number]) : undefined;
+    this.sfu = new WeriftSfu({
+      iceHosts: ['127.0.0.1', ...config.LIVEFX_ICE_HOSTS.split(',').map((host) => host.trim()).filter(Boolean)],
+      ...(portRange ? { portRange } : {}),
+      maxPublishKbps: config.LIVEFX_MAX_PUBLISH_KBPS,
+      log,
+    });
+    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, disableRequestLogging: true });
+    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
+  }
+
+  async start(): Promise<{ url: string }> {
+    const app = this.http;
+    app.setErrorHandler((error, _request, reply) => {
+      if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+      const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
+      if (status === 413) return reply.code(413).send(errorBody('payload_too_large', `the request body is larger than allowed (SDP: ${MAX_SDP_BYTES} bytes)`));
+      if (status >= 400 && status < 500) return reply.code(status).send(errorBody((error as { code?: string }).code ?? 'bad_request', (error as Error).message));
+      this.log.error({ err: error }, 'request failed');
+      return reply.code(500).send(errorBody('internal_error', 'internal error'));
+    });
+    app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
+    registerStreamRoutes(app, this.registry);
+    registerSignallingRoutes(app, this.registry, this.sfu, this.log);
+    registerMediaRoutes(app, this.registry);
+    await registerPageRoutes(app, projectRoot());
+    app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
+    app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
+    attachLiveNamespace(this.io, this.registry);
+    await app.listen({ host: this.config.HOST, port: this.config.PORT });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : this.config.PORT;
+    const host = this.config.HOST.includes(':') ? `[${this.config.HOST}]` : this.config.HOST;
+    return { url: `http://${host}:${port}` };
+  }
+
+  /** Ends every stream (and so every ffmpeg and worker), then stops listening. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.registry.closeAll();
+      await this.sfu.close();
+      await new Promise<void>((resolve) => this.io.close(() => resolve()));
+      await this.http.close();
+    })();
+    return this.closing;
+  }
+}

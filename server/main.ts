@@ -1,0 +1,53 @@
+import { ConfigError, loadConfig } from './config.js';
+import { LivefxServer } from './livefx-server.js';
+import { createLogger } from './logger.js';
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`livefx: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger(config.LIVEFX_LOG_LEVEL);
+  const server = new LivefxServer(config, log);
+  const { url } = await server.start().catch((error: unknown) => {
+    log.fatal({ err: error }, 'could not start');
+    process.exit(1);
+  });
+  process.stdout.write(
+    [
+      '',
+      `livefx is running at ${url}`,
+      `  home (create a stream): ${url}/`,
+      `  HTTP API:               ${url}/v1/streams`,
+      `  metrics:                ${url}/metrics`,
+      `  data directory:         ${config.LIVEFX_DATA_DIR}`,
+      '',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+}
+
+void main();

@@ -1,0 +1,128 @@
+import { Worker } from 'node:worker_threads';
+import { TypedEmitter } from '../typed-emitter.js';
+import type { ProcessCrash } from './supervised-process.js';
+import type { PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
+
+export interface EncodedAccessUnit {
+  /** 4-byte length-prefixed NAL units; keyframes start with SPS and PPS. */
+  data: Buffer;
+  rtpTimestamp: number;
+  captureMs: number;
+  keyframe: boolean;
+}
+
+export type FramePipelineEvents = {
+  encoded: [unit: EncodedAccessUnit];
+  stats: [stats: PipelineStats];
+  'need-keyframe': [reason: string];
+  crash: [crash: ProcessCrash];
+  /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
+  failed: [error: Error];
+};
+
+const CLOSE_TIMEOUT_MS = 5000;
+
+/** The main thread's handle on one stream's worker thread: frames in, encoded frames and stats out. */
+export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
+  private readonly worker: Worker;
+  private isClosed = false;
+  private closedPromise: Promise<void> | undefined;
+  private latestStats: PipelineStats | undefined;
+
+  constructor(readonly settings: PipelineSettings) {
+    super();
+    this.worker = new Worker(new URL('./pipeline-worker.js', import.meta.url), { workerData: settings });
+    this.worker.on('message', (message: PipelineOutput) => this.onMessage(message));
+    this.worker.on('error', (error) => {
+      this.safeEmit('failed', error);
+      void this.close();
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get stats(): PipelineStats | undefined {
+    return this.latestStats;
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  pushVideo(frame: { data: Buffer; rtpTimestamp: number; captureMs: number; keyframe: boolean; width?: number; height?: number }): void {
+    if (this.isClosed) return;
+    const data = toTransferable(frame.data);
+    const message: PipelineInput = {
+      type: 'video',
+      data,
+      rtpTimestamp: frame.rtpTimestamp,
+      captureMs: frame.captureMs,
+      keyframe: frame.keyframe,
+      ...(frame.width !== undefined ? { width: frame.width } : {}),
+      ...(frame.height !== undefined ? { height: frame.height } : {}),
+    };
+    this.worker.postMessage(message, [data]);
+  }
+
+  pushAudio(packet: Buffer, captureMs: number): void {
+    if (this.isClosed) return;
+    const data = toTransferable(packet);
+    this.worker.postMessage({ type: 'audio', data, captureMs } satisfies PipelineInput, [data]);
+  }
+
+  /** Stops the worker after it has ended its processes; idempotent. */
+  close(): Promise<void> {
+    if (this.closedPromise) return this.closedPromise;
+    this.isClosed = true;
+    this.closedPromise = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), CLOSE_TIMEOUT_MS);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.worker.on('message', (message: PipelineOutput) => {
+        if (message.type === 'closed') void this.worker.terminate();
+      });
+      this.worker.postMessage({ type: 'close' } satisfies PipelineInput);
+    }).finally(() => this.removeAllListeners());
+    return this.closedPromise;
+  }
+
+  private onMessage(message: PipelineOutput): void {
+    switch (message.type) {
+      case 'encoded':
+        if (this.isClosed) return;
+        this.safeEmit('encoded', {
+          data: Buffer.from(message.data),
+          rtpTimestamp: message.rtpTimestamp,
+          captureMs: message.captureMs,
+          keyframe: message.keyframe,
+        });
+        break;
+      case 'stats':
+        this.latestStats = message.stats;
+        this.safeEmit('stats', message.stats);
+        break;
+      case 'need-keyframe':
+        this.safeEmit('need-keyframe', message.reason);
+        break;
+      case 'crash':
+        this.safeEmit('crash', message.crash);
+        break;
+      case 'closed':
+        break;
+    }
+  }
+}
+
+/** An ArrayBuffer holding exactly these bytes, so it can be transferred without dragging a pool slab along. */
+function toTransferable(bytes: Buffer): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  const copy = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(copy).set(bytes);
+  return copy;
+}

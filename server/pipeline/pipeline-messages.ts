@@ -1,0 +1,59 @@
+import type { ChainStats } from '../../transforms/chain.js';
+import type { ProcessCrash } from './supervised-process.js';
+
+export type VideoCodecName = 'H264' | 'VP8';
+
+/** Settings a pipeline worker starts with (worker_threads workerData). */
+export interface PipelineSettings {
+  streamId: string;
+  codec: VideoCodecName;
+  width: number;
+  height: number;
+  hasAudio: boolean;
+  ffmpegPath: string;
+  outputKbps: number;
+  keyframeIntervalS: number;
+  /** Where the HLS muxer writes index.m3u8 and its segments. */
+  hlsDir: string;
+  hlsSegmentS: number;
+  hlsListSize: number;
+  burnIn: boolean;
+  restartBackoffMaxMs: number;
+}
+
+/** Main thread → worker. Buffers are transferred, not copied. */
+export type PipelineInput =
+  | { type: 'video'; data: ArrayBuffer; rtpTimestamp: number; captureMs: number; keyframe: boolean; width?: number; height?: number }
+  | { type: 'audio'; data: ArrayBuffer; captureMs: number }
+  | { type: 'close' };
+
+export interface PipelineStats {
+  width: number;
+  height: number;
+  fpsIn: number;
+  fpsOut: number;
+  framesDropped: number;
+  stageMs: { decode: number; transforms: number; encode: number };
+  chain: ChainStats;
+  restarts: { decoder: number; encoder: number; hls: number };
+}
+
+/** Worker → main thread. */
+export type PipelineOutput =
+  | {
+      type: 'encoded';
+      /** One H.264 access unit as 4-byte length-prefixed NAL units; keyframes carry SPS and PPS first. */
+      data: ArrayBuffer;
+      rtpTimestamp: number;
+      captureMs: number;
+      keyframe: boolean;
+    }
+  | { type: 'stats'; stats: PipelineStats }
+  | { type: 'need-keyframe'; reason: string }
+  | { type: 'crash'; crash: ProcessCrash }
+  | { type: 'closed' };
+
+/** Milliseconds since the epoch with sub-ms precision, comparable across threads (unlike performance.now()). */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}

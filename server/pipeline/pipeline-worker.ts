@@ -1,0 +1,362 @@
+// Entry of the worker thread that processes one live stream: it owns the decoder, the transform
+// chain, the encoder and the HLS muxer, so pixel work never runs on the server's event loop.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Chain } from '../../transforms/chain.js';
+import { BurnIn } from '../../transforms/burn-in.js';
+import { I420Frame, i420ByteLength } from '../../transforms/frame.js';
+import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
+import { FlvReader, type FlvVideoTag } from '../media/flv-reader.js';
+import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
+import { FfmpegCommand } from './ffmpeg-command.js';
+import { IvfWriter } from './ivf-writer.js';
+import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
+import { SupervisedProcess } from './supervised-process.js';
+import { Y4mReader } from './y4m-reader.js';
+
+const FRAME_POOL_SIZE = 4;
+const STATS_INTERVAL_MS = 1000;
+const SMOOTHING = 0.1;
+
+interface PendingFrame {
+  rtpTimestamp: number;
+  captureMs: number;
+  submittedMs: number;
+}
+
+/** A fixed-capacity FIFO of frame timing records, reused without allocation. */
+class TimingQueue {
+  private readonly items: PendingFrame[];
+  private head = 0;
+  private count = 0;
+
+  constructor(private readonly capacity: number) {
+    this.items = Array.from({ length: capacity }, () => ({ rtpTimestamp: 0, captureMs: 0, submittedMs: 0 }));
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(rtpTimestamp: number, captureMs: number, submittedMs: number): boolean {
+    if (this.count === this.capacity) return false;
+    const item = this.items[(this.head + this.count) % this.capacity]!;
+    item.rtpTimestamp = rtpTimestamp;
+    item.captureMs = captureMs;
+    item.submittedMs = submittedMs;
+    this.count++;
+    return true;
+  }
+
+  /** The oldest record; valid until the next push. */
+  shift(): PendingFrame | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head]!;
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    return item;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.count = 0;
+  }
+}
+
+class PipelineWorker {
+  private width: number;
+  private height: number;
+  private frameIntervalMs = 1000 / 30;
+  private frames: I420Frame[] = [];
+  private busy = new Set<Buffer>();
+  private scratch!: I420Frame;
+  private readonly chain = new Chain();
+  private readonly decoder: SupervisedProcess;
+  private readonly encoder: SupervisedProcess;
+  private readonly hls: SupervisedProcess;
+  private readonly ivf = new IvfWriter();
+  private readonly decodeQueue = new TimingQueue(64);
+  private readonly encodeQueue = new TimingQueue(64);
+  private y4m: Y4mReader | undefined;
+  private flv: FlvReader | undefined;
+  private waitingForKeyframe = true;
+  private frameIndex = 0;
+  private sps: Buffer | undefined;
+  private pps: Buffer | undefined;
+  private avcDecoderConfig: Buffer | undefined;
+  private hlsWriter: MatroskaLiveWriter | undefined;
+  private hlsOriginMs = 0;
+  private lastInputCaptureMs = 0;
+  private closing = false;
+  private readonly statsTimer: NodeJS.Timeout;
+  private counters = { framesIn: 0, framesOut: 0, dropped: 0, lastIn: 0, lastOut: 0, lastTick: epochMs() };
+  private stage = { decode: 0, transforms: 0, encode: 0 };
+
+  constructor(
+    private readonly settings: PipelineSettings,
+    private readonly post: (message: PipelineOutput, transfer?: ArrayBuffer[]) => void,
+  ) {
+    this.width = settings.width;
+    this.height = settings.height;
+    this.allocateFrames();
+    if (settings.burnIn) this.chain.replace([{ transform: new BurnIn(), enabled: true }]);
+    mkdirSync(settings.hlsDir, { recursive: true });
+
+    const backoff = { initialBackoffMs: 100, maxBackoffMs: settings.restartBackoffMaxMs };
+    this.decoder = new SupervisedProcess({ role: 'decoder', command: settings.ffmpegPath, args: () => this.decoderArgs(), ...backoff });
+    this.encoder = new SupervisedProcess({ role: 'encoder', command: settings.ffmpegPath, args: () => this.encoderArgs(), ...backoff });
+    this.hls = new SupervisedProcess({ role: 'hls', command: settings.ffmpegPath, args: () => this.hlsArgs(), ...backoff });
+    for (const process of [this.decoder, this.encoder, this.hls]) {
+      process.on('crash', (crash) => this.post({ type: 'crash', crash }));
+    }
+    this.decoder.on('start', (child, restart) => {
+      this.decodeQueue.clear();
+      this.y4m = new Y4mReader(i420ByteLength(this.width, this.height), () => this.acquireFrame(), (buffer) => this.onDecoded(buffer));
+      child.stdout.on('data', (chunk: Buffer) => this.y4m?.push(chunk));
+      child.stdin.write(IvfWriter.fileHeader(settings.codec, this.width, this.height));
+      this.waitingForKeyframe = true;
+      if (restart) this.post({ type: 'need-keyframe', reason: 'decoder restarted' });
+    });
+    this.encoder.on('start', (child) => {
+      this.encodeQueue.clear();
+      this.flv = new FlvReader({ onVideo: (tag) => this.onEncoded(tag), onError: () => child.kill('SIGKILL') });
+      child.stdout.on('data', (chunk: Buffer) => this.flv?.push(chunk));
+    });
+    this.hls.on('start', (child) => {
+      this.hlsWriter?.close();
+      this.hlsWriter = undefined;
+      child.stdout.resume();
+    });
+    this.decoder.start();
+    this.encoder.start();
+    this.hls.start();
+    this.statsTimer = setInterval(() => this.postStats(), STATS_INTERVAL_MS);
+  }
+
+  handle(message: PipelineInput): void {
+    if (this.closing) return;
+    if (message.type === 'video') this.onVideoInput(message);
+    else if (message.type === 'audio') this.onAudioInput(message.data, message.captureMs);
+    else void this.close();
+  }
+
+  private onVideoInput(message: Extract<PipelineInput, { type: 'video' }>): void {
+    this.counters.framesIn++;
+    if (this.lastInputCaptureMs > 0) {
+      const interval = message.captureMs - this.lastInputCaptureMs;
+      if (interval > 5 && interval < 200) this.frameIntervalMs += SMOOTHING * (interval - this.frameIntervalMs);
+    }
+    this.lastInputCaptureMs = message.captureMs;
+    if (message.keyframe && message.width && message.height && (message.width !== this.width || message.height !== this.height)) {
+      this.resize(message.width, message.height);
+    }
+    if (this.waitingForKeyframe) {
+      if (!message.keyframe) return;
+      this.waitingForKeyframe = false;
+    }
+    const decoder = this.decoder.current;
+    if (!decoder || !decoder.stdin.writable) return;
+    const data = Buffer.from(message.data);
+    if (!this.decodeQueue.push(message.rtpTimestamp, message.captureMs, epochMs())) {
+      // The decoder stopped answering; its restart will bring the queue back.
+      this.counters.dropped++;
+      return;
+    }
+    decoder.stdin.write(this.ivf.frameHeader(data.length, message.rtpTimestamp));
+    decoder.stdin.write(data);
+  }
+
+  private onAudioInput(data: ArrayBuffer, captureMs: number): void {
+    if (!this.hlsWriter || !this.settings.hasAudio) return;
+    const timestamp = captureMs - this.hlsOriginMs;
+    if (timestamp < 0) return;
+    this.hlsWriter.writeAudio(Buffer.from(data), timestamp);
+  }
+
+  private onDecoded(buffer: Buffer): void {
+    const timing = this.decodeQueue.shift();
+    const frame = this.frames.find((candidate) => candidate.buffer === buffer);
+    if (!timing || !frame) {
+      this.counters.dropped++;
+      return;
+    }
+    const decodedMs = epochMs();
+    this.stage.decode += SMOOTHING * (decodedMs - timing.submittedMs - this.stage.decode);
+    frame.pts = timing.rtpTimestamp;
+    frame.captureMs = timing.captureMs;
+    this.chain.apply(frame, { frameIndex: this.frameIndex++, frameIntervalMs: this.frameIntervalMs });
+    const transformedMs = epochMs();
+    this.stage.transforms += SMOOTHING * (transformedMs - decodedMs - this.stage.transforms);
+    const encoder = this.encoder.current;
+    if (!encoder || !encoder.stdin.writable || !this.encodeQueue.push(timing.rtpTimestamp, timing.captureMs, transformedMs)) {
+      this.counters.dropped++;
+      return;
+    }
+    this.busy.add(buffer);
+    encoder.stdin.write(buffer, () => this.busy.delete(buffer));
+  }
+
+  private onEncoded(tag: FlvVideoTag): void {
+    if (tag.avcDecoderConfig) {
+      const config = parseAvcDecoderConfig(tag.avcDecoderConfig);
+      this.avcDecoderConfig = tag.avcDecoderConfig;
+      this.sps = config.sps[0];
+      this.pps = config.pps[0];
+      return;
+    }
+    const timing = this.encodeQueue.shift();
+    if (!timing || tag.nalUnits.length === 0) return;
+    const now = epochMs();
+    this.stage.encode += SMOOTHING * (now - timing.submittedMs - this.stage.encode);
+    this.counters.framesOut++;
+    const nalUnits = tag.keyframe && this.sps && this.pps ? [this.sps, this.pps, ...tag.nalUnits] : tag.nalUnits;
+    let byteLength = 0;
+    for (const nal of nalUnits) byteLength += 4 + nal.length;
+    const accessUnit = Buffer.allocUnsafe(byteLength);
+    let offset = 0;
+    for (const nal of nalUnits) {
+      accessUnit.writeUInt32BE(nal.length, offset);
+      nal.copy(accessUnit, offset + 4);
+      offset += 4 + nal.length;
+    }
+    this.writeHls(accessUnit, timing.captureMs, tag.keyframe);
+    const data = accessUnit.buffer.slice(accessUnit.byteOffset, accessUnit.byteOffset + accessUnit.length);
+    this.post({ type: 'encoded', data, rtpTimestamp: timing.rtpTimestamp, captureMs: timing.captureMs, keyframe: tag.keyframe }, [data]);
+  }
+
+  private writeHls(accessUnit: Buffer, captureMs: number, keyframe: boolean): void {
+    const child = this.hls.current;
+    if (!child || !child.stdin.writable) return;
+    if (!this.hlsWriter) {
+      if (!keyframe || !this.avcDecoderConfig) return;
+      this.hlsOriginMs = captureMs;
+      this.hlsWriter = new MatroskaLiveWriter(
+        {
+          video: { codec: 'H264', width: this.width, height: this.height, avcDecoderConfig: this.avcDecoderConfig },
+          ...(this.settings.hasAudio ? { audio: { codec: 'opus', sampleRate: 48000, channels: 2 } } : {}),
+          title: this.settings.streamId,
+        },
+        (bytes) => {
+          if (child.stdin.writable) child.stdin.write(bytes);
+        },
+      );
+    }
+    this.hlsWriter.writeVideo(accessUnit, Math.max(0, captureMs - this.hlsOriginMs), keyframe);
+  }
+
+  private acquireFrame(): Buffer {
+    for (const frame of this.frames) if (!this.busy.has(frame.buffer)) return frame.buffer;
+    // Every buffer is still queued for the encoder: decode into scratch, then drop it.
+    return this.scratch.buffer;
+  }
+
+  private allocateFrames(): void {
+    this.frames = Array.from({ length: FRAME_POOL_SIZE }, () => new I420Frame(this.width, this.height));
+    this.scratch = new I420Frame(this.width, this.height);
+    this.busy.clear();
+  }
+
+  private resize(width: number, height: number): void {
+    this.width = width;
+    this.height = height;
+    this.allocateFrames();
+    this.waitingForKeyframe = true;
+    void this.decoder.restartNow();
+    void this.encoder.restartNow();
+  }
+
+  private decoderArgs(): string[] {
+    return new FfmpegCommand()
+      .global({ threads: 1 })
+      .input('pipe:0', { flags: 'low_delay', probesize: 32, analyzeduration: 0, f: 'ivf' })
+      .output('pipe:1', {
+        f: 'yuv4mpegpipe',
+        pix_fmt: 'yuv420p',
+        s: `${this.width}x${this.height}`,
+        fps_mode: 'passthrough',
+        flush_packets: 1,
+      })
+      .toArgs();
+  }
+
+  private encoderArgs(): string[] {
+    const kbps = this.settings.outputKbps;
+    return new FfmpegCommand()
+      .input('pipe:0', { f: 'rawvideo', pix_fmt: 'yuv420p', s: `${this.width}x${this.height}`, use_wallclock_as_timestamps: 1 })
+      .output('pipe:1', {
+        'c:v': 'libx264',
+        preset: 'ultrafast',
+        tune: 'zerolatency',
+        'profile:v': 'baseline',
+        threads: 1,
+        bf: 0,
+        'b:v': `${kbps}k`,
+        maxrate: `${kbps}k`,
+        bufsize: `${Math.round(kbps / 2)}k`,
+        force_key_frames: `expr:gte(t,n_forced*${this.settings.keyframeIntervalS})`,
+        fps_mode: 'passthrough',
+        flush_packets: 1,
+        f: 'flv',
+      })
+      .toArgs();
+  }
+
+  private hlsArgs(): string[] {
+    const dir = this.settings.hlsDir;
+    return new FfmpegCommand()
+      .input('pipe:0', { probesize: 65536, analyzeduration: 0, f: 'matroska' })
+      .output(path.join(dir, 'index.m3u8'), {
+        'c:v': 'copy',
+        ...(this.settings.hasAudio ? { 'c:a': 'aac', 'b:a': '128k', ac: 2 } : {}),
+        f: 'hls',
+        hls_time: this.settings.hlsSegmentS,
+        hls_list_size: this.settings.hlsListSize,
+        hls_flags: 'delete_segments+independent_segments+discont_start+omit_endlist',
+        hls_allow_cache: 0,
+        // Segment numbers keep rising across muxer restarts, so players never see a number reused.
+        start_number: Math.floor(Date.now() / 1000),
+        hls_segment_filename: path.join(dir, 'segment-%d.ts'),
+      })
+      .toArgs();
+  }
+
+  private postStats(): void {
+    const now = epochMs();
+    const seconds = (now - this.counters.lastTick) / 1000;
+    const stats: PipelineStats = {
+      width: this.width,
+      height: this.height,
+      fpsIn: round((this.counters.framesIn - this.counters.lastIn) / seconds),
+      fpsOut: round((this.counters.framesOut - this.counters.lastOut) / seconds),
+      framesDropped: this.counters.dropped,
+      stageMs: { decode: round(this.stage.decode), transforms: round(this.stage.transforms), encode: round(this.stage.encode) },
+      chain: this.chain.stats(),
+      restarts: { decoder: this.decoder.restarts, encoder: this.encoder.restarts, hls: this.hls.restarts },
+    };
+    this.counters.lastIn = this.counters.framesIn;
+    this.counters.lastOut = this.counters.framesOut;
+    this.counters.lastTick = now;
+    this.post({ type: 'stats', stats });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.statsTimer);
+    this.hlsWriter?.close();
+    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close()]);
+    this.chain.close();
+    this.post({ type: 'closed' });
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const worker = new PipelineWorker(workerData as PipelineSettings, (message, transfer) => port.postMessage(message, transfer ?? []));
+  port.on('message', (message: PipelineInput) => worker.handle(message));
+}

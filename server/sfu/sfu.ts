@@ -1,0 +1,64 @@
+import type { TypedEmitter } from '../typed-emitter.js';
+
+export type PublisherVideoCodec = 'H264' | 'VP8';
+
+/** One RTP packet of the publisher's video, as the frame assembler needs it. */
+export interface VideoRtp {
+  sequenceNumber: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Buffer;
+  codec: PublisherVideoCodec;
+  /** The whole packet as received, serialized on demand (for forwarding the original stream). */
+  serialize(): Buffer;
+}
+
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export type SfuPublisherEvents = {
+  video: [packet: VideoRtp, arrivalMs: number];
+  /** A serialized opus RTP packet, forwarded as is to viewers. */
+  audio: [packet: Buffer, arrivalMs: number];
+  'connection-state': [state: ConnectionState];
+};
+
+export interface SfuPublisher extends TypedEmitter<SfuPublisherEvents> {
+  readonly id: string;
+  readonly hasAudio: boolean;
+  readonly closed: boolean;
+  /** Asks the publisher for a keyframe (RTCP PLI); the caller rate-limits. */
+  requestKeyframe(): void;
+  close(): Promise<void>;
+}
+
+export type SfuSubscriberEvents = {
+  'keyframe-request': [];
+  'connection-state': [state: ConnectionState];
+};
+
+export interface SfuSubscriber extends TypedEmitter<SfuSubscriberEvents> {
+  readonly id: string;
+  readonly closed: boolean;
+  /** Sends one serialized H.264 RTP packet of the processed stream. */
+  sendVideo(packet: Buffer): void;
+  /** Sends one serialized opus RTP packet. */
+  sendAudio(packet: Buffer): void;
+  close(): Promise<void>;
+}
+
+/** The media router. The embedded implementation is werift; a native SFU can replace it behind this. */
+export interface Sfu {
+  /** Answers a publisher's SDP offer (WHIP). Throws SdpError when the offer is unusable. */
+  createPublisher(offerSdp: string): Promise<{ publisher: SfuPublisher; answerSdp: string }>;
+  /**
+   * Answers a viewer's SDP offer (WHEP). The processed stream is always H.264; a viewer of the
+   * original stream is negotiated with the publisher's codec.
+   */
+  createSubscriber(offerSdp: string, videoCodec?: PublisherVideoCodec): Promise<{ subscriber: SfuSubscriber; answerSdp: string }>;
+  close(): Promise<void>;
+}
+
+/** The SDP offer cannot be answered: malformed, or no codec we can use. Maps to HTTP 400. */
+export class SdpError extends Error {
+  override readonly name = 'SdpError';
+}

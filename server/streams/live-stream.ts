@@ -1,0 +1,338 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { RtpHeader, RtpPacket } from 'werift';
+import type { LivefxConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { LivefxMetrics } from '../metrics.js';
+import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipeline.js';
+import type { PipelineStats } from '../pipeline/pipeline-messages.js';
+import { H264Packetizer } from '../rtp/h264-packetizer.js';
+import { splitAvcc } from '../rtp/h264-nal.js';
+import { RtpFrameAssembler, type AssembledFrame } from '../rtp/rtp-frame-assembler.js';
+import type { PublisherVideoCodec, SfuPublisher, SfuSubscriber, VideoRtp } from '../sfu/sfu.js';
+import { TypedEmitter } from '../typed-emitter.js';
+
+export type StreamState = 'idle' | 'live' | 'ended';
+
+export interface StreamStats {
+  width: number;
+  height: number;
+  fpsIn: number;
+  fpsOut: number;
+  framesDropped: number;
+  stageMs: { decode: number; transforms: number; encode: number };
+  viewers: { webrtc: number; hls: number };
+}
+
+export interface StreamView {
+  id: string;
+  title: string;
+  state: StreamState;
+  createdAt: string;
+  stats: StreamStats;
+}
+
+export type LiveStreamEvents = {
+  state: [state: StreamState];
+  stats: [stats: StreamStats];
+};
+
+/** Publishers get a keyframe at most this often, however many reasons there are to ask. */
+const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+const RTP_PAYLOAD_BYTES = 1200;
+
+/**
+ * One live stream: its publisher, the processing pipeline fed from it, and the viewers of the
+ * processed output. Closing (ending) it closes all of them.
+ */
+export class LiveStream extends TypedEmitter<LiveStreamEvents> {
+  readonly streamKey = randomBytes(18).toString('base64url');
+  readonly createdAt = new Date();
+  private currentState: StreamState = 'idle';
+  private publisher: SfuPublisher | undefined;
+  private publisherSessionId: string | undefined;
+  private assembler: RtpFrameAssembler | undefined;
+  private pipeline: FramePipeline | undefined;
+  private readonly subscribers = new Map<string, SfuSubscriber>();
+  /** Viewers of the publisher's original video, forwarded without processing (operators, latency baseline). */
+  private readonly originalSubscribers = new Set<string>();
+  private readonly hlsViewers = new Set<string>();
+  private readonly packetizer = new H264Packetizer(RTP_PAYLOAD_BYTES);
+  private outputSequence = Math.floor(Math.random() * 0x10000);
+  private lastKeyframeRequestMs = 0;
+  private lastMediaMs = 0;
+  private framesLostReported = 0;
+  private readonly watchdog: NodeJS.Timeout;
+  private pipelineStats: PipelineStats | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly title: string,
+    private readonly config: LivefxConfig,
+    readonly hlsDir: string,
+    private readonly metrics: LivefxMetrics,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream listener failed');
+    this.watchdog = setInterval(() => this.checkMedia(), 1000);
+  }
+
+  get state(): StreamState {
+    return this.currentState;
+  }
+
+  get publishing(): boolean {
+    return this.publisher !== undefined;
+  }
+
+  get pipelineThreadId(): number | undefined {
+    return this.pipeline?.threadId;
+  }
+
+  keyMatches(candidate: string): boolean {
+    const expected = Buffer.from(this.streamKey);
+    const given = Buffer.from(candidate);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  view(): StreamView {
+    return { id: this.id, title: this.title, state: this.currentState, createdAt: this.createdAt.toISOString(), stats: this.stats() };
+  }
+
+  stats(): StreamStats {
+    const stats = this.pipelineStats;
+    return {
+      width: stats?.width ?? 0,
+      height: stats?.height ?? 0,
+      fpsIn: stats?.fpsIn ?? 0,
+      fpsOut: stats?.fpsOut ?? 0,
+      framesDropped: (stats?.framesDropped ?? 0) + (this.assembler?.framesLost ?? 0),
+      stageMs: stats?.stageMs ?? { decode: 0, transforms: 0, encode: 0 },
+      viewers: { webrtc: this.subscribers.size, hls: this.hlsViewers.size },
+    };
+  }
+
+  /** The latest per-transform timings from the worker, for the operator console. */
+  get chainStats(): PipelineStats['chain'] | undefined {
+    return this.pipelineStats?.chain;
+  }
+
+  attachPublisher(publisher: SfuPublisher, sessionId: string): void {
+    if (this.currentState === 'ended') throw new Error('stream has ended');
+    if (this.publisher) throw new Error('stream already has a publisher');
+    this.publisher = publisher;
+    this.publisherSessionId = sessionId;
+    this.lastMediaMs = Date.now();
+    publisher.on('video', (packet, arrivalMs) => this.onVideoRtp(packet, arrivalMs));
+    publisher.on('audio', (packet, arrivalMs) => this.onAudioRtp(packet, arrivalMs));
+    publisher.on('connection-state', (state) => {
+      if (state === 'failed' || state === 'closed') this.end(`publisher connection ${state}`);
+    });
+  }
+
+  /** True when this WHIP session is the stream's current publisher. */
+  ownsPublisherSession(sessionId: string): boolean {
+    return this.publisherSessionId === sessionId;
+  }
+
+  /** The publisher's video codec once media flows (what an original-stream viewer must accept). */
+  get publisherCodec(): PublisherVideoCodec | undefined {
+    return this.currentCodec;
+  }
+
+  private currentCodec: PublisherVideoCodec | undefined;
+
+  addSubscriber(subscriber: SfuSubscriber, source: 'processed' | 'original' = 'processed'): void {
+    this.subscribers.set(subscriber.id, subscriber);
+    if (source === 'original') this.originalSubscribers.add(subscriber.id);
+    this.metrics.viewers.inc({ delivery: 'webrtc' });
+    subscriber.on('keyframe-request', () => this.requestKeyframe('viewer picture loss'));
+    subscriber.on('connection-state', (state) => {
+      if (state === 'failed' || state === 'closed') void this.removeSubscriber(subscriber.id);
+    });
+    this.emitStats();
+  }
+
+  hasSubscriber(subscriberId: string): boolean {
+    return this.subscribers.has(subscriberId);
+  }
+
+  async removeSubscriber(subscriberId: string): Promise<void> {
+    const subscriber = this.subscribers.get(subscriberId);
+    if (!subscriber) return;
+    this.subscribers.delete(subscriberId);
+    this.originalSubscribers.delete(subscriberId);
+    this.metrics.viewers.dec({ delivery: 'webrtc' });
+    await subscriber.close();
+    this.emitStats();
+  }
+
+  addHlsViewer(viewerId: string): void {
+    if (this.hlsViewers.has(viewerId)) return;
+    this.hlsViewers.add(viewerId);
+    this.metrics.viewers.inc({ delivery: 'hls' });
+    this.emitStats();
+  }
+
+  removeHlsViewer(viewerId: string): void {
+    if (!this.hlsViewers.delete(viewerId)) return;
+    this.metrics.viewers.dec({ delivery: 'hls' });
+    this.emitStats();
+  }
+
+  /** Ends the stream for good: publisher, pipeline (and its processes) and viewers are closed. */
+  end(reason: string): Promise<void> {
+    if (this.currentState === 'ended') return this.closing ?? Promise.resolve();
+    const wasLive = this.currentState === 'live';
+    this.currentState = 'ended';
+    clearInterval(this.watchdog);
+    this.log.info({ streamId: this.id, reason }, 'stream ended');
+    if (wasLive) this.metrics.streamsLive.dec();
+    this.safeEmit('state', 'ended');
+    this.closing = this.closeAll();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async closeAll(): Promise<void> {
+    const closes: Promise<void>[] = [];
+    if (this.publisher) closes.push(this.publisher.close());
+    if (this.pipeline) closes.push(this.pipeline.close());
+    for (const subscriber of this.subscribers.values()) closes.push(subscriber.close());
+    this.metrics.viewers.dec({ delivery: 'webrtc' }, this.subscribers.size);
+    this.metrics.viewers.dec({ delivery: 'hls' }, this.hlsViewers.size);
+    this.subscribers.clear();
+    this.originalSubscribers.clear();
+    this.hlsViewers.clear();
+    await Promise.allSettled(closes);
+    await rm(this.hlsDir, { recursive: true, force: true });
+    this.removeAllListeners();
+  }
+
+  private onVideoRtp(packet: VideoRtp, arrivalMs: number): void {
+    if (this.currentState === 'ended') return;
+    this.lastMediaMs = Date.now();
+    if (this.currentState === 'idle') {
+      this.currentState = 'live';
+      this.metrics.streamsLive.inc();
+      this.log.info({ streamId: this.id, codec: packet.codec }, 'stream is live');
+      this.safeEmit('state', 'live');
+    }
+    this.currentCodec = packet.codec;
+    if (this.originalSubscribers.size > 0) {
+      const serialized = packet.serialize();
+      for (const id of this.originalSubscribers) this.subscribers.get(id)?.sendVideo(serialized);
+    }
+    this.assembler ??= new RtpFrameAssembler(packet.codec);
+    const frame = this.assembler.push(packet, arrivalMs);
+    if (this.assembler.framesLost > this.framesLostReported) {
+      this.metrics.framesDropped.inc({ reason: 'packet-loss' }, this.assembler.framesLost - this.framesLostReported);
+      this.framesLostReported = this.assembler.framesLost;
+    }
+    if (this.assembler.needsKeyframe) this.requestKeyframe('waiting for a keyframe');
+    if (frame) this.onVideoFrame(frame);
+  }
+
+  private onVideoFrame(frame: AssembledFrame): void {
+    this.metrics.framesIn.inc();
+    if (!this.pipeline) {
+      if (!frame.keyframe) return;
+      this.startPipeline(frame);
+    }
+    this.pipeline!.pushVideo({
+      data: frame.data,
+      rtpTimestamp: frame.rtpTimestamp,
+      captureMs: frame.firstPacketMs,
+      keyframe: frame.keyframe,
+      ...(frame.width !== undefined ? { width: frame.width } : {}),
+      ...(frame.height !== undefined ? { height: frame.height } : {}),
+    });
+  }
+
+  private onAudioRtp(packet: Buffer, arrivalMs: number): void {
+    if (this.currentState === 'ended') return;
+    for (const subscriber of this.subscribers.values()) subscriber.sendAudio(packet);
+    if (this.pipeline && packet.length > 12) this.pipeline.pushAudio(rtpPayload(packet), arrivalMs);
+  }
+
+  private startPipeline(first: AssembledFrame): void {
+    const pipeline = new FramePipeline({
+      streamId: this.id,
+      codec: first.codec,
+      width: first.width ?? 640,
+      height: first.height ?? 480,
+      hasAudio: this.publisher?.hasAudio ?? false,
+      ffmpegPath: this.config.LIVEFX_FFMPEG,
+      outputKbps: this.config.LIVEFX_OUTPUT_KBPS,
+      keyframeIntervalS: this.config.LIVEFX_KEYFRAME_INTERVAL_S,
+      hlsDir: this.hlsDir,
+      hlsSegmentS: this.config.LIVEFX_HLS_SEGMENT_S,
+      hlsListSize: this.config.LIVEFX_HLS_LIST_SIZE,
+      burnIn: this.config.LIVEFX_BURN_IN,
+      restartBackoffMaxMs: this.config.LIVEFX_RESTART_BACKOFF_MAX_MS,
+    });
+    this.pipeline = pipeline;
+    this.log.info({ streamId: this.id, codec: first.codec, width: first.width, height: first.height, threadId: pipeline.threadId }, 'pipeline started');
+    pipeline.on('encoded', (unit) => this.onEncoded(unit));
+    pipeline.on('stats', (stats) => {
+      this.pipelineStats = stats;
+      this.metrics.stageSeconds.observe({ stage: 'decode' }, stats.stageMs.decode / 1000);
+      this.metrics.stageSeconds.observe({ stage: 'transforms' }, stats.stageMs.transforms / 1000);
+      this.metrics.stageSeconds.observe({ stage: 'encode' }, stats.stageMs.encode / 1000);
+      this.emitStats();
+    });
+    pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
+    pipeline.on('crash', (crash) => {
+      this.metrics.processRestarts.inc({ role: crash.role });
+      this.log.warn({ streamId: this.id, ...crash }, 'pipeline process crashed; restarting');
+    });
+    pipeline.on('failed', (error) => {
+      this.log.error({ streamId: this.id, err: error }, 'pipeline worker failed');
+      void this.end('pipeline worker failed');
+    });
+  }
+
+  private onEncoded(unit: EncodedAccessUnit): void {
+    this.metrics.framesOut.inc();
+    if (this.subscribers.size === this.originalSubscribers.size) return;
+    const nalUnits = splitAvcc(unit.data);
+    this.packetizer.packetize(nalUnits, (payload, marker) => {
+      this.outputSequence = (this.outputSequence + 1) & 0xffff;
+      const header = new RtpHeader({ payloadType: 96, sequenceNumber: this.outputSequence, timestamp: unit.rtpTimestamp >>> 0, marker, ssrc: 1 });
+      const packet = new RtpPacket(header, payload).serialize();
+      for (const [id, subscriber] of this.subscribers) if (!this.originalSubscribers.has(id)) subscriber.sendVideo(packet);
+    });
+  }
+
+  private requestKeyframe(reason: string, urgent = false): void {
+    const now = Date.now();
+    if (!this.publisher || (!urgent && now - this.lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS)) return;
+    this.lastKeyframeRequestMs = now;
+    this.metrics.keyframeRequests.inc();
+    this.log.debug({ streamId: this.id, reason }, 'requesting keyframe');
+    this.publisher.requestKeyframe();
+  }
+
+  private emitStats(): void {
+    if (this.currentState !== 'ended') this.safeEmit('stats', this.stats());
+  }
+
+  private checkMedia(): void {
+    if (this.currentState !== 'live') return;
+    if (Date.now() - this.lastMediaMs > this.config.LIVEFX_MEDIA_TIMEOUT_S * 1000) {
+      void this.end(`no media for ${this.config.LIVEFX_MEDIA_TIMEOUT_S} s`);
+    }
+  }
+}
+
+/** The payload of a serialized RTP packet (after the fixed header, CSRCs and any extension). */
+function rtpPayload(packet: Buffer): Buffer {
+  const csrcCount = packet[0]! & 0x0f;
+  let offset = 12 + 4 * csrcCount;
+  if (packet[0]! & 0x10) offset += 4 + 4 * packet.readUInt16BE(offset + 2);
+  let end = packet.length;
+  if (packet[0]! & 0x20) end -= packet[packet.length - 1]!;
+  return packet.subarray(offset, Math.max(offset, end));
+}

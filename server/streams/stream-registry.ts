@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { LivefxConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { LivefxMetrics } from '../metrics.js';
+import { LiveStream } from './live-stream.js';
+
+/** All streams of this server, by id. */
+export class StreamRegistry {
+  private readonly streams = new Map<string, LiveStream>();
+  private readonly createdListeners: ((stream: LiveStream) => void)[] = [];
+
+  constructor(
+    private readonly config: LivefxConfig,
+    private readonly metrics: LivefxMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  create(title: string): LiveStream {
+    const id = randomBytes(6).toString('hex');
+    const stream = new LiveStream(id, title, this.config, path.join(this.config.LIVEFX_DATA_DIR, 'hls', id), this.metrics, this.log);
+    this.streams.set(id, stream);
+    for (const listener of this.createdListeners) listener(stream);
+    return stream;
+  }
+
+  onCreated(listener: (stream: LiveStream) => void): void {
+    this.createdListeners.push(listener);
+  }
+
+  get(id: string): LiveStream | undefined {
+    return this.streams.get(id);
+  }
+
+  list(): LiveStream[] {
+    return [...this.streams.values()];
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.list().map((stream) => stream.end('server shutting down')));
+  }
+}
