@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // Code evaluated inside Chromium pages by the benchmarks (stringified by playwright: keep it self-contained).
 import type { Page } from 'playwright-core';
 

@@ -149,10 +149,9 @@ class WeriftPublisher extends TypedEmitter<SfuPublisherEvents> implements SfuPub
   wireTransceiver(transceiver: RTCRtpTransceiver): void {
     if (transceiver.kind === 'audio') {
       this.hasAudio = true;
-      transceiver.onTrack.subscribe((track) => {
-        track.onReceiveRtp.subscribe((rtp) => {
-          if (!this.isClosed) this.safeEmit('audio', rtp.serialize(), performance.timeOrigin + performance.now());
-        });
+      // The receiver's track already exists: werift announces it during setRemoteDescription, before this runs.
+      transceiver.receiver.track.onReceiveRtp.subscribe((rtp) => {
+        if (!this.isClosed) this.safeEmit('audio', rtp.serialize(), performance.timeOrigin + performance.now());
       });
       return;
     }
@@ -162,8 +161,8 @@ class WeriftPublisher extends TypedEmitter<SfuPublisherEvents> implements SfuPub
       if (name && codec.payloadType !== undefined) codecsByPayloadType.set(codec.payloadType, name);
     }
     this.videoReceiver = transceiver.receiver;
-    transceiver.onTrack.subscribe((track) => {
-      track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+    {
+      transceiver.receiver.track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
         if (this.isClosed) return;
         const codec = codecsByPayloadType.get(rtp.header.payloadType);
         if (!codec) return;
@@ -182,7 +181,7 @@ class WeriftPublisher extends TypedEmitter<SfuPublisherEvents> implements SfuPub
           performance.timeOrigin + performance.now(),
         );
       });
-    });
+    }
   }
 
   requestKeyframe(): void {
@@ -304,7 +303,8 @@ export class WeriftSfu implements Sfu {
     const videoTrack = new MediaStreamTrack({ kind: 'video' });
     const audioTrack = new MediaStreamTrack({ kind: 'audio' });
     const video = pc.addTransceiver(videoTrack, { direction: 'sendonly' });
-    pc.addTransceiver(audioTrack, { direction: 'sendonly' });
+    // An audio transceiver the offer does not ask for would get a transport of its own that never connects.
+    if (/^m=audio /m.test(offerSdp)) pc.addTransceiver(audioTrack, { direction: 'sendonly' });
     const subscriber = new WeriftSubscriber(pc, videoTrack, audioTrack, this.options.log);
     video.sender.onPictureLossIndication.subscribe(() => subscriber.onPictureLoss());
     try {

@@ -149,6 +149,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.metrics.viewers.inc({ delivery: 'webrtc' });
     subscriber.on('keyframe-request', () => this.requestKeyframe('viewer picture loss'));
     subscriber.on('connection-state', (state) => {
+      this.log.debug({ streamId: this.id, subscriberId: subscriber.id, state }, 'viewer connection state');
       if (state === 'failed' || state === 'closed') void this.removeSubscriber(subscriber.id);
     });
     this.emitStats();
