@@ -1,13 +1,9 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Debian's Chromium, headless, with a fake camera at 30 fps and loopback WebRTC allowed; nothing leaves the machine. */
+/** Debian's Chromium, headless, with a fresh profile (playwright makes one per launch), with a fake camera at 30 fps and loopback WebRTC allowed; nothing leaves the machine. */
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  const profile = await mkdtemp(path.join(tmpdir(), 'livefx-chromium-'));
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -22,7 +18,6 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
       '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection',
       '--autoplay-policy=no-user-gesture-required',
-      `--user-data-dir=${profile}`,
       ...extraArgs,
     ],
   });

@@ -1,4 +1,4 @@
-/** NAL unit types used here (ITU-T H.264 table 7-1). */
+/** NAL unit types used by livefx (ITU-T H.264 table 7-1, RFC 6184 section 5.4 for 24–29). */
 export const NalType = {
   NonIdrSlice: 1,
   IdrSlice: 5,
@@ -7,45 +7,57 @@ export const NalType = {
   Pps: 8,
   AccessUnitDelimiter: 9,
   StapA: 24,
+  StapB: 25,
+  Mtap16: 26,
+  Mtap24: 27,
   FuA: 28,
+  FuB: 29,
 } as const;
 
+/** The 5-bit nal_unit_type of a NAL unit (or of an RTP payload, whose first byte has the same layout). */
 export function nalType(nal: Uint8Array): number {
   return nal[0]! & 0x1f;
 }
 
-/** NAL units of an Annex-B byte stream (3- or 4-byte start codes), without the start codes. */
-export function splitAnnexB(data: Buffer): Buffer[] {
-  const units: Buffer[] = [];
-  let start = -1;
-  let index = 0;
-  while (index + 2 < data.length) {
-    if (data[index] === 0 && data[index + 1] === 0 && data[index + 2] === 1) {
-      if (start >= 0) {
-        let end = index;
-        // A 4-byte start code's leading zero belongs to the start code, not to the previous NAL.
-        while (end > start && data[end - 1] === 0) end--;
-        units.push(data.subarray(start, end));
-      }
-      index += 3;
-      start = index;
-    } else {
-      index++;
-    }
-  }
-  if (start >= 0 && start < data.length) units.push(data.subarray(start));
-  return units.filter((unit) => unit.length > 0);
+/** NAL unit types 1–23 are real NAL units; 24–29 only exist as RTP payload structures. */
+export function isSingleNalType(type: number): boolean {
+  return type >= 1 && type <= 23;
 }
 
-/** NAL units of an AVCC payload (each prefixed by a big-endian length of lengthSize bytes). */
+/** True when one of the NAL units is an IDR slice, i.e. the access unit is a keyframe. */
+export function containsIdrSlice(nals: readonly Uint8Array[]): boolean {
+  return nals.some((nal) => nal.length > 0 && nalType(nal) === NalType.IdrSlice);
+}
+
+const THREE_BYTE_START_CODE = Buffer.from([0, 0, 1]);
+
+/** NAL units of an Annex-B byte stream (3- or 4-byte start codes), without the start codes; views into `data`. */
+export function splitAnnexB(data: Buffer): Buffer[] {
+  const units: Buffer[] = [];
+  let startCode = data.indexOf(THREE_BYTE_START_CODE);
+  while (startCode >= 0) {
+    const start = startCode + 3;
+    const next = data.indexOf(THREE_BYTE_START_CODE, start);
+    let end = next < 0 ? data.length : next;
+    // Zeros before a start code are the 4-byte start code's first byte or trailing_zero_8bits, never NAL data.
+    while (end > start && data[end - 1] === 0) end--;
+    if (end > start) units.push(data.subarray(start, end));
+    startCode = next;
+  }
+  return units;
+}
+
+/** NAL units of AVCC data (each prefixed by its big-endian length in `lengthSize` bytes); views into `data`. */
 export function splitAvcc(data: Buffer, lengthSize = 4): Buffer[] {
+  if (lengthSize < 1 || lengthSize > 4) throw new RangeError(`AVCC length size must be 1 to 4 bytes, not ${lengthSize}`);
   const units: Buffer[] = [];
   let offset = 0;
-  while (offset + lengthSize <= data.length) {
+  while (offset < data.length) {
+    if (offset + lengthSize > data.length) throw new Error(`AVCC data ends inside a ${lengthSize}-byte NAL length at offset ${offset}`);
     const length = data.readUIntBE(offset, lengthSize);
     offset += lengthSize;
-    if (length === 0 || offset + length > data.length) throw new Error(`AVCC NAL length ${length} runs past the end of the data`);
-    units.push(data.subarray(offset, offset + length));
+    if (offset + length > data.length) throw new Error(`AVCC NAL length ${length} at offset ${offset - lengthSize} runs past the end of the data`);
+    if (length > 0) units.push(data.subarray(offset, offset + length));
     offset += length;
   }
   return units;

@@ -1,0 +1,9 @@
+import type { io as socketIo } from 'socket.io-client';
+import type HlsClass from 'hls.js';
+
+declare global {
+  /** socket.io client, loaded as a classic script from /socket.io/socket.io.js. */
+  const io: typeof socketIo;
+  /** hls.js, loaded as a classic script from /vendor/hls.min.js (watch page only). */
+  const Hls: typeof HlsClass | undefined;
+}

@@ -1,0 +1,72 @@
+import type { Socket } from 'socket.io-client';
+
+export type StreamState = 'idle' | 'live' | 'ended';
+
+export interface StreamStats {
+  width: number;
+  height: number;
+  fpsIn: number;
+  fpsOut: number;
+  framesDropped: number;
+  stageMs: { decode: number; transforms: number; encode: number };
+  viewers: { webrtc: number; hls: number };
+}
+
+export interface StreamView {
+  id: string;
+  title: string;
+  state: StreamState;
+  stats: StreamStats;
+}
+
+export interface LiveSocketHandlers {
+  onState(state: StreamState): void;
+  onStats(stats: StreamStats): void;
+}
+
+/** The page's connection to the server's `/live` namespace: state, stats and the server clock. */
+export class LiveSocket {
+  readonly socket: Socket;
+  /** Server clock minus this page's clock, in ms (NTP-style estimate, best of several probes). */
+  clockOffsetMs = 0;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+  }
+
+  static async connect(streamId: string, handlers: LiveSocketHandlers): Promise<{ live: LiveSocket; stream: StreamView }> {
+    const socket = io('/live', { transports: ['websocket'] });
+    const live = new LiveSocket(socket);
+    socket.on('state', (message: { streamId: string; state: StreamState }) => message.streamId === streamId && handlers.onState(message.state));
+    socket.on('stats', (message: { streamId: string; stats: StreamStats }) => message.streamId === streamId && handlers.onStats(message.stats));
+    const subscribe = async (): Promise<StreamView> => {
+      const ack = (await socket.timeout(5000).emitWithAck('subscribe', { streamId })) as { ok: boolean; stream?: StreamView; error?: { message: string } };
+      if (!ack.ok || !ack.stream) throw new Error(ack.error?.message ?? 'could not subscribe to the stream');
+      return ack.stream;
+    };
+    const stream = await subscribe();
+    // After a reconnect the server has forgotten the room: join again.
+    socket.io.on('reconnect', () => void subscribe().then((view) => handlers.onState(view.state)).catch(() => undefined));
+    void live.syncClock();
+    return { live, stream };
+  }
+
+  /** Server time now, by this page's clock corrected with the estimated offset. */
+  serverNow(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  private async syncClock(): Promise<void> {
+    let bestRoundTrip = Number.POSITIVE_INFINITY;
+    for (let probe = 0; probe < 5; probe++) {
+      const sent = Date.now();
+      const reply = (await this.socket.timeout(3000).emitWithAck('time').catch(() => undefined)) as { now: number } | undefined;
+      const received = Date.now();
+      if (!reply) continue;
+      if (received - sent < bestRoundTrip) {
+        bestRoundTrip = received - sent;
+        this.clockOffsetMs = reply.now - (sent + received) / 2;
+      }
+    }
+  }
+}

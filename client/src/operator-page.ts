@@ -1,0 +1,61 @@
+import { LiveSocket, type StreamStats } from './live-socket.js';
+import { byTestId, queryParam, renderStats } from './page-elements.js';
+import { WhepPlayer } from './whep-player.js';
+
+const streamId = queryParam('stream');
+const preview = byTestId<HTMLVideoElement>('operator-preview');
+const statsElement = byTestId('operator-stats');
+const stateElement = byTestId('state');
+const endButton = byTestId<HTMLButtonElement>('end-stream');
+const errorElement = byTestId('error');
+
+function renderOperatorStats(stats: StreamStats): void {
+  renderStats(statsElement, [
+    ['Resolution', stats.width > 0 ? `${stats.width}×${stats.height}` : '—'],
+    ['FPS in / out', `${stats.fpsIn} / ${stats.fpsOut}`],
+    ['Frames dropped', String(stats.framesDropped)],
+    ['Decode', `${stats.stageMs.decode.toFixed(2)} ms`],
+    ['Transforms', `${stats.stageMs.transforms.toFixed(2)} ms`],
+    ['Encode', `${stats.stageMs.encode.toFixed(2)} ms`],
+    ['Viewers', `${stats.viewers.webrtc} WebRTC · ${stats.viewers.hls} HLS`],
+  ]);
+}
+
+async function main(): Promise<void> {
+  if (!streamId) {
+    errorElement.textContent = 'This page needs ?stream=<id>.';
+    errorElement.hidden = false;
+    return;
+  }
+  let player: WhepPlayer | undefined;
+  const setState = (state: string): void => {
+    stateElement.textContent = state;
+    stateElement.dataset.state = state;
+    endButton.disabled = state === 'ended';
+    if (state === 'ended') player?.stop();
+  };
+  const { stream } = await LiveSocket.connect(streamId, { onState: setState, onStats: renderOperatorStats });
+  byTestId('title').textContent = stream.title;
+  setState(stream.state);
+  renderOperatorStats(stream.stats);
+  endButton.addEventListener('click', async () => {
+    if (!confirm('End this stream for everyone?')) return;
+    const response = await fetch(`/v1/streams/${encodeURIComponent(streamId)}`, { method: 'DELETE' });
+    if (!response.ok) {
+      errorElement.textContent = `Could not end the stream (${response.status}).`;
+      errorElement.hidden = false;
+    }
+  });
+  if (stream.state !== 'ended') {
+    player = new WhepPlayer(preview, streamId, (reason) => {
+      errorElement.textContent = `Preview: ${reason}`;
+      errorElement.hidden = false;
+    });
+    await player.start();
+  }
+}
+
+main().catch((error: unknown) => {
+  errorElement.textContent = `Could not reach the server: ${error instanceof Error ? error.message : String(error)}`;
+  errorElement.hidden = false;
+});

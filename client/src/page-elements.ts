@@ -1,0 +1,27 @@
+/** The element with this data-testid; a page without it is a bug, so fail loudly. */
+export function byTestId<T extends HTMLElement = HTMLElement>(testId: string): T {
+  const element = document.querySelector<T>(`[data-testid="${testId}"]`);
+  if (!element) throw new Error(`page has no [data-testid="${testId}"]`);
+  return element;
+}
+
+export function queryParam(name: string): string | undefined {
+  return new URLSearchParams(location.search).get(name) ?? undefined;
+}
+
+export function formatBitrate(bitsPerSecond: number): string {
+  return bitsPerSecond >= 1e6 ? `${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bitsPerSecond / 1e3)} kbit/s`;
+}
+
+/** Fills a definition list with label → value rows. */
+export function renderStats(container: HTMLElement, rows: [string, string][]): void {
+  container.replaceChildren(
+    ...rows.flatMap(([label, value]) => {
+      const term = document.createElement('dt');
+      term.textContent = label;
+      const detail = document.createElement('dd');
+      detail.textContent = value;
+      return [term, detail];
+    }),
+  );
+}

@@ -1,0 +1,36 @@
+import { endSession, negotiate } from './webrtc-signalling.js';
+
+/** Plays a stream's processed output in a <video> over WHEP. */
+export class WhepPlayer {
+  private pc: RTCPeerConnection | undefined;
+  private sessionUrl: string | undefined;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly streamId: string,
+    private readonly onFailure: (reason: string) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const pc = new RTCPeerConnection();
+    this.pc = pc;
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const media = new MediaStream();
+    pc.addEventListener('track', (event) => {
+      media.addTrack(event.track);
+      this.video.srcObject = media;
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed') this.onFailure('the WebRTC connection failed');
+    });
+    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`);
+    window.addEventListener('pagehide', () => this.stop());
+  }
+
+  stop(): void {
+    endSession(this.sessionUrl);
+    this.sessionUrl = undefined;
+    this.pc?.close();
+  }
+}
