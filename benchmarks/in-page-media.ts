@@ -9,7 +9,9 @@ import type { Page } from 'playwright-core';
 export async function publishCodedCanvas(page: Page, streamId: string, streamKey: string, videoCodec: 'H264' | 'VP8' = 'H264'): Promise<void> {
   await page.evaluate(
     async ({ streamId, streamKey, videoCodec }) => {
-      const layout = await import('/assets/transforms/burn-in-layout.js' as string);
+      // A plain import() would be rewritten by test runners that transform this file; the page must see it as written.
+      const importInPage = new Function('url', 'return import(url)') as (url: string) => Promise<any>;
+      const layout = await importInPage('/assets/transforms/burn-in-layout.js');
       const canvas = document.createElement('canvas');
       canvas.width = 1280;
       canvas.height = 720;
@@ -39,7 +41,8 @@ export async function publishCodedCanvas(page: Page, streamId: string, streamKey
       const transceiver = pc.addTransceiver(stream.getVideoTracks()[0]!, { direction: 'sendonly', streams: [stream] });
       const codecs = RTCRtpReceiver.getCapabilities('video')!.codecs;
       const preferred = codecs.filter((codec) => codec.mimeType === `video/${videoCodec}` && (videoCodec !== 'H264' || /packetization-mode=1/.test(codec.sdpFmtpLine ?? '')));
-      transceiver.setCodecPreferences([...preferred, ...codecs.filter((codec) => !preferred.includes(codec))]);
+      // Offer only the chosen codec, so the server cannot pick another.
+      transceiver.setCodecPreferences(preferred);
       const parameters = transceiver.sender.getParameters();
       parameters.degradationPreference = 'maintain-resolution';
       await transceiver.sender.setParameters(parameters);
@@ -70,7 +73,9 @@ export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrt
   if (mode === 'hls') await page.addScriptTag({ url: '/vendor/hls.min.js' });
   await page.evaluate(
     async ({ streamId, mode }) => {
-      const layout = await import('/assets/transforms/burn-in-layout.js' as string);
+      // A plain import() would be rewritten by test runners that transform this file; the page must see it as written.
+      const importInPage = new Function('url', 'return import(url)') as (url: string) => Promise<any>;
+      const layout = await importInPage('/assets/transforms/burn-in-layout.js');
       const video = document.createElement('video');
       video.muted = true;
       video.autoplay = true;

@@ -150,6 +150,15 @@ describe('live spine: WHIP publisher → pipeline → WHEP viewer and HLS', () =
     expect(probe.stdout.toString()).toContain('h264,640,360');
     expect((await fetch(`${server.url}/hls/${stream.id}/..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
 
+    // The publisher's picture changes size (a resized screen share): the pipeline follows.
+    publisher.switchResolution(480, 270);
+    await waitFor('480x270 frames at the viewer', async () => {
+      const current = await json(await fetch(`${server.url}/v1/streams/${stream.id}`));
+      return current.stats.width === 480 && current.stats.height === 270 ? true : undefined;
+    }, 10_000);
+    const afterResize = viewer.frames.length;
+    await waitFor('coded frames after the resize', () => viewer.frames.slice(afterResize).filter((frame) => frame.code).length >= 10 || undefined, 10_000);
+
     // Kill the decoder: the pipeline restarts it, asks for a keyframe, and the viewer sees frames again within 3 s.
     const processes = await ffmpegChildren(server.process.pid!);
     expect(processes.length).toBe(3);
@@ -165,6 +174,16 @@ describe('live spine: WHIP publisher → pipeline → WHEP viewer and HLS', () =
     await waitFor('frames after the decoder restart', () => viewer.frames.length >= before + 10 || undefined, 3000);
     expect(Date.now() - killedAt).toBeLessThan(3200);
     expect(server.output()).toMatch(/pipeline process crashed; restarting/);
+
+    // Same for the encoder: a new one starts with a keyframe, and viewers decode again within 3 s.
+    const encoderPid = (await ffmpegChildren(server.process.pid!)).find((pid) => spawnSync('cat', [`/proc/${pid}/cmdline`]).stdout.toString().includes('libx264'))!;
+    expect(encoderPid).toBeDefined();
+    process.kill(encoderPid, 'SIGKILL');
+    const encoderKilledAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const beforeEncoderRestart = viewer.frames.length;
+    await waitFor('frames after the encoder restart', () => viewer.frames.slice(beforeEncoderRestart).filter((frame) => frame.code).length >= 10 || undefined, 3000);
+    expect(Date.now() - encoderKilledAt).toBeLessThan(3200);
 
     // The publisher vanishes without a goodbye: viewers learn the stream ended, and no ffmpeg is left.
     await publisher.vanish();

@@ -29,10 +29,15 @@ export class WhipClient {
   private readonly track = new MediaStreamTrack({ kind: 'video' });
   private readonly packetizer = new H264Packetizer(1200);
   private sequence = 0;
+  private lastTimestamp = 0;
   framesSent = 0;
   keyframeRequests = 0;
 
-  constructor(private readonly options: WhipPublishOptions) {}
+  private readonly options: WhipPublishOptions;
+
+  constructor(options: WhipPublishOptions) {
+    this.options = { ...options };
+  }
 
   async start(): Promise<void> {
     const pc = clientPeerConnection([h264ClientCodec()]);
@@ -76,6 +81,8 @@ export class WhipClient {
     encoder.stderr.resume();
     let sps: Buffer | undefined;
     let pps: Buffer | undefined;
+    // The stream continues across encoder restarts: timestamps keep rising from where they were.
+    const timestampBase = this.lastTimestamp + 3000;
     const reader = new FlvReader({
       onVideo: (tag) => {
         if (tag.avcDecoderConfig) {
@@ -85,7 +92,8 @@ export class WhipClient {
           return;
         }
         const nalUnits = tag.keyframe && sps && pps ? [sps, pps, ...tag.nalUnits] : tag.nalUnits;
-        const timestamp = (tag.timestampMs * 90) >>> 0;
+        const timestamp = (timestampBase + tag.timestampMs * 90) >>> 0;
+        this.lastTimestamp = timestamp;
         this.packetizer.packetize(nalUnits, (payload, marker) => {
           this.sequence = (this.sequence + 1) & 0xffff;
           const header = new RtpHeader({ payloadType: 96, sequenceNumber: this.sequence, timestamp, marker, ssrc: 1 });
@@ -95,6 +103,14 @@ export class WhipClient {
       },
     });
     encoder.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
+  }
+
+  /** Restarts the encoder at another size, as when a shared screen is resized. */
+  switchResolution(width: number, height: number): void {
+    this.encoder?.kill('SIGKILL');
+    this.options.width = width;
+    this.options.height = height;
+    this.startEncoder();
   }
 
   /** Ends publishing the standard way: DELETE on the session URL. */

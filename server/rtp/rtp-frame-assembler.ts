@@ -1,4 +1,4 @@
-import { NalType, nalType } from './h264-nal.js';
+import { NalType, isSingleNalType } from './h264-nal.js';
 import { parseH264Sps } from './h264-sps.js';
 
 export type VideoCodecName = 'H264' | 'VP8';
@@ -12,224 +12,498 @@ export interface RtpPacketView {
 
 export interface AssembledFrame {
   codec: VideoCodecName;
-  /** H.264: one Annex-B access unit (00 00 00 01 before each NAL); VP8: the frame without payload descriptors. */
+  /** H.264: one Annex-B access unit (00 00 00 01 before each NAL unit); VP8: the frame with the payload descriptors stripped. */
   data: Buffer;
   /** 90 kHz. */
   rtpTimestamp: number;
+  /** H.264: contains an IDR slice; VP8: the P bit of the frame tag is 0. */
   keyframe: boolean;
-  /** From an SPS in this access unit (H.264, cropping applied) or the keyframe header (VP8). */
+  /** H.264: from an SPS in this access unit, cropping applied; VP8: from the keyframe header. */
   width?: number;
   height?: number;
-  /** Arrival time of the frame's first packet. */
+  /** Arrival time of the frame's earliest-arriving packet. */
   firstPacketMs: number;
 }
 
-interface PendingPacket {
-  sequence: number;
-  payload: Buffer;
+export interface RtpFrameAssemblerOptions {
+  /** A missing packet counts as lost once packets this far past it have arrived. */
+  reorderSlackPackets?: number;
+  /** …or once packets past it have been arriving for this long (room for NACK retransmissions). */
+  reorderWaitMs?: number;
 }
 
+/** The VP8 payload descriptor (RFC 7741 section 4.2). */
+export interface Vp8PayloadDescriptor {
+  /** Bytes the descriptor takes at the start of the payload. */
+  length: number;
+  /** N: the frame is not used as a reference. */
+  nonReference: boolean;
+  /** S: the payload starts a VP8 partition. */
+  startOfPartition: boolean;
+  /** PID. */
+  partitionIndex: number;
+  /** 7- or 15-bit PictureID, -1 when absent. */
+  pictureId: number;
+  /** TL0PICIDX, -1 when absent. */
+  tl0PictureIndex: number;
+  /** TID, -1 when absent. */
+  temporalLayer: number;
+  /** Y: layer sync, meaningful when temporalLayer is present. */
+  layerSync: boolean;
+  /** KEYIDX, -1 when absent. */
+  keyIndex: number;
+}
+
+export function emptyVp8PayloadDescriptor(): Vp8PayloadDescriptor {
+  return { length: 0, nonReference: false, startOfPartition: false, partitionIndex: 0, pictureId: -1, tl0PictureIndex: -1, temporalLayer: -1, layerSync: false, keyIndex: -1 };
+}
+
+/** Parses the VP8 payload descriptor at the start of `payload` into `into` (reused to spare an allocation per packet). */
+export function readVp8PayloadDescriptor(payload: Uint8Array, into: Vp8PayloadDescriptor = emptyVp8PayloadDescriptor()): Vp8PayloadDescriptor {
+  if (payload.length < 1) throw new Error('VP8 RTP payload is empty');
+  const first = payload[0]!;
+  into.nonReference = (first & 0x20) !== 0;
+  into.startOfPartition = (first & 0x10) !== 0;
+  into.partitionIndex = first & 0x07;
+  into.pictureId = -1;
+  into.tl0PictureIndex = -1;
+  into.temporalLayer = -1;
+  into.layerSync = false;
+  into.keyIndex = -1;
+  let length = 1;
+  if (first & 0x80) {
+    if (payload.length < 2) throw new Error('VP8 payload descriptor is truncated: no extension byte after X');
+    const extension = payload[1]!;
+    length = 2;
+    if (extension & 0x80) {
+      if (payload.length < length + 1) throw new Error('VP8 payload descriptor is truncated in the PictureID');
+      const high = payload[length]!;
+      if (high & 0x80) {
+        if (payload.length < length + 2) throw new Error('VP8 payload descriptor is truncated in the 15-bit PictureID');
+        into.pictureId = ((high & 0x7f) << 8) | payload[length + 1]!;
+        length += 2;
+      } else {
+        into.pictureId = high;
+        length += 1;
+      }
+    }
+    if (extension & 0x40) {
+      if (payload.length < length + 1) throw new Error('VP8 payload descriptor is truncated in TL0PICIDX');
+      into.tl0PictureIndex = payload[length]!;
+      length += 1;
+    }
+    if (extension & 0x30) {
+      if (payload.length < length + 1) throw new Error('VP8 payload descriptor is truncated in TID/KEYIDX');
+      const layerByte = payload[length]!;
+      if (extension & 0x20) {
+        into.temporalLayer = layerByte >>> 6;
+        into.layerSync = (layerByte & 0x20) !== 0;
+      }
+      if (extension & 0x10) into.keyIndex = layerByte & 0x1f;
+      length += 1;
+    }
+  }
+  into.length = length;
+  return into;
+}
+
+/** Packets of one RTP timestamp, ascending by unwrapped sequence number. Recycled to spare allocations. */
 interface PendingFrame {
   timestamp: number;
-  packets: PendingPacket[];
+  sequences: number[];
+  /** payloads[i] came with sequences[i]. */
+  payloads: Buffer[];
   firstArrivalMs: number;
-  markerSequence: number | undefined;
+  /** Unwrapped sequence number of the packet with the marker bit, -1 before it arrives. */
+  markerSequence: number;
 }
 
-/** Frames held while waiting for reordered packets; beyond this the oldest counts as lost. */
-const MAX_PENDING_FRAMES = 4;
-const START_CODE = Buffer.from([0, 0, 0, 1]);
+/** examine() verdicts; any other value is the sequence number the frame is waiting for. */
+const FRAME_COMPLETE = -1;
+const FRAME_BROKEN = -2;
+
+const DEFAULT_REORDER_SLACK_PACKETS = 16;
+const DEFAULT_REORDER_WAIT_MS = 50;
+/** Bounds on what waits for missing packets, so a broken sender cannot grow memory. */
+const MAX_PENDING_FRAMES = 8;
+const MAX_PACKETS_PER_FRAME = 4096;
+/** A packet this far behind what was already handled means the sender restarted its sequence numbers. */
+const RESTART_DISTANCE = 1000;
+const START_CODE_BYTES = 4;
 
 /**
- * Turns RTP packets into whole compressed frames. Frames with missing packets are dropped, and after
- * a loss only a keyframe is let through (a P-frame after a gap corrupts the decoder until the next
- * keyframe anyway); `needsKeyframe` tells the caller to ask the publisher for one.
+ * Turns RTP packets into whole compressed frames (H.264 access units, VP8 frames). Packets are grouped
+ * by RTP timestamp and ordered by sequence number, so small reordering and duplicates do no harm.
+ * Frames with missing packets are dropped, and after any loss only a keyframe is let through: a
+ * P-frame after a gap would corrupt the decoder's picture until the next keyframe anyway.
+ * Frames come out in order, one per push; a frame that became ready together with an earlier one
+ * (a late packet filled a gap) comes out with the next packet.
  */
 export class RtpFrameAssembler {
-  private pending: PendingFrame[] = [];
-  private highestSequence: number | undefined;
-  private lastEmittedSequence: number | undefined;
-  private lost = 0;
+  private readonly reorderSlackPackets: number;
+  private readonly reorderWaitMs: number;
+  /** Frames waiting for packets, oldest first (frames hold disjoint sequence ranges). */
+  private readonly pending: PendingFrame[] = [];
+  private readonly spareFrames: PendingFrame[] = [];
+  /** Highest unwrapped sequence number seen, -1 before the first packet. */
+  private highestSequence = -1;
+  /** Packets below this belong to frames already emitted or dropped, -1 before the first frame. */
+  private floorSequence = -1;
+  /** True when the next frame must begin exactly at floorSequence (the previous one was emitted whole). */
+  private continuous = false;
+  /** Stragglers of the last frame emitted or dropped carry this timestamp and are ignored. */
+  private finishedTimestamp = -1;
+  private holeSequence = -1;
+  private holeSinceMs = 0;
+  private lostCount = 0;
   private waitingForKeyframe = true;
+  // Results of the scan of the frame being assembled, kept in fields to spare an object per frame.
+  private scanKeyframe = false;
+  private scanWidth = 0;
+  private scanHeight = 0;
+  private readonly vp8Descriptor = emptyVp8PayloadDescriptor();
 
-  constructor(readonly codec: VideoCodecName) {}
-
-  get framesLost(): number {
-    return this.lost;
+  constructor(
+    readonly codec: VideoCodecName,
+    options: RtpFrameAssemblerOptions = {},
+  ) {
+    this.reorderSlackPackets = options.reorderSlackPackets ?? DEFAULT_REORDER_SLACK_PACKETS;
+    this.reorderWaitMs = options.reorderWaitMs ?? DEFAULT_REORDER_WAIT_MS;
   }
 
+  /** Frames dropped because packets were missing or the frame could not be parsed (not frames skipped while waiting for a keyframe). */
+  get framesLost(): number {
+    return this.lostCount;
+  }
+
+  /** True from the start and after a loss until a keyframe is emitted: the caller sends PLIs (rate-limited) meanwhile. */
   get needsKeyframe(): boolean {
     return this.waitingForKeyframe;
   }
 
+  /** Forgets every packet and waits for a keyframe again; framesLost keeps counting. */
   reset(): void {
-    this.pending = [];
-    this.highestSequence = undefined;
-    this.lastEmittedSequence = undefined;
+    while (this.pending.length > 0) this.recycle(this.pending.pop()!);
+    this.highestSequence = -1;
+    this.floorSequence = -1;
+    this.continuous = false;
+    this.finishedTimestamp = -1;
+    this.holeSequence = -1;
     this.waitingForKeyframe = true;
   }
 
   push(packet: RtpPacketView, arrivalMs: number): AssembledFrame | undefined {
-    const sequence = this.unwrap(packet.sequenceNumber);
-    if (this.lastEmittedSequence !== undefined && sequence <= this.lastEmittedSequence) return undefined;
-    let frame = this.pending.find((candidate) => candidate.timestamp === packet.timestamp);
-    if (!frame) {
-      frame = { timestamp: packet.timestamp, packets: [], firstArrivalMs: arrivalMs, markerSequence: undefined };
-      this.pending.push(frame);
+    let sequence = this.unwrap(packet.sequenceNumber);
+    if (sequence < this.floorSequence && this.floorSequence - sequence > RESTART_DISTANCE) {
+      this.restart();
+      sequence = this.unwrap(packet.sequenceNumber);
     }
-    if (frame.packets.some((existing) => existing.sequence === sequence)) return undefined;
-    frame.packets.push({ sequence, payload: packet.payload });
-    frame.packets.sort((a, b) => a.sequence - b.sequence);
-    frame.firstArrivalMs = Math.min(frame.firstArrivalMs, arrivalMs);
-    if (packet.marker) frame.markerSequence = sequence;
-    this.pending.sort((a, b) => a.packets[0]!.sequence - b.packets[0]!.sequence);
-
-    const completed = this.isComplete(frame) ? frame : undefined;
-    if (!completed) {
-      while (this.pending.length > MAX_PENDING_FRAMES) this.dropOldest();
-      return undefined;
-    }
-    // Anything older than a completed frame can no longer complete in order: it is lost.
-    while (this.pending[0] !== completed) this.dropOldest();
-    this.pending.shift();
-    const lastEmitted = this.lastEmittedSequence;
-    this.lastEmittedSequence = completed.markerSequence!;
-    const contiguous = lastEmitted === undefined || completed.packets[0]!.sequence === lastEmitted + 1;
-    if (!contiguous) this.markLoss();
-    let assembled: AssembledFrame;
-    try {
-      assembled = this.assemble(completed);
-    } catch {
-      this.lost++;
-      this.markLoss();
-      return undefined;
-    }
-    if (this.waitingForKeyframe) {
-      if (!assembled.keyframe) {
-        this.lost++;
-        return undefined;
+    // Late packets of frames already handled, and duplicates, change nothing.
+    if (sequence >= this.floorSequence && packet.timestamp !== this.finishedTimestamp) {
+      const frame = this.frameFor(packet.timestamp, sequence, arrivalMs);
+      if (this.insert(frame, sequence, packet.payload)) {
+        if (packet.marker) frame.markerSequence = sequence;
+        if (arrivalMs < frame.firstArrivalMs) frame.firstArrivalMs = arrivalMs;
       }
-      this.waitingForKeyframe = false;
     }
+    return this.release(arrivalMs);
+  }
+
+  /** Emits the oldest frame when it is complete; drops frames whose missing packets have stopped being worth the wait. */
+  private release(arrivalMs: number): AssembledFrame | undefined {
+    let cascading = false;
+    while (this.pending.length > 0) {
+      const oldest = this.pending[0]!;
+      const verdict = this.examine(oldest, this.pending[1]);
+      if (verdict === FRAME_COMPLETE) {
+        const frame = this.emit(oldest);
+        if (frame) return frame;
+        continue;
+      }
+      if (verdict !== FRAME_BROKEN && !this.shouldGiveUp(verdict, arrivalMs, cascading)) return undefined;
+      cascading = true;
+      const first = oldest.sequences[0]!;
+      if (this.continuous && first > this.floorSequence && this.startsFrame(oldest.payloads[0]!)) {
+        // The missing packets before this frame were a whole frame of their own.
+        this.noteLoss();
+        this.continuous = false;
+        this.floorSequence = first;
+      } else {
+        this.drop(oldest);
+      }
+    }
+    return undefined;
+  }
+
+  /** FRAME_COMPLETE, FRAME_BROKEN, or the sequence number of the first packet the frame still waits for. */
+  private examine(frame: PendingFrame, next: PendingFrame | undefined): number {
+    const sequences = frame.sequences;
+    const first = sequences[0]!;
+    const last = sequences[sequences.length - 1]!;
+    if (this.continuous && first > this.floorSequence) return this.floorSequence;
+    // Sequences are sorted and unique, so a span equal to the count means no gaps.
+    if (last - first + 1 !== sequences.length) {
+      for (let index = 1; index < sequences.length; index++) {
+        if (sequences[index] !== first + index) return first + index;
+      }
+    }
+    if (frame.markerSequence >= 0 && frame.markerSequence !== last) return FRAME_BROKEN;
+    // Without a marker, the next frame beginning right after the last packet also closes this one.
+    const ended = frame.markerSequence === last || (frame.markerSequence < 0 && next !== undefined && next.sequences[0] === last + 1);
+    if (!ended) return last + 1;
+    if (!this.startsFrame(frame.payloads[0]!)) {
+      // The frame's real first packet may still come, unless everything before it was already handled.
+      return !this.continuous && first - 1 >= this.floorSequence ? first - 1 : FRAME_BROKEN;
+    }
+    return FRAME_COMPLETE;
+  }
+
+  private shouldGiveUp(hole: number, arrivalMs: number, cascading: boolean): boolean {
+    if (this.pending.length > MAX_PENDING_FRAMES || this.pending[0]!.sequences.length > MAX_PACKETS_PER_FRAME) return true;
+    if (this.highestSequence <= hole) return false; // nothing past the hole yet: the frame is still arriving
+    if (hole !== this.holeSequence) {
+      this.holeSequence = hole;
+      // A hole found while dropping an earlier frame has been open at least as long as that frame's.
+      if (!cascading) this.holeSinceMs = arrivalMs;
+    }
+    return this.highestSequence - hole > this.reorderSlackPackets || arrivalMs - this.holeSinceMs > this.reorderWaitMs;
+  }
+
+  private emit(frame: PendingFrame): AssembledFrame | undefined {
+    this.pending.shift();
+    this.floorSequence = frame.sequences[frame.sequences.length - 1]! + 1;
+    this.continuous = true;
+    this.finishedTimestamp = frame.timestamp;
+    this.holeSequence = -1;
+    let assembled: AssembledFrame | undefined;
+    try {
+      assembled = this.codec === 'H264' ? this.assembleH264(frame, this.waitingForKeyframe) : this.assembleVp8(frame, this.waitingForKeyframe);
+      if (assembled) this.waitingForKeyframe = false;
+    } catch {
+      // Unparseable: the decoder would choke on it just the same.
+      this.noteLoss();
+    }
+    this.recycle(frame);
     return assembled;
   }
 
-  private isComplete(frame: PendingFrame): boolean {
-    if (frame.markerSequence === undefined) return false;
-    const first = frame.packets[0]!;
-    if (frame.markerSequence - first.sequence + 1 !== frame.packets.length) return false;
-    return this.startsFrame(first.payload);
-  }
-
-  private dropOldest(): void {
+  private drop(frame: PendingFrame): void {
     this.pending.shift();
-    this.lost++;
-    this.markLoss();
+    this.noteLoss();
+    this.floorSequence = Math.max(this.floorSequence, frame.sequences[frame.sequences.length - 1]! + 1);
+    this.continuous = false;
+    this.finishedTimestamp = frame.timestamp;
+    this.holeSequence = -1;
+    this.recycle(frame);
   }
 
-  private markLoss(): void {
+  private noteLoss(): void {
+    this.lostCount++;
     this.waitingForKeyframe = true;
   }
 
+  /** The sender restarted: what is pending can never complete. */
+  private restart(): void {
+    this.lostCount += this.pending.length;
+    this.reset();
+  }
+
+  private recycle(frame: PendingFrame): void {
+    frame.sequences.length = 0;
+    frame.payloads.length = 0; // let go of the packet buffers
+    if (this.spareFrames.length < MAX_PENDING_FRAMES) this.spareFrames.push(frame);
+  }
+
+  private frameFor(timestamp: number, sequence: number, arrivalMs: number): PendingFrame {
+    for (const frame of this.pending) if (frame.timestamp === timestamp) return frame;
+    const frame = this.spareFrames.pop() ?? { timestamp: 0, sequences: [], payloads: [], firstArrivalMs: 0, markerSequence: -1 };
+    frame.timestamp = timestamp;
+    frame.firstArrivalMs = arrivalMs;
+    frame.markerSequence = -1;
+    let position = this.pending.length;
+    while (position > 0 && this.pending[position - 1]!.sequences[0]! > sequence) position--;
+    this.pending.splice(position, 0, frame);
+    return frame;
+  }
+
+  /** Adds the packet in sequence order; false for a duplicate. */
+  private insert(frame: PendingFrame, sequence: number, payload: Buffer): boolean {
+    const sequences = frame.sequences;
+    let position = sequences.length;
+    while (position > 0 && sequences[position - 1]! >= sequence) {
+      if (sequences[position - 1] === sequence) return false;
+      position--;
+    }
+    if (position === sequences.length) {
+      sequences.push(sequence);
+      frame.payloads.push(payload);
+    } else {
+      sequences.splice(position, 0, sequence);
+      frame.payloads.splice(position, 0, payload);
+    }
+    return true;
+  }
+
+  /** Extends a 16-bit sequence number to a monotonic one, taking the nearer of the two wrap-around readings. */
   private unwrap(sequenceNumber: number): number {
-    if (this.highestSequence === undefined) {
-      this.highestSequence = sequenceNumber + 0x10000;
+    if (this.highestSequence < 0) {
+      // Start one cycle up, so that unwrapping backwards never goes below zero.
+      this.highestSequence = 0x10000 + sequenceNumber;
       return this.highestSequence;
     }
-    const highest = this.highestSequence;
-    const delta = (sequenceNumber - (highest & 0xffff) + 0x10000) & 0xffff;
-    if (delta < 0x8000) {
-      this.highestSequence = highest + delta;
+    const forward = (sequenceNumber - this.highestSequence) & 0xffff;
+    if (forward < 0x8000) {
+      this.highestSequence += forward;
       return this.highestSequence;
     }
-    return highest - (0x10000 - delta);
+    return this.highestSequence - (0x10000 - forward);
   }
 
   private startsFrame(payload: Buffer): boolean {
     if (payload.length === 0) return false;
-    if (this.codec === 'VP8') return (payload[0]! & 0x10) !== 0 && (payload[0]! & 0x0f) === 0;
-    const type = nalType(payload);
-    if (type === NalType.FuA) return payload.length > 1 && (payload[1]! & 0x80) !== 0;
+    if (this.codec === 'VP8') {
+      try {
+        const descriptor = readVp8PayloadDescriptor(payload, this.vp8Descriptor);
+        return descriptor.startOfPartition && descriptor.partitionIndex === 0;
+      } catch {
+        return false;
+      }
+    }
+    // FU-A continuations are the only H.264 payloads that cannot open a frame.
+    if ((payload[0]! & 0x1f) === NalType.FuA) return payload.length > 1 && (payload[1]! & 0x80) !== 0;
     return true;
   }
 
-  private assemble(frame: PendingFrame): AssembledFrame {
-    return this.codec === 'H264' ? this.assembleH264(frame) : this.assembleVp8(frame);
+  private assembleH264(frame: PendingFrame, keyframeOnly: boolean): AssembledFrame | undefined {
+    this.scanKeyframe = false;
+    this.scanWidth = 0;
+    this.scanHeight = 0;
+    const size = this.walkH264(frame.payloads, undefined);
+    if (keyframeOnly && !this.scanKeyframe) return undefined;
+    const data = Buffer.allocUnsafe(size);
+    this.walkH264(frame.payloads, data);
+    return this.result('H264', data, frame, this.scanKeyframe, this.scanWidth, this.scanHeight);
   }
 
-  private assembleH264(frame: PendingFrame): AssembledFrame {
-    const parts: Buffer[] = [];
-    const found = { keyframe: false, width: 0, height: 0 };
-    let fragment: Buffer[] | undefined;
-    const addNal = (nal: Buffer): void => {
-      if (nal.length === 0) return;
-      const type = nalType(nal);
-      if (type === NalType.IdrSlice) found.keyframe = true;
-      if (type === NalType.Sps) Object.assign(found, parseH264Sps(nal));
-      parts.push(START_CODE, nal);
-    };
-    for (const { payload } of frame.packets) {
-      const type = nalType(payload);
-      if (type >= 1 && type <= 23) {
-        addNal(payload);
+  /**
+   * One walk over the RTP payloads of an access unit, so measuring and writing cannot disagree: without
+   * `output` it validates, sizes the Annex-B result and notes IDR slices; with it, it writes and reads SPSs.
+   */
+  private walkH264(payloads: readonly Buffer[], output: Buffer | undefined): number {
+    let length = 0;
+    let fragmentStart = -1; // where the NAL unit being rebuilt from FU-A fragments begins in the output, -1 when none
+    for (let index = 0; index < payloads.length; index++) {
+      const payload = payloads[index]!;
+      if (payload.length === 0) throw new Error('empty H.264 RTP payload');
+      const type = payload[0]! & 0x1f;
+      if (type === NalType.FuA) {
+        if (payload.length < 2) throw new Error('FU-A packet without an FU header');
+        const fuHeader = payload[1]!;
+        const fragmentType = fuHeader & 0x1f;
+        if (fuHeader & 0x80) {
+          if (fragmentStart >= 0) throw new Error('FU-A start inside an unfinished fragmented NAL unit');
+          if (!isSingleNalType(fragmentType)) throw new Error(`FU-A carries an invalid NAL unit type ${fragmentType}`);
+          length = this.writeStartCode(output, length);
+          fragmentStart = length;
+          if (output) output[length] = (payload[0]! & 0xe0) | fragmentType;
+          length += 1;
+        } else if (fragmentStart < 0) {
+          throw new Error('FU-A fragment without its start fragment');
+        }
+        if (output) payload.copy(output, length, 2);
+        length += payload.length - 2;
+        if (fuHeader & 0x40) {
+          this.noteNal(fragmentType, output, fragmentStart, length);
+          fragmentStart = -1;
+        }
+        continue;
+      }
+      if (fragmentStart >= 0) throw new Error('fragmented NAL unit interrupted before its end fragment');
+      if (isSingleNalType(type)) {
+        length = this.copyNal(payload, 0, payload.length, output, length);
       } else if (type === NalType.StapA) {
         let offset = 1;
-        while (offset + 2 <= payload.length) {
-          const length = payload.readUInt16BE(offset);
+        while (offset < payload.length) {
+          if (offset + 2 > payload.length) throw new Error('STAP-A ends inside a NAL unit size');
+          const unitSize = payload.readUInt16BE(offset);
           offset += 2;
-          if (offset + length > payload.length) throw new Error('STAP-A unit runs past the packet');
-          addNal(payload.subarray(offset, offset + length));
-          offset += length;
-        }
-      } else if (type === NalType.FuA) {
-        if (payload.length < 2) throw new Error('FU-A packet too short');
-        const fuHeader = payload[1]!;
-        if (fuHeader & 0x80) fragment = [Buffer.from([(payload[0]! & 0xe0) | (fuHeader & 0x1f)])];
-        if (!fragment) throw new Error('FU-A continuation without a start');
-        fragment.push(payload.subarray(2));
-        if (fuHeader & 0x40) {
-          addNal(Buffer.concat(fragment));
-          fragment = undefined;
+          if (unitSize === 0 || offset + unitSize > payload.length) throw new Error(`STAP-A NAL unit of ${unitSize} bytes does not fit the packet`);
+          if (!isSingleNalType(payload[offset]! & 0x1f)) throw new Error(`STAP-A carries an invalid NAL unit type ${payload[offset]! & 0x1f}`);
+          length = this.copyNal(payload, offset, offset + unitSize, output, length);
+          offset += unitSize;
         }
       } else {
-        throw new Error(`unsupported H.264 RTP packet type ${type}`);
+        throw new Error(`unsupported H.264 RTP payload type ${type}: only single NAL units, STAP-A and FU-A are handled`);
       }
     }
-    if (fragment) throw new Error('FU-A fragment without an end');
-    const result: AssembledFrame = { codec: 'H264', data: Buffer.concat(parts), rtpTimestamp: frame.timestamp, keyframe: found.keyframe, firstPacketMs: frame.firstArrivalMs };
-    if (found.width > 0) {
-      result.width = found.width;
-      result.height = found.height;
-    }
-    return result;
+    if (fragmentStart >= 0) throw new Error('the last FU-A fragment of the access unit has no end bit');
+    if (length === 0) throw new Error('H.264 access unit without NAL units');
+    return length;
   }
 
-  private assembleVp8(frame: PendingFrame): AssembledFrame {
-    const parts: Buffer[] = [];
-    for (const { payload } of frame.packets) parts.push(payload.subarray(vp8DescriptorLength(payload)));
-    const data = Buffer.concat(parts);
-    if (data.length < 3) throw new Error('VP8 frame too short');
-    const keyframe = (data[0]! & 0x01) === 0;
-    const result: AssembledFrame = { codec: 'VP8', data, rtpTimestamp: frame.timestamp, keyframe, firstPacketMs: frame.firstArrivalMs };
-    if (keyframe) {
-      if (data.length < 10 || data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) throw new Error('VP8 keyframe without a start code');
-      result.width = data.readUInt16LE(6) & 0x3fff;
-      result.height = data.readUInt16LE(8) & 0x3fff;
+  private writeStartCode(output: Buffer | undefined, at: number): number {
+    if (output) {
+      output[at] = 0;
+      output[at + 1] = 0;
+      output[at + 2] = 0;
+      output[at + 3] = 1;
     }
-    return result;
+    return at + START_CODE_BYTES;
   }
-}
 
-/** Length of the VP8 payload descriptor (RFC 7741 section 4.2). */
-function vp8DescriptorLength(payload: Buffer): number {
-  let length = 1;
-  if (payload[0]! & 0x80) {
-    const extension = payload[1]!;
-    length = 2;
-    if (extension & 0x80) length += payload[2]! & 0x80 ? 2 : 1;
-    if (extension & 0x40) length += 1;
-    if (extension & 0x30) length += 1;
+  private copyNal(source: Buffer, start: number, end: number, output: Buffer | undefined, at: number): number {
+    const nalStart = this.writeStartCode(output, at);
+    if (output) source.copy(output, nalStart, start, end);
+    const nalEnd = nalStart + end - start;
+    this.noteNal(source[start]! & 0x1f, output, nalStart, nalEnd);
+    return nalEnd;
   }
-  if (length > payload.length) throw new Error('VP8 payload descriptor runs past the packet');
-  return length;
+
+  private noteNal(type: number, output: Buffer | undefined, start: number, end: number): void {
+    if (type === NalType.IdrSlice) this.scanKeyframe = true;
+    if (type === NalType.Sps && output) {
+      const sps = parseH264Sps(output.subarray(start, end));
+      this.scanWidth = sps.width;
+      this.scanHeight = sps.height;
+    }
+  }
+
+  private assembleVp8(frame: PendingFrame, keyframeOnly: boolean): AssembledFrame | undefined {
+    const descriptor = this.vp8Descriptor;
+    const payloads = frame.payloads;
+    let size = 0;
+    let frameTag = -1; // first byte of the VP8 frame, wherever the first data byte is
+    for (let index = 0; index < payloads.length; index++) {
+      const payload = payloads[index]!;
+      readVp8PayloadDescriptor(payload, descriptor);
+      if (frameTag < 0 && payload.length > descriptor.length) frameTag = payload[descriptor.length]!;
+      size += payload.length - descriptor.length;
+    }
+    if (size < 3) throw new Error(`VP8 frame of ${size} bytes is shorter than its frame tag`);
+    const keyframe = (frameTag & 0x01) === 0;
+    if (keyframeOnly && !keyframe) return undefined;
+    const data = Buffer.allocUnsafe(size);
+    let offset = 0;
+    for (let index = 0; index < payloads.length; index++) {
+      const payload = payloads[index]!;
+      readVp8PayloadDescriptor(payload, descriptor);
+      offset += payload.copy(data, offset, descriptor.length);
+    }
+    // Frame tag (RFC 6386 section 9.1): the first partition must fit in the frame.
+    const firstPartitionBytes = (data[0]! | (data[1]! << 8) | (data[2]! << 16)) >>> 5;
+    const headerBytes = keyframe ? 10 : 3;
+    if (size < headerBytes || firstPartitionBytes > size - headerBytes) throw new Error('VP8 frame is shorter than its first partition');
+    if (!keyframe) return this.result('VP8', data, frame, false, 0, 0);
+    if (data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) throw new Error('VP8 keyframe without its start code');
+    return this.result('VP8', data, frame, true, data.readUInt16LE(6) & 0x3fff, data.readUInt16LE(8) & 0x3fff);
+  }
+
+  private result(codec: VideoCodecName, data: Buffer, frame: PendingFrame, keyframe: boolean, width: number, height: number): AssembledFrame {
+    const assembled: AssembledFrame = { codec, data, rtpTimestamp: frame.timestamp, keyframe, firstPacketMs: frame.firstArrivalMs };
+    if (width > 0 && height > 0) {
+      assembled.width = width;
+      assembled.height = height;
+    }
+    return assembled;
+  }
 }

@@ -1,0 +1,114 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../benchmarks/chromium.js';
+import { publishCodedCanvas } from '../benchmarks/in-page-media.js';
+import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+
+interface ViewerProbe {
+  framesRendered: number;
+  lastCode: { frameNumber: number; captureMsLow: number } | null;
+  latencyMs: number | null;
+  mode: string;
+  state: string;
+}
+
+let server: RunningServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer({ LIVEFX_MEDIA_TIMEOUT_S: '3' });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const viewerProbe = (page: Page): Promise<ViewerProbe> => page.evaluate(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer);
+
+/** Frames keep coming and each carries the server's burn-in code, whose frame number advances. */
+async function expectProcessedFramesAdvance(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.lastCode !== null, null, { timeout: 30_000 });
+  const first = await viewerProbe(page);
+  await page.waitForTimeout(2000);
+  const second = await viewerProbe(page);
+  expect(second.framesRendered - first.framesRendered).toBeGreaterThan(20);
+  expect(second.lastCode!.frameNumber).toBeGreaterThan(first.lastCode!.frameNumber);
+}
+
+async function goLive(page: Page, publishUrl: string): Promise<void> {
+  await page.goto(`${server.url}${publishUrl}&source=pattern`);
+  await page.getByTestId('go-live').click();
+  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+}
+
+describe('browser: publish page → processed stream → watch page', () => {
+  it('plays the processed stream over WebRTC and HLS, and ends for viewers when the publisher closes the tab', async () => {
+    const stream = await createStream(server.url, 'browser e2e');
+    const publisher = await browser.newPage();
+    await goLive(publisher, stream.urls.publish!);
+    await expect.poll(() => publisher.getByTestId('stats').textContent(), { timeout: 10_000 }).toMatch(/Resolution\d+×\d+/);
+
+    const webrtc = await browser.newPage();
+    await webrtc.goto(`${server.url}${stream.urls.watch}`);
+    await expectProcessedFramesAdvance(webrtc);
+    const webrtcProbe = await viewerProbe(webrtc);
+    expect(webrtcProbe.mode).toBe('webrtc');
+    expect(await webrtc.getByTestId('mode').textContent()).toBe('webrtc');
+    expect(webrtcProbe.latencyMs).not.toBeNull();
+    expect(await webrtc.getByTestId('latency').textContent()).toMatch(/^-?\d+ ms$/);
+
+    const hls = await browser.newPage();
+    await hls.goto(`${server.url}${stream.urls.watchHls}`);
+    await expectProcessedFramesAdvance(hls);
+    expect((await viewerProbe(hls)).mode).toBe('hls');
+    await expect
+      .poll(async () => ((await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { stats: { viewers: unknown } }).stats.viewers)
+      .toEqual({ webrtc: 1, hls: 1 });
+
+    // The streamer closes the tab: viewers see "stream ended" within 5 s and every process is gone.
+    const closedAt = Date.now();
+    await publisher.close({ runBeforeUnload: true });
+    await webrtc.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.state === 'ended', null, { timeout: 5000 });
+    expect(Date.now() - closedAt).toBeLessThan(5000);
+    expect(await webrtc.getByTestId('ended').isVisible()).toBe(true);
+    expect(await webrtc.getByTestId('ended').textContent()).toBe('stream ended');
+    await hls.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.state === 'ended', null, { timeout: 5000 });
+    await waitFor('no ffmpeg left', async () => ((await ffmpegChildren(server.process.pid!)).length === 0 ? true : undefined), 5000);
+    await webrtc.close();
+    await hls.close();
+  });
+
+  it('tells the streamer when the stream key is wrong, and ingests nothing', async () => {
+    const stream = await createStream(server.url, 'wrong key');
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/publish?stream=${stream.id}&key=not-the-key&source=pattern`);
+    await page.getByTestId('go-live').click();
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 10_000 }).toBe('error');
+    expect(await page.getByTestId('error').textContent()).toMatch(/stream key was rejected/);
+    const view = (await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { state: string };
+    expect(view.state).toBe('idle');
+    await page.close();
+  });
+
+  it('processes a VP8 publisher and serves it as H.264', async () => {
+    const stream = await createStream(server.url, 'vp8');
+    const publisher = await browser.newPage();
+    await publisher.goto(`${server.url}/healthz`);
+    await publishCodedCanvas(publisher, stream.id, stream.streamKey, 'VP8');
+    const sdp = await publisher.evaluate(() => (window as unknown as { publisherPc: RTCPeerConnection }).publisherPc.remoteDescription!.sdp);
+    expect(sdp).toMatch(/a=rtpmap:\d+ VP8\/90000/);
+    expect(sdp).not.toMatch(/a=rtpmap:\d+ H264\/90000/);
+    const viewer = await browser.newPage();
+    await viewer.goto(`${server.url}${stream.urls.watch}`);
+    await expectProcessedFramesAdvance(viewer);
+    const view = (await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { stats: { width: number; height: number } };
+    expect(view.stats.width).toBe(1280);
+    expect(view.stats.height).toBe(720);
+    await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
+    await viewer.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.state === 'ended', null, { timeout: 5000 });
+    await publisher.close();
+    await viewer.close();
+  });
+});
