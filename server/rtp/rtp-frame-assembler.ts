@@ -364,7 +364,7 @@ export class RtpFrameAssembler {
     if (this.codec === 'VP8') {
       try {
         const descriptor = readVp8PayloadDescriptor(payload, this.vp8Descriptor);
-        return descriptor.startOfPartition && descriptor.partitionIndex === 0;
+        return descriptor.partitionIndex === 0;
       } catch {
         return false;
       }
