@@ -49,6 +49,17 @@ describe('browser: publish page → processed stream → watch page', () => {
     const publisher = await browser.newPage();
     await goLive(publisher, stream.urls.publish!);
     await expect.poll(() => publisher.getByTestId('stats').textContent(), { timeout: 10_000 }).toMatch(/Resolution\d+×\d+/);
+    // REMB and the x-google bitrate hints let Chromium's estimate reach 2 Mbit/s at 720p quickly.
+    const targetBitrate = (): Promise<number> =>
+      publisher.evaluate(async () => {
+        const report = await (window as unknown as { livefxPublisher: { pc: RTCPeerConnection } }).livefxPublisher.pc.getStats();
+        let target = 0;
+        report.forEach((entry: { type: string; kind?: string; targetBitrate?: number }) => {
+          if (entry.type === 'outbound-rtp' && entry.kind === 'video') target = entry.targetBitrate ?? 0;
+        });
+        return target;
+      });
+    await expect.poll(targetBitrate, { timeout: 10_000 }).toBeGreaterThanOrEqual(2_000_000);
 
     const webrtc = await browser.newPage();
     await webrtc.goto(`${server.url}${stream.urls.watch}`);

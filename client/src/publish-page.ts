@@ -182,6 +182,7 @@ async function updateStats(): Promise<void> {
       rows.push(['Resolution', entry.frameWidth ? `${String(entry.frameWidth)}×${String(entry.frameHeight)}` : '—']);
       rows.push(['FPS sent', entry.framesPerSecond !== undefined ? String(entry.framesPerSecond) : '—']);
       rows.push(['Bitrate', formatBitrate(bitrate)]);
+      if (typeof entry.targetBitrate === 'number') rows.push(['Target bitrate', formatBitrate(entry.targetBitrate)]);
       rows.push(['Codec', String(report.get(String(entry.codecId))?.mimeType ?? '—').replace('video/', '')]);
     });
   }

@@ -223,7 +223,7 @@ export class RtpFrameAssembler {
       if (verdict !== FRAME_BROKEN && !this.shouldGiveUp(verdict, arrivalMs, cascading)) return undefined;
       cascading = true;
       const first = oldest.sequences[0]!;
-      if (this.continuous && first > this.floorSequence && this.startsFrame(oldest.payloads[0]!)) {
+      if (this.continuous && first > this.floorSequence && this.surelyStartsFrame(oldest.payloads[0]!)) {
         // The missing packets before this frame were a whole frame of their own.
         this.noteLoss();
         this.continuous = false;
@@ -240,7 +240,9 @@ export class RtpFrameAssembler {
     const sequences = frame.sequences;
     const first = sequences[0]!;
     const last = sequences[sequences.length - 1]!;
-    if (this.continuous && first > this.floorSequence) return this.floorSequence;
+    // Packets never go below the floor, so this means the packet before the frame is the last one handled.
+    const previousKnown = first === this.floorSequence;
+    if (this.continuous && !previousKnown) return this.floorSequence;
     // Sequences are sorted and unique, so a span equal to the count means no gaps.
     if (last - first + 1 !== sequences.length) {
       for (let index = 1; index < sequences.length; index++) {
@@ -251,11 +253,10 @@ export class RtpFrameAssembler {
     // Without a marker, the next frame beginning right after the last packet also closes this one.
     const ended = frame.markerSequence === last || (frame.markerSequence < 0 && next !== undefined && next.sequences[0] === last + 1);
     if (!ended) return last + 1;
-    if (!this.startsFrame(frame.payloads[0]!)) {
-      // The frame's real first packet may still come, unless everything before it was already handled.
-      return !this.continuous && first - 1 >= this.floorSequence ? first - 1 : FRAME_BROKEN;
-    }
-    return FRAME_COMPLETE;
+    if (previousKnown) return this.startsFrame(frame.payloads[0]!) ? FRAME_COMPLETE : FRAME_BROKEN;
+    // The packet before is missing (or this is the first frame): unless the first packet can only open a
+    // frame, the real first packet may still come.
+    return this.surelyStartsFrame(frame.payloads[0]!) ? FRAME_COMPLETE : first - 1;
   }
 
   private shouldGiveUp(hole: number, arrivalMs: number, cascading: boolean): boolean {
@@ -289,7 +290,8 @@ export class RtpFrameAssembler {
 
   private drop(frame: PendingFrame): void {
     this.pending.shift();
-    this.noteLoss();
+    // A frame that would have been skipped while waiting for a keyframe anyway is no loss.
+    if (!this.waitingForKeyframe || this.mayBeKeyframe(frame)) this.noteLoss();
     this.floorSequence = Math.max(this.floorSequence, frame.sequences[frame.sequences.length - 1]! + 1);
     this.continuous = false;
     this.finishedTimestamp = frame.timestamp;
@@ -364,7 +366,7 @@ export class RtpFrameAssembler {
     if (this.codec === 'VP8') {
       try {
         const descriptor = readVp8PayloadDescriptor(payload, this.vp8Descriptor);
-        return descriptor.partitionIndex === 0;
+        return descriptor.startOfPartition && descriptor.partitionIndex === 0;
       } catch {
         return false;
       }
@@ -372,6 +374,54 @@ export class RtpFrameAssembler {
     // FU-A continuations are the only H.264 payloads that cannot open a frame.
     if ((payload[0]! & 0x1f) === NalType.FuA) return payload.length > 1 && (payload[1]! & 0x80) !== 0;
     return true;
+  }
+
+  /**
+   * For frames whose preceding packet is missing: true only when nothing of the frame can be before this
+   * payload. H.264: an AUD or SPS, or a non-IDR slice with first_mb_in_slice 0 (the first slice of a
+   * picture), alone or first in a STAP-A or FU-A; not an IDR slice, whose SPS and PPS usually come
+   * first and may be what is missing. VP8: the S bit on partition 0 already says so.
+   */
+  private surelyStartsFrame(payload: Buffer): boolean {
+    if (!this.startsFrame(payload)) return false;
+    if (this.codec === 'VP8') return true;
+    let type = payload[0]! & 0x1f;
+    let bodyIndex = 1; // where the NAL unit's payload (the slice header for slices) begins
+    if (type === NalType.StapA) {
+      if (payload.length < 4) return false;
+      type = payload[3]! & 0x1f;
+      bodyIndex = 4;
+    } else if (type === NalType.FuA) {
+      type = payload[1]! & 0x1f;
+      bodyIndex = 2;
+    }
+    if (type === NalType.Sps || type === NalType.AccessUnitDelimiter) return true;
+    if (type !== NalType.NonIdrSlice) return false;
+    // first_mb_in_slice is the slice header's first ue(v); the value 0 is the single bit 1.
+    return bodyIndex < payload.length && (payload[bodyIndex]! & 0x80) !== 0;
+  }
+
+  /** Whether an incomplete frame could have been a keyframe (then dropping it is a loss even while waiting for one). */
+  private mayBeKeyframe(frame: PendingFrame): boolean {
+    const payloads = frame.payloads;
+    if (this.codec === 'VP8') {
+      const first = payloads[0]!;
+      if (!this.startsFrame(first)) return true; // its frame tag is missing: cannot tell
+      const tagIndex = this.vp8Descriptor.length;
+      return tagIndex >= first.length || (first[tagIndex]! & 0x01) === 0;
+    }
+    for (let index = 0; index < payloads.length; index++) {
+      const payload = payloads[index]!;
+      const type = payload.length > 0 ? payload[0]! & 0x1f : 0;
+      if (type === NalType.IdrSlice) return true;
+      if (type === NalType.FuA && payload.length > 1 && (payload[1]! & 0x1f) === NalType.IdrSlice) return true;
+      if (type === NalType.StapA) {
+        for (let offset = 1; offset + 2 < payload.length; offset += 2 + payload.readUInt16BE(offset)) {
+          if ((payload[offset + 2]! & 0x1f) === NalType.IdrSlice) return true;
+        }
+      }
+    }
+    return false;
   }
 
   private assembleH264(frame: PendingFrame, keyframeOnly: boolean): AssembledFrame | undefined {
