@@ -410,6 +410,18 @@ describe('RtpFrameAssembler with H.264', () => {
     });
   });
 
+  it('does not emit an IDR whose STAP-A with SPS and PPS was lost, though its FU-A start looks like a frame start', () => {
+    const frames = packetize(baseline240, 1000, 300);
+    expect(nalType(frames[10]![0]!.payload)).toBe(NalType.StapA);
+    expect(nalType(frames[10]![1]!.payload)).toBe(NalType.FuA);
+    const lost = frames[10]![0]!;
+    const assembler = new RtpFrameAssembler('H264');
+    const outcome = feed(assembler, schedule(frames).filter(({ packet }) => packet !== lost));
+    expect(outcome.indexes).toEqual(baseline240.map((_, index) => index).filter((index) => index < 10 || index >= 15));
+    expect(assembler.framesLost).toBe(1);
+    expect(outcome.frames.filter((frame) => frame.keyframe).every((frame) => frame.width === 320)).toBe(true);
+  });
+
   it('starts with needsKeyframe and skips P-frames until the first keyframe, without counting them as lost', () => {
     const frames = packetize(baseline240, 0).slice(2);
     const assembler = new RtpFrameAssembler('H264');
