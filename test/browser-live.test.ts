@@ -70,6 +70,18 @@ describe('browser: publish page → processed stream → watch page', () => {
     expect(webrtcProbe.latencyMs).not.toBeNull();
     expect(await webrtc.getByTestId('latency').textContent()).toMatch(/^-?\d+ ms$/);
 
+    // The publisher's audio (the pattern's beep) is forwarded to WebRTC viewers.
+    const audioPackets = (): Promise<number> =>
+      webrtc.evaluate(async () => {
+        const pc = (window as unknown as { livefxViewer: { peerConnection?: RTCPeerConnection } }).livefxViewer.peerConnection;
+        let packets = 0;
+        (await pc!.getStats()).forEach((entry: { type: string; kind?: string; packetsReceived?: number }) => {
+          if (entry.type === 'inbound-rtp' && entry.kind === 'audio') packets = entry.packetsReceived ?? 0;
+        });
+        return packets;
+      });
+    await expect.poll(audioPackets, { timeout: 5000 }).toBeGreaterThan(50);
+
     const hls = await browser.newPage();
     await hls.goto(`${server.url}${stream.urls.watchHls}`);
     await expectProcessedFramesAdvance(hls);
@@ -89,6 +101,20 @@ describe('browser: publish page → processed stream → watch page', () => {
     await waitFor('no ffmpeg left', async () => ((await ffmpegChildren(server.process.pid!)).length === 0 ? true : undefined), 5000);
     await webrtc.close();
     await hls.close();
+  });
+
+  it('falls back to HLS by itself when WebRTC signalling fails', async () => {
+    const stream = await createStream(server.url, 'fallback');
+    const publisher = await browser.newPage();
+    await goLive(publisher, stream.urls.publish!);
+    const viewer = await browser.newPage();
+    await viewer.route('**/whep/**', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"unavailable","message":"test"}}' }));
+    await viewer.goto(`${server.url}${stream.urls.watch}`);
+    await expectProcessedFramesAdvance(viewer);
+    expect(await viewer.getByTestId('mode').textContent()).toBe('hls (fallback)');
+    await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
+    await publisher.close();
+    await viewer.close();
   });
 
   it('tells the streamer when the stream key is wrong, and ingests nothing', async () => {

@@ -23,6 +23,8 @@ const viewer = {
   latencyMs: null as number | null,
   mode: 'webrtc' as Mode,
   state: 'waiting' as ViewerState,
+  /** The WebRTC connection while in webrtc mode (for getStats in diagnostics and tests). */
+  peerConnection: undefined as RTCPeerConnection | undefined,
 };
 (window as unknown as { livefxViewer: typeof viewer }).livefxViewer = viewer;
 
@@ -77,6 +79,7 @@ function fallBackToHls(reason: string): void {
   console.warn(`livefx: falling back to HLS: ${reason}`);
   webrtc?.stop();
   webrtc = undefined;
+  viewer.peerConnection = undefined;
   startHls('hls (fallback)');
 }
 
@@ -105,6 +108,7 @@ async function startWebRtc(): Promise<void> {
   webrtc = new WhepPlayer(player, streamId!, (reason) => fallBackToHls(reason));
   try {
     await webrtc.start();
+    viewer.peerConnection = webrtc.pc;
   } catch (error) {
     if (error instanceof SignallingError && error.status === 404) {
       showError('There is no such stream.');

@@ -2,7 +2,8 @@ import { endSession, negotiate } from './webrtc-signalling.js';
 
 /** Plays a stream's processed output in a <video> over WHEP. */
 export class WhepPlayer {
-  private pc: RTCPeerConnection | undefined;
+  /** The viewer's connection, for diagnostics (getStats) and tests. */
+  pc: RTCPeerConnection | undefined;
   private sessionUrl: string | undefined;
 
   constructor(
