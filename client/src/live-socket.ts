@@ -1,23 +1,8 @@
 import type { Socket } from 'socket.io-client';
 
-export type StreamState = 'idle' | 'live' | 'ended';
+import type { StreamState, StreamStats, StreamView } from '../../server/streams/stream-view.js';
 
-export interface StreamStats {
-  width: number;
-  height: number;
-  fpsIn: number;
-  fpsOut: number;
-  framesDropped: number;
-  stageMs: { decode: number; transforms: number; encode: number };
-  viewers: { webrtc: number; hls: number };
-}
-
-export interface StreamView {
-  id: string;
-  title: string;
-  state: StreamState;
-  stats: StreamStats;
-}
+export type { StreamState, StreamStats, StreamView };
 
 export interface LiveSocketHandlers {
   onState(state: StreamState): void;

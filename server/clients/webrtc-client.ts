@@ -1,6 +1,5 @@
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
-
-const GATHERING_TIMEOUT_MS = 3000;
+import { iceGatheringComplete } from '../sfu/ice-gathering.js';
 
 export function clientPeerConnection(video: RTCRtpCodecParameters[]): RTCPeerConnection {
   return new RTCPeerConnection({
@@ -23,17 +22,7 @@ export function h264ClientCodec(): RTCRtpCodecParameters {
 /** Creates the offer, waits for ICE gathering (non-trickle), POSTs it, applies the answer; returns the session URL. */
 export async function negotiate(pc: RTCPeerConnection, endpoint: string, headers: Record<string, string> = {}): Promise<string> {
   await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== 'complete') {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, GATHERING_TIMEOUT_MS);
-      pc.iceGatheringStateChange.subscribe((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-  }
+  await iceGatheringComplete(pc);
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp', ...headers },

@@ -1,4 +1,5 @@
 import type { ChainStats } from '../../transforms/chain.js';
+import type { PipelineFigures } from '../streams/stream-view.js';
 import type { ProcessCrash } from './supervised-process.js';
 
 export type VideoCodecName = 'H264' | 'VP8';
@@ -27,13 +28,7 @@ export type PipelineInput =
   | { type: 'audio'; data: ArrayBuffer; captureMs: number }
   | { type: 'close' };
 
-export interface PipelineStats {
-  width: number;
-  height: number;
-  fpsIn: number;
-  fpsOut: number;
-  framesDropped: number;
-  stageMs: { decode: number; transforms: number; encode: number };
+export interface PipelineStats extends PipelineFigures {
   chain: ChainStats;
   restarts: { decoder: number; encoder: number; hls: number };
 }

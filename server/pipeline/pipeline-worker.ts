@@ -176,7 +176,7 @@ class PipelineWorker {
 
   private onDecoded(buffer: Buffer): void {
     const timing = this.decodeQueue.shift();
-    const frame = this.frames.find((candidate) => candidate.buffer === buffer);
+    const frame = this.frameOwning(buffer);
     if (!timing || !frame) {
       this.counters.dropped++;
       return;
@@ -243,6 +243,11 @@ class PipelineWorker {
       );
     }
     this.hlsWriter.writeVideo(accessUnit, Math.max(0, captureMs - this.hlsOriginMs), keyframe);
+  }
+
+  private frameOwning(buffer: Buffer): I420Frame | undefined {
+    for (const frame of this.frames) if (frame.buffer === buffer) return frame;
+    return undefined;
   }
 
   private acquireFrame(): Buffer {

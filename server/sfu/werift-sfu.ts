@@ -10,6 +10,7 @@ import {
 } from 'werift';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
+import { iceGatheringComplete } from './ice-gathering.js';
 import {
   SdpError,
   type ConnectionState,
@@ -31,7 +32,6 @@ export interface WeriftSfuOptions {
   log: Logger;
 }
 
-const GATHERING_TIMEOUT_MS = 3000;
 const REMB_INTERVAL_MS = 1000;
 const videoFeedback = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'goog-remb' }];
 
@@ -96,17 +96,7 @@ async function answerOffer(pc: RTCPeerConnection, offerSdp: string, beforeAnswer
   beforeAnswer();
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
-  if (pc.iceGatheringState !== 'complete') {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, GATHERING_TIMEOUT_MS);
-      pc.iceGatheringStateChange.subscribe((state) => {
-        if (state === 'complete') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-  }
+  await iceGatheringComplete(pc);
   const sdp = pc.localDescription?.sdp;
   if (!sdp) throw new SdpError('no local description was produced');
   return sdp;

@@ -11,26 +11,9 @@ import { splitAvcc } from '../rtp/h264-nal.js';
 import { RtpFrameAssembler, type AssembledFrame } from '../rtp/rtp-frame-assembler.js';
 import type { PublisherVideoCodec, SfuPublisher, SfuSubscriber, VideoRtp } from '../sfu/sfu.js';
 import { TypedEmitter } from '../typed-emitter.js';
+import type { StreamState, StreamStats, StreamView } from './stream-view.js';
 
-export type StreamState = 'idle' | 'live' | 'ended';
-
-export interface StreamStats {
-  width: number;
-  height: number;
-  fpsIn: number;
-  fpsOut: number;
-  framesDropped: number;
-  stageMs: { decode: number; transforms: number; encode: number };
-  viewers: { webrtc: number; hls: number };
-}
-
-export interface StreamView {
-  id: string;
-  title: string;
-  state: StreamState;
-  createdAt: string;
-  stats: StreamStats;
-}
+export type { StreamState, StreamStats, StreamView };
 
 export type LiveStreamEvents = {
   state: [state: StreamState];

@@ -1,0 +1,26 @@
+// The public shape of a stream (GET /v1/streams/:id, socket.io `/live`). Types only: the browser
+// pages import them too (type imports vanish when compiled), so the API is written down once.
+
+export type StreamState = 'idle' | 'live' | 'ended';
+
+/** What the pipeline measures, per stream. */
+export interface PipelineFigures {
+  width: number;
+  height: number;
+  fpsIn: number;
+  fpsOut: number;
+  framesDropped: number;
+  stageMs: { decode: number; transforms: number; encode: number };
+}
+
+export interface StreamStats extends PipelineFigures {
+  viewers: { webrtc: number; hls: number };
+}
+
+export interface StreamView {
+  id: string;
+  title: string;
+  state: StreamState;
+  createdAt: string;
+  stats: StreamStats;
+}
