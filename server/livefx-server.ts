@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Server as SocketServer } from 'socket.io';
 import type { LivefxConfig } from './config.js';
 import { errorBody, HttpError } from './http/http-error.js';
@@ -43,7 +43,8 @@ export class LivefxServer {
       maxPublishKbps: config.LIVEFX_MAX_PUBLISH_KBPS,
       log,
     });
-    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, disableRequestLogging: true });
+    // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
+    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
     this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
   }
 

@@ -1,0 +1,58 @@
+// How long a new WebRTC viewer waits for its first picture: processed stream (the encoder makes a
+// keyframe every LIVEFX_KEYFRAME_INTERVAL_S) against the original forward (the publisher sends a
+// keyframe when the SFU forwards the viewer's PLI), same publisher, same run.
+import path from 'node:path';
+import { WhepClient } from '../server/clients/whep-client.js';
+import { WhipClient } from '../server/clients/whip-client.js';
+import { percentile, writeResult } from './bar-chart.js';
+import { createStream, projectRoot, startServer, waitFor } from './livefx-process.js';
+
+const JOINS = Number(process.env.JOIN_COUNT ?? 12);
+
+const server = await startServer({ LIVEFX_LOG_LEVEL: 'warn' });
+const stream = await createStream(server.url, 'join-time benchmark');
+const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 1280, height: 720, fps: 30, kbps: 2500 });
+await publisher.start();
+await waitFor('encoding', async () => ((await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { stats: { fpsOut: number } }).stats.fpsOut > 0 || undefined, 20_000);
+
+async function joinOnce(query: string): Promise<number> {
+  const viewer = new WhepClient(`${server.url}/whep/${stream.id}${query}`);
+  const started = performance.now();
+  await viewer.start();
+  await waitFor('first frame', () => (viewer.frames.length > 0 ? true : undefined), 10_000, 5);
+  const elapsed = performance.now() - started;
+  await viewer.stop();
+  // Spread the joins over the keyframe interval instead of always landing at the same phase.
+  await new Promise((resolve) => setTimeout(resolve, 137 + Math.random() * 400));
+  return elapsed;
+}
+
+const processed: number[] = [];
+const original: number[] = [];
+for (let index = 0; index < JOINS; index++) {
+  processed.push(await joinOnce(''));
+  original.push(await joinOnce('?source=original'));
+}
+await publisher.stop();
+await server.stop();
+
+const summary = (values: number[]) => ({ p50Ms: Math.round(percentile(values, 0.5)), p95Ms: Math.round(percentile(values, 0.95)), maxMs: Math.round(Math.max(...values)) });
+const result = {
+  benchmark: 'time from WHEP request to the first decoded frame',
+  date: new Date().toISOString(),
+  joins: JOINS,
+  keyframeIntervalS: 1,
+  processed: summary(processed),
+  originalForward: summary(original),
+  target: 'first frame within 1 s on loopback',
+};
+console.log(JSON.stringify(result, null, 2));
+await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'join-time', result, {
+  title: 'New WebRTC viewer: request to first frame (720p30)',
+  unit: 'ms',
+  target: { value: 1000, label: 'target 1 s' },
+  groups: [
+    { label: 'processed (encoder keyframe every 1 s)', values: { p50: result.processed.p50Ms, p95: result.processed.p95Ms } },
+    { label: 'original forward (publisher keyframe on PLI)', values: { p50: result.originalForward.p50Ms, p95: result.originalForward.p95Ms } },
+  ],
+});
