@@ -72,6 +72,11 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
     this.worker.postMessage({ type: 'audio', data, captureMs } satisfies PipelineInput, [data]);
   }
 
+  /** Asks the encoder for a keyframe (a viewer joined or lost its picture); the worker rate-limits. */
+  requestKeyframe(): void {
+    if (!this.isClosed) this.worker.postMessage({ type: 'keyframe' } satisfies PipelineInput);
+  }
+
   /** Stops the worker after it has ended its processes; idempotent. */
   close(): Promise<void> {
     if (this.closedPromise) return this.closedPromise;

@@ -26,6 +26,8 @@ export interface PipelineSettings {
 export type PipelineInput =
   | { type: 'video'; data: ArrayBuffer; rtpTimestamp: number; captureMs: number; keyframe: boolean; width?: number; height?: number }
   | { type: 'audio'; data: ArrayBuffer; captureMs: number }
+  /** A viewer needs a keyframe of the processed stream. */
+  | { type: 'keyframe' }
   | { type: 'close' };
 
 export interface PipelineStats extends PipelineFigures {

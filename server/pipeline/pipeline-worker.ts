@@ -9,6 +9,7 @@ import { I420Frame, i420ByteLength } from '../../transforms/frame.js';
 import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
 import { FlvReader, type FlvVideoTag } from '../media/flv-reader.js';
 import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
+import { EncoderInputWriter, encoderArgs } from './encoder-input-writer.js';
 import { FfmpegCommand } from './ffmpeg-command.js';
 import { IvfWriter } from './ivf-writer.js';
 import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
@@ -18,6 +19,7 @@ import { Y4mReader } from './y4m-reader.js';
 const FRAME_POOL_SIZE = 4;
 const STATS_INTERVAL_MS = 1000;
 const SMOOTHING = 0.1;
+const MIN_FORCED_KEYFRAME_GAP_MS = 500;
 
 interface PendingFrame {
   rtpTimestamp: number;
@@ -80,6 +82,13 @@ class PipelineWorker {
   private readonly encodeQueue = new TimingQueue(64);
   private y4m: Y4mReader | undefined;
   private flv: FlvReader | undefined;
+  private encoderInput: EncoderInputWriter | undefined;
+  private encoderOriginMs = 0;
+  private keyframeRequested = false;
+  private lastForcedKeyframeMs = 0;
+  private readonly writeToEncoder = (bytes: Buffer): void => {
+    this.encoder.current?.stdin.write(bytes);
+  };
   private waitingForKeyframe = true;
   private frameIndex = 0;
   private sps: Buffer | undefined;
@@ -120,6 +129,9 @@ class PipelineWorker {
     });
     this.encoder.on('start', (child) => {
       this.encodeQueue.clear();
+      this.encoderInput = new EncoderInputWriter(this.width, this.height);
+      this.encoderOriginMs = epochMs();
+      child.stdin.write(this.encoderInput.header());
       this.flv = new FlvReader({ onVideo: (tag) => this.onEncoded(tag), onError: () => child.kill('SIGKILL') });
       child.stdout.on('data', (chunk: Buffer) => this.flv?.push(chunk));
     });
@@ -138,6 +150,7 @@ class PipelineWorker {
     if (this.closing) return;
     if (message.type === 'video') this.onVideoInput(message);
     else if (message.type === 'audio') this.onAudioInput(message.data, message.captureMs);
+    else if (message.type === 'keyframe') this.keyframeRequested = true;
     else void this.close();
   }
 
@@ -189,10 +202,17 @@ class PipelineWorker {
     const transformedMs = epochMs();
     this.stage.transforms += SMOOTHING * (transformedMs - decodedMs - this.stage.transforms);
     const encoder = this.encoder.current;
-    if (!encoder || !encoder.stdin.writable || !this.encodeQueue.push(timing.rtpTimestamp, timing.captureMs, transformedMs)) {
+    if (!encoder || !encoder.stdin.writable || !this.encoderInput || !this.encodeQueue.push(timing.rtpTimestamp, timing.captureMs, transformedMs)) {
       this.counters.dropped++;
       return;
     }
+    // Viewers' keyframe requests are answered at most twice a second, however many viewers ask.
+    const forceKeyframe = this.keyframeRequested && transformedMs - this.lastForcedKeyframeMs >= MIN_FORCED_KEYFRAME_GAP_MS;
+    if (forceKeyframe) {
+      this.keyframeRequested = false;
+      this.lastForcedKeyframeMs = transformedMs;
+    }
+    this.encoderInput.writeFrameHeader(timing.captureMs - this.encoderOriginMs, forceKeyframe, this.writeToEncoder);
     this.busy.add(buffer);
     encoder.stdin.write(buffer, () => this.busy.delete(buffer));
   }
@@ -286,25 +306,13 @@ class PipelineWorker {
   }
 
   private encoderArgs(): string[] {
-    const kbps = this.settings.outputKbps;
-    return new FfmpegCommand()
-      .input('pipe:0', { f: 'rawvideo', pix_fmt: 'yuv420p', s: `${this.width}x${this.height}`, use_wallclock_as_timestamps: 1 })
-      .output('pipe:1', {
-        'c:v': 'libx264',
-        preset: 'ultrafast',
-        tune: 'zerolatency',
-        'profile:v': 'baseline',
-        threads: 1,
-        bf: 0,
-        'b:v': `${kbps}k`,
-        maxrate: `${kbps}k`,
-        bufsize: `${Math.round(kbps / 2)}k`,
-        force_key_frames: `expr:gte(t,n_forced*${this.settings.keyframeIntervalS})`,
-        fps_mode: 'passthrough',
-        flush_packets: 1,
-        f: 'flv',
-      })
-      .toArgs();
+    return encoderArgs({
+      width: this.width,
+      height: this.height,
+      kbps: this.settings.outputKbps,
+      keyframeIntervalS: this.settings.keyframeIntervalS,
+      fps: Math.max(1, Math.round(1000 / this.frameIntervalMs)),
+    });
   }
 
   private hlsArgs(): string[] {

@@ -130,9 +130,15 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.subscribers.set(subscriber.id, subscriber);
     if (source === 'original') this.originalSubscribers.add(subscriber.id);
     this.metrics.viewers.inc({ delivery: 'webrtc' });
-    subscriber.on('keyframe-request', () => this.requestKeyframe('viewer picture loss'));
+    // Viewers of the original need the publisher's keyframe; viewers of the processed stream the encoder's.
+    const askForKeyframe = (reason: string): void => {
+      if (source === 'original') this.requestKeyframe(reason);
+      else this.pipeline?.requestKeyframe();
+    };
+    subscriber.on('keyframe-request', () => askForKeyframe('viewer picture loss'));
     subscriber.on('connection-state', (state) => {
       this.log.debug({ streamId: this.id, subscriberId: subscriber.id, state }, 'viewer connection state');
+      if (state === 'connected') askForKeyframe('viewer joined');
       if (state === 'failed' || state === 'closed') void this.removeSubscriber(subscriber.id);
     });
     this.emitStats();
