@@ -1,0 +1,118 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CubeFileError, parseCubeFile } from '../transforms/cube-file.js';
+import { I420Frame } from '../transforms/frame.js';
+import { Lut3d } from '../transforms/lut3d.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'livefx-lut-'));
+const WIDTH = 640;
+const HEIGHT = 360;
+let input: Buffer;
+
+/** A teal-and-orange style grade: lifted shadows, warm highlights, a cross-channel twist. */
+function gradeCube(size: number): string {
+  const lines = [`TITLE "teal orange ${size}"`, '# made by the livefx test', `LUT_3D_SIZE ${size}`, 'DOMAIN_MIN 0 0 0', 'DOMAIN_MAX 1 1 1'];
+  for (let b = 0; b < size; b++) {
+    for (let g = 0; g < size; g++) {
+      for (let r = 0; r < size; r++) {
+        const [red, green, blue] = [r / (size - 1), g / (size - 1), b / (size - 1)];
+        const luma = 0.3 * red + 0.59 * green + 0.11 * blue;
+        const outRed = Math.min(1, 0.05 + 0.9 * red ** 0.85 + 0.1 * luma);
+        const outGreen = Math.min(1, 0.03 + 0.92 * green ** 1.05 + 0.05 * blue);
+        const outBlue = Math.min(1, 0.08 + 0.8 * blue ** 1.2 + 0.15 * (1 - luma) * green);
+        lines.push(`${outRed.toFixed(6)} ${outGreen.toFixed(6)} ${outBlue.toFixed(6)}`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  let squared = 0;
+  for (let index = 0; index < a.length; index++) squared += (a[index]! - b[index]!) ** 2;
+  const mse = squared / a.length;
+  return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
+}
+
+function ffmpegLut(cubeFile: string, interp: string): Buffer {
+  const result = spawnSync(
+    'ffmpeg',
+    ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${WIDTH}x${HEIGHT}`, '-i', 'pipe:0', '-vf', `lut3d=file=${cubeFile}:interp=${interp}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
+    { input, maxBuffer: 1 << 26 },
+  );
+  if (result.status !== 0) throw new Error(result.stderr.toString());
+  return result.stdout;
+}
+
+function ours(cubeText: string, interp: 'nearest' | 'trilinear' | 'tetrahedral', strength = 1): Buffer {
+  const frame = new I420Frame(WIDTH, HEIGHT);
+  input.copy(frame.buffer);
+  const lut = new Lut3d();
+  lut.useLut(parseCubeFile(cubeText), interp, strength);
+  lut.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+  return frame.buffer;
+}
+
+beforeAll(() => {
+  const result = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], { maxBuffer: 1 << 26 });
+  input = result.stdout;
+});
+
+describe('lut3d against ffmpeg', () => {
+  for (const size of [17, 33]) {
+    for (const interp of ['trilinear', 'tetrahedral'] as const) {
+      it(`matches ffmpeg's lut3d within 40 dB PSNR (size ${size}, ${interp})`, () => {
+        const text = gradeCube(size);
+        const file = path.join(dir, `grade-${size}.cube`);
+        writeFileSync(file, text);
+        const reference = ffmpegLut(file, interp);
+        const result = ours(text, interp);
+        expect(psnr(result, reference)).toBeGreaterThanOrEqual(40);
+        // And the grade really changed the picture.
+        expect(psnr(result, input)).toBeLessThan(30);
+      });
+    }
+  }
+
+  it('leaves the picture alone at strength 0 and lands between at 0.5', () => {
+    const text = gradeCube(17);
+    expect(psnr(ours(text, 'tetrahedral', 0), input)).toBe(Number.POSITIVE_INFINITY);
+    const half = ours(text, 'tetrahedral', 0.5);
+    const full = ours(text, 'tetrahedral', 1);
+    expect(psnr(half, input)).toBeGreaterThan(psnr(full, input));
+    expect(psnr(half, full)).toBeGreaterThan(psnr(input, full));
+  });
+
+  it('keeps a picture nearly unchanged through an identity LUT', () => {
+    const size = 9;
+    const rows: string[] = [`LUT_3D_SIZE ${size}`];
+    for (let b = 0; b < size; b++) for (let g = 0; g < size; g++) for (let r = 0; r < size; r++) rows.push(`${r / (size - 1)} ${g / (size - 1)} ${b / (size - 1)}`);
+    expect(psnr(ours(rows.join('\n'), 'tetrahedral'), input)).toBeGreaterThan(40);
+  });
+});
+
+describe('.cube parsing', () => {
+  it('reads title, size, domain and table in red-fastest order', () => {
+    const lut = parseCubeFile('TITLE "Tiny"\n# comment\nLUT_3D_SIZE 2\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\n0 0 0\n1 0 0\n0 1 0\n1 1 0\n0 0 1\n1 0 1\n0 1 1\n1 1 1\n');
+    expect(lut).toMatchObject({ title: 'Tiny', size: 2, domainMin: [0, 0, 0], domainMax: [1, 1, 1] });
+    expect([...lut.table.slice(3, 6)]).toEqual([1, 0, 0]);
+  });
+
+  it.each([
+    ['a truncated table', 'LUT_3D_SIZE 2\n0 0 0\n1 0 0\n', /expected 8 entries for LUT_3D_SIZE 2, found 2 \(is the file truncated\?\)/],
+    ['a row with two values', 'LUT_3D_SIZE 2\n0 0\n', /line 2: a table row needs 3 numbers, found 2/],
+    ['a value that is not a number', 'LUT_3D_SIZE 2\n0 0 x\n', /line 2: a table row has a value that is not a number/],
+    ['a size out of range', 'LUT_3D_SIZE 1000\n', /line 1: LUT_3D_SIZE must be a whole number from 2 to 256/],
+    ['a 1D LUT', 'LUT_1D_SIZE 1024\n', /1D LUTs are not supported/],
+    ['no size at all', '# nothing here\n', /no LUT_3D_SIZE/],
+    ['an unknown keyword', 'LUT_3D_SIZE 2\nFOO 1\n', /line 2: unknown keyword "FOO"/],
+    ['an inverted domain', `LUT_3D_SIZE 2\nDOMAIN_MIN 1 1 1\nDOMAIN_MAX 0 0 0\n${'0 0 0\n'.repeat(8)}`, /DOMAIN_MAX must be greater/],
+    ['too many rows', `LUT_3D_SIZE 2\n${'0 0 0\n'.repeat(9)}`, /line 10: more than the 8 entries/],
+  ])('refuses %s with a clear message', (_what, text, message) => {
+    expect(() => parseCubeFile(text)).toThrow(CubeFileError);
+    expect(() => parseCubeFile(text)).toThrow(message);
+  });
+});

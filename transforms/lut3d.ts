@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseCubeFile, type CubeLut } from './cube-file.js';
+import type { Frame, FrameClock } from './frame.js';
+import type { Transform } from './transform.js';
+
+export const lut3dParams = z
+  .object({
+    /** A .cube file: a path, resolved by the owner of the transform (e.g. under LIVEFX_DATA_DIR/luts). */
+    file: z.string().min(1),
+    interp: z.enum(['nearest', 'trilinear', 'tetrahedral']).default('tetrahedral'),
+    strength: z.number().min(0).max(1).default(1),
+  })
+  .strict();
+export type Lut3dParams = z.infer<typeof lut3dParams>;
+
+type Interpolation = Lut3dParams['interp'];
+
+// BT.601 limited range, as ffmpeg's swscale converts yuv420p to RGB and back by default.
+const Y_SCALE = 255 / 219;
+const R_FROM_V = 1.402 * (255 / 224);
+const G_FROM_U = -0.344136 * (255 / 224);
+const G_FROM_V = -0.714136 * (255 / 224);
+const B_FROM_U = 1.772 * (255 / 224);
+
+/**
+ * Applies a creative grade from a .cube 3D LUT. Each pixel goes to RGB (BT.601 limited, like
+ * ffmpeg's conversion), through the LUT with the chosen interpolation, and back; the four pixels
+ * sharing a chroma sample average their output chroma. Tables are built in configure().
+ */
+export class Lut3d implements Transform<Lut3dParams> {
+  readonly name = 'lut3d';
+  readonly params = lut3dParams;
+  readonly heavy = true;
+  private lut: CubeLut | undefined;
+  private interp: Interpolation = 'tetrahedral';
+  private strength = 1;
+  private readonly yTerm = new Float32Array(256);
+  private readonly rFromV = new Float32Array(256);
+  private readonly gFromU = new Float32Array(256);
+  private readonly gFromV = new Float32Array(256);
+  private readonly bFromU = new Float32Array(256);
+  /** Output of one LUT lookup, reused (no allocation per pixel). */
+  private readonly rgb = new Float32Array(3);
+  private scale = new Float32Array(3);
+  private offset = new Float32Array(3);
+
+  constructor(private readonly resolveFile: (name: string) => string = (name) => name) {
+    for (let value = 0; value < 256; value++) {
+      this.yTerm[value] = (value - 16) * Y_SCALE;
+      this.rFromV[value] = (value - 128) * R_FROM_V;
+      this.gFromU[value] = (value - 128) * G_FROM_U;
+      this.gFromV[value] = (value - 128) * G_FROM_V;
+      this.bFromU[value] = (value - 128) * B_FROM_U;
+    }
+  }
+
+  configure(params: Lut3dParams): void {
+    this.useLut(parseCubeFile(readFileSync(this.resolveFile(params.file), 'utf8')), params.interp, params.strength);
+  }
+
+  /** Uses an already parsed LUT (tests, presets held in memory). */
+  useLut(lut: CubeLut, interp: Interpolation = 'tetrahedral', strength = 1): void {
+    this.lut = lut;
+    this.interp = interp;
+    this.strength = strength;
+    // RGB 0–255 → LUT grid coordinate 0…size−1, through the file's domain.
+    for (let channel = 0; channel < 3; channel++) {
+      const span = lut.domainMax[channel]! - lut.domainMin[channel]!;
+      this.scale[channel] = (lut.size - 1) / (255 * span);
+      this.offset[channel] = (-lut.domainMin[channel]! * (lut.size - 1)) / span;
+    }
+  }
+
+  apply(frame: Frame, _clock: FrameClock): void {
+    if (!this.lut || this.strength === 0) return;
+    const { width, height, y, u, v } = frame;
+    const chromaWidth = Math.ceil(width / 2);
+    const rgb = this.rgb;
+    const strength = this.strength;
+    for (let row = 0; row < height; row += 2) {
+      for (let column = 0; column < width; column += 2) {
+        const chromaIndex = (row >> 1) * chromaWidth + (column >> 1);
+        const uValue = u[chromaIndex]!;
+        const vValue = v[chromaIndex]!;
+        const rChroma = this.rFromV[vValue]!;
+        const gChroma = this.gFromU[uValue]! + this.gFromV[vValue]!;
+        const bChroma = this.bFromU[uValue]!;
+        let uSum = 0;
+        let vSum = 0;
+        let count = 0;
+        for (let dy = 0; dy < 2 && row + dy < height; dy++) {
+          for (let dx = 0; dx < 2 && column + dx < width; dx++) {
+            const index = (row + dy) * width + column + dx;
+            const luma = this.yTerm[y[index]!]!;
+            const red = clamp255(luma + rChroma);
+            const green = clamp255(luma + gChroma);
+            const blue = clamp255(luma + bChroma);
+            this.lookup(red, green, blue);
+            const outRed = red + strength * (rgb[0]! - red);
+            const outGreen = green + strength * (rgb[1]! - green);
+            const outBlue = blue + strength * (rgb[2]! - blue);
+            y[index] = clampByte(16 + 0.256788 * outRed + 0.504129 * outGreen + 0.097906 * outBlue);
+            uSum += 128 - 0.148223 * outRed - 0.290993 * outGreen + 0.439216 * outBlue;
+            vSum += 128 + 0.439216 * outRed - 0.367788 * outGreen - 0.071427 * outBlue;
+            count++;
+          }
+        }
+        u[chromaIndex] = clampByte(uSum / count);
+        v[chromaIndex] = clampByte(vSum / count);
+      }
+    }
+  }
+
+  close(): void {
+    this.lut = undefined;
+  }
+
+  /** LUT output for an RGB colour (0–255 each) into this.rgb, scaled back to 0–255. */
+  private lookup(red: number, green: number, blue: number): void {
+    const lut = this.lut!;
+    const size = lut.size;
+    const last = size - 1;
+    const table = lut.table;
+    const r = clampGrid(red * this.scale[0]! + this.offset[0]!, last);
+    const g = clampGrid(green * this.scale[1]! + this.offset[1]!, last);
+    const b = clampGrid(blue * this.scale[2]! + this.offset[2]!, last);
+    const out = this.rgb;
+    if (this.interp === 'nearest') {
+      const index = ((Math.round(b) * size + Math.round(g)) * size + Math.round(r)) * 3;
+      out[0] = table[index]! * 255;
+      out[1] = table[index + 1]! * 255;
+      out[2] = table[index + 2]! * 255;
+      return;
+    }
+    const r0 = Math.min(Math.floor(r), last - 1);
+    const g0 = Math.min(Math.floor(g), last - 1);
+    const b0 = Math.min(Math.floor(b), last - 1);
+    const fr = r - r0;
+    const fg = g - g0;
+    const fb = b - b0;
+    const strideG = size * 3;
+    const strideB = size * size * 3;
+    const c000 = ((b0 * size + g0) * size + r0) * 3;
+    const c100 = c000 + 3;
+    const c010 = c000 + strideG;
+    const c110 = c010 + 3;
+    const c001 = c000 + strideB;
+    const c101 = c001 + 3;
+    const c011 = c001 + strideG;
+    const c111 = c011 + 3;
+    for (let channel = 0; channel < 3; channel++) {
+      const v000 = table[c000 + channel]!;
+      const v111 = table[c111 + channel]!;
+      let value: number;
+      if (this.interp === 'trilinear') {
+        const x00 = v000 + fr * (table[c100 + channel]! - v000);
+        const x10 = table[c010 + channel]! + fr * (table[c110 + channel]! - table[c010 + channel]!);
+        const x01 = table[c001 + channel]! + fr * (table[c101 + channel]! - table[c001 + channel]!);
+        const x11 = table[c011 + channel]! + fr * (v111 - table[c011 + channel]!);
+        const y0 = x00 + fg * (x10 - x00);
+        const y1 = x01 + fg * (x11 - x01);
+        value = y0 + fb * (y1 - y0);
+      } else if (fr > fg) {
+        if (fg > fb) value = (1 - fr) * v000 + (fr - fg) * table[c100 + channel]! + (fg - fb) * table[c110 + channel]! + fb * v111;
+        else if (fr > fb) value = (1 - fr) * v000 + (fr - fb) * table[c100 + channel]! + (fb - fg) * table[c101 + channel]! + fg * v111;
+        else value = (1 - fb) * v000 + (fb - fr) * table[c001 + channel]! + (fr - fg) * table[c101 + channel]! + fg * v111;
+      } else if (fb > fg) {
+        value = (1 - fb) * v000 + (fb - fg) * table[c001 + channel]! + (fg - fr) * table[c011 + channel]! + fr * v111;
+      } else if (fb > fr) {
+        value = (1 - fg) * v000 + (fg - fb) * table[c010 + channel]! + (fb - fr) * table[c011 + channel]! + fr * v111;
+      } else {
+        value = (1 - fg) * v000 + (fg - fr) * table[c010 + channel]! + (fr - fb) * table[c110 + channel]! + fb * v111;
+      }
+      out[channel] = value * 255;
+    }
+  }
+}
+
+function clamp255(value: number): number {
+  return value < 0 ? 0 : value > 255 ? 255 : value;
+}
+
+function clampByte(value: number): number {
+  return value < 0 ? 0 : value > 255 ? 255 : Math.round(value);
+}
+
+function clampGrid(value: number, last: number): number {
+  return value < 0 ? 0 : value > last ? last : value;
+}
