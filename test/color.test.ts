@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Color, colorParams } from '../transforms/color.js';
+import { I420Frame } from '../transforms/frame.js';
+
+const WIDTH = 640;
+const HEIGHT = 360;
+let input: Buffer;
+
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  let squared = 0;
+  for (let index = 0; index < a.length; index++) squared += (a[index]! - b[index]!) ** 2;
+  return squared === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / (squared / a.length));
+}
+
+function applyColor(params: Record<string, number>): I420Frame {
+  const frame = new I420Frame(WIDTH, HEIGHT);
+  input.copy(frame.buffer);
+  const color = new Color();
+  color.configure(colorParams.parse(params));
+  color.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+  return frame;
+}
+
+function ffmpegEq(filter: string): Buffer {
+  const result = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${WIDTH}x${HEIGHT}`, '-i', 'pipe:0', '-vf', filter, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'], { input, maxBuffer: 1 << 26 });
+  if (result.status !== 0) throw new Error(result.stderr.toString());
+  return result.stdout;
+}
+
+beforeAll(() => {
+  input = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], { maxBuffer: 1 << 26 }).stdout;
+});
+
+describe('color against ffmpeg eq', () => {
+  it.each([
+    [{ brightness: 0.1 }, 'eq=brightness=0.1'],
+    [{ contrast: 1.4 }, 'eq=contrast=1.4'],
+    [{ saturation: 1.8 }, 'eq=saturation=1.8'],
+    [{ gamma: 1.5 }, 'eq=gamma=1.5'],
+    [{ brightness: -0.05, contrast: 1.2, saturation: 0.6, gamma: 0.8 }, 'eq=brightness=-0.05:contrast=1.2:saturation=0.6:gamma=0.8'],
+  ])('%o matches %s within 40 dB', (params, filter) => {
+    const ours = applyColor(params).buffer;
+    const reference = ffmpegEq(filter);
+    expect(psnr(ours, reference)).toBeGreaterThanOrEqual(40);
+    expect(psnr(ours, input)).toBeLessThan(40);
+  });
+});
+
+describe('color temperature and tint', () => {
+  const meanOf = (plane: Uint8Array) => plane.reduce((sum, value) => sum + value, 0) / plane.length;
+
+  it('warms by pushing V (red) up and U (blue) down, and cools the other way', () => {
+    const warm = applyColor({ temperature: 0.5 });
+    const cool = applyColor({ temperature: -0.5 });
+    const base = applyColor({});
+    expect(meanOf(warm.v)).toBeGreaterThan(meanOf(base.v) + 15);
+    expect(meanOf(warm.u)).toBeLessThan(meanOf(base.u) - 5);
+    expect(meanOf(cool.v)).toBeLessThan(meanOf(base.v) - 15);
+    expect([...warm.y]).toEqual([...base.y]);
+  });
+
+  it('tints magenta by raising both chroma planes, green by lowering them', () => {
+    const magenta = applyColor({ tint: 0.6 });
+    const green = applyColor({ tint: -0.6 });
+    const base = applyColor({});
+    expect(meanOf(magenta.u)).toBeGreaterThan(meanOf(base.u) + 5);
+    expect(meanOf(magenta.v)).toBeGreaterThan(meanOf(base.v) + 5);
+    expect(meanOf(green.u)).toBeLessThan(meanOf(base.u) - 5);
+  });
+
+  it('leaves the frame untouched at defaults, and refuses out-of-range values naming the field', () => {
+    expect(applyColor({}).buffer.equals(input)).toBe(true);
+    const result = colorParams.safeParse({ saturation: 7 });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path).toEqual(['saturation']);
+  });
+});
