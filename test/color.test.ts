@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegFilter, psnr, testPatternFrame } from './helpers/ffmpeg-fixtures.js';
 import { Color, colorParams } from '../transforms/color.js';
 import { I420Frame } from '../transforms/frame.js';
 
@@ -7,11 +7,6 @@ const WIDTH = 640;
 const HEIGHT = 360;
 let input: Buffer;
 
-function psnr(a: Uint8Array, b: Uint8Array): number {
-  let squared = 0;
-  for (let index = 0; index < a.length; index++) squared += (a[index]! - b[index]!) ** 2;
-  return squared === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / (squared / a.length));
-}
 
 function applyColor(params: Record<string, number>): I420Frame {
   const frame = new I420Frame(WIDTH, HEIGHT);
@@ -23,13 +18,11 @@ function applyColor(params: Record<string, number>): I420Frame {
 }
 
 function ffmpegEq(filter: string): Buffer {
-  const result = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${WIDTH}x${HEIGHT}`, '-i', 'pipe:0', '-vf', filter, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'], { input, maxBuffer: 1 << 26 });
-  if (result.status !== 0) throw new Error(result.stderr.toString());
-  return result.stdout;
+  return ffmpegFilter(input, WIDTH, HEIGHT, filter);
 }
 
 beforeAll(() => {
-  input = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], { maxBuffer: 1 << 26 }).stdout;
+  input = testPatternFrame(WIDTH, HEIGHT);
 });
 
 describe('color against ffmpeg eq', () => {

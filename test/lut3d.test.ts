@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegFilter, psnr, testPatternFrame } from './helpers/ffmpeg-fixtures.js';
 import { CubeFileError, parseCubeFile } from '../transforms/cube-file.js';
 import { I420Frame } from '../transforms/frame.js';
 import { Lut3d } from '../transforms/lut3d.js';
@@ -30,21 +30,9 @@ function gradeCube(size: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function psnr(a: Uint8Array, b: Uint8Array): number {
-  let squared = 0;
-  for (let index = 0; index < a.length; index++) squared += (a[index]! - b[index]!) ** 2;
-  const mse = squared / a.length;
-  return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
-}
 
 function ffmpegLut(cubeFile: string, interp: string): Buffer {
-  const result = spawnSync(
-    'ffmpeg',
-    ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${WIDTH}x${HEIGHT}`, '-i', 'pipe:0', '-vf', `lut3d=file=${cubeFile}:interp=${interp}`, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'],
-    { input, maxBuffer: 1 << 26 },
-  );
-  if (result.status !== 0) throw new Error(result.stderr.toString());
-  return result.stdout;
+  return ffmpegFilter(input, WIDTH, HEIGHT, `lut3d=file=${cubeFile}:interp=${interp}`);
 }
 
 function ours(cubeText: string, interp: 'nearest' | 'trilinear' | 'tetrahedral', strength = 1): Buffer {
@@ -57,8 +45,7 @@ function ours(cubeText: string, interp: 'nearest' | 'trilinear' | 'tetrahedral',
 }
 
 beforeAll(() => {
-  const result = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${WIDTH}x${HEIGHT}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], { maxBuffer: 1 << 26 });
-  input = result.stdout;
+  input = testPatternFrame(WIDTH, HEIGHT);
 });
 
 describe('lut3d against ffmpeg', () => {

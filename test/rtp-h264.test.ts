@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,21 +7,14 @@ import { NalType, containsIdrSlice, nalType, splitAnnexB, splitAvcc } from '../s
 import { H264Packetizer } from '../server/rtp/h264-packetizer.js';
 import { parseH264Sps } from '../server/rtp/h264-sps.js';
 import { RtpFrameAssembler, type AssembledFrame, type RtpPacketView } from '../server/rtp/rtp-frame-assembler.js';
+import { decodeChecksums, runFfmpeg } from './helpers/ffmpeg-fixtures.js';
+import { feed as feedAssembler, packetizeFrames, schedule as scheduleDeliveries, type Delivery, type Outcome } from './helpers/rtp-feed.js';
 
 /** RTP timestamp of access unit `index`: 30 fps at 90 kHz, from an arbitrary start. */
 const FIRST_TIMESTAMP = 4_000_000_000;
 const timestampOf = (index: number): number => (FIRST_TIMESTAMP + index * 3000) >>> 0;
 const indexOf = (timestamp: number): number => (((timestamp - FIRST_TIMESTAMP) >>> 0) / 3000) | 0;
 
-function runFfmpeg(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`))));
-  });
-}
 
 /** Access units of an Annex-B stream whose every access unit begins with an AUD (h264_metadata=aud=insert). */
 function accessUnitsOf(annexB: Buffer): Buffer[][] {
@@ -48,60 +41,19 @@ function toAnnexB(nals: Buffer[]): Buffer {
 /** RTP packets for each access unit, sequence numbers counting up from `firstSequence` (16-bit wrap). */
 function packetize(accessUnits: Buffer[][], firstSequence: number, maxPayloadBytes = 1200): RtpPacketView[][] {
   const packetizer = new H264Packetizer(maxPayloadBytes);
-  let sequence = firstSequence;
-  return accessUnits.map((nals, index) => {
-    const packets: RtpPacketView[] = [];
-    packetizer.packetize(nals, (payload, marker) => {
-      packets.push({ sequenceNumber: sequence & 0xffff, timestamp: timestampOf(index), marker, payload });
-      sequence++;
-    });
-    return packets;
-  });
+  return packetizeFrames(accessUnits, firstSequence, timestampOf, (nals, emit) => packetizer.packetize(nals, emit));
 }
 
-interface Delivery {
-  packet: RtpPacketView;
-  arrivalMs: number;
-}
-
-/** Frame i arrives from i * 33 ms on, its packets 0.1 ms apart. */
 function schedule(frames: RtpPacketView[][]): Delivery[] {
-  return frames.flatMap((packets, frameIndex) => packets.map((packet, packetIndex) => ({ packet, arrivalMs: frameIndex * 33 + packetIndex * 0.1 })));
-}
-
-interface Outcome {
-  frames: AssembledFrame[];
-  /** Indexes of the emitted access units, in order. */
-  indexes: number[];
-  /** needsKeyframe after each delivery. */
-  needsKeyframe: boolean[];
+  return scheduleDeliveries(frames);
 }
 
 function feed(assembler: RtpFrameAssembler, deliveries: Delivery[]): Outcome {
-  const outcome: Outcome = { frames: [], indexes: [], needsKeyframe: [] };
-  for (const { packet, arrivalMs } of deliveries) {
-    const frame = assembler.push(packet, arrivalMs);
-    if (frame) {
-      outcome.frames.push(frame);
-      outcome.indexes.push(indexOf(frame.rtpTimestamp));
-    }
-    outcome.needsKeyframe.push(assembler.needsKeyframe);
-  }
-  return outcome;
+  return feedAssembler(assembler, deliveries, indexOf);
 }
 
 function decode(annexB: Buffer): { checksums: string[]; errors: string } {
-  const result = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-f', 'h264', '-i', 'pipe:0', '-f', 'framemd5', 'pipe:1'], {
-    input: annexB,
-    maxBuffer: 64 << 20,
-  });
-  if (result.error) throw result.error;
-  const checksums = result.stdout
-    .toString()
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
-    .map((line) => line.split(',').pop()!.trim());
-  return { checksums, errors: result.stderr.toString().trim() };
+  return decodeChecksums('h264', annexB);
 }
 
 function keyframeIndexes(accessUnits: Buffer[][]): number[] {

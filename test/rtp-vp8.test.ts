@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpFrameAssembler, readVp8PayloadDescriptor, type AssembledFrame, type RtpPacketView } from '../server/rtp/rtp-frame-assembler.js';
 import { Vp8Packetizer } from '../server/rtp/vp8-packetizer.js';
+import { decodeChecksums, runFfmpeg } from './helpers/ffmpeg-fixtures.js';
+import { feed as feedAssembler, packetizeFrames, schedule as scheduleDeliveries, type Delivery } from './helpers/rtp-feed.js';
 
 const FRAME_COUNT = 20;
 const FIRST_TIMESTAMP = 0xffff_0000; // wraps the 32-bit RTP timestamp halfway through
@@ -12,15 +13,6 @@ const timestampOf = (index: number): number => (FIRST_TIMESTAMP + index * 3000) 
 const indexOf = (timestamp: number): number => (((timestamp - FIRST_TIMESTAMP) >>> 0) / 3000) | 0;
 const allIndexes = Array.from({ length: FRAME_COUNT }, (_, index) => index);
 
-function runFfmpeg(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`))));
-  });
-}
 
 interface IvfFile {
   header: Buffer;
@@ -53,47 +45,22 @@ function writeIvf(header: Buffer, frames: { pts: bigint; data: Buffer }[]): Buff
 }
 
 function decodeIvf(file: Buffer): { checksums: string[]; errors: string } {
-  const result = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-f', 'ivf', '-i', 'pipe:0', '-f', 'framemd5', 'pipe:1'], { input: file, maxBuffer: 64 << 20 });
-  if (result.error) throw result.error;
-  const checksums = result.stdout
-    .toString()
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
-    .map((line) => line.split(',').pop()!.trim());
-  return { checksums, errors: result.stderr.toString().trim() };
+  return decodeChecksums('ivf', file);
 }
 
 /** The P bit of the frame tag (RFC 6386 section 9.1), read straight from the encoder's output. */
 const isKeyframe = (frame: Buffer): boolean => (frame[0]! & 1) === 0;
 
 function packetize(frames: Buffer[], firstSequence: number, packetizer: Vp8Packetizer): RtpPacketView[][] {
-  let sequence = firstSequence;
-  return frames.map((frame, index) => {
-    const packets: RtpPacketView[] = [];
-    packetizer.packetize(frame, (payload, marker) => {
-      packets.push({ sequenceNumber: sequence & 0xffff, timestamp: timestampOf(index), marker, payload });
-      sequence++;
-    });
-    return packets;
-  });
-}
-
-interface Delivery {
-  packet: RtpPacketView;
-  arrivalMs: number;
+  return packetizeFrames(frames, firstSequence, timestampOf, (frame, emit) => packetizer.packetize(frame, emit));
 }
 
 function schedule(frames: RtpPacketView[][]): Delivery[] {
-  return frames.flatMap((packets, frameIndex) => packets.map((packet, packetIndex) => ({ packet, arrivalMs: 1000 + frameIndex * 33 + packetIndex * 0.1 })));
+  return scheduleDeliveries(frames, 1000);
 }
 
 function feed(assembler: RtpFrameAssembler, deliveries: Delivery[]): { frames: AssembledFrame[]; indexes: number[] } {
-  const frames: AssembledFrame[] = [];
-  for (const { packet, arrivalMs } of deliveries) {
-    const frame = assembler.push(packet, arrivalMs);
-    if (frame) frames.push(frame);
-  }
-  return { frames, indexes: frames.map((frame) => indexOf(frame.rtpTimestamp)) };
+  return feedAssembler(assembler, deliveries, indexOf);
 }
 
 let workDir: string;
