@@ -35,12 +35,14 @@ function ffmpegLut(cubeFile: string, interp: string): Buffer {
   return ffmpegFilter(input, WIDTH, HEIGHT, `lut3d=file=${cubeFile}:interp=${interp}`);
 }
 
-function ours(cubeText: string, interp: 'nearest' | 'trilinear' | 'tetrahedral', strength = 1): Buffer {
+/** Our lut3d on the test frame: the YUV-table path used live, or the per-pixel RGB reference path. */
+function ours(cubeText: string, interp: 'nearest' | 'trilinear' | 'tetrahedral', strength = 1, path: 'table' | 'exact' = 'table'): Buffer {
   const frame = new I420Frame(WIDTH, HEIGHT);
   input.copy(frame.buffer);
   const lut = new Lut3d();
   lut.useLut(parseCubeFile(cubeText), interp, strength);
-  lut.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+  if (path === 'table') lut.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+  else lut.applyExact(frame);
   return frame.buffer;
 }
 
@@ -58,6 +60,7 @@ describe('lut3d against ffmpeg', () => {
         const reference = ffmpegLut(file, interp);
         const result = ours(text, interp);
         expect(psnr(result, reference)).toBeGreaterThanOrEqual(40);
+        expect(psnr(ours(text, interp, 1, 'exact'), reference)).toBeGreaterThanOrEqual(40);
         // And the grade really changed the picture.
         expect(psnr(result, input)).toBeLessThan(30);
       });

@@ -16,6 +16,9 @@ export type Lut3dParams = z.infer<typeof lut3dParams>;
 
 type Interpolation = Lut3dParams['interp'];
 
+/** Chroma levels of the YUV table: 0, 4, …, 256 (clamped to 255), so every 8-bit value has a cell. */
+const CHROMA_LEVELS = 65;
+
 // BT.601 limited range, as ffmpeg's swscale converts yuv420p to RGB and back by default.
 const Y_SCALE = 255 / 219;
 const R_FROM_V = 1.402 * (255 / 224);
@@ -24,9 +27,10 @@ const G_FROM_V = -0.714136 * (255 / 224);
 const B_FROM_U = 1.772 * (255 / 224);
 
 /**
- * Applies a creative grade from a .cube 3D LUT. Each pixel goes to RGB (BT.601 limited, like
- * ffmpeg's conversion), through the LUT with the chosen interpolation, and back; the four pixels
- * sharing a chroma sample average their output chroma. Tables are built in configure().
+ * Applies a creative grade from a .cube 3D LUT. At configure time the LUT is re-indexed to YUV:
+ * each table cell holds what RGB conversion (BT.601 limited, like ffmpeg's), the LUT with the chosen
+ * interpolation, strength and conversion back make of that Y, U, V. Per frame, each pixel reads
+ * its cell bilinearly in U and V; the four pixels sharing a chroma sample average their chroma.
  */
 export class Lut3d implements Transform<Lut3dParams> {
   readonly name = 'lut3d';
@@ -44,6 +48,11 @@ export class Lut3d implements Transform<Lut3dParams> {
   private readonly rgb = new Float32Array(3);
   private scale = new Float32Array(3);
   private offset = new Float32Array(3);
+  /**
+   * The whole grade re-indexed to YUV: for every Y (256) and every 4th U and V (65 levels each),
+   * the output Y, U, V. Built once per LUT; apply() then needs no colour conversion at all.
+   */
+  private readonly yuvTable = new Uint8Array(256 * CHROMA_LEVELS * CHROMA_LEVELS * 3);
 
   constructor(private readonly resolveFile: (name: string) => string = (name) => name) {
     for (let value = 0; value < 256; value++) {
@@ -70,9 +79,81 @@ export class Lut3d implements Transform<Lut3dParams> {
       this.scale[channel] = (lut.size - 1) / (255 * span);
       this.offset[channel] = (-lut.domainMin[channel]! * (lut.size - 1)) / span;
     }
+    this.buildYuvTable();
+  }
+
+  private buildYuvTable(): void {
+    const table = this.yuvTable;
+    const rgb = this.rgb;
+    const strength = this.strength;
+    let offset = 0;
+    for (let luma = 0; luma < 256; luma++) {
+      const yTerm = this.yTerm[luma]!;
+      for (let uLevel = 0; uLevel < CHROMA_LEVELS; uLevel++) {
+        const uValue = Math.min(255, uLevel * 4);
+        for (let vLevel = 0; vLevel < CHROMA_LEVELS; vLevel++) {
+          const vValue = Math.min(255, vLevel * 4);
+          const red = clamp255(yTerm + this.rFromV[vValue]!);
+          const green = clamp255(yTerm + this.gFromU[uValue]! + this.gFromV[vValue]!);
+          const blue = clamp255(yTerm + this.bFromU[uValue]!);
+          this.lookup(red, green, blue);
+          const outRed = red + strength * (rgb[0]! - red);
+          const outGreen = green + strength * (rgb[1]! - green);
+          const outBlue = blue + strength * (rgb[2]! - blue);
+          table[offset++] = clampByte(16 + 0.256788 * outRed + 0.504129 * outGreen + 0.097906 * outBlue);
+          table[offset++] = clampByte(128 - 0.148223 * outRed - 0.290993 * outGreen + 0.439216 * outBlue);
+          table[offset++] = clampByte(128 + 0.439216 * outRed - 0.367788 * outGreen - 0.071427 * outBlue);
+        }
+      }
+    }
   }
 
   apply(frame: Frame, _clock: FrameClock): void {
+    if (!this.lut || this.strength === 0) return;
+    const { width, height, y, u, v } = frame;
+    const table = this.yuvTable;
+    const chromaWidth = Math.ceil(width / 2);
+    const vStep = 3;
+    const uStep = CHROMA_LEVELS * 3;
+    const yStep = CHROMA_LEVELS * CHROMA_LEVELS * 3;
+    for (let row = 0; row < height; row += 2) {
+      const rows = row + 1 < height ? 2 : 1;
+      for (let column = 0; column < width; column += 2) {
+        const columns = column + 1 < width ? 2 : 1;
+        const chromaIndex = (row >> 1) * chromaWidth + (column >> 1);
+        const uValue = u[chromaIndex]!;
+        const vValue = v[chromaIndex]!;
+        // Bilinear between the 4 chroma cells around (U, V), in sixteenths.
+        const uFraction = uValue & 3;
+        const vFraction = vValue & 3;
+        const w00 = (4 - uFraction) * (4 - vFraction);
+        const w01 = (4 - uFraction) * vFraction;
+        const w10 = uFraction * (4 - vFraction);
+        const w11 = uFraction * vFraction;
+        const cell = (uValue >> 2) * uStep + (vValue >> 2) * vStep;
+        let uSum = 0;
+        let vSum = 0;
+        for (let dy = 0; dy < rows; dy++) {
+          let index = (row + dy) * width + column;
+          for (let dx = 0; dx < columns; dx++, index++) {
+            const p = y[index]! * yStep + cell;
+            y[index] = (w00 * table[p]! + w01 * table[p + vStep]! + w10 * table[p + uStep]! + w11 * table[p + uStep + vStep]! + 8) >> 4;
+            uSum += w00 * table[p + 1]! + w01 * table[p + vStep + 1]! + w10 * table[p + uStep + 1]! + w11 * table[p + uStep + vStep + 1]!;
+            vSum += w00 * table[p + 2]! + w01 * table[p + vStep + 2]! + w10 * table[p + uStep + 2]! + w11 * table[p + uStep + vStep + 2]!;
+          }
+        }
+        const count = rows * columns * 16;
+        u[chromaIndex] = Math.round(uSum / count);
+        v[chromaIndex] = Math.round(vSum / count);
+      }
+    }
+  }
+
+  /**
+   * The reference path: every pixel through RGB and the LUT, as ffmpeg's lut3d does. Slower than
+   * apply(); tests and benchmarks compare the two.
+   */
+  applyExact(frame: Frame): void {
     if (!this.lut || this.strength === 0) return;
     const { width, height, y, u, v } = frame;
     const chromaWidth = Math.ceil(width / 2);
