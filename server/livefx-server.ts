@@ -8,6 +8,7 @@ import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
 import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
+import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
@@ -60,6 +61,7 @@ export class LivefxServer {
     });
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
     registerStreamRoutes(app, this.registry);
+    registerTransformRoutes(app, this.registry);
     registerSignallingRoutes(app, this.registry, this.sfu, this.log);
     registerMediaRoutes(app, this.registry);
     await registerPageRoutes(app, projectRoot());

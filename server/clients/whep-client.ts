@@ -10,6 +10,10 @@ import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-clien
 export interface ViewerFrame {
   code: BurnInCode | undefined;
   receivedMs: number;
+  /** Mean luma of a 16×16 patch at the centre of the picture (shows what transforms did). */
+  centerLuma: number;
+  width: number;
+  height: number;
 }
 
 /**
@@ -82,7 +86,11 @@ export class WhepClient {
         (frame) => {
           const centre = Math.floor(block / 2) * width;
           for (let index = 0; index < BURN_IN_BLOCKS; index++) samples[index] = frame[centre + index * block + Math.floor(block / 2)]!;
-          this.frames.push({ code: decodeBurnIn(samples), receivedMs: this.arrivals.shift() ?? epochMs() });
+          let lumaSum = 0;
+          const top = Math.floor(height / 2) - 8;
+          const left = Math.floor(width / 2) - 8;
+          for (let row = 0; row < 16; row++) for (let column = 0; column < 16; column++) lumaSum += frame[(top + row) * width + left + column]!;
+          this.frames.push({ code: decodeBurnIn(samples), receivedMs: this.arrivals.shift() ?? epochMs(), centerLuma: lumaSum / 256, width, height });
         },
       );
       decoder.stdout.on('data', (chunk: Buffer) => reader.push(chunk));

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { TypedEmitter } from '../typed-emitter.js';
 import type { ProcessCrash } from './supervised-process.js';
+import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
 
 export interface EncodedAccessUnit {
@@ -16,11 +17,18 @@ export type FramePipelineEvents = {
   stats: [stats: PipelineStats];
   'need-keyframe': [reason: string];
   crash: [crash: ProcessCrash];
+  /** The start-up chain could not be configured (e.g. its LUT file went bad); the stream runs without it. */
+  'chain-error': [message: string];
   /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
   failed: [error: Error];
 };
 
 const CLOSE_TIMEOUT_MS = 5000;
+
+/** The worker could not configure a chain spec (a bad LUT file, …); the running chain is unchanged. */
+export class ChainRejectedError extends Error {
+  override readonly name = 'ChainRejectedError';
+}
 
 /** The main thread's handle on one stream's worker thread: frames in, encoded frames and stats out. */
 export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
@@ -28,6 +36,8 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
   private isClosed = false;
   private closedPromise: Promise<void> | undefined;
   private latestStats: PipelineStats | undefined;
+  private nextRequestId = 1;
+  private readonly pendingChains = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
   constructor(readonly settings: PipelineSettings) {
     super();
@@ -77,6 +87,16 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
     if (!this.isClosed) this.worker.postMessage({ type: 'keyframe' } satisfies PipelineInput);
   }
 
+  /** Sends a new chain to the worker; resolves once it is configured (it shows from the next frame). */
+  applyChain(spec: ChainSpec): Promise<void> {
+    if (this.isClosed) return Promise.reject(new Error('the pipeline is closed'));
+    const requestId = this.nextRequestId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pendingChains.set(requestId, { resolve, reject });
+      this.worker.postMessage({ type: 'chain', requestId, spec } satisfies PipelineInput);
+    });
+  }
+
   /** Stops the worker after it has ended its processes; idempotent. */
   close(): Promise<void> {
     if (this.closedPromise) return this.closedPromise;
@@ -91,7 +111,11 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         if (message.type === 'closed') void this.worker.terminate();
       });
       this.worker.postMessage({ type: 'close' } satisfies PipelineInput);
-    }).finally(() => this.removeAllListeners());
+    }).finally(() => {
+      for (const pending of this.pendingChains.values()) pending.reject(new Error('the pipeline closed'));
+      this.pendingChains.clear();
+      this.removeAllListeners();
+    });
     return this.closedPromise;
   }
 
@@ -116,6 +140,17 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
       case 'crash':
         this.safeEmit('crash', message.crash);
         break;
+      case 'chain-result': {
+        const pending = this.pendingChains.get(message.requestId);
+        this.pendingChains.delete(message.requestId);
+        if (message.error) {
+          if (pending) pending.reject(new ChainRejectedError(message.error));
+          else this.safeEmit('chain-error', message.error);
+        } else {
+          pending?.resolve();
+        }
+        break;
+      }
       case 'closed':
         break;
     }

@@ -1,4 +1,5 @@
 import type { ChainStats } from '../../transforms/chain.js';
+import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { PipelineFigures } from '../streams/stream-view.js';
 import type { ProcessCrash } from './supervised-process.js';
 
@@ -20,6 +21,10 @@ export interface PipelineSettings {
   hlsListSize: number;
   burnIn: boolean;
   restartBackoffMaxMs: number;
+  /** The operator's transforms at start-up (later changes arrive as `chain` messages). */
+  chain: ChainSpec;
+  /** Folder that lut3d file names are resolved in. */
+  lutDir: string;
 }
 
 /** Main thread → worker. Buffers are transferred, not copied. */
@@ -28,6 +33,8 @@ export type PipelineInput =
   | { type: 'audio'; data: ArrayBuffer; captureMs: number }
   /** A viewer needs a keyframe of the processed stream. */
   | { type: 'keyframe' }
+  /** Replace the operator's transforms at the next frame boundary. */
+  | { type: 'chain'; requestId: number; spec: ChainSpec }
   | { type: 'close' };
 
 export interface PipelineStats extends PipelineFigures {
@@ -47,6 +54,7 @@ export type PipelineOutput =
     }
   | { type: 'stats'; stats: PipelineStats }
   | { type: 'need-keyframe'; reason: string }
+  | { type: 'chain-result'; requestId: number; error?: string }
   | { type: 'crash'; crash: ProcessCrash }
   | { type: 'closed' };
 

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chain } from '../../transforms/chain.js';
 import { BurnIn } from '../../transforms/burn-in.js';
+import type { ChainEntry } from '../../transforms/chain.js';
+import type { ChainSpec } from '../../transforms/chain-spec.js';
+import { createTransform } from '../../transforms/transform-factory.js';
 import { I420Frame, i420ByteLength } from '../../transforms/frame.js';
 import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
 import { FlvReader, type FlvVideoTag } from '../media/flv-reader.js';
@@ -74,6 +77,8 @@ class PipelineWorker {
   private busy = new Set<Buffer>();
   private scratch!: I420Frame;
   private readonly chain = new Chain();
+  /** The latency probe, kept last in the chain whatever the operator's transforms are. */
+  private burnIn: ChainEntry | undefined;
   private readonly decoder: SupervisedProcess;
   private readonly encoder: SupervisedProcess;
   private readonly hls: SupervisedProcess;
@@ -109,7 +114,9 @@ class PipelineWorker {
     this.width = settings.width;
     this.height = settings.height;
     this.allocateFrames();
-    if (settings.burnIn) this.chain.replace([{ transform: new BurnIn(), enabled: true }]);
+    this.burnIn = settings.burnIn ? { transform: new BurnIn(), enabled: true } : undefined;
+    const initial = this.buildChain(settings.chain);
+    if (initial.error) this.post({ type: 'chain-result', requestId: 0, error: initial.error });
     mkdirSync(settings.hlsDir, { recursive: true });
 
     const backoff = { initialBackoffMs: 100, maxBackoffMs: settings.restartBackoffMaxMs };
@@ -151,6 +158,7 @@ class PipelineWorker {
     if (message.type === 'video') this.onVideoInput(message);
     else if (message.type === 'audio') this.onAudioInput(message.data, message.captureMs);
     else if (message.type === 'keyframe') this.keyframeRequested = true;
+    else if (message.type === 'chain') this.post({ type: 'chain-result', requestId: message.requestId, ...this.buildChain(message.spec) });
     else void this.close();
   }
 
@@ -263,6 +271,25 @@ class PipelineWorker {
       );
     }
     this.hlsWriter.writeVideo(accessUnit, Math.max(0, captureMs - this.hlsOriginMs), keyframe);
+  }
+
+  /** Configures the spec's transforms and swaps them in at the next frame; on any error nothing changes. */
+  private buildChain(spec: ChainSpec): { error?: string } {
+    const entries: ChainEntry[] = [];
+    try {
+      spec.transforms.forEach((entry, index) => {
+        try {
+          entries.push({ transform: createTransform(entry, this.settings.lutDir), enabled: entry.enabled });
+        } catch (error) {
+          throw new Error(`transforms.${index} (${entry.name}): ${error instanceof Error ? error.message : String(error)}`);
+        }
+      });
+    } catch (error) {
+      for (const entry of entries) entry.transform.close();
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+    this.chain.replace(this.burnIn ? [...entries, this.burnIn] : entries);
+    return {};
   }
 
   private frameOwning(buffer: Buffer): I420Frame | undefined {

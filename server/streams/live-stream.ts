@@ -4,6 +4,9 @@ import { RtpHeader, RtpPacket } from 'werift';
 import type { LivefxConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { LivefxMetrics } from '../metrics.js';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipeline.js';
 import type { PipelineStats } from '../pipeline/pipeline-messages.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
@@ -47,6 +50,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private framesLostReported = 0;
   private readonly watchdog: NodeJS.Timeout;
   private pipelineStats: PipelineStats | undefined;
+  private currentChain: ChainSpec = { transforms: [] };
 
   constructor(
     readonly id: string,
@@ -94,6 +98,33 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       stageMs: stats?.stageMs ?? { decode: 0, transforms: 0, encode: 0 },
       viewers: { webrtc: this.subscribers.size, hls: this.hlsViewers.size },
     };
+  }
+
+  /** The operator's transform chain (what GET /v1/streams/:id/transforms returns). */
+  get chain(): ChainSpec {
+    return this.currentChain;
+  }
+
+  /** Where lut3d file names of this server's chains are looked up. */
+  get lutDir(): string {
+    return path.join(this.config.LIVEFX_DATA_DIR, 'luts');
+  }
+
+  /**
+   * Replaces the transform chain. With a running pipeline the worker configures it and swaps it in
+   * at the next frame boundary (ChainRejectedError when it cannot, e.g. a malformed LUT file);
+   * otherwise it is kept for when the pipeline starts. It survives pipeline restarts either way.
+   */
+  async setChain(spec: ChainSpec, changedBy: string): Promise<void> {
+    if (this.currentState === 'ended') throw new Error('stream has ended');
+    for (const entry of spec.transforms) {
+      if (entry.name === 'lut3d') await access(path.join(this.lutDir, String(entry.params.file))).catch(() => {
+        throw new MissingLutError(`no LUT file "${String(entry.params.file)}" in ${this.lutDir}`);
+      });
+    }
+    if (this.pipeline) await this.pipeline.applyChain(spec);
+    this.currentChain = spec;
+    this.log.info({ streamId: this.id, changedBy, transforms: spec.transforms.map((entry) => `${entry.name}${entry.enabled ? '' : ' (off)'}`) }, 'transform chain changed');
   }
 
   /** The latest per-transform timings from the worker, for the operator console. */
@@ -262,6 +293,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       hlsListSize: this.config.LIVEFX_HLS_LIST_SIZE,
       burnIn: this.config.LIVEFX_BURN_IN,
       restartBackoffMaxMs: this.config.LIVEFX_RESTART_BACKOFF_MAX_MS,
+      chain: this.currentChain,
+      lutDir: this.lutDir,
     });
     this.pipeline = pipeline;
     this.log.info({ streamId: this.id, codec: first.codec, width: first.width, height: first.height, threadId: pipeline.threadId }, 'pipeline started');
@@ -273,6 +306,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       this.metrics.stageSeconds.observe({ stage: 'encode' }, stats.stageMs.encode / 1000);
       this.emitStats();
     });
+    pipeline.on('chain-error', (message) => this.log.error({ streamId: this.id, error: message }, 'transform chain could not be configured; running without it'));
     pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
     pipeline.on('crash', (crash) => {
       this.metrics.processRestarts.inc({ role: crash.role });
@@ -325,4 +359,9 @@ function rtpPayload(packet: Buffer): Buffer {
   let end = packet.length;
   if (packet[0]! & 0x20) end -= packet[packet.length - 1]!;
   return packet.subarray(offset, Math.max(offset, end));
+}
+
+/** A chain names a LUT file that is not in the LUT folder. */
+export class MissingLutError extends Error {
+  override readonly name = 'MissingLutError';
 }

@@ -1,0 +1,89 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { WhepClient } from '../server/clients/whep-client.js';
+import { WhipClient } from '../server/clients/whip-client.js';
+
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startServer();
+  const lutDir = path.join(server.dataDir, 'luts');
+  await mkdir(lutDir, { recursive: true });
+  // A LUT that maps every colour to near-black: unmistakable at the viewer.
+  const rows = ['TITLE "darken"', 'LUT_3D_SIZE 2', ...Array.from({ length: 8 }, () => '0.05 0.05 0.05')];
+  await writeFile(path.join(lutDir, 'darken.cube'), `${rows.join('\n')}\n`);
+  await writeFile(path.join(lutDir, 'broken.cube'), 'LUT_3D_SIZE 2\n0 0 0\n');
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+const put = (id: string, body: unknown) =>
+  fetch(`${server.url}/v1/streams/${id}/transforms`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('transform chain API', () => {
+  it('refuses bad specs with a 400 that names the field', async () => {
+    const stream = await createStream(server.url);
+    const cases: [unknown, RegExp][] = [
+      [{ transforms: [{ name: 'sparkles' }] }, /^transforms\.0\.name:/],
+      [{ transforms: [{ name: 'color', params: { saturation: 7 } }] }, /^transforms\.0\.params\.saturation:/],
+      [{ transforms: [{ name: 'color', params: { hue: 1 } }] }, /^transforms\.0\.params:/],
+      [{ transforms: [{ name: 'lut3d', params: { file: '../../etc/passwd.cube' } }] }, /^transforms\.0\.params\.file: must be the name of a \.cube file/],
+      [{ transforms: 'color' }, /^transforms:/],
+      [{}, /^transforms:/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await put(stream.id, body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(message);
+    }
+    const missing = await put(stream.id, { transforms: [{ name: 'lut3d', params: { file: 'nothere.cube' } }] });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('lut_not_found');
+    expect(await (await fetch(`${server.url}/v1/streams/${stream.id}/transforms`)).json()).toEqual({ transforms: [] });
+  });
+
+  it('keeps a chain set before going live, with defaults filled in', async () => {
+    const stream = await createStream(server.url);
+    const response = await put(stream.id, { transforms: [{ name: 'color', params: { contrast: 1.2 } }] });
+    expect(response.status).toBe(200);
+    const spec = (await (await fetch(`${server.url}/v1/streams/${stream.id}/transforms`)).json()) as { transforms: { name: string; enabled: boolean; params: Record<string, number> }[] };
+    expect(spec.transforms[0]).toMatchObject({ name: 'color', enabled: true, params: { contrast: 1.2, brightness: 0, saturation: 1 } });
+  });
+
+  it('changes what viewers see on a live stream, toggles without renegotiating, and refuses a broken LUT', async () => {
+    const stream = await createStream(server.url, 'graded');
+    const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });
+    await publisher.start();
+    const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
+    await viewer.start();
+    await waitFor('frames', () => viewer.frames.length >= 15 || undefined, 15_000);
+    const meanOfRecent = (count: number) => viewer.frames.slice(-count).reduce((sum, frame) => sum + frame.centerLuma, 0) / count;
+    const before = meanOfRecent(10);
+
+    expect((await put(stream.id, { transforms: [{ name: 'color', params: { brightness: -0.4 } }] })).status).toBe(200);
+    await waitFor('darker picture', () => (meanOfRecent(3) < before - 40 ? true : undefined), 5000);
+
+    // Toggle off by index: the picture comes back on the same connection.
+    const patched = await fetch(`${server.url}/v1/streams/${stream.id}/transforms/0`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' });
+    expect(patched.status).toBe(200);
+    await waitFor('picture restored', () => (Math.abs(meanOfRecent(3) - before) < 15 ? true : undefined), 5000);
+
+    expect((await put(stream.id, { transforms: [{ name: 'lut3d', params: { file: 'darken.cube', interp: 'trilinear' } }] })).status).toBe(200);
+    await waitFor('LUT applied', () => (meanOfRecent(3) < 40 ? true : undefined), 5000);
+
+    const broken = await put(stream.id, { transforms: [{ name: 'lut3d', params: { file: 'broken.cube' } }] });
+    expect(broken.status).toBe(422);
+    expect(((await broken.json()) as { error: { message: string } }).error.message).toMatch(/transforms\.0 \(lut3d\): expected 8 entries/);
+    // The running chain is untouched by the refused one.
+    expect(((await (await fetch(`${server.url}/v1/streams/${stream.id}/transforms`)).json()) as { transforms: { params: { file: string } }[] }).transforms[0]!.params.file).toBe('darken.cube');
+    const badIndex = await fetch(`${server.url}/v1/streams/${stream.id}/transforms/5`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":true}' });
+    expect(badIndex.status).toBe(404);
+
+    await viewer.stop();
+    await publisher.stop();
+  });
+});
