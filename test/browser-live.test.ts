@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
 import { publishCodedCanvas } from '../benchmarks/in-page-media.js';
 import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { WhepClient } from '../server/clients/whep-client.js';
+import { WhipClient } from '../server/clients/whip-client.js';
 
 interface ViewerProbe {
   framesRendered: number;
@@ -115,6 +117,33 @@ describe('browser: publish page → processed stream → watch page', () => {
     await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
     await publisher.close();
     await viewer.close();
+  });
+
+  it('lets an operator add, tune and toggle a transform, and viewers see it', async () => {
+    const stream = await createStream(server.url, 'operated');
+    const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });
+    await publisher.start();
+    const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
+    await viewer.start();
+    await waitFor('viewer frames', () => viewer.frames.length >= 15 || undefined, 15_000);
+    const recentLuma = () => viewer.frames.slice(-3).reduce((sum, frame) => sum + frame.centerLuma, 0) / 3;
+    const before = recentLuma();
+
+    const console = await browser.newPage();
+    await console.goto(`${server.url}${stream.urls.operator}`);
+    await console.getByTestId('add-transform').click();
+    await expect.poll(() => console.getByTestId('transform-card').count()).toBe(1);
+    await console.getByTestId('param-brightness').fill('-0.4');
+    await waitFor('darker at the viewer', () => (recentLuma() < before - 40 ? true : undefined), 5000);
+    await expect.poll(() => console.getByTestId('transform-ms').first().textContent(), { timeout: 5000 }).toMatch(/^\d+\.\d{2} ms/);
+
+    await console.getByTestId('transform-toggle').uncheck();
+    await waitFor('restored at the viewer', () => (Math.abs(recentLuma() - before) < 15 ? true : undefined), 5000);
+    const spec = (await (await fetch(`${server.url}/v1/streams/${stream.id}/transforms`)).json()) as { transforms: { name: string; enabled: boolean; params: { brightness: number } }[] };
+    expect(spec.transforms).toEqual([expect.objectContaining({ name: 'color', enabled: false, params: expect.objectContaining({ brightness: -0.4 }) })]);
+    await console.close();
+    await viewer.stop();
+    await publisher.stop();
   });
 
   it('tells the streamer when the stream key is wrong, and ingests nothing', async () => {

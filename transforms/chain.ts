@@ -1,28 +1,12 @@
 import type { Frame, FrameClock } from './frame.js';
+import type { ChainStats } from './chain-stats.js';
 import type { Transform } from './transform.js';
+
+export type { ChainStats, TransformTiming } from './chain-stats.js';
 
 export interface ChainEntry {
   readonly transform: Transform<unknown>;
   enabled: boolean;
-}
-
-export interface TransformTiming {
-  name: string;
-  enabled: boolean;
-  /** Exponential moving average of the time per applied frame, ms. */
-  averageMs: number;
-  /** Frames on which a heavy transform was skipped to meet the deadline. */
-  skippedFrames: number;
-}
-
-export interface ChainStats {
-  /** Moving average of the whole chain per frame, ms. */
-  averageMs: number;
-  /** Frames whose chain time exceeded the frame interval. */
-  framesOverDeadline: number;
-  /** True while heavy transforms run every other frame. */
-  degraded: boolean;
-  transforms: TransformTiming[];
 }
 
 const SMOOTHING = 0.1;

@@ -1,5 +1,6 @@
 import { LiveSocket, type StreamStats } from './live-socket.js';
 import { byTestId, queryParam, renderStats } from './page-elements.js';
+import { TransformCards } from './transform-cards.js';
 import { WhepPlayer } from './whep-player.js';
 
 const streamId = queryParam('stream');
@@ -34,7 +35,15 @@ async function main(): Promise<void> {
     endButton.disabled = state === 'ended';
     if (state === 'ended') player?.stop();
   };
-  const { stream } = await LiveSocket.connect(streamId, { onState: setState, onStats: renderOperatorStats });
+  const cards = new TransformCards(byTestId('transform-cards'), streamId);
+  const { stream } = await LiveSocket.connect(streamId, {
+    onState: setState,
+    onStats: (stats) => {
+      renderOperatorStats(stats);
+      cards.updateTimings(stats.chain);
+    },
+  });
+  await cards.load();
   byTestId('title').textContent = stream.title;
   setState(stream.state);
   renderOperatorStats(stream.stats);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
+import { parseChainSpec, transformParamSchemas, type ChainSpec } from '../../transforms/chain-spec.js';
 import { ChainRejectedError } from '../pipeline/frame-pipeline.js';
 import { MissingLutError, type LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
@@ -29,6 +29,12 @@ async function applySpec(stream: LiveStream, input: unknown, changedBy: string):
 
 /** Operator control over HTTP: the whole chain spec (GET, PUT) and one transform (PATCH). */
 export function registerTransformRoutes(app: FastifyInstance, registry: StreamRegistry): void {
+  // The operator console builds its controls from these: one schema, validated here, shown there.
+  const catalog = {
+    transforms: Object.entries(transformParamSchemas).map(([name, schema]) => ({ name, params: z.toJSONSchema(schema, { io: 'input' }) })),
+  };
+  app.get('/v1/transforms', async () => catalog);
+
   app.get<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) => findStream(registry, request.params.id).chain);
 
   app.put<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) =>

@@ -97,6 +97,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       framesDropped: (stats?.framesDropped ?? 0) + (this.assembler?.framesLost ?? 0),
       stageMs: stats?.stageMs ?? { decode: 0, transforms: 0, encode: 0 },
       viewers: { webrtc: this.subscribers.size, hls: this.hlsViewers.size },
+      chain: stats?.chain ?? { averageMs: 0, framesOverDeadline: 0, degraded: false, transforms: [] },
     };
   }
 

@@ -1,6 +1,8 @@
 // The public shape of a stream (GET /v1/streams/:id, socket.io `/live`). Types only: the browser
 // pages import them too (type imports vanish when compiled), so the API is written down once.
 
+import type { ChainStats } from '../../transforms/chain-stats.js';
+
 export type StreamState = 'idle' | 'live' | 'ended';
 
 /** What the pipeline measures, per stream. */
@@ -15,6 +17,8 @@ export interface PipelineFigures {
 
 export interface StreamStats extends PipelineFigures {
   viewers: { webrtc: number; hls: number };
+  /** Extension of the issue-3 contract: what each transform costs (burn-in included). */
+  chain: ChainStats;
 }
 
 export interface StreamView {
