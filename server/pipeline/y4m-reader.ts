@@ -6,32 +6,23 @@ export class Y4mReader {
   private state: 'header' | 'frame-line' | 'frame-data' = 'header';
   private target: Buffer | undefined;
   private filled = 0;
-  width = 0;
-  height = 0;
 
+  /** The frame size is known from the decoder's arguments, so the stream header is skipped unread. */
   constructor(
     private readonly frameBytes: number,
     /** Supplies the buffer for the next frame (exactly frameBytes long). */
     private readonly acquire: () => Buffer,
     private readonly onFrame: (buffer: Buffer) => void,
-    private readonly onHeader: (header: string) => void = () => {},
   ) {}
-
-  private headerText = '';
 
   push(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.state === 'header') {
         const newline = chunk.indexOf(0x0a, offset);
-        const end = newline === -1 ? chunk.length : newline;
-        this.headerText += chunk.toString('latin1', offset, end);
-        offset = end;
-        if (newline !== -1) {
-          offset++;
-          this.onHeader(this.headerText);
-          this.state = 'frame-line';
-        }
+        if (newline === -1) return;
+        offset = newline + 1;
+        this.state = 'frame-line';
       } else if (this.state === 'frame-line') {
         const newline = chunk.indexOf(0x0a, offset);
         if (newline === -1) return;
