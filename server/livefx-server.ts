@@ -10,6 +10,7 @@ import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-route
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
+import { attachOperatorNamespace } from './operator-socket.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
 import type { Sfu } from './sfu/sfu.js';
@@ -68,6 +69,7 @@ export class LivefxServer {
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     attachLiveNamespace(this.io, this.registry);
+    attachOperatorNamespace(this.io, this.registry);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;

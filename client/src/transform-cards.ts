@@ -1,3 +1,4 @@
+import type { Socket } from 'socket.io-client';
 import type { ChainStats } from '../../transforms/chain-stats.js';
 
 interface ParamSchema {
@@ -23,7 +24,8 @@ const SEND_DELAY_MS = 60;
 
 /**
  * The operator console's transform cards: one card per transform with a toggle, remove, and
- * controls built from the server's parameter schemas; every change PUTs the whole spec.
+ * controls built from the server's parameter schemas. Changes go over the `/operator` socket as a
+ * whole spec; changes made elsewhere (another console, the HTTP API) arrive as `chain` events.
  */
 export class TransformCards {
   private catalog: TransformCatalogEntry[] = [];
@@ -33,10 +35,19 @@ export class TransformCards {
   /** Why the last change was refused, shown right above the controls. */
   private readonly errorElement = document.createElement('p');
 
+  private readonly socket: Socket = io('/operator', { transports: ['websocket'] });
+
   constructor(
     private readonly container: HTMLElement,
     private readonly streamId: string,
   ) {
+    this.socket.on('chain', (message: { streamId: string; chain: { transforms: SpecEntry[] }; changedBy: string }) => {
+      if (message.streamId !== this.streamId || message.changedBy.includes(this.socket.id ?? '\u0000')) return;
+      this.spec = message.chain.transforms;
+      this.render();
+    });
+    // After a reconnect the server has forgotten the room: join again.
+    this.socket.io.on('reconnect', () => void this.socket.emitWithAck('join', { streamId: this.streamId }).catch(() => undefined));
     this.errorElement.className = 'error';
     this.errorElement.dataset.testid = 'transform-error';
     this.errorElement.hidden = true;
@@ -48,12 +59,13 @@ export class TransformCards {
   }
 
   async load(): Promise<void> {
-    const [catalog, spec] = await Promise.all([
+    const [catalog, joined] = await Promise.all([
       fetch('/v1/transforms').then((response) => response.json() as Promise<{ transforms: TransformCatalogEntry[] }>),
-      fetch(`/v1/streams/${encodeURIComponent(this.streamId)}/transforms`).then((response) => response.json() as Promise<{ transforms: SpecEntry[] }>),
+      this.socket.timeout(5000).emitWithAck('join', { streamId: this.streamId }) as Promise<{ ok: boolean; chain?: { transforms: SpecEntry[] }; error?: { message: string } }>,
     ]);
     this.catalog = catalog.transforms;
-    this.spec = spec.transforms;
+    if (!joined.ok || !joined.chain) throw new Error(joined.error?.message ?? 'could not join the stream as operator');
+    this.spec = joined.chain.transforms;
     this.render();
   }
 
@@ -191,17 +203,11 @@ export class TransformCards {
   }
 
   private async put(): Promise<void> {
-    const response = await fetch(`/v1/streams/${encodeURIComponent(this.streamId)}/transforms`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ transforms: this.spec }),
-    });
-    if (response.ok) {
-      this.showError('');
-      return;
-    }
-    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-    this.showError(`Not applied: ${body.error?.message ?? response.statusText}`);
+    const ack = (await this.socket
+      .timeout(5000)
+      .emitWithAck('set-chain', { streamId: this.streamId, spec: { transforms: this.spec } })
+      .catch(() => ({ ok: false, error: { message: 'the server did not answer' } }))) as { ok: boolean; error?: { message: string } };
+    this.showError(ack.ok ? '' : `Not applied: ${ack.error?.message ?? 'refused'}`);
   }
 }
 

@@ -21,6 +21,8 @@ export type { StreamState, StreamStats, StreamView };
 export type LiveStreamEvents = {
   state: [state: StreamState];
   stats: [stats: StreamStats];
+  /** The transform chain changed (from any console or the HTTP API). */
+  chain: [chain: ChainSpec, changedBy: string];
 };
 
 /** Publishers get a keyframe at most this often, however many reasons there are to ask. */
@@ -125,6 +127,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     }
     if (this.pipeline) await this.pipeline.applyChain(spec);
     this.currentChain = spec;
+    this.safeEmit('chain', spec, changedBy);
     this.log.info({ streamId: this.id, changedBy, transforms: spec.transforms.map((entry) => `${entry.name}${entry.enabled ? '' : ' (off)'}`) }, 'transform chain changed');
   }
 

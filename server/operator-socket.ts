@@ -1,0 +1,69 @@
+import type { Server as SocketServer, Socket } from 'socket.io';
+import { z } from 'zod';
+import { ChainControlError, changeChain, patchTransform } from './streams/chain-control.js';
+import type { LiveStream } from './streams/live-stream.js';
+import type { StreamRegistry } from './streams/stream-registry.js';
+
+const joinMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
+const setChainMessage = z.object({ streamId: z.string().min(1).max(64), spec: z.unknown() }).strict();
+const patchMessage = z.object({ streamId: z.string().min(1).max(64), index: z.number().int(), patch: z.unknown() }).strict();
+
+type Ack = (response: unknown) => void;
+const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
+
+/**
+ * socket.io namespace `/operator`: live transform control. A console joins a stream, changes its
+ * chain (acks carry `{ ok: false, error: { code, message } }` when refused), and every change —
+ * from any console or from the HTTP API — is broadcast to all consoles of that stream as `chain`.
+ */
+export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry): void {
+  const operators = io.of('/operator');
+  const room = (streamId: string): string => `operators:${streamId}`;
+  const wire = (stream: LiveStream): void => {
+    stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
+  };
+  for (const stream of registry.list()) wire(stream);
+  registry.onCreated(wire);
+
+  operators.on('connection', (socket: Socket) => {
+    const who = `operator socket ${socket.id} (${socket.handshake.address})`;
+    const find = (streamId: string, ack: Ack): LiveStream | undefined => {
+      const stream = registry.get(streamId);
+      if (!stream) ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${streamId}"` } });
+      return stream;
+    };
+    const run = (work: Promise<unknown>, ack: Ack): void => {
+      work.then(
+        (chain) => ack({ ok: true, chain }),
+        (error: unknown) => {
+          if (error instanceof ChainControlError) ack({ ok: false, error: { code: error.code, message: error.message } });
+          else ack({ ok: false, error: { code: 'internal_error', message: 'the change could not be applied' } });
+        },
+      );
+    };
+
+    socket.on('join', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = joinMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'join needs { streamId: string }' } });
+      const stream = find(parsed.data.streamId, ack);
+      if (!stream) return;
+      void socket.join(room(stream.id));
+      ack({ ok: true, chain: stream.chain });
+    });
+    socket.on('set-chain', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = setChainMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'set-chain needs { streamId: string, spec: { transforms: [...] } }' } });
+      const stream = find(parsed.data.streamId, ack);
+      if (stream) run(changeChain(stream, parsed.data.spec, who), ack);
+    });
+    socket.on('patch-transform', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = patchMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'patch-transform needs { streamId: string, index: integer, patch: { enabled?, params? } }' } });
+      const stream = find(parsed.data.streamId, ack);
+      if (stream) run(patchTransform(stream, parsed.data.index, parsed.data.patch, who), ack);
+    });
+  });
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
+import { ChainRejectedError } from '../pipeline/frame-pipeline.js';
+import { MissingLutError, type LiveStream } from './live-stream.js';
+
+/** Why a chain change was refused: a stable code, the HTTP status it maps to, and a message naming the problem. */
+export class ChainControlError extends Error {
+  override readonly name = 'ChainControlError';
+  constructor(
+    readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found',
+    readonly httpStatus: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const transformPatchSchema = z
+  .object({ enabled: z.boolean().optional(), params: z.record(z.string(), z.unknown()).optional() })
+  .strict()
+  .refine((body) => body.enabled !== undefined || body.params !== undefined, { message: 'give "enabled", "params" or both' });
+
+/** Validates and applies a whole chain spec (HTTP PUT and the operator socket share this). */
+export async function changeChain(stream: LiveStream, input: unknown, changedBy: string): Promise<ChainSpec> {
+  if (stream.state === 'ended') throw new ChainControlError('stream_ended', 409, 'this stream has ended');
+  const parsed = parseChainSpec(input);
+  if (!parsed.ok) throw new ChainControlError('invalid_chain', 400, parsed.error);
+  try {
+    await stream.setChain(parsed.spec, changedBy);
+  } catch (error) {
+    if (error instanceof MissingLutError) throw new ChainControlError('lut_not_found', 400, error.message);
+    if (error instanceof ChainRejectedError) throw new ChainControlError('chain_rejected', 422, error.message);
+    throw error;
+  }
+  return stream.chain;
+}
+
+/** Changes one transform of the chain: `enabled` and/or some `params` (merged into the current ones). */
+export async function patchTransform(stream: LiveStream, index: number, patch: unknown, changedBy: string): Promise<ChainSpec> {
+  const current = stream.chain.transforms;
+  if (!Number.isInteger(index) || index < 0 || index >= current.length) {
+    throw new ChainControlError('transform_not_found', 404, `no transform at index ${index} (the chain has ${current.length})`);
+  }
+  const parsed = transformPatchSchema.safeParse(patch ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ChainControlError('invalid_request', 400, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  const body = parsed.data;
+  const transforms = current.map((entry, position) =>
+    position === index ? { ...entry, enabled: body.enabled ?? entry.enabled, params: { ...entry.params, ...(body.params ?? {}) } } : entry,
+  );
+  return changeChain(stream, { transforms }, changedBy);
+}
