@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what livefx needs, and only what is missing, so it is safe to run again:
-# Debian packages (ffmpeg; with --test also chromium) through apt-get when root, then npm dependencies.
+# Debian packages (ffmpeg, fonts-dejavu-core; with --test also chromium) through apt-get when root,
+# then npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ want_test=false
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+# Text overlays draw with DejaVu Sans.
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 if $want_test; then
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 fi

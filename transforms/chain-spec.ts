@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { colorParams } from './color.js';
+import { labelParams } from './label.js';
 import { lut3dParams } from './lut3d.js';
+import { textParams } from './text.js';
 
 /** Every transform an operator can put in a chain, with its parameter schema. */
 export const transformParamSchemas = {
   color: colorParams,
   lut3d: lut3dParams,
+  text: textParams,
+  label: labelParams,
 } as const;
 
 export type TransformName = keyof typeof transformParamSchemas;

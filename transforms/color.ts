@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clampByte } from './bt601.js';
 import type { Frame, FrameClock } from './frame.js';
 import type { Transform } from './transform.js';
 
@@ -101,6 +102,3 @@ function fillPairs(table: Uint8Array, pairs: Uint16Array): void {
   }
 }
 
-function clampByte(value: number): number {
-  return value < 0 ? 0 : value > 255 ? 255 : Math.round(value);
-}

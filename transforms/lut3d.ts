@@ -1,5 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import {
+  B_FROM_U,
+  G_FROM_U,
+  G_FROM_V,
+  LUMA_SCALE,
+  R_FROM_V,
+  U_FROM_B,
+  U_FROM_G,
+  U_FROM_R,
+  V_FROM_B,
+  V_FROM_G,
+  V_FROM_R,
+  Y_FROM_B,
+  Y_FROM_G,
+  Y_FROM_R,
+  clampByte,
+} from './bt601.js';
 import { parseCubeFile, type CubeLut } from './cube-file.js';
 import type { Frame, FrameClock } from './frame.js';
 import type { Transform } from './transform.js';
@@ -18,13 +35,6 @@ type Interpolation = Lut3dParams['interp'];
 
 /** Chroma levels of the YUV table: 0, 4, …, 256 (clamped to 255), so every 8-bit value has a cell. */
 const CHROMA_LEVELS = 65;
-
-// BT.601 limited range, as ffmpeg's swscale converts yuv420p to RGB and back by default.
-const Y_SCALE = 255 / 219;
-const R_FROM_V = 1.402 * (255 / 224);
-const G_FROM_U = -0.344136 * (255 / 224);
-const G_FROM_V = -0.714136 * (255 / 224);
-const B_FROM_U = 1.772 * (255 / 224);
 
 /**
  * Applies a creative grade from a .cube 3D LUT. At configure time the LUT is re-indexed to YUV:
@@ -56,7 +66,7 @@ export class Lut3d implements Transform<Lut3dParams> {
 
   constructor(private readonly resolveFile: (name: string) => string = (name) => name) {
     for (let value = 0; value < 256; value++) {
-      this.yTerm[value] = (value - 16) * Y_SCALE;
+      this.yTerm[value] = (value - 16) * LUMA_SCALE;
       this.rFromV[value] = (value - 128) * R_FROM_V;
       this.gFromU[value] = (value - 128) * G_FROM_U;
       this.gFromV[value] = (value - 128) * G_FROM_V;
@@ -100,9 +110,9 @@ export class Lut3d implements Transform<Lut3dParams> {
           const outRed = red + strength * (rgb[0]! - red);
           const outGreen = green + strength * (rgb[1]! - green);
           const outBlue = blue + strength * (rgb[2]! - blue);
-          table[offset++] = clampByte(16 + 0.256788 * outRed + 0.504129 * outGreen + 0.097906 * outBlue);
-          table[offset++] = clampByte(128 - 0.148223 * outRed - 0.290993 * outGreen + 0.439216 * outBlue);
-          table[offset++] = clampByte(128 + 0.439216 * outRed - 0.367788 * outGreen - 0.071427 * outBlue);
+          table[offset++] = clampByte(16 + Y_FROM_R * outRed + Y_FROM_G * outGreen + Y_FROM_B * outBlue);
+          table[offset++] = clampByte(128 + U_FROM_R * outRed + U_FROM_G * outGreen + U_FROM_B * outBlue);
+          table[offset++] = clampByte(128 + V_FROM_R * outRed + V_FROM_G * outGreen + V_FROM_B * outBlue);
         }
       }
     }
@@ -181,9 +191,9 @@ export class Lut3d implements Transform<Lut3dParams> {
             const outRed = red + strength * (rgb[0]! - red);
             const outGreen = green + strength * (rgb[1]! - green);
             const outBlue = blue + strength * (rgb[2]! - blue);
-            y[index] = clampByte(16 + 0.256788 * outRed + 0.504129 * outGreen + 0.097906 * outBlue);
-            uSum += 128 - 0.148223 * outRed - 0.290993 * outGreen + 0.439216 * outBlue;
-            vSum += 128 + 0.439216 * outRed - 0.367788 * outGreen - 0.071427 * outBlue;
+            y[index] = clampByte(16 + Y_FROM_R * outRed + Y_FROM_G * outGreen + Y_FROM_B * outBlue);
+            uSum += 128 + U_FROM_R * outRed + U_FROM_G * outGreen + U_FROM_B * outBlue;
+            vSum += 128 + V_FROM_R * outRed + V_FROM_G * outGreen + V_FROM_B * outBlue;
             count++;
           }
         }
@@ -262,9 +272,6 @@ function clamp255(value: number): number {
   return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
-function clampByte(value: number): number {
-  return value < 0 ? 0 : value > 255 ? 255 : Math.round(value);
-}
 
 function clampGrid(value: number, last: number): number {
   return value < 0 ? 0 : value > last ? last : value;

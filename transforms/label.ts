@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import type { Frame, FrameClock } from './frame.js';
+import { TextOverlay } from './text-overlay.js';
+import type { Transform } from './transform.js';
+
+export const labelParams = z
+  .object({
+    text: z.string().min(1).max(60).default('AI-processed'),
+    corner: z.enum(['top-right', 'top-left', 'bottom-right', 'bottom-left']).default('top-right'),
+  })
+  .strict();
+export type LabelParams = z.infer<typeof labelParams>;
+
+/** The visible disclosure that the picture is processed: a small boxed label in a corner. */
+export class Label implements Transform<LabelParams> {
+  readonly name = 'label';
+  readonly params = labelParams;
+  readonly heavy = false;
+  readonly overlay = new TextOverlay();
+
+  constructor() {
+    this.configure(labelParams.parse({}));
+  }
+
+  configure(params: LabelParams): void {
+    this.overlay.setStyle({ text: params.text, placement: params.corner, fontSize: 0.035, color: '#ffffff', background: '#000000b0', tickerSpeed: 0 });
+  }
+
+  apply(frame: Frame, clock: FrameClock): void {
+    this.overlay.apply(frame, clock.frameIndex);
+  }
+
+  close(): void {}
+}

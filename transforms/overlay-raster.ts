@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
+import { rgbToU, rgbToV, rgbToY } from './bt601.js';
+import type { Frame } from './frame.js';
+
+/** Fonts from Debian's fonts-dejavu-core (scripts/setup.sh installs it), registered once by name. */
+const FONT_FILES: Record<string, string> = {
+  'DejaVu Sans': '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  'DejaVu Sans Bold': '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf',
+};
+let fontsRegistered = false;
+export const OVERLAY_FONT = 'DejaVu Sans';
+
+function registerFonts(): void {
+  if (fontsRegistered) return;
+  fontsRegistered = true;
+  for (const [family, file] of Object.entries(FONT_FILES)) if (existsSync(file)) GlobalFonts.registerFromPath(file, family);
+}
+
+/** Width in pixels of `text` in a CSS `font`, with the overlay fonts registered. */
+export function measureTextWidth(font: string, text: string): number {
+  registerFonts();
+  const context = createCanvas(1, 1).getContext('2d');
+  context.font = font;
+  return Math.ceil(context.measureText(text).width);
+}
+
+/**
+ * Graphics drawn once with @napi-rs/canvas and kept as I420 planes plus alpha, so each frame only
+ * blends (integer math, no allocation). Redraw only when the content or the frame size changes.
+ */
+export class OverlayRaster {
+  width = 0;
+  height = 0;
+  /** Luma and alpha at full resolution; chroma and its alpha at half, like the frame. */
+  private y = new Uint8Array(0);
+  private alpha = new Uint8Array(0);
+  private u = new Uint8Array(0);
+  private v = new Uint8Array(0);
+  private chromaAlpha = new Uint8Array(0);
+  /** How many times the raster was drawn: tests check it is not redrawn per frame. */
+  draws = 0;
+
+  /** Draws width×height (even) pixels with `paint` and converts them. Allocates only when the size changes. */
+  draw(width: number, height: number, paint: (context: SKRSContext2D) => void): void {
+    registerFonts();
+    const evenWidth = Math.max(2, width + (width % 2));
+    const evenHeight = Math.max(2, height + (height % 2));
+    const canvas = createCanvas(evenWidth, evenHeight);
+    const context = canvas.getContext('2d');
+    paint(context);
+    const rgba = context.getImageData(0, 0, evenWidth, evenHeight).data;
+    if (evenWidth !== this.width || evenHeight !== this.height) {
+      this.width = evenWidth;
+      this.height = evenHeight;
+      this.y = new Uint8Array(evenWidth * evenHeight);
+      this.alpha = new Uint8Array(evenWidth * evenHeight);
+      this.u = new Uint8Array((evenWidth / 2) * (evenHeight / 2));
+      this.v = new Uint8Array(this.u.length);
+      this.chromaAlpha = new Uint8Array(this.u.length);
+    }
+    // Canvas pixels are not premultiplied in getImageData: colour channels are straight.
+    for (let index = 0; index < evenWidth * evenHeight; index++) {
+      const offset = index * 4;
+      this.y[index] = rgbToY(rgba[offset]!, rgba[offset + 1]!, rgba[offset + 2]!);
+      this.alpha[index] = rgba[offset + 3]!;
+    }
+    const chromaWidth = evenWidth / 2;
+    for (let row = 0; row < evenHeight / 2; row++) {
+      for (let column = 0; column < chromaWidth; column++) {
+        let red = 0;
+        let green = 0;
+        let blue = 0;
+        let weight = 0;
+        for (let dy = 0; dy < 2; dy++) {
+          for (let dx = 0; dx < 2; dx++) {
+            const offset = ((row * 2 + dy) * evenWidth + column * 2 + dx) * 4;
+            const a = rgba[offset + 3]!;
+            red += rgba[offset]! * a;
+            green += rgba[offset + 1]! * a;
+            blue += rgba[offset + 2]! * a;
+            weight += a;
+          }
+        }
+        const index = row * chromaWidth + column;
+        this.chromaAlpha[index] = Math.round(weight / 4);
+        if (weight > 0) {
+          this.u[index] = rgbToU(red / weight, green / weight, blue / weight);
+          this.v[index] = rgbToV(red / weight, green / weight, blue / weight);
+        } else {
+          this.u[index] = 128;
+          this.v[index] = 128;
+        }
+      }
+    }
+    this.draws++;
+  }
+
+  /**
+   * Blends the raster onto the frame with its top-left at (x, y) (rounded down to even), showing
+   * only the raster's columns from `sourceX` for `visibleWidth` pixels (tickers scroll this way).
+   */
+  blend(frame: Frame, x: number, y: number, sourceX = 0, visibleWidth = this.width): void {
+    const left = Math.max(0, x - (x % 2));
+    const top = Math.max(0, y - (y % 2));
+    const start = Math.max(0, sourceX - (sourceX % 2));
+    const columns = Math.min(visibleWidth, this.width - start, frame.width - left);
+    const rows = Math.min(this.height, frame.height - top);
+    if (columns <= 0 || rows <= 0) return;
+    const { y: frameY, u: frameU, v: frameV, width: frameWidth } = frame;
+    for (let row = 0; row < rows; row++) {
+      let source = row * this.width + start;
+      let target = (top + row) * frameWidth + left;
+      for (let column = 0; column < columns; column++, source++, target++) {
+        const a = this.alpha[source]!;
+        if (a === 0) continue;
+        frameY[target] = (frameY[target]! * (255 - a) + this.y[source]! * a + 127) / 255;
+      }
+    }
+    const chromaWidth = Math.ceil(frameWidth / 2);
+    const rasterChromaWidth = this.width / 2;
+    for (let row = 0; row < rows >> 1; row++) {
+      let source = row * rasterChromaWidth + (start >> 1);
+      let target = ((top >> 1) + row) * chromaWidth + (left >> 1);
+      for (let column = 0; column < columns >> 1; column++, source++, target++) {
+        const a = this.chromaAlpha[source]!;
+        if (a === 0) continue;
+        frameU[target] = (frameU[target]! * (255 - a) + this.u[source]! * a + 127) / 255;
+        frameV[target] = (frameV[target]! * (255 - a) + this.v[source]! * a + 127) / 255;
+      }
+    }
+  }
+}
