@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ImageOverlay, imageParams } from '../transforms/image-overlay.js';
 import { I420Frame } from '../transforms/frame.js';
 import { Label, labelParams } from '../transforms/label.js';
 import { Text, textParams } from '../transforms/text.js';
@@ -111,5 +116,48 @@ describe('text', () => {
     const result = textParams.safeParse({ text: 'x', color: 'red' });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.path).toEqual(['color']);
+  });
+});
+
+describe('image', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'livefx-image-'));
+  const logo = path.join(dir, 'logo.png');
+  spawnSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red@0.5:s=64x48,format=rgba', '-frames:v', '1', logo]);
+
+  it('blends a PNG with its alpha, scaled to a share of the frame width, in the chosen corner', () => {
+    const frame = greyFrame();
+    const image = new ImageOverlay();
+    image.configure(imageParams.parse({ file: logo, position: 'bottom-right', scale: 0.2 }));
+    image.apply(frame, clockAt(0));
+    const box = changedBox(frame);
+    expect(box.right - box.left + 1).toBeGreaterThanOrEqual(254);
+    expect(box.right - box.left + 1).toBeLessThanOrEqual(258);
+    expect((box.bottom - box.top + 1) / (box.right - box.left + 1)).toBeCloseTo(48 / 64, 1);
+    expect(box.left).toBeGreaterThan(frame.width / 2);
+    expect(box.top).toBeGreaterThan(frame.height / 2);
+    // Half-transparent red over grey: V (red difference) rises about half way to red's.
+    const chromaWidth = frame.width / 2;
+    const v = frame.v[((box.top + box.bottom) >> 2) * chromaWidth + ((box.left + box.right) >> 2)]!;
+    expect(v).toBeGreaterThan(170);
+    expect(v).toBeLessThan(215);
+  });
+
+  it('draws once per frame size and fades with opacity', () => {
+    const image = new ImageOverlay();
+    image.configure(imageParams.parse({ file: logo, opacity: 0.2 }));
+    for (let index = 0; index < 5; index++) image.apply(greyFrame(), clockAt(index));
+    expect(image.raster.draws).toBe(1);
+    const frame = greyFrame();
+    image.apply(frame, clockAt(5));
+    const box = changedBox(frame);
+    const v = frame.v[((box.top + box.bottom) >> 2) * (frame.width / 2) + ((box.left + box.right) >> 2)]!;
+    expect(v).toBeGreaterThan(130);
+    expect(v).toBeLessThan(150);
+  });
+
+  it('refuses a file that is not an image with a clear error', () => {
+    const fake = path.join(dir, 'fake.png');
+    writeFileSync(fake, 'this is not a png');
+    expect(() => new ImageOverlay().configure(imageParams.parse({ file: fake }))).toThrow(/is not a PNG or JPEG image/);
   });
 });

@@ -32,6 +32,7 @@ describe('transform chain API', () => {
       [{ transforms: [{ name: 'color', params: { saturation: 7 } }] }, /^transforms\.0\.params\.saturation:/],
       [{ transforms: [{ name: 'color', params: { hue: 1 } }] }, /^transforms\.0\.params:/],
       [{ transforms: [{ name: 'lut3d', params: { file: '../../etc/passwd.cube' } }] }, /^transforms\.0\.params\.file: must be the name of a \.cube file/],
+      [{ transforms: [{ name: 'image', params: { file: '/etc/shadow.png' } }] }, /^transforms\.0\.params\.file: must be the name of a \.png or \.jpg file/],
       [{ transforms: 'color' }, /^transforms:/],
       [{}, /^transforms:/],
     ];
@@ -43,6 +44,9 @@ describe('transform chain API', () => {
     const missing = await put(stream.id, { transforms: [{ name: 'lut3d', params: { file: 'nothere.cube' } }] });
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('lut_not_found');
+    const missingImage = await put(stream.id, { transforms: [{ name: 'image', params: { file: 'logo.png' } }] });
+    expect(missingImage.status).toBe(400);
+    expect(((await missingImage.json()) as { error: { code: string } }).error.code).toBe('image_not_found');
     expect(await (await fetch(`${server.url}/v1/streams/${stream.id}/transforms`)).json()).toEqual({ transforms: [] });
   });
 

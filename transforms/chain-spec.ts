@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { colorParams } from './color.js';
+import { imageParams } from './image-overlay.js';
 import { labelParams } from './label.js';
 import { lut3dParams } from './lut3d.js';
 import { textParams } from './text.js';
@@ -10,6 +11,7 @@ export const transformParamSchemas = {
   lut3d: lut3dParams,
   text: textParams,
   label: labelParams,
+  image: imageParams,
 } as const;
 
 export type TransformName = keyof typeof transformParamSchemas;
@@ -25,8 +27,9 @@ export interface ChainSpec {
   transforms: ChainSpecEntry[];
 }
 
-/** LUT files are names inside the server's LUT folder, never paths. */
+/** LUT and image files are names inside the server's folders for them, never paths. */
 export const LUT_FILE_NAME = /^[\w][\w .-]{0,120}\.cube$/;
+export const IMAGE_FILE_NAME = /^[\w][\w .-]{0,120}\.(png|jpe?g)$/i;
 
 const entrySchema = z
   .object({
@@ -43,6 +46,9 @@ const entrySchema = z
     }
     if (entry.name === 'lut3d' && !LUT_FILE_NAME.test(String(entry.params.file))) {
       context.addIssue({ code: 'custom', path: ['params', 'file'], message: 'must be the name of a .cube file in the LUT folder (letters, digits, " ._-"; no paths)' });
+    }
+    if (entry.name === 'image' && !IMAGE_FILE_NAME.test(String(entry.params.file))) {
+      context.addIssue({ code: 'custom', path: ['params', 'file'], message: 'must be the name of a .png or .jpg file in the images folder (letters, digits, " ._-"; no paths)' });
     }
   })
   .transform((entry) => ({ ...entry, params: transformParamSchemas[entry.name].parse(entry.params) as Record<string, unknown> }));

@@ -1,13 +1,20 @@
 import path from 'node:path';
 import type { ChainSpecEntry } from './chain-spec.js';
 import { Color, colorParams } from './color.js';
+import { ImageOverlay, imageParams } from './image-overlay.js';
 import { Label, labelParams } from './label.js';
 import { Lut3d, lut3dParams } from './lut3d.js';
 import { Text, textParams } from './text.js';
 import type { Transform } from './transform.js';
 
+/** Folders that file names in transform parameters are resolved in. */
+export interface AssetFolders {
+  lutDir: string;
+  imageDir: string;
+}
+
 /** Builds and configures the transform a spec entry names. May throw (e.g. a malformed .cube file). */
-export function createTransform(entry: ChainSpecEntry, lutDir: string): Transform<unknown> {
+export function createTransform(entry: ChainSpecEntry, folders: AssetFolders): Transform<unknown> {
   switch (entry.name) {
     case 'color': {
       const color = new Color();
@@ -15,7 +22,7 @@ export function createTransform(entry: ChainSpecEntry, lutDir: string): Transfor
       return color as Transform<unknown>;
     }
     case 'lut3d': {
-      const lut = new Lut3d((name) => path.join(lutDir, path.basename(name)));
+      const lut = new Lut3d((name) => path.join(folders.lutDir, path.basename(name)));
       lut.configure(lut3dParams.parse(entry.params));
       return lut as Transform<unknown>;
     }
@@ -23,6 +30,11 @@ export function createTransform(entry: ChainSpecEntry, lutDir: string): Transfor
       const text = new Text();
       text.configure(textParams.parse(entry.params));
       return text as Transform<unknown>;
+    }
+    case 'image': {
+      const image = new ImageOverlay((name) => path.join(folders.imageDir, path.basename(name)));
+      image.configure(imageParams.parse(entry.params));
+      return image as Transform<unknown>;
     }
     case 'label': {
       const label = new Label();

@@ -23,8 +23,9 @@ export interface PipelineSettings {
   restartBackoffMaxMs: number;
   /** The operator's transforms at start-up (later changes arrive as `chain` messages). */
   chain: ChainSpec;
-  /** Folder that lut3d file names are resolved in. */
+  /** Folders that lut3d and image file names are resolved in. */
   lutDir: string;
+  imageDir: string;
 }
 
 /** Main thread → worker. Buffers are transferred, not copied. */

@@ -279,7 +279,7 @@ class PipelineWorker {
     try {
       spec.transforms.forEach((entry, index) => {
         try {
-          entries.push({ transform: createTransform(entry, this.settings.lutDir), enabled: entry.enabled });
+          entries.push({ transform: createTransform(entry, this.settings), enabled: entry.enabled });
         } catch (error) {
           throw new Error(`transforms.${index} (${entry.name}): ${error instanceof Error ? error.message : String(error)}`);
         }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
 import { ChainRejectedError } from '../pipeline/frame-pipeline.js';
-import { MissingLutError, type LiveStream } from './live-stream.js';
+import { MissingAssetError, type LiveStream } from './live-stream.js';
 
 /** Why a chain change was refused: a stable code, the HTTP status it maps to, and a message naming the problem. */
 export class ChainControlError extends Error {
   override readonly name = 'ChainControlError';
   constructor(
-    readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found',
+    readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'image_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found',
     readonly httpStatus: number,
     message: string,
   ) {
@@ -28,7 +28,7 @@ export async function changeChain(stream: LiveStream, input: unknown, changedBy:
   try {
     await stream.setChain(parsed.spec, changedBy);
   } catch (error) {
-    if (error instanceof MissingLutError) throw new ChainControlError('lut_not_found', 400, error.message);
+    if (error instanceof MissingAssetError) throw new ChainControlError(error.code, 400, error.message);
     if (error instanceof ChainRejectedError) throw new ChainControlError('chain_rejected', 422, error.message);
     throw error;
   }

@@ -113,6 +113,11 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     return path.join(this.config.LIVEFX_DATA_DIR, 'luts');
   }
 
+  /** Where image overlay file names are looked up. */
+  get imageDir(): string {
+    return path.join(this.config.LIVEFX_DATA_DIR, 'images');
+  }
+
   /**
    * Replaces the transform chain. With a running pipeline the worker configures it and swaps it in
    * at the next frame boundary (ChainRejectedError when it cannot, e.g. a malformed LUT file);
@@ -121,8 +126,10 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   async setChain(spec: ChainSpec, changedBy: string): Promise<void> {
     if (this.currentState === 'ended') throw new Error('stream has ended');
     for (const entry of spec.transforms) {
-      if (entry.name === 'lut3d') await access(path.join(this.lutDir, String(entry.params.file))).catch(() => {
-        throw new MissingLutError(`no LUT file "${String(entry.params.file)}" in ${this.lutDir}`);
+      const folder = entry.name === 'lut3d' ? this.lutDir : entry.name === 'image' ? this.imageDir : undefined;
+      if (!folder) continue;
+      await access(path.join(folder, String(entry.params.file))).catch(() => {
+        throw new MissingAssetError(entry.name === 'lut3d' ? 'lut_not_found' : 'image_not_found', `no ${entry.name === 'lut3d' ? 'LUT' : 'image'} file "${String(entry.params.file)}" in ${folder}`);
       });
     }
     if (this.pipeline) await this.pipeline.applyChain(spec);
@@ -299,6 +306,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       restartBackoffMaxMs: this.config.LIVEFX_RESTART_BACKOFF_MAX_MS,
       chain: this.currentChain,
       lutDir: this.lutDir,
+      imageDir: this.imageDir,
     });
     this.pipeline = pipeline;
     this.log.info({ streamId: this.id, codec: first.codec, width: first.width, height: first.height, threadId: pipeline.threadId }, 'pipeline started');
@@ -365,7 +373,13 @@ function rtpPayload(packet: Buffer): Buffer {
   return packet.subarray(offset, Math.max(offset, end));
 }
 
-/** A chain names a LUT file that is not in the LUT folder. */
-export class MissingLutError extends Error {
-  override readonly name = 'MissingLutError';
+/** A chain names a LUT or image file that is not in its folder. */
+export class MissingAssetError extends Error {
+  override readonly name = 'MissingAssetError';
+  constructor(
+    readonly code: 'lut_not_found' | 'image_not_found',
+    message: string,
+  ) {
+    super(message);
+  }
 }
