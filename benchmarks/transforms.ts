@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Chain } from '../transforms/chain.js';
 import { Color, colorParams } from '../transforms/color.js';
+import { Grain, grainParams } from '../transforms/grain.js';
+import { Pixelate, pixelateParams } from '../transforms/pixelate.js';
+import { Vignette, vignetteParams } from '../transforms/vignette.js';
 import { ImageOverlay, imageParams } from '../transforms/image-overlay.js';
 import { Label } from '../transforms/label.js';
 import { Text, textParams } from '../transforms/text.js';
@@ -85,9 +88,19 @@ for (const [width, height] of SIZES) {
   color.configure(colorParams.parse(colorSettings));
   const lut = new Lut3d();
   lut.useLut(parseCubeFile(cubeText), 'tetrahedral');
+  const pixelate = new Pixelate();
+  pixelate.configure(pixelateParams.parse({ blockSize: 16 }));
+  const vignette = new Vignette();
+  vignette.configure(vignetteParams.parse({ strength: 0.5 }));
+  const grain = new Grain();
+  grain.configure(grainParams.parse({ amount: 0.3 }));
   const cases: [string, Transform<unknown>, string][] = [
     ['color', color as Transform<unknown>, `eq=brightness=${colorSettings.brightness}:contrast=${colorSettings.contrast}:saturation=${colorSettings.saturation}:gamma=${colorSettings.gamma}`],
     ['lut3d (33³, tetrahedral)', lut as Transform<unknown>, `lut3d=file=${cubeFile}:interp=tetrahedral`],
+    // ffmpeg 5.1 has no pixelize: area-average down, nearest-neighbour up is the equivalent.
+    ['pixelate (16 px)', pixelate as Transform<unknown>, `scale=iw/16:ih/16:flags=area,scale=${width}:${height}:flags=neighbor`],
+    ['vignette', vignette as Transform<unknown>, 'vignette=angle=PI/4'],
+    ['grain', grain as Transform<unknown>, 'noise=alls=12:allf=t'],
   ];
   for (const [name, transform, filter] of cases) {
     const livefxMs = timeOurs(transform, input, width, height);

@@ -58,6 +58,20 @@ describe('transform chain API', () => {
     expect(spec.transforms[0]).toMatchObject({ name: 'color', enabled: true, params: { contrast: 1.2, brightness: 0, saturation: 1 } });
   });
 
+  it('puts the AI-processed label on whenever a stylization is on, and logs switching it off', async () => {
+    const stream = await createStream(server.url);
+    const stylized = await put(stream.id, { transforms: [{ name: 'pixelate', params: { blockSize: 24 } }] });
+    expect(stylized.status).toBe(200);
+    expect(((await stylized.json()) as { transforms: { name: string }[] }).transforms.map((entry) => entry.name)).toEqual(['pixelate', 'label']);
+    // Removing the label from the spec does not remove it: it comes back.
+    const removed = (await (await put(stream.id, { transforms: [{ name: 'pixelate' }] })).json()) as { transforms: { name: string }[] };
+    expect(removed.transforms.map((entry) => entry.name)).toEqual(['pixelate', 'label']);
+    // Switching it off is allowed, and never silent.
+    const off = await put(stream.id, { transforms: [{ name: 'pixelate' }, { name: 'label', enabled: false }] });
+    expect(off.status).toBe(200);
+    await waitFor('the log line', () => (/AI disclosure label switched off/.test(server.output()) ? true : undefined), 3000);
+  });
+
   it('changes what viewers see on a live stream, toggles without renegotiating, and refuses a broken LUT', async () => {
     const stream = await createStream(server.url, 'graded');
     const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });

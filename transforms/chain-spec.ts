@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { colorParams } from './color.js';
+import { grainParams } from './grain.js';
 import { imageParams } from './image-overlay.js';
 import { labelParams } from './label.js';
 import { lut3dParams } from './lut3d.js';
+import { pixelateParams } from './pixelate.js';
 import { textParams } from './text.js';
+import { vignetteParams } from './vignette.js';
 
 /** Every transform an operator can put in a chain, with its parameter schema. */
 export const transformParamSchemas = {
@@ -12,7 +15,13 @@ export const transformParamSchemas = {
   text: textParams,
   label: labelParams,
   image: imageParams,
+  pixelate: pixelateParams,
+  vignette: vignetteParams,
+  grain: grainParams,
 } as const;
+
+/** Transforms that make the picture synthetic: while one is on, the "AI-processed" label must be there. */
+export const STYLIZATIONS: ReadonlySet<TransformName> = new Set<TransformName>(['pixelate', 'vignette', 'grain']);
 
 export type TransformName = keyof typeof transformParamSchemas;
 export const transformNames = Object.keys(transformParamSchemas) as TransformName[];
@@ -62,4 +71,17 @@ export function parseChainSpec(input: unknown): { ok: true; spec: ChainSpec } | 
   if (result.success) return { ok: true, spec: result.data };
   const issue = result.error.issues[0]!;
   return { ok: false, error: `${issue.path.join('.') || 'spec'}: ${issue.message}` };
+}
+
+/**
+ * The disclosure rule: while a stylization is enabled the chain carries a `label`. An operator can
+ * move it or switch it off (the caller logs that), but a spec without one gets it added back.
+ */
+export function withDisclosure(spec: ChainSpec): { spec: ChainSpec; labelAdded: boolean; labelOff: boolean } {
+  const stylized = spec.transforms.some((entry) => entry.enabled && STYLIZATIONS.has(entry.name));
+  if (!stylized) return { spec, labelAdded: false, labelOff: false };
+  const label = spec.transforms.find((entry) => entry.name === 'label');
+  if (label) return { spec, labelAdded: false, labelOff: !label.enabled };
+  const added: ChainSpecEntry = { name: 'label', enabled: true, params: labelParams.parse({}) as Record<string, unknown> };
+  return { spec: { transforms: [...spec.transforms, added] }, labelAdded: true, labelOff: false };
 }

@@ -1,10 +1,13 @@
 import path from 'node:path';
 import type { ChainSpecEntry } from './chain-spec.js';
 import { Color, colorParams } from './color.js';
+import { Grain, grainParams } from './grain.js';
 import { ImageOverlay, imageParams } from './image-overlay.js';
 import { Label, labelParams } from './label.js';
 import { Lut3d, lut3dParams } from './lut3d.js';
+import { Pixelate, pixelateParams } from './pixelate.js';
 import { Text, textParams } from './text.js';
+import { Vignette, vignetteParams } from './vignette.js';
 import type { Transform } from './transform.js';
 
 /** Folders that file names in transform parameters are resolved in. */
@@ -35,6 +38,21 @@ export function createTransform(entry: ChainSpecEntry, folders: AssetFolders): T
       const image = new ImageOverlay((name) => path.join(folders.imageDir, path.basename(name)));
       image.configure(imageParams.parse(entry.params));
       return image as Transform<unknown>;
+    }
+    case 'pixelate': {
+      const pixelate = new Pixelate();
+      pixelate.configure(pixelateParams.parse(entry.params));
+      return pixelate as Transform<unknown>;
+    }
+    case 'vignette': {
+      const vignette = new Vignette();
+      vignette.configure(vignetteParams.parse(entry.params));
+      return vignette as Transform<unknown>;
+    }
+    case 'grain': {
+      const grain = new Grain();
+      grain.configure(grainParams.parse(entry.params));
+      return grain as Transform<unknown>;
     }
     case 'label': {
       const label = new Label();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
+import { parseChainSpec, withDisclosure, type ChainSpec } from '../../transforms/chain-spec.js';
 import { ChainRejectedError } from '../pipeline/frame-pipeline.js';
 import { MissingAssetError, type LiveStream } from './live-stream.js';
 
@@ -25,8 +25,10 @@ export async function changeChain(stream: LiveStream, input: unknown, changedBy:
   if (stream.state === 'ended') throw new ChainControlError('stream_ended', 409, 'this stream has ended');
   const parsed = parseChainSpec(input);
   if (!parsed.ok) throw new ChainControlError('invalid_chain', 400, parsed.error);
+  const disclosed = withDisclosure(parsed.spec);
   try {
-    await stream.setChain(parsed.spec, changedBy);
+    await stream.setChain(disclosed.spec, changedBy);
+    if (disclosed.labelOff) stream.logDisclosureOff(changedBy);
   } catch (error) {
     if (error instanceof MissingAssetError) throw new ChainControlError(error.code, 400, error.message);
     if (error instanceof ChainRejectedError) throw new ChainControlError('chain_rejected', 422, error.message);

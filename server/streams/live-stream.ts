@@ -138,6 +138,11 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.log.info({ streamId: this.id, changedBy, transforms: spec.transforms.map((entry) => `${entry.name}${entry.enabled ? '' : ' (off)'}`) }, 'transform chain changed');
   }
 
+  /** The "AI-processed" label was switched off while a stylization runs: allowed, never silent. */
+  logDisclosureOff(changedBy: string): void {
+    this.log.warn({ streamId: this.id, changedBy }, 'AI disclosure label switched off while a stylization is active');
+  }
+
   /** The latest per-transform timings from the worker, for the operator console. */
   get chainStats(): PipelineStats['chain'] | undefined {
     return this.pipelineStats?.chain;
