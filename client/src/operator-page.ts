@@ -18,7 +18,8 @@ function renderOperatorStats(stats: StreamStats): void {
     ['Decode', `${stats.stageMs.decode.toFixed(2)} ms`],
     ['Transforms', `${stats.stageMs.transforms.toFixed(2)} ms`],
     ['Encode', `${stats.stageMs.encode.toFixed(2)} ms`],
-    ['Viewers', `${stats.viewers.webrtc} WebRTC · ${stats.viewers.hls} HLS`],
+    ['Viewers WebRTC', String(stats.viewers.webrtc)],
+    ['Viewers HLS', String(stats.viewers.hls)],
   ]);
 }
 
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     stateElement.textContent = state;
     stateElement.dataset.state = state;
     endButton.disabled = state === 'ended';
-    if (state === 'ended') player?.stop();
+    if (state === 'ended') player?.abandon();
   };
   const cards = new TransformCards(byTestId('transform-cards'), streamId);
   const { stream } = await LiveSocket.connect(streamId, {

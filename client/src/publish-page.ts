@@ -22,6 +22,7 @@ let media: MediaStream | undefined;
 let sessionUrl: string | undefined;
 let serverStats: StreamStats | undefined;
 let patternTimer: number | undefined;
+let beepTimer: number | undefined;
 let audioContext: AudioContext | undefined;
 
 function setState(state: PublisherState): void {
@@ -83,7 +84,7 @@ function patternStream(withAudio: boolean): MediaStream {
       gain.gain.setValueAtTime(0.3, now);
       gain.gain.setValueAtTime(0, now + 0.1);
     };
-    window.setInterval(beep, 1000);
+    beepTimer = window.setInterval(beep, 1000);
     for (const track of destination.stream.getAudioTracks()) stream.addTrack(track);
   }
   return stream;
@@ -98,6 +99,7 @@ async function acquire(source: Source, withAudio: boolean): Promise<MediaStream>
 function releaseMedia(): void {
   for (const track of media?.getTracks() ?? []) track.stop();
   window.clearInterval(patternTimer);
+  window.clearInterval(beepTimer);
   void audioContext?.close();
   audioContext = undefined;
   media = undefined;
@@ -205,6 +207,7 @@ async function main(): Promise<void> {
   stopButton.addEventListener('click', stopPublishing);
   sourcePicker.addEventListener('change', () => void showPreview());
   window.addEventListener('pagehide', () => endSession(sessionUrl));
+  void updateStats();
   window.setInterval(() => void updateStats(), 1000);
   try {
     const { stream } = await LiveSocket.connect(streamId, {

@@ -54,7 +54,7 @@ function showError(message: string): void {
 function onStreamState(state: StreamState): void {
   if (state === 'ended') {
     setState('ended');
-    webrtc?.stop();
+    webrtc?.abandon();
     hls?.destroy();
     window.clearTimeout(firstFrameTimer);
     return;
@@ -91,8 +91,10 @@ function startHls(mode: Mode): void {
     const instance = new Hls({ liveSyncDurationCount: 2, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
     hls = instance;
     instance.on(Hls.Events.ERROR, (_event, data) => {
-      // The playlist 404s until the first segments exist: keep trying while the stream is on.
-      if (data.fatal && viewer.state !== 'ended') window.setTimeout(() => instance.loadSource(url), 1000);
+      if (!data.fatal || viewer.state === 'ended') return;
+      // A decode hiccup is recovered in place; anything else (the playlist 404s until the first segments exist) is retried.
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) instance.recoverMediaError();
+      else window.setTimeout(() => viewer.state !== 'ended' && instance.loadSource(url), 1000);
     });
     instance.attachMedia(player);
     instance.loadSource(url);

@@ -31,6 +31,11 @@ export class WhepPlayer {
 
   stop(): void {
     endSession(this.sessionUrl);
+    this.abandon();
+  }
+
+  /** The stream ended, so the server already dropped the session: a DELETE would only 404. */
+  abandon(): void {
     this.sessionUrl = undefined;
     this.pc?.close();
   }
