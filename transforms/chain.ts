@@ -41,6 +41,12 @@ export class Chain {
     return (this.pending ?? this.entries).length;
   }
 
+  /** Offline renders call this before apply(): every enabled transform that can wait for its inputs does. */
+  async prepare(frame: Frame, clock: FrameClock): Promise<void> {
+    if (this.pending) this.swapPending();
+    for (const entry of this.entries) if (entry.enabled && entry.transform.prepare) await entry.transform.prepare(frame, clock);
+  }
+
   apply(frame: Frame, clock: FrameClock): void {
     if (this.pending) this.swapPending();
     const chainStart = this.now();

@@ -10,5 +10,10 @@ export interface Transform<P = unknown> {
   readonly heavy: boolean;
   configure(params: P): void;
   apply(frame: Frame, clock: FrameClock): void;
+  /**
+   * Offline renders only: waits until apply() for this frame has everything it needs (e.g. a face
+   * detection running in another thread). Live pipelines never call it, so apply() must never block.
+   */
+  prepare?(frame: Frame, clock: FrameClock): Promise<void>;
   close(): void;
 }
