@@ -4,8 +4,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server as SocketServer } from 'socket.io';
 import type { LivefxConfig } from './config.js';
 import { errorBody, HttpError } from './http/http-error.js';
+import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
+import { registerPresetRoutes } from './http/preset-routes.js';
 import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
@@ -15,6 +17,9 @@ import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
 import type { Sfu } from './sfu/sfu.js';
 import { WeriftSfu } from './sfu/werift-sfu.js';
+import { LivefxDatabase } from './storage/database.js';
+import { MIGRATIONS } from './storage/migrations.js';
+import { PresetStore } from './storage/preset-store.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 
 /** The project root: two levels above this file, both from server/ (sources) and dist/server/ (built). */
@@ -31,6 +36,8 @@ export class LivefxServer {
   readonly sfu: Sfu;
   readonly http: FastifyInstance;
   readonly io: SocketServer;
+  private openDatabase: LivefxDatabase | undefined;
+  private presetStore: PresetStore | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -52,6 +59,10 @@ export class LivefxServer {
 
   async start(): Promise<{ url: string }> {
     const app = this.http;
+    const database = (this.openDatabase = LivefxDatabase.open(this.config.LIVEFX_DATA_DIR, MIGRATIONS));
+    if (database.applied.length > 0) this.log.info({ file: database.file, migrations: database.applied }, 'database schema migrated');
+    const presets = (this.presetStore = new PresetStore(database.db));
+    presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));
     app.setErrorHandler((error, _request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
@@ -63,13 +74,15 @@ export class LivefxServer {
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
     registerStreamRoutes(app, this.registry);
     registerTransformRoutes(app, this.registry);
+    registerPresetRoutes(app, this.registry, presets);
+    await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
     registerSignallingRoutes(app, this.registry, this.sfu, this.log);
     registerMediaRoutes(app, this.registry);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     attachLiveNamespace(this.io, this.registry);
-    attachOperatorNamespace(this.io, this.registry);
+    attachOperatorNamespace(this.io, this.registry, presets);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;
@@ -77,13 +90,25 @@ export class LivefxServer {
     return { url: `http://${host}:${port}` };
   }
 
-  /** Ends every stream (and so every ffmpeg and worker), then stops listening. Idempotent. */
+  /** livefx.db in the data directory: open (and migrated) from start() until close(). */
+  get database(): LivefxDatabase {
+    if (!this.openDatabase) throw new Error('the server has not started: the database opens in start()');
+    return this.openDatabase;
+  }
+
+  get presets(): PresetStore {
+    if (!this.presetStore) throw new Error('the server has not started: presets open in start()');
+    return this.presetStore;
+  }
+
+  /** Ends every stream (and so every ffmpeg and worker), stops listening, then closes the database. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.registry.closeAll();
       await this.sfu.close();
       await new Promise<void>((resolve) => this.io.close(() => resolve()));
       await this.http.close();
+      this.openDatabase?.close();
     })();
     return this.closing;
   }

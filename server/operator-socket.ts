@@ -1,12 +1,16 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
-import { ChainControlError, changeChain, patchTransform } from './streams/chain-control.js';
+import { PresetError, type PresetStore } from './storage/preset-store.js';
+import { ChainControlError, applyPreset, changeChain, patchTransform } from './streams/chain-control.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
 
 const joinMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 const setChainMessage = z.object({ streamId: z.string().min(1).max(64), spec: z.unknown() }).strict();
 const patchMessage = z.object({ streamId: z.string().min(1).max(64), index: z.number().int(), patch: z.unknown() }).strict();
+const savePresetMessage = z.object({ name: z.string().max(200), spec: z.unknown() }).strict();
+const deletePresetMessage = z.object({ name: z.string().max(200) }).strict();
+const applyPresetMessage = z.object({ streamId: z.string().min(1).max(64), name: z.string().max(200) }).strict();
 
 type Ack = (response: unknown) => void;
 const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
@@ -15,9 +19,11 @@ const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (c
  * socket.io namespace `/operator`: live transform control. A console joins a stream, changes its
  * chain (acks carry `{ ok: false, error: { code, message } }` when refused), and every change —
  * from any console or from the HTTP API — is broadcast to all consoles of that stream as `chain`.
+ * Presets are shared by all streams: any change is broadcast to every console as `presets`.
  */
-export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry): void {
+export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry, presets: PresetStore): void {
   const operators = io.of('/operator');
+  presets.on('changed', (list) => operators.emit('presets', { presets: list }));
   const room = (streamId: string): string => `operators:${streamId}`;
   const wire = (stream: LiveStream): void => {
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
@@ -36,7 +42,7 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
       work.then(
         (chain) => ack({ ok: true, chain }),
         (error: unknown) => {
-          if (error instanceof ChainControlError) ack({ ok: false, error: { code: error.code, message: error.message } });
+          if (error instanceof ChainControlError || error instanceof PresetError) ack({ ok: false, error: { code: error.code, message: error.message } });
           else ack({ ok: false, error: { code: 'internal_error', message: 'the change could not be applied' } });
         },
       );
@@ -64,6 +70,42 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
       if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'patch-transform needs { streamId: string, index: integer, patch: { enabled?, params? } }' } });
       const stream = find(parsed.data.streamId, ack);
       if (stream) run(patchTransform(stream, parsed.data.index, parsed.data.patch, who), ack);
+    });
+
+    const answer = (work: () => Record<string, unknown>, ack: Ack): void => {
+      try {
+        ack({ ok: true, ...work() });
+      } catch (error) {
+        if (error instanceof PresetError) ack({ ok: false, error: { code: error.code, message: error.message } });
+        else ack({ ok: false, error: { code: 'internal_error', message: 'the preset could not be changed' } });
+      }
+    };
+    socket.on('list-presets', (_message: unknown, ackCandidate: unknown) => {
+      // The ack may come as the only argument: `emit('list-presets', ack)`.
+      const ack = ackOf(typeof _message === 'function' ? _message : ackCandidate);
+      answer(() => ({ presets: presets.list() }), ack);
+    });
+    socket.on('save-preset', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = savePresetMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'save-preset needs { name: string, spec: { transforms: [...] } }' } });
+      answer(() => presets.save(parsed.data.name, parsed.data.spec, who), ack);
+    });
+    socket.on('delete-preset', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = deletePresetMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'delete-preset needs { name: string }' } });
+      answer(() => {
+        presets.delete(parsed.data.name, who);
+        return { deleted: parsed.data.name };
+      }, ack);
+    });
+    socket.on('apply-preset', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = applyPresetMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'apply-preset needs { streamId: string, name: string }' } });
+      const stream = find(parsed.data.streamId, ack);
+      if (stream) run(applyPreset(stream, presets, parsed.data.name, who), ack);
     });
   });
 }

@@ -1,5 +1,7 @@
+import { AssetLibrary } from './asset-library.js';
 import { LiveSocket, type StreamStats } from './live-socket.js';
 import { byTestId, queryParam, renderStats } from './page-elements.js';
+import { PresetPanel } from './preset-panel.js';
 import { TransformCards } from './transform-cards.js';
 import { WhepPlayer } from './whep-player.js';
 
@@ -36,7 +38,10 @@ async function main(): Promise<void> {
     endButton.disabled = state === 'ended';
     if (state === 'ended') player?.abandon();
   };
-  const cards = new TransformCards(byTestId('transform-cards'), streamId);
+  // One /operator connection for the cards and the presets: the server tells its own changes apart by socket id.
+  const operatorSocket = io('/operator', { transports: ['websocket'] });
+  const cards = new TransformCards(byTestId('transform-cards'), streamId, operatorSocket, new AssetLibrary());
+  const presets = new PresetPanel(operatorSocket, streamId, () => cards.currentSpec(), (chain) => cards.showChain(chain.transforms));
   const { stream } = await LiveSocket.connect(streamId, {
     onState: setState,
     onStats: (stats) => {
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
       cards.updateTimings(stats.chain);
     },
   });
-  await cards.load();
+  await Promise.all([cards.load(), presets.load()]);
   byTestId('title').textContent = stream.title;
   setState(stream.state);
   renderOperatorStats(stream.stats);

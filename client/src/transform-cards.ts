@@ -1,5 +1,8 @@
 import type { Socket } from 'socket.io-client';
 import type { ChainStats } from '../../transforms/chain-stats.js';
+import type { AssetFolder, AssetLibrary } from './asset-library.js';
+import { AssetPicker } from './asset-picker.js';
+import { ColorControl, colorKind } from './color-control.js';
 
 interface ParamSchema {
   type?: string;
@@ -7,6 +10,7 @@ interface ParamSchema {
   minimum?: number;
   maximum?: number;
   default?: unknown;
+  pattern?: string;
 }
 
 interface TransformCatalogEntry {
@@ -14,13 +18,15 @@ interface TransformCatalogEntry {
   params: { properties: Record<string, ParamSchema> };
 }
 
-interface SpecEntry {
+export interface SpecEntry {
   name: string;
   enabled: boolean;
   params: Record<string, unknown>;
 }
 
 const SEND_DELAY_MS = 60;
+/** Transforms whose `file` names an uploaded asset, and the server folder it comes from. */
+const FILE_FOLDERS: Record<string, AssetFolder> = { lut3d: 'luts', image: 'images' };
 
 /**
  * The operator console's transform cards: one card per transform with a toggle, remove, and
@@ -35,11 +41,11 @@ export class TransformCards {
   /** Why the last change was refused, shown right above the controls. */
   private readonly errorElement = document.createElement('p');
 
-  private readonly socket: Socket = io('/operator', { transports: ['websocket'] });
-
   constructor(
     private readonly container: HTMLElement,
     private readonly streamId: string,
+    private readonly socket: Socket,
+    private readonly assets: AssetLibrary,
   ) {
     this.socket.on('chain', (message: { streamId: string; chain: { transforms: SpecEntry[] }; changedBy: string }) => {
       if (message.streamId !== this.streamId || message.changedBy.includes(this.socket.id ?? '\u0000')) return;
@@ -66,6 +72,19 @@ export class TransformCards {
     this.catalog = catalog.transforms;
     if (!joined.ok || !joined.chain) throw new Error(joined.error?.message ?? 'could not join the stream as operator');
     this.spec = joined.chain.transforms;
+    this.render();
+  }
+
+  /** The chain as the cards show it (what "save current chain" stores). */
+  currentSpec(): { transforms: SpecEntry[] } {
+    return { transforms: structuredClone(this.spec) };
+  }
+
+  /** Shows a chain this console applied by other means (a preset): the server echoes it to the others only. */
+  showChain(transforms: SpecEntry[]): void {
+    window.clearTimeout(this.sendTimer);
+    this.spec = transforms;
+    this.showError('');
     this.render();
   }
 
@@ -130,13 +149,30 @@ export class TransformCards {
   }
 
   private control(entry: SpecEntry, name: string, schema: ParamSchema): HTMLElement {
-    const row = document.createElement('label');
+    const current = entry.params[name] ?? schema.default;
+    const folder = name === 'file' ? FILE_FOLDERS[entry.name] : undefined;
+    const color = colorKind(schema);
+    // Composite controls sit in a div: a label would send every click to its first input.
+    const row = document.createElement(folder || color ? 'div' : 'label');
     row.className = 'param';
     const caption = document.createElement('span');
     caption.textContent = name;
     row.append(caption);
-    const current = entry.params[name] ?? schema.default;
-    if (schema.enum) {
+    if (folder) {
+      const picker = new AssetPicker(this.assets, folder, typeof current === 'string' ? current : undefined, (file) => {
+        entry.params[name] = file;
+        this.send(0);
+      });
+      picker.element.classList.add('param-wide');
+      row.append(picker.element);
+    } else if (color) {
+      const control = new ColorControl(name, typeof current === 'string' ? current : '', color === 'rgba', (value) => {
+        entry.params[name] = value;
+        this.send(SEND_DELAY_MS);
+      });
+      control.element.classList.add('param-wide');
+      row.append(control.element);
+    } else if (schema.enum) {
       const select = document.createElement('select');
       select.dataset.testid = `param-${name}`;
       for (const option of schema.enum) select.append(new Option(option, option, false, option === current));
@@ -145,19 +181,38 @@ export class TransformCards {
         this.send(0);
       });
       row.append(select);
-    } else if (schema.type === 'number') {
+    } else if (schema.type === 'integer' && (schema.maximum ?? Infinity) - (schema.minimum ?? 0) > 1000) {
+      // A wide integer (a seed) is typed, not slid.
+      const input = document.createElement('input');
+      input.type = 'number';
+      input.step = '1';
+      input.dataset.testid = `param-${name}`;
+      if (schema.minimum !== undefined) input.min = String(schema.minimum);
+      if (schema.maximum !== undefined) input.max = String(schema.maximum);
+      input.value = String(current ?? '');
+      input.addEventListener('change', () => {
+        entry.params[name] = Number(input.value);
+        this.send(0);
+      });
+      row.append(input);
+    } else if (schema.type === 'number' || schema.type === 'integer') {
+      const integer = schema.type === 'integer';
+      const minimum = schema.minimum ?? 0;
+      const maximum = schema.maximum ?? 1;
       const slider = document.createElement('input');
       slider.type = 'range';
       slider.dataset.testid = `param-${name}`;
-      slider.min = String(schema.minimum ?? 0);
-      slider.max = String(schema.maximum ?? 1);
-      slider.step = String(((schema.maximum ?? 1) - (schema.minimum ?? 0)) / 200);
-      slider.value = String(current ?? 0);
+      slider.min = String(minimum);
+      slider.max = String(maximum);
+      // A round step (0.01 rather than 0.0495) keeps defaults such as gamma 1 on the scale.
+      slider.step = integer ? '1' : String(10 ** Math.floor(Math.log10((maximum - minimum) / 200)));
+      slider.value = String(current ?? minimum);
       const value = document.createElement('output');
-      value.textContent = Number(slider.value).toFixed(2);
+      const show = (): string => (integer ? String(Number(slider.value)) : Number(slider.value).toFixed(2));
+      value.textContent = show();
       slider.addEventListener('input', () => {
         entry.params[name] = Number(slider.value);
-        value.textContent = Number(slider.value).toFixed(2);
+        value.textContent = show();
         this.send(SEND_DELAY_MS);
       });
       row.append(slider, value);
@@ -165,7 +220,6 @@ export class TransformCards {
       const input = document.createElement('input');
       input.dataset.testid = `param-${name}`;
       input.value = typeof current === 'string' ? current : '';
-      input.placeholder = name === 'file' ? 'grade.cube (in the server’s luts folder)' : '';
       input.addEventListener('change', () => {
         entry.params[name] = input.value;
         this.send(0);
@@ -190,8 +244,8 @@ export class TransformCards {
       for (const [name, schema] of Object.entries(properties)) if (schema.default !== undefined) defaults[name] = schema.default;
       this.spec.push({ name: select.value, enabled: true, params: defaults });
       this.render();
-      // A lut3d needs its file before the server can accept it.
-      if (select.value !== 'lut3d') this.send(0);
+      // A lut3d or image needs its file before the server can accept it: the picker sends.
+      if (!FILE_FOLDERS[select.value]) this.send(0);
     });
     row.append(select, add);
     return row;
@@ -206,8 +260,14 @@ export class TransformCards {
     const ack = (await this.socket
       .timeout(5000)
       .emitWithAck('set-chain', { streamId: this.streamId, spec: { transforms: this.spec } })
-      .catch(() => ({ ok: false, error: { message: 'the server did not answer' } }))) as { ok: boolean; error?: { message: string } };
+      .catch(() => ({ ok: false, error: { message: 'the server did not answer' } }))) as { ok: boolean; chain?: { transforms: SpecEntry[] }; error?: { message: string } };
     this.showError(ack.ok ? '' : `Not applied: ${ack.error?.message ?? 'refused'}`);
+    // The server added a transform (the AI-processed label next to a stylization): show it. Only then,
+    // so a slider being dragged is not rebuilt under the pointer.
+    if (ack.ok && ack.chain && ack.chain.transforms.length !== this.spec.length) {
+      this.spec = ack.chain.transforms;
+      this.render();
+    }
   }
 }
 

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { parseChainSpec, withDisclosure, type ChainSpec } from '../../transforms/chain-spec.js';
 import { ChainRejectedError } from '../pipeline/frame-pipeline.js';
+import type { PresetStore } from '../storage/preset-store.js';
 import { MissingAssetError, type LiveStream } from './live-stream.js';
 
 /** Why a chain change was refused: a stable code, the HTTP status it maps to, and a message naming the problem. */
 export class ChainControlError extends Error {
   override readonly name = 'ChainControlError';
   constructor(
-    readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'image_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found',
+    readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'image_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found' | 'preset_not_found',
     readonly httpStatus: number,
     message: string,
   ) {
@@ -53,4 +54,11 @@ export async function patchTransform(stream: LiveStream, index: number, patch: u
     position === index ? { ...entry, enabled: body.enabled ?? entry.enabled, params: { ...entry.params, ...(body.params ?? {}) } } : entry,
   );
   return changeChain(stream, { transforms }, changedBy);
+}
+
+/** Applies a stored preset exactly like a whole-chain change; `changedBy` is suffixed with the preset's name. */
+export async function applyPreset(stream: LiveStream, presets: PresetStore, name: string, changedBy: string): Promise<ChainSpec> {
+  const preset = presets.get(name);
+  if (!preset) throw new ChainControlError('preset_not_found', 404, `no preset named "${name}"`);
+  return changeChain(stream, preset.spec, `${changedBy} (preset "${preset.name}")`);
 }

@@ -1,0 +1,96 @@
+import path from 'node:path';
+import fastifyMultipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { IMAGE_FILE_NAME, LUT_FILE_NAME } from '../../transforms/chain-spec.js';
+import { AssetError, AssetFolder } from '../storage/asset-folder.js';
+import { HttpError } from './http-error.js';
+
+export const MAX_LUT_BYTES = 32 * 1024 * 1024;
+export const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+
+const uploadQuery = z.object({ overwrite: z.enum(['true', 'false']).optional() });
+
+/** The LUT and image folders under the data directory, as the lut3d and image transforms read them. */
+export function assetFolders(dataDir: string): { luts: AssetFolder; images: AssetFolder } {
+  return {
+    luts: new AssetFolder({
+      kind: 'lut',
+      dir: path.join(dataDir, 'luts'),
+      namePattern: LUT_FILE_NAME,
+      nameRule: 'a name ending in .cube made of letters, digits and " ._-", starting with a letter or digit, no folders',
+      maxBytes: MAX_LUT_BYTES,
+      detailFields: ['size', 'title'],
+    }),
+    images: new AssetFolder({
+      kind: 'image',
+      dir: path.join(dataDir, 'images'),
+      namePattern: IMAGE_FILE_NAME,
+      nameRule: 'a name ending in .png, .jpg or .jpeg made of letters, digits and " ._-", starting with a letter or digit, no folders',
+      maxBytes: MAX_IMAGE_BYTES,
+      detailFields: ['width', 'height'],
+    }),
+  };
+}
+
+async function asHttp<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof AssetError) throw new HttpError(error.httpStatus, error.code, error.message);
+    throw error;
+  }
+}
+
+/** Reads the one multipart file field `file`, refusing anything over the folder's limit. */
+async function uploadedFile(request: FastifyRequest, folder: AssetFolder): Promise<{ name: string; data: Buffer }> {
+  if (!request.isMultipart()) throw new HttpError(400, 'invalid_request', 'send multipart/form-data with the file in the field "file"');
+  // preservePath: a name like "../x.cube" must be refused, not quietly shortened to "x.cube".
+  const file = await request.file({ limits: { fileSize: folder.maxBytes, files: 1, fields: 4 }, preservePath: true });
+  if (!file) throw new HttpError(400, 'invalid_request', 'the form has no file: put it in the field "file"');
+  if (file.fieldname !== 'file') {
+    file.file.resume();
+    throw new HttpError(400, 'invalid_request', `the file is in the field "${file.fieldname}": put it in the field "file"`);
+  }
+  try {
+    folder.pathOf(file.filename);
+  } catch (error) {
+    file.file.resume();
+    throw error;
+  }
+  let data: Buffer;
+  try {
+    data = await file.toBuffer();
+  } catch (error) {
+    if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw folder.tooLarge();
+    throw error;
+  }
+  // toBuffer can miss a limit hit on the very last chunk: busboy's flag is the truth.
+  if (file.file.truncated) throw folder.tooLarge();
+  return { name: file.filename, data };
+}
+
+function registerFolder(app: FastifyInstance, route: string, listKey: string, folder: AssetFolder): void {
+  app.get(route, async () => ({ [listKey]: await folder.list() }));
+
+  app.post(route, async (request, reply) => {
+    const query = uploadQuery.safeParse(request.query ?? {});
+    if (!query.success) throw new HttpError(400, 'invalid_request', 'overwrite: must be "true" or "false"');
+    const entry = await asHttp(uploadedFile(request, folder).then(({ name, data }) => folder.store(name, data, query.data.overwrite === 'true')));
+    request.log.info({ file: entry.name, bytes: entry.bytes, kind: folder.kind, by: `http ${request.ip}` }, 'asset uploaded');
+    return reply.code(201).send(entry);
+  });
+
+  app.delete<{ Params: { name: string } }>(`${route}/:name`, async (request) => {
+    await asHttp(folder.remove(request.params.name));
+    request.log.info({ file: request.params.name, kind: folder.kind, by: `http ${request.ip}` }, 'asset deleted');
+    return { deleted: request.params.name };
+  });
+}
+
+/** LUT and logo uploads: GET/POST /v1/luts, DELETE /v1/luts/:name, and the same under /v1/images. */
+export async function registerAssetRoutes(app: FastifyInstance, folders: { luts: AssetFolder; images: AssetFolder }): Promise<void> {
+  await app.register(fastifyMultipart, { limits: { fileSize: MAX_LUT_BYTES, files: 1, fields: 4, parts: 5 } });
+  registerFolder(app, '/v1/luts', 'luts', folders.luts);
+  registerFolder(app, '/v1/images', 'images', folders.images);
+}
