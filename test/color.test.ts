@@ -69,3 +69,53 @@ describe('color temperature and tint', () => {
     expect(result.error!.issues[0]!.path).toEqual(['saturation']);
   });
 });
+
+describe('color on frames of any size', () => {
+  /** What the colour settings make of every byte value, per plane, read from a 256×2 frame holding each value once per plane. */
+  function mappingOf(params: Record<string, number>): [Uint8Array, Uint8Array, Uint8Array] {
+    const frame = new I420Frame(256, 4);
+    for (let value = 0; value < 256; value++) frame.y[value] = value;
+    for (let value = 0; value < 256; value++) frame.u[value] = frame.v[value] = value;
+    const color = new Color();
+    color.configure(colorParams.parse(params));
+    color.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+    return [frame.y.slice(0, 256), frame.u.slice(0, 256), frame.v.slice(0, 256)];
+  }
+
+  it.each([
+    [37, 21],
+    [38, 21],
+    [38, 22],
+    [640, 360],
+  ])('maps every byte of a %ix%i frame (planes at any alignment) the same way', (width, height) => {
+    const params = { brightness: 0.05, contrast: 1.2, saturation: 1.3, gamma: 1.1, temperature: 0.2 };
+    const [yMap, uMap, vMap] = mappingOf(params);
+    const frame = new I420Frame(width, height);
+    let state = width * 7919 + height;
+    for (let index = 0; index < frame.buffer.length; index++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      frame.buffer[index] = state >>> 24;
+    }
+    const before = Buffer.from(frame.buffer);
+    const color = new Color();
+    color.configure(colorParams.parse(params));
+    color.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+    const lumaBytes = width * height;
+    const chromaBytes = frame.u.length;
+    let wrong = 0;
+    for (let index = 0; index < frame.buffer.length; index++) {
+      const map = index < lumaBytes ? yMap : index < lumaBytes + chromaBytes ? uMap : vMap;
+      if (frame.buffer[index] !== map[before[index]!]) wrong++;
+    }
+    expect(wrong).toBe(0);
+  });
+
+  it('leaves chroma untouched when only luma settings change, and luma when only saturation does', () => {
+    const contrastOnly = applyColor({ contrast: 1.4, gamma: 1.2 });
+    expect(Buffer.from(contrastOnly.u).equals(input.subarray(WIDTH * HEIGHT, WIDTH * HEIGHT * 1.25))).toBe(true);
+    expect(Buffer.from(contrastOnly.y).equals(input.subarray(0, WIDTH * HEIGHT))).toBe(false);
+    const saturationOnly = applyColor({ saturation: 1.5 });
+    expect(Buffer.from(saturationOnly.y).equals(input.subarray(0, WIDTH * HEIGHT))).toBe(true);
+    expect(Buffer.from(saturationOnly.v).equals(input.subarray(WIDTH * HEIGHT * 1.25))).toBe(false);
+  });
+});

@@ -33,14 +33,21 @@ export type Lut3dParams = z.infer<typeof lut3dParams>;
 
 type Interpolation = Lut3dParams['interp'];
 
-/** Chroma levels of the YUV table: 0, 4, …, 256 (clamped to 255), so every 8-bit value has a cell. */
+/** Chroma levels of the YUV tables: 0, 4, …, 256 (clamped to 255), so every 8-bit value has a cell. */
 const CHROMA_LEVELS = 65;
+/** Entries per (U, V) cell: one per input Y, so the luma pixels of a block read one 256-entry row. */
+const CELL = 256;
+/** Distance between U-neighbour cells in the tables. */
+const U_STRIDE = CHROMA_LEVELS * CELL;
+/** Rounding for a packed chroma sum in sixteenths: +8 in both 16-bit lanes. */
+const PACKED_HALF = 8 | (8 << 16);
 
 /**
  * Applies a creative grade from a .cube 3D LUT. At configure time the LUT is re-indexed to YUV:
- * each table cell holds what RGB conversion (BT.601 limited, like ffmpeg's), the LUT with the chosen
- * interpolation, strength and conversion back make of that Y, U, V. Per frame, each pixel reads
- * its cell bilinearly in U and V; the four pixels sharing a chroma sample average their chroma.
+ * for every Y and every 4th U and V, what RGB conversion (BT.601 limited, like ffmpeg's), the LUT
+ * with the chosen interpolation, strength and conversion back make of that Y, U, V. Per frame,
+ * each luma pixel reads its block's four chroma cells (bilinear in U and V, integer weights in
+ * sixteenths); the block's chroma is read once, at the block's mean luma.
  */
 export class Lut3d implements Transform<Lut3dParams> {
   readonly name = 'lut3d';
@@ -59,10 +66,15 @@ export class Lut3d implements Transform<Lut3dParams> {
   private scale = new Float32Array(3);
   private offset = new Float32Array(3);
   /**
-   * The whole grade re-indexed to YUV: for every Y (256) and every 4th U and V (65 levels each),
-   * the output Y, U, V. Built once per LUT; apply() then needs no colour conversion at all.
+   * Output Y by [U level][V level][input Y]: 1.1 MB. A full 256×256×256 table (16 MB, one read per
+   * pixel) was faster on clean pictures but slower on noisy ones, from cache misses.
    */
-  private readonly yuvTable = new Uint8Array(256 * CHROMA_LEVELS * CHROMA_LEVELS * 3);
+  private readonly lumaTable = new Uint8Array(CHROMA_LEVELS * U_STRIDE);
+  /**
+   * Output U (low 16 bits) and V (high 16 bits) by [U level][V level][input Y]: one read gives
+   * both, and a weighted sum of four entries keeps the two lanes apart (each stays under 4096).
+   */
+  private readonly chromaTable = new Int32Array(CHROMA_LEVELS * U_STRIDE);
 
   constructor(private readonly resolveFile: (name: string) => string = (name) => name) {
     for (let value = 0; value < 256; value++) {
@@ -89,30 +101,35 @@ export class Lut3d implements Transform<Lut3dParams> {
       this.scale[channel] = (lut.size - 1) / (255 * span);
       this.offset[channel] = (-lut.domainMin[channel]! * (lut.size - 1)) / span;
     }
-    this.buildYuvTable();
+    this.buildYuvTables();
   }
 
-  private buildYuvTable(): void {
-    const table = this.yuvTable;
+  private buildYuvTables(): void {
+    const lumaTable = this.lumaTable;
+    const chromaTable = this.chromaTable;
     const rgb = this.rgb;
     const strength = this.strength;
-    let offset = 0;
-    for (let luma = 0; luma < 256; luma++) {
-      const yTerm = this.yTerm[luma]!;
-      for (let uLevel = 0; uLevel < CHROMA_LEVELS; uLevel++) {
-        const uValue = Math.min(255, uLevel * 4);
-        for (let vLevel = 0; vLevel < CHROMA_LEVELS; vLevel++) {
-          const vValue = Math.min(255, vLevel * 4);
-          const red = clamp255(yTerm + this.rFromV[vValue]!);
-          const green = clamp255(yTerm + this.gFromU[uValue]! + this.gFromV[vValue]!);
-          const blue = clamp255(yTerm + this.bFromU[uValue]!);
+    for (let uLevel = 0; uLevel < CHROMA_LEVELS; uLevel++) {
+      const uValue = Math.min(255, uLevel * 4);
+      for (let vLevel = 0; vLevel < CHROMA_LEVELS; vLevel++) {
+        const vValue = Math.min(255, vLevel * 4);
+        const redChroma = this.rFromV[vValue]!;
+        const greenChroma = this.gFromU[uValue]! + this.gFromV[vValue]!;
+        const blueChroma = this.bFromU[uValue]!;
+        const cell = (uLevel * CHROMA_LEVELS + vLevel) * CELL;
+        for (let luma = 0; luma < 256; luma++) {
+          const yTerm = this.yTerm[luma]!;
+          const red = clamp255(yTerm + redChroma);
+          const green = clamp255(yTerm + greenChroma);
+          const blue = clamp255(yTerm + blueChroma);
           this.lookup(red, green, blue);
           const outRed = red + strength * (rgb[0]! - red);
           const outGreen = green + strength * (rgb[1]! - green);
           const outBlue = blue + strength * (rgb[2]! - blue);
-          table[offset++] = clampByte(16 + Y_FROM_R * outRed + Y_FROM_G * outGreen + Y_FROM_B * outBlue);
-          table[offset++] = clampByte(128 + U_FROM_R * outRed + U_FROM_G * outGreen + U_FROM_B * outBlue);
-          table[offset++] = clampByte(128 + V_FROM_R * outRed + V_FROM_G * outGreen + V_FROM_B * outBlue);
+          lumaTable[cell + luma] = clampByte(16 + Y_FROM_R * outRed + Y_FROM_G * outGreen + Y_FROM_B * outBlue);
+          const outU = clampByte(128 + U_FROM_R * outRed + U_FROM_G * outGreen + U_FROM_B * outBlue);
+          const outV = clampByte(128 + V_FROM_R * outRed + V_FROM_G * outGreen + V_FROM_B * outBlue);
+          chromaTable[cell + luma] = outU | (outV << 16);
         }
       }
     }
@@ -121,42 +138,77 @@ export class Lut3d implements Transform<Lut3dParams> {
   apply(frame: Frame, _clock: FrameClock): void {
     if (!this.lut || this.strength === 0) return;
     const { width, height, y, u, v } = frame;
-    const table = this.yuvTable;
+    const lumaTable = this.lumaTable;
+    const chromaTable = this.chromaTable;
     const chromaWidth = Math.ceil(width / 2);
-    const vStep = 3;
-    const uStep = CHROMA_LEVELS * 3;
-    const yStep = CHROMA_LEVELS * CHROMA_LEVELS * 3;
-    for (let row = 0; row < height; row += 2) {
-      const rows = row + 1 < height ? 2 : 1;
-      for (let column = 0; column < width; column += 2) {
-        const columns = column + 1 < width ? 2 : 1;
-        const chromaIndex = (row >> 1) * chromaWidth + (column >> 1);
+    const pairs = width >> 1;
+    for (let row = 0; row + 1 < height; row += 2) {
+      let top = row * width;
+      let bottom = top + width;
+      let chromaIndex = (row >> 1) * chromaWidth;
+      // Whole 2×2 blocks: the hot loop, straight-line code with no bounds to test.
+      for (let pair = 0; pair < pairs; pair++, chromaIndex++, top += 2, bottom += 2) {
         const uValue = u[chromaIndex]!;
         const vValue = v[chromaIndex]!;
-        // Bilinear between the 4 chroma cells around (U, V), in sixteenths.
         const uFraction = uValue & 3;
         const vFraction = vValue & 3;
         const w00 = (4 - uFraction) * (4 - vFraction);
         const w01 = (4 - uFraction) * vFraction;
         const w10 = uFraction * (4 - vFraction);
         const w11 = uFraction * vFraction;
-        const cell = (uValue >> 2) * uStep + (vValue >> 2) * vStep;
-        let uSum = 0;
-        let vSum = 0;
-        for (let dy = 0; dy < rows; dy++) {
-          let index = (row + dy) * width + column;
-          for (let dx = 0; dx < columns; dx++, index++) {
-            const p = y[index]! * yStep + cell;
-            y[index] = (w00 * table[p]! + w01 * table[p + vStep]! + w10 * table[p + uStep]! + w11 * table[p + uStep + vStep]! + 8) >> 4;
-            uSum += w00 * table[p + 1]! + w01 * table[p + vStep + 1]! + w10 * table[p + uStep + 1]! + w11 * table[p + uStep + vStep + 1]!;
-            vSum += w00 * table[p + 2]! + w01 * table[p + vStep + 2]! + w10 * table[p + uStep + 2]! + w11 * table[p + uStep + vStep + 2]!;
-          }
-        }
-        const count = rows * columns * 16;
-        u[chromaIndex] = Math.round(uSum / count);
-        v[chromaIndex] = Math.round(vSum / count);
+        const c00 = ((uValue >> 2) * CHROMA_LEVELS + (vValue >> 2)) * CELL;
+        const c01 = c00 + CELL;
+        const c10 = c00 + U_STRIDE;
+        const c11 = c10 + CELL;
+        const a = y[top]!;
+        const b = y[top + 1]!;
+        const c = y[bottom]!;
+        const d = y[bottom + 1]!;
+        y[top] = (w00 * lumaTable[c00 + a]! + w01 * lumaTable[c01 + a]! + w10 * lumaTable[c10 + a]! + w11 * lumaTable[c11 + a]! + 8) >> 4;
+        y[top + 1] = (w00 * lumaTable[c00 + b]! + w01 * lumaTable[c01 + b]! + w10 * lumaTable[c10 + b]! + w11 * lumaTable[c11 + b]! + 8) >> 4;
+        y[bottom] = (w00 * lumaTable[c00 + c]! + w01 * lumaTable[c01 + c]! + w10 * lumaTable[c10 + c]! + w11 * lumaTable[c11 + c]! + 8) >> 4;
+        y[bottom + 1] = (w00 * lumaTable[c00 + d]! + w01 * lumaTable[c01 + d]! + w10 * lumaTable[c10 + d]! + w11 * lumaTable[c11 + d]! + 8) >> 4;
+        // Chroma at the block's mean luma, not the mean of four lookups: a quarter of the reads, 0.15 dB less against ffmpeg.
+        const mean = (a + b + c + d + 2) >> 2;
+        const packed = w00 * chromaTable[c00 + mean]! + w01 * chromaTable[c01 + mean]! + w10 * chromaTable[c10 + mean]! + w11 * chromaTable[c11 + mean]! + PACKED_HALF;
+        u[chromaIndex] = (packed & 0xffff) >> 4;
+        v[chromaIndex] = packed >>> 20;
+      }
+      if (width & 1) this.applyBlock(frame, row, width - 1);
+    }
+    if (height & 1) for (let column = 0; column < width; column += 2) this.applyBlock(frame, height - 1, column);
+  }
+
+  /** One block at the right or bottom edge of an odd-sized frame (1 or 2 pixels), the same way as the hot loop. */
+  private applyBlock(frame: Frame, row: number, column: number): void {
+    const { width, height, y, u, v } = frame;
+    const chromaIndex = (row >> 1) * Math.ceil(width / 2) + (column >> 1);
+    const uValue = u[chromaIndex]!;
+    const vValue = v[chromaIndex]!;
+    const uFraction = uValue & 3;
+    const vFraction = vValue & 3;
+    const w00 = (4 - uFraction) * (4 - vFraction);
+    const w01 = (4 - uFraction) * vFraction;
+    const w10 = uFraction * (4 - vFraction);
+    const w11 = uFraction * vFraction;
+    const c00 = ((uValue >> 2) * CHROMA_LEVELS + (vValue >> 2)) * CELL;
+    const lumaTable = this.lumaTable;
+    let sum = 0;
+    let count = 0;
+    for (let dy = 0; dy < 2 && row + dy < height; dy++) {
+      for (let dx = 0; dx < 2 && column + dx < width; dx++) {
+        const index = (row + dy) * width + column + dx;
+        const luma = y[index]!;
+        sum += luma;
+        count++;
+        y[index] = (w00 * lumaTable[c00 + luma]! + w01 * lumaTable[c00 + CELL + luma]! + w10 * lumaTable[c00 + U_STRIDE + luma]! + w11 * lumaTable[c00 + U_STRIDE + CELL + luma]! + 8) >> 4;
       }
     }
+    const mean = Math.round(sum / count);
+    const chromaTable = this.chromaTable;
+    const packed = w00 * chromaTable[c00 + mean]! + w01 * chromaTable[c00 + CELL + mean]! + w10 * chromaTable[c00 + U_STRIDE + mean]! + w11 * chromaTable[c00 + U_STRIDE + CELL + mean]! + PACKED_HALF;
+    u[chromaIndex] = (packed & 0xffff) >> 4;
+    v[chromaIndex] = packed >>> 20;
   }
 
   /**
