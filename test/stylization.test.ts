@@ -44,6 +44,57 @@ describe('pixelate', () => {
       expect([...values][0]).toBe(Math.round(sum / 400));
     }
   });
+
+  /** Block means computed the plain way, pixel by pixel: what every plane of the output must equal. */
+  function referenceMosaic(plane: Uint8Array, width: number, height: number, block: number): Uint8Array {
+    const out = new Uint8Array(plane.length);
+    for (let top = 0; top < height; top += block) {
+      for (let left = 0; left < width; left += block) {
+        const [bottom, right] = [Math.min(height, top + block), Math.min(width, left + block)];
+        let sum = 0;
+        for (let row = top; row < bottom; row++) for (let column = left; column < right; column++) sum += plane[row * width + column]!;
+        const value = Math.round(sum / ((bottom - top) * (right - left)));
+        for (let row = top; row < bottom; row++) out.fill(value, row * width + left, row * width + right);
+      }
+    }
+    return out;
+  }
+
+  it.each([
+    [640, 360, 16],
+    [640, 360, 24],
+    [640, 360, 128],
+    [638, 358, 10],
+    [37, 21, 6],
+  ])('at %ix%i with %i px blocks: every plane equals the plain block means, edge blocks and half-size chroma blocks included', (width, height, blockSize) => {
+    const frame = new I420Frame(width, height);
+    let state = 12345;
+    for (let index = 0; index < frame.buffer.length; index++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      frame.buffer[index] = state >>> 24;
+    }
+    const [chromaWidth, chromaHeight] = [Math.ceil(width / 2), Math.ceil(height / 2)];
+    const expected = [
+      referenceMosaic(frame.y, width, height, blockSize),
+      referenceMosaic(frame.u, chromaWidth, chromaHeight, blockSize / 2),
+      referenceMosaic(frame.v, chromaWidth, chromaHeight, blockSize / 2),
+    ];
+    const pixelate = new Pixelate();
+    pixelate.configure(pixelateParams.parse({ blockSize }));
+    pixelate.apply(frame, clockAt(0));
+    expect(Buffer.from(frame.y).equals(expected[0]!)).toBe(true);
+    expect(Buffer.from(frame.u).equals(expected[1]!)).toBe(true);
+    expect(Buffer.from(frame.v).equals(expected[2]!)).toBe(true);
+  });
+
+  it('keeps white white in the largest blocks (no overflow in the sums)', () => {
+    const frame = new I420Frame(WIDTH, HEIGHT);
+    frame.buffer.fill(255);
+    const pixelate = new Pixelate();
+    pixelate.configure(pixelateParams.parse({ blockSize: 128 }));
+    pixelate.apply(frame, clockAt(0));
+    expect(frame.buffer.every((value) => value === 255)).toBe(true);
+  });
 });
 
 describe('vignette', () => {
@@ -100,6 +151,36 @@ describe('grain', () => {
     expect(spread).toBeGreaterThan(20);
     expect(spread).toBeLessThanOrEqual(42);
     expect(mean(frame.u)).toBe(128);
+  });
+
+  it('repeats as one seamless 256-pixel tile at any frame width (4-pixel runs and single pixels agree)', () => {
+    for (const [width, height] of [[854, 480], [37, 300], [640, 360]] as const) {
+      const frame = new I420Frame(width, height);
+      frame.y.fill(128);
+      const grain = new Grain();
+      grain.configure(grainParams.parse({ amount: 1, seed: 5 }));
+      grain.apply(frame, clockAt(2));
+      let mismatches = 0;
+      for (let row = 0; row < height; row++) {
+        for (let column = 0; column + 256 < width; column++) if (frame.y[row * width + column] !== frame.y[row * width + column + 256]) mismatches++;
+        if (row + 256 < height) for (let column = 0; column < width; column++) if (frame.y[row * width + column] !== frame.y[(row + 256) * width + column]) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+      expect(new Set(frame.y).size).toBeGreaterThan(40);
+    }
+  });
+
+  it('clamps at black and white instead of wrapping around', () => {
+    for (const level of [2, 253]) {
+      const frame = flatFrame(level);
+      const grain = new Grain();
+      grain.configure(grainParams.parse({ amount: 1 }));
+      grain.apply(frame, clockAt(1));
+      const values = new Set(frame.y);
+      // Full-strength grain is about ±40: everything stays within 42 levels of where it was.
+      for (const value of values) expect(Math.abs(value - level)).toBeLessThanOrEqual(42);
+      expect(values.has(level < 128 ? 0 : 255)).toBe(true);
+    }
   });
 });
 
