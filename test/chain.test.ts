@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Chain } from '../transforms/chain.js';
 import { I420Frame, type Frame, type FrameClock } from '../transforms/frame.js';
+import { HalfResolution } from '../transforms/half-resolution.js';
 import type { Transform } from '../transforms/transform.js';
 
 /** Adds a constant to every luma sample; `cost` advances a manual clock to simulate a slow kernel. */
@@ -26,6 +27,28 @@ class AddLuma implements Transform<{ amount: number }> {
   close(): void {
     this.closed = true;
   }
+}
+
+/** A transform that can work at half resolution; it advances a manual clock by `cost` ms, `halfShare` of that at half. */
+class Scalable implements Transform<Record<string, never>> {
+  readonly params = z.object({}).strict();
+  readonly resolution = new HalfResolution();
+  applied = 0;
+  appliedAtHalf = 0;
+  constructor(
+    readonly name: string,
+    readonly heavy: boolean,
+    private readonly clock: { now: number },
+    public cost: number,
+    private readonly halfShare = 0.25,
+  ) {}
+  configure(): void {}
+  apply(_frame: Frame, _clock: FrameClock): void {
+    this.applied++;
+    if (this.resolution.active) this.appliedAtHalf++;
+    this.clock.now += this.resolution.active ? this.cost * this.halfShare : this.cost;
+  }
+  close(): void {}
 }
 
 const clockAt = (frameIndex: number): FrameClock => ({ frameIndex, frameIntervalMs: 33.3 });
@@ -106,5 +129,115 @@ describe('Chain', () => {
     chain.close();
     expect(transform.closed).toBe(true);
     expect(() => chain.replace([])).toThrow(/closed/);
+  });
+
+  it('puts a transform that can work at half resolution there before skipping anything, and back at full when it can', () => {
+    const time = { now: 0 };
+    const chain = new Chain(() => time.now);
+    const scalable = new Scalable('toon-like', true, time, 30);
+    chain.replace([{ transform: scalable, enabled: true }]);
+    const frame = new I420Frame(2, 2);
+    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    let stats = chain.stats();
+    // 30 ms of 33.3 is over 60 %; at half resolution 7.5 ms is not, so frames need not be skipped.
+    expect(stats.halfResolution).toBe(true);
+    expect(stats.degraded).toBe(false);
+    expect(stats.transforms[0]).toMatchObject({ halfResolution: true, skippedFrames: 0 });
+    expect(scalable.applied).toBe(60);
+    expect(scalable.appliedAtHalf).toBeGreaterThan(40);
+    // Cheap again: 4 ms at full resolution predicts well under half the interval.
+    scalable.cost = 4;
+    for (let index = 60; index < 200; index++) chain.apply(frame, clockAt(index));
+    stats = chain.stats();
+    expect(stats.halfResolution).toBe(false);
+    expect(stats.transforms[0]!.halfResolution).toBe(false);
+    const atHalf = scalable.appliedAtHalf;
+    chain.apply(frame, clockAt(200));
+    expect(scalable.appliedAtHalf).toBe(atHalf);
+  });
+
+  it('stays at half resolution while full resolution would put it over budget again', () => {
+    const time = { now: 0 };
+    const chain = new Chain(() => time.now);
+    const scalable = new Scalable('toon-like', false, time, 30);
+    chain.replace([{ transform: scalable, enabled: true }]);
+    const frame = new I420Frame(2, 2);
+    // 7.5 ms at half resolution is under the 35 % recovery mark, but 30 ms at full would be over 60 %.
+    for (let index = 0; index < 300; index++) chain.apply(frame, clockAt(index));
+    expect(chain.stats().halfResolution).toBe(true);
+    expect(scalable.appliedAtHalf).toBeGreaterThan(280);
+  });
+
+  it('learns what half resolution saves for each transform, so one that only halves its cost comes back sooner', () => {
+    const time = { now: 0 };
+    const chain = new Chain(() => time.now);
+    // Scaling down and up costs something too: this one is only twice as cheap at half resolution.
+    const scalable = new Scalable('sketch-like', false, time, 30, 0.5);
+    chain.replace([{ transform: scalable, enabled: true }]);
+    const frame = new I420Frame(2, 2);
+    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    expect(chain.stats().halfResolution).toBe(true);
+    // 12 ms at full is 36 % of the interval: it fits. At half (6 ms), assuming the 4× saving would predict 24 ms and keep it there.
+    scalable.cost = 12;
+    for (let index = 60; index < 200; index++) chain.apply(frame, clockAt(index));
+    expect(chain.stats().halfResolution).toBe(false);
+    // And it stays at full: 12 ms is under the 60 % mark.
+    const atHalf = scalable.appliedAtHalf;
+    for (let index = 200; index < 300; index++) chain.apply(frame, clockAt(index));
+    expect(scalable.appliedAtHalf).toBe(atHalf);
+  });
+
+  it('still skips every other frame of a heavy transform without the capability once half resolution is not enough', () => {
+    // Both advance one manual clock: the scalable one by 40 ms (10 at half), the heavy one by 15.
+    const time = { now: 0, cost: 15 };
+    const chain = new Chain(() => time.now);
+    const scalable = new Scalable('toon-like', false, time, 40);
+    const heavy = new AddLuma('lut-like', 0, true, time);
+    chain.replace([
+      { transform: scalable, enabled: true },
+      { transform: heavy, enabled: true },
+    ]);
+    const frame = new I420Frame(2, 2);
+    let skippedWhenHalfStarted = -1;
+    for (let index = 0; index < 120; index++) {
+      chain.apply(frame, clockAt(index));
+      if (skippedWhenHalfStarted < 0 && chain.stats().halfResolution) skippedWhenHalfStarted = chain.stats().transforms[1]!.skippedFrames;
+    }
+    const stats = chain.stats();
+    // Half resolution came first, with nothing skipped yet; 10 + 15 ms is still over 60 %, so the heavy one then skips.
+    expect(skippedWhenHalfStarted).toBe(0);
+    expect(stats.halfResolution).toBe(true);
+    expect(stats.degraded).toBe(true);
+    expect(stats.transforms[1]!.skippedFrames).toBeGreaterThan(20);
+    expect(stats.transforms[0]!.skippedFrames).toBe(0);
+    expect(scalable.applied).toBe(120);
+  });
+
+  it('leaves a resolution the operator fixed alone and degrades the heavy way instead', () => {
+    const time = { now: 0 };
+    const chain = new Chain(() => time.now);
+    const fixed = new Scalable('fixed', true, time, 30);
+    fixed.resolution.choice = 'full';
+    chain.replace([{ transform: fixed, enabled: true }]);
+    const frame = new I420Frame(2, 2);
+    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    const stats = chain.stats();
+    expect(stats.halfResolution).toBe(false);
+    expect(stats.degraded).toBe(true);
+    expect(stats.transforms[0]).toMatchObject({ halfResolution: false });
+    expect(fixed.appliedAtHalf).toBe(0);
+  });
+
+  it('starts transforms swapped in while degraded at half resolution, so a parameter change does not flash full', () => {
+    const time = { now: 0 };
+    const chain = new Chain(() => time.now);
+    chain.replace([{ transform: new Scalable('before', false, time, 30), enabled: true }]);
+    const frame = new I420Frame(2, 2);
+    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    const after = new Scalable('after', false, time, 30);
+    chain.replace([{ transform: after, enabled: true }]);
+    chain.apply(frame, clockAt(60));
+    expect(after.appliedAtHalf).toBe(1);
+    expect(chain.stats().transforms[0]).toMatchObject({ name: 'after', halfResolution: true });
   });
 });

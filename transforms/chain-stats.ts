@@ -7,6 +7,8 @@ export interface TransformTiming {
   averageMs: number;
   /** Frames on which a heavy transform was skipped to meet the deadline. */
   skippedFrames: number;
+  /** True while the transform works at half resolution (the chain's choice or the operator's). */
+  halfResolution: boolean;
 }
 
 export interface ChainStats {
@@ -14,7 +16,12 @@ export interface ChainStats {
   averageMs: number;
   /** Frames whose chain time exceeded the frame interval. */
   framesOverDeadline: number;
-  /** True while heavy transforms run every other frame. */
+  /** True while heavy transforms run every other frame (the step after half resolution). */
   degraded: boolean;
+  /**
+   * True while the chain has asked the transforms that can work at half resolution to do so, the
+   * step it takes before skipping frames. Absent in stats from before a chain ran.
+   */
+  halfResolution?: boolean;
   transforms: TransformTiming[];
 }

@@ -13,20 +13,37 @@ const SMOOTHING = 0.1;
 /** Share of the frame interval the chain may use before it degrades; decode and encode need the rest. */
 const DEGRADE_ABOVE = 0.6;
 const RECOVER_BELOW = 0.35;
+/** Back to full resolution only when the chain, predicted at full resolution, stays under this share. */
+const FULL_RESOLUTION_BELOW = 0.5;
+/**
+ * A quarter of the samples: at most 4× cheaper. Until a transform's own ratio is measured (its
+ * full-resolution average before the switch over its half-resolution one after), 4 is assumed.
+ */
+const HALF_RESOLUTION_SAVING = 4;
+/** Frames the averages get to follow one change of degradation before the next (0.5 s at 30 fps). */
+const SETTLE_FRAMES = 15;
 
 /**
  * An ordered list of individually enabled transforms. A new list is swapped in atomically at the
- * next frame boundary; timings are kept per transform, and when the chain would miss the frame
- * interval, heavy transforms run every other frame until the cost falls again.
+ * next frame boundary; timings are kept per transform. When the chain would miss the frame interval
+ * it degrades in steps: first transforms that can work at half resolution do, then heavy transforms
+ * run every other frame; each step is undone when the cost falls again.
  */
 export class Chain {
   private entries: ChainEntry[] = [];
   private pending: ChainEntry[] | undefined;
   private averages = new Float64Array(0);
   private skipped = new Float64Array(0);
+  /** Whether each transform has been timed since the swap: its first time seeds the average. */
+  private timed = new Uint8Array(0);
+  /** Per transform: its average at full resolution when the chain asked for half, and the measured full/half cost ratio (0 until known). */
+  private fullResolutionMs = new Float64Array(0);
+  private halfResolutionSaving = new Float64Array(0);
   private chainAverageMs = 0;
   private overDeadline = 0;
   private degraded = false;
+  private halfResolution = false;
+  private settling = 0;
   private closed = false;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -61,14 +78,13 @@ export class Chain {
       const start = this.now();
       entry.transform.apply(frame, clock);
       const elapsed = this.now() - start;
-      this.averages[index] = this.averages[index]! + SMOOTHING * (elapsed - this.averages[index]!);
+      this.averages[index] = this.timed[index] ? this.averages[index]! + SMOOTHING * (elapsed - this.averages[index]!) : elapsed;
+      this.timed[index] = 1;
     }
     const chainMs = this.now() - chainStart;
     this.chainAverageMs += SMOOTHING * (chainMs - this.chainAverageMs);
     if (chainMs > clock.frameIntervalMs) this.overDeadline++;
-    const budget = clock.frameIntervalMs;
-    if (!this.degraded && this.chainAverageMs > budget * DEGRADE_ABOVE) this.degraded = this.hasHeavyTransform();
-    else if (this.degraded && this.chainAverageMs < budget * RECOVER_BELOW) this.degraded = false;
+    this.adapt(clock.frameIntervalMs);
   }
 
   stats(): ChainStats {
@@ -76,11 +92,13 @@ export class Chain {
       averageMs: this.chainAverageMs,
       framesOverDeadline: this.overDeadline,
       degraded: this.degraded,
+      halfResolution: this.halfResolution,
       transforms: this.entries.map((entry, index) => ({
         name: entry.transform.name,
         enabled: entry.enabled,
         averageMs: this.averages[index]!,
         skippedFrames: this.skipped[index]!,
+        halfResolution: entry.transform.resolution?.active ?? false,
       })),
     };
   }
@@ -101,6 +119,78 @@ export class Chain {
     this.entries = next;
     this.averages = new Float64Array(next.length);
     this.skipped = new Float64Array(next.length);
+    this.timed = new Uint8Array(next.length);
+    this.fullResolutionMs = new Float64Array(next.length);
+    this.halfResolutionSaving = new Float64Array(next.length);
+    // New transforms start where the chain stands, so a parameter change does not flash full
+    // resolution, and the policy waits until their averages mean something.
+    if (this.halfResolution) this.halfResolution = this.requestHalfResolution(true);
+    this.settling = SETTLE_FRAMES;
+  }
+
+  /** One step of the degradation policy per frame, with time for the averages to follow each step. */
+  private adapt(budget: number): void {
+    if (this.settling > 0) {
+      this.settling--;
+      return;
+    }
+    if (this.halfResolution) this.learnHalfResolutionSaving();
+    const average = this.chainAverageMs;
+    if (average > budget * DEGRADE_ABOVE) {
+      if (!this.halfResolution && this.requestHalfResolution(true)) this.halfResolution = true;
+      else if (!this.degraded && this.hasHeavyTransform()) this.degraded = true;
+      else return;
+    } else if (this.degraded && average < budget * RECOVER_BELOW) {
+      this.degraded = false;
+    } else if (this.halfResolution && !this.degraded && this.predictedFullResolutionMs() < budget * FULL_RESOLUTION_BELOW) {
+      this.halfResolution = false;
+      this.requestHalfResolution(false);
+    } else {
+      return;
+    }
+    this.settling = SETTLE_FRAMES;
+  }
+
+  /** Asks every transform whose resolution the operator left to the chain; false when there is none. */
+  private requestHalfResolution(half: boolean): boolean {
+    let asked = false;
+    for (let index = 0; index < this.entries.length; index++) {
+      const entry = this.entries[index]!;
+      const control = entry.transform.resolution;
+      if (!control?.adaptive) continue;
+      const wanted = half && entry.enabled;
+      if (wanted && !control.active) {
+        // Remember the full-resolution cost, and time the half-resolution one afresh.
+        this.fullResolutionMs[index] = this.timed[index] ? this.averages[index]! : 0;
+        this.halfResolutionSaving[index] = 0;
+        this.timed[index] = 0;
+      }
+      control.request(wanted);
+      asked ||= wanted;
+    }
+    return asked;
+  }
+
+  /** Once settled at half resolution, each transform's full/half cost ratio (1…4). */
+  private learnHalfResolutionSaving(): void {
+    for (let index = 0; index < this.entries.length; index++) {
+      const half = this.averages[index]!;
+      if (this.halfResolutionSaving[index] !== 0 || this.fullResolutionMs[index] === 0 || !this.timed[index] || half <= 0) continue;
+      this.halfResolutionSaving[index] = Math.min(HALF_RESOLUTION_SAVING, Math.max(1, this.fullResolutionMs[index]! / half));
+    }
+  }
+
+  /** The chain's average if the transforms the chain put at half resolution went back to full. */
+  private predictedFullResolutionMs(): number {
+    let predicted = this.chainAverageMs;
+    for (let index = 0; index < this.entries.length; index++) {
+      const entry = this.entries[index]!;
+      const control = entry.transform.resolution;
+      if (!entry.enabled || !control?.adaptive || !control.active) continue;
+      const saving = this.halfResolutionSaving[index] || HALF_RESOLUTION_SAVING;
+      predicted += (saving - 1) * this.averages[index]!;
+    }
+    return predicted;
   }
 
   private hasHeavyTransform(): boolean {

@@ -8,6 +8,11 @@ export interface Transform<P = unknown> {
   readonly params: ZodType<P>;
   /** Heavy transforms are the ones the chain may run every other frame when the deadline is tight. */
   readonly heavy: boolean;
+  /**
+   * Present on transforms that can run their kernel at half resolution (about a quarter of the
+   * cost); the chain asks for that before it skips frames of heavy transforms.
+   */
+  readonly resolution?: ResolutionControl;
   configure(params: P): void;
   apply(frame: Frame, clock: FrameClock): void;
   /**
@@ -16,4 +21,14 @@ export interface Transform<P = unknown> {
    */
   prepare?(frame: Frame, clock: FrameClock): Promise<void>;
   close(): void;
+}
+
+/** How the chain switches a transform between full and half resolution. */
+export interface ResolutionControl {
+  /** False when the operator fixed the resolution: the chain's requests change nothing then. */
+  readonly adaptive: boolean;
+  /** Whether apply() works at half resolution now. */
+  readonly active: boolean;
+  /** The chain's wish, taken from the next apply() on. */
+  request(half: boolean): void;
 }
