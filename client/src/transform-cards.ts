@@ -94,10 +94,17 @@ export class TransformCards {
       // Only while the running chain matches what the cards show (a refused change is not running).
       const timing = chain.transforms[index];
       const matches = timing !== undefined && timing.name === this.spec[index]?.name;
-      element.textContent = matches ? `${timing.averageMs.toFixed(2)} ms${timing.skippedFrames > 0 ? ` · ${timing.skippedFrames} skipped` : ''}` : '—';
+      element.textContent = matches
+        ? `${timing.averageMs.toFixed(2)} ms${timing.halfResolution ? ' · half resolution' : ''}${timing.skippedFrames > 0 ? ` · ${timing.skippedFrames} skipped` : ''}`
+        : '—';
     });
     const degraded = this.container.querySelector<HTMLElement>('[data-testid="chain-degraded"]');
-    if (degraded) degraded.hidden = !chain.degraded;
+    if (degraded) {
+      degraded.hidden = !chain.degraded && !chain.halfResolution;
+      degraded.textContent = chain.degraded
+        ? 'Degraded: heavy transforms run every other frame to keep up.'
+        : 'Degraded: stylizations run at half resolution to keep up.';
+    }
   }
 
   private render(): void {
