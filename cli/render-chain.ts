@@ -53,8 +53,8 @@ export function buildRenderChain(spec: ChainSpec, source: SpecSource, dataDir: s
     for (const entry of entries) entry.transform.close();
     throw error;
   }
-  // Offline every frame must be exact: a clock that reads 0 keeps the chain from ever degrading.
-  const chain = new Chain(() => 0);
+  // Offline every frame must be exact: the chain keeps its timings but never degrades.
+  const chain = new Chain(undefined, { adaptive: false });
   chain.replace(entries);
   return chain;
 }

@@ -109,6 +109,26 @@ describe('Chain', () => {
     expect(chain.stats().degraded).toBe(false);
   });
 
+  it('never degrades when built for offline renders, but still times every transform', () => {
+    const time = { now: 0, cost: 30 };
+    const chain = new Chain(() => time.now, { adaptive: false });
+    const heavy = new AddLuma('heavy', 0, true, time);
+    const scalable = new Scalable('toon-like', false, time, 30);
+    chain.replace([
+      { transform: heavy, enabled: true },
+      { transform: scalable, enabled: true },
+    ]);
+    const frame = new I420Frame(2, 2);
+    for (let index = 0; index < 100; index++) chain.apply(frame, clockAt(index));
+    const stats = chain.stats();
+    expect(stats.degraded).toBe(false);
+    expect(stats.halfResolution).toBe(false);
+    expect(heavy.applied).toBe(100);
+    expect(scalable.appliedAtHalf).toBe(0);
+    expect(stats.transforms[0]!.averageMs).toBeCloseTo(30);
+    expect(stats.framesOverDeadline).toBe(100);
+  });
+
   it('counts frames whose chain time exceeds the frame interval', () => {
     const time = { now: 0, cost: 50 };
     const chain = new Chain(() => time.now);

@@ -46,7 +46,14 @@ export class Chain {
   private settling = 0;
   private closed = false;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  /**
+   * `adaptive: false` is for offline renders, where every frame must be exact: timings are still
+   * kept, but the chain never degrades.
+   */
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly options: { adaptive: boolean } = { adaptive: true },
+  ) {}
 
   /** Replaces the whole chain at the next frame boundary; the replaced transforms are closed then. */
   replace(entries: ChainEntry[]): void {
@@ -84,7 +91,7 @@ export class Chain {
     const chainMs = this.now() - chainStart;
     this.chainAverageMs += SMOOTHING * (chainMs - this.chainAverageMs);
     if (chainMs > clock.frameIntervalMs) this.overDeadline++;
-    this.adapt(clock.frameIntervalMs);
+    if (this.options.adaptive) this.adapt(clock.frameIntervalMs);
   }
 
   stats(): ChainStats {
