@@ -14,6 +14,8 @@ export const configSchema = z.object({
   LIVEFX_URL: z.string().url().optional(),
   LIVEFX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LIVEFX_FFMPEG: z.string().min(1).default('ffmpeg'),
+  /** ffprobe, which crash recovery uses to read segments left behind. */
+  LIVEFX_FFPROBE: z.string().min(1).default('ffprobe'),
   /** Extra host addresses offered as ICE candidates besides loopback (comma separated). */
   LIVEFX_ICE_HOSTS: z.string().default(''),
   /** UDP port range for WebRTC media, "min-max"; empty lets the OS choose. */
@@ -31,6 +33,8 @@ export const configSchema = z.object({
   LIVEFX_HLS_LIST_SIZE: z.coerce.number().int().min(2).max(100).default(6),
   /** Burn the frame-counter code into every processed frame (the latency probe the pages read back). */
   LIVEFX_BURN_IN: booleanFromEnv.default(true),
+  /** Longest recording segment (seconds): what a crash can lose at most. */
+  LIVEFX_RECORD_SEGMENT_S: z.coerce.number().min(1).max(10).default(4),
   /** Seconds without media before a live stream counts as ended. */
   LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(5),
   /** Most frame intervals an ffmpeg restart may wait before it gives up (restart backoff ceiling, ms). */

@@ -8,11 +8,14 @@ import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
 import { registerPresetRoutes } from './http/preset-routes.js';
+import { registerRecordingRoutes } from './http/recording-routes.js';
 import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
 import { attachOperatorNamespace } from './operator-socket.js';
+import { attachAudienceNamespace } from './audience/audience-socket.js';
+import { AudienceHub } from './audience/audience-hub.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
 import type { Sfu } from './sfu/sfu.js';
@@ -21,6 +24,7 @@ import { LivefxDatabase } from './storage/database.js';
 import { MIGRATIONS } from './storage/migrations.js';
 import { PresetStore } from './storage/preset-store.js';
 import { StreamRegistry } from './streams/stream-registry.js';
+import { Recorder } from '../recorder/recorder.js';
 
 /** The project root: two levels above this file, both from server/ (sources) and dist/server/ (built). */
 function projectRoot(): string {
@@ -33,11 +37,14 @@ function projectRoot(): string {
 export class LivefxServer {
   readonly metrics = new LivefxMetrics();
   readonly registry: StreamRegistry;
+  /** Chat, reactions and viewer counts of every stream: the recorder listens here. */
+  readonly audience: AudienceHub;
   readonly sfu: Sfu;
   readonly http: FastifyInstance;
   readonly io: SocketServer;
   private openDatabase: LivefxDatabase | undefined;
   private presetStore: PresetStore | undefined;
+  private openRecorder: Recorder | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -45,6 +52,7 @@ export class LivefxServer {
     readonly log: Logger,
   ) {
     this.registry = new StreamRegistry(config, this.metrics, log);
+    this.audience = new AudienceHub(this.registry, log);
     const portRange = config.LIVEFX_RTC_PORTS ? (config.LIVEFX_RTC_PORTS.split('-').map(Number) as [number, number]) : undefined;
     this.sfu = new WeriftSfu({
       iceHosts: ['127.0.0.1', ...config.LIVEFX_ICE_HOSTS.split(',').map((host) => host.trim()).filter(Boolean)],
@@ -63,6 +71,18 @@ export class LivefxServer {
     if (database.applied.length > 0) this.log.info({ file: database.file, migrations: database.applied }, 'database schema migrated');
     const presets = (this.presetStore = new PresetStore(database.db));
     presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));
+    const recorder = (this.openRecorder = new Recorder({
+      db: database.db,
+      dataDir: this.config.LIVEFX_DATA_DIR,
+      segmentS: this.config.LIVEFX_RECORD_SEGMENT_S,
+      ffmpeg: this.config.LIVEFX_FFMPEG,
+      ffprobe: this.config.LIVEFX_FFPROBE,
+      log: this.log,
+    }));
+    // Before any stream can go live: what a crash left unfinished is finalized first.
+    await recorder.recover();
+    recorder.watch(this.registry);
+    recorder.listenTo(this.audience);
     app.setErrorHandler((error, _request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
@@ -78,11 +98,13 @@ export class LivefxServer {
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
     registerSignallingRoutes(app, this.registry, this.sfu, this.log);
     registerMediaRoutes(app, this.registry);
+    registerRecordingRoutes(app, recorder);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     attachLiveNamespace(this.io, this.registry);
     attachOperatorNamespace(this.io, this.registry, presets);
+    attachAudienceNamespace(this.io, this.registry, this.audience);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;
@@ -96,6 +118,11 @@ export class LivefxServer {
     return this.openDatabase;
   }
 
+  get recorder(): Recorder {
+    if (!this.openRecorder) throw new Error('the server has not started: the recorder opens in start()');
+    return this.openRecorder;
+  }
+
   get presets(): PresetStore {
     if (!this.presetStore) throw new Error('the server has not started: presets open in start()');
     return this.presetStore;
@@ -105,6 +132,9 @@ export class LivefxServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.registry.closeAll();
+      // Ending the streams finished their recordings; this catches one that was still starting.
+      this.openRecorder?.close();
+      this.audience.close();
       await this.sfu.close();
       await new Promise<void>((resolve) => this.io.close(() => resolve()));
       await this.http.close();

@@ -1,4 +1,5 @@
 import { AssetLibrary } from './asset-library.js';
+import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, type StreamStats } from './live-socket.js';
 import { byTestId, queryParam, renderStats } from './page-elements.js';
 import { PresetPanel } from './preset-panel.js';
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
     return;
   }
   let player: WhepPlayer | undefined;
+  const chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'read-only' });
   const setState = (state: string): void => {
+    if (state === 'ended') chat.streamEnded();
     stateElement.textContent = state;
     stateElement.dataset.state = state;
     endButton.disabled = state === 'ended';

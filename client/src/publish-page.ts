@@ -1,3 +1,4 @@
+import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, type StreamStats } from './live-socket.js';
 import { byTestId, formatBitrate, queryParam, renderStats } from './page-elements.js';
 import { SignallingError, endSession, negotiate } from './webrtc-signalling.js';
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
     goLive.disabled = true;
     return;
   }
+  const chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'read-only' });
   goLive.addEventListener('click', () => void startPublishing());
   stopButton.addEventListener('click', stopPublishing);
   sourcePicker.addEventListener('change', () => void showPreview());
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
     const { stream } = await LiveSocket.connect(streamId, {
       onState: (state) => {
         if (state === 'live' && publisher.state === 'connecting') setState('live');
+        if (state === 'ended') chat.streamEnded();
         if (state === 'ended' && publisher.state !== 'ended') {
           releaseMedia();
           publisher.pc?.close();

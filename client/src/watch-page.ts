@@ -1,4 +1,5 @@
 import { BurnInReader } from './burn-in-reader.js';
+import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, type StreamState } from './live-socket.js';
 import { byTestId, queryParam } from './page-elements.js';
 import { SignallingError } from './webrtc-signalling.js';
@@ -33,6 +34,7 @@ let webrtc: WhepPlayer | undefined;
 let hls: { destroy(): void } | undefined;
 let firstFrameTimer: number | undefined;
 let reader: BurnInReader | undefined;
+let chat: ChatPanel | undefined;
 
 function setMode(mode: Mode): void {
   viewer.mode = mode;
@@ -54,6 +56,7 @@ function showError(message: string): void {
 function onStreamState(state: StreamState): void {
   if (state === 'ended') {
     setState('ended');
+    chat?.streamEnded();
     webrtc?.abandon();
     hls?.destroy();
     window.clearTimeout(firstFrameTimer);
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
     showError('This page needs ?stream=<id>.');
     return;
   }
+  chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'viewer', floats: byTestId('reaction-floats') });
   unmute.addEventListener('click', () => {
     player.muted = !player.muted;
     unmute.textContent = player.muted ? 'Unmute' : 'Mute';

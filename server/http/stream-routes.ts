@@ -5,7 +5,13 @@ import type { LiveStream } from '../streams/live-stream.js';
 import { HttpError } from './http-error.js';
 import { parseBody } from './validation.js';
 
-const createStreamBody = z.object({ title: z.string().trim().min(1, 'title must not be empty').max(200) }).strict();
+const createStreamBody = z
+  .object({
+    title: z.string().trim().min(1, 'title must not be empty').max(200),
+    /** Record the session (original + transformed media and the event log); on unless the streamer opts out. */
+    record: z.boolean().default(true),
+  })
+  .strict();
 
 export function streamUrls(stream: LiveStream): { publish: string; watch: string; watchHls: string; operator: string } {
   return {
@@ -25,7 +31,7 @@ export function findStream(registry: StreamRegistry, id: string): LiveStream {
 export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry): void {
   app.post('/v1/streams', async (request, reply) => {
     const body = parseBody(createStreamBody, request.body);
-    const stream = registry.create(body.title);
+    const stream = registry.create(body.title, { record: body.record });
     return reply.code(201).send({ id: stream.id, streamKey: stream.streamKey, urls: streamUrls(stream) });
   });
 

@@ -25,6 +25,19 @@ export type LiveStreamEvents = {
   chain: [chain: ChainSpec, changedBy: string];
 };
 
+/**
+ * Sees every compressed frame of a stream as it passes (the recorder). Called on the event loop
+ * with buffers it must not keep without copying; a tap that throws is reported and does not stop the stream.
+ */
+export interface LiveMediaTap {
+  /** An assembled frame of the publisher's video (H.264 Annex-B or VP8), before any processing. */
+  originalVideo(frame: AssembledFrame): void;
+  /** One Opus packet (the RTP payload) and its arrival time (epoch ms, the clock of frames' firstPacketMs). */
+  originalAudio(payload: Buffer, arrivalMs: number): void;
+  /** One access unit of the encoder's output (what viewers get). */
+  transformedVideo(unit: EncodedAccessUnit): void;
+}
+
 /** Publishers get a keyframe at most this often, however many reasons there are to ask. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 const RTP_PAYLOAD_BYTES = 1200;
@@ -53,6 +66,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private readonly watchdog: NodeJS.Timeout;
   private pipelineStats: PipelineStats | undefined;
   private currentChain: ChainSpec = { transforms: [] };
+  private readonly taps = new Set<LiveMediaTap>();
+  private reasonEnded: string | undefined;
 
   constructor(
     readonly id: string,
@@ -61,6 +76,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     readonly hlsDir: string,
     private readonly metrics: LivefxMetrics,
     private readonly log: Logger,
+    /** False when the streamer opted out of recording (POST /v1/streams with "record": false). */
+    readonly record = true,
   ) {
     super();
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream listener failed');
@@ -77,6 +94,32 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   get pipelineThreadId(): number | undefined {
     return this.pipeline?.threadId;
+  }
+
+  /** Why the stream ended, once it has. */
+  get endReason(): string | undefined {
+    return this.reasonEnded;
+  }
+
+  /** Whether the publisher negotiated an audio track (known once it is attached). */
+  get publisherHasAudio(): boolean {
+    return this.publisher?.hasAudio ?? false;
+  }
+
+  /** Adds a tap that sees every compressed frame from now on; returns its removal. */
+  addMediaTap(tap: LiveMediaTap): () => void {
+    this.taps.add(tap);
+    return () => this.taps.delete(tap);
+  }
+
+  /** Asks the publisher for a keyframe (rate-limited like every other reason). */
+  requestPublisherKeyframe(reason: string): void {
+    this.requestKeyframe(reason);
+  }
+
+  /** Asks the encoder for a keyframe of the processed stream (the worker rate-limits). */
+  requestProcessedKeyframe(): void {
+    this.pipeline?.requestKeyframe();
   }
 
   keyMatches(candidate: string): boolean {
@@ -223,6 +266,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     if (this.currentState === 'ended') return this.closing ?? Promise.resolve();
     const wasLive = this.currentState === 'live';
     this.currentState = 'ended';
+    this.reasonEnded = reason;
     clearInterval(this.watchdog);
     this.log.info({ streamId: this.id, reason }, 'stream ended');
     if (wasLive) this.metrics.streamsLive.dec();
@@ -274,6 +318,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onVideoFrame(frame: AssembledFrame): void {
     this.metrics.framesIn.inc();
+    for (const tap of this.taps) this.callTap(() => tap.originalVideo(frame));
     if (!this.pipeline) {
       if (!frame.keyframe) return;
       this.startPipeline(frame);
@@ -291,7 +336,20 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private onAudioRtp(packet: Buffer, arrivalMs: number): void {
     if (this.currentState === 'ended') return;
     for (const subscriber of this.subscribers.values()) subscriber.sendAudio(packet);
-    if (this.pipeline && packet.length > 12) this.pipeline.pushAudio(rtpPayload(packet), arrivalMs);
+    if (packet.length <= 12) return;
+    if (this.taps.size > 0) {
+      const payload = rtpPayload(packet);
+      for (const tap of this.taps) this.callTap(() => tap.originalAudio(payload, arrivalMs));
+    }
+    if (this.pipeline) this.pipeline.pushAudio(rtpPayload(packet), arrivalMs);
+  }
+
+  private callTap(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.log.error({ err: error, streamId: this.id }, 'media tap failed');
+    }
   }
 
   private startPipeline(first: AssembledFrame): void {
@@ -337,6 +395,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onEncoded(unit: EncodedAccessUnit): void {
     this.metrics.framesOut.inc();
+    for (const tap of this.taps) this.callTap(() => tap.transformedVideo(unit));
     if (this.subscribers.size === this.originalSubscribers.size) return;
     const nalUnits = splitAvcc(unit.data);
     this.packetizer.packetize(nalUnits, (payload, marker) => {

@@ -16,9 +16,10 @@ export class StreamRegistry {
     private readonly log: Logger,
   ) {}
 
-  create(title: string): LiveStream {
+  /** `record: false` keeps this stream out of the recorder. */
+  create(title: string, options: { record?: boolean } = {}): LiveStream {
     const id = randomBytes(6).toString('hex');
-    const stream = new LiveStream(id, title, this.config, path.join(this.config.LIVEFX_DATA_DIR, 'hls', id), this.metrics, this.log);
+    const stream = new LiveStream(id, title, this.config, path.join(this.config.LIVEFX_DATA_DIR, 'hls', id), this.metrics, this.log, options.record ?? true);
     this.streams.set(id, stream);
     for (const listener of this.createdListeners) listener(stream);
     return stream;

@@ -1,0 +1,275 @@
+import type { Socket } from 'socket.io-client';
+import {
+  CHAT_NAME_MAX_CHARS,
+  CHAT_TEXT_MAX_CHARS,
+  REACTION_KINDS,
+  emptyReactionCounts,
+  type AudienceError,
+  type ChatMessage,
+  type ReactionCounts,
+  type ReactionKind,
+  type ReactionsUpdate,
+} from '../../server/audience/audience-protocol.js';
+
+export const REACTION_EMOJI: Record<ReactionKind, string> = { like: '👍', laugh: '😂', wow: '😮', clap: '👏', heart: '❤️' };
+
+/** The page keeps this many messages; older ones leave the list (the server keeps its own history). */
+const MAX_SHOWN_MESSAGES = 200;
+/** Floating reactions drawn per kind and update at most, so a burst stays readable. */
+const MAX_FLOATS_PER_UPDATE = 6;
+const NAME_STORAGE_KEY = 'livefx.chatName';
+/** A slow-down notice stays at least this long, even when the wait is shorter (reactions: ~100 ms), so it can be read. */
+const MIN_NOTICE_MS = 1500;
+
+type Reply = { ok: true; history?: ChatMessage[]; reactions?: ReactionCounts; message?: ChatMessage } | { ok: false; error: AudienceError };
+
+/** The element with this data-testid inside the panel (a panel without it is a bug). */
+function part<T extends HTMLElement = HTMLElement>(root: HTMLElement, testId: string): T {
+  const element = root.querySelector<T>(`[data-testid="${testId}"]`);
+  if (!element) throw new Error(`chat panel has no [data-testid="${testId}"]`);
+  return element;
+}
+
+export interface ChatPanelOptions {
+  streamId: string;
+  /** `viewer`: name prompt, input and reaction buttons; `read-only`: the publish and operator pages. */
+  mode: 'viewer' | 'read-only';
+  /** Where reactions float up (over the player); none: no floats. */
+  floats?: HTMLElement;
+}
+
+/**
+ * The chat and reactions of one stream over `/audience`. Everything viewers wrote is shown with
+ * textContent, never parsed as HTML. Reconnects join again and fill gaps from the history.
+ */
+export class ChatPanel {
+  private readonly socket: Socket;
+  private readonly messages: HTMLElement;
+  private readonly errorElement: HTMLElement;
+  private readonly counts: HTMLElement;
+  private readonly shownIds = new Set<string>();
+  private totals: ReactionCounts = emptyReactionCounts();
+  /** The last few seconds, from the latest broadcast (shown as each count's tooltip). */
+  private recent: { counts: ReactionCounts; windowS: number } | undefined;
+  /** Own reactions already floated on click, so the broadcast that counts them does not float them again. */
+  private readonly ownUnconfirmed = emptyReactionCounts();
+  private name: string | undefined;
+  private ended = false;
+  private errorTimer: number | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly options: ChatPanelOptions,
+  ) {
+    this.messages = part(root, 'chat-messages');
+    this.errorElement = part(root, 'chat-error');
+    this.counts = part(root, 'reaction-counts');
+    this.renderCounts();
+    this.socket = io('/audience', { transports: ['websocket'] });
+    this.socket.on('chat', (message: ChatMessage & { streamId: string }) => message.streamId === options.streamId && this.addMessage(message));
+    this.socket.on('reactions', (update: ReactionsUpdate) => update.streamId === options.streamId && this.updateReactions(update));
+    // Every (re)connect: the server has forgotten this socket's rooms.
+    this.socket.on('connect', () => void this.enter());
+    if (options.mode === 'viewer') this.wireViewerControls();
+  }
+
+  /** The stream ended: nothing more can be said. */
+  streamEnded(): void {
+    this.ended = true;
+    this.root.dataset.state = 'ended';
+    for (const control of this.root.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input')) control.disabled = true;
+    this.showError('Chat is closed: the stream has ended.');
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private wireViewerControls(): void {
+    const nameInput = part<HTMLInputElement>(this.root, 'chat-name');
+    const nameForm = nameInput.form!;
+    const textInput = part<HTMLInputElement>(this.root, 'chat-input');
+    const messageForm = textInput.form!;
+    nameInput.maxLength = CHAT_NAME_MAX_CHARS;
+    textInput.maxLength = CHAT_TEXT_MAX_CHARS;
+    nameInput.value = localStorage.getItem(NAME_STORAGE_KEY) ?? '';
+    this.setJoined(undefined);
+    nameForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.join(nameInput.value);
+    });
+    messageForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.send(textInput);
+    });
+    part(this.root, 'chat-rename').addEventListener('click', () => {
+      this.setJoined(undefined);
+      nameInput.focus();
+    });
+    for (const kind of REACTION_KINDS) {
+      part(this.root, `react-${kind}`).addEventListener('click', () => void this.react(kind));
+    }
+  }
+
+  /** Joins the room: with the name when this viewer has one (remembered or just typed), read-only otherwise. */
+  private async enter(): Promise<void> {
+    if (this.options.mode === 'viewer') {
+      const remembered = this.name ?? localStorage.getItem(NAME_STORAGE_KEY) ?? '';
+      if (remembered.trim() !== '') return this.join(remembered);
+    }
+    const reply = await this.ask('watch-chat', { streamId: this.options.streamId });
+    if (reply) this.entered(reply);
+  }
+
+  private async join(name: string): Promise<void> {
+    const reply = await this.ask('join', { streamId: this.options.streamId, name });
+    if (!reply) return;
+    if (!reply.ok) {
+      this.setJoined(undefined);
+      return this.refused(reply.error);
+    }
+    const trimmed = name.trim();
+    localStorage.setItem(NAME_STORAGE_KEY, trimmed);
+    this.setJoined(trimmed);
+    this.showError('');
+    this.entered(reply);
+  }
+
+  private entered(reply: Reply): void {
+    if (!reply.ok) return this.refused(reply.error);
+    for (const message of reply.history ?? []) this.addMessage(message);
+    // Totals as they are now, without floating what happened before this page arrived.
+    if (reply.reactions) {
+      this.totals = reply.reactions;
+      this.renderCounts();
+    }
+  }
+
+  private async send(input: HTMLInputElement): Promise<void> {
+    if (input.value.trim() === '') return;
+    const reply = await this.ask('chat', { streamId: this.options.streamId, text: input.value });
+    if (!reply) return;
+    if (!reply.ok) return this.refused(reply.error, 'sending');
+    input.value = '';
+    if (reply.message) this.addMessage(reply.message);
+    input.focus();
+  }
+
+  private async react(kind: ReactionKind): Promise<void> {
+    const reply = await this.ask('react', { streamId: this.options.streamId, kind });
+    if (!reply) return;
+    if (!reply.ok) return this.refused(reply.error, 'reacting');
+    this.ownUnconfirmed[kind]++;
+    this.float(kind);
+  }
+
+  /** An ack, or undefined when the server did not answer (said in the panel). */
+  private async ask(event: string, message: unknown): Promise<Reply | undefined> {
+    try {
+      return (await this.socket.timeout(5000).emitWithAck(event, message)) as Reply;
+    } catch {
+      this.showError('The chat server did not answer; retrying when the connection is back.');
+      return undefined;
+    }
+  }
+
+  private refused(error: AudienceError, action = 'sending'): void {
+    if (error.code === 'stream_ended') return this.streamEnded();
+    if (error.code === 'rate_limited' && error.retryAfterMs !== undefined) {
+      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+      this.showError(`Slow down: wait ${seconds} s before ${action} again.`, Math.max(MIN_NOTICE_MS, error.retryAfterMs));
+      return;
+    }
+    if (error.code === 'not_joined') this.setJoined(undefined);
+    // The server's message names the field ("join: name: must not be empty"); the event name is noise here.
+    this.showError(error.message.replace(/^(join|chat|react|watch-chat): /, ''));
+  }
+
+  private setJoined(name: string | undefined): void {
+    this.name = name;
+    if (this.options.mode !== 'viewer') return;
+    part(this.root, 'chat-name').closest('form')!.hidden = name !== undefined;
+    part(this.root, 'chat-input').closest('form')!.hidden = name === undefined;
+    const identity = part(this.root, 'chat-identity');
+    identity.textContent = name ?? '';
+    identity.closest('p')!.hidden = name === undefined;
+    for (const kind of REACTION_KINDS) part<HTMLButtonElement>(this.root, `react-${kind}`).disabled = name === undefined || this.ended;
+    this.root.dataset.joined = String(name !== undefined);
+  }
+
+  private addMessage(message: ChatMessage): void {
+    if (this.shownIds.has(message.id)) return;
+    this.shownIds.add(message.id);
+    const stickToBottom = this.messages.scrollHeight - this.messages.scrollTop - this.messages.clientHeight < 40;
+    const item = document.createElement('li');
+    item.dataset.testid = 'chat-message';
+    item.dataset.id = message.id;
+    item.title = new Date(message.at).toLocaleTimeString();
+    const user = document.createElement('span');
+    user.className = 'chat-user';
+    user.textContent = message.user;
+    const text = document.createElement('span');
+    text.className = 'chat-text';
+    text.textContent = message.text;
+    if (message.user === this.name) item.classList.add('own');
+    item.append(user, text);
+    // History and live messages may interleave after a reconnect: keep the list in time order.
+    const later = [...this.messages.children].find((other) => Number((other as HTMLElement).dataset.at) > message.at);
+    item.dataset.at = String(message.at);
+    this.messages.insertBefore(item, later ?? null);
+    while (this.messages.children.length > MAX_SHOWN_MESSAGES) {
+      const oldest = this.messages.firstElementChild as HTMLElement;
+      this.shownIds.delete(oldest.dataset.id ?? '');
+      oldest.remove();
+    }
+    if (stickToBottom) this.messages.scrollTop = this.messages.scrollHeight;
+  }
+
+  private updateReactions({ totals, recent, windowS }: ReactionsUpdate): void {
+    this.recent = { counts: recent, windowS };
+    for (const kind of REACTION_KINDS) {
+      let added = Math.max(0, totals[kind] - this.totals[kind]);
+      const alreadyFloated = Math.min(added, this.ownUnconfirmed[kind]);
+      this.ownUnconfirmed[kind] -= alreadyFloated;
+      added -= alreadyFloated;
+      for (let index = 0; index < Math.min(added, MAX_FLOATS_PER_UPDATE); index++) this.float(kind, index * 90);
+    }
+    this.totals = totals;
+    this.renderCounts();
+  }
+
+  private renderCounts(): void {
+    this.counts.replaceChildren(
+      ...REACTION_KINDS.map((kind) => {
+        const chip = document.createElement('span');
+        chip.className = 'reaction-count';
+        chip.dataset.kind = kind;
+        chip.title = this.recent ? `${kind}: ${this.recent.counts[kind]} in the last ${this.recent.windowS} s` : kind;
+        chip.textContent = `${REACTION_EMOJI[kind]} ${this.totals[kind]}`;
+        return chip;
+      }),
+    );
+  }
+
+  /** A reaction rises over the player and fades (CSS animation), then removes itself. */
+  private float(kind: ReactionKind, delayMs = 0): void {
+    const layer = this.options.floats;
+    if (!layer) return;
+    const bubble = document.createElement('span');
+    bubble.className = 'reaction-float';
+    bubble.dataset.kind = kind;
+    bubble.textContent = REACTION_EMOJI[kind];
+    bubble.style.left = `${10 + Math.random() * 80}%`;
+    bubble.style.animationDelay = `${delayMs}ms`;
+    bubble.addEventListener('animationend', () => bubble.remove());
+    layer.append(bubble);
+  }
+
+  /** Shows a message in the panel; with hideAfterMs it clears itself (the slow-down notice). */
+  private showError(message: string, hideAfterMs?: number): void {
+    window.clearTimeout(this.errorTimer);
+    this.errorElement.textContent = message;
+    this.errorElement.hidden = message === '';
+    if (hideAfterMs !== undefined && !this.ended) this.errorTimer = window.setTimeout(() => this.showError(''), hideAfterMs);
+  }
+}

@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { ChainSpec } from '../transforms/chain-spec.js';
+import type { Logger } from '../server/logger.js';
+import { buildAvcDecoderConfig } from '../server/media/avc-decoder-config.js';
+import type { MatroskaAudioTrack, MatroskaVideoTrack } from '../server/media/matroska-live-writer.js';
+import type { EncodedAccessUnit } from '../server/pipeline/frame-pipeline.js';
+import { NalType, nalType, splitAnnexB, splitAvcc } from '../server/rtp/h264-nal.js';
+import { parseH264Sps } from '../server/rtp/h264-sps.js';
+import type { AssembledFrame } from '../server/rtp/rtp-frame-assembler.js';
+import type { LiveMediaTap, LiveStream } from '../server/streams/live-stream.js';
+import type { StreamState, StreamStats } from '../server/streams/stream-view.js';
+import { EventLog } from './event-log.js';
+import type { RecordingCatalog, RecordingRow } from './recording-catalog.js';
+import { RecordingManifest } from './recording-manifest.js';
+import { SegmentWriter, type CompletedSegment } from './segment-writer.js';
+
+export interface SessionRecorderOptions {
+  stream: LiveStream;
+  catalog: RecordingCatalog;
+  /** `$LIVEFX_DATA_DIR/recordings`. */
+  recordingsDir: string;
+  segmentS: number;
+  log: Logger;
+  /** Called once the recording is finished (complete in the catalog). */
+  onClosed: (recorder: SessionRecorder) => void;
+}
+
+const OPUS_TRACK: MatroskaAudioTrack = { codec: 'opus', sampleRate: 48000, channels: 2 };
+
+/**
+ * Records one live session from its first frame: the publisher's video and Opus audio as they came
+ * (stream copy, `original/`), the encoder's output with the same audio (`transformed/`), and the event
+ * log, all on one clock: seconds since the stream went live. Runs on the event loop but only moves
+ * compressed frames into files (no pixel work, no extra processes).
+ */
+export class SessionRecorder implements LiveMediaTap {
+  readonly id = randomBytes(8).toString('hex');
+  readonly dir: string;
+  /** Epoch milliseconds of session time 0 (the stream went live). */
+  readonly originMs: number;
+  private readonly recording: RecordingRow;
+  private readonly events: EventLog;
+  private readonly original: SegmentWriter;
+  private readonly transformed: SegmentWriter;
+  private readonly detachTap: () => void;
+  private readonly hasAudio: boolean;
+  private originalCodec: 'H264' | 'VP8' | null = null;
+  private originalTrack: MatroskaVideoTrack | undefined;
+  private originalSps: Buffer | undefined;
+  private originalPps: Buffer | undefined;
+  private transformedTrack: MatroskaVideoTrack | undefined;
+  private transformedSps: Buffer | undefined;
+  private transformedPps: Buffer | undefined;
+  private viewers = { webrtc: -1, hls: -1 };
+  private failed = false;
+  private isClosed = false;
+
+  private readonly onState = (state: StreamState): void => {
+    if (state === 'ended') this.close(this.options.stream.endReason ?? 'stream ended');
+  };
+  private readonly onChain = (chain: ChainSpec, changedBy: string): void => {
+    this.appendEvent('chain', { changedBy, transforms: chain.transforms.map((entry) => ({ name: entry.name, enabled: entry.enabled, params: entry.params })) });
+  };
+  private readonly onStats = (stats: StreamStats): void => this.noteViewers(stats.viewers);
+
+  constructor(private readonly options: SessionRecorderOptions) {
+    const { stream, catalog } = options;
+    this.originMs = performance.timeOrigin + performance.now();
+    this.dir = path.join(options.recordingsDir, this.id);
+    mkdirSync(this.dir, { recursive: true });
+    this.hasAudio = stream.publisherHasAudio;
+    this.recording = catalog.create({
+      id: this.id,
+      streamId: stream.id,
+      title: stream.title,
+      state: 'recording',
+      startedAt: new Date(this.originMs).toISOString(),
+      endedAt: null,
+      durationS: 0,
+    });
+    this.writeManifest();
+    this.events = new EventLog(catalog, this.id, path.join(this.dir, EventLog.FILE_NAME), this.originMs, (error) =>
+      options.log.error({ err: error, recordingId: this.id }, 'recording events could not be written to the catalog (kept in events.jsonl)'),
+    );
+    const segmentOptions = { recordingDir: this.dir, segmentS: options.segmentS, ...(this.hasAudio ? { audio: OPUS_TRACK } : {}), onSegment: (segment: CompletedSegment) => this.onSegment(segment) };
+    this.original = new SegmentWriter({ ...segmentOptions, kind: 'original', requestKeyframe: () => stream.requestPublisherKeyframe('recording segment') });
+    this.transformed = new SegmentWriter({ ...segmentOptions, kind: 'transformed', requestKeyframe: () => stream.requestProcessedKeyframe() });
+    this.events.append('state', { state: 'live' }, this.originMs);
+    this.noteViewers(stream.stats().viewers);
+    stream.on('state', this.onState);
+    stream.on('chain', this.onChain);
+    stream.on('stats', this.onStats);
+    this.detachTap = stream.addMediaTap(this);
+    options.log.info({ streamId: stream.id, recordingId: this.id, dir: this.dir }, 'recording started');
+  }
+
+  get streamId(): string {
+    return this.options.stream.id;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Appends an event of any type on this session's clock (chat, reactions, transcript words, …), at `atMs` (epoch ms) or now. */
+  appendEvent(type: string, payload: Record<string, unknown>, atMs?: number): void {
+    if (this.isClosed) return;
+    try {
+      this.events.append(type, payload, atMs);
+    } catch (error) {
+      this.options.log.error({ err: error, recordingId: this.id, type }, 'recording event could not be appended');
+    }
+  }
+
+  originalVideo(frame: AssembledFrame): void {
+    if (this.isClosed || this.failed) return;
+    this.guard(() => {
+      const timeMs = this.sessionMs(frame.firstPacketMs);
+      if (this.originalCodec === null) {
+        this.originalCodec = frame.codec;
+        this.writeManifest();
+      }
+      if (frame.codec === 'VP8') {
+        if (frame.keyframe && frame.width && frame.height) this.originalTrack = { codec: 'VP8', width: frame.width, height: frame.height };
+        this.original.writeVideo(frame.data, timeMs, frame.keyframe, frame.keyframe ? this.originalTrack : undefined);
+        return;
+      }
+      const nalUnits = splitAnnexB(frame.data);
+      if (frame.keyframe) {
+        const sps = nalUnits.find((nal) => nalType(nal) === NalType.Sps) ?? this.originalSps;
+        const pps = nalUnits.find((nal) => nalType(nal) === NalType.Pps) ?? this.originalPps;
+        if (sps && pps && (!this.originalTrack || !sps.equals(this.originalSps!) || !pps.equals(this.originalPps!))) {
+          this.originalSps = Buffer.from(sps);
+          this.originalPps = Buffer.from(pps);
+          this.originalTrack = h264Track(this.originalSps, this.originalPps);
+        }
+      }
+      this.original.writeVideo(toAvcc(nalUnits), timeMs, frame.keyframe, frame.keyframe ? this.originalTrack : undefined);
+    });
+  }
+
+  originalAudio(payload: Buffer, arrivalMs: number): void {
+    if (this.isClosed || this.failed || !this.hasAudio) return;
+    this.guard(() => {
+      const timeMs = this.sessionMs(arrivalMs);
+      this.original.writeAudio(payload, timeMs);
+      this.transformed.writeAudio(payload, timeMs);
+    });
+  }
+
+  transformedVideo(unit: EncodedAccessUnit): void {
+    if (this.isClosed || this.failed) return;
+    this.guard(() => {
+      if (unit.keyframe) {
+        const nalUnits = splitAvcc(unit.data);
+        const sps = nalUnits.find((nal) => nalType(nal) === NalType.Sps);
+        const pps = nalUnits.find((nal) => nalType(nal) === NalType.Pps);
+        if (sps && pps && (!this.transformedTrack || !sps.equals(this.transformedSps!) || !pps.equals(this.transformedPps!))) {
+          this.transformedSps = Buffer.from(sps);
+          this.transformedPps = Buffer.from(pps);
+          this.transformedTrack = h264Track(this.transformedSps, this.transformedPps);
+        }
+      }
+      this.transformed.writeVideo(unit.data, this.sessionMs(unit.captureMs), unit.keyframe, unit.keyframe ? this.transformedTrack : undefined);
+    });
+  }
+
+  /**
+   * Finishes the segments in progress, logs the end, flushes the event log and marks the recording
+   * complete (catalog and manifest). Idempotent; everything here is synchronous, so a SIGTERM
+   * shutdown that ends the streams has finished every recording when the streams have ended.
+   */
+  close(reason = 'server shutting down'): void {
+    if (this.isClosed) return;
+    const endMs = performance.timeOrigin + performance.now();
+    this.detachTap();
+    this.options.stream.off('state', this.onState);
+    this.options.stream.off('chain', this.onChain);
+    this.options.stream.off('stats', this.onStats);
+    this.original.close();
+    this.transformed.close();
+    this.events.append('state', { state: 'ended', reason }, endMs);
+    this.isClosed = true;
+    this.events.close();
+    const durationS = Math.round(endMs - this.originMs) / 1000;
+    this.recording.state = 'complete';
+    this.recording.endedAt = new Date(endMs).toISOString();
+    this.recording.durationS = durationS;
+    this.options.catalog.finish(this.id, 'complete', this.recording.endedAt, durationS);
+    this.writeManifest();
+    this.options.log.info({ streamId: this.streamId, recordingId: this.id, durationS }, 'recording complete');
+    this.options.onClosed(this);
+  }
+
+  /** The first packet arrived a moment before the stream announced it was live: that moment is time 0. */
+  private sessionMs(epochMs: number): number {
+    return Math.max(0, epochMs - this.originMs);
+  }
+
+  private onSegment(segment: CompletedSegment): void {
+    this.options.catalog.addSegment({ ...segment, recordingId: this.id });
+  }
+
+  private noteViewers(viewers: { webrtc: number; hls: number }): void {
+    if (viewers.webrtc === this.viewers.webrtc && viewers.hls === this.viewers.hls) return;
+    this.viewers = { ...viewers };
+    this.appendEvent('viewers', { webrtc: viewers.webrtc, hls: viewers.hls, count: viewers.webrtc + viewers.hls });
+  }
+
+  /** A write that fails (disk full, …) stops this recording's media; the stream keeps going. */
+  private guard(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.failed = true;
+      this.options.log.error({ err: error, recordingId: this.id, streamId: this.streamId }, 'recording media could not be written; media recording stopped');
+      this.appendEvent('recording-error', { message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private writeManifest(): void {
+    RecordingManifest.write(this.dir, this.recording, { originalCodec: this.originalCodec, hasAudio: this.hasAudio, segmentS: this.options.segmentS });
+  }
+}
+
+function h264Track(sps: Buffer, pps: Buffer): MatroskaVideoTrack {
+  const info = parseH264Sps(sps);
+  return { codec: 'H264', width: info.width, height: info.height, avcDecoderConfig: buildAvcDecoderConfig(sps, pps) };
+}
+
+/** Annex-B NAL units as one AVCC buffer (4-byte lengths), what Matroska's V_MPEG4/ISO/AVC carries. */
+function toAvcc(nalUnits: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const nal of nalUnits) length += 4 + nal.length;
+  const out = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (const nal of nalUnits) {
+    out.writeUInt32BE(nal.length, offset);
+    offset += 4 + nal.copy(out, offset + 4);
+  }
+  return out;
+}

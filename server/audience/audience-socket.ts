@@ -1,0 +1,134 @@
+import type { Server as SocketServer, Socket } from 'socket.io';
+import { z } from 'zod';
+import type { StreamRegistry } from '../streams/stream-registry.js';
+import type { AudienceHub } from './audience-hub.js';
+import { CHAT_NAME_MAX_CHARS, CHAT_TEXT_MAX_CHARS, REACTION_KINDS, type AudienceError } from './audience-protocol.js';
+import { RateLimiter } from './rate-limiter.js';
+
+/** Chat: a burst of 3, then one message every 2 s (5 per 10 s sustained): lively, but no wall of spam. */
+const CHAT_RATE = { capacity: 3, refillPerSecond: 0.5 };
+/** Reactions: 10 a second, enough for frantic clicking, not for a script. */
+const REACTION_RATE = { capacity: 10, refillPerSecond: 10 };
+
+/** Control characters, and bidi overrides and isolates (which let a name or message disguise what it shows). */
+const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+const streamIdField = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(64, { error: 'must be at most 64 characters' });
+const nameField = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(CHAT_NAME_MAX_CHARS, { error: `must be at most ${CHAT_NAME_MAX_CHARS} characters` })
+  .refine((name) => !UNPRINTABLE.test(name), { error: 'must not contain control characters' });
+const joinMessage = z.object({ streamId: streamIdField, name: nameField }, { error: 'expected an object { streamId, name }' });
+const watchMessage = z.object({ streamId: streamIdField }, { error: 'expected an object { streamId }' });
+const chatMessage = z.object(
+  {
+    streamId: streamIdField,
+    text: z
+      .string({ error: 'must be a string' })
+      .trim()
+      .min(1, { error: 'must not be empty' })
+      .refine((text) => !UNPRINTABLE.test(text), { error: 'must not contain control characters' }),
+  },
+  { error: 'expected an object { streamId, text }' },
+);
+const reactMessage = z.object(
+  { streamId: streamIdField, kind: z.enum(REACTION_KINDS, { error: `must be one of ${REACTION_KINDS.join(', ')}` }) },
+  { error: 'expected an object { streamId, kind }' },
+);
+
+type Ack = (response: unknown) => void;
+const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
+const refuse = (ack: Ack, error: AudienceError): void => ack({ ok: false, error });
+
+/** `invalid_request` naming the field: "name: must not be empty" (the whole message is called "message"). */
+function invalid(ack: Ack, event: string, error: z.ZodError): void {
+  const issue = error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : 'message';
+  refuse(ack, { code: 'invalid_request', message: `${event}: ${field}: ${issue?.message ?? 'invalid'}` });
+}
+
+/**
+ * socket.io namespace `/audience`: viewers join a stream's chat with a display name, chat and
+ * react; publish and operator pages follow read-only (`watch-chat`). Every accepted message and
+ * the aggregated reactions are broadcast to the stream's room; the AudienceHub stores and emits them.
+ */
+export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub): void {
+  const audience = io.of('/audience');
+  const room = (streamId: string): string => `audience:${streamId}`;
+  const chatLimit = new RateLimiter(CHAT_RATE);
+  const reactionLimit = new RateLimiter(REACTION_RATE);
+  hub.on('chat', ({ streamId, id, user, text, at }) => audience.to(room(streamId)).emit('chat', { streamId, id, user, text, at }));
+  hub.on('reactions', (update) => audience.to(room(update.streamId)).emit('reactions', update));
+
+  audience.on('connection', (socket: Socket) => {
+    /** streamId → display name, for the streams this socket has joined with a name. */
+    const names = new Map<string, string>();
+    /** Per socket, and per name + address so that reconnecting does not reset the limit. */
+    const limitKeys = (name: string): string[] => [`socket:${socket.id}`, `viewer:${socket.handshake.address}:${name.toLowerCase()}`];
+
+    /** True when the stream exists and has not ended; otherwise a not_found or stream_ended ack. */
+    const openStream = (streamId: string, ack: Ack): boolean => {
+      const stream = registry.get(streamId);
+      if (!stream) refuse(ack, { code: 'not_found', message: `no stream with id "${streamId}"` });
+      else if (stream.state === 'ended') refuse(ack, { code: 'stream_ended', message: `stream "${streamId}" has ended` });
+      return stream !== undefined && stream.state !== 'ended';
+    };
+    const enterRoom = (streamId: string, ack: Ack): void => {
+      void socket.join(room(streamId));
+      ack({ ok: true, history: hub.history(streamId), reactions: hub.reactionTotals(streamId) });
+    };
+    /** The display name this socket joined the stream with, or a not_joined ack and undefined. */
+    const nameIn = (streamId: string, event: string, ack: Ack): string | undefined => {
+      const name = names.get(streamId);
+      if (name === undefined) refuse(ack, { code: 'not_joined', message: `${event}: join stream "${streamId}" with a display name first` });
+      return name;
+    };
+    const limited = (ack: Ack, waitMs: number, what: string): void =>
+      refuse(ack, { code: 'rate_limited', message: `slow down: ${what} again in ${(waitMs / 1000).toFixed(1)} s`, retryAfterMs: waitMs });
+
+    socket.on('join', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = joinMessage.safeParse(message);
+      if (!parsed.success) return invalid(ack, 'join', parsed.error);
+      if (!openStream(parsed.data.streamId, ack)) return;
+      names.set(parsed.data.streamId, parsed.data.name);
+      enterRoom(parsed.data.streamId, ack);
+    });
+    socket.on('watch-chat', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = watchMessage.safeParse(message);
+      if (!parsed.success) return invalid(ack, 'watch-chat', parsed.error);
+      if (openStream(parsed.data.streamId, ack)) enterRoom(parsed.data.streamId, ack);
+    });
+    socket.on('chat', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = chatMessage.safeParse(message);
+      if (!parsed.success) return invalid(ack, 'chat', parsed.error);
+      const { streamId, text } = parsed.data;
+      if (text.length > CHAT_TEXT_MAX_CHARS) {
+        return refuse(ack, { code: 'message_too_long', message: `chat: text is ${text.length} characters; at most ${CHAT_TEXT_MAX_CHARS} are allowed` });
+      }
+      if (!openStream(streamId, ack)) return;
+      const name = nameIn(streamId, 'chat', ack);
+      if (name === undefined) return;
+      const waitMs = chatLimit.attempt(limitKeys(name));
+      if (waitMs > 0) return limited(ack, waitMs, 'you can send a message');
+      ack({ ok: true, message: hub.postChat(streamId, name, text) });
+    });
+    socket.on('react', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      const parsed = reactMessage.safeParse(message);
+      if (!parsed.success) return invalid(ack, 'react', parsed.error);
+      const { streamId, kind } = parsed.data;
+      if (!openStream(streamId, ack)) return;
+      const name = nameIn(streamId, 'react', ack);
+      if (name === undefined) return;
+      const waitMs = reactionLimit.attempt(limitKeys(name));
+      if (waitMs > 0) return limited(ack, waitMs, 'you can react');
+      hub.react(streamId, name, kind);
+      ack({ ok: true });
+    });
+  });
+}
