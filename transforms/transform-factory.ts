@@ -1,12 +1,15 @@
 import path from 'node:path';
 import type { ChainSpecEntry, TransformName } from './chain-spec.js';
 import { Color } from './color.js';
+import { FaceBlur } from './face-blur.js';
 import { Grain } from './grain.js';
 import { ImageOverlay } from './image-overlay.js';
 import { Label } from './label.js';
 import { Lut3d } from './lut3d.js';
 import { Pixelate } from './pixelate.js';
+import { Sketch } from './sketch.js';
 import { Text } from './text.js';
+import { Toon } from './toon.js';
 import type { Transform } from './transform.js';
 import { Vignette } from './vignette.js';
 
@@ -33,6 +36,9 @@ const factories: Record<TransformName, (params: unknown, folders: AssetFolders) 
   pixelate: (params) => configured(new Pixelate(), params),
   vignette: (params) => configured(new Vignette(), params),
   grain: (params) => configured(new Grain(), params),
+  toon: (params) => configured(new Toon(), params),
+  sketch: (params) => configured(new Sketch(), params),
+  'face-blur': (params) => configured(new FaceBlur(), params),
 };
 
 /** Builds and configures the transform a spec entry names. May throw (e.g. a malformed .cube file). */
