@@ -189,8 +189,8 @@ describe('live spine: WHIP publisher → pipeline → WHEP viewer and HLS', () =
     await publisher.vanish();
     await waitFor('state ended', () => states.includes('ended') || undefined, 8000);
     await waitFor('ffmpeg processes gone', async () => ((await ffmpegChildren(server.process.pid!)).length === 0 ? true : undefined), 8000);
-    const hlsDirs = await readdir(path.join(server.dataDir, 'hls')).catch(() => []);
-    expect(hlsDirs).not.toContain(stream.id);
+    // The HLS folder goes once the muxer has exited, a moment after the last ffmpeg.
+    await waitFor('HLS folder removed', async () => (!(await readdir(path.join(server.dataDir, 'hls')).catch(() => [] as string[])).includes(stream.id) ? true : undefined), 3000);
     await viewer.stop();
     socket.close();
   });
