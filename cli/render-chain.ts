@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Chain, type ChainEntry } from '../transforms/chain.js';
 import { parseChainSpec, withDisclosure, type ChainSpec } from '../transforms/chain-spec.js';
 import { createTransform } from '../transforms/transform-factory.js';
+import type { TransformReport } from '../transforms/transform.js';
 import { CliError } from './cli-errors.js';
 
 /** Where a spec came from, for messages ("spec grade.json", "preset "warm"") and for finding its files. */
@@ -28,6 +29,14 @@ export function validateSpec(input: unknown, source: SpecSource): ValidatedSpec 
 }
 
 /** Transforms whose `file` parameter names an asset, and the folder of LIVEFX_DATA_DIR it lives in. */
+/**
+ * Transforms' reports during a render. Offline, prepare() waits for what live streams cannot (e.g.
+ * face-blur's detections), so only errors matter; the rest shows with LIVEFX_LOG_LEVEL=debug.
+ */
+const reportToStderr: TransformReport = (level, message) => {
+  if (level === 'error' || process.env.LIVEFX_LOG_LEVEL === 'debug') process.stderr.write(`livefx render: ${message}\n`);
+};
+
 const ASSET_FOLDERS: Partial<Record<string, { folder: string; what: string }>> = {
   lut3d: { folder: 'luts', what: 'LUT' },
   image: { folder: 'images', what: 'image' },
@@ -44,7 +53,7 @@ export function buildRenderChain(spec: ChainSpec, source: SpecSource, dataDir: s
       if (!entry.enabled) return;
       const folder = findAssetFolder(entry.name, entry.params, source, dataDir);
       try {
-        entries.push({ transform: createTransform(entry, { lutDir: folder, imageDir: folder }), enabled: true });
+        entries.push({ transform: createTransform(entry, { lutDir: folder, imageDir: folder }, reportToStderr), enabled: true });
       } catch (error) {
         throw new CliError(`${source.description}: transforms.${index} (${entry.name}): ${error instanceof Error ? error.message : String(error)}`);
       }

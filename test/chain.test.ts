@@ -129,6 +129,21 @@ describe('Chain', () => {
     expect(stats.framesOverDeadline).toBe(100);
   });
 
+  it('passes what a transform says an operator must know into its stats, only while it is enabled', () => {
+    const chain = new Chain();
+    const noted = Object.assign(new AddLuma('noted', 0), { note: 'faces not blurred yet' as string | undefined, operatorNote(this: { note: string | undefined }) { return this.note; } });
+    chain.replace([{ transform: noted, enabled: true }, { transform: new AddLuma('quiet', 0), enabled: true }]);
+    const frame = new I420Frame(2, 2);
+    chain.apply(frame, clockAt(0));
+    expect(chain.stats().transforms.map((timing) => timing.note)).toEqual(['faces not blurred yet', undefined]);
+    noted.note = undefined;
+    expect(chain.stats().transforms[0]!.note).toBeUndefined();
+    noted.note = 'again';
+    chain.replace([{ transform: noted, enabled: false }]);
+    chain.apply(frame, clockAt(1));
+    expect(chain.stats().transforms[0]!.note).toBeUndefined();
+  });
+
   it('counts frames whose chain time exceeds the frame interval', () => {
     const time = { now: 0, cost: 50 };
     const chain = new Chain(() => time.now);

@@ -10,7 +10,7 @@ import { Pixelate } from './pixelate.js';
 import { Sketch } from './sketch.js';
 import { Text } from './text.js';
 import { Toon } from './toon.js';
-import type { Transform } from './transform.js';
+import type { Transform, TransformReport } from './transform.js';
 import { Vignette } from './vignette.js';
 
 /** Folders that file names in transform parameters are resolved in. */
@@ -27,7 +27,7 @@ function configured<P>(transform: Transform<P>, params: unknown): Transform<unkn
 
 const inFolder = (folder: string) => (name: string) => path.join(folder, path.basename(name));
 
-const factories: Record<TransformName, (params: unknown, folders: AssetFolders) => Transform<unknown>> = {
+const factories: Record<TransformName, (params: unknown, folders: AssetFolders, report?: TransformReport) => Transform<unknown>> = {
   color: (params) => configured(new Color(), params),
   lut3d: (params, folders) => configured(new Lut3d(inFolder(folders.lutDir)), params),
   text: (params) => configured(new Text(), params),
@@ -38,10 +38,10 @@ const factories: Record<TransformName, (params: unknown, folders: AssetFolders) 
   grain: (params) => configured(new Grain(), params),
   toon: (params) => configured(new Toon(), params),
   sketch: (params) => configured(new Sketch(), params),
-  'face-blur': (params) => configured(new FaceBlur(), params),
+  'face-blur': (params, _folders, report) => configured(new FaceBlur(report), params),
 };
 
 /** Builds and configures the transform a spec entry names. May throw (e.g. a malformed .cube file). */
-export function createTransform(entry: ChainSpecEntry, folders: AssetFolders): Transform<unknown> {
-  return factories[entry.name](entry.params, folders);
+export function createTransform(entry: ChainSpecEntry, folders: AssetFolders, report?: TransformReport): Transform<unknown> {
+  return factories[entry.name](entry.params, folders, report);
 }

@@ -1,6 +1,9 @@
 import type { ZodType } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 
+/** Where a transform tells its host something an operator should know (the server's log, a CLI's stderr). */
+export type TransformReport = (level: 'info' | 'warn' | 'error', message: string) => void;
+
 /** A frame kernel. `configure` may allocate; `apply` works in place and must not allocate. */
 export interface Transform<P = unknown> {
   readonly name: string;
@@ -20,6 +23,8 @@ export interface Transform<P = unknown> {
    * detection running in another thread). Live pipelines never call it, so apply() must never block.
    */
   prepare?(frame: Frame, clock: FrameClock): Promise<void>;
+  /** A short state an operator must see beside the transform's timing (e.g. faces not blurred yet); read once a second. */
+  operatorNote?(): string | undefined;
   close(): void;
 }
 

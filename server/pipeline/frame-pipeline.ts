@@ -17,6 +17,7 @@ export type FramePipelineEvents = {
   stats: [stats: PipelineStats];
   'need-keyframe': [reason: string];
   crash: [crash: ProcessCrash];
+  'transform-report': [level: 'info' | 'warn' | 'error', message: string];
   /** The start-up chain could not be configured (e.g. its LUT file went bad); the stream runs without it. */
   'chain-error': [message: string];
   /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
@@ -139,6 +140,9 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         break;
       case 'crash':
         this.safeEmit('crash', message.crash);
+        break;
+      case 'transform-report':
+        this.safeEmit('transform-report', message.level, message.message);
         break;
       case 'chain-result': {
         const pending = this.pendingChains.get(message.requestId);

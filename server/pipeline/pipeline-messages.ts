@@ -57,6 +57,8 @@ export type PipelineOutput =
   | { type: 'need-keyframe'; reason: string }
   | { type: 'chain-result'; requestId: number; error?: string }
   | { type: 'crash'; crash: ProcessCrash }
+  /** Something a transform says an operator should know (face-blur not protecting, …). */
+  | { type: 'transform-report'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'closed' };
 
 /** Milliseconds since the epoch with sub-ms precision, comparable across threads (unlike performance.now()). */

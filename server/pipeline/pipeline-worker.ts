@@ -273,13 +273,15 @@ class PipelineWorker {
     this.hlsWriter.writeVideo(accessUnit, Math.max(0, captureMs - this.hlsOriginMs), keyframe);
   }
 
+  private readonly report = (level: 'info' | 'warn' | 'error', message: string): void => this.post({ type: 'transform-report', level, message });
+
   /** Configures the spec's transforms and swaps them in at the next frame; on any error nothing changes. */
   private buildChain(spec: ChainSpec): { error?: string } {
     const entries: ChainEntry[] = [];
     try {
       spec.transforms.forEach((entry, index) => {
         try {
-          entries.push({ transform: createTransform(entry, this.settings), enabled: entry.enabled });
+          entries.push({ transform: createTransform(entry, this.settings, this.report), enabled: entry.enabled });
         } catch (error) {
           throw new Error(`transforms.${index} (${entry.name}): ${error instanceof Error ? error.message : String(error)}`);
         }

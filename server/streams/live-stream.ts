@@ -383,6 +383,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     });
     pipeline.on('chain-error', (message) => this.log.error({ streamId: this.id, error: message }, 'transform chain could not be configured; running without it'));
     pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
+    pipeline.on('transform-report', (level, message) => this.log[level]({ streamId: this.id }, message));
     pipeline.on('crash', (crash) => {
       this.metrics.processRestarts.inc({ role: crash.role });
       this.log.warn({ streamId: this.id, ...crash }, 'pipeline process crashed; restarting');
