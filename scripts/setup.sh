@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what livefx needs, and only what is missing, so it is safe to run again:
-# Debian packages (ffmpeg, fonts-dejavu-core; with --test also chromium) through apt-get when root,
+# Debian packages (ffmpeg, fonts-dejavu-core, libpocketsphinx3, pocketsphinx-en-us; with --test also
+# chromium and flite) through apt-get when root,
 # then npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,13 @@ command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # Text overlays draw with DejaVu Sans.
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+# Live subtitles: PocketSphinx is loaded through koffi (no native build) with the US English model.
+compgen -G '/usr/lib/*/libpocketsphinx.so.3' >/dev/null || missing+=(libpocketsphinx3)
+[[ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ]] || missing+=(pocketsphinx-en-us)
 if $want_test; then
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  # The ASR tests speak their sentences with flite's rms voice.
+  command -v flite >/dev/null 2>&1 || missing+=(flite)
 fi
 
 if ((${#missing[@]} > 0)); then

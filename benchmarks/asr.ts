@@ -1,0 +1,157 @@
+// Live subtitles engine: word error rate on generated speech (clean and under pink noise), real-time
+// factor on one core, latency of partials and finals in a real-time feed, and what the energy gate
+// saves on mostly-silent input. PocketSphinx through koffi, as the server runs it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from './asr-speech.js';
+import { percentile, renderBarChart, writeResult } from './bar-chart.js';
+import { projectRoot } from './livefx-process.js';
+import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
+import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/pocketsphinx-engine.js';
+import type { PocketSphinxStream } from '../transforms/subtitles/pocketsphinx-stream.js';
+
+const CHUNK = 1600;
+const dir = await mkdtemp(path.join(tmpdir(), 'livefx-asr-bench-'));
+
+interface TimedEvent {
+  kind: 'partial' | 'final';
+  result: AsrResult;
+  /** Wall-clock ms since the first sample was written. */
+  atMs: number;
+}
+
+interface Run {
+  events: TimedEvent[];
+  finals: AsrResult[];
+  wallMs: number;
+  processCpuMs: number;
+  stats: NonNullable<PocketSphinxStream['stats']>;
+}
+
+/** Feeds 100 ms chunks, either as fast as the engine takes them or paced like a live stream. */
+async function run(pcm: Int16Array, options: PocketSphinxEngineOptions = {}, realTime = false): Promise<Run> {
+  const stream = new PocketSphinxEngine(options).open({ sampleRate: 16000 });
+  const events: TimedEvent[] = [];
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  stream.on('partial', (result) => events.push({ kind: 'partial', result, atMs: performance.now() - started }));
+  stream.on('final', (result) => events.push({ kind: 'final', result, atMs: performance.now() - started }));
+  for (let offset = 0, index = 0; offset < pcm.length; offset += CHUNK, index++) {
+    if (realTime) {
+      const due = started + index * 100;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    if (!stream.write(pcm.subarray(offset, offset + CHUNK))) await new Promise<void>((resolve) => stream.once('drain', resolve));
+  }
+  await stream.end();
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    events,
+    finals: events.filter((event) => event.kind === 'final').map((event) => event.result),
+    wallMs: performance.now() - started,
+    processCpuMs: (cpu.user + cpu.system) / 1000,
+    stats: stream.stats!,
+  };
+}
+
+const wer = (fixture: SpeechFixture, result: Run): number =>
+  wordErrorRate(fixture.sentences.flatMap((sentence) => normaliseWords(sentence.text)), result.finals.flatMap((final) => final.words.map((word) => word.word)));
+const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const summary = (values: number[]) => ({ p50Ms: Math.round(percentile(values, 0.5)), p95Ms: Math.round(percentile(values, 0.95)), maxMs: Math.round(Math.max(...values)), count: values.length });
+
+const clean = await makeSpeech(dir, 'clean', ASR_SENTENCES);
+const noisy = await makeSpeech(dir, 'noisy', ASR_SENTENCES, NOISY_SET);
+
+// Accuracy and speed, fed as fast as the worker takes it.
+const cleanRun = await run(clean.pcm);
+const noisyRun = await run(noisy.pcm);
+
+// Latency: a live feed (100 ms every 100 ms) of the clean set.
+const live = await run(clean.pcm, {}, true);
+const finalLatency: number[] = [];
+const firstPartial: number[] = [];
+const wordLatency: number[] = [];
+for (const sentence of clean.sentences) {
+  const final = live.events.find((event) => event.kind === 'final' && event.result.words.some((word) => word.startMs >= sentence.startMs - 150 && word.startMs <= sentence.endMs));
+  if (final) finalLatency.push(final.atMs - sentence.endMs);
+  const partial = live.events.find((event) => event.atMs >= sentence.startMs && event.result.words.length > 0 && event.result.words[0]!.startMs >= sentence.startMs - 150);
+  if (partial) firstPartial.push(partial.atMs - sentence.startMs);
+}
+// A word is on screen from the first result that holds it (same word, start within 200 ms).
+for (const word of live.finals.flatMap((final) => final.words)) {
+  const first = live.events.find((event) => event.result.words.some((candidate) => candidate.word === word.word && Math.abs(candidate.startMs - word.startMs) <= 200));
+  if (first) wordLatency.push(first.atMs - word.endMs);
+}
+
+// The energy gate on mostly-silent input: a minute of quiet room noise with one sentence in it.
+const quiet = await makeSignal(dir, 'quiet', 'anoisesrc=color=pink:amplitude=0.04:r=16000:seed=3', 60, 0);
+const mostlySilent = new Int16Array(quiet);
+const sentence = clean.pcm.subarray(Math.round(clean.sentences[0]!.startMs * 16), Math.round(clean.sentences[0]!.endMs * 16));
+for (let index = 0; index < sentence.length; index++) mostlySilent[30 * 16000 + index] = Math.max(-32768, Math.min(32767, mostlySilent[30 * 16000 + index]! + sentence[index]!));
+const gated = await run(mostlySilent);
+const ungated = await run(mostlySilent, { gate: false });
+const music = await makeSignal(dir, 'music', SYNTHETIC_MUSIC, 30);
+const musicGated = await run(music);
+const musicUngated = await run(music, { gate: false });
+await rm(dir, { recursive: true, force: true });
+
+const words = (result: Run): number => result.finals.reduce((sum, final) => sum + final.words.length, 0);
+const gateResult = (result: Run, audioMs: number) => ({
+  decoderMs: result.stats.decoderMs,
+  processCpuMs: Math.round(result.processCpuMs),
+  decodedShare: round(result.stats.decodedAudioMs / audioMs),
+  coreShare: round(result.processCpuMs / audioMs, 4),
+  words: words(result),
+});
+const result = {
+  engine: 'PocketSphinx 5prealpha (Debian libpocketsphinx3, en-us model) via koffi, one worker thread',
+  machine: '2 shared cores',
+  set: `${ASR_SENTENCES.length} sentences, ${ASR_SENTENCES.flatMap(normaliseWords).length} words, flite rms voice, 1.5 s pauses; noisy: pink noise ≈ 20 dB below the voice`,
+  wer: { clean: round(wer(clean, cleanRun)), noisy: round(wer(noisy, noisyRun)), target: 0.2 },
+  realTimeFactor: {
+    // Wall time inside libpocketsphinx over the audio's duration: the worker is one thread, so one core.
+    clean: round(cleanRun.stats.decoderMs / clean.durationMs),
+    noisy: round(noisyRun.stats.decoderMs / noisy.durationMs),
+    cleanProcessCpu: round(cleanRun.processCpuMs / clean.durationMs),
+    noisyProcessCpu: round(noisyRun.processCpuMs / noisy.durationMs),
+    target: 0.3,
+  },
+  liveFeed: {
+    finalAfterSentenceEnd: summary(finalLatency),
+    firstPartialAfterSentenceStart: summary(firstPartial),
+    wordEndToFirstResult: summary(wordLatency),
+    target: 'caption latency p95 ≤ 1.5 s (this is the engine part; delivery adds to it)',
+  },
+  energyGate: {
+    input: '60 s pink noise at −42 dBFS with one 2.3 s sentence',
+    gated: gateResult(gated, 60_000),
+    ungated: gateResult(ungated, 60_000),
+    music30s: { gated: gateResult(musicGated, 31_000), ungated: gateResult(musicUngated, 31_000) },
+  },
+};
+console.log(JSON.stringify(result, null, 2));
+const resultsDir = path.join(projectRoot, 'benchmarks', 'results');
+await writeResult(resultsDir, 'asr', result, {
+  title: 'Live subtitles engine latency (PocketSphinx, live 100 ms feed)',
+  unit: 'ms',
+  target: { value: 1500, label: 'caption p95 target 1.5 s' },
+  groups: [
+    { label: 'word end → first shown', values: { p50: result.liveFeed.wordEndToFirstResult.p50Ms, p95: result.liveFeed.wordEndToFirstResult.p95Ms } },
+    { label: 'sentence end → final', values: { p50: result.liveFeed.finalAfterSentenceEnd.p50Ms, p95: result.liveFeed.finalAfterSentenceEnd.p95Ms } },
+    { label: 'sentence start → 1st partial', values: { p50: result.liveFeed.firstPartialAfterSentenceStart.p50Ms, p95: result.liveFeed.firstPartialAfterSentenceStart.p95Ms } },
+  ],
+});
+await writeFile(
+  path.join(resultsDir, 'asr-accuracy.svg'),
+  renderBarChart({
+    title: 'Live subtitles engine: word error rate and real-time factor',
+    unit: '%',
+    target: { value: 20, label: 'WER target 20 %' },
+    groups: [
+      { label: 'clean', values: { 'WER %': result.wer.clean * 100, 'RTF ×100 (one core)': result.realTimeFactor.clean * 100 } },
+      { label: 'pink noise, 20 dB SNR', values: { 'WER %': result.wer.noisy * 100, 'RTF ×100 (one core)': result.realTimeFactor.noisy * 100 } },
+    ],
+  }),
+);

@@ -1,0 +1,61 @@
+import type { AsrError } from './asr-error.js';
+
+/** One recognised word; times are milliseconds from the stream's first sample. */
+export interface AsrWord {
+  word: string;
+  startMs: number;
+  endMs: number;
+  /** 0..1 where the engine gives one. */
+  conf?: number;
+}
+
+/** A hypothesis: a partial may still change; a final is committed and never revised. */
+export interface AsrResult {
+  text: string;
+  words: AsrWord[];
+}
+
+export type AsrStreamEvents = {
+  /** The best guess so far for the utterance in progress; replaces the previous partial. */
+  partial: [result: AsrResult];
+  /** The utterance is over; its words are committed. Replaces the partials before it. */
+  final: [result: AsrResult];
+  /** Below the high-water mark again after write() returned false. */
+  drain: [];
+  /** The engine failed; the stream is closed. `error.retryable`: opening a new stream may work. */
+  error: [error: AsrError];
+};
+
+export interface AsrOpenOptions {
+  /** Of the PCM given to write(); engines resample to what they need. */
+  sampleRate: number;
+}
+
+/**
+ * One utterance stream: mono signed 16-bit PCM in, results out. A change of sample rate or
+ * channel count means ending this stream and opening another.
+ */
+export interface AsrStream {
+  on<E extends keyof AsrStreamEvents & string>(event: E, listener: (...args: AsrStreamEvents[E]) => void): this;
+  once<E extends keyof AsrStreamEvents & string>(event: E, listener: (...args: AsrStreamEvents[E]) => void): this;
+  off<E extends keyof AsrStreamEvents & string>(event: E, listener: (...args: AsrStreamEvents[E]) => void): this;
+  /**
+   * Queues audio (copied: the caller may reuse its buffer). Returns false once the engine is more
+   * than its high-water mark behind; a caller that can wait (a file) waits for `drain`, a live one need not.
+   */
+  write(pcm: Int16Array): boolean;
+  /** No more audio: resolves after the last final has been emitted, then the stream is closed. */
+  end(): Promise<void>;
+  /** Drops the utterance in progress without a final (e.g. after a discontinuity); the stream stays open. */
+  cancel(): void;
+  /** Stops at once: no more events; idempotent; resolves when the engine's thread or process is gone. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** A speech recogniser: PocketSphinx in-process, or any program speaking the command contract. */
+export interface AsrEngine {
+  readonly name: string;
+  readonly version: string;
+  open(options: AsrOpenOptions): AsrStream;
+}

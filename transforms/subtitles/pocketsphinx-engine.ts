@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { AsrEngine, AsrOpenOptions } from './asr-engine.js';
+import type { EnergyGateOptions } from './energy-gate.js';
+import { DEBIAN_MODEL, type PocketSphinxModel } from './pocketsphinx-library.js';
+import { PocketSphinxStream } from './pocketsphinx-stream.js';
+
+export interface PocketSphinxEngineOptions {
+  model?: PocketSphinxModel;
+  /** How often a partial is read while someone speaks (default 500 ms). */
+  partialIntervalMs?: number;
+  /** Non-speech after which an utterance ends and its final comes (default 400 ms). */
+  endOfSpeechMs?: number;
+  /** Longest utterance before a final is forced (default 15 s). */
+  maxUtteranceMs?: number;
+  /** Energy gate settings; false turns the gate off. */
+  gate?: EnergyGateOptions | false;
+  /** More PocketSphinx arguments ({ '-vad_threshold': '3.0' }), for tuning. */
+  decoderArgs?: Record<string, string>;
+}
+
+/** Under vitest this module runs from source; a worker needs compiled JavaScript, which `npm run build` puts in dist/. */
+function workerUrl(): URL {
+  const beside = new URL('./pocketsphinx-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../../dist/transforms/subtitles/pocketsphinx-worker.js', import.meta.url);
+}
+
+/** CMU PocketSphinx 5prealpha (Debian's libpocketsphinx3) in a worker thread per stream. */
+export class PocketSphinxEngine implements AsrEngine {
+  readonly name = 'pocketsphinx';
+  readonly version = '5prealpha';
+  private readonly url = workerUrl();
+
+  constructor(private readonly options: PocketSphinxEngineOptions = {}) {}
+
+  open(options: AsrOpenOptions): PocketSphinxStream {
+    if (!Number.isInteger(options.sampleRate) || options.sampleRate < 8000 || options.sampleRate > 192_000) {
+      throw new RangeError(`sampleRate must be an integer between 8000 and 192000, got ${options.sampleRate}`);
+    }
+    return new PocketSphinxStream(this.url, {
+      sampleRate: options.sampleRate,
+      model: this.options.model ?? DEBIAN_MODEL,
+      postSpeechFrames: Math.round((this.options.endOfSpeechMs ?? 400) / 10),
+      ...(this.options.partialIntervalMs !== undefined ? { partialIntervalMs: this.options.partialIntervalMs } : {}),
+      ...(this.options.maxUtteranceMs !== undefined ? { maxUtteranceMs: this.options.maxUtteranceMs } : {}),
+      ...(this.options.gate !== undefined ? { gate: this.options.gate } : {}),
+      ...(this.options.decoderArgs ? { decoderArgs: this.options.decoderArgs } : {}),
+    });
+  }
+}

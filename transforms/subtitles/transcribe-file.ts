@@ -1,0 +1,175 @@
+import { spawn } from 'node:child_process';
+import { z } from 'zod';
+import type { AsrEngine, AsrResult, AsrStream } from './asr-engine.js';
+import { CaptionLayout, type CaptionCue, type CaptionLayoutOptions } from './caption-layout.js';
+import type { Transcript } from './transcript-formats.js';
+
+const SAMPLE_RATE = 16000;
+const CHUNK_SAMPLES = SAMPLE_RATE / 10;
+const STDERR_TAIL_BYTES = 4096;
+
+export interface TranscribeFileOptions {
+  engine: AsrEngine;
+  /** 0..1, called as the audio is decoded, and with 1 at the end. */
+  onProgress?: (fraction: number) => void;
+  ffmpeg?: string;
+  ffprobe?: string;
+  layout?: CaptionLayoutOptions;
+}
+
+/** The file could not be read or decoded; the message names the file and ffmpeg's reason. */
+export class UnreadableMediaError extends Error {
+  override readonly name = 'UnreadableMediaError';
+
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`cannot read ${file}: ${reason}`);
+  }
+}
+
+const probeOutput = z.object({
+  format: z.object({ duration: z.string().optional() }).optional(),
+  streams: z.array(z.object({ codec_type: z.string().optional() })).optional(),
+});
+
+/** ffmpeg's last words, without its "[mp3 @ 0x…]" tags and the file name it repeats. */
+function reasonFrom(stderr: string, file: string): string {
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, ''))
+    .map((line) => (line.startsWith(`${file}: `) ? line.slice(file.length + 2) : line))
+    .filter((line) => line !== '');
+  return lines.slice(-2).join('; ') || 'ffmpeg gave no reason';
+}
+
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', (error) => reject(new Error(`cannot run ${command}: ${error.message}`)));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Duration in ms (0 when the container does not say); throws UnreadableMediaError for no file or no audio. */
+async function probe(file: string, ffprobe: string): Promise<number> {
+  const result = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type', '-of', 'json', file]);
+  if (result.code !== 0) throw new UnreadableMediaError(file, reasonFrom(result.stderr, file));
+  let output: unknown;
+  try {
+    output = JSON.parse(result.stdout || '{}');
+  } catch {
+    throw new UnreadableMediaError(file, 'ffprobe gave no readable answer');
+  }
+  const parsed = probeOutput.safeParse(output);
+  if (!parsed.success) throw new UnreadableMediaError(file, 'ffprobe said something unexpected');
+  if (!parsed.data.streams?.some((stream) => stream.codec_type === 'audio')) throw new UnreadableMediaError(file, 'it has no audio stream');
+  const seconds = Number(parsed.data.format?.duration);
+  return Number.isFinite(seconds) ? seconds * 1000 : 0;
+}
+
+/**
+ * Runs a streaming engine over a whole file, as fast as the engine takes the audio: ffmpeg decodes
+ * any audio or video to s16le 16 kHz mono, fed in 100 ms chunks with back-pressure.
+ */
+export async function transcribeFile(file: string, options: TranscribeFileOptions): Promise<Transcript> {
+  const durationMs = await probe(file, options.ffprobe ?? 'ffprobe');
+  const stream = options.engine.open({ sampleRate: SAMPLE_RATE });
+  const utterances: AsrResult[] = [];
+  const layout = new CaptionLayout(options.layout);
+  const cues = new Map<number, CaptionCue>();
+  const keep = (changed: CaptionCue[]): void => {
+    for (const cue of changed) {
+      if (cue.lines.length === 0) cues.delete(cue.id);
+      else cues.set(cue.id, cue);
+    }
+  };
+  stream.on('final', (result) => {
+    utterances.push(result);
+    keep(layout.push('final', result));
+  });
+  try {
+    await feed(file, stream, durationMs, options);
+    await stream.end();
+  } catch (error) {
+    await stream.close();
+    if (error instanceof UnreadableMediaError) throw error;
+    throw new Error(`transcribing ${file} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  keep(layout.finish());
+  options.onProgress?.(1);
+  return {
+    file,
+    durationMs,
+    engine: { name: options.engine.name, version: options.engine.version },
+    utterances,
+    words: utterances.flatMap((utterance) => utterance.words),
+    cues: [...cues.values()].sort((a, b) => a.id - b.id),
+    maskProfanity: options.layout?.maskProfanity ?? false,
+  };
+}
+
+function feed(file: string, stream: AsrStream, durationMs: number, options: TranscribeFileOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const decoder = spawn(options.ffmpeg ?? 'ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // An aligned buffer of our own: pipe chunks may start at odd byte offsets.
+    const chunk = new Int16Array(CHUNK_SAMPLES);
+    const chunkBytes = new Uint8Array(chunk.buffer);
+    let filled = 0;
+    let samples = 0;
+    let reported = 0;
+    let stderr = '';
+    let failed = false;
+    const fail = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      decoder.kill('SIGKILL');
+      reject(error);
+    };
+    stream.once('error', (error) => fail(error));
+    stream.on('drain', () => decoder.stdout.resume());
+    decoder.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-STDERR_TAIL_BYTES)));
+    decoder.on('error', (error) => fail(new Error(`cannot run ffmpeg: ${error.message}`)));
+    const push = (view: Int16Array): void => {
+      samples += view.length;
+      if (!stream.write(view)) decoder.stdout.pause();
+      const fraction = durationMs > 0 ? Math.min(0.99, (samples / SAMPLE_RATE) * 1000 / durationMs) : 0;
+      // Progress in steps of 1 %, so a caller drawing a bar is not called 10 times per second of audio.
+      if (fraction - reported >= 0.01) {
+        reported = fraction;
+        options.onProgress?.(fraction);
+      }
+    };
+    decoder.stdout.on('data', (data: Buffer) => {
+      let offset = 0;
+      while (offset < data.length) {
+        const take = Math.min(chunkBytes.length - filled, data.length - offset);
+        chunkBytes.set(data.subarray(offset, offset + take), filled);
+        filled += take;
+        offset += take;
+        if (filled === chunkBytes.length) {
+          push(chunk);
+          filled = 0;
+        }
+      }
+    });
+    decoder.on('close', (code, signal) => {
+      if (failed) return;
+      if (code !== 0) {
+        fail(new UnreadableMediaError(file, signal ? `ffmpeg was killed by ${signal}` : reasonFrom(stderr, file)));
+        return;
+      }
+      const whole = filled - (filled % 2);
+      if (whole > 0) push(chunk.subarray(0, whole / 2));
+      resolve();
+    });
+  });
+}
