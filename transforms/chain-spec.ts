@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { colorParams } from './color.js';
+import { faceBlurParams } from './face-blur.js';
 import { grainParams } from './grain.js';
 import { imageParams } from './image-overlay.js';
 import { labelParams } from './label.js';
 import { lut3dParams } from './lut3d.js';
 import { pixelateParams } from './pixelate.js';
+import { sketchParams } from './sketch.js';
 import { textParams } from './text.js';
+import { toonParams } from './toon.js';
 import { vignetteParams } from './vignette.js';
 
 /** Every transform an operator can put in a chain, with its parameter schema. */
@@ -18,10 +21,13 @@ export const transformParamSchemas = {
   pixelate: pixelateParams,
   vignette: vignetteParams,
   grain: grainParams,
+  toon: toonParams,
+  sketch: sketchParams,
+  'face-blur': faceBlurParams,
 } as const;
 
 /** Transforms that make the picture synthetic: while one is on, the "AI-processed" label must be there. */
-export const STYLIZATIONS: ReadonlySet<TransformName> = new Set<TransformName>(['pixelate', 'vignette', 'grain']);
+export const STYLIZATIONS: ReadonlySet<TransformName> = new Set<TransformName>(['pixelate', 'vignette', 'grain', 'toon', 'sketch']);
 
 export type TransformName = keyof typeof transformParamSchemas;
 export const transformNames = Object.keys(transformParamSchemas) as TransformName[];
