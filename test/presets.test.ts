@@ -224,7 +224,7 @@ describe('preset storage', () => {
   it('applies each migration once, in order, and rolls back all of them when one fails', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-migrations-'));
     try {
-      const later = { id: 'recorder/1-create', up: (db: BetterSqlite3.Database) => db.exec('CREATE TABLE recordings (id TEXT PRIMARY KEY)') };
+      const later = { id: 'later-feature/1-create', up: (db: BetterSqlite3.Database) => db.exec('CREATE TABLE later_feature (id TEXT PRIMARY KEY)') };
       const first = LivefxDatabase.open(dataDir, MIGRATIONS);
       expect(first.applied).toEqual(MIGRATIONS.map((migration) => migration.id));
       expect(first.db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -235,7 +235,7 @@ describe('preset storage', () => {
 
       // A later feature appends its migrations: only those run.
       const second = LivefxDatabase.open(dataDir, [...MIGRATIONS, later]);
-      expect(second.applied).toEqual(['recorder/1-create']);
+      expect(second.applied).toEqual(['later-feature/1-create']);
       second.close();
 
       const broken = { id: 'broken/1', up: (db: BetterSqlite3.Database) => db.exec('CREATE TABLE half (x); SELECT * FROM no_such_table') };
