@@ -344,7 +344,10 @@ describe('face-blur', () => {
     expect(refused({ blurRadius: 3 })).toMatch(/blurRadius/);
     const accepted = parseChainSpec({ transforms: [{ name: 'face-blur' }] });
     expect(refused({ shape: 'star' })).toMatch(/^transforms\.0\.params\.shape: /);
-    expect(accepted.ok && accepted.spec.transforms[0]!.params).toEqual({ mode: 'blur', shape: 'ellipse', strength: 0.7, detectEvery: 5, margin: 0.2, minConfidence: 0.4 });
+    expect(refused({ tiles: 'all' })).toMatch(/^transforms\.0\.params\.tiles: /);
+    expect(refused({ minFaceSize: 0 })).toMatch(/^transforms\.0\.params\.minFaceSize: /);
+    expect(refused({ tilesPerRound: 13 })).toMatch(/^transforms\.0\.params\.tilesPerRound: /);
+    expect(accepted.ok && accepted.spec.transforms[0]!.params).toEqual({ mode: 'blur', shape: 'ellipse', strength: 0.7, detectEvery: 5, margin: 0.2, minConfidence: 0.4, tiles: 'auto', minFaceSize: 0.035, tilesPerRound: 2 });
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_FACES } from './face-detection/detector-protocol.js';
+import { autoTileGrid, DETECTION_LONG_SIDE_MAX, DETECTION_SHORT_SIDE, MAX_FACES, MAX_TILES, TILE_OVERLAP, TILED_LONG_SIDE_MAX, TILED_SHORT_SIDE, tileRect } from './face-detection/detector-protocol.js';
 import { FaceDetector, type FaceDetectorState } from './face-detection/face-detector.js';
 import { FaceTracker } from './face-detection/face-tracker.js';
 import { RegionBlur } from './face-detection/region-blur.js';
@@ -20,6 +20,15 @@ export const faceBlurParams = z
     margin: z.number().min(0).max(1).default(0.2),
     /** Detections scoring below this are ignored. */
     minConfidence: z.number().min(0.05).max(0.95).default(0.4),
+    /**
+     * auto: on frames of 448 px and more (short side), besides the whole frame search 2 × 3 overlapping
+     * tiles (on 16:9) at the detector's native scale, so faces of 30 px and up at 720p are found; off: whole frame only.
+     */
+    tiles: z.enum(['auto', 'off']).default('auto'),
+    /** Detections lower than this share of the frame height are ignored (0.035: 25 px at 720p); smaller ones are mostly not faces. */
+    minFaceSize: z.number().min(0.01).max(0.5).default(0.035),
+    /** Tiles searched per detection round besides the whole frame; live, rounds cycle through the grid (offline renders search all). */
+    tilesPerRound: z.number().int().min(1).max(MAX_TILES).default(2),
   })
   .strict();
 export type FaceBlurParams = z.infer<typeof faceBlurParams>;
@@ -46,6 +55,10 @@ export type FaceBlurReport = TransformReport;
 
 /** Detections that may miss a face before its box goes (so one missed detection never shows it). */
 const HOLD_DETECTIONS = 3;
+/** Frames with a short side below this are searched whole only: their tiles would be upscaled to BlazeFace's 256 px. */
+const TILES_MIN_SHORT_SIDE = Math.ceil(DETECTION_SHORT_SIDE * (2 - TILE_OVERLAP));
+/** Faces at least this tall (share of the frame height) are found by the whole-frame pass: a round without their tile still looked for them. */
+const WHOLE_PASS_FACE = 0.15;
 /** Without any detection for this long (the detector is down), boxes go. */
 const STALE_FRAMES = 150;
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
@@ -82,6 +95,17 @@ export class FaceBlur implements Transform<FaceBlurParams> {
   private readonly drawn = new Int32Array(MAX_FACES * 4);
   private frameWidth = 0;
   private frameHeight = 0;
+  /** The tile grid detections use now (1 × 1: the whole frame only). */
+  private columns = 1;
+  private rows = 1;
+  /** Each tile of the grid in 0..1 of the frame: left, top, right, bottom. */
+  private readonly tileBounds = new Float64Array(MAX_TILES * 4);
+  /** The tile the next live round starts at, and the tiles of the round out now. */
+  private nextTile = 0;
+  private roundFirst = 0;
+  private roundCount = 0;
+  /** Whether the round out looked where a track is (bound once: no allocation per result). */
+  private readonly searched = (centreX: number, centreY: number, height: number): boolean => this.roundSearched(centreX, centreY, height);
   private preparedFrame = -1;
   private lastFrame = -1;
   private started = false;
@@ -94,6 +118,7 @@ export class FaceBlur implements Transform<FaceBlurParams> {
   configure(params: FaceBlurParams): void {
     if (this.closed) throw new Error('face-blur is closed');
     this.settings = params;
+    if (this.frameWidth > 0) this.layout();
     if (this.detector) return;
     this.report('warn', 'face-blur: face detector starting; faces are not blurred until its first detection');
     this.detector = new FaceDetector({
@@ -148,7 +173,8 @@ export class FaceBlur implements Transform<FaceBlurParams> {
     if (detector.busy) await detector.waitForResult();
     this.takeResult(detector);
     if (frame.width !== this.frameWidth || frame.height !== this.frameHeight) this.resize(frame.width, frame.height);
-    if (!this.submit(detector, frame, clock.frameIndex)) return;
+    // Offline there is time for the whole grid every round.
+    if (!this.submit(detector, frame, clock.frameIndex, true)) return;
     await detector.waitForResult();
     this.takeResult(detector);
     this.preparedFrame = clock.frameIndex;
@@ -216,13 +242,50 @@ export class FaceBlur implements Transform<FaceBlurParams> {
     this.frameWidth = width;
     this.frameHeight = height;
     this.regions.reserve(width, height);
-    this.downscaler.resize(width, height);
+    this.layout();
   }
 
-  private submit(detector: FaceDetector, frame: Frame, frameIndex: number): boolean {
+  /** Picks the tile grid for the frame size and settings, and sizes the detector's image for it. */
+  private layout(): void {
+    const tiled = this.settings.tiles === 'auto' && Math.min(this.frameWidth, this.frameHeight) >= TILES_MIN_SHORT_SIDE;
+    const grid = tiled ? autoTileGrid(this.frameWidth, this.frameHeight) : { columns: 1, rows: 1 };
+    this.columns = grid.columns;
+    this.rows = grid.rows;
+    this.nextTile = 0;
+    for (let tile = 0; tile < grid.columns * grid.rows; tile++) {
+      const rect = tileRect(this.frameWidth, this.frameHeight, grid.columns, grid.rows, tile);
+      this.tileBounds[tile * 4] = rect.left / this.frameWidth;
+      this.tileBounds[tile * 4 + 1] = rect.top / this.frameHeight;
+      this.tileBounds[tile * 4 + 2] = (rect.left + rect.width) / this.frameWidth;
+      this.tileBounds[tile * 4 + 3] = (rect.top + rect.height) / this.frameHeight;
+    }
+    if (tiled) this.downscaler.resize(this.frameWidth, this.frameHeight, TILED_SHORT_SIDE, TILED_LONG_SIDE_MAX);
+    else this.downscaler.resize(this.frameWidth, this.frameHeight, DETECTION_SHORT_SIDE, DETECTION_LONG_SIDE_MAX);
+  }
+
+  private submit(detector: FaceDetector, frame: Frame, frameIndex: number, allTiles = false): boolean {
     if (!detector.ready || detector.busy) return false;
-    this.downscaler.write(frame, detector.image);
-    return detector.submit(this.downscaler.width, this.downscaler.height, frameIndex);
+    const tiles = this.columns * this.rows;
+    const count = tiles === 1 ? 0 : allTiles ? tiles : Math.min(tiles, this.settings.tilesPerRound);
+    // Up to 1080p the frame goes over as it is and the detector thread scales it; beyond, it is scaled here.
+    if (!detector.submitFrame(frame, frameIndex, this.columns, this.rows, this.nextTile, count)) {
+      this.downscaler.write(frame, detector.image);
+      if (!detector.submit(this.downscaler.width, this.downscaler.height, frameIndex, this.columns, this.rows, this.nextTile, count)) return false;
+    }
+    this.roundFirst = this.nextTile;
+    this.roundCount = count;
+    if (tiles > 1) this.nextTile = (this.nextTile + count) % tiles;
+    return true;
+  }
+
+  private roundSearched(centreX: number, centreY: number, height: number): boolean {
+    const tiles = this.columns * this.rows;
+    if (tiles === 1 || this.roundCount >= tiles || height >= WHOLE_PASS_FACE) return true;
+    for (let step = 0; step < this.roundCount; step++) {
+      const at = ((this.roundFirst + step) % tiles) * 4;
+      if (centreX >= this.tileBounds[at]! && centreX < this.tileBounds[at + 2]! && centreY >= this.tileBounds[at + 1]! && centreY < this.tileBounds[at + 3]!) return true;
+    }
+    return false;
   }
 
   private takeResult(detector: FaceDetector): void {
@@ -233,7 +296,7 @@ export class FaceBlur implements Transform<FaceBlurParams> {
     }
     if (this.counters.detections === 0) this.report('info', `face-blur: protecting (first detection after ${this.counters.unprotected} frames that were not blurred)`);
     this.counters.detections++;
-    this.tracker.update(detector.resultFrame, detector.faces, detector.resultCount, this.settings.minConfidence, HOLD_DETECTIONS);
+    this.tracker.update(detector.resultFrame, detector.faces, detector.resultCount, this.settings.minConfidence, HOLD_DETECTIONS, this.settings.minFaceSize, this.searched);
   }
 }
 

@@ -20,8 +20,15 @@ export const Slot = {
   requestRows: 9,
   /** Detector passes the result took (the whole image, plus one per tile). */
   resultPasses: 10,
+  /** The tiles of this request: `requestTileCount` of them from `requestTileFirst` on (wrapping), to spread a grid over rounds. */
+  requestTileFirst: 11,
+  requestTileCount: 12,
+  /** What the request carries: RGB_IMAGE (ready in `image`) or I420_FRAME (the frame in `frame`, scaled by the thread). */
+  requestFormat: 13,
 } as const;
-export const CONTROL_SLOTS = 12;
+export const RGB_IMAGE = 0;
+export const I420_FRAME = 1;
+export const CONTROL_SLOTS = 14;
 
 /** The most faces one result carries (a group shot has many small ones). */
 export const MAX_FACES = 32;
@@ -39,10 +46,12 @@ export const TILED_LONG_SIDE_MAX = 2 * DETECTION_LONG_SIDE_MAX;
 export const TILE_OVERLAP = 0.25;
 export const MAX_TILES = 12;
 export const IMAGE_CAPACITY = TILED_SHORT_SIDE * TILED_LONG_SIDE_MAX * 3;
+/** Frames up to 1080p go over whole (a copy), and the detector thread scales them; larger ones are scaled by the sender. */
+export const FRAME_CAPACITY = (1920 * 1088 * 3) / 2;
 
 const CONTROL_BYTES = CONTROL_SLOTS * 4;
 const FACES_BYTES = MAX_FACES * FACE_FLOATS * 4;
-export const SHARED_BYTES = CONTROL_BYTES + FACES_BYTES + IMAGE_CAPACITY;
+export const SHARED_BYTES = CONTROL_BYTES + FACES_BYTES + IMAGE_CAPACITY + FRAME_CAPACITY;
 
 /** Typed views over the shared block, the same on both sides. */
 export interface SharedViews {
@@ -50,6 +59,8 @@ export interface SharedViews {
   faces: Float32Array;
   /** Packed RGB, width × height × 3 bytes of the current request. */
   image: Uint8Array;
+  /** Or the I420 frame of the current request: Y, then U, then V, packed. */
+  frame: Uint8Array;
 }
 
 export function sharedViews(buffer: SharedArrayBuffer): SharedViews {
@@ -57,6 +68,7 @@ export function sharedViews(buffer: SharedArrayBuffer): SharedViews {
     control: new Int32Array(buffer, 0, CONTROL_SLOTS),
     faces: new Float32Array(buffer, CONTROL_BYTES, MAX_FACES * FACE_FLOATS),
     image: new Uint8Array(buffer, CONTROL_BYTES + FACES_BYTES, IMAGE_CAPACITY),
+    frame: new Uint8Array(buffer, CONTROL_BYTES + FACES_BYTES + IMAGE_CAPACITY, FRAME_CAPACITY),
   };
 }
 

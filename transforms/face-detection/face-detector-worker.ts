@@ -6,7 +6,24 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as HumanLibrary from '@vladmandic/human';
-import { DETECTION_SHORT_SIDE, FACE_FLOATS, IMAGE_CAPACITY, MAX_FACES, Slot, sharedViews, tileRect, waitAsync, type DetectorMessage, type DetectorWorkerData } from './detector-protocol.js';
+import type { Frame } from '../frame.js';
+import {
+  DETECTION_LONG_SIDE_MAX,
+  DETECTION_SHORT_SIDE,
+  FACE_FLOATS,
+  I420_FRAME,
+  IMAGE_CAPACITY,
+  MAX_FACES,
+  Slot,
+  sharedViews,
+  TILED_LONG_SIDE_MAX,
+  TILED_SHORT_SIDE,
+  tileRect,
+  waitAsync,
+  type DetectorMessage,
+  type DetectorWorkerData,
+} from './detector-protocol.js';
+import { RgbDownscaler } from './rgb-downscaler.js';
 
 /** Two boxes are one face when they overlap this much (IoU), or the smaller lies this much inside the larger. */
 const SAME_FACE_IOU = 0.3;
@@ -39,7 +56,7 @@ function post(message: DetectorMessage): void {
 
 async function main(): Promise<void> {
   const { shared, minConfidence } = workerData as DetectorWorkerData;
-  const { control, faces, image } = sharedViews(shared);
+  const { control, faces, image, frame } = sharedViews(shared);
   // The package's exports map names its wasm build without "./", so Node cannot import it by name.
   const { Human } = require(path.join(humanDist, 'human.node-wasm.js')) as typeof HumanLibrary;
   const off = { enabled: false };
@@ -88,6 +105,24 @@ async function main(): Promise<void> {
   }
   const loadMs = performance.now() - loadStart;
   const pixels = new Int32Array(IMAGE_CAPACITY);
+  // For frames sent whole: the same scaling the sender would do, here instead of on the stream's thread.
+  const downscaler = new RgbDownscaler();
+  const scaled = new Uint8Array(IMAGE_CAPACITY);
+  let scaledFor = '';
+
+  /** Scales the I420 frame in `frame` into `scaled`; returns its size. */
+  const scaleFrame = (width: number, height: number, tiled: boolean): { width: number; height: number } => {
+    const key = `${width}x${height}:${tiled}`;
+    if (key !== scaledFor) {
+      downscaler.resize(width, height, tiled ? TILED_SHORT_SIDE : DETECTION_SHORT_SIDE, tiled ? TILED_LONG_SIDE_MAX : DETECTION_LONG_SIDE_MAX);
+      scaledFor = key;
+    }
+    const lumaBytes = width * height;
+    const chromaBytes = Math.ceil(width / 2) * Math.ceil(height / 2);
+    const view: Frame = { width, height, y: frame.subarray(0, lumaBytes), u: frame.subarray(lumaBytes, lumaBytes + chromaBytes), v: frame.subarray(lumaBytes + chromaBytes, lumaBytes + 2 * chromaBytes), pts: 0, captureMs: 0 };
+    downscaler.write(view, scaled);
+    return { width: downscaler.width, height: downscaler.height };
+  };
 
   /** One BlazeFace pass over `input`; boxes mapped from the input's 0..1 to the image's through the tile's place. */
   const pass = async (input: HumanLibrary.Tensor, found: Found[], left: number, top: number, width: number, height: number): Promise<void> => {
@@ -99,10 +134,10 @@ async function main(): Promise<void> {
     }
   };
 
-  /** The whole image, then each tile of a columns × rows grid; returns the faces written (duplicates merged) and the passes run. */
-  const detect = async (width: number, height: number, columns: number, rows: number): Promise<{ count: number; passes: number }> => {
+  /** The whole image, then `tileCount` tiles of a columns × rows grid from `tileFirst` on; returns the faces written (duplicates merged) and the passes run. */
+  const detect = async (source: Uint8Array, width: number, height: number, columns: number, rows: number, tileFirst: number, tileCount: number): Promise<{ count: number; passes: number }> => {
     const length = width * height * 3;
-    for (let index = 0; index < length; index++) pixels[index] = image[index]!;
+    for (let index = 0; index < length; index++) pixels[index] = source[index]!;
     const tf = human.tf;
     const tensors: HumanLibrary.Tensor[] = [];
     const keep = <T extends HumanLibrary.Tensor>(tensor: T): T => {
@@ -117,13 +152,14 @@ async function main(): Promise<void> {
       const factor = tiles > 1 ? Math.floor(Math.min(width, height) / DETECTION_SHORT_SIDE) : 1;
       const whole = factor >= 2 ? keep(tf.squeeze(keep(tf.avgPool(keep(tf.cast(keep(tf.expandDims(tensor, 0)), 'float32')) as HumanLibrary.Tensor4D, factor, factor, 'valid')), [0])) : tensor;
       await pass(whole, found, 0, 0, 1, 1);
-      for (let tile = 0; tile < tiles && tiles > 1; tile++) {
-        const rect = tileRect(width, height, columns, rows, tile);
+      const searched = tiles > 1 ? Math.min(tiles, tileCount) : 0;
+      for (let step = 0; step < searched; step++) {
+        const rect = tileRect(width, height, columns, rows, (tileFirst + step) % tiles);
         const crop = keep(tf.slice(tensor, [rect.top, rect.left, 0], [rect.height, rect.width, 3]));
         await pass(crop, found, rect.left / width, rect.top / height, rect.width / width, rect.height / height);
       }
       const count = writeMerged(found);
-      return { count, passes: tiles > 1 ? tiles + 1 : 1 };
+      return { count, passes: 1 + searched };
     } finally {
       for (const tensor of tensors) tf.dispose(tensor);
     }
@@ -146,12 +182,6 @@ async function main(): Promise<void> {
         const area = face.width * face.height;
         const keptArea = faces[offset + 2]! * faces[offset + 3]!;
         duplicate = overlap / (area + keptArea - overlap) > SAME_FACE_IOU || overlap / Math.min(area, keptArea) > SAME_FACE_INSIDE;
-        if (!duplicate) continue;
-        // The kept box grows to hold both: a face cut by a tile's edge is then still hidden whole.
-        faces[offset] = Math.min(keptLeft, face.left);
-        faces[offset + 1] = Math.min(keptTop, face.top);
-        faces[offset + 2] = Math.max(keptRight, face.left + face.width) - faces[offset]!;
-        faces[offset + 3] = Math.max(keptBottom, face.top + face.height) - faces[offset + 1]!;
       }
       if (duplicate) continue;
       const offset = count * FACE_FLOATS;
@@ -168,7 +198,7 @@ async function main(): Promise<void> {
   // The first inference compiles the graph's kernels; do it before saying ready.
   const warmupStart = performance.now();
   image.fill(0, 0, 256 * 144 * 3);
-  await detect(256, 144, 1, 1);
+  await detect(image, 256, 144, 1, 1, 0, 0);
   // Read before saying ready: the first request may come the moment the message lands.
   let seen = Atomics.load(control, Slot.requestSeq);
   // A pending Atomics.waitAsync does not keep a thread alive; a listened-to port does.
@@ -184,7 +214,13 @@ async function main(): Promise<void> {
     let count = -1;
     let passes = 0;
     try {
-      ({ count, passes } = await detect(control[Slot.requestWidth]!, control[Slot.requestHeight]!, control[Slot.requestColumns]!, control[Slot.requestRows]!));
+      const [columns, rows] = [control[Slot.requestColumns]!, control[Slot.requestRows]!];
+      let [source, width, height] = [image, control[Slot.requestWidth]!, control[Slot.requestHeight]!];
+      if (control[Slot.requestFormat] === I420_FRAME) {
+        ({ width, height } = scaleFrame(width, height, columns * rows > 1));
+        source = scaled;
+      }
+      ({ count, passes } = await detect(source, width, height, columns, rows, control[Slot.requestTileFirst]!, control[Slot.requestTileCount]!));
     } catch (error) {
       post({ type: 'detect-failed', message: error instanceof Error ? error.message : String(error) });
     }

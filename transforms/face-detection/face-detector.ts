@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SHARED_BYTES, Slot, sharedViews, waitAsync, type DetectorMessage, type DetectorWorkerData } from './detector-protocol.js';
+import type { Frame } from '../frame.js';
+import { FRAME_CAPACITY, I420_FRAME, RGB_IMAGE, SHARED_BYTES, Slot, sharedViews, waitAsync, type DetectorMessage, type DetectorWorkerData } from './detector-protocol.js';
 
 export type FaceDetectorState = 'starting' | 'ready' | 'restarting' | 'failed' | 'closed';
 
@@ -38,6 +39,8 @@ export class FaceDetector {
   private readonly control: Int32Array;
   /** Packed RGB of the next request; write width × height × 3 bytes, then submit(). */
   readonly image: Uint8Array;
+  /** Or the I420 frame of the next request, for submitFrame(). */
+  private readonly frame: Uint8Array;
   /** The latest result: per face left, top, width, height (0..1) and score. */
   readonly faces: Float32Array;
   private worker: Worker | undefined;
@@ -65,6 +68,7 @@ export class FaceDetector {
     const views = sharedViews(this.shared);
     this.control = views.control;
     this.image = views.image;
+    this.frame = views.frame;
     this.faces = views.faces;
     this.maxRestarts = options.maxRestarts ?? 5;
     this.minConfidence = options.minConfidence ?? 0.1;
@@ -90,19 +94,48 @@ export class FaceDetector {
   }
 
   /**
-   * Hands the image in `image` to the thread, to search whole and then in each tile of a columns ×
-   * rows grid (1 × 1: whole only); false (and nothing sent) when not ready or busy.
+   * Hands the image in `image` to the thread, to search whole and then in `tileCount` tiles (from
+   * `tileFirst` on, wrapping) of a columns × rows grid (1 × 1: whole only, the default: all tiles);
+   * false (and nothing sent) when not ready or busy.
    */
-  submit(width: number, height: number, frameIndex: number, columns = 1, rows = 1): boolean {
+  submit(width: number, height: number, frameIndex: number, columns = 1, rows = 1, tileFirst = 0, tileCount = columns * rows): boolean {
+    return this.request(RGB_IMAGE, width, height, frameIndex, columns, rows, tileFirst, tileCount);
+  }
+
+  private request(format: number, width: number, height: number, frameIndex: number, columns: number, rows: number, tileFirst: number, tileCount: number): boolean {
     if (this.currentState !== 'ready' || this.busy) return false;
     this.control[Slot.requestWidth] = width;
     this.control[Slot.requestHeight] = height;
     this.control[Slot.requestColumns] = columns;
     this.control[Slot.requestRows] = rows;
+    this.control[Slot.requestTileFirst] = tileFirst;
+    this.control[Slot.requestTileCount] = tileCount;
+    this.control[Slot.requestFormat] = format;
     this.control[Slot.requestFrame] = frameIndex;
     Atomics.add(this.control, Slot.requestSeq, 1);
     Atomics.notify(this.control, Slot.requestSeq);
     return true;
+  }
+
+  /** Whether submitFrame() takes frames of this size (up to 1080p). */
+  static fitsFrame(width: number, height: number): boolean {
+    return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2) <= FRAME_CAPACITY;
+  }
+
+  /**
+   * Like submit(), but hands over the I420 frame itself (three copies, no pixel work here): the thread
+   * scales it to its short side at 512 px with tiles, at 256 px without, as RgbDownscaler does.
+   */
+  submitFrame(frame: Frame, frameIndex: number, columns = 1, rows = 1, tileFirst = 0, tileCount = columns * rows): boolean {
+    if (this.currentState !== 'ready' || this.busy || !FaceDetector.fitsFrame(frame.width, frame.height)) return false;
+    const lumaBytes = frame.width * frame.height;
+    const chromaBytes = Math.ceil(frame.width / 2) * Math.ceil(frame.height / 2);
+    // Planes of exactly their size are copied whole (a subarray would allocate a view per frame).
+    if (frame.y.length !== lumaBytes || frame.u.length !== chromaBytes || frame.v.length !== chromaBytes) return false;
+    this.frame.set(frame.y, 0);
+    this.frame.set(frame.u, lumaBytes);
+    this.frame.set(frame.v, lumaBytes + chromaBytes);
+    return this.request(I420_FRAME, frame.width, frame.height, frameIndex, columns, rows, tileFirst, tileCount);
   }
 
   /** True when a result arrived since the last call; it is then in faces/resultCount/resultFrame. */

@@ -65,9 +65,11 @@ export class FaceTracker {
 
   /**
    * Folds in the detection made on frame `frameIndex`: `count` faces of FACE_FLOATS each (left,
-   * top, width, height, score). Tracks it misses more than `holdDetections` times in a row end.
+   * top, width, height, score). Faces lower than `minHeight` (0..1 of the frame) are ignored. Tracks
+   * it misses more than `holdDetections` times in a row end; a miss counts only where `searched`
+   * (centre and height of the track) says the detection looked (tiles spread over rounds).
    */
-  update(frameIndex: number, faces: Float32Array, count: number, minConfidence: number, holdDetections: number): void {
+  update(frameIndex: number, faces: Float32Array, count: number, minConfidence: number, holdDetections: number, minHeight = 0, searched?: (centreX: number, centreY: number, height: number) => boolean): void {
     // Frame numbers went back: a new sequence, nothing carries over.
     if (frameIndex < this.lastUpdate) this.clear();
     this.lastUpdate = frameIndex;
@@ -77,6 +79,7 @@ export class FaceTracker {
       if (faces[offset + 4]! < minConfidence) continue;
       const width = faces[offset + 2]!;
       const height = faces[offset + 3]!;
+      if (height < minHeight) continue;
       const centreX = faces[offset]! + width / 2;
       const centreY = faces[offset + 1]! + height / 2;
       let best = -1;
@@ -113,6 +116,7 @@ export class FaceTracker {
     }
     for (let track = 0; track < this.capacity; track++) {
       if (!this.active[track] || this.matched[track]) continue;
+      if (searched && !searched(this.centreX[track]!, this.centreY[track]!, this.height[track]!)) continue;
       this.missed[track]!++;
       if (this.missed[track]! > holdDetections) this.active[track] = 0;
     }
