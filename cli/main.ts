@@ -2,9 +2,12 @@ import { parseArgs } from 'node:util';
 import type { CliCommand, CliContext } from './cli-command.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { renderCommand } from './render-command.js';
+import { importCommand } from './import-command.js';
+import { transcribeCommand } from './transcribe-command.js';
+import { highlightsCommand } from './highlights-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -1,13 +1,16 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { AudienceHub } from '../server/audience/audience-hub.js';
 import type { Logger } from '../server/logger.js';
 import type { StreamRegistry } from '../server/streams/stream-registry.js';
-import { RecordingCatalog } from './recording-catalog.js';
-import { RecordingExporter } from './recording-exporter.js';
+import { RecordingCatalog, type MediaKind } from './recording-catalog.js';
+import { RecordingExporter, type ExportedMedia } from './recording-exporter.js';
 import { RecordingRecovery, type RecoveryReport } from './recovery.js';
 import { SessionRecorder } from './session-recorder.js';
+import { DiskGuard, type StatfsFunction } from './disk-guard.js';
+import { importedMedia, RecordingImporter } from './recording-importer.js';
+import { RecordingRetention } from './retention.js';
 
 export interface RecorderOptions {
   db: Database;
@@ -16,6 +19,24 @@ export interface RecorderOptions {
   ffmpeg: string;
   ffprobe: string;
   log: Logger;
+  /** Below this much free space in the recordings folder, recording stops (0: no floor). */
+  minFreeBytes?: number;
+  /** How often the free space is checked (ms). */
+  diskCheckIntervalMs?: number;
+  /** Replaceable for tests: how free space is measured. */
+  statfs?: StatfsFunction;
+  /** Retention limits; both undefined (the default): recordings are kept forever. */
+  retentionDays?: number | undefined;
+  retentionMaxBytes?: number | undefined;
+  /** Largest media file an import takes (LIVEFX_IMPORT_MAX_MB). */
+  importMaxBytes?: number | undefined;
+}
+
+/** What the operator consoles of a stream are told (socket.io `/operator`, event `alert`). */
+export interface RecorderAlert {
+  streamId: string;
+  code: 'disk_low';
+  message: string;
 }
 
 export class RecordingBusyError extends Error {
@@ -31,6 +52,10 @@ export class Recorder {
   readonly catalog: RecordingCatalog;
   readonly exporter: RecordingExporter;
   readonly recordingsDir: string;
+  readonly importer: RecordingImporter;
+  readonly diskGuard: DiskGuard;
+  readonly retention: RecordingRetention;
+  private readonly alertListeners: ((alert: RecorderAlert) => void)[] = [];
   private readonly sessions = new Map<string, SessionRecorder>();
   private isClosed = false;
 
@@ -38,6 +63,51 @@ export class Recorder {
     this.catalog = new RecordingCatalog(options.db);
     this.recordingsDir = path.join(options.dataDir, 'recordings');
     this.exporter = new RecordingExporter(this.catalog, this.recordingsDir, options.ffmpeg);
+    this.importer = new RecordingImporter({ db: options.db, recordingsDir: this.recordingsDir, ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, log: options.log, maxBytes: options.importMaxBytes });
+    this.diskGuard = new DiskGuard({
+      dir: this.recordingsDir,
+      minFreeBytes: options.minFreeBytes ?? 0,
+      intervalMs: options.diskCheckIntervalMs ?? 5000,
+      log: options.log,
+      ...(options.statfs ? { statfs: options.statfs } : {}),
+    });
+    this.diskGuard.onLow((space, floor) => {
+      const message = diskLowMessage(space.freeBytes, floor, 'recording stopped; the stream goes on unrecorded from here');
+      for (const session of this.sessions.values()) {
+        session.stopMedia('disk_low', message);
+        this.alert({ streamId: session.streamId, code: 'disk_low', message });
+      }
+    });
+    this.retention = new RecordingRetention({
+      catalog: this.catalog,
+      recordingsDir: this.recordingsDir,
+      maxAgeDays: options.retentionDays,
+      maxBytes: options.retentionMaxBytes,
+      log: options.log,
+      isRecording: (id) => this.sessions.has(id),
+    });
+  }
+
+  /** Listens for operator alerts (disk low); the operator namespace forwards them to the stream's consoles. */
+  onAlert(listener: (alert: RecorderAlert) => void): void {
+    this.alertListeners.push(listener);
+  }
+
+  /** Checks free space (then every few seconds) and applies retention (then hourly); run at start-up after recover(). */
+  async start(): Promise<void> {
+    await mkdir(this.recordingsDir, { recursive: true });
+    await this.diskGuard.start();
+    await this.retention.start();
+  }
+
+  /** One playable file of a finished recording: the imported file itself for imports, else the exporter's. */
+  async media(recordingId: string, kind: MediaKind): Promise<ExportedMedia> {
+    const recording = this.catalog.get(recordingId);
+    if (recording?.state === 'imported') {
+      const imported = await importedMedia(path.join(this.recordingsDir, recordingId));
+      if (imported) return imported;
+    }
+    return this.exporter.media(recordingId, kind);
   }
 
   get closed(): boolean {
@@ -45,7 +115,9 @@ export class Recorder {
   }
 
   /** Finalizes recordings left in state `recording` by a crash; run at start-up, before streams exist. */
-  recover(): Promise<RecoveryReport[]> {
+  async recover(): Promise<RecoveryReport[]> {
+    const leftovers = await this.importer.removeLeftovers();
+    if (leftovers.length > 0) this.options.log.warn({ folders: leftovers }, 'removed folders of imports that a crash interrupted');
     return new RecordingRecovery(this.catalog, this.recordingsDir, this.options.ffprobe, this.options.log).recoverAll();
   }
 
@@ -55,6 +127,12 @@ export class Recorder {
       if (!stream.record) return;
       stream.on('state', (state) => {
         if (state !== 'live' || this.isClosed) return;
+        if (this.diskGuard.low) {
+          const message = diskLowMessage(this.diskGuard.space?.freeBytes ?? 0, this.diskGuard.minFreeBytes, 'this session is not recorded');
+          this.options.log.warn({ streamId: stream.id }, message);
+          this.alert({ streamId: stream.id, code: 'disk_low', message });
+          return;
+        }
         try {
           const session = new SessionRecorder({
             stream,
@@ -91,6 +169,10 @@ export class Recorder {
     return undefined;
   }
 
+  private alert(alert: RecorderAlert): void {
+    for (const listener of this.alertListeners) listener(alert);
+  }
+
   /** Deletes a finished recording: catalog rows, then its folder. */
   async delete(recordingId: string): Promise<boolean> {
     const recording = this.catalog.get(recordingId);
@@ -105,7 +187,14 @@ export class Recorder {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.diskGuard.close();
+    this.retention.close();
     for (const session of [...this.sessions.values()]) session.close();
     this.sessions.clear();
   }
+}
+
+function diskLowMessage(freeBytes: number, floorBytes: number, consequence: string): string {
+  const mb = (bytes: number): number => Math.floor(bytes / 2 ** 20);
+  return `free disk space for recordings is ${mb(freeBytes)} MB, below the ${mb(floorBytes)} MB floor (LIVEFX_RECORD_MIN_FREE_MB): ${consequence}`;
 }

@@ -9,6 +9,7 @@ import type { EncodedAccessUnit } from '../server/pipeline/frame-pipeline.js';
 import { NalType, nalType, splitAnnexB, splitAvcc } from '../server/rtp/h264-nal.js';
 import { parseH264Sps } from '../server/rtp/h264-sps.js';
 import type { AssembledFrame } from '../server/rtp/rtp-frame-assembler.js';
+import type { LiveWord } from '../server/pipeline/live-captioner.js';
 import type { LiveMediaTap, LiveStream } from '../server/streams/live-stream.js';
 import type { StreamState, StreamStats } from '../server/streams/stream-view.js';
 import { EventLog } from './event-log.js';
@@ -55,6 +56,7 @@ export class SessionRecorder implements LiveMediaTap {
   private transformedPps: Buffer | undefined;
   private viewers = { webrtc: -1, hls: -1 };
   private failed = false;
+  private mediaStopped = false;
   private isClosed = false;
 
   private readonly onState = (state: StreamState): void => {
@@ -64,6 +66,13 @@ export class SessionRecorder implements LiveMediaTap {
     this.appendEvent('chain', { changedBy, transforms: chain.transforms.map((entry) => ({ name: entry.name, enabled: entry.enabled, params: entry.params })) });
   };
   private readonly onStats = (stats: StreamStats): void => this.noteViewers(stats.viewers);
+  /** The live transcript: each committed word at the time it was said (t = start, end, conf). */
+  private readonly onWords = (words: LiveWord[]): void => {
+    for (const word of words) {
+      this.appendEvent('transcript-word', { word: word.word, end: this.events.sessionTime(word.endMs), ...(word.conf !== undefined ? { conf: word.conf } : {}) }, word.startMs);
+    }
+  };
+  private readonly onCaptionGap = (atMs: number, reason: string): void => this.appendEvent('caption-gap', { reason }, atMs);
 
   constructor(private readonly options: SessionRecorderOptions) {
     const { stream, catalog } = options;
@@ -92,6 +101,8 @@ export class SessionRecorder implements LiveMediaTap {
     stream.on('state', this.onState);
     stream.on('chain', this.onChain);
     stream.on('stats', this.onStats);
+    stream.on('transcript-words', this.onWords);
+    stream.on('caption-gap', this.onCaptionGap);
     this.detachTap = stream.addMediaTap(this);
     options.log.info({ streamId: stream.id, recordingId: this.id, dir: this.dir }, 'recording started');
   }
@@ -168,6 +179,22 @@ export class SessionRecorder implements LiveMediaTap {
   }
 
   /**
+   * Stops writing media (the segments in progress are finished) and logs a `recording-stopped` event
+   * saying why; the stream goes on, events are still logged, and the recording stays `recording` until
+   * the stream ends. Idempotent; there is no resume within the same session.
+   */
+  stopMedia(code: string, message: string): void {
+    if (this.isClosed || this.mediaStopped) return;
+    this.mediaStopped = true;
+    this.failed = true;
+    this.original.close();
+    this.transformed.close();
+    this.appendEvent('recording-stopped', { code, message });
+    this.events.flush();
+    this.options.log.warn({ streamId: this.streamId, recordingId: this.id, code }, `recording media stopped: ${message}`);
+  }
+
+  /**
    * Finishes the segments in progress, logs the end, flushes the event log and marks the recording
    * complete (catalog and manifest). Idempotent; everything here is synchronous, so a SIGTERM
    * shutdown that ends the streams has finished every recording when the streams have ended.
@@ -179,6 +206,8 @@ export class SessionRecorder implements LiveMediaTap {
     this.options.stream.off('state', this.onState);
     this.options.stream.off('chain', this.onChain);
     this.options.stream.off('stats', this.onStats);
+    this.options.stream.off('transcript-words', this.onWords);
+    this.options.stream.off('caption-gap', this.onCaptionGap);
     this.original.close();
     this.transformed.close();
     this.events.append('state', { state: 'ended', reason }, endMs);

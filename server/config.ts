@@ -5,6 +5,11 @@ const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
   .transform((value) => value === 'true' || value === '1');
 
+/** An optional numeric setting: unset or empty means off. */
+function optionalNumber(schema: z.ZodType<number>) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+}
+
 /** The one configuration schema of livefx: every setting comes from an environment variable with a default. */
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -35,6 +40,20 @@ export const configSchema = z.object({
   LIVEFX_BURN_IN: booleanFromEnv.default(true),
   /** Longest recording segment (seconds): what a crash can lose at most. */
   LIVEFX_RECORD_SEGMENT_S: z.coerce.number().min(1).max(10).default(4),
+  /** Free space (MB) the recordings folder's disk must keep: below it recording stops, the stream goes on. 0: no floor. */
+  LIVEFX_RECORD_MIN_FREE_MB: z.coerce.number().int('must be a whole number of MB').min(0, 'must be 0 (no floor) or more MB').default(1024),
+  /** How often free space is checked (seconds). */
+  LIVEFX_RECORD_DISK_CHECK_S: z.coerce.number().min(0.1, 'must be at least 0.1 s').max(600, 'must be at most 600 s').default(5),
+  /** Delete finished recordings that ended more than this many days ago; unset: keep forever. */
+  LIVEFX_RETENTION_DAYS: optionalNumber(z.coerce.number().positive('must be a positive number of days')),
+  /** Keep all recordings under this many GB (GiB), deleting the oldest finished ones first; unset: no size limit. */
+  LIVEFX_RETENTION_MAX_GB: optionalNumber(z.coerce.number().positive('must be a positive number of GB')),
+  /** Largest media file POST /v1/recordings and `livefx import` take (MB). */
+  LIVEFX_IMPORT_MAX_MB: z.coerce.number().positive('must be a positive number of MB').default(8192),
+  /** Highlights jobs (POST /v1/video/highlights) that run at once; each runs ffmpeg children. */
+  LIVEFX_HIGHLIGHT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** Live captions through an external speech engine (the command contract in transforms/subtitles/README.md), e.g. "whisper-bridge --model small"; empty: PocketSphinx in-process. */
+  LIVEFX_ASR_COMMAND: z.string().default(''),
   /** Seconds without media before a live stream counts as ended. */
   LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(5),
   /** Most frame intervals an ffmpeg restart may wait before it gives up (restart backoff ceiling, ms). */

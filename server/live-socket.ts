@@ -26,6 +26,13 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry):
   const wire = (stream: LiveStream): void => {
     stream.on('state', (state) => live.to(room(stream.id)).emit('state', { streamId: stream.id, state }));
     stream.on('stats', (stats) => live.to(room(stream.id)).emit('stats', { streamId: stream.id, stats }));
+    stream.on('caption', (cue) => {
+      // Seconds since the stream went live, the recording's clock.
+      const origin = stream.liveSinceMs ?? cue.startMs;
+      const seconds = (ms: number): number => Math.max(0, Math.round(ms - origin) / 1000);
+      const text = cue.lines.join(' ');
+      live.to(room(stream.id)).emit('caption', { streamId: stream.id, cue: { id: cue.id, text, lines: cue.lines, startS: seconds(cue.startMs), endS: seconds(cue.endMs), final: cue.final } });
+    });
   };
   for (const stream of registry.list()) wire(stream);
   registry.onCreated(wire);

@@ -9,6 +9,8 @@ import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
 import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
+import { registerHighlightRoutes } from './http/highlight-routes.js';
+import { HighlightService } from '../highlights/highlight-service.js';
 import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
@@ -18,6 +20,7 @@ import { attachAudienceNamespace } from './audience/audience-socket.js';
 import { AudienceHub } from './audience/audience-hub.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
+import { Gauge } from 'prom-client';
 import type { Sfu } from './sfu/sfu.js';
 import { WeriftSfu } from './sfu/werift-sfu.js';
 import { LivefxDatabase } from './storage/database.js';
@@ -45,6 +48,7 @@ export class LivefxServer {
   private openDatabase: LivefxDatabase | undefined;
   private presetStore: PresetStore | undefined;
   private openRecorder: Recorder | undefined;
+  private openHighlights: HighlightService | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -78,11 +82,37 @@ export class LivefxServer {
       ffmpeg: this.config.LIVEFX_FFMPEG,
       ffprobe: this.config.LIVEFX_FFPROBE,
       log: this.log,
+      minFreeBytes: this.config.LIVEFX_RECORD_MIN_FREE_MB * 2 ** 20,
+      diskCheckIntervalMs: this.config.LIVEFX_RECORD_DISK_CHECK_S * 1000,
+      retentionDays: this.config.LIVEFX_RETENTION_DAYS,
+      retentionMaxBytes: this.config.LIVEFX_RETENTION_MAX_GB === undefined ? undefined : this.config.LIVEFX_RETENTION_MAX_GB * 2 ** 30,
+      importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20,
     }));
     // Before any stream can go live: what a crash left unfinished is finalized first.
     await recorder.recover();
+    await recorder.start();
+    // Read at scrape time from the guard's last measurement (no statfs per scrape).
+    new Gauge({
+      name: 'livefx_recording_disk_free_bytes',
+      help: 'Free space on the recordings disk at the last check (recording stops below LIVEFX_RECORD_MIN_FREE_MB)',
+      registers: [this.metrics.registry],
+      collect() {
+        const space = recorder.diskGuard.space;
+        if (space) this.set(space.freeBytes);
+      },
+    });
     recorder.watch(this.registry);
     recorder.listenTo(this.audience);
+    const highlights = (this.openHighlights = new HighlightService({
+      db: database.db,
+      recorder,
+      dataDir: this.config.LIVEFX_DATA_DIR,
+      ffmpeg: this.config.LIVEFX_FFMPEG,
+      ffprobe: this.config.LIVEFX_FFPROBE,
+      concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+      log: this.log,
+    }));
+    highlights.start();
     app.setErrorHandler((error, _request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
@@ -98,12 +128,13 @@ export class LivefxServer {
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
     registerSignallingRoutes(app, this.registry, this.sfu, this.log);
     registerMediaRoutes(app, this.registry);
-    registerRecordingRoutes(app, recorder);
+    registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
+    registerHighlightRoutes(app, highlights, recorder);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     attachLiveNamespace(this.io, this.registry);
-    attachOperatorNamespace(this.io, this.registry, presets);
+    attachOperatorNamespace(this.io, this.registry, presets, recorder);
     attachAudienceNamespace(this.io, this.registry, this.audience);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
@@ -123,6 +154,11 @@ export class LivefxServer {
     return this.openRecorder;
   }
 
+  get highlights(): HighlightService {
+    if (!this.openHighlights) throw new Error('the server has not started: highlights open in start()');
+    return this.openHighlights;
+  }
+
   get presets(): PresetStore {
     if (!this.presetStore) throw new Error('the server has not started: presets open in start()');
     return this.presetStore;
@@ -133,6 +169,8 @@ export class LivefxServer {
     this.closing ??= (async () => {
       await this.registry.closeAll();
       // Ending the streams finished their recordings; this catches one that was still starting.
+      // Running highlights jobs stop here and run again from scratch on the next start.
+      await this.openHighlights?.close();
       this.openRecorder?.close();
       this.audience.close();
       await this.sfu.close();

@@ -13,6 +13,11 @@ const deletePresetMessage = z.object({ name: z.string().max(200) }).strict();
 const applyPresetMessage = z.object({ streamId: z.string().min(1).max(64), name: z.string().max(200) }).strict();
 
 type Ack = (response: unknown) => void;
+
+/** Something that raises operator alerts for a stream (the recorder: `disk_low`). */
+export interface OperatorAlertSource {
+  onAlert(listener: (alert: { streamId: string; code: string; message: string }) => void): void;
+}
 const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
 
 /**
@@ -20,11 +25,14 @@ const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (c
  * chain (acks carry `{ ok: false, error: { code, message } }` when refused), and every change —
  * from any console or from the HTTP API — is broadcast to all consoles of that stream as `chain`.
  * Presets are shared by all streams: any change is broadcast to every console as `presets`.
+ * Recorder alerts (`alert { streamId, code: "disk_low", message, at }`) go to the stream's consoles.
  */
-export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry, presets: PresetStore): void {
+export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry, presets: PresetStore, alerts?: OperatorAlertSource): void {
   const operators = io.of('/operator');
   presets.on('changed', (list) => operators.emit('presets', { presets: list }));
   const room = (streamId: string): string => `operators:${streamId}`;
+  // Recorder alerts (disk low, …) go to the consoles of the stream concerned.
+  alerts?.onAlert((alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
   const wire = (stream: LiveStream): void => {
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
   };

@@ -7,6 +7,7 @@ import { labelParams } from './label.js';
 import { lut3dParams } from './lut3d.js';
 import { pixelateParams } from './pixelate.js';
 import { sketchParams } from './sketch.js';
+import { subtitlesParams } from './subtitles/subtitles-transform.js';
 import { textParams } from './text.js';
 import { toonParams } from './toon.js';
 import { vignetteParams } from './vignette.js';
@@ -24,6 +25,7 @@ export const transformParamSchemas = {
   toon: toonParams,
   sketch: sketchParams,
   'face-blur': faceBlurParams,
+  subtitles: subtitlesParams,
 } as const;
 
 /** Transforms that make the picture synthetic: while one is on, the "AI-processed" label must be there. */

@@ -8,6 +8,7 @@ import { Label } from './label.js';
 import { Lut3d } from './lut3d.js';
 import { Pixelate } from './pixelate.js';
 import { Sketch } from './sketch.js';
+import { Subtitles } from './subtitles/subtitles-transform.js';
 import { Text } from './text.js';
 import { Toon } from './toon.js';
 import type { Transform, TransformReport } from './transform.js';
@@ -39,6 +40,7 @@ const factories: Record<TransformName, (params: unknown, folders: AssetFolders, 
   toon: (params) => configured(new Toon(), params),
   sketch: (params) => configured(new Sketch(), params),
   'face-blur': (params, _folders, report) => configured(new FaceBlur(report), params),
+  subtitles: (params) => configured(new Subtitles(), params),
 };
 
 /** Builds and configures the transform a spec entry names. May throw (e.g. a malformed .cube file). */

@@ -17,6 +17,16 @@ const stateElement = byTestId('state');
 const endedOverlay = byTestId('ended');
 const errorElement = byTestId('error');
 const unmute = byTestId<HTMLButtonElement>('unmute');
+const captionsBox = byTestId('captions');
+const captionsToggle = byTestId<HTMLButtonElement>('captions-toggle');
+const CAPTIONS_KEY = 'livefx.captions';
+/** A caption goes away this long after its last change (the speaker paused), unless a newer one replaces it. */
+const CAPTION_HOLD_MS = 3000;
+
+interface CaptionMessage {
+  streamId: string;
+  cue: { id: number; text: string; lines: string[]; startS: number; endS: number; final: boolean };
+}
 
 const viewer = {
   framesRendered: 0,
@@ -26,6 +36,12 @@ const viewer = {
   state: 'waiting' as ViewerState,
   /** The WebRTC connection while in webrtc mode (for getStats in diagnostics and tests). */
   peerConnection: undefined as RTCPeerConnection | undefined,
+  captionsOn: true,
+  /** The HLS playlist played in HLS mode, and how many subtitle renditions hls.js found in it. */
+  hlsUrl: undefined as string | undefined,
+  hlsSubtitleTracks: 0,
+  /** Every caption shown, with the page's clock (Date.now()) when it appeared, for tests and diagnostics. */
+  captionLog: [] as { text: string; atMs: number; final: boolean }[],
 };
 (window as unknown as { livefxViewer: typeof viewer }).livefxViewer = viewer;
 
@@ -35,6 +51,48 @@ let hls: { destroy(): void } | undefined;
 let firstFrameTimer: number | undefined;
 let reader: BurnInReader | undefined;
 let chat: ChatPanel | undefined;
+
+let shownCaptionId = -1;
+let captionText = '';
+let captionTimer: number | undefined;
+
+function renderCaption(): void {
+  captionsBox.textContent = captionText;
+  captionsBox.hidden = !viewer.captionsOn || captionText === '';
+}
+
+function onCaption(message: CaptionMessage): void {
+  if (message.streamId !== streamId) return;
+  const { cue } = message;
+  if (cue.lines.length === 0) {
+    if (cue.id !== shownCaptionId) return;
+    captionText = '';
+  } else {
+    if (cue.id < shownCaptionId) return;
+    shownCaptionId = cue.id;
+    captionText = cue.lines.join('\n');
+    viewer.captionLog.push({ text: cue.text, atMs: Date.now(), final: cue.final });
+  }
+  window.clearTimeout(captionTimer);
+  captionTimer = window.setTimeout(() => {
+    if (shownCaptionId !== cue.id) return;
+    captionText = '';
+    renderCaption();
+  }, CAPTION_HOLD_MS);
+  renderCaption();
+}
+
+function setCaptionsOn(on: boolean): void {
+  viewer.captionsOn = on;
+  captionsToggle.textContent = on ? 'CC on' : 'CC off';
+  captionsToggle.setAttribute('aria-pressed', String(on));
+  try {
+    localStorage.setItem(CAPTIONS_KEY, on ? 'on' : 'off');
+  } catch {
+    // Storage may be off (private mode); the choice then lasts for this page only.
+  }
+  renderCaption();
+}
 
 function setMode(mode: Mode): void {
   viewer.mode = mode;
@@ -88,11 +146,28 @@ function fallBackToHls(reason: string): void {
 
 function startHls(mode: Mode): void {
   setMode(mode);
-  const url = `/hls/${encodeURIComponent(streamId!)}/index.m3u8`;
   void live?.socket.timeout(5000).emitWithAck('watching', { streamId, mode: 'hls' }).catch(() => undefined);
+  void hlsUrl().then((url) => playHls(url));
+}
+
+/** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the plain playlist. */
+async function hlsUrl(): Promise<string> {
+  const base = `/hls/${encodeURIComponent(streamId!)}/`;
+  const master = await fetch(`${base}master.m3u8`, { method: 'HEAD' }).catch(() => undefined);
+  return master?.ok ? `${base}master.m3u8` : `${base}index.m3u8`;
+}
+
+function playHls(url: string): void {
+  if (viewer.state === 'ended') return;
+  viewer.hlsUrl = url;
   if (Hls?.isSupported()) {
     const instance = new Hls({ liveSyncDurationCount: 2, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
     hls = instance;
+    // The page draws the live captions itself (sooner than the HLS rendition); the text track stays loaded but hidden.
+    instance.subtitleDisplay = false;
+    instance.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => {
+      viewer.hlsSubtitleTracks = instance.subtitleTracks.length;
+    });
     instance.on(Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal || viewer.state === 'ended') return;
       // A decode hiccup is recovered in place; anything else (the playlist 404s until the first segments exist) is retried.
@@ -138,9 +213,18 @@ async function main(): Promise<void> {
     player.muted = !player.muted;
     unmute.textContent = player.muted ? 'Unmute' : 'Mute';
   });
+  let stored: string | null = null;
+  try {
+    stored = localStorage.getItem(CAPTIONS_KEY);
+  } catch {
+    stored = null;
+  }
+  setCaptionsOn(stored !== 'off');
+  captionsToggle.addEventListener('click', () => setCaptionsOn(!viewer.captionsOn));
   try {
     const connected = await LiveSocket.connect(streamId, { onState: onStreamState, onStats: () => undefined });
     live = connected.live;
+    live.socket.on('caption', (message: CaptionMessage) => onCaption(message));
     byTestId('title').textContent = connected.stream.title;
     reader = new BurnInReader(player, () => live!.serverNow(), () => {
       viewer.framesRendered = reader!.framesRendered;

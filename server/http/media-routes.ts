@@ -6,9 +6,12 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import { HttpError } from './http-error.js';
 import { findStream } from './stream-routes.js';
 
-const HLS_FILE = /^(index\.m3u8|segment-\d{1,20}\.ts)$/;
+const HLS_FILE = /^(index\.m3u8|master\.m3u8|captions\.m3u8|segment-\d{1,20}\.ts|captions-\d{1,20}\.vtt)$/;
 
-/** Serves each stream's HLS playlist and segments from its folder; only names the muxer writes are served. */
+/**
+ * Serves each stream's HLS playlist and segments from its folder; only names the muxer writes are served.
+ * With captions on there are also `master.m3u8` (index.m3u8 plus a subtitles rendition), `captions.m3u8` and its WebVTT segments.
+ */
 export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry): void {
   app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
     const stream = findStream(registry, request.params.id);
@@ -21,7 +24,7 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
     }
     const playlist = file.endsWith('.m3u8');
     return reply
-      .header('Content-Type', playlist ? 'application/vnd.apple.mpegurl' : 'video/mp2t')
+      .header('Content-Type', playlist ? 'application/vnd.apple.mpegurl' : file.endsWith('.vtt') ? 'text/vtt; charset=utf-8' : 'video/mp2t')
       .header('Cache-Control', playlist ? 'no-cache' : 'max-age=60')
       .header('Content-Length', info.size)
       .send(createReadStream(filePath));

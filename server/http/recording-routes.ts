@@ -1,8 +1,15 @@
-import { createReadStream } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { MediaKind, RecordingRow } from '../../recorder/recording-catalog.js';
+import type { MediaKind, RecordingCatalog, RecordingRow } from '../../recorder/recording-catalog.js';
+import { IMPORT_TEMP_PREFIX, ImportError, MAX_EVENTS_BYTES, type ImportInput } from '../../recorder/recording-importer.js';
 import { RecordingBusyError, type Recorder } from '../../recorder/recorder.js';
+import { transcriptFromWords } from '../../transforms/subtitles/recorded-transcript.js';
+import { formatTranscript } from '../../transforms/subtitles/transcript-formats.js';
 import { HttpError, errorBody } from './http-error.js';
 
 /** GET /v1/recordings/:id (and each entry of the list). */
@@ -37,6 +44,8 @@ const eventsQuery = z
   })
   .strict();
 
+const transcriptQuery = z.object({ format: z.enum(['json', 'vtt', 'srt', 'txt']).default('json') }).strict();
+
 function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   const result = schema.safeParse(query ?? {});
   if (result.success) return result.data;
@@ -44,8 +53,34 @@ function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   throw new HttpError(400, 'invalid_query', `${issue.path.join('.') || 'query'}: ${issue.message}`);
 }
 
-export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder): void {
+/** The API's view of one recording (GET /v1/recordings/:id), also what `livefx import --json` prints. */
+export function recordingView(catalog: RecordingCatalog, recording: RecordingRow): RecordingView {
+  const counts = catalog.eventCounts(recording.id);
+  const live = recording.state === 'recording';
+  const media = (kind: MediaKind): string | null => (live || catalog.segments(recording.id, kind).length > 0 ? `/v1/recordings/${recording.id}/media/${kind}` : null);
+  return {
+    id: recording.id,
+    streamId: recording.streamId,
+    title: recording.title,
+    state: recording.state,
+    startedAt: recording.startedAt,
+    endedAt: recording.endedAt,
+    durationS: live ? Math.round(Date.now() - Date.parse(recording.startedAt)) / 1000 : recording.durationS,
+    media: { original: media('original'), transformed: media('transformed') },
+    counts: { chat: counts.get('chat') ?? 0, reactions: counts.get('reaction') ?? 0, transcriptWords: counts.get('transcript-word') ?? 0 },
+  };
+}
+
+export interface RecordingRoutesOptions {
+  /** Largest media upload of POST /v1/recordings (LIVEFX_IMPORT_MAX_MB). */
+  importMaxBytes: number;
+}
+
+const MULTIPART_LIMIT_CODES = new Set(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FST_FIELDS_LIMIT']);
+
+export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder, options: RecordingRoutesOptions = { importMaxBytes: 8192 * 2 ** 20 }): void {
   const catalog = recorder.catalog;
+  const tooLarge = (): HttpError => new HttpError(413, 'file_too_large', `the media file is larger than the ${Math.round(options.importMaxBytes / 2 ** 20)} MB allowed (LIVEFX_IMPORT_MAX_MB)`);
 
   const findRecording = (id: string): RecordingRow => {
     const recording = catalog.get(id);
@@ -53,22 +88,63 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     return recording;
   };
 
-  const view = (recording: RecordingRow): RecordingView => {
-    const counts = catalog.eventCounts(recording.id);
-    const live = recording.state === 'recording';
-    const media = (kind: MediaKind): string | null => (live || catalog.segments(recording.id, kind).length > 0 ? `/v1/recordings/${recording.id}/media/${kind}` : null);
-    return {
-      id: recording.id,
-      streamId: recording.streamId,
-      title: recording.title,
-      state: recording.state,
-      startedAt: recording.startedAt,
-      endedAt: recording.endedAt,
-      durationS: live ? Math.round(Date.now() - Date.parse(recording.startedAt)) / 1000 : recording.durationS,
-      media: { original: media('original'), transformed: media('transformed') },
-      counts: { chat: counts.get('chat') ?? 0, reactions: counts.get('reaction') ?? 0, transcriptWords: counts.get('transcript-word') ?? 0 },
-    };
+  const view = (recording: RecordingRow): RecordingView => recordingView(catalog, recording);
+
+  /** Streams the multipart form to a temporary folder (the media never sits in memory) and reads the small fields. */
+  const receiveImport = async (request: FastifyRequest, folder: string): Promise<ImportInput> => {
+    let media: string | undefined;
+    let mediaName: string | undefined;
+    let events: string | undefined;
+    let title: string | undefined;
+    const parts = request.parts({ limits: { fileSize: options.importMaxBytes, files: 2, fields: 4, parts: 6, fieldSize: MAX_EVENTS_BYTES } });
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        if (part.fieldname === 'media' && media === undefined) {
+          const file = path.join(folder, `media${path.extname(part.filename).replace(/[^.a-zA-Z0-9]/g, '').slice(0, 8)}`);
+          await pipeline(part.file, createWriteStream(file));
+          if (part.file.truncated) throw tooLarge();
+          media = file;
+          mediaName = path.basename(part.filename);
+        } else if (part.fieldname === 'events' && events === undefined) {
+          const data = await part.toBuffer();
+          if (part.file.truncated || data.length > MAX_EVENTS_BYTES) throw new HttpError(413, 'file_too_large', `the events file is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
+          events = data.toString('utf8');
+        } else {
+          part.file.resume();
+          throw new HttpError(400, 'invalid_request', `unexpected file field "${part.fieldname}": the form takes one "media" file, "events" (file or text) and "title"`);
+        }
+      } else if (part.fieldname === 'events' || part.fieldname === 'title') {
+        if (part.valueTruncated) throw new HttpError(413, 'file_too_large', `the "${part.fieldname}" field is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
+        if (part.fieldname === 'events') events = String(part.value);
+        else title = String(part.value);
+      } else {
+        throw new HttpError(400, 'invalid_request', `unexpected field "${part.fieldname}": the form takes "media", "events" and "title"`);
+      }
+    }
+    if (media === undefined) throw new HttpError(400, 'missing_media', 'the form has no media file: put the video in the field "media"');
+    return { media, name: mediaName || 'upload', ...(events !== undefined ? { events } : {}), ...(title?.trim() ? { title } : {}) };
   };
+
+  app.post('/v1/recordings', async (request, reply) => {
+    if (!request.isMultipart()) throw new HttpError(400, 'invalid_request', 'send multipart/form-data with the video in the field "media" (optional: "events" JSON, "title")');
+    // Under the import prefix, so a crash mid-upload leaves a folder that start-up removes.
+    const folder = path.join(recorder.recordingsDir, `${IMPORT_TEMP_PREFIX}upload-${randomBytes(6).toString('hex')}`);
+    await mkdir(folder, { recursive: true });
+    try {
+      const input = await receiveImport(request, folder);
+      const recording = await recorder.importer.import(input);
+      request.log.info({ recordingId: recording.id, title: recording.title, by: `http ${request.ip}` }, 'recording imported over HTTP');
+      return reply.code(201).send(view(recording));
+    } catch (error) {
+      if (error instanceof ImportError) throw new HttpError(error.httpStatus, error.code, error.message);
+      const code = (error as { code?: string }).code;
+      if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+      if (code && MULTIPART_LIMIT_CODES.has(code)) throw new HttpError(400, 'invalid_request', 'too many parts: the form takes one "media" file, "events" and "title"');
+      throw error;
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 
   app.get('/v1/recordings', async (request) => {
     const query = parseQuery(listQuery, request.query);
@@ -88,6 +164,26 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     return reply.header('Content-Type', 'application/x-ndjson; charset=utf-8').send(lines.length ? `${lines.join('\n')}\n` : '');
   });
 
+  // The live transcript: every final word of the captions (events `transcript-word`), as JSON or a subtitle file.
+  app.get<{ Params: { id: string } }>('/v1/recordings/:id/transcript', async (request, reply) => {
+    const recording = findRecording(request.params.id);
+    const { format } = parseQuery(transcriptQuery, request.query);
+    const words: { word: string; t: number; end: number; conf?: number }[] = [];
+    for (const event of catalog.events(recording.id, { types: ['transcript-word'] })) {
+      const { word, end, conf } = event.payload as { word?: unknown; end?: unknown; conf?: unknown };
+      if (typeof word !== 'string') continue;
+      words.push({ word, t: event.t, end: typeof end === 'number' ? end : event.t, ...(typeof conf === 'number' ? { conf } : {}) });
+    }
+    if (format === 'json') return { words, text: words.map((word) => word.word).join(' ') };
+    const transcript = transcriptFromWords(
+      words.map((word) => ({ word: word.word, startMs: word.t * 1000, endMs: word.end * 1000, ...(word.conf !== undefined ? { conf: word.conf } : {}) })),
+      recording.id,
+      recording.durationS * 1000,
+    );
+    const types = { vtt: 'text/vtt', srt: 'application/x-subrip', txt: 'text/plain' } as const;
+    return reply.header('Content-Type', `${types[format]}; charset=utf-8`).send(formatTranscript(transcript, format));
+  });
+
   app.get<{ Params: { id: string; kind: string } }>('/v1/recordings/:id/media/:kind', async (request, reply) => {
     const kind = request.params.kind;
     if (kind !== 'original' && kind !== 'transformed') throw new HttpError(404, 'media_not_found', `no media "${kind}": there are "original" and "transformed"`);
@@ -97,7 +193,7 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
       throw new HttpError(409, 'recording_in_progress', `recording ${recording.id} is still in progress; its media can be fetched once the stream has ended`);
     }
     if (catalog.segments(recording.id, kind).length === 0) throw new HttpError(404, 'media_not_found', `recording ${recording.id} has no ${kind} media`);
-    const media = await recorder.exporter.media(recording.id, kind);
+    const media = await recorder.media(recording.id, kind);
     return sendFile(reply, request.headers.range, media.file, media.bytes, media.contentType);
   });
 

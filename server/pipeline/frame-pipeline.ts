@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { TypedEmitter } from '../typed-emitter.js';
+import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from './supervised-process.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
@@ -20,6 +21,12 @@ export type FramePipelineEvents = {
   'transform-report': [level: 'info' | 'warn' | 'error', message: string];
   /** The start-up chain could not be configured (e.g. its LUT file went bad); the stream runs without it. */
   'chain-error': [message: string];
+  /** A caption cue was created, changed or withdrawn (epoch ms). */
+  caption: [cue: LiveCue];
+  /** Committed words of the live transcript (epoch ms). */
+  'transcript-words': [words: LiveWord[]];
+  /** Captions were interrupted (a crash); they resume by themselves. */
+  'caption-gap': [atMs: number, reason: string];
   /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
   failed: [error: Error];
 };
@@ -155,6 +162,15 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         }
         break;
       }
+      case 'caption':
+        this.safeEmit('caption', message.cue);
+        break;
+      case 'transcript-words':
+        this.safeEmit('transcript-words', message.words);
+        break;
+      case 'caption-gap':
+        this.safeEmit('caption-gap', message.atMs, message.reason);
+        break;
       case 'closed':
         break;
     }

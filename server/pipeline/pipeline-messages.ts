@@ -1,6 +1,7 @@
 import type { ChainStats } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { PipelineFigures } from '../streams/stream-view.js';
+import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from './supervised-process.js';
 
 export type VideoCodecName = 'H264' | 'VP8';
@@ -26,6 +27,8 @@ export interface PipelineSettings {
   /** Folders that lut3d and image file names are resolved in. */
   lutDir: string;
   imageDir: string;
+  /** LIVEFX_ASR_COMMAND: an external speech engine for captions; empty: PocketSphinx. */
+  asrCommand: string;
 }
 
 /** Main thread → worker. Buffers are transferred, not copied. */
@@ -59,6 +62,12 @@ export type PipelineOutput =
   | { type: 'crash'; crash: ProcessCrash }
   /** Something a transform says an operator should know (face-blur not protecting, …). */
   | { type: 'transform-report'; level: 'info' | 'warn' | 'error'; message: string }
+  /** A caption cue was created, changed or withdrawn (times in epoch ms); captions run while the chain has a `subtitles` entry. */
+  | { type: 'caption'; cue: LiveCue }
+  /** Words the speech engine committed (epoch ms), for the recording's transcript. */
+  | { type: 'transcript-words'; words: LiveWord[] }
+  /** Captions were interrupted at `atMs` (decoder or engine crash); they resume by themselves. */
+  | { type: 'caption-gap'; atMs: number; reason: string }
   | { type: 'closed' };
 
 /** Milliseconds since the epoch with sub-ms precision, comparable across threads (unlike performance.now()). */

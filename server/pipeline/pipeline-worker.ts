@@ -18,6 +18,12 @@ import { IvfWriter } from './ivf-writer.js';
 import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
 import { SupervisedProcess } from './supervised-process.js';
 import { Y4mReader } from './y4m-reader.js';
+import { HlsCaptionWriter } from './hls-caption-writer.js';
+import { LiveCaptioner } from './live-captioner.js';
+import type { AsrEngine } from '../../transforms/subtitles/asr-engine.js';
+import { threadCaptionBoard } from '../../transforms/subtitles/caption-board.js';
+import { CommandEngine, parseCommandLine } from '../../transforms/subtitles/command-engine.js';
+import { PocketSphinxEngine } from '../../transforms/subtitles/pocketsphinx-engine.js';
 
 const FRAME_POOL_SIZE = 4;
 const STATS_INTERVAL_MS = 1000;
@@ -103,6 +109,11 @@ class PipelineWorker {
   private hlsOriginMs = 0;
   private lastInputCaptureMs = 0;
   private closing = false;
+  /** Live captions, while the chain has a `subtitles` entry (on or off, so toggling the burn-in keeps recognition going). */
+  private captioner: LiveCaptioner | undefined;
+  /** The captions as a WebVTT rendition next to the HLS video, while the captioner runs. */
+  private hlsCaptions: HlsCaptionWriter | undefined;
+  private captionsWarned = false;
   private readonly statsTimer: NodeJS.Timeout;
   private counters = { framesIn: 0, framesOut: 0, dropped: 0, lastIn: 0, lastOut: 0, lastTick: epochMs() };
   private stage = { decode: 0, transforms: 0, encode: 0 };
@@ -189,7 +200,9 @@ class PipelineWorker {
   }
 
   private onAudioInput(data: ArrayBuffer, captureMs: number): void {
-    if (!this.hlsWriter || !this.settings.hasAudio) return;
+    if (!this.settings.hasAudio) return;
+    this.captioner?.pushOpus(Buffer.from(data), captureMs);
+    if (!this.hlsWriter) return;
     const timestamp = captureMs - this.hlsOriginMs;
     if (timestamp < 0) return;
     this.hlsWriter.writeAudio(Buffer.from(data), timestamp);
@@ -259,6 +272,7 @@ class PipelineWorker {
     if (!this.hlsWriter) {
       if (!keyframe || !this.avcDecoderConfig) return;
       this.hlsOriginMs = captureMs;
+      this.hlsCaptions?.setOrigin(captureMs);
       this.hlsWriter = new MatroskaLiveWriter(
         {
           video: { codec: 'H264', width: this.width, height: this.height, avcDecoderConfig: this.avcDecoderConfig },
@@ -291,7 +305,53 @@ class PipelineWorker {
       return { error: error instanceof Error ? error.message : String(error) };
     }
     this.chain.replace(this.burnIn ? [...entries, this.burnIn] : entries);
+    this.updateCaptioner(spec);
     return {};
+  }
+
+  private updateCaptioner(spec: ChainSpec): void {
+    const subtitled = spec.transforms.some((entry) => entry.name === 'subtitles');
+    if (subtitled && !this.settings.hasAudio && !this.captionsWarned) {
+      this.captionsWarned = true;
+      this.report('warn', 'subtitles: the publisher sends no audio, so there is nothing to caption');
+    }
+    const wanted = this.settings.hasAudio && subtitled;
+    if (wanted && !this.captioner) {
+      const hlsCaptions = new HlsCaptionWriter({
+        dir: this.settings.hlsDir,
+        segmentS: this.settings.hlsSegmentS,
+        listSize: this.settings.hlsListSize,
+        bandwidth: (this.settings.outputKbps + 128) * 1000,
+      });
+      if (this.hlsWriter) hlsCaptions.setOrigin(this.hlsOriginMs);
+      this.hlsCaptions = hlsCaptions;
+      this.captioner = new LiveCaptioner({
+        ffmpegPath: this.settings.ffmpegPath,
+        engine: this.asrEngine(),
+        restartBackoffMaxMs: this.settings.restartBackoffMaxMs,
+        onCue: (cue) => {
+          hlsCaptions.cue(cue);
+          this.post({ type: 'caption', cue });
+        },
+        onWords: (words) => this.post({ type: 'transcript-words', words }),
+        onGap: (atMs, reason) => this.post({ type: 'caption-gap', atMs, reason }),
+        onCrash: (crash) => this.post({ type: 'crash', crash }),
+        report: this.report,
+        show: (lines, hideAtMs) => threadCaptionBoard.show(lines, hideAtMs),
+      });
+    } else if (!wanted && this.captioner) {
+      void this.captioner.close();
+      this.captioner = undefined;
+      this.hlsCaptions?.close(true);
+      this.hlsCaptions = undefined;
+    }
+  }
+
+  private asrEngine(): AsrEngine {
+    const command = this.settings.asrCommand.trim();
+    if (command === '') return new PocketSphinxEngine();
+    const { command: program, args } = parseCommandLine(command);
+    return new CommandEngine({ command: program, args });
   }
 
   private frameOwning(buffer: Buffer): I420Frame | undefined {
@@ -387,7 +447,8 @@ class PipelineWorker {
     this.closing = true;
     clearInterval(this.statsTimer);
     this.hlsWriter?.close();
-    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close()]);
+    this.hlsCaptions?.close();
+    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close()]);
     this.chain.close();
     this.post({ type: 'closed' });
   }

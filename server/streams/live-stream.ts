@@ -8,6 +8,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipeline.js';
+import type { LiveCue, LiveWord } from '../pipeline/live-captioner.js';
 import type { PipelineStats } from '../pipeline/pipeline-messages.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
 import { splitAvcc } from '../rtp/h264-nal.js';
@@ -23,6 +24,12 @@ export type LiveStreamEvents = {
   stats: [stats: StreamStats];
   /** The transform chain changed (from any console or the HTTP API). */
   chain: [chain: ChainSpec, changedBy: string];
+  /** A live caption cue was created, changed or withdrawn (`lines: []`); times in epoch ms. */
+  caption: [cue: LiveCue];
+  /** Words the speech engine committed, for the recording's transcript; times in epoch ms. */
+  'transcript-words': [words: LiveWord[]];
+  /** Captions were interrupted at `atMs` (epoch ms) by a crash; they resume by themselves. */
+  'caption-gap': [atMs: number, reason: string];
 };
 
 /**
@@ -68,6 +75,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private currentChain: ChainSpec = { transforms: [] };
   private readonly taps = new Set<LiveMediaTap>();
   private reasonEnded: string | undefined;
+  private wentLiveMs: number | undefined;
 
   constructor(
     readonly id: string,
@@ -94,6 +102,11 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   get pipelineThreadId(): number | undefined {
     return this.pipeline?.threadId;
+  }
+
+  /** Epoch ms the stream went live: time 0 of the caption cues sent to viewers (as of the recording's clock). */
+  get liveSinceMs(): number | undefined {
+    return this.wentLiveMs;
   }
 
   /** Why the stream ended, once it has. */
@@ -297,6 +310,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.lastMediaMs = Date.now();
     if (this.currentState === 'idle') {
       this.currentState = 'live';
+      this.wentLiveMs = performance.timeOrigin + performance.now();
       this.metrics.streamsLive.inc();
       this.log.info({ streamId: this.id, codec: packet.codec }, 'stream is live');
       this.safeEmit('state', 'live');
@@ -370,6 +384,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       chain: this.currentChain,
       lutDir: this.lutDir,
       imageDir: this.imageDir,
+      asrCommand: this.config.LIVEFX_ASR_COMMAND,
     });
     this.pipeline = pipeline;
     this.log.info({ streamId: this.id, codec: first.codec, width: first.width, height: first.height, threadId: pipeline.threadId }, 'pipeline started');
@@ -384,6 +399,12 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('chain-error', (message) => this.log.error({ streamId: this.id, error: message }, 'transform chain could not be configured; running without it'));
     pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
     pipeline.on('transform-report', (level, message) => this.log[level]({ streamId: this.id }, message));
+    pipeline.on('caption', (cue) => this.safeEmit('caption', cue));
+    pipeline.on('transcript-words', (words) => this.safeEmit('transcript-words', words));
+    pipeline.on('caption-gap', (atMs, reason) => {
+      this.log.warn({ streamId: this.id, reason }, 'captions interrupted');
+      this.safeEmit('caption-gap', atMs, reason);
+    });
     pipeline.on('crash', (crash) => {
       this.metrics.processRestarts.inc({ role: crash.role });
       this.log.warn({ streamId: this.id, ...crash }, 'pipeline process crashed; restarting');

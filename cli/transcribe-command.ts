@@ -1,0 +1,133 @@
+import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CommandEngine, parseCommandLine } from '../transforms/subtitles/command-engine.js';
+import type { AsrEngine } from '../transforms/subtitles/asr-engine.js';
+import { PocketSphinxEngine } from '../transforms/subtitles/pocketsphinx-engine.js';
+import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';
+import { formatTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../transforms/subtitles/transcript-formats.js';
+import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import { CliError, InterruptedError, UsageError } from './cli-errors.js';
+
+const HELP = `usage: livefx transcribe <audio-or-video> [--format vtt|srt|json|txt] [-o <out>] [--quiet]
+
+Transcribes the speech in any file ffmpeg reads with the live captions' streaming engine, faster
+than real time, with a progress bar on stderr.
+
+  <audio-or-video>        the media file
+  -f, --format <format>   vtt (default), srt, json (words with times and confidence) or txt (one line per utterance)
+  -o, --output <file>     write there instead of stdout
+  -q, --quiet             no progress
+  -h, --help              this text
+
+The engine is PocketSphinx (Debian's libpocketsphinx3 and pocketsphinx-en-us); with LIVEFX_ASR_COMMAND
+set, that program instead (the command contract in transforms/subtitles/README.md).
+Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line, 130 interrupted.`;
+
+export const transcribeCommand: CliCommand = {
+  name: 'transcribe',
+  summary: 'transcribe the speech in an audio or video file (WebVTT, SRT, JSON or text)',
+  help: HELP,
+  options: {
+    format: { type: 'string', short: 'f' },
+    output: { type: 'string', short: 'o' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  positionals: { min: 1, max: 1, names: ['audio-or-video'] },
+  run: runTranscribe,
+};
+
+const BAR_WIDTH = 24;
+
+async function runTranscribe(invocation: CliInvocation, context: CliContext): Promise<number> {
+  const { values } = invocation;
+  const format = (values.format ?? 'vtt') as string;
+  if (!(TRANSCRIPT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}, got "${format}"`, 'transcribe');
+  if (values.output !== undefined && typeof values.output !== 'string') throw new UsageError('--output needs a file', 'transcribe');
+  const file = path.resolve(invocation.positionals[0]!);
+  if (!existsSync(file)) throw new CliError(`${file} not found`);
+  if (!statSync(file).isFile()) throw new CliError(`${file} is not a file`);
+  const engine = engineFrom(context.env);
+  const progress = values.quiet === true ? undefined : progressLine(context.stderr);
+  let interrupted = false;
+  const onAbort = (): void => {
+    interrupted = true;
+  };
+  context.signal.addEventListener('abort', onAbort, { once: true });
+  let text: string;
+  try {
+    const transcript = await transcribeFile(file, {
+      engine,
+      ffmpeg: context.env.LIVEFX_FFMPEG || 'ffmpeg',
+      ffprobe: context.env.LIVEFX_FFPROBE || 'ffprobe',
+      onProgress: (fraction) => progress?.update(fraction),
+    });
+    // transcribeFile cannot be stopped half-way; a Ctrl-C discards its result (a second one exits at once).
+    if (interrupted) throw new InterruptedError();
+    progress?.finish(transcript.words.length);
+    text = formatTranscript(transcript, format as TranscriptFormat);
+  } catch (error) {
+    progress?.abandon();
+    if (error instanceof InterruptedError || interrupted) throw new InterruptedError();
+    if (error instanceof UnreadableMediaError) throw new CliError(error.message);
+    throw new CliError(error instanceof Error ? error.message : String(error));
+  } finally {
+    context.signal.removeEventListener('abort', onAbort);
+  }
+  if (typeof values.output === 'string') {
+    const out = path.resolve(values.output);
+    try {
+      await writeFile(out, text);
+    } catch (error) {
+      throw new CliError(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  } else {
+    context.stdout.write(text);
+  }
+  return 0;
+}
+
+function engineFrom(env: NodeJS.ProcessEnv): AsrEngine {
+  const command = env.LIVEFX_ASR_COMMAND?.trim();
+  if (!command) return new PocketSphinxEngine();
+  const { command: program, args } = parseCommandLine(command);
+  return new CommandEngine({ command: program, args });
+}
+
+/** A bar redrawn in place on a terminal; elsewhere a plain line every 10 %. */
+function progressLine(stream: NodeJS.WriteStream): { update(fraction: number): void; finish(words: number): void; abandon(): void } {
+  const tty = stream.isTTY === true;
+  const started = performance.now();
+  let nextPercent = 10;
+  let shown = false;
+  let done = false;
+  const describe = (fraction: number): string => {
+    const percent = Math.floor(fraction * 100);
+    const filled = Math.round(fraction * BAR_WIDTH);
+    const bar = tty ? `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ` : '';
+    return `transcribe ${bar}${String(percent).padStart(3)}%`;
+  };
+  return {
+    update(fraction) {
+      if (done) return;
+      if (tty) {
+        stream.write(`\r${describe(fraction)}\x1b[K`);
+        shown = true;
+      } else if (fraction * 100 >= nextPercent && fraction < 1) {
+        while (nextPercent <= fraction * 100) nextPercent += 10;
+        stream.write(`${describe(fraction)}\n`);
+      }
+    },
+    finish(words) {
+      if (done) return;
+      done = true;
+      const line = `${describe(1)}  ${words} words in ${((performance.now() - started) / 1000).toFixed(1)}s`;
+      stream.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
+    },
+    abandon() {
+      if (done) return;
+      done = true;
+      if (tty && shown) stream.write('\n');
+    },
+  };
+}

@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import type { MediaKind } from '../recorder/recording-catalog.js';
+import type { Recorder } from '../recorder/recorder.js';
+import type { Logger } from '../server/logger.js';
+import { clipReasons } from './strategies/clip-reasons.js';
+import { MediaAnalyzer, round3 } from './analysis/media-analyzer.js';
+import { buildSignals, type RecordingSignals } from './analysis/recording-signals.js';
+import { FfmpegRunner } from './ffmpeg-runner.js';
+import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
+import type { Job, JobContext, JobQueue } from './job-queue.js';
+import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
+import { SqliteJobQueue } from './sqlite-job-queue.js';
+import { strategyNamed } from './strategies/strategy-registry.js';
+
+export type ReviewState = 'pending' | 'approved' | 'rejected';
+
+/** One clip of a result as stored: file fields are names inside the job's folder (the API turns them into URLs). */
+export interface HighlightClip {
+  rank: number;
+  start: number;
+  end: number;
+  /** The moment the clip is built around (its thumbnail's frame). */
+  peak: number;
+  score: number;
+  reasons: string[];
+  file: string;
+  captions: string | null;
+  thumbnail: string;
+  review: ReviewState;
+  /** Set when a reviewer changed start/end: the next reel render cuts this clip again. */
+  trimmed?: boolean;
+}
+
+export interface HighlightResult {
+  recordingId: string;
+  clips: HighlightClip[];
+  reel: { file: string; duration: number } | null;
+  chapters: Chapter[];
+  chaptersText: string | null;
+  provenance: Record<string, unknown>;
+  notes: string[];
+  analysis: { decode: 'full' | 'keyframes'; elapsedMs: number };
+}
+
+export class HighlightInputError extends Error {
+  override readonly name = 'HighlightInputError';
+}
+
+/** Crossfade between clips of a final-quality reel. */
+const REEL_CROSSFADE_S = 0.5;
+/** A chapter shorter than this is merged into the one before. */
+const MIN_CHAPTER_S = 5;
+
+function livefxVersion(): string {
+  try {
+    const here = path.dirname(new URL(import.meta.url).pathname);
+    for (const candidate of [path.resolve(here, '..', 'package.json'), path.resolve(here, '..', '..', 'package.json')]) {
+      try {
+        return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+      } catch {
+        continue;
+      }
+    }
+  } catch {
+    // fall through
+  }
+  return 'unknown';
+}
+
+export interface HighlightServiceOptions {
+  db: Database;
+  recorder: Recorder;
+  dataDir: string;
+  ffmpeg: string;
+  ffprobe: string;
+  concurrency: number;
+  log: Logger;
+}
+
+/**
+ * Highlight reels of recordings: runs `highlights` jobs (export → analysis → strategy → cuts, thumbnails,
+ * captions, reel, chapters, provenance) and `reel` jobs (the reel again from the approved clips) on a
+ * job queue. Outputs live in `$LIVEFX_DATA_DIR/highlights/<job-id>/`.
+ */
+export class HighlightService {
+  readonly queue: JobQueue;
+  readonly outputDir: string;
+  private readonly sqliteQueue: SqliteJobQueue;
+  private readonly runner: FfmpegRunner;
+  private readonly analyzer: MediaAnalyzer;
+  private readonly renderer: HighlightRenderer;
+  private ffmpegVersion: string | undefined;
+
+  constructor(private readonly options: HighlightServiceOptions) {
+    this.outputDir = path.join(options.dataDir, 'highlights');
+    this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe);
+    this.analyzer = new MediaAnalyzer(this.runner);
+    this.renderer = new HighlightRenderer(this.runner);
+    this.sqliteQueue = new SqliteJobQueue({
+      db: options.db,
+      concurrency: options.concurrency,
+      handlers: { highlights: (job, context) => this.runHighlights(job, context), reel: (job, context) => this.runReel(job, context) },
+      onError: (error, job) => options.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'highlights job failed'),
+    });
+    this.queue = this.sqliteQueue;
+  }
+
+  /** Re-queues jobs a restart interrupted (they run again from scratch) and starts working. */
+  start(): void {
+    const { requeued } = this.sqliteQueue.start();
+    if (requeued > 0) this.options.log.info({ requeued }, 'highlights jobs interrupted by a restart run again from the start');
+  }
+
+  jobDir(id: string): string {
+    return path.join(this.outputDir, id);
+  }
+
+  /** Deletes a job's outputs once it no longer runs. */
+  async deleteOutputs(id: string): Promise<void> {
+    await this.queue.settled(id);
+    await rm(this.jobDir(id), { recursive: true, force: true });
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+
+  /**
+   * Runs one highlights job outside the queue (the CLI without a server): no row in the jobs table, so a
+   * server sharing the data directory never sees or re-runs it. Outputs go to `highlights/<id>/` as usual.
+   */
+  async runDetached(request: HighlightRequest, onProgress: (fraction: number, stage: string) => void, signal: AbortSignal): Promise<{ id: string; dir: string; result: HighlightResult }> {
+    const id = `cli-${randomUUID()}`;
+    const now = new Date().toISOString();
+    const job: Job = { id, kind: 'highlights', params: request, status: 'running', progress: 0, stage: 'starting', result: null, error: null, createdAt: now, updatedAt: now };
+    const result = await this.runHighlights(job, { signal, progress: onProgress });
+    return { id, dir: this.jobDir(id), result };
+  }
+
+  private mediaKind(recordingId: string): MediaKind {
+    // The transformed output is what viewers saw (and always H.264); imports only have the original.
+    return this.options.recorder.catalog.segments(recordingId, 'transformed').length > 0 ? 'transformed' : 'original';
+  }
+
+  private async runHighlights(job: Job, context: JobContext): Promise<HighlightResult> {
+    const request = highlightRequestSchema.parse(job.params) as HighlightRequest;
+    const { recording_id: recordingId, ...params } = request;
+    const catalog = this.options.recorder.catalog;
+    if (!catalog.get(recordingId)) throw new HighlightInputError(`recording ${recordingId} no longer exists`);
+    const dir = this.jobDir(job.id);
+    // A job re-run after a restart starts from an empty folder.
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+
+    context.progress(0.02, 'exporting');
+    const kind = this.mediaKind(recordingId);
+    const media = await this.options.recorder.media(recordingId, kind);
+    if (media.contentType !== 'video/mp4') throw new HighlightInputError(`recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
+    context.progress(0.1, 'analysing');
+    const analysis = await this.analyzer.analyse(media.file, context.signal);
+    const events = [...catalog.events(recordingId)];
+    const signals = buildSignals(analysis, events);
+
+    context.progress(0.4, 'selecting');
+    const planned = strategyNamed(params.strategy).select(signals, params);
+    const notes: string[] = [];
+    if (params.quality === 'preview') notes.push('preview quality: stream-copy cuts start on the keyframe at or before the chosen start (times reported are the real ones)');
+    if (params.captions === 'burn' && params.quality === 'preview') notes.push('captions "burn" needs quality "final" (a re-encode): this preview has WebVTT sidecars');
+    if (signals.sentences.length === 0 && params.captions !== 'none') notes.push('the recording has no transcript: no captions');
+    if (planned.length < params.k) notes.push(`${planned.length} of ${params.k} clips: no further moment stood out enough`);
+
+    this.ffmpegVersion ??= await this.runner.version();
+    const provenance = this.provenance(recordingId, kind, analysis.sha256, params, signals, events);
+    const comment = JSON.stringify(provenance);
+    const clips: HighlightClip[] = [];
+    for (const [index, plan] of planned.entries()) {
+      context.progress(0.45 + (0.4 * index) / Math.max(1, planned.length), `cutting clip ${index + 1} of ${planned.length}`);
+      const rank = index + 1;
+      const file = `clip-${rank}.mp4`;
+      const clip = await this.renderClip(dir, rank, media.file, plan.start, plan.end, plan.peak, params, signals, comment, provenance, context.signal);
+      const { end, captions, thumbnail } = clip;
+      clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending' });
+    }
+
+    context.progress(0.88, 'reel');
+    const reel = clips.length > 0 ? await this.renderReel(dir, clips, signals, params.quality, analysis.hasAudio, comment, provenance, context.signal) : null;
+    let chapters: Chapter[] = [];
+    let chaptersText: string | null = null;
+    if (params.chapters) {
+      context.progress(0.96, 'chapters');
+      chapters = this.chapters(signals);
+      await this.writeJson(path.join(dir, 'chapters.json'), chapters, provenance);
+      chaptersText = 'chapters.txt';
+      await writeFile(path.join(dir, chaptersText), HighlightRenderer.chapterList(chapters));
+      await HighlightRenderer.writeProvenance(path.join(dir, chaptersText), provenance);
+      await writeFile(path.join(dir, 'chapters.ffmetadata'), HighlightRenderer.chapterMetadata(chapters));
+    }
+    return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
+  }
+
+  /** Renders the reel again from the approved clips of a finished job, cutting trimmed clips anew. */
+  private async runReel(job: Job, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[] }> {
+    const sourceId = (job.params as { job_id: string }).job_id;
+    const source = this.queue.get(sourceId);
+    if (!source || source.status !== 'done') throw new HighlightInputError(`job ${sourceId} has no finished result`);
+    const result = source.result as HighlightResult;
+    const approved = result.clips.filter((clip) => clip.review === 'approved');
+    if (approved.length === 0) throw new HighlightInputError(`job ${sourceId} has no approved clips`);
+    const request = highlightRequestSchema.parse(source.params);
+    const dir = this.jobDir(sourceId);
+    const kind = this.mediaKind(result.recordingId);
+    const media = await this.options.recorder.media(result.recordingId, kind);
+    const analysis = await this.analyzer.analyse(media.file, context.signal);
+    const events = [...this.options.recorder.catalog.events(result.recordingId)];
+    const signals = buildSignals(analysis, events);
+    const { recording_id: _unused, ...params } = request;
+    const provenance = { ...this.provenance(result.recordingId, kind, analysis.sha256, params, signals, events), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
+    const comment = JSON.stringify(provenance);
+    for (const [index, clip] of approved.entries()) {
+      if (!clip.trimmed) continue;
+      context.progress((0.8 * index) / approved.length, `cutting clip ${clip.rank}`);
+      // A trimmed start moves to the keyframe at or before it for a stream copy, as for the first cut.
+      const start = params.quality === 'final' ? clip.start : ([...analysis.keyframes].reverse().find((keyframe) => keyframe <= clip.start + 1e-6) ?? clip.start);
+      const rendered = await this.renderClip(dir, clip.rank, media.file, start, clip.end, clip.peak, params, signals, comment, provenance, context.signal);
+      clip.start = start;
+      clip.end = rendered.end;
+      clip.captions = rendered.captions;
+      clip.trimmed = false;
+    }
+    context.progress(0.85, 'reel');
+    const reel = await this.renderReel(dir, approved, signals, params.quality, analysis.hasAudio, comment, provenance, context.signal);
+    const latest = this.queue.get(sourceId)!.result as HighlightResult;
+    for (const clip of approved) {
+      const stored = latest.clips.find((candidate) => candidate.rank === clip.rank);
+      if (stored) Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, trimmed: false });
+    }
+    latest.reel = reel;
+    this.queue.setResult(sourceId, latest);
+    return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank) };
+  }
+
+  /** One clip's files: the cut (stream copy or final re-encode), its captions and its thumbnail, each with provenance. */
+  private async renderClip(
+    dir: string,
+    rank: number,
+    media: string,
+    start: number,
+    plannedEnd: number,
+    peak: number,
+    params: HighlightParams,
+    signals: RecordingSignals,
+    comment: string,
+    provenance: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<{ end: number; captions: string | null; thumbnail: string }> {
+    const file = `clip-${rank}.mp4`;
+    let captions: string | null = null;
+    if (params.captions !== 'none' && (await this.renderer.captions(signals.sentences, start, plannedEnd, path.join(dir, `clip-${rank}.vtt`)))) captions = `clip-${rank}.vtt`;
+    let realDuration: number;
+    if (params.quality === 'final') {
+      const burn = params.captions === 'burn' && captions ? path.join(dir, captions) : null;
+      realDuration = await this.renderer.encode(media, start, plannedEnd - start, path.join(dir, file), comment, burn, signal);
+    } else {
+      realDuration = await this.renderer.cut(media, start, plannedEnd - start, path.join(dir, file), comment, signal);
+    }
+    const end = round3(start + realDuration);
+    // Cues are timed from the real start; a stream copy can end a frame off the plan.
+    if (captions) {
+      await this.renderer.captions(signals.sentences, start, end, path.join(dir, captions));
+      await HighlightRenderer.writeProvenance(path.join(dir, captions), provenance);
+    }
+    await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
+    const thumbnail = `clip-${rank}.jpg`;
+    await this.renderer.thumbnail(media, Math.min(Math.max(peak, start), end - 0.1), path.join(dir, thumbnail), signal);
+    await HighlightRenderer.writeProvenance(path.join(dir, thumbnail), provenance);
+    return { end, captions, thumbnail };
+  }
+
+  private async renderReel(
+    dir: string,
+    clips: readonly HighlightClip[],
+    signals: RecordingSignals,
+    quality: HighlightParams['quality'],
+    hasAudio: boolean,
+    comment: string,
+    provenance: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<{ file: string; duration: number }> {
+    const file = 'reel.mp4';
+    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: clip.end - clip.start, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
+    const duration =
+      quality === 'final' ? await this.renderer.crossfadeReel(parts, REEL_CROSSFADE_S, hasAudio, path.join(dir, file), comment, signal) : await this.renderer.reel(parts, path.join(dir, file), comment, signal);
+    await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
+    return { file, duration: round3(duration) };
+  }
+
+  /** Chapters of the recording, split at scene cuts; titles from the chapter's first sentence, else its top reason. */
+  private chapters(signals: RecordingSignals): Chapter[] {
+    const bounds = [0];
+    for (const cut of signals.sceneCuts) if (cut - bounds[bounds.length - 1]! >= MIN_CHAPTER_S && signals.durationS - cut >= MIN_CHAPTER_S) bounds.push(cut);
+    bounds.push(signals.durationS);
+    const chapters: Chapter[] = [];
+    for (let index = 0; index + 1 < bounds.length; index++) {
+      const start = bounds[index]!;
+      const end = bounds[index + 1]!;
+      chapters.push({ start: round3(start), end: round3(end), title: this.titleOf(signals, start, end, `Chapter ${index + 1}`) });
+    }
+    return chapters;
+  }
+
+  private titleOf(signals: RecordingSignals, start: number, end: number, fallback: string): string {
+    const sentence = signals.sentences.find((candidate) => candidate.start >= start - 0.25 && candidate.start < end);
+    if (sentence) return sentence.text.length > 60 ? `${sentence.text.slice(0, 57).trimEnd()}…` : sentence.text;
+    const reason = clipReasons(signals, start, end)[0];
+    return reason ? `${fallback}: ${reason}` : fallback;
+  }
+
+  private provenance(recordingId: string, kind: MediaKind, sha256: string, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Record<string, unknown> {
+    const transcriptWord = events.find((event) => event.type === 'transcript-word');
+    const asr = transcriptWord ? (typeof transcriptWord.payload.engine === 'string' ? transcriptWord.payload.engine : 'transcript-word events of the recording') : null;
+    return {
+      aiEdited: true,
+      disclosure: 'Clips were chosen and cut automatically by livefx highlights from audience engagement and the transcript.',
+      source: { recordingId, media: kind, sha256 },
+      strategy: params.strategy,
+      parameters: params,
+      seed: params.seed,
+      versions: { livefx: livefxVersion(), ffmpeg: this.ffmpegVersion ?? 'unknown', ...(asr ? { asr } : {}) },
+      signals: { sentences: signals.sentences.length, sceneCuts: signals.sceneCuts.length, deadAir: signals.deadAir.length },
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  private async writeJson(file: string, value: unknown, provenance: Record<string, unknown>): Promise<void> {
+    
+    await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+    await HighlightRenderer.writeProvenance(file, provenance);
+  }
+}
+

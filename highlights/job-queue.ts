@@ -1,0 +1,54 @@
+/** Where a job stands; `running` jobs found at start-up are queued again and run from scratch. */
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface Job {
+  id: string;
+  /** Which handler runs it, e.g. `highlights` or `reel`. */
+  kind: string;
+  params: unknown;
+  status: JobStatus;
+  /** 0..1 */
+  progress: number;
+  stage: string;
+  result: unknown;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface JobContext {
+  /** Aborted on cancel and on close: handlers pass it to every child process they start. */
+  signal: AbortSignal;
+  progress(fraction: number, stage: string): void;
+}
+
+export type JobHandler = (job: Job, context: JobContext) => Promise<unknown>;
+
+export type JobQueueEvents = {
+  progress: [job: Job];
+  done: [job: Job];
+  failed: [job: Job];
+};
+
+/**
+ * A queue of background jobs with progress and cancellation. Plain data in and out, so the in-process
+ * SQLite queue can be swapped for a shared one (BullMQ on Redis) without touching its users.
+ */
+export interface JobQueue {
+  enqueue(kind: string, params: unknown): Job;
+  get(id: string): Job | undefined;
+  /** Newest first. */
+  list(filter?: { kind?: string; status?: JobStatus }): Job[];
+  /** Cancels a queued or running job (a running one's children are killed); undefined for an unknown id. */
+  cancel(id: string): Job | undefined;
+  /** Removes a job that no longer runs; false when it is unknown or still active. */
+  remove(id: string): boolean;
+  /** Resolves once the job is not running (at once when it is not). */
+  settled(id: string): Promise<void>;
+  /** Replaces a finished job's result (review decisions). */
+  setResult(id: string, result: unknown): Job | undefined;
+  on<E extends keyof JobQueueEvents>(event: E, listener: (...args: JobQueueEvents[E]) => void): this;
+  off<E extends keyof JobQueueEvents>(event: E, listener: (...args: JobQueueEvents[E]) => void): this;
+  /** Stops taking jobs and aborts the running ones (they run again on the next start). Idempotent. */
+  close(): Promise<void>;
+}

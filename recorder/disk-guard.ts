@@ -1,0 +1,115 @@
+import { statfs } from 'node:fs/promises';
+import type { Logger } from '../server/logger.js';
+
+export interface DiskSpace {
+  /** Bytes an unprivileged process may still write. */
+  freeBytes: number;
+}
+
+export type StatfsFunction = (dir: string) => Promise<DiskSpace>;
+
+export interface DiskGuardOptions {
+  /** The recordings folder (created before the first check). */
+  dir: string;
+  minFreeBytes: number;
+  /** How often free space is checked (ms). */
+  intervalMs: number;
+  log: Logger;
+  /** Replaceable for tests; defaults to fs.statfs (bavail × bsize). */
+  statfs?: StatfsFunction;
+}
+
+export type DiskGuardListener = (space: DiskSpace, minFreeBytes: number) => void;
+
+export const realStatfs: StatfsFunction = async (dir) => {
+  const stats = await statfs(dir);
+  return { freeBytes: Number(stats.bavail) * Number(stats.bsize) };
+};
+
+/**
+ * Watches the free space of the recordings folder every few seconds. Crossing below the floor calls
+ * the `low` listeners once (recording stops); crossing back above it calls the `ok` listeners (new
+ * sessions are recorded again). A failing statfs is logged and changes nothing.
+ */
+export class DiskGuard {
+  private readonly statfs: StatfsFunction;
+  private timer: NodeJS.Timeout | undefined;
+  private isLow = false;
+  private lastSpace: DiskSpace | undefined;
+  private readonly lowListeners: DiskGuardListener[] = [];
+  private readonly okListeners: DiskGuardListener[] = [];
+  private checking: Promise<boolean> | undefined;
+  private isClosed = false;
+
+  constructor(private readonly options: DiskGuardOptions) {
+    this.statfs = options.statfs ?? realStatfs;
+  }
+
+  get low(): boolean {
+    return this.isLow;
+  }
+
+  get minFreeBytes(): number {
+    return this.options.minFreeBytes;
+  }
+
+  /** The last measurement, undefined before the first. */
+  get space(): DiskSpace | undefined {
+    return this.lastSpace;
+  }
+
+  /** Changes the floor (tests, or an operator raising it); takes effect at the next check. */
+  setMinFreeBytes(bytes: number): void {
+    this.options.minFreeBytes = bytes;
+  }
+
+  onLow(listener: DiskGuardListener): void {
+    this.lowListeners.push(listener);
+  }
+
+  onOk(listener: DiskGuardListener): void {
+    this.okListeners.push(listener);
+  }
+
+  /** Checks once now, then every intervalMs. */
+  async start(): Promise<void> {
+    if (this.timer || this.isClosed) return;
+    await this.check();
+    this.timer = setInterval(() => void this.check(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Measures now; resolves to true while the free space is below the floor. Concurrent calls share one statfs. */
+  check(): Promise<boolean> {
+    this.checking ??= this.measure().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async measure(): Promise<boolean> {
+    let space: DiskSpace;
+    try {
+      space = await this.statfs(this.options.dir);
+    } catch (error) {
+      this.options.log.warn({ err: error, dir: this.options.dir }, 'free disk space could not be measured');
+      return this.isLow;
+    }
+    if (this.isClosed) return this.isLow;
+    this.lastSpace = space;
+    const low = space.freeBytes < this.options.minFreeBytes;
+    if (low === this.isLow) return low;
+    this.isLow = low;
+    const fields = { dir: this.options.dir, freeMb: Math.floor(space.freeBytes / 2 ** 20), minFreeMb: Math.floor(this.options.minFreeBytes / 2 ** 20) };
+    if (low) this.options.log.warn(fields, 'disk space below the recording floor: recording stops');
+    else this.options.log.info(fields, 'disk space above the recording floor again: new sessions are recorded');
+    for (const listener of low ? this.lowListeners : this.okListeners) listener(space, this.options.minFreeBytes);
+    return low;
+  }
+
+  /** Stops checking. Idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

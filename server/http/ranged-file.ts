@@ -1,0 +1,33 @@
+import { createReadStream } from 'node:fs';
+import type { FastifyReply } from 'fastify';
+import { errorBody } from './http-error.js';
+
+/** Serves a file whole (200) or one byte range of it (206); a range past the end is 416 with `Content-Range: bytes *\/size`. */
+export function sendRangedFile(reply: FastifyReply, range: string | undefined, file: string, size: number, contentType: string): FastifyReply {
+  reply.header('Accept-Ranges', 'bytes').header('Content-Type', contentType).header('Cache-Control', 'no-cache');
+  const match = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
+  // No range, several ranges or another unit: the whole file is a valid answer (RFC 9110 section 14.2).
+  if (!match || (match[1] === '' && match[2] === '')) return reply.header('Content-Length', size).send(createReadStream(file));
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    start = suffix === 0 ? size : Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  if (start >= size || start > end) {
+    return reply
+      .code(416)
+      .header('Content-Range', `bytes */${size}`)
+      .header('Content-Type', 'application/json; charset=utf-8')
+      .send(errorBody('range_not_satisfiable', `the range "${range}" lies outside the file's ${size} bytes`));
+  }
+  return reply
+    .code(206)
+    .header('Content-Range', `bytes ${start}-${end}/${size}`)
+    .header('Content-Length', end - start + 1)
+    .send(createReadStream(file, { start, end }));
+}

@@ -1,0 +1,240 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { AsrEngine, AsrResult, AsrStream, AsrWord } from '../../transforms/subtitles/asr-engine.js';
+import { AsrError } from '../../transforms/subtitles/asr-error.js';
+import { CaptionLayout, type CaptionCue } from '../../transforms/subtitles/caption-layout.js';
+import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
+import { FfmpegCommand } from './ffmpeg-command.js';
+import { SupervisedProcess, type ProcessCrash } from './supervised-process.js';
+
+const SAMPLE_RATE = 16000;
+const CHUNK_SAMPLES = SAMPLE_RATE / 10;
+const FIRST_REOPEN_MS = 250;
+const MAX_REOPEN_MS = 5000;
+/** A cue stays on the picture this long after its end or its last change, whichever is later (it arrives after its words were said). */
+const HOLD_MS = 2000;
+
+/** A word on the server's clock (epoch ms). */
+export interface LiveWord {
+  word: string;
+  startMs: number;
+  endMs: number;
+  conf?: number;
+}
+
+/** A caption cue on the server's clock (epoch ms); `lines: []` withdraws the cue of that id. */
+export interface LiveCue {
+  id: number;
+  lines: string[];
+  startMs: number;
+  endMs: number;
+  final: boolean;
+}
+
+export interface LiveCaptionerOptions {
+  ffmpegPath: string;
+  engine: AsrEngine;
+  restartBackoffMaxMs: number;
+  /** A cue was created, changed, closed or withdrawn. */
+  onCue: (cue: LiveCue) => void;
+  /** Committed words (each once, in order). */
+  onWords: (words: LiveWord[]) => void;
+  /** Captions stopped for a while (decoder or engine crash): from `atMs`, why. */
+  onGap: (atMs: number, reason: string) => void;
+  onCrash: (crash: ProcessCrash) => void;
+  report: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Where the current cue goes for burn-in. */
+  show: (lines: readonly string[], hideAtMs: number) => void;
+}
+
+/**
+ * Live captions of one stream, inside its worker: the publisher's Opus packets go (in a live Matroska
+ * stream) to a supervised ffmpeg that decodes them to 16 kHz mono PCM, which an AsrStream hears in 100 ms
+ * chunks; its results are laid out as cues. Times are mapped back to the packets' capture clock, so a
+ * word's time is when it was said. A decoder or engine crash is restarted with backoff and marked as a gap.
+ */
+export class LiveCaptioner {
+  private readonly decoder: SupervisedProcess;
+  private writer: MatroskaLiveWriter | undefined;
+  /** Capture time (epoch ms) of PCM sample 0 of the running decoder. */
+  private decoderOriginMs: number | undefined;
+  private decodedSamples = 0;
+  private readonly chunk = new Int16Array(CHUNK_SAMPLES);
+  private readonly chunkBytes = new Uint8Array(this.chunk.buffer);
+  private filled = 0;
+  private asr: AsrStream | undefined;
+  /** Epoch ms of the current AsrStream's first sample. */
+  private asrOriginMs = 0;
+  private readonly layout = new CaptionLayout();
+  /** Epoch ms that the layout's ms count from (the first audio ever heard). */
+  private layoutOriginMs: number | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenDelayMs = FIRST_REOPEN_MS;
+  private engineFailed = false;
+  private shownId = -1;
+  private isClosed = false;
+
+  constructor(private readonly options: LiveCaptionerOptions) {
+    this.decoder = new SupervisedProcess({ role: 'caption-decoder', command: options.ffmpegPath, args: () => this.decoderArgs(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
+    this.decoder.on('start', (child, restart) => this.onDecoderStart(child, restart));
+    this.decoder.on('crash', (crash) => {
+      options.onCrash(crash);
+      this.markGap('audio decoder crashed');
+    });
+    this.decoder.start();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** One Opus packet (RTP payload) captured at `captureMs` (epoch ms). */
+  pushOpus(packet: Buffer, captureMs: number): void {
+    if (this.isClosed) return;
+    const child = this.decoder.current;
+    if (!child || !child.stdin.writable) return;
+    if (!this.writer) {
+      this.decoderOriginMs = captureMs;
+      this.layoutOriginMs ??= captureMs;
+      this.writer = new MatroskaLiveWriter({ audio: { codec: 'opus', sampleRate: 48000, channels: 2 } }, (bytes) => {
+        if (child.stdin.writable) child.stdin.write(bytes);
+      });
+    }
+    const timestamp = captureMs - this.decoderOriginMs!;
+    if (timestamp < 0) return;
+    this.writer.writeAudio(packet, timestamp);
+  }
+
+  /** Stops decoding and recognition; the open cues are closed (sent as final). Idempotent. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    clearTimeout(this.reopenTimer);
+    this.writer?.close();
+    this.writer = undefined;
+    const asr = this.asr;
+    this.asr = undefined;
+    await Promise.all([this.decoder.close(), asr?.close()]);
+    this.emitCues(this.layout.finish());
+    this.options.show([], Number.POSITIVE_INFINITY);
+  }
+
+  private decoderArgs(): string[] {
+    return new FfmpegCommand()
+      .global({ threads: 1 })
+      .input('pipe:0', { probesize: 32, analyzeduration: 0, f: 'matroska' })
+      // async=1 fills holes in the packet timeline with silence, so sample count and capture clock stay in step.
+      .output('pipe:1', { vn: true, af: 'aresample=async=1', ac: 1, ar: SAMPLE_RATE, f: 's16le', flush_packets: 1 })
+      .toArgs();
+  }
+
+  private onDecoderStart(child: ChildProcessWithoutNullStreams, restart: boolean): void {
+    this.writer?.close();
+    this.writer = undefined;
+    this.decoderOriginMs = undefined;
+    this.decodedSamples = 0;
+    this.filled = 0;
+    if (restart) this.endAsr();
+    child.stdout.on('data', (data: Buffer) => this.onPcm(data));
+  }
+
+  private onPcm(data: Buffer): void {
+    let offset = 0;
+    while (offset < data.length) {
+      const take = Math.min(this.chunkBytes.length - this.filled, data.length - offset);
+      this.chunkBytes.set(data.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.chunkBytes.length) {
+        this.filled = 0;
+        this.hear(this.chunk);
+      }
+    }
+  }
+
+  private hear(chunk: Int16Array): void {
+    const chunkStartMs = this.decoderOriginMs! + (this.decodedSamples * 1000) / SAMPLE_RATE;
+    this.decodedSamples += chunk.length;
+    if (this.engineFailed || this.reopenTimer) return;
+    if (!this.asr) this.openAsr(chunkStartMs);
+    this.asr?.write(chunk);
+  }
+
+  private openAsr(originMs: number): void {
+    let stream: AsrStream;
+    try {
+      stream = this.options.engine.open({ sampleRate: SAMPLE_RATE });
+    } catch (error) {
+      this.onAsrError(new AsrError('engine_unavailable', error instanceof Error ? error.message : String(error), false));
+      return;
+    }
+    this.asr = stream;
+    this.asrOriginMs = originMs;
+    const toLayout = (result: AsrResult): AsrResult => {
+      // The layout counts from the first audio ever heard, so its cues stay in order across reopened streams.
+      const shift = originMs - (this.layoutOriginMs ?? originMs);
+      return { text: result.text, words: result.words.map((word) => ({ ...word, startMs: word.startMs + shift, endMs: word.endMs + shift })) };
+    };
+    stream.on('partial', (result) => {
+      if (this.asr === stream) this.emitCues(this.layout.push('partial', toLayout(result)));
+    });
+    stream.on('final', (result) => {
+      if (this.isClosed) return;
+      this.reopenDelayMs = FIRST_REOPEN_MS;
+      if (result.words.length > 0) this.options.onWords(result.words.map((word) => toLive(word, originMs)));
+      this.emitCues(this.layout.push('final', toLayout(result)));
+    });
+    stream.on('error', (error) => {
+      if (this.asr === stream) this.onAsrError(error);
+    });
+  }
+
+  /** The audio timeline restarts (new decoder): the utterance in progress is finished, the next stream starts with the new audio. */
+  private endAsr(): void {
+    const stream = this.asr;
+    this.asr = undefined;
+    if (stream) stream.end().catch(() => undefined);
+  }
+
+  private onAsrError(error: AsrError): void {
+    this.asr = undefined;
+    if (this.isClosed) return;
+    this.markGap(`speech engine: ${error.message}`);
+    if (!error.retryable) {
+      this.engineFailed = true;
+      this.options.report('error', `captions stopped: ${error.message} (${error.code})`);
+      return;
+    }
+    const delay = this.reopenDelayMs;
+    this.reopenDelayMs = Math.min(MAX_REOPEN_MS, this.reopenDelayMs * 2);
+    this.options.report('warn', `speech engine failed (${error.code}): ${error.message}; reopening in ${delay} ms`);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+    }, delay);
+  }
+
+  private markGap(reason: string): void {
+    if (this.isClosed) return;
+    this.emitCues(this.layout.finish());
+    this.options.show([], Number.POSITIVE_INFINITY);
+    this.options.onGap(Date.now(), reason);
+  }
+
+  private emitCues(cues: CaptionCue[]): void {
+    const origin = this.layoutOriginMs ?? 0;
+    for (const cue of cues) {
+      const live: LiveCue = { id: cue.id, lines: cue.lines, startMs: origin + cue.startMs, endMs: origin + cue.endMs, final: cue.final };
+      this.options.onCue(live);
+      if (cue.lines.length === 0) {
+        if (cue.id === this.shownId) this.options.show([], Number.POSITIVE_INFINITY);
+      } else if (cue.id >= this.shownId) {
+        this.shownId = cue.id;
+        // A partial also expires: after the last utterance of a talk its final only comes with the next speech.
+        this.options.show(cue.lines, Math.max(live.endMs, Date.now()) + HOLD_MS);
+      }
+    }
+  }
+}
+
+function toLive(word: AsrWord, originMs: number): LiveWord {
+  return { word: word.word, startMs: originMs + word.startMs, endMs: originMs + word.endMs, ...(word.conf !== undefined ? { conf: word.conf } : {}) };
+}

@@ -1,0 +1,98 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobContext, JobHandler } from '../highlights/job-queue.js';
+import { highlightMigrations, SqliteJobQueue } from '../highlights/sqlite-job-queue.js';
+import { LivefxDatabase } from '../server/storage/database.js';
+
+let dir: string;
+let database: LivefxDatabase;
+const open: SqliteJobQueue[] = [];
+
+function queue(handlers: Record<string, JobHandler>, concurrency = 1): SqliteJobQueue {
+  const created = new SqliteJobQueue({ db: database.db, handlers, concurrency });
+  open.push(created);
+  created.start();
+  return created;
+}
+
+/** A handler that waits until aborted or released. */
+function blocking(): { handler: JobHandler; calls: string[]; release: () => void } {
+  const calls: string[] = [];
+  let release = (): void => {};
+  const handler: JobHandler = (job, context: JobContext) =>
+    new Promise((resolve, reject) => {
+      calls.push(job.id);
+      context.progress(0.5, 'waiting');
+      release = () => resolve({ ok: job.id });
+      context.signal.addEventListener('abort', () => reject(new Error('aborted')));
+    });
+  return { handler, calls, release: () => release() };
+}
+
+const until = async (check: () => boolean): Promise<void> => {
+  for (let tries = 0; tries < 200 && !check(); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(check()).toBe(true);
+};
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'livefx-jobs-'));
+  database = LivefxDatabase.open(dir, highlightMigrations);
+});
+
+afterEach(async () => {
+  for (const created of open.splice(0)) await created.close();
+  database.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('SqliteJobQueue', () => {
+  it('runs jobs with progress and results, at most `concurrency` at once', async () => {
+    const work = blocking();
+    const jobs = queue({ work: work.handler }, 1);
+    const progress: number[] = [];
+    jobs.on('progress', (job) => progress.push(job.progress));
+    const a = jobs.enqueue('work', { n: 1 });
+    const b = jobs.enqueue('work', { n: 2 });
+    await until(() => work.calls.length === 1);
+    expect(jobs.get(a.id)).toMatchObject({ status: 'running', stage: 'waiting', progress: 0.5 });
+    expect(jobs.get(b.id)!.status).toBe('queued');
+    work.release();
+    await until(() => work.calls.length === 2);
+    expect(jobs.get(a.id)).toMatchObject({ status: 'done', progress: 1, result: { ok: a.id }, params: { n: 1 } });
+    expect(progress).toContain(0.5);
+  });
+
+  it('cancels queued and running jobs; a failing handler marks the job failed with its message', async () => {
+    const work = blocking();
+    const jobs = queue({ work: work.handler, broken: async () => Promise.reject(new Error('disk on fire')) }, 1);
+    const running = jobs.enqueue('work', {});
+    const waiting = jobs.enqueue('work', {});
+    await until(() => work.calls.length === 1);
+    expect(jobs.cancel(waiting.id)!.status).toBe('cancelled');
+    expect(jobs.cancel(running.id)!.status).toBe('cancelled');
+    await jobs.settled(running.id);
+    expect(work.calls).toEqual([running.id]);
+    const broken = jobs.enqueue('broken', {});
+    await until(() => jobs.get(broken.id)!.status === 'failed');
+    expect(jobs.get(broken.id)!.error).toBe('disk on fire');
+    expect(jobs.cancel('unknown')).toBeUndefined();
+  });
+
+  it('a job running when the queue stopped runs again from scratch on the next start', async () => {
+    const work = blocking();
+    const before = queue({ work: work.handler }, 1);
+    const job = before.enqueue('work', {});
+    await until(() => work.calls.length === 1);
+    await before.close();
+    expect(before.get(job.id)!.status).toBe('running');
+    const again = blocking();
+    const after = new SqliteJobQueue({ db: database.db, handlers: { work: again.handler }, concurrency: 1 });
+    open.push(after);
+    expect(after.start()).toEqual({ requeued: 1 });
+    await until(() => again.calls.length === 1);
+    again.release();
+    await until(() => after.get(job.id)!.status === 'done');
+  });
+});
