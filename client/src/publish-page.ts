@@ -225,6 +225,8 @@ async function main(): Promise<void> {
       onStats: (stats) => (serverStats = stats),
     });
     byTestId('title').textContent = stream.title;
+    // The stream may have gone live while the socket was still subscribing (a quick click on Go live).
+    if (stream.state === 'live' && publisher.state === 'connecting') setState('live');
     if (stream.state === 'ended') {
       setState('ended');
       showError('This stream has ended. Create a new one on the home page.');
