@@ -58,9 +58,12 @@ export class SessionRecorder implements LiveMediaTap {
   private failed = false;
   private mediaStopped = false;
   private isClosed = false;
+  /** After the media is finished: the transcript words the speech engine still flushes while the pipeline closes. */
+  private lateWordsOpen = false;
 
   private readonly onState = (state: StreamState): void => {
-    if (state === 'ended') this.close(this.options.stream.endReason ?? 'stream ended');
+    if (state !== 'ended') return;
+    this.close(this.options.stream.endReason ?? 'stream ended', { lateWords: true });
   };
   private readonly onChain = (chain: ChainSpec, changedBy: string): void => {
     this.appendEvent('chain', { changedBy, transforms: chain.transforms.map((entry) => ({ name: entry.name, enabled: entry.enabled, params: entry.params })) });
@@ -69,10 +72,10 @@ export class SessionRecorder implements LiveMediaTap {
   /** The live transcript: each committed word at the time it was said (t = start, end, conf). */
   private readonly onWords = (words: LiveWord[]): void => {
     for (const word of words) {
-      this.appendEvent('transcript-word', { word: word.word, end: this.events.sessionTime(word.endMs), ...(word.conf !== undefined ? { conf: word.conf } : {}) }, word.startMs);
+      this.appendLateOrLive('transcript-word', { word: word.word, end: this.events.sessionTime(word.endMs), ...(word.conf !== undefined ? { conf: word.conf } : {}) }, word.startMs);
     }
   };
-  private readonly onCaptionGap = (atMs: number, reason: string): void => this.appendEvent('caption-gap', { reason }, atMs);
+  private readonly onCaptionGap = (atMs: number, reason: string): void => this.appendLateOrLive('caption-gap', { reason }, atMs);
 
   constructor(private readonly options: SessionRecorderOptions) {
     const { stream, catalog } = options;
@@ -199,20 +202,25 @@ export class SessionRecorder implements LiveMediaTap {
    * complete (catalog and manifest). Idempotent; everything here is synchronous, so a SIGTERM
    * shutdown that ends the streams has finished every recording when the streams have ended.
    */
-  close(reason = 'server shutting down'): void {
+  close(reason = 'server shutting down', options: { lateWords?: boolean } = {}): void {
     if (this.isClosed) return;
     const endMs = performance.timeOrigin + performance.now();
     this.detachTap();
     this.options.stream.off('state', this.onState);
     this.options.stream.off('chain', this.onChain);
     this.options.stream.off('stats', this.onStats);
-    this.options.stream.off('transcript-words', this.onWords);
-    this.options.stream.off('caption-gap', this.onCaptionGap);
     this.original.close();
     this.transformed.close();
     this.events.append('state', { state: 'ended', reason }, endMs);
     this.isClosed = true;
-    this.events.close();
+    if (options.lateWords) {
+      // The speech engine finishes the utterance in progress while the pipeline closes: those words
+      // belong to the transcript. The stream's closing promise exists once this event has returned.
+      this.lateWordsOpen = true;
+      queueMicrotask(() => void this.options.stream.whenClosed.finally(() => this.closeEventLog()));
+    } else {
+      this.closeEventLog();
+    }
     const durationS = Math.round(endMs - this.originMs) / 1000;
     this.recording.state = 'complete';
     this.recording.endedAt = new Date(endMs).toISOString();
@@ -221,6 +229,23 @@ export class SessionRecorder implements LiveMediaTap {
     this.writeManifest();
     this.options.log.info({ streamId: this.streamId, recordingId: this.id, durationS }, 'recording complete');
     this.options.onClosed(this);
+  }
+
+  private appendLateOrLive(type: string, payload: Record<string, unknown>, atMs: number): void {
+    if (!this.isClosed) return this.appendEvent(type, payload, atMs);
+    if (!this.lateWordsOpen) return;
+    try {
+      this.events.append(type, payload, atMs);
+    } catch (error) {
+      this.options.log.error({ err: error, recordingId: this.id, type }, 'recording event could not be appended');
+    }
+  }
+
+  private closeEventLog(): void {
+    this.lateWordsOpen = false;
+    this.options.stream.off('transcript-words', this.onWords);
+    this.options.stream.off('caption-gap', this.onCaptionGap);
+    this.events.close();
   }
 
   /** The first packet arrived a moment before the stream announced it was live: that moment is time 0. */

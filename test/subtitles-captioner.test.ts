@@ -90,6 +90,18 @@ describe('live captioner (Opus in, captions out)', () => {
     expect(run.instance.closed).toBe(true);
   });
 
+  it('on close, waits for the engine to finish the utterance in progress, so its words reach the transcript', async () => {
+    // The stream ends mid-sentence: "please" is never heard, but "bring notes" was (a partial).
+    const script = [[{ word: 'bring', start: 1.0, end: 1.3 }, { word: 'notes', start: 1.5, end: 1.9 }, { word: 'please', start: 2.5, end: 2.8 }]];
+    const run = captioner({ FAKE_ASR_SCRIPT: JSON.stringify(script) });
+    const baseMs = 1_700_000_000_000;
+    for (let index = 0; index < 115; index++) run.instance.pushOpus(packets[index]!, baseMs + index * 20);
+    await expect.poll(() => run.cues.some((cue) => cue.lines.join(' ') === 'Bring notes'), { timeout: 10_000 }).toBe(true);
+    expect(run.words).toEqual([]);
+    await run.instance.close();
+    expect(run.words.map((word) => word.word)).toEqual(['bring', 'notes']);
+  });
+
   it('reopens a crashed engine with backoff, marks the gap, and the captions resume', async () => {
     const script = [[{ word: 'hello', start: 0.3, end: 0.6 }]];
     // Every engine process says "hello" at 0.6 s of its audio and dies at 1 s.

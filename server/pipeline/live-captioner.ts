@@ -10,6 +10,8 @@ const SAMPLE_RATE = 16000;
 const CHUNK_SAMPLES = SAMPLE_RATE / 10;
 const FIRST_REOPEN_MS = 250;
 const MAX_REOPEN_MS = 5000;
+/** How long closing waits for the engine's last final. */
+const FLUSH_TIMEOUT_MS = 1500;
 /** A cue stays on the picture this long after its end or its last change, whichever is later (it arrives after its words were said). */
 const HOLD_MS = 2000;
 
@@ -72,6 +74,8 @@ export class LiveCaptioner {
   private engineFailed = false;
   private shownId = -1;
   private isClosed = false;
+  /** While closing: the engine's last final still counts. */
+  private flushing = false;
 
   constructor(private readonly options: LiveCaptionerOptions) {
     this.decoder = new SupervisedProcess({ role: 'caption-decoder', command: options.ffmpegPath, args: () => this.decoderArgs(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
@@ -113,6 +117,11 @@ export class LiveCaptioner {
     this.writer = undefined;
     const asr = this.asr;
     this.asr = undefined;
+    // The utterance in progress is finished first, so its words reach the transcript (bounded: a
+    // stuck engine must not hold up the stream's end).
+    this.flushing = true;
+    if (asr) await Promise.race([asr.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS))]);
+    this.flushing = false;
     await Promise.all([this.decoder.close(), asr?.close()]);
     this.emitCues(this.layout.finish());
     this.options.show([], Number.POSITIVE_INFINITY);
@@ -178,7 +187,7 @@ export class LiveCaptioner {
       if (this.asr === stream) this.emitCues(this.layout.push('partial', toLayout(result)));
     });
     stream.on('final', (result) => {
-      if (this.isClosed) return;
+      if (this.isClosed && !this.flushing) return;
       this.reopenDelayMs = FIRST_REOPEN_MS;
       if (result.words.length > 0) this.options.onWords(result.words.map((word) => toLive(word, originMs)));
       this.emitCues(this.layout.push('final', toLayout(result)));

@@ -109,6 +109,11 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     return this.wentLiveMs;
   }
 
+  /** Resolves once an ended stream has closed everything it owns (its pipeline has flushed what it still had). */
+  get whenClosed(): Promise<void> {
+    return this.closing ?? Promise.resolve();
+  }
+
   /** Why the stream ended, once it has. */
   get endReason(): string | undefined {
     return this.reasonEnded;
