@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import type { Transform } from './transform.js';
+import { xorshift32 } from './xorshift32.js';
 
 export const grainParams = z
   .object({
@@ -19,16 +20,6 @@ const PACKED_ROW = 2 * TILE_WORDS;
 /** Added to every 16-bit lane of the packed noise: keeps lane sums positive (a sum below 256 means "clamp to 0"). */
 const LANE_OFFSET = 256;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** xorshift32: small, fast and the same on every machine. */
-function nextRandom(state: Uint32Array): number {
-  let x = state[0]!;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  state[0] = x;
-  return x >>> 0;
-}
 
 /**
  * Film grain on luma: a 256×256 tile of noise made from the seed once, read at an offset derived
@@ -56,7 +47,7 @@ export class Grain implements Transform<GrainParams> {
     this.seed = params.seed;
     this.state[0] = (params.seed * 2654435761) >>> 0 || 1;
     // Sum of two uniforms: a softer, roughly triangular distribution, like real grain.
-    for (let index = 0; index < this.noise.length; index++) this.noise[index] = ((nextRandom(this.state) & 127) + (nextRandom(this.state) & 127)) / 2 - 64;
+    for (let index = 0; index < this.noise.length; index++) this.noise[index] = ((xorshift32(this.state) & 127) + (xorshift32(this.state) & 127)) / 2 - 64;
     for (let value = 0; value < 256; value++) this.scaled[value] = Math.round((((value << 24) >> 24) * 40 * params.amount) / 64);
     this.packLanes();
   }
@@ -64,8 +55,8 @@ export class Grain implements Transform<GrainParams> {
   apply(frame: Frame, clock: FrameClock): void {
     if (this.amount === 0) return;
     this.state[0] = ((this.seed + 1) * 0x9e3779b1 + clock.frameIndex * 0x85ebca6b) >>> 0 || 1;
-    const offsetX = nextRandom(this.state) & (TILE - 1);
-    const offsetY = nextRandom(this.state) & (TILE - 1);
+    const offsetX = xorshift32(this.state) & (TILE - 1);
+    const offsetY = xorshift32(this.state) & (TILE - 1);
     const { y, width, height } = frame;
     const words = this.wordView(y.buffer);
     const evenLanes = this.evenLanes;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import { HalfResolution, resolutionChoice } from './half-resolution.js';
 import type { Transform } from './transform.js';
+import { xorshift32 } from './xorshift32.js';
 
 export const sketchParams = z
   .object({
@@ -29,16 +30,6 @@ const DODGE_LIFT = 20;
 const MAX_DODGED = ((255 + DODGE_LIFT) * Math.round((255 * 2 ** DODGE_BITS) / DODGE_LIFT) + (1 << (DODGE_BITS - 1))) >> DODGE_BITS;
 /** Paper darkens white by at most this many levels (it scales the distance to black, so strokes barely change). */
 const PAPER_DEPTH = 24;
-
-/** xorshift32: small, fast and the same on every machine. */
-function nextRandom(state: Uint32Array): number {
-  let x = state[0]!;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  state[0] = x;
-  return x >>> 0;
-}
 
 /**
  * Pencil drawing: luma colour-dodged with its blurred inverse (which is luma / blurred luma, so
@@ -142,7 +133,7 @@ export class Sketch implements Transform<SketchParams> {
   private makePaper(seed: number, amount: number): void {
     const state = new Uint32Array([(seed * 2654435761) >>> 0 || 1]);
     const noise = new Float32Array(PAPER_TILE * PAPER_TILE);
-    for (let index = 0; index < noise.length; index++) noise[index] = (nextRandom(state) & 0xffff) / 0xffff;
+    for (let index = 0; index < noise.length; index++) noise[index] = (xorshift32(state) & 0xffff) / 0xffff;
     const depth = ((PAPER_DEPTH * 256) / 219) * amount;
     for (let row = 0; row < PAPER_TILE; row++) {
       for (let column = 0; column < PAPER_TILE; column++) {

@@ -3,8 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { errorBody } from './http-error.js';
 
 /** Serves a file whole (200) or one byte range of it (206); a range past the end is 416 with `Content-Range: bytes *\/size`. */
-export function sendRangedFile(reply: FastifyReply, range: string | undefined, file: string, size: number, contentType: string): FastifyReply {
-  reply.header('Accept-Ranges', 'bytes').header('Content-Type', contentType).header('Cache-Control', 'no-cache');
+export function sendRangedFile(reply: FastifyReply, range: string | undefined, file: string, size: number, contentType: string, cacheControl = 'no-cache'): FastifyReply {
+  reply.header('Accept-Ranges', 'bytes').header('Content-Type', contentType).header('Cache-Control', cacheControl);
   const match = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
   // No range, several ranges or another unit: the whole file is a valid answer (RFC 9110 section 14.2).
   if (!match || (match[1] === '' && match[2] === '')) return reply.header('Content-Length', size).send(createReadStream(file));

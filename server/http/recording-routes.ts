@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { MediaKind, RecordingCatalog, RecordingRow } from '../../recorder/recording-catalog.js';
 import { IMPORT_TEMP_PREFIX, ImportError, MAX_EVENTS_BYTES, type ImportInput } from '../../recorder/recording-importer.js';
 import { RecordingBusyError, type Recorder } from '../../recorder/recorder.js';
 import { transcriptFromWords } from '../../transforms/subtitles/recorded-transcript.js';
 import { formatTranscript } from '../../transforms/subtitles/transcript-formats.js';
-import { HttpError, errorBody } from './http-error.js';
+import { HttpError } from './http-error.js';
+import { sendRangedFile } from './ranged-file.js';
 
 /** GET /v1/recordings/:id (and each entry of the list). */
 export interface RecordingView {
@@ -194,7 +195,8 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     }
     if (catalog.segments(recording.id, kind).length === 0) throw new HttpError(404, 'media_not_found', `recording ${recording.id} has no ${kind} media`);
     const media = await recorder.media(recording.id, kind);
-    return sendFile(reply, request.headers.range, media.file, media.bytes, media.contentType);
+    // Exports never change once made: browsers may keep them.
+    return sendRangedFile(reply, request.headers.range, media.file, media.bytes, media.contentType, 'max-age=3600');
   });
 
   app.delete<{ Params: { id: string } }>('/v1/recordings/:id', async (request, reply) => {
@@ -207,36 +209,4 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     }
     return reply.code(200).send({ id: recording.id, deleted: true });
   });
-}
-
-/** Serves a file whole (200) or one byte range of it (206); a range past the end is 416 with `Content-Range: bytes *\/size`. */
-function sendFile(reply: FastifyReply, range: string | undefined, file: string, size: number, contentType: string): FastifyReply {
-  reply.header('Accept-Ranges', 'bytes').header('Content-Type', contentType).header('Cache-Control', 'max-age=3600');
-  if (!range) return reply.header('Content-Length', size).send(createReadStream(file));
-  const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-  // Several ranges, or another unit: the whole file is a valid answer (RFC 9110 section 14.2).
-  if (!match || (match[1] === '' && match[2] === '')) return reply.header('Content-Length', size).send(createReadStream(file));
-  let start: number;
-  let end: number;
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-    if (suffix === 0) start = size;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  }
-  if (start >= size || start > end) {
-    return reply
-      .code(416)
-      .header('Content-Range', `bytes */${size}`)
-      .header('Content-Type', 'application/json; charset=utf-8')
-      .send(errorBody('range_not_satisfiable', `the range "${range}" lies outside the file's ${size} bytes`));
-  }
-  return reply
-    .code(206)
-    .header('Content-Range', `bytes ${start}-${end}/${size}`)
-    .header('Content-Length', end - start + 1)
-    .send(createReadStream(file, { start, end }));
 }
