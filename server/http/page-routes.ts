@@ -4,9 +4,9 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-const PAGES: Record<string, string> = { '/': 'index.html', '/publish': 'publish.html', '/watch': 'watch.html', '/operator': 'operator.html' };
+const PAGES: Record<string, string> = { '/': 'index.html', '/publish': 'publish.html', '/watch': 'watch.html', '/operator': 'operator.html', '/review': 'review.html' };
 
-/** The streamer, viewer and operator pages, their compiled scripts, and the two vendor scripts. */
+/** The streamer, viewer, operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
 export async function registerPageRoutes(app: FastifyInstance, projectRoot: string): Promise<void> {
   const clientDir = path.join(projectRoot, 'client');
   await app.register(fastifyStatic, { root: path.join(projectRoot, 'dist', 'web'), prefix: '/assets/', decorateReply: false });
