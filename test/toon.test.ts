@@ -3,7 +3,8 @@ import { parseChainSpec, withDisclosure } from '../transforms/chain-spec.js';
 import { I420Frame } from '../transforms/frame.js';
 import { createTransform } from '../transforms/transform-factory.js';
 import { Toon, toonParams, type ToonParams } from '../transforms/toon.js';
-import { psnr, testPatternFrame } from './helpers/ffmpeg-fixtures.js';
+import { psnr } from './helpers/ffmpeg-fixtures.js';
+import { lumaRow, oddPatternFrame, patternFrame } from './helpers/test-frames.js';
 
 const clock = { frameIndex: 0, frameIntervalMs: 33 };
 
@@ -26,24 +27,7 @@ function stepFrame(width: number, height: number, split: number, left: [number, 
   return frame;
 }
 
-function patternFrame(width: number, height: number): I420Frame {
-  const frame = new I420Frame(width, height);
-  testPatternFrame(width, height).copy(frame.buffer);
-  return frame;
-}
-
-/** testsrc2 cropped to (width−1)×(height−1): ffmpeg draws no picture into an odd last row, this keeps one. */
-function oddPatternFrame(width: number, height: number): I420Frame {
-  const even = patternFrame(width + 1, height + 1);
-  const frame = new I420Frame(width, height);
-  for (let row = 0; row < height; row++) frame.y.set(even.y.subarray(row * (width + 1), row * (width + 1) + width), row * width);
-  // Both sizes have the same chroma planes.
-  frame.u.set(even.u);
-  frame.v.set(even.v);
-  return frame;
-}
-
-const row = (frame: I420Frame, index: number) => [...frame.y.subarray(index * frame.width, (index + 1) * frame.width)];
+const row = lumaRow;
 
 describe('toon', () => {
   it('posterizes a flat area to the centre of its band and leaves it flat, with chroma boosted', () => {
