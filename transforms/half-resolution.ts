@@ -110,23 +110,30 @@ export function downscalePlane(source: Uint8Array, width: number, height: number
 }
 
 /**
+ * The vertical half of the bilinear upscale for output row `row`: scratch[1 + i] = 3·near + far
+ * (0…1020) of the two half rows around it; the borders repeat the edge samples.
+ */
+function blendHalfRows(source: Uint8Array, halfWidth: number, halfHeight: number, row: number, scratch: Uint16Array): void {
+  const lastHalfRow = halfHeight - 1;
+  const near = row >> 1;
+  // Even output rows lean on the half row above, odd ones on the one below.
+  const far = (row & 1) === 0 ? (near > 0 ? near - 1 : 0) : near < lastHalfRow ? near + 1 : lastHalfRow;
+  const nearStart = near * halfWidth;
+  const farStart = far * halfWidth;
+  for (let column = 0; column < halfWidth; column++) scratch[column + 1] = 3 * source[nearStart + column]! + source[farStart + column]!;
+  scratch[0] = scratch[1]!;
+  scratch[halfWidth + 1] = scratch[halfWidth]!;
+}
+
+/**
  * Bilinear 2× upscale of a ceil(width/2)×ceil(height/2) plane back to width×height, sample centres
  * aligned (weights 3/4 and 1/4 each way). `scratch` holds one row of vertical blends (≥ half width + 2).
  */
 export function upscalePlane(source: Uint8Array, width: number, height: number, target: Uint8Array, scratch: Uint16Array): void {
   const halfWidth = Math.ceil(width / 2);
   const halfHeight = Math.ceil(height / 2);
-  const lastHalfRow = halfHeight - 1;
   for (let row = 0; row < height; row++) {
-    const near = row >> 1;
-    // Even output rows lean on the half row above, odd ones on the one below.
-    const far = (row & 1) === 0 ? (near > 0 ? near - 1 : 0) : near < lastHalfRow ? near + 1 : lastHalfRow;
-    const nearStart = near * halfWidth;
-    const farStart = far * halfWidth;
-    // scratch[1 + i] = 3·near + far (0…1020); the borders repeat the edge samples.
-    for (let column = 0; column < halfWidth; column++) scratch[column + 1] = 3 * source[nearStart + column]! + source[farStart + column]!;
-    scratch[0] = scratch[1]!;
-    scratch[halfWidth + 1] = scratch[halfWidth]!;
+    blendHalfRows(source, halfWidth, halfHeight, row, scratch);
     const out = row * width;
     const evenWidth = width & ~1;
     let column = 1;
@@ -146,16 +153,9 @@ export function upscalePlane(source: Uint8Array, width: number, height: number, 
 export function upscalePlaneInWords(source: Uint8Array, width: number, height: number, target: Uint32Array, scratch: Uint16Array): void {
   const halfWidth = width / 2;
   const halfHeight = Math.ceil(height / 2);
-  const lastHalfRow = halfHeight - 1;
   const words = width / 4;
   for (let row = 0; row < height; row++) {
-    const near = row >> 1;
-    const far = (row & 1) === 0 ? (near > 0 ? near - 1 : 0) : near < lastHalfRow ? near + 1 : lastHalfRow;
-    const nearStart = near * halfWidth;
-    const farStart = far * halfWidth;
-    for (let column = 0; column < halfWidth; column++) scratch[column + 1] = 3 * source[nearStart + column]! + source[farStart + column]!;
-    scratch[0] = scratch[1]!;
-    scratch[halfWidth + 1] = scratch[halfWidth]!;
+    blendHalfRows(source, halfWidth, halfHeight, row, scratch);
     const out = row * words;
     // Word j covers outputs 4j…4j+3, centred on half samples 2j and 2j+1 (scratch 2j+1, 2j+2).
     for (let word = 0, column = 1; word < words; word++, column += 2) {
