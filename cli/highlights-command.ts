@@ -7,10 +7,10 @@ import { HighlightService } from '../highlights/highlight-service.js';
 import { JobCancelledError } from '../highlights/ffmpeg-runner.js';
 import { Recorder } from '../recorder/recorder.js';
 import { ImportError } from '../recorder/recording-importer.js';
-import { ConfigError, loadConfig, type LivefxConfig } from '../server/config.js';
 import { LivefxDatabase } from '../server/storage/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
 const HELP = `usage: livefx highlights <recording-id | video> [--events <events.json>] [-k 5] [--strategy engagement_topk|keywords]
@@ -27,7 +27,7 @@ with chapter markers, and writes provenance beside every file. A video file is i
       --keywords <a,b>    the words for --strategy keywords, comma separated
       --min-clip-s <s>    shortest clip (default 10)
       --max-clip-s <s>    longest clip (default 45)
-  -q, --quality <q>       preview (default; stream copy, keyframe-snapped) or final (not implemented yet: runs as preview)
+  -q, --quality <q>       preview (default; stream copy, keyframe-snapped) or final (frame-exact x264, captions burned in, crossfaded reel)
       --seed <n>          breaks ties between equal scores (default 42)
       --json              print the result object instead of a summary
   -h, --help              this text
@@ -234,11 +234,3 @@ async function runRemote(baseUrl: string, request: HighlightRequest, progress: P
   }
 }
 
-function readConfig(env: NodeJS.ProcessEnv): LivefxConfig {
-  try {
-    return loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ImportError, MAX_EVENTS_BYTES, RecordingImporter } from '../recorder/recording-importer.js';
 import { RecordingCatalog } from '../recorder/recording-catalog.js';
-import { ConfigError, loadConfig, type LivefxConfig } from '../server/config.js';
+import type { LivefxConfig } from '../server/config.js';
 import { recordingView, type RecordingView } from '../server/http/recording-routes.js';
 import { LivefxDatabase } from '../server/storage/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
 const HELP = `usage: livefx import <video> [--events <events.json>] [--title <title>] [--json]
@@ -155,11 +156,3 @@ function post(url: URL, contentType: string, body: Readable, signal: AbortSignal
   });
 }
 
-function readConfig(env: NodeJS.ProcessEnv): LivefxConfig {
-  try {
-    return loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}

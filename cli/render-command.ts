@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, loadConfig, type LivefxConfig } from '../server/config.js';
+import type { LivefxConfig } from '../server/config.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import { readConfig } from './cli-config.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { FileRender } from './file-render.js';
 import { ffprobeBeside, probeMedia, type StillImageInfo, type VideoInfo } from './media-probe.js';
@@ -104,15 +105,6 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   } finally {
     chain.close();
     await rm(partial, { force: true });
-  }
-}
-
-function readConfig(env: NodeJS.ProcessEnv): LivefxConfig {
-  try {
-    return loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
   }
 }
 

@@ -7,6 +7,7 @@ import { PocketSphinxEngine } from '../transforms/subtitles/pocketsphinx-engine.
 import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';
 import { formatTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../transforms/subtitles/transcript-formats.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
 const HELP = `usage: livefx transcribe <audio-or-video> [--format vtt|srt|json|txt] [-o <out>] [--quiet]
@@ -47,7 +48,8 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
   const file = path.resolve(invocation.positionals[0]!);
   if (!existsSync(file)) throw new CliError(`${file} not found`);
   if (!statSync(file).isFile()) throw new CliError(`${file} is not a file`);
-  const engine = engineFrom(context.env);
+  const config = readConfig(context.env);
+  const engine = engineFrom(config.LIVEFX_ASR_COMMAND);
   const progress = values.quiet === true ? undefined : progressLine(context.stderr);
   let interrupted = false;
   const onAbort = (): void => {
@@ -58,8 +60,8 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
   try {
     const transcript = await transcribeFile(file, {
       engine,
-      ffmpeg: context.env.LIVEFX_FFMPEG || 'ffmpeg',
-      ffprobe: context.env.LIVEFX_FFPROBE || 'ffprobe',
+      ffmpeg: config.LIVEFX_FFMPEG,
+      ffprobe: config.LIVEFX_FFPROBE,
       onProgress: (fraction) => progress?.update(fraction),
     });
     // transcribeFile cannot be stopped half-way; a Ctrl-C discards its result (a second one exits at once).
@@ -87,8 +89,8 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
   return 0;
 }
 
-function engineFrom(env: NodeJS.ProcessEnv): AsrEngine {
-  const command = env.LIVEFX_ASR_COMMAND?.trim();
+function engineFrom(asrCommand: string): AsrEngine {
+  const command = asrCommand.trim();
   if (!command) return new PocketSphinxEngine();
   const { command: program, args } = parseCommandLine(command);
   return new CommandEngine({ command: program, args });
