@@ -173,8 +173,7 @@ export class HighlightService {
     if (signals.sentences.length === 0 && params.captions !== 'none') notes.push('the recording has no transcript: no captions');
     if (planned.length < params.k) notes.push(`${planned.length} of ${params.k} clips: no further moment stood out enough`);
 
-    this.ffmpegVersion ??= await this.runner.version();
-    const provenance = this.provenance(recordingId, kind, analysis.sha256, params, signals, events);
+    const provenance = await this.provenance(recordingId, kind, analysis.sha256, params, signals, events);
     const comment = JSON.stringify(provenance);
     const clips: HighlightClip[] = [];
     for (const [index, plan] of planned.entries()) {
@@ -218,7 +217,7 @@ export class HighlightService {
     const events = [...this.options.recorder.catalog.events(result.recordingId)];
     const signals = buildSignals(analysis, events);
     const { recording_id: _unused, ...params } = request;
-    const provenance = { ...this.provenance(result.recordingId, kind, analysis.sha256, params, signals, events), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
+    const provenance = { ...(await this.provenance(result.recordingId, kind, analysis.sha256, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
     const comment = JSON.stringify(provenance);
     for (const [index, clip] of approved.entries()) {
       if (!clip.trimmed) continue;
@@ -319,7 +318,9 @@ export class HighlightService {
     return reason ? `${fallback}: ${reason}` : fallback;
   }
 
-  private provenance(recordingId: string, kind: MediaKind, sha256: string, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Record<string, unknown> {
+  /** What every output carries about how it was made; highlights and reel jobs alike (a reel job may be the first after a restart). */
+  private async provenance(recordingId: string, kind: MediaKind, sha256: string, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Promise<Record<string, unknown>> {
+    this.ffmpegVersion ??= await this.runner.version();
     const transcriptWord = events.find((event) => event.type === 'transcript-word');
     const asr = transcriptWord ? (typeof transcriptWord.payload.engine === 'string' ? transcriptWord.payload.engine : 'transcript-word events of the recording') : null;
     return {

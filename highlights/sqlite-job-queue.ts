@@ -150,11 +150,6 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     await this.running.get(id)?.done;
   }
 
-  /** Resolves when no job is running (for tests and orderly shutdown). */
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running.values()].map((entry) => entry.done));
-  }
-
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;

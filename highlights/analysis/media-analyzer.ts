@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
 import type { FfmpegRunner } from '../ffmpeg-runner.js';
 
@@ -145,8 +144,4 @@ export function sha256Of(file: string): Promise<string> {
 
 export function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
-}
-
-export function cacheFileOf(file: string): string {
-  return path.join(path.dirname(file), `${path.basename(file)}${MediaAnalyzer.CACHE_SUFFIX}`);
 }

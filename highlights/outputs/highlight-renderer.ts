@@ -2,6 +2,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sentence } from '../analysis/transcript-sentences.js';
 import type { FfmpegRunner } from '../ffmpeg-runner.js';
+import { cueTimestamp } from '../../transforms/subtitles/transcript-formats.js';
 
 export interface Chapter {
   start: number;
@@ -21,11 +22,16 @@ export class HighlightRenderer {
   /** Cuts [start, start+duration) by stream copy; `start` must be a keyframe time. Resolves to the cut's real duration. */
   async cut(media: string, start: number, durationS: number, output: string, comment: string, signal: AbortSignal): Promise<number> {
     const temporary = `${output}.partial.mp4`;
-    await this.runner.ffmpegRun(
-      ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-      signal,
-    );
-    await rename(temporary, output);
+    try {
+      await this.runner.ffmpegRun(
+        ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
+        signal,
+      );
+      await rename(temporary, output);
+    } finally {
+      // A failed or cancelled cut leaves no partial file behind.
+      await rm(temporary, { force: true });
+    }
     return this.runner.durationS(output, signal);
   }
 
@@ -34,11 +40,16 @@ export class HighlightRenderer {
     const temporary = `${output}.partial.mp4`;
     const filters = ['format=yuv420p'];
     if (burnCaptions) filters.push(`subtitles=filename='${burnCaptions.replace(/[\\':]/g, (character) => `\\${character}`)}':force_style='Fontsize=22,Outline=2'`);
-    await this.runner.ffmpegRun(
-      ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-      signal,
-    );
-    await rename(temporary, output);
+    try {
+      await this.runner.ffmpegRun(
+        ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
+        signal,
+      );
+      await rename(temporary, output);
+    } finally {
+      // A failed or cancelled cut leaves no partial file behind.
+      await rm(temporary, { force: true });
+    }
     return this.runner.durationS(output, signal);
   }
 
@@ -114,7 +125,7 @@ export class HighlightRenderer {
   async captions(sentences: readonly Sentence[], start: number, end: number, output: string): Promise<boolean> {
     const cues = sentences.filter((sentence) => sentence.end > start && sentence.start < end);
     if (cues.length === 0) return false;
-    const body = cues.map((sentence) => `${vttTime(Math.max(0, sentence.start - start))} --> ${vttTime(Math.min(end, sentence.end) - start)}\n${sentence.text}`);
+    const body = cues.map((sentence) => `${cueTimestamp((sentence.start - start) * 1000, '.')} --> ${cueTimestamp((Math.min(end, sentence.end) - start) * 1000, '.')}\n${sentence.text}`);
     await writeFile(output, `WEBVTT\n\n${body.join('\n\n')}\n`);
     return true;
   }
@@ -139,14 +150,6 @@ export class HighlightRenderer {
 
 function escapeMetadata(text: string): string {
   return text.replace(/[=;#\\\n]/g, (character) => (character === '\n' ? ' ' : `\\${character}`));
-}
-
-function vttTime(seconds: number): string {
-  const ms = Math.round(seconds * 1000);
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = Math.floor((ms % 60_000) / 1000);
-  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(ms % 1000).padStart(3, '0')}`;
 }
 
 function clockTime(seconds: number, withHours: boolean): string {
