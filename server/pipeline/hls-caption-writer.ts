@@ -1,6 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LiveCue } from './live-captioner.js';
+import { cueTimestamp } from '../../transforms/subtitles/transcript-formats.js';
 
 /** ffmpeg's MPEG-TS muxer starts a stream whose first timestamp is 0 at 1.4 s (90 kHz clock), as the HLS segments do. */
 const MPEGTS_OFFSET_TICKS = 126_000;
@@ -11,12 +12,6 @@ const KEEP_MS = 30_000;
 
 export const CAPTIONS_PLAYLIST = 'captions.m3u8';
 export const MASTER_PLAYLIST = 'master.m3u8';
-
-function clock(ms: number): string {
-  const total = Math.max(0, Math.round(ms));
-  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
-  return `${pad(Math.floor(total / 3_600_000))}:${pad(Math.floor((total % 3_600_000) / 60_000))}:${pad(Math.floor((total % 60_000) / 1000))}.${pad(total % 1000, 3)}`;
-}
 
 /** Writes a file so a reader never sees it half-written. */
 function writeAtomically(file: string, text: string): void {
@@ -101,7 +96,7 @@ export class HlsCaptionWriter {
     const blocks: string[] = [];
     for (const cue of [...this.cues.values()].sort((a, b) => a.id - b.id)) {
       if (cue.endMs <= from || cue.startMs >= to) continue;
-      blocks.push(`${clock(cue.startMs - origin)} --> ${clock(cue.endMs - origin)}\n${cue.lines.join('\n')}\n`);
+      blocks.push(`${cueTimestamp(cue.startMs - origin, '.')} --> ${cueTimestamp(cue.endMs - origin, '.')}\n${cue.lines.join('\n')}\n`);
     }
     const number = this.firstNumber + index;
     const text = `WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:${MPEGTS_OFFSET_TICKS},LOCAL:00:00:00.000\n\n${blocks.join('\n')}`;
@@ -112,12 +107,17 @@ export class HlsCaptionWriter {
     }
   }
 
+  private masterWritten = false;
+
   private writePlaylists(): void {
     const listed = this.written.slice(-this.options.listSize);
     const duration = this.options.segmentS.toFixed(3);
     const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${Math.ceil(this.options.segmentS)}`, `#EXT-X-MEDIA-SEQUENCE:${listed[0] ?? 0}`];
     for (const number of listed) lines.push(`#EXTINF:${duration},`, `captions-${number}.vtt`);
     writeAtomically(path.join(this.options.dir, CAPTIONS_PLAYLIST), `${lines.join('\n')}\n`);
+    // The master playlist never changes: written once, after the first captions playlist exists.
+    if (this.masterWritten) return;
+    this.masterWritten = true;
     const master = [
       '#EXTM3U',
       `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="${CAPTIONS_PLAYLIST}"`,

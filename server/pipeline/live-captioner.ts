@@ -64,8 +64,6 @@ export class LiveCaptioner {
   private readonly chunkBytes = new Uint8Array(this.chunk.buffer);
   private filled = 0;
   private asr: AsrStream | undefined;
-  /** Epoch ms of the current AsrStream's first sample. */
-  private asrOriginMs = 0;
   private readonly layout = new CaptionLayout();
   /** Epoch ms that the layout's ms count from (the first audio ever heard). */
   private layoutOriginMs: number | undefined;
@@ -177,7 +175,6 @@ export class LiveCaptioner {
       return;
     }
     this.asr = stream;
-    this.asrOriginMs = originMs;
     const toLayout = (result: AsrResult): AsrResult => {
       // The layout counts from the first audio ever heard, so its cues stay in order across reopened streams.
       const shift = originMs - (this.layoutOriginMs ?? originMs);

@@ -20,7 +20,8 @@ export interface Transcript {
   maskProfanity: boolean;
 }
 
-function clock(ms: number, separator: '.' | ','): string {
+/** A cue timestamp, hh:mm:ss.mmm (WebVTT) or hh:mm:ss,mmm (SRT); negative times read as 0. */
+export function cueTimestamp(ms: number, separator: '.' | ','): string {
   const total = Math.max(0, Math.round(ms));
   const hours = Math.floor(total / 3_600_000);
   const minutes = Math.floor((total % 3_600_000) / 60_000);
@@ -31,12 +32,12 @@ function clock(ms: number, separator: '.' | ','): string {
 }
 
 export function toWebVtt(cues: readonly CaptionCue[]): string {
-  const blocks = cues.map((cue, index) => `${index + 1}\n${clock(cue.startMs, '.')} --> ${clock(cue.endMs, '.')}\n${cue.lines.join('\n')}`);
+  const blocks = cues.map((cue, index) => `${index + 1}\n${cueTimestamp(cue.startMs, '.')} --> ${cueTimestamp(cue.endMs, '.')}\n${cue.lines.join('\n')}`);
   return `WEBVTT\n\n${blocks.map((block) => `${block}\n\n`).join('')}`;
 }
 
 export function toSrt(cues: readonly CaptionCue[]): string {
-  return cues.map((cue, index) => `${index + 1}\n${clock(cue.startMs, ',')} --> ${clock(cue.endMs, ',')}\n${cue.lines.join('\n')}\n\n`).join('');
+  return cues.map((cue, index) => `${index + 1}\n${cueTimestamp(cue.startMs, ',')} --> ${cueTimestamp(cue.endMs, ',')}\n${cue.lines.join('\n')}\n\n`).join('');
 }
 
 /** One line per utterance, numbers as digits. */
