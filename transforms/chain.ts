@@ -106,7 +106,7 @@ export class Chain {
         averageMs: this.averages[index]!,
         skippedFrames: this.skipped[index]!,
         halfResolution: entry.transform.resolution?.active ?? false,
-        ...(entry.enabled && entry.transform.operatorNote?.() ? { note: entry.transform.operatorNote()! } : {}),
+        ...noteOf(entry),
       })),
     };
   }
@@ -204,4 +204,10 @@ export class Chain {
   private hasHeavyTransform(): boolean {
     return this.entries.some((entry) => entry.enabled && entry.transform.heavy);
   }
+}
+
+/** What an enabled transform says an operator must know now, as a stats field. */
+function noteOf(entry: ChainEntry): { note?: string } {
+  const note = entry.enabled ? entry.transform.operatorNote?.() : undefined;
+  return note ? { note } : {};
 }

@@ -201,11 +201,12 @@ class PipelineWorker {
 
   private onAudioInput(data: ArrayBuffer, captureMs: number): void {
     if (!this.settings.hasAudio) return;
-    this.captioner?.pushOpus(Buffer.from(data), captureMs);
+    const packet = Buffer.from(data);
+    this.captioner?.pushOpus(packet, captureMs);
     if (!this.hlsWriter) return;
     const timestamp = captureMs - this.hlsOriginMs;
     if (timestamp < 0) return;
-    this.hlsWriter.writeAudio(Buffer.from(data), timestamp);
+    this.hlsWriter.writeAudio(packet, timestamp);
   }
 
   private onDecoded(buffer: Buffer): void {

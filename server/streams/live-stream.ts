@@ -337,7 +337,13 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onVideoFrame(frame: AssembledFrame): void {
     this.metrics.framesIn.inc();
-    for (const tap of this.taps) this.callTap(() => tap.originalVideo(frame));
+    for (const tap of this.taps) {
+      try {
+        tap.originalVideo(frame);
+      } catch (error) {
+        this.tapFailed(error);
+      }
+    }
     if (!this.pipeline) {
       if (!frame.keyframe) return;
       this.startPipeline(frame);
@@ -356,19 +362,20 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     if (this.currentState === 'ended') return;
     for (const subscriber of this.subscribers.values()) subscriber.sendAudio(packet);
     if (packet.length <= 12) return;
-    if (this.taps.size > 0) {
-      const payload = rtpPayload(packet);
-      for (const tap of this.taps) this.callTap(() => tap.originalAudio(payload, arrivalMs));
+    const payload = rtpPayload(packet);
+    for (const tap of this.taps) {
+      try {
+        tap.originalAudio(payload, arrivalMs);
+      } catch (error) {
+        this.tapFailed(error);
+      }
     }
-    if (this.pipeline) this.pipeline.pushAudio(rtpPayload(packet), arrivalMs);
+    if (this.pipeline) this.pipeline.pushAudio(payload, arrivalMs);
   }
 
-  private callTap(call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      this.log.error({ err: error, streamId: this.id }, 'media tap failed');
-    }
+  /** A tap that throws is reported; the stream goes on (and no closure is made per frame to catch it). */
+  private tapFailed(error: unknown): void {
+    this.log.error({ err: error, streamId: this.id }, 'media tap failed');
   }
 
   private startPipeline(first: AssembledFrame): void {
@@ -422,7 +429,13 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onEncoded(unit: EncodedAccessUnit): void {
     this.metrics.framesOut.inc();
-    for (const tap of this.taps) this.callTap(() => tap.transformedVideo(unit));
+    for (const tap of this.taps) {
+      try {
+        tap.transformedVideo(unit);
+      } catch (error) {
+        this.tapFailed(error);
+      }
+    }
     if (this.subscribers.size === this.originalSubscribers.size) return;
     const nalUnits = splitAvcc(unit.data);
     this.packetizer.packetize(nalUnits, (payload, marker) => {
