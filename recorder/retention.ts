@@ -76,8 +76,9 @@ export class RecordingRetention {
     const now = (this.options.now ?? Date.now)();
     // Oldest first: list() is newest first.
     const recordings = catalog.list().reverse();
+    // Every folder is measured only for a size limit; an age limit alone measures just what it deletes.
     const sizes = new Map<string, number>();
-    for (const recording of recordings) sizes.set(recording.id, await folderBytes(path.join(this.options.recordingsDir, recording.id)));
+    if (maxBytes !== undefined) for (const recording of recordings) sizes.set(recording.id, await folderBytes(path.join(this.options.recordingsDir, recording.id)));
     let total = [...sizes.values()].reduce((sum, bytes) => sum + bytes, 0);
     const deletable = (recording: RecordingRow): boolean => DELETABLE.has(recording.state) && !this.options.isRecording?.(recording.id);
     const deleted: RetentionDeletion[] = [];
@@ -88,7 +89,7 @@ export class RecordingRetention {
       if (maxAgeDays !== undefined && now - endedMs > maxAgeDays * DAY_MS) reason = 'age';
       else if (maxBytes !== undefined && total > maxBytes) reason = 'size';
       if (!reason) continue;
-      const bytes = sizes.get(recording.id) ?? 0;
+      const bytes = sizes.get(recording.id) ?? (await folderBytes(path.join(this.options.recordingsDir, recording.id)));
       catalog.delete(recording.id);
       await rm(path.join(this.options.recordingsDir, recording.id), { recursive: true, force: true });
       total -= bytes;
