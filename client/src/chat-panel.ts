@@ -10,6 +10,7 @@ import {
   type ReactionKind,
   type ReactionsUpdate,
 } from '../../server/audience/audience-protocol.js';
+import { readSetting, writeSetting } from './page-elements.js';
 
 export const REACTION_EMOJI: Record<ReactionKind, string> = { like: '👍', laugh: '😂', wow: '😮', clap: '👏', heart: '❤️' };
 
@@ -92,7 +93,7 @@ export class ChatPanel {
     const messageForm = textInput.form!;
     nameInput.maxLength = CHAT_NAME_MAX_CHARS;
     textInput.maxLength = CHAT_TEXT_MAX_CHARS;
-    nameInput.value = localStorage.getItem(NAME_STORAGE_KEY) ?? '';
+    nameInput.value = readSetting(NAME_STORAGE_KEY) ?? '';
     this.setJoined(undefined);
     nameForm.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -114,7 +115,7 @@ export class ChatPanel {
   /** Joins the room: with the name when this viewer has one (remembered or just typed), read-only otherwise. */
   private async enter(): Promise<void> {
     if (this.options.mode === 'viewer') {
-      const remembered = this.name ?? localStorage.getItem(NAME_STORAGE_KEY) ?? '';
+      const remembered = this.name ?? readSetting(NAME_STORAGE_KEY) ?? '';
       if (remembered.trim() !== '') return this.join(remembered);
     }
     const reply = await this.ask('watch-chat', { streamId: this.options.streamId });
@@ -129,7 +130,7 @@ export class ChatPanel {
       return this.refused(reply.error);
     }
     const trimmed = name.trim();
-    localStorage.setItem(NAME_STORAGE_KEY, trimmed);
+    writeSetting(NAME_STORAGE_KEY, trimmed);
     this.setJoined(trimmed);
     this.showError('');
     this.entered(reply);

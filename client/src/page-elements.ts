@@ -25,3 +25,21 @@ export function renderStats(container: HTMLElement, rows: [string, string][]): v
     }),
   );
 }
+
+/** A remembered setting; storage may be off (private mode), and then nothing is remembered. */
+export function readSetting(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers a setting when storage is on; otherwise the choice lasts for this page only. */
+export function writeSetting(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage is off: nothing to remember it in
+  }
+}

@@ -39,8 +39,8 @@ type ApiAnswer<T> = { ok: true; body: T } | { ok: false; status: number; message
 const API = '/v1/video/highlights';
 const POLL_MS = 1000;
 
-/** Seconds of the recording as m:ss (h:mm:ss past an hour). */
-export function formatClock(seconds: number): string {
+/** Seconds of the recording as mm:ss (h:mm:ss past an hour). */
+function formatClock(seconds: number): string {
   const whole = Math.max(0, Math.floor(seconds));
   const h = Math.floor(whole / 3600);
   const m = Math.floor((whole % 3600) / 60);

@@ -1,7 +1,7 @@
 import { BurnInReader } from './burn-in-reader.js';
 import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, type StreamState } from './live-socket.js';
-import { byTestId, queryParam } from './page-elements.js';
+import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
 
@@ -19,6 +19,7 @@ const errorElement = byTestId('error');
 const unmute = byTestId<HTMLButtonElement>('unmute');
 const captionsBox = byTestId('captions');
 const captionsToggle = byTestId<HTMLButtonElement>('captions-toggle');
+const CAPTION_LOG_LIMIT = 500;
 const CAPTIONS_KEY = 'livefx.captions';
 /** A caption goes away this long after its last change (the speaker paused), unless a newer one replaces it. */
 const CAPTION_HOLD_MS = 3000;
@@ -72,6 +73,8 @@ function onCaption(message: CaptionMessage): void {
     shownCaptionId = cue.id;
     captionText = cue.lines.join('\n');
     viewer.captionLog.push({ text: cue.text, atMs: Date.now(), final: cue.final });
+    // A page may stay open for hours: keep the recent cues only (tests read far fewer).
+    if (viewer.captionLog.length > CAPTION_LOG_LIMIT) viewer.captionLog.shift();
   }
   window.clearTimeout(captionTimer);
   captionTimer = window.setTimeout(() => {
@@ -86,11 +89,7 @@ function setCaptionsOn(on: boolean): void {
   viewer.captionsOn = on;
   captionsToggle.textContent = on ? 'CC on' : 'CC off';
   captionsToggle.setAttribute('aria-pressed', String(on));
-  try {
-    localStorage.setItem(CAPTIONS_KEY, on ? 'on' : 'off');
-  } catch {
-    // Storage may be off (private mode); the choice then lasts for this page only.
-  }
+  writeSetting(CAPTIONS_KEY, on ? 'on' : 'off');
   renderCaption();
 }
 
@@ -213,13 +212,7 @@ async function main(): Promise<void> {
     player.muted = !player.muted;
     unmute.textContent = player.muted ? 'Unmute' : 'Mute';
   });
-  let stored: string | null = null;
-  try {
-    stored = localStorage.getItem(CAPTIONS_KEY);
-  } catch {
-    stored = null;
-  }
-  setCaptionsOn(stored !== 'off');
+  setCaptionsOn(readSetting(CAPTIONS_KEY) !== 'off');
   captionsToggle.addEventListener('click', () => setCaptionsOn(!viewer.captionsOn));
   try {
     const connected = await LiveSocket.connect(streamId, { onState: onStreamState, onStats: () => undefined });
