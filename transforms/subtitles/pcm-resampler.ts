@@ -10,6 +10,9 @@ export class PcmResampler {
   private windowSum = 0;
   private position = 0;
   private last = 0;
+  /** Reused from chunk to chunk, grown when a larger chunk comes: process() allocates only then. */
+  private filteredBuffer = new Float32Array(0);
+  private outputBuffer = new Int16Array(0);
 
   constructor(
     readonly inputRate: number,
@@ -24,11 +27,14 @@ export class PcmResampler {
     return this.inputRate === this.outputRate;
   }
 
+  /** The converted chunk; valid until the next call (callers copy what they keep). */
   process(input: Int16Array): Int16Array {
     if (this.passthrough) return input;
     const filtered = this.lowPass(input);
     const count = filtered.length;
-    const output = new Int16Array(Math.ceil((count - this.position) / this.step) + 1);
+    const needed = Math.ceil((count - this.position) / this.step) + 1;
+    if (this.outputBuffer.length < needed) this.outputBuffer = new Int16Array(needed);
+    const output = this.outputBuffer;
     let written = 0;
     while (this.position <= count - 1) {
       const index = Math.floor(this.position);
@@ -45,7 +51,8 @@ export class PcmResampler {
 
   private lowPass(input: Int16Array): Float32Array {
     const size = this.window.length;
-    const output = new Float32Array(input.length);
+    if (this.filteredBuffer.length < input.length) this.filteredBuffer = new Float32Array(input.length);
+    const output = this.filteredBuffer.subarray(0, input.length);
     if (size === 1) {
       output.set(input);
       return output;
