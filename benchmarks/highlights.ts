@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../server/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { writeResult } from './bar-chart.js';
-import { projectRoot } from './livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { ADMIN_TOKEN, projectRoot, adminFetch as fetch } from './livefx-process.js';
 
 const HOUR_S = Number(process.env.HIGHLIGHTS_BENCH_S ?? 3600);
 const FINAL_LIMIT_S = Number(process.env.HIGHLIGHTS_FINAL_LIMIT_S ?? 300);
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
     log(`generated ${HOUR_S} s of 1280×720 at ${FPS} fps (${mediaMb} MiB) in ${generateS} s`);
 
     server = new LivefxServer(
-      loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_LOG_LEVEL: 'silent', LIVEFX_HIGHLIGHT_CONCURRENCY: '1' }),
+      loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_LOG_LEVEL: 'silent', LIVEFX_HIGHLIGHT_CONCURRENCY: '1', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }),
       pino({ level: 'silent' }),
     );
     const url = (await server.start()).url;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { WhepClient } from '../server/clients/whep-client.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { createStream, projectRoot, startServer, waitFor } from './livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
 
 const JOINS = Number(process.env.JOIN_COUNT ?? 12);
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { writeResult, percentile } from './bar-chart.js';
 import { launchChromium } from './chromium.js';
 import { collectSamples, publishCodedCanvas, watchAndMeasure } from './in-page-media.js';
-import { createStream, projectRoot, startServer, waitFor } from './livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
 
 const WARMUP_MS = Number(process.env.LATENCY_WARMUP_MS ?? 12_000);
 const MEASURE_MS = Number(process.env.LATENCY_MEASURE_MS ?? 20_000);

@@ -8,6 +8,19 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const projectRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
 
+/** The admin token test and benchmark servers are started with (LIVEFX_ADMIN_TOKEN). */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+/**
+ * fetch() as the admin: adds `Authorization: Bearer ADMIN_TOKEN` unless the request names its own
+ * (WHIP sends the stream key). Tests of the API's behaviour use it; tests of access control use fetch.
+ */
+export function adminFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${ADMIN_TOKEN}`);
+  return fetch(input, { ...init, headers });
+}
+
 export interface RunningServer {
   url: string;
   dataDir: string;
@@ -25,7 +38,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-test-'));
   const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'server', 'main.js')], {
     cwd: projectRoot,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'info', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -34,7 +47,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${output}`)), 20_000);
     const onData = (): void => {
-      const match = /livefx is running at (http:\/\/\S+)/.exec(output);
+      const match = /livefx is running at (https?:\/\/\S+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -68,10 +81,21 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
 }
 
 /** Creates a stream through the public API. */
-export async function createStream(url: string, title = 'test stream'): Promise<{ id: string; streamKey: string; urls: Record<string, string> }> {
-  const response = await fetch(`${url}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title }) });
+export interface CreatedStream {
+  id: string;
+  streamKey: string;
+  operatorToken: string;
+  operatorTokenId: string;
+  visibility: 'public' | 'private';
+  viewerLink?: { token: string; expiresAt: string; url: string };
+  urls: Record<string, string>;
+}
+
+/** Creates a stream through the public API, as the admin. */
+export async function createStream(url: string, title = 'test stream', options: { visibility?: 'public' | 'private'; record?: boolean } = {}): Promise<CreatedStream> {
+  const response = await adminFetch(`${url}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title, ...options }) });
   if (response.status !== 201) throw new Error(`create stream failed: ${response.status} ${await response.text()}`);
-  return (await response.json()) as { id: string; streamKey: string; urls: Record<string, string> };
+  return (await response.json()) as CreatedStream;
 }
 
 /** PIDs of ffmpeg processes whose parent is the given process (the server runs them in its worker threads). */

@@ -6,7 +6,7 @@ import { io } from 'socket.io-client';
 import { WhepClient } from '../server/clients/whep-client.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { createStream, projectRoot, startServer, waitFor } from './livefx-process.js';
+import { createStream, projectRoot, startServer, waitFor, ADMIN_TOKEN } from './livefx-process.js';
 
 const TOGGLES = Number(process.env.OPERATOR_TOGGLES ?? 12);
 
@@ -17,7 +17,7 @@ await publisher.start();
 const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
 await viewer.start();
 await waitFor('viewer frames', () => viewer.frames.filter((frame) => frame.code).length >= 30 || undefined, 20_000);
-const operator = io(`${server.url}/operator`, { transports: ['websocket'] });
+const operator = io(`${server.url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });
 await operator.timeout(5000).emitWithAck('join', { streamId: stream.id });
 await operator.timeout(5000).emitWithAck('set-chain', { streamId: stream.id, spec: { transforms: [{ name: 'color', enabled: false, params: { brightness: -0.5 } }] } });
 await new Promise((resolve) => setTimeout(resolve, 1000));

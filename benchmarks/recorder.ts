@@ -12,7 +12,8 @@ import { RecordingManifest } from '../recorder/recording-manifest.js';
 import { segmentFileName } from '../recorder/segment-writer.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { writeResult } from './bar-chart.js';
-import { projectRoot, startServer, waitFor, type RunningServer } from './livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { projectRoot, startServer, waitFor, type RunningServer, adminFetch as fetch } from './livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const WARMUP_MS = Number(process.env.RECORDER_WARMUP_MS ?? 5000);

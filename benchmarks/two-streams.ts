@@ -9,7 +9,8 @@ import { WhipClient } from '../server/clients/whip-client.js';
 import { captureMsDelta } from '../transforms/burn-in-layout.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { createStream, projectRoot, startServer, waitFor } from './livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const STREAMS = 2;

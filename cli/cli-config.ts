@@ -1,6 +1,16 @@
 import { ConfigError, loadConfig, type LivefxConfig } from '../server/config.js';
 import { CliError } from './cli-errors.js';
 
+/** The bearer header for requests to LIVEFX_URL: LIVEFX_TOKEN, an admin or operator token. */
+export function serverAuthHeaders(config: Pick<LivefxConfig, 'LIVEFX_TOKEN'>): Record<string, string> {
+  return config.LIVEFX_TOKEN ? { authorization: `Bearer ${config.LIVEFX_TOKEN}` } : {};
+}
+
+/** What to tell the user when LIVEFX_URL answers 401/403. */
+export function refusedHint(status: number): string {
+  return status === 401 ? ' (set LIVEFX_TOKEN to an admin or operator token of that server)' : status === 403 ? ' (LIVEFX_TOKEN does not reach this; use an admin token)' : '';
+}
+
 /** The server's configuration schema read from the environment; a bad value is a CLI error naming it. */
 export function readConfig(env: NodeJS.ProcessEnv): LivefxConfig {
   try {

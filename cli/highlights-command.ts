@@ -10,7 +10,7 @@ import { ImportError } from '../recorder/recording-importer.js';
 import { LivefxDatabase } from '../server/storage/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
-import { readConfig } from './cli-config.js';
+import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
 const HELP = `usage: livefx highlights <recording-id | video> [--events <events.json>] [-k 5] [--strategy engagement_topk|keywords]
@@ -122,7 +122,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const progress = new ProgressLine(context.stderr);
   if (config.LIVEFX_URL) {
     if (isFile) throw new CliError(`with LIVEFX_URL set, import the video first (livefx import ${target}) and pass the recording id`);
-    const result = await runRemote(config.LIVEFX_URL, requestOf(values, target), progress, context);
+    const result = await runRemote(config.LIVEFX_URL, serverAuthHeaders(config), requestOf(values, target), progress, context);
     progress.finish();
     print(result, values.json === true, context, (file) => (file ? new URL(file, config.LIVEFX_URL).toString() : null));
     return 0;
@@ -200,13 +200,14 @@ function print(result: PrintableResult, json: boolean, context: CliContext, loca
   context.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function runRemote(baseUrl: string, request: HighlightRequest, progress: ProgressLine, context: CliContext): Promise<PrintableResult> {
+async function runRemote(baseUrl: string, auth: Record<string, string>, request: HighlightRequest, progress: ProgressLine, context: CliContext): Promise<PrintableResult> {
   const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     let response: Response;
     try {
       response = await fetch(new URL(route, baseUrl), {
         method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        headers: body === undefined ? auth : { ...auth, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: context.signal,
       });
     } catch (error) {
@@ -216,7 +217,7 @@ async function runRemote(baseUrl: string, request: HighlightRequest, progress: P
     return { status: response.status, body: await response.json().catch(() => null) };
   };
   const posted = await call('POST', '/v1/video/highlights', request);
-  if (posted.status !== 202) throw new CliError(`the server refused the job (${posted.status}): ${posted.body?.error?.message ?? 'no message'}`);
+  if (posted.status !== 202) throw new CliError(`the server refused the job (${posted.status}): ${posted.body?.error?.message ?? 'no message'}${refusedHint(posted.status)}`);
   const id = posted.body.id as string;
   try {
     for (;;) {
@@ -229,7 +230,7 @@ async function runRemote(baseUrl: string, request: HighlightRequest, progress: P
     }
   } catch (error) {
     // Ctrl-C cancels the server's job too.
-    if (error instanceof InterruptedError) await fetch(new URL(`/v1/video/highlights/${id}`, baseUrl), { method: 'DELETE' }).catch(() => undefined);
+    if (error instanceof InterruptedError) await fetch(new URL(`/v1/video/highlights/${id}`, baseUrl), { method: 'DELETE', headers: auth }).catch(() => undefined);
     throw error;
   }
 }

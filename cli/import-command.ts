@@ -11,7 +11,7 @@ import { recordingView, type RecordingView } from '../server/http/recording-rout
 import { LivefxDatabase } from '../server/storage/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
-import { readConfig } from './cli-config.js';
+import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
 const HELP = `usage: livefx import <video> [--events <events.json>] [--title <title>] [--json]
@@ -68,7 +68,7 @@ async function runImport(invocation: CliInvocation, context: CliContext): Promis
     events = await readFile(eventsFile, 'utf8');
   }
   const title = typeof values.title === 'string' ? values.title : undefined;
-  const view = config.LIVEFX_URL ? await upload(config.LIVEFX_URL, video, size.size, events, title, context) : await importLocally(config, video, events, title);
+  const view = config.LIVEFX_URL ? await upload(config.LIVEFX_URL, serverAuthHeaders(config), video, size.size, events, title, context) : await importLocally(config, video, events, title);
   context.stdout.write(values.json === true ? `${JSON.stringify(view, null, 2)}\n` : `${view.id}\n`);
   return 0;
 }
@@ -90,7 +90,7 @@ async function importLocally(config: LivefxConfig, video: string, events: string
 }
 
 /** POST /v1/recordings with a multipart body streamed from the file (never read whole into memory). */
-async function upload(baseUrl: string, video: string, bytes: number, events: string | undefined, title: string | undefined, context: CliContext): Promise<RecordingView> {
+async function upload(baseUrl: string, auth: Record<string, string>, video: string, bytes: number, events: string | undefined, title: string | undefined, context: CliContext): Promise<RecordingView> {
   const boundary = `livefx-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
   const head = (headers: string): Buffer => Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`);
   const fields: Buffer[] = [];
@@ -118,7 +118,7 @@ async function upload(baseUrl: string, video: string, bytes: number, events: str
     yield tail;
   }
   const url = new URL('/v1/recordings', baseUrl);
-  const { status, text } = await post(url, `multipart/form-data; boundary=${boundary}`, Readable.from(body()), context.signal).catch((error: unknown) => {
+  const { status, text } = await post(url, auth, `multipart/form-data; boundary=${boundary}`, Readable.from(body()), context.signal).catch((error: unknown) => {
     if (context.signal.aborted) throw new InterruptedError();
     throw new CliError(`cannot upload to the server at LIVEFX_URL=${baseUrl}: ${error instanceof Error ? error.message : String(error)}`);
   });
@@ -130,7 +130,7 @@ async function upload(baseUrl: string, video: string, bytes: number, events: str
   }
   if (status !== 201) {
     const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new CliError(`the server refused the import (${status}${error?.code ? ` ${error.code}` : ''}): ${error?.message ?? text.slice(0, 500)}`);
+    throw new CliError(`the server refused the import (${status}${error?.code ? ` ${error.code}` : ''}): ${error?.message ?? text.slice(0, 500)}${refusedHint(status)}`);
   }
   return parsed as RecordingView;
 }
@@ -139,10 +139,10 @@ async function upload(baseUrl: string, video: string, bytes: number, events: str
  * One POST with a streamed body. node:http rather than fetch: piping waits for the socket to drain,
  * so the CLI holds one chunk of the file at a time (fetch buffered whole GBs here).
  */
-function post(url: URL, contentType: string, body: Readable, signal: AbortSignal): Promise<{ status: number; text: string }> {
+function post(url: URL, auth: Record<string, string>, contentType: string, body: Readable, signal: AbortSignal): Promise<{ status: number; text: string }> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const request = send(url, { method: 'POST', headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' }, signal }, (response) => {
+    const request = send(url, { method: 'POST', headers: { ...auth, 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' }, signal }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));

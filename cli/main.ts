@@ -5,9 +5,10 @@ import { renderCommand } from './render-command.js';
 import { importCommand } from './import-command.js';
 import { transcribeCommand } from './transcribe-command.js';
 import { highlightsCommand } from './highlights-command.js';
+import { adminTokenCommand } from './admin-token-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
@@ -18,7 +19,7 @@ function topLevelUsage(): string {
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     'Run `livefx <command> --help` for its options. Settings come from the environment',
-    '(LIVEFX_DATA_DIR, LIVEFX_FFMPEG, LIVEFX_URL, LIVEFX_LOG_LEVEL), as for the server.',
+    '(LIVEFX_DATA_DIR, LIVEFX_FFMPEG, LIVEFX_URL, LIVEFX_TOKEN, LIVEFX_LOG_LEVEL), as for the server.',
   ].join('\n');
 }
 

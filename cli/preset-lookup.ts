@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { LivefxConfig } from '../server/config.js';
 import { CliError } from './cli-errors.js';
+import { refusedHint, serverAuthHeaders } from './cli-config.js';
 import type { SpecSource } from './render-chain.js';
 
 const presetResponse = z.object({ spec: z.unknown() });
@@ -14,15 +15,15 @@ const errorResponse = z.object({ error: z.object({ message: z.string() }) });
  */
 export async function lookUpPreset(name: string, config: LivefxConfig): Promise<{ spec: unknown; source: SpecSource }> {
   const source: SpecSource = { description: `preset "${name}"`, folder: undefined };
-  if (config.LIVEFX_URL) return { spec: await fetchPreset(name, config.LIVEFX_URL), source };
+  if (config.LIVEFX_URL) return { spec: await fetchPreset(name, config.LIVEFX_URL, serverAuthHeaders(config)), source };
   return { spec: await readStoredPreset(name, config.LIVEFX_DATA_DIR), source };
 }
 
-async function fetchPreset(name: string, baseUrl: string): Promise<unknown> {
+async function fetchPreset(name: string, baseUrl: string, auth: Record<string, string>): Promise<unknown> {
   const url = new URL(`v1/presets/${encodeURIComponent(name)}`, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    response = await fetch(url, { headers: auth, signal: AbortSignal.timeout(10_000) });
   } catch (error) {
     throw new CliError(`cannot reach the server at LIVEFX_URL=${baseUrl} to fetch preset "${name}": ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -30,7 +31,7 @@ async function fetchPreset(name: string, baseUrl: string): Promise<unknown> {
   if (response.status === 404) throw new CliError(`no spec file "${name}" and no preset named "${name}" on ${baseUrl}`);
   if (!response.ok) {
     const problem = errorResponse.safeParse(body);
-    throw new CliError(`the server at ${baseUrl} refused preset "${name}" (HTTP ${response.status}${problem.success ? `: ${problem.data.error.message}` : ''})`);
+    throw new CliError(`the server at ${baseUrl} refused preset "${name}" (HTTP ${response.status}${problem.success ? `: ${problem.data.error.message}` : ''})${refusedHint(response.status)}`);
   }
   const parsed = presetResponse.safeParse(body);
   if (!parsed.success) throw new CliError(`the server at ${baseUrl} answered GET ${url.pathname} without a "spec"`);

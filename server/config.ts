@@ -10,6 +10,11 @@ function optionalNumber(schema: z.ZodType<number>) {
   return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 }
 
+/** An optional text setting: unset or empty means off. */
+function optionalString(schema: z.ZodType<string>) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+}
+
 /** The one configuration schema of livefx: every setting comes from an environment variable with a default. */
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -58,6 +63,34 @@ export const configSchema = z.object({
   LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(5),
   /** Most frame intervals an ffmpeg restart may wait before it gives up (restart backoff ceiling, ms). */
   LIVEFX_RESTART_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /** The admin's bearer token. Unset: one is generated into livefx.db on first start and printed once. Required to bind beyond loopback. */
+  LIVEFX_ADMIN_TOKEN: optionalString(z.string().min(24, 'must be at least 24 characters (use e.g. `openssl rand -base64 32`)').max(512)),
+  /** The token CLI commands send to LIVEFX_URL (an admin or operator token). */
+  LIVEFX_TOKEN: optionalString(z.string().max(512)),
+  /** How long a viewer link of a private stream stays valid by default (seconds; 24 h). */
+  LIVEFX_VIEWER_LINK_TTL_S: z.coerce.number().int().min(60).max(365 * 86400).default(86400),
+  /** PEM certificate and key files: both set serves HTTPS (browsers need a secure context for the camera off localhost). */
+  LIVEFX_TLS_CERT: optionalString(z.string()),
+  LIVEFX_TLS_KEY: optionalString(z.string()),
+});
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;
+
+/** Whether HOST keeps the server on this machine (the only place an unconfigured admin token is acceptable). */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
+
+/** The checks that span settings: a public bind needs a configured admin token; TLS needs both files. */
+const checkedSchema = configSchema.superRefine((config, context) => {
+  if (!isLoopbackHost(config.HOST) && !config.LIVEFX_ADMIN_TOKEN) {
+    context.addIssue({
+      code: 'custom',
+      path: ['HOST'],
+      message: `binding to ${config.HOST} exposes livefx beyond this machine: set LIVEFX_ADMIN_TOKEN (at least 24 characters) first, or bind to 127.0.0.1`,
+    });
+  }
+  if ((config.LIVEFX_TLS_CERT === undefined) !== (config.LIVEFX_TLS_KEY === undefined)) {
+    context.addIssue({ code: 'custom', path: [config.LIVEFX_TLS_CERT ? 'LIVEFX_TLS_KEY' : 'LIVEFX_TLS_CERT'], message: 'HTTPS needs both LIVEFX_TLS_CERT and LIVEFX_TLS_KEY' });
+  }
 });
 
 export type LivefxConfig = Omit<z.infer<typeof configSchema>, 'LIVEFX_DATA_DIR'> & { LIVEFX_DATA_DIR: string };
@@ -68,7 +101,7 @@ export class ConfigError extends Error {
 
 /** Reads the configuration once at start-up; a bad value throws a ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LivefxConfig {
-  const result = configSchema.safeParse(env);
+  const result = checkedSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);

@@ -1,5 +1,7 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
+import { canView } from './auth/access.js';
+import { principalOf } from './auth/socket-access.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
 
@@ -45,6 +47,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry):
       if (!parsed.success) return badRequest(ack, 'subscribe needs { streamId: string }');
       const stream = registry.get(parsed.data.streamId);
       if (!stream) return ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${parsed.data.streamId}"` } });
+      if (!canView(principalOf(socket), stream)) return ack({ ok: false, error: { code: 'forbidden', message: `stream "${stream.id}" is private: it needs the viewer link's token` } });
       void socket.join(room(stream.id));
       ack({ ok: true, stream: stream.view() });
     });
@@ -54,6 +57,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry):
       if (!parsed.success) return badRequest(ack, "watching needs { streamId: string, mode: 'hls' }");
       const stream = registry.get(parsed.data.streamId);
       if (!stream) return ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${parsed.data.streamId}"` } });
+      if (!canView(principalOf(socket), stream)) return ack({ ok: false, error: { code: 'forbidden', message: `stream "${stream.id}" is private: it needs the viewer link's token` } });
       stream.addHlsViewer(socket.id);
       hlsWatching.add(stream.id);
       ack({ ok: true });

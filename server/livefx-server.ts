@@ -1,9 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Server as SocketServer } from 'socket.io';
 import type { LivefxConfig } from './config.js';
 import { errorBody, HttpError } from './http/http-error.js';
+import { AccessError, Authenticator, requireAnyOperator } from './auth/access.js';
+import { registerRouteAccess } from './auth/route-access.js';
+import { attachSocketAccess } from './auth/socket-access.js';
+import { TokenStore } from './auth/token-store.js';
+import { ViewerLinks } from './auth/viewer-links.js';
+import { registerAuthRoutes, viewerLink } from './http/auth-routes.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
@@ -49,6 +57,8 @@ export class LivefxServer {
   private presetStore: PresetStore | undefined;
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
+  private openAuth: Authenticator | undefined;
+  private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -65,16 +75,35 @@ export class LivefxServer {
       log,
     });
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
-    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    const https = config.LIVEFX_TLS_CERT && config.LIVEFX_TLS_KEY ? { cert: readFileSync(config.LIVEFX_TLS_CERT), key: readFileSync(config.LIVEFX_TLS_KEY) } : undefined;
+    this.http = Fastify({
+      loggerInstance: log as FastifyBaseLogger,
+      bodyLimit: 1024 * 1024,
+      logController: new LogController({ disableRequestLogging: true }),
+      ...(https ? { https } : {}),
+    }) as unknown as FastifyInstance;
     this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
   }
 
-  async start(): Promise<{ url: string }> {
+  /**
+   * Opens everything and listens. `adminToken` is set only on the very first start without
+   * LIVEFX_ADMIN_TOKEN: the generated admin token, which is stored hashed and never shown again.
+   */
+  async start(): Promise<{ url: string; adminToken?: string }> {
     const app = this.http;
     const database = (this.openDatabase = LivefxDatabase.open(this.config.LIVEFX_DATA_DIR, MIGRATIONS));
     if (database.applied.length > 0) this.log.info({ file: database.file, migrations: database.applied }, 'database schema migrated');
     const presets = (this.presetStore = new PresetStore(database.db));
     presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));
+    const tokens = new TokenStore(database.db);
+    tokens.on('revoked', (record) => this.log.info({ tokenId: record.id, role: record.role, label: record.label }, 'token revoked'));
+    const auth = (this.openAuth = new Authenticator(
+      tokens,
+      new ViewerLinks(ViewerLinks.fileIn(this.config.LIVEFX_DATA_DIR)),
+      this.config.LIVEFX_ADMIN_TOKEN,
+      (token) => this.registry.list().find((stream) => stream.keyMatches(token))?.id,
+    ));
+    const generatedAdmin = !this.config.LIVEFX_ADMIN_TOKEN && !tokens.hasAdmin() ? tokens.issue('admin', { label: 'admin (generated on first start)' }) : undefined;
     const recorder = (this.openRecorder = new Recorder({
       db: database.db,
       dataDir: this.config.LIVEFX_DATA_DIR,
@@ -113,7 +142,13 @@ export class LivefxServer {
       log: this.log,
     }));
     highlights.start();
+    registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
+    registerRouteAccess(app, auth, (id) => this.registry.get(id));
     app.setErrorHandler((error, _request, reply) => {
+      if (error instanceof AccessError) {
+        if (error.statusCode === 401) reply.header('WWW-Authenticate', `Bearer realm="livefx", error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"`);
+        return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+      }
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
       if (status === 413) return reply.code(413).send(errorBody('payload_too_large', `the request body is larger than allowed (SDP: ${MAX_SDP_BYTES} bytes)`));
@@ -122,7 +157,11 @@ export class LivefxServer {
       return reply.code(500).send(errorBody('internal_error', 'internal error'));
     });
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
-    registerStreamRoutes(app, this.registry);
+    registerStreamRoutes(app, this.registry, {
+      operatorToken: (stream) => tokens.issue('operator', { streamId: stream.id, label: `operator of ${stream.id} (${stream.title})` }),
+      viewerLink: (stream) => viewerLink(auth, stream, this.config.LIVEFX_VIEWER_LINK_TTL_S),
+    });
+    registerAuthRoutes(app, auth, this.registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, this.registry);
     registerPresetRoutes(app, this.registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
@@ -133,6 +172,11 @@ export class LivefxServer {
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
+    this.stopSocketAccess = attachSocketAccess(this.io, auth, {
+      '/live': undefined,
+      '/audience': undefined,
+      '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
+    });
     attachLiveNamespace(this.io, this.registry);
     attachOperatorNamespace(this.io, this.registry, presets, recorder);
     attachAudienceNamespace(this.io, this.registry, this.audience);
@@ -140,7 +184,8 @@ export class LivefxServer {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;
     const host = this.config.HOST.includes(':') ? `[${this.config.HOST}]` : this.config.HOST;
-    return { url: `http://${host}:${port}` };
+    const url = `${this.config.LIVEFX_TLS_CERT ? 'https' : 'http'}://${host}:${port}`;
+    return generatedAdmin ? { url, adminToken: generatedAdmin.token } : { url };
   }
 
   /** livefx.db in the data directory: open (and migrated) from start() until close(). */
@@ -159,6 +204,12 @@ export class LivefxServer {
     return this.openHighlights;
   }
 
+  /** Tokens, viewer links and who presented what (open from start() until close()). */
+  get auth(): Authenticator {
+    if (!this.openAuth) throw new Error('the server has not started: auth opens in start()');
+    return this.openAuth;
+  }
+
   get presets(): PresetStore {
     if (!this.presetStore) throw new Error('the server has not started: presets open in start()');
     return this.presetStore;
@@ -167,6 +218,7 @@ export class LivefxServer {
   /** Ends every stream (and so every ffmpeg and worker), stops listening, then closes the database. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.stopSocketAccess?.();
       await this.registry.closeAll();
       // Ending the streams finished their recordings; this catches one that was still starting.
       // Running highlights jobs stop here and run again from scratch on the next start.

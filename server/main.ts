@@ -17,14 +17,24 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.LIVEFX_LOG_LEVEL);
   const server = new LivefxServer(config, log);
-  const { url } = await server.start().catch((error: unknown) => {
+  const { url, adminToken } = await server.start().catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
     process.exit(1);
   });
+  const adminLines = adminToken
+    ? [
+        '',
+        '  ADMIN TOKEN (generated on this first start; shown only now, stored hashed):',
+        `    ${adminToken}`,
+        `  sign in:                ${url}/?token=${adminToken}`,
+        '  lost it? `npx livefx admin-token --rotate` (on this data directory) makes a new one.',
+      ]
+    : [config.LIVEFX_ADMIN_TOKEN ? '  admin token:            LIVEFX_ADMIN_TOKEN' : '  admin token:            the one printed on the first start (`npx livefx admin-token --rotate` for a new one)'];
   process.stdout.write(
     [
       '',
       `livefx is running at ${url}`,
+      ...adminLines,
       `  home (create a stream): ${url}/`,
       `  HTTP API:               ${url}/v1/streams`,
       `  metrics:                ${url}/metrics`,

@@ -1,5 +1,7 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
+import { canOperate } from './auth/access.js';
+import { principalOf } from './auth/socket-access.js';
 import { PresetError, type PresetStore } from './storage/preset-store.js';
 import { ChainControlError, applyPreset, changeChain, patchTransform } from './streams/chain-control.js';
 import type { LiveStream } from './streams/live-stream.js';
@@ -44,6 +46,10 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
     const find = (streamId: string, ack: Ack): LiveStream | undefined => {
       const stream = registry.get(streamId);
       if (!stream) ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${streamId}"` } });
+      else if (!canOperate(principalOf(socket), stream.id)) {
+        ack({ ok: false, error: { code: 'forbidden', message: `this operator token does not cover stream "${streamId}"` } });
+        return undefined;
+      }
       return stream;
     };
     const run = (work: Promise<unknown>, ack: Ack): void => {

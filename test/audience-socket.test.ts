@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 
 interface ChatMessage {
   id: string;

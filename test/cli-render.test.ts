@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot, startServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { ADMIN_TOKEN, projectRoot, startServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 
 interface CliRun {
@@ -192,12 +193,12 @@ describe('livefx render', () => {
     try {
       const saved = await fetch(`${server.url}/v1/presets/night`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transforms: [{ name: 'color', params: { brightness: -0.4 } }] }) });
       expect(saved.status).toBe(201);
-      const remote = await livefx(['render', 'photo.jpg', '-p', 'night', '-o', 'remote.jpg'], { env: { LIVEFX_URL: server.url } });
+      const remote = await livefx(['render', 'photo.jpg', '-p', 'night', '-o', 'remote.jpg'], { env: { LIVEFX_URL: server.url, LIVEFX_TOKEN: ADMIN_TOKEN } });
       expect(remote.code, remote.stderr).toBe(0);
       expect(meanLuma(file('remote.jpg'))).toBeLessThan(meanLuma(file('photo.jpg')) - 50);
       const local = await livefx(['render', 'photo.jpg', '-p', 'night', '-o', 'local.jpg'], { env: { LIVEFX_DATA_DIR: server.dataDir } });
       expect(local.code, local.stderr).toBe(0);
-      const unknown = await livefx(['render', 'photo.jpg', '-p', 'dawn', '-o', 'dawn.jpg'], { env: { LIVEFX_URL: server.url } });
+      const unknown = await livefx(['render', 'photo.jpg', '-p', 'dawn', '-o', 'dawn.jpg'], { env: { LIVEFX_URL: server.url, LIVEFX_TOKEN: ADMIN_TOKEN } });
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(/no spec file "dawn" and no preset named "dawn"/);
     } finally {

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStream, startServer, waitFor } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { parseChainSpec } from '../transforms/chain-spec.js';
 import { FaceBlur, faceBlurParams, type FaceBlurParams } from '../transforms/face-blur.js';

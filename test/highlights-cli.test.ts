@@ -9,6 +9,8 @@ import { runCli } from '../cli/main.js';
 import { loadConfig } from '../server/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { highlightShowEvents, makeHighlightShow, PEAKS } from './helpers/highlight-fixture.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { ADMIN_TOKEN, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 
 let scratch: string;
 let showFile: string;
@@ -57,11 +59,11 @@ describe('livefx highlights', () => {
 
   it('runs the job on the server named by LIVEFX_URL', async () => {
     const dataDir = path.join(scratch, 'served');
-    const server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir }), pino({ level: 'silent' }));
+    const server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
     const { url } = await server.start();
     try {
       const recording = await server.recorder.importer.import({ media: showFile, events: highlightShowEvents() });
-      const run = await livefx(['highlights', recording.id, '-k', '2', '--json'], { LIVEFX_DATA_DIR: dataDir, LIVEFX_URL: url });
+      const run = await livefx(['highlights', recording.id, '-k', '2', '--json'], { LIVEFX_DATA_DIR: dataDir, LIVEFX_URL: url, LIVEFX_TOKEN: ADMIN_TOKEN });
       expect(run.code, run.stderr).toBe(0);
       const result = JSON.parse(run.stdout);
       expect(result.clips.length).toBe(2);

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegChildren, waitFor } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { ffmpegChildren, waitFor, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
 import { loadConfig } from '../server/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { DEAD_AIR, highlightShowEvents, makeHighlightShow, PEAKS, SCENE_CUTS, SHOW_S, SPAM_AT } from './helpers/highlight-fixture.js';
@@ -19,7 +20,7 @@ let showFile: string;
 let recordingId: string;
 
 async function startServer(): Promise<void> {
-  server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent' }), pino({ level: 'silent' }));
+  server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
   url = (await server.start()).url;
 }
 

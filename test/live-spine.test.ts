@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WhepClient } from '../server/clients/whep-client.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { captureMsDelta } from '../transforms/burn-in-layout.js';
-import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 
 let server: RunningServer;
 
@@ -32,7 +33,7 @@ describe('HTTP API contract', () => {
       publish: `/publish?stream=${created.id}&key=${created.streamKey}`,
       watch: `/watch?stream=${created.id}`,
       watchHls: `/watch?stream=${created.id}&mode=hls`,
-      operator: `/operator?stream=${created.id}`,
+      operator: `/operator?stream=${created.id}&token=${created.operatorToken}`,
     });
     const one = await json(await fetch(`${server.url}/v1/streams/${created.id}`));
     expect(one).toMatchObject({

@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
 
 let server: RunningServer;
 const sockets: Socket[] = [];
@@ -15,7 +16,7 @@ afterAll(async () => {
 });
 
 function operatorConsole(): Socket {
-  const socket = io(`${server.url}/operator`, { transports: ['websocket'] });
+  const socket = io(`${server.url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });
   sockets.push(socket);
   return socket;
 }

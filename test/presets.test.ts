@@ -4,7 +4,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
 import { LivefxDatabase, MigrationError } from '../server/storage/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 function operatorConsole(url = server.url): Socket {
-  const socket = io(`${url}/operator`, { transports: ['websocket'] });
+  const socket = io(`${url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });
   sockets.push(socket);
   return socket;
 }

@@ -6,6 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
 import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { adminFetch } from '../benchmarks/livefx-process.js';
 
 let server: RunningServer;
 let browser: Browser;
@@ -121,16 +123,16 @@ describe('recording A/V sync', () => {
     await page.goto(`${server.url}/healthz`);
     await publishFlashAndBeep(page, stream.id, stream.streamKey);
     const recording = await waitFor('the recording in progress', async () => {
-      const list = (await (await fetch(`${server.url}/v1/recordings?streamId=${stream.id}`)).json()) as { recordings: { id: string }[] };
+      const list = (await (await adminFetch(`${server.url}/v1/recordings?streamId=${stream.id}`)).json()) as { recordings: { id: string }[] };
       return list.recordings[0];
     });
     await sleep(11_000);
-    await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
-    await waitFor('the recording to complete', async () => ((await (await fetch(`${server.url}/v1/recordings/${recording.id}`)).json()) as { state: string }).state === 'complete' || undefined, 10_000);
+    await adminFetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
+    await waitFor('the recording to complete', async () => ((await (await adminFetch(`${server.url}/v1/recordings/${recording.id}`)).json()) as { state: string }).state === 'complete' || undefined, 10_000);
     await page.close();
 
     for (const kind of ['original', 'transformed'] as const) {
-      const response = await fetch(`${server.url}/v1/recordings/${recording.id}/media/${kind}`);
+      const response = await adminFetch(`${server.url}/v1/recordings/${recording.id}/media/${kind}`);
       expect(response.status).toBe(200);
       const file = path.join(server.dataDir, `sync-${kind}.mp4`);
       await writeFile(file, Buffer.from(await response.arrayBuffer()));

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStream, projectRoot, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, projectRoot, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { DiskGuard, realStatfs } from '../recorder/disk-guard.js';
 
@@ -22,7 +23,7 @@ async function events(url: string, id: string): Promise<any[]> {
 }
 
 async function operatorConsole(url: string, streamId: string, alerts: any[]): Promise<Socket> {
-  const socket = io(`${url}/operator`, { transports: ['websocket'] });
+  const socket = io(`${url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });
   socket.on('alert', (alert: unknown) => alerts.push(alert));
   expect((await socket.timeout(5000).emitWithAck('join', { streamId })).ok).toBe(true);
   return socket;
@@ -98,7 +99,7 @@ describe('disk guard in a running server: the floor is crossed mid-session', () 
     const { LivefxServer } = await import(dist('server/livefx-server.js'));
     const { loadConfig } = await import(dist('server/config.js'));
     dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-disk-guard-'));
-    const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_MEDIA_TIMEOUT_S: '3', LIVEFX_RECORD_MIN_FREE_MB: '1', LIVEFX_RECORD_DISK_CHECK_S: '600' });
+    const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_MEDIA_TIMEOUT_S: '3', LIVEFX_RECORD_MIN_FREE_MB: '1', LIVEFX_RECORD_DISK_CHECK_S: '600' });
     server = new LivefxServer(config, silent);
     const { url } = await server.start();
     const stream = await createStream(url, 'guarded show');

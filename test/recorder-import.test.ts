@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot, startServer, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { ADMIN_TOKEN, projectRoot, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { RecordingImporter } from '../recorder/recording-importer.js';
 import { LivefxDatabase } from '../server/storage/database.js';
@@ -253,7 +254,7 @@ describe('RecordingImporter', () => {
 
 describe('livefx import', () => {
   it('uploads to the server at LIVEFX_URL and prints the new id', async () => {
-    const run = await livefx(['import', file('good.mp4'), '--events', file('events.json'), '--title', 'from the CLI'], { LIVEFX_URL: server.url });
+    const run = await livefx(['import', file('good.mp4'), '--events', file('events.json'), '--title', 'from the CLI'], { LIVEFX_URL: server.url, LIVEFX_TOKEN: ADMIN_TOKEN });
     expect(run.code, run.stderr).toBe(0);
     const id = run.stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{16}$/);
@@ -263,7 +264,7 @@ describe('livefx import', () => {
 
   it('reports the server refusing a file (message, exit 1)', async () => {
     const before = await holdings();
-    const run = await livefx(['import', file('notes.txt')], { LIVEFX_URL: server.url });
+    const run = await livefx(['import', file('notes.txt')], { LIVEFX_URL: server.url, LIVEFX_TOKEN: ADMIN_TOKEN });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^livefx import: the server refused the import \(422 invalid_media\): notes\.txt is not a readable media file/);
     expect(await holdings()).toEqual(before);
@@ -271,7 +272,7 @@ describe('livefx import', () => {
 
   it('shows upload progress for a large file and reports the server\'s size limit', async () => {
     const before = await holdings();
-    const run = await livefx(['import', file('huge.mp4')], { LIVEFX_URL: server.url });
+    const run = await livefx(['import', file('huge.mp4')], { LIVEFX_URL: server.url, LIVEFX_TOKEN: ADMIN_TOKEN });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/uploading huge\.mp4: 5\.0 \/ 5\.0 MB \(100%\)/);
     expect(run.stderr).toMatch(/livefx import: the server refused the import \(413 file_too_large\): the media file is larger than the 2 MB allowed/);

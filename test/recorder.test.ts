@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
 import { WhepClient } from '../server/clients/whep-client.js';
 import { WhipClient } from '../server/clients/whip-client.js';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 
 let server: RunningServer;
 let scratch: string;

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
-import { startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { highlightShowEvents, makeHighlightShow } from './helpers/highlight-fixture.js';
 
@@ -71,7 +72,7 @@ afterAll(async () => {
 
 describe('review page /review?job=<id>', () => {
   it('shows the job running with its progress, then every clip in rank order with player, score, reasons, times and captions', async () => {
-    await page.goto(`${server.url}/review?job=${jobId}`);
+    await page.goto(`${server.url}/review?job=${jobId}&token=${ADMIN_TOKEN}`);
     await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 45_000 }).toBe('done');
     const seen = await page.evaluate(() => (window as unknown as { seenStatuses: string[] }).seenStatuses);
     const active = seen.filter((entry) => /^(queued|running) @ /.test(entry));
@@ -175,7 +176,7 @@ describe('review page /review?job=<id>', () => {
 
   it('says clearly when the job does not exist', async () => {
     const other = await browser.newPage();
-    await other.goto(`${server.url}/review?job=no-such-job`);
+    await other.goto(`${server.url}/review?job=no-such-job&token=${ADMIN_TOKEN}`);
     await expect.poll(() => other.getByTestId('job-status').textContent()).toBe('not found');
     expect(await other.getByTestId('job-error').textContent()).toContain('no highlights job with id "no-such-job"');
     expect(await other.getByTestId('clip').count()).toBe(0);
@@ -191,7 +192,7 @@ describe('review page /review?job=<id>', () => {
     const imported = (await (await fetch(`${server.url}/v1/recordings`, { method: 'POST', body: form })).json()) as { id: string };
     const posted = await api('POST', '/v1/video/highlights', { recording_id: imported.id });
     const failed = await browser.newPage();
-    await failed.goto(`${server.url}/review?job=${posted.body.id}`);
+    await failed.goto(`${server.url}/review?job=${posted.body.id}&token=${ADMIN_TOKEN}`);
     await expect.poll(() => failed.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('failed');
     expect(await failed.getByTestId('job-error').textContent()).toBe(`the job failed: ${(await job(posted.body.id)).error}`);
     expect(await failed.getByTestId('job-error').textContent()).toContain('VP8');

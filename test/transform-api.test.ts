@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { WhepClient } from '../server/clients/whep-client.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 

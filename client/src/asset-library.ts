@@ -1,3 +1,5 @@
+import { authFetch } from './page-token.js';
+
 /** What GET /v1/luts and GET /v1/images list; `error` is set for a file in the folder that cannot be used. */
 export interface AssetEntry {
   name: string;
@@ -16,7 +18,7 @@ export class AssetLibrary {
   list(folder: AssetFolder): Promise<AssetEntry[]> {
     let list = this.lists.get(folder);
     if (!list) {
-      list = fetch(`/v1/${folder}`)
+      list = authFetch(`/v1/${folder}`)
         .then(async (response) => {
           if (!response.ok) throw new Error(`could not list ${folder} (${response.status})`);
           return ((await response.json()) as Record<AssetFolder, AssetEntry[]>)[folder];
@@ -40,7 +42,7 @@ export class AssetLibrary {
   async upload(folder: AssetFolder, file: File): Promise<AssetEntry> {
     const form = new FormData();
     form.append('file', file, file.name);
-    const response = await fetch(`/v1/${folder}`, { method: 'POST', body: form });
+    const response = await authFetch(`/v1/${folder}`, { method: 'POST', body: form });
     const body = (await response.json().catch(() => ({}))) as unknown;
     if (!response.ok) {
       const message = (body as { error?: { message?: unknown } }).error?.message;

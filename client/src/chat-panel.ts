@@ -11,6 +11,7 @@ import {
   type ReactionsUpdate,
 } from '../../server/audience/audience-protocol.js';
 import { readSetting, writeSetting } from './page-elements.js';
+import { socketAuth } from './page-token.js';
 
 export const REACTION_EMOJI: Record<ReactionKind, string> = { like: '👍', laugh: '😂', wow: '😮', clap: '👏', heart: '❤️' };
 
@@ -66,7 +67,7 @@ export class ChatPanel {
     this.errorElement = part(root, 'chat-error');
     this.counts = part(root, 'reaction-counts');
     this.renderCounts();
-    this.socket = io('/audience', { transports: ['websocket'] });
+    this.socket = io('/audience', { transports: ['websocket'], ...socketAuth() });
     this.socket.on('chat', (message: ChatMessage & { streamId: string }) => message.streamId === options.streamId && this.addMessage(message));
     this.socket.on('reactions', (update: ReactionsUpdate) => update.streamId === options.streamId && this.updateReactions(update));
     // Every (re)connect: the server has forgotten this socket's rooms.

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
 
 import type { StreamState, StreamStats, StreamView } from '../../server/streams/stream-view.js';
+import { socketAuth } from './page-token.js';
 
 export type { StreamState, StreamStats, StreamView };
 
@@ -20,7 +21,7 @@ export class LiveSocket {
   }
 
   static async connect(streamId: string, handlers: LiveSocketHandlers): Promise<{ live: LiveSocket; stream: StreamView }> {
-    const socket = io('/live', { transports: ['websocket'] });
+    const socket = io('/live', { transports: ['websocket'], ...socketAuth() });
     const live = new LiveSocket(socket);
     socket.on('state', (message: { streamId: string; state: StreamState }) => message.streamId === streamId && handlers.onState(message.state));
     socket.on('stats', (message: { streamId: string; stats: StreamStats }) => message.streamId === streamId && handlers.onStats(message.stats));

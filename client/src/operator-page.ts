@@ -5,6 +5,7 @@ import { byTestId, queryParam, renderStats } from './page-elements.js';
 import { PresetPanel } from './preset-panel.js';
 import { TransformCards } from './transform-cards.js';
 import { WhepPlayer } from './whep-player.js';
+import { authFetch, socketAuth } from './page-token.js';
 
 const streamId = queryParam('stream');
 const preview = byTestId<HTMLVideoElement>('operator-preview');
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     if (state === 'ended') player?.abandon();
   };
   // One /operator connection for the cards and the presets: the server tells its own changes apart by socket id.
-  const operatorSocket = io('/operator', { transports: ['websocket'] });
+  const operatorSocket = io('/operator', { transports: ['websocket'], ...socketAuth() });
   const cards = new TransformCards(byTestId('transform-cards'), streamId, operatorSocket, new AssetLibrary());
   const presets = new PresetPanel(operatorSocket, streamId, () => cards.currentSpec(), (chain) => cards.showChain(chain.transforms));
   const { stream } = await LiveSocket.connect(streamId, {
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   renderOperatorStats(stream.stats);
   endButton.addEventListener('click', async () => {
     if (!confirm('End this stream for everyone?')) return;
-    const response = await fetch(`/v1/streams/${encodeURIComponent(streamId)}`, { method: 'DELETE' });
+    const response = await authFetch(`/v1/streams/${encodeURIComponent(streamId)}`, { method: 'DELETE' });
     if (!response.ok) {
       errorElement.textContent = `Could not end the stream (${response.status}).`;
       errorElement.hidden = false;

@@ -1,6 +1,7 @@
 import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, type StreamStats } from './live-socket.js';
 import { byTestId, formatBitrate, queryParam, renderStats } from './page-elements.js';
+import { usePageToken } from './page-token.js';
 import { SignallingError, endSession, negotiate } from './webrtc-signalling.js';
 
 type PublisherState = 'idle' | 'connecting' | 'live' | 'ended' | 'error';
@@ -8,6 +9,8 @@ type Source = 'camera' | 'screen' | 'pattern';
 
 const streamId = queryParam('stream');
 const streamKey = queryParam('key');
+// The stream key is also this page's token: its chat and stats sockets reach a private stream.
+if (streamKey) usePageToken(streamKey);
 const stateElement = byTestId('state');
 const errorElement = byTestId('error');
 const preview = byTestId<HTMLVideoElement>('preview');

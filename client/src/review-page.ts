@@ -1,4 +1,5 @@
 import { byTestId, queryParam, renderStats } from './page-elements.js';
+import { authFetch, withPageToken } from './page-token.js';
 
 type ReviewState = 'pending' | 'approved' | 'rejected';
 
@@ -51,7 +52,7 @@ function formatClock(seconds: number): string {
 async function callApi<T>(method: string, route: string, body?: unknown): Promise<ApiAnswer<T>> {
   let response: Response;
   try {
-    response = await fetch(route, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    response = await authFetch(route, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
   } catch (error) {
     return { ok: false, status: 0, message: `the server cannot be reached (${(error as Error).message})` };
   }
@@ -160,8 +161,8 @@ class ClipCard {
     this.loadedKey = key;
     // The query string defeats the cache: a re-cut clip keeps its file name.
     const version = `?v=${encodeURIComponent(key)}`;
-    if (clip.thumbnail) this.video.poster = `${clip.thumbnail}${version}`;
-    this.video.src = `${clip.file}${version}`;
+    if (clip.thumbnail) this.video.poster = withPageToken(`${clip.thumbnail}${version}`);
+    this.video.src = withPageToken(`${clip.file}${version}`);
     this.video.replaceChildren();
     if (clip.captions) {
       const track = element('track');
@@ -169,7 +170,7 @@ class ClipCard {
       track.srclang = 'en';
       track.label = 'Captions';
       track.default = true;
-      track.src = `${clip.captions}${version}`;
+      track.src = withPageToken(`${clip.captions}${version}`);
       this.video.append(track);
     }
   }
@@ -299,7 +300,7 @@ export class ReviewPage {
     this.reelDuration.textContent = reel ? `${reel.duration.toFixed(1)} s` : 'No reel: no clips.';
     this.reelDuration.dataset.duration = reel ? String(reel.duration) : '';
     if (!reel?.file) return;
-    const src = `${reel.file}?v=${encodeURIComponent(this.reelVersion)}`;
+    const src = withPageToken(`${reel.file}?v=${encodeURIComponent(this.reelVersion)}`);
     if (this.reelVideo.getAttribute('src') !== src) this.reelVideo.src = src;
   }
 

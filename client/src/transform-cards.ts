@@ -3,6 +3,7 @@ import type { ChainStats } from '../../transforms/chain-stats.js';
 import type { AssetFolder, AssetLibrary } from './asset-library.js';
 import { AssetPicker } from './asset-picker.js';
 import { ColorControl, colorKind } from './color-control.js';
+import { authFetch } from './page-token.js';
 
 interface ParamSchema {
   type?: string;
@@ -66,7 +67,7 @@ export class TransformCards {
 
   async load(): Promise<void> {
     const [catalog, joined] = await Promise.all([
-      fetch('/v1/transforms').then((response) => response.json() as Promise<{ transforms: TransformCatalogEntry[] }>),
+      authFetch('/v1/transforms').then((response) => response.json() as Promise<{ transforms: TransformCatalogEntry[] }>),
       this.socket.timeout(5000).emitWithAck('join', { streamId: this.streamId }) as Promise<{ ok: boolean; chain?: { transforms: SpecEntry[] }; error?: { message: string } }>,
     ]);
     this.catalog = catalog.transforms;

@@ -4,6 +4,7 @@ import { LiveSocket, type StreamState } from './live-socket.js';
 import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
+import { withPageToken } from './page-token.js';
 
 type Mode = 'webrtc' | 'hls' | 'hls (fallback)';
 type ViewerState = 'waiting' | 'live' | 'ended';
@@ -152,8 +153,8 @@ function startHls(mode: Mode): void {
 /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the plain playlist. */
 async function hlsUrl(): Promise<string> {
   const base = `/hls/${encodeURIComponent(streamId!)}/`;
-  const master = await fetch(`${base}master.m3u8`, { method: 'HEAD' }).catch(() => undefined);
-  return master?.ok ? `${base}master.m3u8` : `${base}index.m3u8`;
+  const master = await fetch(withPageToken(`${base}master.m3u8`), { method: 'HEAD' }).catch(() => undefined);
+  return withPageToken(master?.ok ? `${base}master.m3u8` : `${base}index.m3u8`);
 }
 
 function playHls(url: string): void {

@@ -1,3 +1,5 @@
+import { authHeaders } from './page-token.js';
+
 /** An error from WHIP/WHEP signalling, with the HTTP status and the server's message. */
 export class SignallingError extends Error {
   constructor(
@@ -45,5 +47,5 @@ export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?
 }
 
 export function endSession(sessionUrl: string | undefined): void {
-  if (sessionUrl) void fetch(sessionUrl, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+  if (sessionUrl) void fetch(sessionUrl, { method: 'DELETE', keepalive: true, headers: authHeaders() }).catch(() => undefined);
 }

@@ -1,4 +1,5 @@
 import { endSession, negotiate } from './webrtc-signalling.js';
+import { pageToken } from './page-token.js';
 
 /** Plays a stream's processed output in a <video> over WHEP. */
 export class WhepPlayer {
@@ -25,7 +26,7 @@ export class WhepPlayer {
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') this.onFailure('the WebRTC connection failed');
     });
-    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`);
+    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`, pageToken());
     window.addEventListener('pagehide', () => this.stop());
   }
 

@@ -30,7 +30,7 @@ export interface ReactionsUpdate {
   at: number;
 }
 
-export type AudienceErrorCode = 'invalid_request' | 'not_found' | 'stream_ended' | 'not_joined' | 'rate_limited' | 'message_too_long' | 'internal_error';
+export type AudienceErrorCode = 'invalid_request' | 'not_found' | 'stream_ended' | 'not_joined' | 'rate_limited' | 'message_too_long' | 'forbidden' | 'internal_error';
 
 export interface AudienceError {
   code: AudienceErrorCode;

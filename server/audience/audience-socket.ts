@@ -2,6 +2,8 @@ import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { AudienceHub } from './audience-hub.js';
+import { canView } from '../auth/access.js';
+import { principalOf } from '../auth/socket-access.js';
 import { CHAT_NAME_MAX_CHARS, CHAT_TEXT_MAX_CHARS, REACTION_KINDS, type AudienceError } from './audience-protocol.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -73,6 +75,10 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       const stream = registry.get(streamId);
       if (!stream) refuse(ack, { code: 'not_found', message: `no stream with id "${streamId}"` });
       else if (stream.state === 'ended') refuse(ack, { code: 'stream_ended', message: `stream "${streamId}" has ended` });
+      else if (!canView(principalOf(socket), stream)) {
+        refuse(ack, { code: 'forbidden', message: `stream "${streamId}" is private: its chat needs the viewer link's token` });
+        return false;
+      }
       return stream !== undefined && stream.state !== 'ended';
     };
     const enterRoom = (streamId: string, ack: Ack): void => {

@@ -10,6 +10,8 @@ const createStreamBody = z
     title: z.string().trim().min(1, 'title must not be empty').max(200),
     /** Record the session (original + transformed media and the event log); on unless the streamer opts out. */
     record: z.boolean().default(true),
+    /** `private`: watched only through signed viewer links (the response carries the first one). */
+    visibility: z.enum(['public', 'private'], { error: 'must be "public" or "private"' }).default('public'),
   })
   .strict();
 
@@ -28,11 +30,28 @@ export function findStream(registry: StreamRegistry, id: string): LiveStream {
   return stream;
 }
 
-export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry): void {
+/** What a new stream needs beyond the registry: its operator token and, when private, its first viewer link. */
+export interface StreamCredentials {
+  operatorToken(stream: LiveStream): { id: string; token: string };
+  viewerLink(stream: LiveStream): { token: string; expiresAt: string; url: string };
+}
+
+export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry, credentials: StreamCredentials): void {
   app.post('/v1/streams', async (request, reply) => {
     const body = parseBody(createStreamBody, request.body);
-    const stream = registry.create(body.title, { record: body.record });
-    return reply.code(201).send({ id: stream.id, streamKey: stream.streamKey, urls: streamUrls(stream) });
+    const stream = registry.create(body.title, { record: body.record, visibility: body.visibility });
+    const operator = credentials.operatorToken(stream);
+    const link = stream.visibility === 'private' ? credentials.viewerLink(stream) : undefined;
+    const urls = streamUrls(stream);
+    return reply.code(201).send({
+      id: stream.id,
+      visibility: stream.visibility,
+      streamKey: stream.streamKey,
+      operatorToken: operator.token,
+      operatorTokenId: operator.id,
+      ...(link ? { viewerLink: link } : {}),
+      urls: { ...urls, operator: `${urls.operator}&token=${operator.token}`, ...(link ? { watch: link.url, watchHls: `${link.url}&mode=hls` } : {}) },
+    });
   });
 
   app.get('/v1/streams', async () => ({ streams: registry.list().map((stream) => stream.view()) }));

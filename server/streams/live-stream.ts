@@ -15,9 +15,9 @@ import { splitAvcc } from '../rtp/h264-nal.js';
 import { RtpFrameAssembler, type AssembledFrame } from '../rtp/rtp-frame-assembler.js';
 import type { PublisherVideoCodec, SfuPublisher, SfuSubscriber, VideoRtp } from '../sfu/sfu.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import type { StreamState, StreamStats, StreamView } from './stream-view.js';
+import type { StreamState, StreamStats, StreamView, StreamVisibility } from './stream-view.js';
 
-export type { StreamState, StreamStats, StreamView };
+export type { StreamState, StreamStats, StreamView, StreamVisibility };
 
 export type LiveStreamEvents = {
   state: [state: StreamState];
@@ -54,7 +54,7 @@ const RTP_PAYLOAD_BYTES = 1200;
  * processed output. Closing (ending) it closes all of them.
  */
 export class LiveStream extends TypedEmitter<LiveStreamEvents> {
-  readonly streamKey = randomBytes(18).toString('base64url');
+  private key = randomBytes(18).toString('base64url');
   readonly createdAt = new Date();
   private currentState: StreamState = 'idle';
   private publisher: SfuPublisher | undefined;
@@ -86,6 +86,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     private readonly log: Logger,
     /** False when the streamer opted out of recording (POST /v1/streams with "record": false). */
     readonly record = true,
+    /** Private streams are watched only through a signed viewer link (or by their operators). */
+    readonly visibility: StreamVisibility = 'public',
   ) {
     super();
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream listener failed');
@@ -140,14 +142,29 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.pipeline?.requestKeyframe();
   }
 
+  /** The streamer's secret: WHIP publishes with it as the bearer token. */
+  get streamKey(): string {
+    return this.key;
+  }
+
+  /**
+   * Revokes the stream key: a new one is made (returned) and a live publisher holding the old one
+   * is disconnected, which ends this live session (recording included, as when the streamer leaves).
+   */
+  async revokeKey(): Promise<string> {
+    this.key = randomBytes(18).toString('base64url');
+    if (this.publisher) await this.end('stream key revoked');
+    return this.key;
+  }
+
   keyMatches(candidate: string): boolean {
-    const expected = Buffer.from(this.streamKey);
+    const expected = Buffer.from(this.key);
     const given = Buffer.from(candidate);
     return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   view(): StreamView {
-    return { id: this.id, title: this.title, state: this.currentState, createdAt: this.createdAt.toISOString(), stats: this.stats() };
+    return { id: this.id, title: this.title, state: this.currentState, visibility: this.visibility, createdAt: this.createdAt.toISOString(), stats: this.stats() };
   }
 
   stats(): StreamStats {

@@ -4,6 +4,7 @@ import type { LivefxConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { LivefxMetrics } from '../metrics.js';
 import { LiveStream } from './live-stream.js';
+import type { StreamVisibility } from './stream-view.js';
 
 /** All streams of this server, by id. */
 export class StreamRegistry {
@@ -17,9 +18,10 @@ export class StreamRegistry {
   ) {}
 
   /** `record: false` keeps this stream out of the recorder. */
-  create(title: string, options: { record?: boolean } = {}): LiveStream {
+  create(title: string, options: { record?: boolean; visibility?: StreamVisibility } = {}): LiveStream {
     const id = randomBytes(6).toString('hex');
-    const stream = new LiveStream(id, title, this.config, path.join(this.config.LIVEFX_DATA_DIR, 'hls', id), this.metrics, this.log, options.record ?? true);
+    const hlsDir = path.join(this.config.LIVEFX_DATA_DIR, 'hls', id);
+    const stream = new LiveStream(id, title, this.config, hlsDir, this.metrics, this.log, options.record ?? true, options.visibility ?? 'public');
     this.streams.set(id, stream);
     for (const listener of this.createdListeners) listener(stream);
     return stream;

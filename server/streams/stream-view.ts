@@ -21,10 +21,14 @@ export interface StreamStats extends PipelineFigures {
   chain: ChainStats;
 }
 
+/** `private`: watched only through a signed viewer link (POST /v1/streams/:id/viewer-links). */
+export type StreamVisibility = 'public' | 'private';
+
 export interface StreamView {
   id: string;
   title: string;
   state: StreamState;
+  visibility: StreamVisibility;
   createdAt: string;
   stats: StreamStats;
 }

@@ -1,0 +1,44 @@
+import { TokenStore } from '../server/auth/token-store.js';
+import { LivefxDatabase } from '../server/storage/database.js';
+import { MIGRATIONS } from '../server/storage/migrations.js';
+import path from 'node:path';
+import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import { readConfig } from './cli-config.js';
+import { UsageError } from './cli-errors.js';
+
+const HELP = `usage: livefx admin-token --rotate
+
+Makes a new admin token for the server whose data directory is LIVEFX_DATA_DIR and prints it once.
+Every admin token stored before (the one printed on the first start included) is revoked at once;
+a running server refuses them from its next request and disconnects their sockets within 10 s.
+Tokens are stored hashed, so a lost one cannot be shown again: this is how to get a new one.
+It works on the data directory directly (whoever can read it is admin anyway), with or without the
+server running. LIVEFX_ADMIN_TOKEN, when the server is configured with it, is not affected.
+
+  --rotate     revoke the stored admin tokens and print a new one
+  -h, --help   this text
+
+Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line.`;
+
+export const adminTokenCommand: CliCommand = {
+  name: 'admin-token',
+  summary: 'make a new admin token (revoking the stored ones) on LIVEFX_DATA_DIR',
+  help: HELP,
+  options: { rotate: { type: 'boolean' } },
+  positionals: { min: 0, max: 0, names: [] },
+  run: runAdminToken,
+};
+
+async function runAdminToken(invocation: CliInvocation, context: CliContext): Promise<number> {
+  if (invocation.values.rotate !== true) throw new UsageError('say --rotate: the stored admin token cannot be shown (only its hash is kept), only replaced', 'admin-token');
+  const config = readConfig(context.env);
+  const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
+  try {
+    const issued = new TokenStore(database.db).rotateAdmin('admin (livefx admin-token --rotate)');
+    context.stderr.write(`new admin token for ${path.join(config.LIVEFX_DATA_DIR, LivefxDatabase.FILE_NAME)} (shown only now; the old ones are revoked):\n`);
+    context.stdout.write(`${issued.token}\n`);
+    return 0;
+  } finally {
+    database.close();
+  }
+}

@@ -1,0 +1,66 @@
+import type { Namespace, Server as SocketServer, Socket } from 'socket.io';
+import { AccessError, type Authenticator, type Principal } from './access.js';
+import type { TokenRecord } from './token-store.js';
+
+/** The principal a socket authenticated as in its handshake (`auth: { token }`). */
+export function principalOf(socket: Socket): Principal {
+  return (socket.data as { principal?: Principal }).principal ?? { role: 'anonymous' };
+}
+
+/** An ack refusal for an AccessError: `{ ok: false, error: { code, message } }`. */
+export function accessRefusal(error: AccessError): { ok: false; error: { code: string; message: string } } {
+  return { ok: false, error: { code: error.code, message: error.message } };
+}
+
+/**
+ * Authenticates every socket of the namespaces from the handshake's `auth.token` (or the `token`
+ * query parameter). A bad token refuses the connection with a connect_error whose `data` is
+ * `{ code, message }`; no token connects as anonymous and each event checks what it may do.
+ * `admit` may refuse whole namespaces (the operator console needs an operator token).
+ * Sockets of a token that is revoked later are disconnected at once. Returns the stop of the sweep
+ * that finds revocations made by other processes.
+ */
+export function attachSocketAccess(
+  io: SocketServer,
+  auth: Authenticator,
+  namespaces: Record<string, ((principal: Principal) => void) | undefined>,
+): () => void {
+  const attached: Namespace[] = [];
+  for (const [name, admit] of Object.entries(namespaces)) {
+    const namespace = io.of(name);
+    attached.push(namespace);
+    namespace.use((socket, next) => {
+      const handshakeToken = (socket.handshake.auth as { token?: unknown } | undefined)?.token ?? socket.handshake.query.token;
+      try {
+        const principal = auth.identify(typeof handshakeToken === 'string' ? handshakeToken : undefined);
+        admit?.(principal);
+        socket.data = { ...(socket.data as object), principal, role: principal.role, ...('tokenId' in principal && principal.tokenId ? { tokenId: principal.tokenId } : {}) };
+        next();
+      } catch (error) {
+        if (!(error instanceof AccessError)) return next(error as Error);
+        const refusal = new Error(error.message) as Error & { data: unknown };
+        refusal.data = { code: error.code, message: error.message };
+        next(refusal);
+      }
+    });
+  }
+  const disconnectWhere = (revoked: (tokenId: string) => boolean): void => {
+    for (const namespace of attached) {
+      for (const socket of namespace.sockets.values()) {
+        const principal = principalOf(socket);
+        if ('tokenId' in principal && principal.tokenId && revoked(principal.tokenId)) {
+          socket.emit('revoked', { code: 'token_revoked', message: 'your token was revoked' });
+          socket.disconnect(true);
+        }
+      }
+    }
+  };
+  auth.tokens.on('revoked', (record: TokenRecord) => disconnectWhere((tokenId) => tokenId === record.id));
+  // Revocations by another process (`livefx admin-token --rotate` on the data directory) are found here.
+  const sweep = setInterval(() => disconnectWhere((tokenId) => auth.tokens.get(tokenId)?.revokedAt !== undefined), REVOCATION_SWEEP_MS);
+  sweep.unref();
+  return () => clearInterval(sweep);
+}
+
+/** How often open sockets' tokens are checked against the store. */
+const REVOCATION_SWEEP_MS = 10_000;
