@@ -10,6 +10,16 @@ export interface LiveSocketHandlers {
   onStats(stats: StreamStats): void;
 }
 
+/** The server refused this page's token for the stream (private stream without its link, expired or revoked token). */
+export class StreamAccessError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The page's connection to the server's `/live` namespace: state, stats and the server clock. */
 export class LiveSocket {
   readonly socket: Socket;
@@ -25,12 +35,22 @@ export class LiveSocket {
     const live = new LiveSocket(socket);
     socket.on('state', (message: { streamId: string; state: StreamState }) => message.streamId === streamId && handlers.onState(message.state));
     socket.on('stats', (message: { streamId: string; stats: StreamStats }) => message.streamId === streamId && handlers.onStats(message.stats));
+    // A refused handshake (bad, expired or revoked token) is final: no retrying with the same token.
+    const refused = new Promise<never>((_resolve, reject) => {
+      socket.on('connect_error', (error: Error & { data?: { code?: string; message?: string } }) => {
+        if (!error.data?.code) return;
+        socket.close();
+        reject(new StreamAccessError(error.data.code, error.data.message ?? error.message));
+      });
+    });
+    refused.catch(() => undefined);
     const subscribe = async (): Promise<StreamView> => {
-      const ack = (await socket.timeout(5000).emitWithAck('subscribe', { streamId })) as { ok: boolean; stream?: StreamView; error?: { message: string } };
+      const ack = (await socket.timeout(5000).emitWithAck('subscribe', { streamId })) as { ok: boolean; stream?: StreamView; error?: { code: string; message: string } };
+      if (ack.error && (ack.error.code === 'forbidden' || ack.error.code === 'unauthorized')) throw new StreamAccessError(ack.error.code, ack.error.message);
       if (!ack.ok || !ack.stream) throw new Error(ack.error?.message ?? 'could not subscribe to the stream');
       return ack.stream;
     };
-    const stream = await subscribe();
+    const stream = await Promise.race([subscribe(), refused]);
     // After a reconnect the server has forgotten the room: join again.
     socket.io.on('reconnect', () => void subscribe().then((view) => handlers.onState(view.state)).catch(() => undefined));
     void live.syncClock();

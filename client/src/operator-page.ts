@@ -1,6 +1,6 @@
 import { AssetLibrary } from './asset-library.js';
 import { ChatPanel } from './chat-panel.js';
-import { LiveSocket, type StreamStats } from './live-socket.js';
+import { LiveSocket, StreamAccessError, type StreamStats } from './live-socket.js';
 import { byTestId, queryParam, renderStats } from './page-elements.js';
 import { PresetPanel } from './preset-panel.js';
 import { TransformCards } from './transform-cards.js';
@@ -44,6 +44,13 @@ async function main(): Promise<void> {
   };
   // One /operator connection for the cards and the presets: the server tells its own changes apart by socket id.
   const operatorSocket = io('/operator', { transports: ['websocket'], ...socketAuth() });
+  // No (valid) operator token: say so once instead of retrying the handshake forever.
+  operatorSocket.on('connect_error', (error: Error & { data?: { code?: string; message?: string } }) => {
+    if (!error.data?.code) return;
+    operatorSocket.close();
+    showRefusal(error.data.message ?? error.message);
+  });
+  operatorSocket.on('revoked', () => showRefusal('your operator token was revoked'));
   const cards = new TransformCards(byTestId('transform-cards'), streamId, operatorSocket, new AssetLibrary());
   const presets = new PresetPanel(operatorSocket, streamId, () => cards.currentSpec(), (chain) => cards.showChain(chain.transforms));
   const { stream } = await LiveSocket.connect(streamId, {
@@ -74,7 +81,14 @@ async function main(): Promise<void> {
   }
 }
 
+function showRefusal(message: string): void {
+  errorElement.textContent = `The operator console needs this stream's operator link (or an operator token): ${message}.`;
+  errorElement.hidden = false;
+  errorElement.dataset.code = 'refused';
+}
+
 main().catch((error: unknown) => {
+  if (error instanceof StreamAccessError) return showRefusal(error.message);
   errorElement.textContent = `Could not reach the server: ${error instanceof Error ? error.message : String(error)}`;
   errorElement.hidden = false;
 });

@@ -1,13 +1,13 @@
 import { BurnInReader } from './burn-in-reader.js';
 import { ChatPanel } from './chat-panel.js';
-import { LiveSocket, type StreamState } from './live-socket.js';
+import { LiveSocket, StreamAccessError, type StreamState } from './live-socket.js';
 import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
 import { withPageToken } from './page-token.js';
 
 type Mode = 'webrtc' | 'hls' | 'hls (fallback)';
-type ViewerState = 'waiting' | 'live' | 'ended';
+type ViewerState = 'waiting' | 'live' | 'ended' | 'refused';
 
 const FIRST_FRAME_TIMEOUT_MS = 6000;
 const streamId = queryParam('stream');
@@ -234,6 +234,11 @@ async function main(): Promise<void> {
     else await startWebRtc();
     onStreamState(connected.stream.state);
   } catch (error) {
+    if (error instanceof StreamAccessError) {
+      setState('refused');
+      showError(error.code === 'forbidden' || error.code === 'unauthorized' ? 'This stream is private: open it with the viewer link you were given.' : `Not allowed: ${error.message}`);
+      return;
+    }
     showError(`Could not reach the server: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
