@@ -146,6 +146,7 @@ export class LivefxServer {
     registerRouteAccess(app, auth, (id) => this.registry.get(id));
     app.setErrorHandler((error, _request, reply) => {
       if (error instanceof AccessError) {
+        this.metrics.accessRefusals.inc({ code: error.code });
         if (error.statusCode === 401) reply.header('WWW-Authenticate', `Bearer realm="livefx", error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"`);
         return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       }

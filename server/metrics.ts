@@ -31,6 +31,12 @@ export class LivefxMetrics {
     labelNames: ['role'] as const,
     registers: [this.registry],
   });
+  readonly accessRefusals = new Counter({
+    name: 'livefx_access_refusals_total',
+    help: 'HTTP requests refused by access control, by code (unauthorized, invalid_token, link_expired, forbidden)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly keyframeRequests = new Counter({ name: 'livefx_keyframe_requests_total', help: 'PLIs sent to publishers', registers: [this.registry] });
 
   constructor() {

@@ -95,7 +95,9 @@ describe('HTTP access control', () => {
     expect(await errorOf(wrong)).toMatchObject({ status: 401, code: 'invalid_token' });
     const metrics = await fetch(`${server.url}/metrics`);
     expect(metrics.status).toBe(401);
-    expect((await adminFetch(`${server.url}/metrics`)).status).toBe(200);
+    const scraped = await (await adminFetch(`${server.url}/metrics`)).text();
+    expect(scraped).toMatch(/livefx_access_refusals_total\{code="unauthorized"\} [1-9]/);
+    expect(scraped).toMatch(/livefx_access_refusals_total\{code="invalid_token"\} [1-9]/);
     const who = await (await adminFetch(`${server.url}/v1/auth/whoami`)).json();
     expect(who).toEqual({ role: 'admin', label: 'LIVEFX_ADMIN_TOKEN' });
     expect(await (await fetch(`${server.url}/v1/auth/whoami`)).json()).toEqual({ role: 'anonymous' });
