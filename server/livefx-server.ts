@@ -11,7 +11,9 @@ import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
 import { HighlightService } from '../highlights/highlight-service.js';
-import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
+import { registerSignallingRoutes } from './http/signalling-routes.js';
+import { bodyTooLargeMessage, registerRequestLimits } from './http/request-limits.js';
+import { limitSocketMessages } from './socket-message-limits.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
@@ -65,7 +67,7 @@ export class LivefxServer {
       log,
     });
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
-    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.LIVEFX_HTTP_BODY_MAX_KB * 1024, logController: new LogController({ disableRequestLogging: true }) });
     this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
   }
 
@@ -113,10 +115,11 @@ export class LivefxServer {
       log: this.log,
     }));
     highlights.start();
-    app.setErrorHandler((error, _request, reply) => {
+    registerRequestLimits(app, this.config, this.metrics);
+    app.setErrorHandler((error, request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
-      if (status === 413) return reply.code(413).send(errorBody('payload_too_large', `the request body is larger than allowed (SDP: ${MAX_SDP_BYTES} bytes)`));
+      if (status === 413) return reply.code(413).send(errorBody('payload_too_large', bodyTooLargeMessage(request, this.config)));
       if (status >= 400 && status < 500) return reply.code(status).send(errorBody((error as { code?: string }).code ?? 'bad_request', (error as Error).message));
       this.log.error({ err: error }, 'request failed');
       return reply.code(500).send(errorBody('internal_error', 'internal error'));
@@ -125,17 +128,18 @@ export class LivefxServer {
     registerStreamRoutes(app, this.registry);
     registerTransformRoutes(app, this.registry);
     registerPresetRoutes(app, this.registry, presets);
-    await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
-    registerSignallingRoutes(app, this.registry, this.sfu, this.log);
+    await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
+    registerSignallingRoutes(app, this.registry, this.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
     registerMediaRoutes(app, this.registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
+    limitSocketMessages(this.io, this.config, this.log, this.metrics);
     attachLiveNamespace(this.io, this.registry);
     attachOperatorNamespace(this.io, this.registry, presets, recorder);
-    attachAudienceNamespace(this.io, this.registry, this.audience);
+    attachAudienceNamespace(this.io, this.registry, this.audience, this.config);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;

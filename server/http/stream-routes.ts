@@ -31,6 +31,10 @@ export function findStream(registry: StreamRegistry, id: string): LiveStream {
 export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry): void {
   app.post('/v1/streams', async (request, reply) => {
     const body = parseBody(createStreamBody, request.body);
+    const open = registry.openCount();
+    if (open >= registry.maxStreams) {
+      throw new HttpError(503, 'too_many_streams', `this server already has ${open} streams, the most allowed (LIVEFX_MAX_STREAMS); end one (DELETE /v1/streams/:id) first`);
+    }
     const stream = registry.create(body.title, { record: body.record });
     return reply.code(201).send({ id: stream.id, streamKey: stream.streamKey, urls: streamUrls(stream) });
   });
