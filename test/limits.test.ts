@@ -7,6 +7,7 @@ import { WhepClient } from '../server/clients/whep-client.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { iceGatheringComplete } from '../server/sfu/ice-gathering.js';
 import { FrameRateCap, fitWithin } from '../server/pipeline/input-limits.js';
+import { launchChromium } from '../benchmarks/chromium.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 
@@ -300,6 +301,24 @@ describe('sizes, counts, chat and input limits', () => {
         250,
       );
       expect(later.fpsOut).toBeLessThan(later.input.fps);
+      // The operator sees it: the console's stats say what the publisher sends and what the server does about it.
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}/operator?stream=${stream.id}&token=${ADMIN_TOKEN}`);
+        await waitFor(
+          'the input note in the operator console',
+          async () => {
+            const text = (await page.getByTestId('operator-stats').textContent()) ?? '';
+            return /Input640×360 · [\d.]+ fps · \d+ kbit\/s → scaled down, frames over the fps limit dropped, bitrate over the limit \(asked to lower\)/.test(text) ? text : undefined;
+          },
+          20_000,
+          250,
+        );
+        expect(await page.getByTestId('operator-stats').textContent()).toMatch(/Resolution320×180/);
+      } finally {
+        await browser.close();
+      }
     } finally {
       await viewer.stop();
       await publisher.stop();
