@@ -69,6 +69,8 @@ export const configSchema = z.object({
   LIVEFX_IMAGE_MAX_MB: z.coerce.number().int().min(1).max(1024).default(8),
   /** socket.io messages per second per connection, on every namespace (the burst is twice this); 0: no limit. */
   LIVEFX_SOCKET_MESSAGES_PER_S: z.coerce.number().min(0).default(20),
+  /** Largest socket.io message (KB); socket.io closes a connection that sends a larger one. */
+  LIVEFX_SOCKET_MESSAGE_MAX_KB: z.coerce.number().int().min(1).max(16 * 1024).default(64),
   /** Streams that may exist at once (idle or live; ended ones do not count). */
   LIVEFX_MAX_STREAMS: z.coerce.number().int().min(1).default(16),
   /** WebRTC (WHEP) viewers per stream, original and processed together. */

@@ -68,7 +68,7 @@ export class LivefxServer {
     });
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
     this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.LIVEFX_HTTP_BODY_MAX_KB * 1024, logController: new LogController({ disableRequestLogging: true }) });
-    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
+    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: config.LIVEFX_SOCKET_MESSAGE_MAX_KB * 1024 });
   }
 
   async start(): Promise<{ url: string }> {

@@ -111,7 +111,21 @@ describe('HTTP request rate per token', () => {
 describe('socket.io messages per connection', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await serverWith({ LIVEFX_SOCKET_MESSAGES_PER_S: '2' });
+    server = await serverWith({ LIVEFX_SOCKET_MESSAGES_PER_S: '2', LIVEFX_SOCKET_MESSAGE_MAX_KB: '4' });
+  });
+
+  it('closes a connection that sends a message over LIVEFX_SOCKET_MESSAGE_MAX_KB', async () => {
+    const socket = connect(server.url, '/audience');
+    try {
+      await new Promise((resolve) => socket.once('connect', () => resolve(undefined)));
+      // Under the limit the message is handled (a clear refusal of the unknown stream).
+      expect((await socket.timeout(5000).emitWithAck('watch-chat', { streamId: 'x'.repeat(64), pad: 'y'.repeat(3000) })).error.code).toBe('not_found');
+      const reason = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      socket.emit('watch-chat', { streamId: 'nope', pad: 'y'.repeat(5000) });
+      expect(await reason).toBe('transport close');
+    } finally {
+      socket.close();
+    }
   });
 
   for (const [namespace, event, message] of [

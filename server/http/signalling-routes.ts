@@ -7,7 +7,6 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import { HttpError } from './http-error.js';
 import { findStream } from './stream-routes.js';
 
-
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   return match?.[1];
