@@ -55,8 +55,47 @@ export const configSchema = z.object({
   LIVEFX_RETENTION_MAX_GB: optionalNumber(z.coerce.number().positive('must be a positive number of GB')),
   /** Largest media file POST /v1/recordings and `livefx import` take (MB). */
   LIVEFX_IMPORT_MAX_MB: z.coerce.number().positive('must be a positive number of MB').default(8192),
-  /** Highlights jobs (POST /v1/video/highlights) that run at once; each runs ffmpeg children. */
+  /** Highlights jobs (POST /v1/video/highlights) that run at once; each runs ffmpeg children; more wait in the queue. */
   LIVEFX_HIGHLIGHT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  // Limits (README "Limits"): each refusal names the variable that sets it.
+  /** HTTP requests per second per client address (the burst is twice this); 0: no limit. HLS and /healthz, /metrics are counted apart. */
+  LIVEFX_HTTP_RATE_PER_IP: z.coerce.number().min(0).default(100),
+  /** HTTP requests per second per presented token (bearer or ?token=), whatever the address; 0: no limit. */
+  LIVEFX_HTTP_RATE_PER_TOKEN: z.coerce.number().min(0).default(100),
+  /** HLS playlist and segment fetches per second per client address (its own bucket, so players never starve); 0: no limit. */
+  LIVEFX_HLS_RATE_PER_IP: z.coerce.number().min(0).default(300),
+  /** Largest JSON (or other) HTTP request body (KB). */
+  LIVEFX_HTTP_BODY_MAX_KB: z.coerce.number().int().min(1).max(1024 * 1024).default(1024),
+  /** Largest SDP offer of WHIP/WHEP (KB); real browser offers are 3–10 KB. */
+  LIVEFX_SDP_MAX_KB: z.coerce.number().int().min(4).max(1024).default(64),
+  /** Largest `.cube` upload (MB). */
+  LIVEFX_LUT_MAX_MB: z.coerce.number().int().min(1).max(1024).default(32),
+  /** Largest logo image upload (MB). */
+  LIVEFX_IMAGE_MAX_MB: z.coerce.number().int().min(1).max(1024).default(8),
+  /** socket.io messages per second per connection, on every namespace (the burst is twice this); 0: no limit. */
+  LIVEFX_SOCKET_MESSAGES_PER_S: z.coerce.number().min(0).default(20),
+  /** Largest socket.io message (KB); socket.io closes a connection that sends a larger one. */
+  LIVEFX_SOCKET_MESSAGE_MAX_KB: z.coerce.number().int().min(1).max(16 * 1024).default(64),
+  /** Streams that may exist at once (idle or live; ended ones do not count). */
+  LIVEFX_MAX_STREAMS: z.coerce.number().int().min(1).default(16),
+  /** WebRTC (WHEP) viewers per stream, original and processed together. */
+  LIVEFX_MAX_VIEWERS_PER_STREAM: z.coerce.number().int().min(1).default(200),
+  /** Largest picture processed, "WIDTHxHEIGHT" (a portrait input is held to it turned sideways); larger input is scaled down. */
+  LIVEFX_MAX_INPUT_RESOLUTION: z
+    .string()
+    .regex(/^\d+x\d+$/, 'expected "WIDTHxHEIGHT", e.g. 1920x1080')
+    .refine((value) => value.split('x').every((side) => Number(side) >= 16 && Number(side) <= 8192), 'each side must be 16…8192 pixels')
+    .default('1920x1080'),
+  /** Most frames per second processed; frames above it are dropped after decoding. */
+  LIVEFX_MAX_INPUT_FPS: z.coerce.number().min(1).max(240).default(60),
+  /** Longest chat message (characters). */
+  LIVEFX_CHAT_MAX_CHARS: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Chat messages a viewer may send in a burst. */
+  LIVEFX_CHAT_BURST: z.coerce.number().int().min(1).max(1000).default(3),
+  /** Chat messages per minute a viewer may send, sustained. */
+  LIVEFX_CHAT_PER_MIN: z.coerce.number().positive().max(6000).default(30),
+  /** Reactions per second a viewer may send (also the burst). */
+  LIVEFX_REACTIONS_PER_S: z.coerce.number().positive().max(1000).default(10),
   /** Live captions through an external speech engine (the command contract in transforms/subtitles/README.md), e.g. "whisper-bridge --model small"; empty: PocketSphinx in-process. */
   LIVEFX_ASR_COMMAND: z.string().default(''),
   /** Seconds without media before a live stream counts as ended. */
@@ -107,4 +146,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LivefxConfig {
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   return { ...result.data, LIVEFX_DATA_DIR: path.resolve(result.data.LIVEFX_DATA_DIR) };
+}
+
+/** LIVEFX_MAX_INPUT_RESOLUTION as numbers. */
+export function maxInputSize(config: Pick<LivefxConfig, 'LIVEFX_MAX_INPUT_RESOLUTION'>): { width: number; height: number } {
+  const [width, height] = config.LIVEFX_MAX_INPUT_RESOLUTION.split('x').map(Number) as [number, number];
+  return { width, height };
 }

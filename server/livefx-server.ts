@@ -19,7 +19,9 @@ import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
 import { HighlightService } from '../highlights/highlight-service.js';
-import { MAX_SDP_BYTES, registerSignallingRoutes } from './http/signalling-routes.js';
+import { registerSignallingRoutes } from './http/signalling-routes.js';
+import { bodyTooLargeMessage, registerRequestLimits } from './http/request-limits.js';
+import { limitSocketMessages } from './socket-message-limits.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
@@ -78,11 +80,11 @@ export class LivefxServer {
     const https = config.LIVEFX_TLS_CERT && config.LIVEFX_TLS_KEY ? { cert: readFileSync(config.LIVEFX_TLS_CERT), key: readFileSync(config.LIVEFX_TLS_KEY) } : undefined;
     this.http = Fastify({
       loggerInstance: log as FastifyBaseLogger,
-      bodyLimit: 1024 * 1024,
+      bodyLimit: config.LIVEFX_HTTP_BODY_MAX_KB * 1024,
       logController: new LogController({ disableRequestLogging: true }),
       ...(https ? { https } : {}),
     }) as unknown as FastifyInstance;
-    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
+    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: config.LIVEFX_SOCKET_MESSAGE_MAX_KB * 1024 });
   }
 
   /**
@@ -143,8 +145,10 @@ export class LivefxServer {
     }));
     highlights.start();
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
+    // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
+    registerRequestLimits(app, this.config, this.metrics);
     registerRouteAccess(app, auth, (id) => this.registry.get(id));
-    app.setErrorHandler((error, _request, reply) => {
+    app.setErrorHandler((error, request, reply) => {
       if (error instanceof AccessError) {
         this.metrics.accessRefusals.inc({ code: error.code });
         if (error.statusCode === 401) reply.header('WWW-Authenticate', `Bearer realm="livefx", error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"`);
@@ -152,7 +156,7 @@ export class LivefxServer {
       }
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
-      if (status === 413) return reply.code(413).send(errorBody('payload_too_large', `the request body is larger than allowed (SDP: ${MAX_SDP_BYTES} bytes)`));
+      if (status === 413) return reply.code(413).send(errorBody('payload_too_large', bodyTooLargeMessage(request, this.config)));
       if (status >= 400 && status < 500) return reply.code(status).send(errorBody((error as { code?: string }).code ?? 'bad_request', (error as Error).message));
       this.log.error({ err: error }, 'request failed');
       return reply.code(500).send(errorBody('internal_error', 'internal error'));
@@ -165,14 +169,15 @@ export class LivefxServer {
     registerAuthRoutes(app, auth, this.registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, this.registry);
     registerPresetRoutes(app, this.registry, presets);
-    await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
-    registerSignallingRoutes(app, this.registry, this.sfu, this.log);
+    await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
+    registerSignallingRoutes(app, this.registry, this.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
     registerMediaRoutes(app, this.registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
+    limitSocketMessages(this.io, this.config, this.log, this.metrics);
     this.stopSocketAccess = attachSocketAccess(this.io, auth, {
       '/live': undefined,
       '/audience': undefined,
@@ -180,7 +185,7 @@ export class LivefxServer {
     });
     attachLiveNamespace(this.io, this.registry);
     attachOperatorNamespace(this.io, this.registry, presets, recorder);
-    attachAudienceNamespace(this.io, this.registry, this.audience);
+    attachAudienceNamespace(this.io, this.registry, this.audience, this.config);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;

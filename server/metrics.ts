@@ -37,6 +37,12 @@ export class LivefxMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly limitRefusals = new Counter({
+    name: 'livefx_limit_refusals_total',
+    help: 'Requests and messages refused by a configured limit, by limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly keyframeRequests = new Counter({ name: 'livefx_keyframe_requests_total', help: 'PLIs sent to publishers', registers: [this.registry] });
 
   constructor() {

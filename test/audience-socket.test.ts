@@ -49,7 +49,7 @@ describe('/audience namespace', () => {
     const alice = await joined(stream.id, '  Alice  ');
     const readOnly = audienceSocket();
     const watched = await ask(readOnly, 'watch-chat', { streamId: stream.id });
-    expect(watched).toEqual({ ok: true, history: [], reactions: { like: 0, laugh: 0, wow: 0, clap: 0, heart: 0 } });
+    expect(watched).toEqual({ ok: true, history: [], reactions: { like: 0, laugh: 0, wow: 0, clap: 0, heart: 0 }, maxTextChars: 500 });
     const seenByAlice: ChatMessage[] = [];
     const seenByReader: ChatMessage[] = [];
     alice.on('chat', (message: ChatMessage) => seenByAlice.push(message));

@@ -23,7 +23,7 @@ const NAME_STORAGE_KEY = 'livefx.chatName';
 /** A slow-down notice stays at least this long, even when the wait is shorter (reactions: ~100 ms), so it can be read. */
 const MIN_NOTICE_MS = 1500;
 
-type Reply = { ok: true; history?: ChatMessage[]; reactions?: ReactionCounts; message?: ChatMessage } | { ok: false; error: AudienceError };
+type Reply = { ok: true; history?: ChatMessage[]; reactions?: ReactionCounts; message?: ChatMessage; maxTextChars?: number } | { ok: false; error: AudienceError };
 
 /** The element with this data-testid inside the panel (a panel without it is a bug). */
 function part<T extends HTMLElement = HTMLElement>(root: HTMLElement, testId: string): T {
@@ -139,6 +139,8 @@ export class ChatPanel {
 
   private entered(reply: Reply): void {
     if (!reply.ok) return this.refused(reply.error);
+    // The server's LIVEFX_CHAT_MAX_CHARS, so the box stops where the server would refuse.
+    if (reply.maxTextChars && this.options.mode === 'viewer') part<HTMLInputElement>(this.root, 'chat-input').maxLength = reply.maxTextChars;
     for (const message of reply.history ?? []) this.addMessage(message);
     // Totals as they are now, without floating what happened before this page arrived.
     if (reply.reactions) {

@@ -66,9 +66,10 @@ export class LiveSocket {
     let bestRoundTrip = Number.POSITIVE_INFINITY;
     for (let probe = 0; probe < 5; probe++) {
       const sent = Date.now();
-      const reply = (await this.socket.timeout(3000).emitWithAck('time').catch(() => undefined)) as { now: number } | undefined;
+      const reply = (await this.socket.timeout(3000).emitWithAck('time').catch(() => undefined)) as { now?: number } | undefined;
       const received = Date.now();
-      if (!reply) continue;
+      // No answer, or a refusal (rate_limited) instead of the time.
+      if (typeof reply?.now !== 'number') continue;
       if (received - sent < bestRoundTrip) {
         bestRoundTrip = received - sent;
         this.clockOffsetMs = reply.now - (sent + received) / 2;

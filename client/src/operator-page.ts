@@ -1,7 +1,7 @@
 import { AssetLibrary } from './asset-library.js';
 import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, StreamAccessError, type StreamStats } from './live-socket.js';
-import { byTestId, queryParam, renderStats } from './page-elements.js';
+import { byTestId, inputLimitsNote, queryParam, renderStats } from './page-elements.js';
 import { PresetPanel } from './preset-panel.js';
 import { TransformCards } from './transform-cards.js';
 import { WhepPlayer } from './whep-player.js';
@@ -17,6 +17,7 @@ const errorElement = byTestId('error');
 function renderOperatorStats(stats: StreamStats): void {
   renderStats(statsElement, [
     ['Resolution', stats.width > 0 ? `${stats.width}×${stats.height}` : '—'],
+    ['Input', inputLimitsNote(stats.input)],
     ['FPS in / out', `${stats.fpsIn} / ${stats.fpsOut}`],
     ['Frames dropped', String(stats.framesDropped)],
     ['Decode', `${stats.stageMs.decode.toFixed(2)} ms`],

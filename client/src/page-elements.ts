@@ -1,3 +1,5 @@
+import type { StreamStats } from '../../server/streams/stream-view.js';
+
 /** The element with this data-testid; a page without it is a bug, so fail loudly. */
 export function byTestId<T extends HTMLElement = HTMLElement>(testId: string): T {
   const element = document.querySelector<T>(`[data-testid="${testId}"]`);
@@ -11,6 +13,15 @@ export function queryParam(name: string): string | undefined {
 
 export function formatBitrate(bitsPerSecond: number): string {
   return bitsPerSecond >= 1e6 ? `${(bitsPerSecond / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bitsPerSecond / 1e3)} kbit/s`;
+}
+
+/** The server's note on the publisher's input: what it sends and which limit acts on it ("1920×1080 → scaled down, …"). */
+export function inputLimitsNote(input: StreamStats['input'] | undefined): string {
+  if (!input || input.width === 0) return '—';
+  const notes = input.limited.map((limit) =>
+    limit === 'resolution' ? 'scaled down' : limit === 'fps' ? 'frames over the fps limit dropped' : 'bitrate over the limit (asked to lower)',
+  );
+  return `${input.width}×${input.height} · ${input.fps} fps · ${input.kbps} kbit/s${notes.length > 0 ? ` → ${notes.join(', ')}` : ' (within limits)'}`;
 }
 
 /** Fills a definition list with label → value rows. */

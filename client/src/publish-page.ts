@@ -1,6 +1,6 @@
 import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, type StreamStats } from './live-socket.js';
-import { byTestId, formatBitrate, queryParam, renderStats } from './page-elements.js';
+import { byTestId, formatBitrate, inputLimitsNote, queryParam, renderStats } from './page-elements.js';
 import { usePageToken } from './page-token.js';
 import { SignallingError, endSession, negotiate } from './webrtc-signalling.js';
 
@@ -193,6 +193,7 @@ async function updateStats(): Promise<void> {
     });
   }
   if (rows.length === 0) rows.push(['Resolution', '—'], ['FPS sent', '—'], ['Bitrate', '—']);
+  rows.push(['Server input', inputLimitsNote(serverStats?.input)]);
   rows.push(['Viewers', serverStats ? `${serverStats.viewers.webrtc} WebRTC · ${serverStats.viewers.hls} HLS` : '—']);
   renderStats(statsElement, rows);
 }

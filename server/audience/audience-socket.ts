@@ -4,13 +4,17 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { AudienceHub } from './audience-hub.js';
 import { canView } from '../auth/access.js';
 import { principalOf } from '../auth/socket-access.js';
+import type { LivefxConfig } from '../config.js';
 import { CHAT_NAME_MAX_CHARS, CHAT_TEXT_MAX_CHARS, REACTION_KINDS, type AudienceError } from './audience-protocol.js';
 import { RateLimiter } from './rate-limiter.js';
 
-/** Chat: a burst of 3, then one message every 2 s (5 per 10 s sustained): lively, but no wall of spam. */
-const CHAT_RATE = { capacity: 3, refillPerSecond: 0.5 };
-/** Reactions: 10 a second, enough for frantic clicking, not for a script. */
-const REACTION_RATE = { capacity: 10, refillPerSecond: 10 };
+export type AudienceLimits = Pick<LivefxConfig, 'LIVEFX_CHAT_MAX_CHARS' | 'LIVEFX_CHAT_BURST' | 'LIVEFX_CHAT_PER_MIN' | 'LIVEFX_REACTIONS_PER_S'>;
+
+/**
+ * Chat: a burst of 3, then one message every 2 s (30 a minute sustained): lively, but no wall of
+ * spam. Reactions: 10 a second, enough for frantic clicking, not for a script.
+ */
+const DEFAULT_LIMITS: AudienceLimits = { LIVEFX_CHAT_MAX_CHARS: CHAT_TEXT_MAX_CHARS, LIVEFX_CHAT_BURST: 3, LIVEFX_CHAT_PER_MIN: 30, LIVEFX_REACTIONS_PER_S: 10 };
 
 /** Control characters, and bidi overrides and isolates (which let a name or message disguise what it shows). */
 const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
@@ -56,11 +60,12 @@ function invalid(ack: Ack, event: string, error: z.ZodError): void {
  * react; publish and operator pages follow read-only (`watch-chat`). Every accepted message and
  * the aggregated reactions are broadcast to the stream's room; the AudienceHub stores and emits them.
  */
-export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub): void {
+export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub, limits: AudienceLimits = DEFAULT_LIMITS): void {
   const audience = io.of('/audience');
   const room = (streamId: string): string => `audience:${streamId}`;
-  const chatLimit = new RateLimiter(CHAT_RATE);
-  const reactionLimit = new RateLimiter(REACTION_RATE);
+  const chatLimit = new RateLimiter({ capacity: limits.LIVEFX_CHAT_BURST, refillPerSecond: limits.LIVEFX_CHAT_PER_MIN / 60 });
+  const reactionLimit = new RateLimiter({ capacity: limits.LIVEFX_REACTIONS_PER_S, refillPerSecond: limits.LIVEFX_REACTIONS_PER_S });
+  const maxChars = limits.LIVEFX_CHAT_MAX_CHARS;
   hub.on('chat', ({ streamId, id, user, text, at }) => audience.to(room(streamId)).emit('chat', { streamId, id, user, text, at }));
   hub.on('reactions', (update) => audience.to(room(update.streamId)).emit('reactions', update));
 
@@ -83,7 +88,7 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
     };
     const enterRoom = (streamId: string, ack: Ack): void => {
       void socket.join(room(streamId));
-      ack({ ok: true, history: hub.history(streamId), reactions: hub.reactionTotals(streamId) });
+      ack({ ok: true, history: hub.history(streamId), reactions: hub.reactionTotals(streamId), maxTextChars: maxChars });
     };
     /** The display name this socket joined the stream with, or a not_joined ack and undefined. */
     const nameIn = (streamId: string, event: string, ack: Ack): string | undefined => {
@@ -113,8 +118,8 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       const parsed = chatMessage.safeParse(message);
       if (!parsed.success) return invalid(ack, 'chat', parsed.error);
       const { streamId, text } = parsed.data;
-      if (text.length > CHAT_TEXT_MAX_CHARS) {
-        return refuse(ack, { code: 'message_too_long', message: `chat: text is ${text.length} characters; at most ${CHAT_TEXT_MAX_CHARS} are allowed` });
+      if (text.length > maxChars) {
+        return refuse(ack, { code: 'message_too_long', message: `chat: text is ${text.length} characters; at most ${maxChars} are allowed` });
       }
       if (!openStream(streamId, ack)) return;
       const name = nameIn(streamId, 'chat', ack);

@@ -3,23 +3,27 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IMAGE_FILE_NAME, LUT_FILE_NAME } from '../../transforms/chain-spec.js';
+import type { LivefxConfig } from '../config.js';
 import { AssetError, AssetFolder } from '../storage/asset-folder.js';
 import { HttpError } from './http-error.js';
 
-export const MAX_LUT_BYTES = 32 * 1024 * 1024;
-export const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+/** Upload limits by default (LIVEFX_LUT_MAX_MB, LIVEFX_IMAGE_MAX_MB). */
+const DEFAULT_UPLOAD_LIMITS = { LIVEFX_LUT_MAX_MB: 32, LIVEFX_IMAGE_MAX_MB: 8 };
 
 const uploadQuery = z.object({ overwrite: z.enum(['true', 'false']).optional() });
 
 /** The LUT and image folders under the data directory, as the lut3d and image transforms read them. */
-export function assetFolders(dataDir: string): { luts: AssetFolder; images: AssetFolder } {
+export function assetFolders(
+  dataDir: string,
+  limits: Pick<LivefxConfig, 'LIVEFX_LUT_MAX_MB' | 'LIVEFX_IMAGE_MAX_MB'> = DEFAULT_UPLOAD_LIMITS,
+): { luts: AssetFolder; images: AssetFolder } {
   return {
     luts: new AssetFolder({
       kind: 'lut',
       dir: path.join(dataDir, 'luts'),
       namePattern: LUT_FILE_NAME,
       nameRule: 'a name ending in .cube made of letters, digits and " ._-", starting with a letter or digit, no folders',
-      maxBytes: MAX_LUT_BYTES,
+      maxBytes: limits.LIVEFX_LUT_MAX_MB * 2 ** 20,
       detailFields: ['size', 'title'],
     }),
     images: new AssetFolder({
@@ -27,7 +31,7 @@ export function assetFolders(dataDir: string): { luts: AssetFolder; images: Asse
       dir: path.join(dataDir, 'images'),
       namePattern: IMAGE_FILE_NAME,
       nameRule: 'a name ending in .png, .jpg or .jpeg made of letters, digits and " ._-", starting with a letter or digit, no folders',
-      maxBytes: MAX_IMAGE_BYTES,
+      maxBytes: limits.LIVEFX_IMAGE_MAX_MB * 2 ** 20,
       detailFields: ['width', 'height'],
     }),
   };
@@ -90,7 +94,8 @@ function registerFolder(app: FastifyInstance, route: string, listKey: string, fo
 
 /** LUT and logo uploads: GET/POST /v1/luts, DELETE /v1/luts/:name, and the same under /v1/images. */
 export async function registerAssetRoutes(app: FastifyInstance, folders: { luts: AssetFolder; images: AssetFolder }): Promise<void> {
-  await app.register(fastifyMultipart, { limits: { fileSize: MAX_LUT_BYTES, files: 1, fields: 4, parts: 5 } });
+  // Each route asks for its own folder's limit; this default is only the larger of the two.
+  await app.register(fastifyMultipart, { limits: { fileSize: Math.max(folders.luts.maxBytes, folders.images.maxBytes), files: 1, fields: 4, parts: 5 } });
   registerFolder(app, '/v1/luts', 'luts', folders.luts);
   registerFolder(app, '/v1/images', 'images', folders.images);
 }

@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../logger.js';
 import { SdpError, type Sfu } from '../sfu/sfu.js';
+import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { HttpError } from './http-error.js';
 import { findStream } from './stream-routes.js';
-
-/** Largest SDP offer accepted; real browser offers are 3–10 KB. */
-export const MAX_SDP_BYTES = 64 * 1024;
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -25,13 +23,19 @@ function sendAnswer(reply: FastifyReply, location: string, answerSdp: string): F
   return reply.code(201).header('Content-Type', 'application/sdp').header('Location', location).send(answerSdp);
 }
 
+/** WebRTC viewers (original and processed) are capped per stream: each costs the server an RTP copy and a DTLS session. */
+function assertRoomForViewer(stream: LiveStream): void {
+  if (stream.webrtcViewers < stream.maxWebrtcViewers) return;
+  throw new HttpError(503, 'too_many_viewers', `this stream already has ${stream.webrtcViewers} WebRTC viewers, the most allowed (LIVEFX_MAX_VIEWERS_PER_STREAM); watch over HLS instead (/watch?stream=${stream.id}&mode=hls)`);
+}
+
 function asHttpError(error: unknown): unknown {
   return error instanceof SdpError ? new HttpError(400, 'invalid_sdp', error.message) : error;
 }
 
 /** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
-export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger): void {
-  app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: MAX_SDP_BYTES }, (_request, body, done) =>
+export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger, limits: { sdpMaxBytes: number }): void {
+  app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: limits.sdpMaxBytes }, (_request, body, done) =>
     done(null, body),
   );
 
@@ -79,9 +83,17 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
       throw new HttpError(409, 'not_live', 'the original stream can be watched once the publisher sends media');
     }
     const offer = sdpBody(request.body);
+    assertRoomForViewer(stream);
     const { subscriber, answerSdp } = await sfu.createSubscriber(offer, source === 'original' ? stream.publisherCodec : 'H264').catch((error: unknown) => {
       throw asHttpError(error);
     });
+    // Other offers may have been answered while this one was negotiated.
+    try {
+      assertRoomForViewer(stream);
+    } catch (error) {
+      await subscriber.close();
+      throw error;
+    }
     stream.addSubscriber(subscriber, source);
     return sendAnswer(reply, `/whep/${stream.id}/${subscriber.id}`, answerSdp);
   });

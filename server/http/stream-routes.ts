@@ -39,6 +39,10 @@ export interface StreamCredentials {
 export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry, credentials: StreamCredentials): void {
   app.post('/v1/streams', async (request, reply) => {
     const body = parseBody(createStreamBody, request.body);
+    const open = registry.openCount();
+    if (open >= registry.maxStreams) {
+      throw new HttpError(503, 'too_many_streams', `this server already has ${open} streams, the most allowed (LIVEFX_MAX_STREAMS); end one (DELETE /v1/streams/:id) first`);
+    }
     const stream = registry.create(body.title, { record: body.record, visibility: body.visibility });
     const operator = credentials.operatorToken(stream);
     const link = stream.visibility === 'private' ? credentials.viewerLink(stream) : undefined;

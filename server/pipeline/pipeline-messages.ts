@@ -1,6 +1,6 @@
 import type { ChainStats } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
-import type { PipelineFigures } from '../streams/stream-view.js';
+import type { InputFigures, PipelineFigures } from '../streams/stream-view.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from './supervised-process.js';
 
@@ -29,6 +29,8 @@ export interface PipelineSettings {
   imageDir: string;
   /** LIVEFX_ASR_COMMAND: an external speech engine for captions; empty: PocketSphinx. */
   asrCommand: string;
+  /** Input limits: a larger picture is scaled down to fit width×height (either orientation), frames above fps are dropped, kbps is what the publisher was asked for. */
+  maxInput: { width: number; height: number; fps: number; kbps: number };
 }
 
 /** Main thread → worker. Buffers are transferred, not copied. */
@@ -44,6 +46,7 @@ export type PipelineInput =
 export interface PipelineStats extends PipelineFigures {
   chain: ChainStats;
   restarts: { decoder: number; encoder: number; hls: number };
+  input: InputFigures;
 }
 
 /** Worker → main thread. */

@@ -14,6 +14,7 @@ import { FlvReader, type FlvVideoTag } from '../media/flv-reader.js';
 import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
 import { EncoderInputWriter, encoderArgs } from './encoder-input-writer.js';
 import { FfmpegCommand } from './ffmpeg-command.js';
+import { FrameRateCap, fitWithin } from './input-limits.js';
 import { IvfWriter } from './ivf-writer.js';
 import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
 import { SupervisedProcess } from './supervised-process.js';
@@ -29,6 +30,8 @@ const FRAME_POOL_SIZE = 4;
 const STATS_INTERVAL_MS = 1000;
 const SMOOTHING = 0.1;
 const MIN_FORCED_KEYFRAME_GAP_MS = 500;
+/** A publisher sending more than this share over LIVEFX_MAX_PUBLISH_KBPS is reported as not lowering (keyframes make short peaks). */
+const BITRATE_TOLERANCE = 1.2;
 
 interface PendingFrame {
   rtpTimestamp: number;
@@ -76,8 +79,16 @@ class TimingQueue {
 }
 
 class PipelineWorker {
+  /** The size frames are processed at: the publisher's, or smaller to fit LIVEFX_MAX_INPUT_RESOLUTION (the decoder scales). */
   private width: number;
   private height: number;
+  /** The publisher's picture size. */
+  private inputWidth: number;
+  private inputHeight: number;
+  private readonly fpsCap: FrameRateCap;
+  /** Shortest frame interval kept (LIVEFX_MAX_INPUT_FPS). */
+  private readonly minFrameIntervalMs: number;
+  /** The publisher's frame interval, measured. */
   private frameIntervalMs = 1000 / 30;
   private frames: I420Frame[] = [];
   private busy = new Set<Buffer>();
@@ -115,15 +126,18 @@ class PipelineWorker {
   private hlsCaptions: HlsCaptionWriter | undefined;
   private captionsWarned = false;
   private readonly statsTimer: NodeJS.Timeout;
-  private counters = { framesIn: 0, framesOut: 0, dropped: 0, lastIn: 0, lastOut: 0, lastTick: epochMs() };
+  private counters = { framesIn: 0, framesOut: 0, dropped: 0, lastIn: 0, lastOut: 0, lastTick: epochMs(), bytesIn: 0, overFpsLimit: 0, lastOverFpsLimit: 0 };
   private stage = { decode: 0, transforms: 0, encode: 0 };
 
   constructor(
     private readonly settings: PipelineSettings,
     private readonly post: (message: PipelineOutput, transfer?: ArrayBuffer[]) => void,
   ) {
-    this.width = settings.width;
-    this.height = settings.height;
+    this.inputWidth = settings.width;
+    this.inputHeight = settings.height;
+    ({ width: this.width, height: this.height } = fitWithin(settings.width, settings.height, settings.maxInput.width, settings.maxInput.height));
+    this.fpsCap = new FrameRateCap(settings.maxInput.fps);
+    this.minFrameIntervalMs = 1000 / settings.maxInput.fps;
     this.allocateFrames();
     this.burnIn = settings.burnIn ? { transform: new BurnIn(), enabled: true } : undefined;
     const initial = this.buildChain(settings.chain);
@@ -141,7 +155,7 @@ class PipelineWorker {
       this.decodeQueue.clear();
       this.y4m = new Y4mReader(i420ByteLength(this.width, this.height), () => this.acquireFrame(), (buffer) => this.onDecoded(buffer));
       child.stdout.on('data', (chunk: Buffer) => this.y4m?.push(chunk));
-      child.stdin.write(IvfWriter.fileHeader(settings.codec, this.width, this.height));
+      child.stdin.write(IvfWriter.fileHeader(settings.codec, this.inputWidth, this.inputHeight));
       this.waitingForKeyframe = true;
       if (restart) this.post({ type: 'need-keyframe', reason: 'decoder restarted' });
     });
@@ -180,7 +194,8 @@ class PipelineWorker {
       if (interval > 5 && interval < 200) this.frameIntervalMs += SMOOTHING * (interval - this.frameIntervalMs);
     }
     this.lastInputCaptureMs = message.captureMs;
-    if (message.keyframe && message.width && message.height && (message.width !== this.width || message.height !== this.height)) {
+    this.counters.bytesIn += message.data.byteLength;
+    if (message.keyframe && message.width && message.height && (message.width !== this.inputWidth || message.height !== this.inputHeight)) {
       this.resize(message.width, message.height);
     }
     if (this.waitingForKeyframe) {
@@ -216,11 +231,16 @@ class PipelineWorker {
       this.counters.dropped++;
       return;
     }
+    // Over LIVEFX_MAX_INPUT_FPS: decoded (later frames depend on it) but neither processed nor encoded.
+    if (!this.fpsCap.passes(timing.rtpTimestamp)) {
+      this.counters.overFpsLimit++;
+      return;
+    }
     const decodedMs = epochMs();
     this.stage.decode += SMOOTHING * (decodedMs - timing.submittedMs - this.stage.decode);
     frame.pts = timing.rtpTimestamp;
     frame.captureMs = timing.captureMs;
-    this.chain.apply(frame, { frameIndex: this.frameIndex++, frameIntervalMs: this.frameIntervalMs });
+    this.chain.apply(frame, { frameIndex: this.frameIndex++, frameIntervalMs: this.outputIntervalMs });
     const transformedMs = epochMs();
     this.stage.transforms += SMOOTHING * (transformedMs - decodedMs - this.stage.transforms);
     const encoder = this.encoder.current;
@@ -372,9 +392,16 @@ class PipelineWorker {
     this.busy.clear();
   }
 
+  /** The interval between processed frames: the publisher's, or longer when LIVEFX_MAX_INPUT_FPS drops some. */
+  private get outputIntervalMs(): number {
+    return Math.max(this.frameIntervalMs, this.minFrameIntervalMs);
+  }
+
   private resize(width: number, height: number): void {
-    this.width = width;
-    this.height = height;
+    this.inputWidth = width;
+    this.inputHeight = height;
+    ({ width: this.width, height: this.height } = fitWithin(width, height, this.settings.maxInput.width, this.settings.maxInput.height));
+    this.fpsCap.reset();
     this.allocateFrames();
     this.waitingForKeyframe = true;
     void this.decoder.restartNow();
@@ -401,7 +428,7 @@ class PipelineWorker {
       height: this.height,
       kbps: this.settings.outputKbps,
       keyframeIntervalS: this.settings.keyframeIntervalS,
-      fps: Math.max(1, Math.round(1000 / this.frameIntervalMs)),
+      fps: Math.max(1, Math.round(1000 / this.outputIntervalMs)),
     });
   }
 
@@ -427,6 +454,11 @@ class PipelineWorker {
   private postStats(): void {
     const now = epochMs();
     const seconds = (now - this.counters.lastTick) / 1000;
+    const inputKbps = (this.counters.bytesIn * 8) / 1000 / seconds;
+    const limited: PipelineStats['input']['limited'] = [];
+    if (this.width !== this.inputWidth || this.height !== this.inputHeight) limited.push('resolution');
+    if (this.counters.overFpsLimit > this.counters.lastOverFpsLimit) limited.push('fps');
+    if (inputKbps > this.settings.maxInput.kbps * BITRATE_TOLERANCE) limited.push('bitrate');
     const stats: PipelineStats = {
       width: this.width,
       height: this.height,
@@ -436,7 +468,17 @@ class PipelineWorker {
       stageMs: { decode: round(this.stage.decode), transforms: round(this.stage.transforms), encode: round(this.stage.encode) },
       chain: this.chain.stats(),
       restarts: { decoder: this.decoder.restarts, encoder: this.encoder.restarts, hls: this.hls.restarts },
+      input: {
+        width: this.inputWidth,
+        height: this.inputHeight,
+        fps: round((this.counters.framesIn - this.counters.lastIn) / seconds),
+        kbps: Math.round(inputKbps),
+        framesOverFpsLimit: this.counters.overFpsLimit,
+        limited,
+      },
     };
+    this.counters.bytesIn = 0;
+    this.counters.lastOverFpsLimit = this.counters.overFpsLimit;
     this.counters.lastIn = this.counters.framesIn;
     this.counters.lastOut = this.counters.framesOut;
     this.counters.lastTick = now;

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { RtpHeader, RtpPacket } from 'werift';
-import type { LivefxConfig } from '../config.js';
+import { maxInputSize, type LivefxConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { LivefxMetrics } from '../metrics.js';
 import { access } from 'node:fs/promises';
@@ -178,6 +178,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       stageMs: stats?.stageMs ?? { decode: 0, transforms: 0, encode: 0 },
       viewers: { webrtc: this.subscribers.size, hls: this.hlsViewers.size },
       chain: stats?.chain ?? { averageMs: 0, framesOverDeadline: 0, degraded: false, transforms: [] },
+      input: stats?.input ?? { width: 0, height: 0, fps: 0, kbps: 0, framesOverFpsLimit: 0, limited: [] },
     };
   }
 
@@ -267,6 +268,16 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       if (state === 'failed' || state === 'closed') void this.removeSubscriber(subscriber.id);
     });
     this.emitStats();
+  }
+
+  /** WebRTC viewers now, of the processed and the original stream. */
+  get webrtcViewers(): number {
+    return this.subscribers.size;
+  }
+
+  /** LIVEFX_MAX_VIEWERS_PER_STREAM. */
+  get maxWebrtcViewers(): number {
+    return this.config.LIVEFX_MAX_VIEWERS_PER_STREAM;
   }
 
   hasSubscriber(subscriberId: string): boolean {
@@ -414,6 +425,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       lutDir: this.lutDir,
       imageDir: this.imageDir,
       asrCommand: this.config.LIVEFX_ASR_COMMAND,
+      maxInput: { ...maxInputSize(this.config), fps: this.config.LIVEFX_MAX_INPUT_FPS, kbps: this.config.LIVEFX_MAX_PUBLISH_KBPS },
     });
     this.pipeline = pipeline;
     this.log.info({ streamId: this.id, codec: first.codec, width: first.width, height: first.height, threadId: pipeline.threadId }, 'pipeline started');

@@ -31,6 +31,18 @@ export class StreamRegistry {
     this.createdListeners.push(listener);
   }
 
+  /** LIVEFX_MAX_STREAMS: how many streams may be open (not ended) at once. */
+  get maxStreams(): number {
+    return this.config.LIVEFX_MAX_STREAMS;
+  }
+
+  /** Streams that are idle or live. */
+  openCount(): number {
+    let open = 0;
+    for (const stream of this.streams.values()) if (stream.state !== 'ended') open++;
+    return open;
+  }
+
   get(id: string): LiveStream | undefined {
     return this.streams.get(id);
   }

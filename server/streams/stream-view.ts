@@ -15,10 +15,29 @@ export interface PipelineFigures {
   stageMs: { decode: number; transforms: number; encode: number };
 }
 
+/** Which input limit is acting: the picture is processed smaller, frames over the rate are dropped, the publisher sends more than it was asked to. */
+export type InputLimit = 'resolution' | 'fps' | 'bitrate';
+
+/** What the publisher sends, against LIVEFX_MAX_INPUT_RESOLUTION, LIVEFX_MAX_INPUT_FPS and LIVEFX_MAX_PUBLISH_KBPS. */
+export interface InputFigures {
+  /** The publisher's picture (stats.width/height are what is processed). */
+  width: number;
+  height: number;
+  /** Frames and video kbit/s arriving from the publisher. */
+  fps: number;
+  kbps: number;
+  /** Decoded frames dropped since the start because they came faster than LIVEFX_MAX_INPUT_FPS. */
+  framesOverFpsLimit: number;
+  /** The limits acting now (empty: the input is within all of them). */
+  limited: InputLimit[];
+}
+
 export interface StreamStats extends PipelineFigures {
   viewers: { webrtc: number; hls: number };
   /** Extension of the issue-3 contract: what each transform costs (burn-in included). */
   chain: ChainStats;
+  /** The publisher's input and the limits acting on it. */
+  input: InputFigures;
 }
 
 /** `private`: watched only through a signed viewer link (POST /v1/streams/:id/viewer-links). */
