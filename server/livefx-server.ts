@@ -18,6 +18,8 @@ import { attachLiveNamespace } from './live-socket.js';
 import { attachOperatorNamespace } from './operator-socket.js';
 import { attachAudienceNamespace } from './audience/audience-socket.js';
 import { AudienceHub } from './audience/audience-hub.js';
+import { ChatModeration } from './audience/chat-moderation.js';
+import { registerModerationRoutes } from './http/moderation-routes.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
 import { Gauge } from 'prom-client';
@@ -124,6 +126,8 @@ export class LivefxServer {
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
     registerStreamRoutes(app, this.registry);
     registerTransformRoutes(app, this.registry);
+    const moderation = new ChatModeration(this.registry, this.audience);
+    registerModerationRoutes(app, this.registry, moderation);
     registerPresetRoutes(app, this.registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR));
     registerSignallingRoutes(app, this.registry, this.sfu, this.log);
@@ -134,7 +138,7 @@ export class LivefxServer {
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     attachLiveNamespace(this.io, this.registry);
-    attachOperatorNamespace(this.io, this.registry, presets, recorder);
+    attachOperatorNamespace(this.io, this.registry, presets, recorder, { hub: this.audience, moderation });
     attachAudienceNamespace(this.io, this.registry, this.audience);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
