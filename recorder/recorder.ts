@@ -153,7 +153,7 @@ export class Recorder {
 
   /** Archives the audience of recorded streams: every chat message, reaction and moderation action, at the time the server got it. */
   listenTo(audience: AudienceHub): void {
-    audience.on('chat', ({ streamId, id, user, text, at }) => this.sessionOfStream(streamId)?.appendEvent('chat', { id, user, text }, at));
+    audience.on('chat', ({ streamId, id, user, text, viewerId, at }) => this.sessionOfStream(streamId)?.appendEvent('chat', { id, user, text, viewerId }, at));
     audience.on('reaction', ({ streamId, user, kind, at }) => this.sessionOfStream(streamId)?.appendEvent('reaction', { user, kind }, at));
     audience.on('moderation', ({ streamId, at, ...action }) => this.sessionOfStream(streamId)?.appendEvent('moderation', { ...action }, at));
   }

@@ -209,6 +209,14 @@ export class RecordingCatalog {
     }
   }
 
+  /** Ids of the chat messages an operator removed (`moderation` events with action `remove-chat`); the `chat` events themselves stay. */
+  removedChatIds(recordingId: string): Set<string> {
+    const rows = this.db
+      .prepare(`SELECT json_extract(payload, '$.messageId') AS id FROM recording_events WHERE recording_id = ? AND type = 'moderation' AND json_extract(payload, '$.action') = 'remove-chat'`)
+      .all(recordingId) as { id: unknown }[];
+    return new Set(rows.flatMap((row) => (typeof row.id === 'string' ? [row.id] : [])));
+  }
+
   eventSeqs(recordingId: string): Set<number> {
     return new Set((this.db.prepare('SELECT seq FROM recording_events WHERE recording_id = ?').all(recordingId) as { seq: number }[]).map((row) => row.seq));
   }

@@ -28,6 +28,8 @@ import { attachLiveNamespace } from './live-socket.js';
 import { attachOperatorNamespace } from './operator-socket.js';
 import { attachAudienceNamespace } from './audience/audience-socket.js';
 import { AudienceHub } from './audience/audience-hub.js';
+import { ChatModeration } from './audience/chat-moderation.js';
+import { registerModerationRoutes } from './http/moderation-routes.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
 import { Gauge } from 'prom-client';
@@ -168,6 +170,8 @@ export class LivefxServer {
     });
     registerAuthRoutes(app, auth, this.registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, this.registry);
+    const moderation = new ChatModeration(this.registry, this.audience);
+    registerModerationRoutes(app, this.registry, moderation);
     registerPresetRoutes(app, this.registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerSignallingRoutes(app, this.registry, this.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
@@ -184,7 +188,7 @@ export class LivefxServer {
       '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
     });
     attachLiveNamespace(this.io, this.registry);
-    attachOperatorNamespace(this.io, this.registry, presets, recorder);
+    attachOperatorNamespace(this.io, this.registry, presets, recorder, { hub: this.audience, moderation });
     attachAudienceNamespace(this.io, this.registry, this.audience, this.config);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();

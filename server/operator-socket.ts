@@ -2,6 +2,9 @@ import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
 import { canOperate } from './auth/access.js';
 import { principalOf } from './auth/socket-access.js';
+import type { AudienceHub } from './audience/audience-hub.js';
+import { ModerationError, type ChatModeration } from './audience/chat-moderation.js';
+import { MODERATION_ACTIONS, type ModerationActor } from './audience/moderation-protocol.js';
 import { PresetError, type PresetStore } from './storage/preset-store.js';
 import { ChainControlError, applyPreset, changeChain, patchTransform } from './streams/chain-control.js';
 import type { LiveStream } from './streams/live-stream.js';
@@ -13,6 +16,7 @@ const patchMessage = z.object({ streamId: z.string().min(1).max(64), index: z.nu
 const savePresetMessage = z.object({ name: z.string().max(200), spec: z.unknown() }).strict();
 const deletePresetMessage = z.object({ name: z.string().max(200) }).strict();
 const applyPresetMessage = z.object({ streamId: z.string().min(1).max(64), name: z.string().max(200) }).strict();
+const watchModerationMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 
 type Ack = (response: unknown) => void;
 
@@ -22,14 +26,28 @@ export interface OperatorAlertSource {
 }
 const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
 
+/** Chat moderation for the consoles: the hub's events and the actions on it. */
+export interface OperatorModeration {
+  hub: AudienceHub;
+  moderation: ChatModeration;
+}
+
+/** Who is acting: the role and token id access control put on the socket, else plain "operator". */
+export function socketActor(data: { role?: unknown; tokenId?: unknown }): ModerationActor {
+  return { by: typeof data.role === 'string' ? data.role : 'operator', ...(typeof data.tokenId === 'string' ? { tokenId: data.tokenId } : {}), via: 'socket' };
+}
+
 /**
  * socket.io namespace `/operator`: live transform control. A console joins a stream, changes its
  * chain (acks carry `{ ok: false, error: { code, message } }` when refused), and every change —
  * from any console or from the HTTP API — is broadcast to all consoles of that stream as `chain`.
  * Presets are shared by all streams: any change is broadcast to every console as `presets`.
  * Recorder alerts (`alert { streamId, code: "disk_low", message, at }`) go to the stream's consoles.
+ * Moderation: `watch-moderation` follows a stream's chat with authors' viewer ids (`chat`) and every
+ * action (`moderation`, with the bans and mutes after it); `remove-chat`, `mute-viewer`,
+ * `unmute-viewer`, `ban-viewer`, `unban-viewer` act on it.
  */
-export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry, presets: PresetStore, alerts?: OperatorAlertSource): void {
+export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry, presets: PresetStore, alerts?: OperatorAlertSource, chat?: OperatorModeration): void {
   const operators = io.of('/operator');
   presets.on('changed', (list) => operators.emit('presets', { presets: list }));
   const room = (streamId: string): string => `operators:${streamId}`;
@@ -40,6 +58,11 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
   };
   for (const stream of registry.list()) wire(stream);
   registry.onCreated(wire);
+  const moderatorsRoom = (streamId: string): string => `moderators:${streamId}`;
+  chat?.hub.on('chat', (message) => operators.to(moderatorsRoom(message.streamId)).emit('chat', message));
+  chat?.hub.on('moderation', ({ at, ...record }) =>
+    operators.to(moderatorsRoom(record.streamId)).emit('moderation', { ...record, at: new Date(at).toISOString(), ...chat.hub.moderationState(record.streamId) }),
+  );
 
   operators.on('connection', (socket: Socket) => {
     const who = `operator socket ${socket.id} (${socket.handshake.address})`;
@@ -114,6 +137,29 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
         return { deleted: parsed.data.name };
       }, ack);
     });
+    socket.on('watch-moderation', (message: unknown, ackCandidate: unknown) => {
+      const ack = ackOf(ackCandidate);
+      if (!chat) return ack({ ok: false, error: { code: 'internal_error', message: 'chat moderation is not available on this server' } });
+      const parsed = watchModerationMessage.safeParse(message);
+      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'watch-moderation needs { streamId: string }' } });
+      const stream = find(parsed.data.streamId, ack);
+      if (!stream) return;
+      void socket.join(moderatorsRoom(stream.id));
+      ack({ ok: true, ...chat.moderation.view(stream.id) });
+    });
+    for (const action of MODERATION_ACTIONS) {
+      socket.on(action, (message: unknown, ackCandidate: unknown) => {
+        const ack = ackOf(ackCandidate);
+        if (!chat) return ack({ ok: false, error: { code: 'internal_error', message: 'chat moderation is not available on this server' } });
+        try {
+          ack({ ok: true, ...chat.moderation.apply(action, message, socketActor(socket.data ?? {})) });
+        } catch (error) {
+          // Malformed messages are `bad_request` on this namespace, as for the other events.
+          if (error instanceof ModerationError) ack({ ok: false, error: { code: error.code === 'invalid_request' ? 'bad_request' : error.code, message: error.message } });
+          else ack({ ok: false, error: { code: 'internal_error', message: `${action} could not be applied` } });
+        }
+      });
+    }
     socket.on('apply-preset', (message: unknown, ackCandidate: unknown) => {
       const ack = ackOf(ackCandidate);
       const parsed = applyPresetMessage.safeParse(message);

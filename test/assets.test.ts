@@ -36,7 +36,7 @@ function picture(type: 'image/png' | 'image/jpeg', width = 64, height = 32): Buf
 
 const upload = (folder: 'luts' | 'images', fileName: string, content: string | Buffer, query = '', field = 'file') => {
   const form = new FormData();
-  form.append(field, new Blob([content]), fileName);
+  form.append(field, new Blob([content as BlobPart]), fileName);
   return fetch(`${server.url}/v1/${folder}${query}`, { method: 'POST', body: form });
 };
 const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;

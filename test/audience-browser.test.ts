@@ -81,7 +81,7 @@ describe('browser: audience chat and reactions', () => {
 
     // A reaction click floats on the clicker's player and shows in the counts on every page.
     await alice.getByTestId('react-like').click();
-    await expect.poll(() => alice.locator('.reaction-float[data-kind="like"]').count(), { timeout: 2000, intervals: [50] }).toBeGreaterThan(0);
+    await expect.poll(() => alice.locator('.reaction-float[data-kind="like"]').count(), { timeout: 2000, interval: 50 }).toBeGreaterThan(0);
     await bob.getByTestId('react-heart').click();
     await bob.getByTestId('react-heart').click();
     for (const page of [alice, bob, operator, publisher]) {

@@ -44,6 +44,16 @@ describe('engagement scoring', () => {
     expect(crowdPeak).toBeGreaterThanOrEqual(3);
   });
 
+  it('leaves out chat messages an operator removed', () => {
+    const raid = Array.from({ length: 8 }, (_, index) => event(40 + index * 0.2, 'chat', { id: `m${index}`, user: `bot-${index}`, text: 'spam' }));
+    const removals = raid.map((message, index) => event(45 + index, 'moderation', { action: 'remove-chat', messageId: message.payload.id, by: 'operator', via: 'socket' }));
+    const kept = new EngagementTimeline(raid, 100);
+    const moderated = new EngagementTimeline([...raid, ...removals], 100);
+    expect(kept.bins[EngagementTimeline.binOf(41)]!.chatUsers).toBe(8);
+    expect(moderated.bins[EngagementTimeline.binOf(41)]!.chatUsers).toBe(0);
+    expect(moderated.chat).toEqual([]);
+  });
+
   it('adds reactions (damped per person) and viewer-count rises', () => {
     const reactions = Array.from({ length: 20 }, (_, index) => event(30 + index * 0.1, 'reaction', { user: `u${index}`, kind: 'fire' }));
     const viewers = [event(0, 'viewers', { webrtc: 5, hls: 5 }), event(70, 'viewers', { webrtc: 10, hls: 10 })];

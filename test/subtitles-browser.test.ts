@@ -116,7 +116,7 @@ describe('browser: live subtitles', () => {
       .poll(async () => {
         const words = new Set((await captionLog(viewer)).flatMap((entry) => normaliseWords(entry.text)));
         return EXPECTED.filter((word) => words.has(word)).length;
-      }, { timeout: 40_000, intervals: [500] })
+      }, { timeout: 40_000, interval: 500 })
       .toBeGreaterThanOrEqual(EXPECTED.length - 2);
     expect(await viewer.getByTestId('captions').isVisible()).toBe(true);
 
@@ -152,13 +152,13 @@ describe('browser: live subtitles', () => {
         expect(texts.every((text) => text.startsWith('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n'))).toBe(true);
         const words = new Set(texts.flatMap((text) => normaliseWords(text.replace(/^.*-->.*$/gm, ''))));
         return EXPECTED.some((word) => words.has(word));
-      }, { timeout: 20_000, intervals: [1000] })
+      }, { timeout: 20_000, interval: 1000 })
       .toBe(true);
     // hls.js put those cues on the video's text track (hidden: the page draws its own box), near the playing position.
     await expect
       .poll(() => hlsViewer.evaluate(() => {
         const video = document.querySelector<HTMLVideoElement>('[data-testid="player"]')!;
-        const cues = [...video.textTracks].flatMap((track) => [...(track.cues ?? [])]) as VTTCue[];
+        const cues = Array.from(video.textTracks as unknown as ArrayLike<TextTrack>).flatMap((track) => Array.from((track.cues ?? []) as unknown as ArrayLike<TextTrackCue>)) as VTTCue[];
         return cues.some((cue) => cue.text.trim() !== '' && Math.abs(cue.startTime - video.currentTime) < 30);
       }), { timeout: 20_000 })
       .toBe(true);

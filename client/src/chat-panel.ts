@@ -3,9 +3,13 @@ import {
   CHAT_NAME_MAX_CHARS,
   CHAT_TEXT_MAX_CHARS,
   REACTION_KINDS,
+  VIEWER_ID_PATTERN,
   emptyReactionCounts,
   type AudienceError,
+  type BannedNotice,
   type ChatMessage,
+  type ChatRemoved,
+  type MutedNotice,
   type ReactionCounts,
   type ReactionKind,
   type ReactionsUpdate,
@@ -20,10 +24,24 @@ const MAX_SHOWN_MESSAGES = 200;
 /** Floating reactions drawn per kind and update at most, so a burst stays readable. */
 const MAX_FLOATS_PER_UPDATE = 6;
 const NAME_STORAGE_KEY = 'livefx.chatName';
+const VIEWER_ID_STORAGE_KEY = 'livefx.viewerId';
 /** A slow-down notice stays at least this long, even when the wait is shorter (reactions: ~100 ms), so it can be read. */
 const MIN_NOTICE_MS = 1500;
 
 type Reply = { ok: true; history?: ChatMessage[]; reactions?: ReactionCounts; message?: ChatMessage; maxTextChars?: number } | { ok: false; error: AudienceError };
+
+/**
+ * This browser's viewer id: random, remembered, sent in the `/audience` handshake (operators mute
+ * and ban by it). getRandomValues works outside secure contexts too (a LAN address over http).
+ */
+function rememberedViewerId(): string {
+  const remembered = readSetting(VIEWER_ID_STORAGE_KEY);
+  if (remembered && VIEWER_ID_PATTERN.test(remembered)) return remembered;
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const made = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  writeSetting(VIEWER_ID_STORAGE_KEY, made);
+  return made;
+}
 
 /** The element with this data-testid inside the panel (a panel without it is a bug). */
 function part<T extends HTMLElement = HTMLElement>(root: HTMLElement, testId: string): T {
@@ -38,6 +56,8 @@ export interface ChatPanelOptions {
   mode: 'viewer' | 'read-only';
   /** Where reactions float up (over the player); none: no floats. */
   floats?: HTMLElement;
+  /** Called for each message row once made (the operator console adds its moderation buttons). */
+  decorate?: (item: HTMLLIElement, message: ChatMessage) => void;
 }
 
 /**
@@ -57,6 +77,7 @@ export class ChatPanel {
   private readonly ownUnconfirmed = emptyReactionCounts();
   private name: string | undefined;
   private ended = false;
+  private banned = false;
   private errorTimer: number | undefined;
 
   constructor(
@@ -67,8 +88,12 @@ export class ChatPanel {
     this.errorElement = part(root, 'chat-error');
     this.counts = part(root, 'reaction-counts');
     this.renderCounts();
-    this.socket = io('/audience', { transports: ['websocket'], ...socketAuth() });
+    this.socket = io('/audience', { transports: ['websocket'], auth: { ...socketAuth().auth, viewerId: rememberedViewerId() } });
     this.socket.on('chat', (message: ChatMessage & { streamId: string }) => message.streamId === options.streamId && this.addMessage(message));
+    this.socket.on('chat-removed', (removed: ChatRemoved) => removed.streamId === options.streamId && this.removeMessage(removed.messageId));
+    this.socket.on('muted', (notice: MutedNotice) => notice.streamId === options.streamId && this.showMuted(notice.retryAfterMs, notice.reason));
+    this.socket.on('unmuted', (notice: { streamId: string }) => notice.streamId === options.streamId && this.showError(''));
+    this.socket.on('banned', (notice: BannedNotice) => notice.streamId === options.streamId && this.showBanned(`You were removed from this chat${notice.reason ? `: ${notice.reason}` : ''}.`));
     this.socket.on('reactions', (update: ReactionsUpdate) => update.streamId === options.streamId && this.updateReactions(update));
     // Every (re)connect: the server has forgotten this socket's rooms.
     this.socket.on('connect', () => void this.enter());
@@ -85,6 +110,27 @@ export class ChatPanel {
 
   close(): void {
     this.socket.close();
+  }
+
+  /** An operator removed this viewer from the chat: nothing more is shown or sent here. */
+  private showBanned(notice: string): void {
+    this.banned = true;
+    this.root.dataset.state = 'banned';
+    for (const control of this.root.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input')) control.disabled = true;
+    for (const form of this.root.querySelectorAll('form')) form.hidden = true;
+    this.messages.replaceChildren();
+    this.shownIds.clear();
+    this.showError(notice);
+  }
+
+  private showMuted(retryAfterMs: number, reason?: string): void {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    this.showError(`You are muted by an operator for ${seconds} s${reason ? ` (${reason})` : ''}: you can still watch and read.`, retryAfterMs);
+  }
+
+  private removeMessage(messageId: string): void {
+    // The id stays in shownIds: a history replayed after a reconnect does not bring it back.
+    this.messages.querySelector(`[data-id="${CSS.escape(messageId)}"]`)?.remove();
   }
 
   private wireViewerControls(): void {
@@ -115,6 +161,7 @@ export class ChatPanel {
 
   /** Joins the room: with the name when this viewer has one (remembered or just typed), read-only otherwise. */
   private async enter(): Promise<void> {
+    if (this.banned) return;
     if (this.options.mode === 'viewer') {
       const remembered = this.name ?? readSetting(NAME_STORAGE_KEY) ?? '';
       if (remembered.trim() !== '') return this.join(remembered);
@@ -179,6 +226,10 @@ export class ChatPanel {
 
   private refused(error: AudienceError, action = 'sending'): void {
     if (error.code === 'stream_ended') return this.streamEnded();
+    // The server says "you were removed from this chat by an operator (reason)" / "you are muted … for another 42 s".
+    const sentence = `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
+    if (error.code === 'banned') return this.showBanned(sentence);
+    if (error.code === 'muted' && error.retryAfterMs !== undefined) return this.showError(sentence, Math.max(MIN_NOTICE_MS, error.retryAfterMs));
     if (error.code === 'rate_limited' && error.retryAfterMs !== undefined) {
       const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
       this.showError(`Slow down: wait ${seconds} s before ${action} again.`, Math.max(MIN_NOTICE_MS, error.retryAfterMs));
@@ -191,7 +242,7 @@ export class ChatPanel {
 
   private setJoined(name: string | undefined): void {
     this.name = name;
-    if (this.options.mode !== 'viewer') return;
+    if (this.options.mode !== 'viewer' || this.banned) return;
     part(this.root, 'chat-name').closest('form')!.hidden = name !== undefined;
     part(this.root, 'chat-input').closest('form')!.hidden = name === undefined;
     const identity = part(this.root, 'chat-identity');
@@ -217,6 +268,7 @@ export class ChatPanel {
     text.textContent = message.text;
     if (message.user === this.name) item.classList.add('own');
     item.append(user, text);
+    this.options.decorate?.(item, message);
     // History and live messages may interleave after a reconnect: keep the list in time order.
     const later = [...this.messages.children].find((other) => Number((other as HTMLElement).dataset.at) > message.at);
     item.dataset.at = String(message.at);

@@ -1,6 +1,7 @@
 import { AssetLibrary } from './asset-library.js';
 import { ChatPanel } from './chat-panel.js';
 import { LiveSocket, StreamAccessError, type StreamStats } from './live-socket.js';
+import { ModerationPanel } from './moderation-panel.js';
 import { byTestId, inputLimitsNote, queryParam, renderStats } from './page-elements.js';
 import { PresetPanel } from './preset-panel.js';
 import { TransformCards } from './transform-cards.js';
@@ -35,15 +36,7 @@ async function main(): Promise<void> {
     return;
   }
   let player: WhepPlayer | undefined;
-  const chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'read-only' });
-  const setState = (state: string): void => {
-    if (state === 'ended') chat.streamEnded();
-    stateElement.textContent = state;
-    stateElement.dataset.state = state;
-    endButton.disabled = state === 'ended';
-    if (state === 'ended') player?.abandon();
-  };
-  // One /operator connection for the cards and the presets: the server tells its own changes apart by socket id.
+  // One /operator connection for the cards, the presets and moderation: the server tells its own changes apart by socket id.
   const operatorSocket = io('/operator', { transports: ['websocket'], ...socketAuth() });
   // No (valid) operator token: say so once instead of retrying the handshake forever.
   operatorSocket.on('connect_error', (error: Error & { data?: { code?: string; message?: string } }) => {
@@ -52,6 +45,15 @@ async function main(): Promise<void> {
     showRefusal(error.data.message ?? error.message);
   });
   operatorSocket.on('revoked', () => showRefusal('your operator token was revoked'));
+  const moderation = new ModerationPanel(operatorSocket, streamId);
+  const chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'read-only', decorate: moderation.decorate });
+  const setState = (state: string): void => {
+    if (state === 'ended') chat.streamEnded();
+    stateElement.textContent = state;
+    stateElement.dataset.state = state;
+    endButton.disabled = state === 'ended';
+    if (state === 'ended') player?.abandon();
+  };
   const cards = new TransformCards(byTestId('transform-cards'), streamId, operatorSocket, new AssetLibrary());
   const presets = new PresetPanel(operatorSocket, streamId, () => cards.currentSpec(), (chain) => cards.showChain(chain.transforms));
   const { stream } = await LiveSocket.connect(streamId, {
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
       cards.updateTimings(stats.chain);
     },
   });
-  await Promise.all([cards.load(), presets.load()]);
+  await Promise.all([cards.load(), presets.load(), moderation.load()]);
   byTestId('title').textContent = stream.title;
   setState(stream.state);
   renderOperatorStats(stream.stats);

@@ -38,7 +38,11 @@ export class EngagementTimeline {
     const count = Math.max(1, Math.ceil(durationS / BIN_S));
     this.bins = Array.from({ length: count }, () => ({ chatUsers: 0, chatMessages: 0, reactions: 0, reactionUsers: 0, viewerRise: 0 }));
     this.score = new Float64Array(count);
-    const chat = (this.chat = events.filter((event) => event.type === 'chat').map((event) => ({ t: event.t, user: String(event.payload.user ?? '?') })));
+    // Messages an operator removed (spam, abuse) are no sign of engagement.
+    const removed = new Set(events.flatMap((event) => (event.type === 'moderation' && event.payload.action === 'remove-chat' && typeof event.payload.messageId === 'string' ? [event.payload.messageId] : [])));
+    const chat = (this.chat = events
+      .filter((event) => event.type === 'chat' && !(typeof event.payload.id === 'string' && removed.has(event.payload.id)))
+      .map((event) => ({ t: event.t, user: String(event.payload.user ?? '?') })));
     const reactions = (this.reactions = events.filter((event) => event.type === 'reaction').map((event) => ({ t: event.t, user: String(event.payload.user ?? '?') })));
     const chatScore = this.windowed(chat, (bin, users, messages) => {
       bin.chatUsers = users;

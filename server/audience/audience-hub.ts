@@ -4,9 +4,11 @@ import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { CHAT_HISTORY_SIZE, REACTION_KINDS, emptyReactionCounts, type ChatMessage, type ReactionCounts, type ReactionKind, type ReactionsUpdate } from './audience-protocol.js';
+import type { ModeratedChatMessage, ModerationActor, ModerationRecord, ModerationState, ViewerBan, ViewerMute } from './moderation-protocol.js';
 import { ReactionTally } from './reaction-tally.js';
+import { ViewerRestrictions } from './viewer-restrictions.js';
 
-export interface ChatEvent extends ChatMessage {
+export interface ChatEvent extends ModeratedChatMessage {
   streamId: string;
 }
 
@@ -24,13 +26,9 @@ export interface ViewersEvent {
   at: number;
 }
 
-/** An operator's moderation action (declared for the recorder; the operator console does not send any yet). */
-export interface ModerationEvent {
+/** An operator's moderation action, once it has taken effect. */
+export interface ModerationEvent extends ModerationRecord {
   streamId: string;
-  action: 'delete-message' | 'mute-user';
-  messageId?: string;
-  user?: string;
-  by: string;
   at: number;
 }
 
@@ -43,6 +41,7 @@ export type AudienceHubEvents = {
   reactions: [update: ReactionsUpdate];
   /** The stream's WebRTC or HLS viewer count changed. */
   viewers: [event: ViewersEvent];
+  /** A message removed, a viewer muted, unmuted, banned or unbanned (the namespaces enforce it, the recorder logs it). */
   moderation: [event: ModerationEvent];
 };
 
@@ -51,9 +50,18 @@ const REACTIONS_BROADCAST_MS = 250;
 /** The live meter's window: long enough to show a burst, short enough to fall back to quiet. */
 const RECENT_REACTIONS_WINDOW_S = 10;
 
-/** What the hub keeps per stream: the last messages, the reaction tally, the last viewer count. */
+/** Messages an operator can still remove (pages show at most 200; history sends the last CHAT_HISTORY_SIZE). */
+const REMOVABLE_MESSAGES = 500;
+
+interface StoredChatMessage extends ModeratedChatMessage {
+  removed: boolean;
+}
+
+/** What the hub keeps per stream: the last messages, the reaction tally, the last viewer count, bans and mutes. */
 class StreamAudience {
-  readonly history: ChatMessage[] = [];
+  /** The last REMOVABLE_MESSAGES messages by id, oldest first (removed ones stay, marked). */
+  readonly recent = new Map<string, StoredChatMessage>();
+  readonly restrictions = new ViewerRestrictions();
   readonly reactions = new ReactionTally(RECENT_REACTIONS_WINDOW_S);
   /** Totals and window as last broadcast, to tell whether anything changed. */
   broadcastKey = '';
@@ -87,12 +95,12 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
   }
 
   /** Stores a message (already validated and trimmed) and emits it. */
-  postChat(streamId: string, user: string, text: string): ChatMessage {
+  postChat(streamId: string, user: string, text: string, viewerId: string): ChatMessage {
     const message: ChatMessage = { id: randomBytes(8).toString('base64url'), user, text, at: Date.now() };
-    const history = this.audienceOf(streamId).history;
-    history.push(message);
-    if (history.length > CHAT_HISTORY_SIZE) history.splice(0, history.length - CHAT_HISTORY_SIZE);
-    this.safeEmit('chat', { streamId, ...message });
+    const recent = this.audienceOf(streamId).recent;
+    recent.set(message.id, { ...message, viewerId, removed: false });
+    if (recent.size > REMOVABLE_MESSAGES) recent.delete(recent.keys().next().value!);
+    this.safeEmit('chat', { streamId, ...message, viewerId });
     return message;
   }
 
@@ -103,9 +111,83 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
     this.safeEmit('reaction', { streamId, user, kind, at });
   }
 
-  /** The last CHAT_HISTORY_SIZE messages, oldest first. */
+  /** The last CHAT_HISTORY_SIZE messages that were not removed, oldest first. */
   history(streamId: string): ChatMessage[] {
-    return [...(this.streams.get(streamId)?.history ?? [])];
+    return this.moderatedHistory(streamId).map(({ id, user, text, at }) => ({ id, user, text, at }));
+  }
+
+  /** The same, with each author's viewer id (for operators only). */
+  moderatedHistory(streamId: string): ModeratedChatMessage[] {
+    const kept: ModeratedChatMessage[] = [];
+    for (const { removed, ...message } of this.streams.get(streamId)?.recent.values() ?? []) if (!removed) kept.push(message);
+    return kept.slice(-CHAT_HISTORY_SIZE);
+  }
+
+  /** Notes a viewer entering a stream's chat, for bans by address (see ViewerRestrictions). */
+  seeViewer(streamId: string, viewerId: string, address: string, user?: string): void {
+    this.audienceOf(streamId).restrictions.see(viewerId, address, user, Date.now());
+  }
+
+  knowsViewer(streamId: string, viewerId: string): boolean {
+    return this.streams.get(streamId)?.restrictions.known(viewerId) ?? false;
+  }
+
+  banOf(streamId: string, viewerId: string, address: string): ViewerBan | undefined {
+    return this.streams.get(streamId)?.restrictions.banOf(viewerId, address);
+  }
+
+  muteOf(streamId: string, viewerId: string, address: string): ViewerMute | undefined {
+    return this.streams.get(streamId)?.restrictions.muteOf(viewerId, address, Date.now());
+  }
+
+  moderationState(streamId: string): ModerationState {
+    return this.streams.get(streamId)?.restrictions.state(Date.now()) ?? { bans: [], mutes: [] };
+  }
+
+  /** Marks a recent message removed (it leaves the history) and emits it; undefined when it is not among the recent ones. */
+  removeChat(streamId: string, messageId: string, actor: ModerationActor, reason?: string): { message: ModeratedChatMessage; alreadyRemoved: boolean } | undefined {
+    const stored = this.streams.get(streamId)?.recent.get(messageId);
+    if (!stored) return undefined;
+    const { removed, ...message } = stored;
+    if (removed) return { message, alreadyRemoved: true };
+    stored.removed = true;
+    this.moderated(streamId, { ...actor, action: 'remove-chat', messageId, viewerId: message.viewerId, user: message.user, ...(reason ? { reason } : {}) });
+    return { message, alreadyRemoved: false };
+  }
+
+  mute(streamId: string, viewerId: string, seconds: number, actor: ModerationActor, reason?: string): ViewerMute {
+    const restrictions = this.audienceOf(streamId).restrictions;
+    const at = Date.now();
+    const user = restrictions.userOf(viewerId);
+    const mute: ViewerMute = { viewerId, ...(user !== undefined ? { user } : {}), ...(reason ? { reason } : {}), by: actor.by, at, until: at + seconds * 1000 };
+    restrictions.mute(mute);
+    this.moderated(streamId, { ...actor, action: 'mute-viewer', viewerId, ...(user !== undefined ? { user } : {}), seconds, ...(reason ? { reason } : {}) }, at);
+    return mute;
+  }
+
+  /** False when the viewer was not muted. */
+  unmute(streamId: string, viewerId: string, actor: ModerationActor): boolean {
+    const restrictions = this.streams.get(streamId)?.restrictions;
+    if (!restrictions?.unmute(viewerId, Date.now())) return false;
+    this.moderated(streamId, { ...actor, action: 'unmute-viewer', viewerId, ...this.userField(restrictions, viewerId) });
+    return true;
+  }
+
+  ban(streamId: string, viewerId: string, actor: ModerationActor, reason?: string): ViewerBan {
+    const restrictions = this.audienceOf(streamId).restrictions;
+    const at = Date.now();
+    const ban: ViewerBan = { viewerId, ...this.userField(restrictions, viewerId), ...(reason ? { reason } : {}), by: actor.by, at };
+    restrictions.ban(ban);
+    this.moderated(streamId, { ...actor, action: 'ban-viewer', viewerId, ...this.userField(restrictions, viewerId), ...(reason ? { reason } : {}) }, at);
+    return ban;
+  }
+
+  /** False when the viewer was not banned. */
+  unban(streamId: string, viewerId: string, actor: ModerationActor): boolean {
+    const restrictions = this.streams.get(streamId)?.restrictions;
+    if (!restrictions?.unban(viewerId)) return false;
+    this.moderated(streamId, { ...actor, action: 'unban-viewer', viewerId, ...this.userField(restrictions, viewerId) });
+    return true;
   }
 
   reactionTotals(streamId: string): ReactionCounts {
@@ -119,6 +201,15 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
     clearInterval(this.ticker);
     this.streams.clear();
     this.removeAllListeners();
+  }
+
+  private userField(restrictions: ViewerRestrictions, viewerId: string): { user?: string } {
+    const user = restrictions.userOf(viewerId);
+    return user === undefined ? {} : { user };
+  }
+
+  private moderated(streamId: string, record: ModerationRecord, at = Date.now()): void {
+    this.safeEmit('moderation', { streamId, ...record, at });
   }
 
   private audienceOf(streamId: string): StreamAudience {

@@ -30,12 +30,22 @@ export interface ReactionsUpdate {
   at: number;
 }
 
-export type AudienceErrorCode = 'invalid_request' | 'not_found' | 'stream_ended' | 'not_joined' | 'rate_limited' | 'message_too_long' | 'forbidden' | 'internal_error';
+export type AudienceErrorCode =
+  | 'invalid_request'
+  | 'not_found'
+  | 'stream_ended'
+  | 'not_joined'
+  | 'rate_limited'
+  | 'message_too_long'
+  | 'forbidden'
+  | 'muted'
+  | 'banned'
+  | 'internal_error';
 
 export interface AudienceError {
   code: AudienceErrorCode;
   message: string;
-  /** With rate_limited: how long until the next message or reaction is accepted. */
+  /** With rate_limited and muted: how long until the next message or reaction is accepted. */
   retryAfterMs?: number;
 }
 
@@ -48,4 +58,26 @@ export interface JoinReply {
 
 export function emptyReactionCounts(): ReactionCounts {
   return { like: 0, laugh: 0, wow: 0, clap: 0, heart: 0 };
+}
+
+/** A page's viewer id (`auth.viewerId` in the `/audience` handshake): random, kept in localStorage, what mutes and bans apply to. */
+export const VIEWER_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** `/audience` → a stream's room: an operator removed this message; pages drop it from their list. */
+export interface ChatRemoved {
+  streamId: string;
+  messageId: string;
+}
+
+/** `/audience` → the muted viewer's sockets: chat and reactions are refused (`muted`) until the time is up. */
+export interface MutedNotice {
+  streamId: string;
+  retryAfterMs: number;
+  reason?: string;
+}
+
+/** `/audience` → the banned viewer's sockets, just before the server disconnects them from the stream's chat. */
+export interface BannedNotice {
+  streamId: string;
+  reason?: string;
 }

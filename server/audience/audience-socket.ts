@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
 import type { StreamRegistry } from '../streams/stream-registry.js';
@@ -5,7 +6,17 @@ import type { AudienceHub } from './audience-hub.js';
 import { canView } from '../auth/access.js';
 import { principalOf } from '../auth/socket-access.js';
 import type { LivefxConfig } from '../config.js';
-import { CHAT_NAME_MAX_CHARS, CHAT_TEXT_MAX_CHARS, REACTION_KINDS, type AudienceError } from './audience-protocol.js';
+import {
+  CHAT_NAME_MAX_CHARS,
+  CHAT_TEXT_MAX_CHARS,
+  REACTION_KINDS,
+  VIEWER_ID_PATTERN,
+  type AudienceError,
+  type BannedNotice,
+  type ChatRemoved,
+  type MutedNotice,
+} from './audience-protocol.js';
+import type { ViewerBan, ViewerMute } from './moderation-protocol.js';
 import { RateLimiter } from './rate-limiter.js';
 
 export type AudienceLimits = Pick<LivefxConfig, 'LIVEFX_CHAT_MAX_CHARS' | 'LIVEFX_CHAT_BURST' | 'LIVEFX_CHAT_PER_MIN' | 'LIVEFX_REACTIONS_PER_S'>;
@@ -47,6 +58,8 @@ const reactMessage = z.object(
 type Ack = (response: unknown) => void;
 const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
 const refuse = (ack: Ack, error: AudienceError): void => ack({ ok: false, error });
+/** Admins and operators (roles set by access control in the handshake) are never muted or banned. */
+const isPrivileged = (socket: Socket): boolean => socket.data.role === 'admin' || socket.data.role === 'operator';
 
 /** `invalid_request` naming the field: "name: must not be empty" (the whole message is called "message"). */
 function invalid(ack: Ack, event: string, error: z.ZodError): void {
@@ -55,10 +68,16 @@ function invalid(ack: Ack, event: string, error: z.ZodError): void {
   refuse(ack, { code: 'invalid_request', message: `${event}: ${field}: ${issue?.message ?? 'invalid'}` });
 }
 
+const bannedMessage = (ban: ViewerBan): string => `you were removed from this chat by an operator${ban.reason ? ` (${ban.reason})` : ''}`;
+const mutedMessage = (mute: ViewerMute, nowMs: number): string =>
+  `you are muted by an operator for another ${Math.max(1, Math.ceil((mute.until - nowMs) / 1000))} s${mute.reason ? ` (${mute.reason})` : ''}`;
+
 /**
  * socket.io namespace `/audience`: viewers join a stream's chat with a display name, chat and
  * react; publish and operator pages follow read-only (`watch-chat`). Every accepted message and
  * the aggregated reactions are broadcast to the stream's room; the AudienceHub stores and emits them.
+ * Each socket carries a viewer id (`auth.viewerId` in the handshake, else one made up for the
+ * connection) that operators mute and ban; moderation from the hub is enforced here.
  */
 export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub, limits: AudienceLimits = DEFAULT_LIMITS): void {
   const audience = io.of('/audience');
@@ -68,10 +87,74 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
   const maxChars = limits.LIVEFX_CHAT_MAX_CHARS;
   hub.on('chat', ({ streamId, id, user, text, at }) => audience.to(room(streamId)).emit('chat', { streamId, id, user, text, at }));
   hub.on('reactions', (update) => audience.to(room(update.streamId)).emit('reactions', update));
+  /** Sockets by viewer id: one viewer may have several pages open. */
+  const socketsOf = new Map<string, Set<Socket>>();
+  const inStream = (viewerId: string | undefined, streamId: string): Socket[] =>
+    viewerId === undefined ? [] : [...(socketsOf.get(viewerId) ?? [])].filter((socket) => socket.rooms.has(room(streamId)));
+  /** Stream id → display name, per socket joined with a name (here so that a ban can take the name back). */
+  const namesOf = new WeakMap<Socket, Map<string, string>>();
+  hub.on('moderation', ({ streamId, action, viewerId, messageId, seconds, reason }) => {
+    if (action === 'remove-chat' && messageId) {
+      const removed: ChatRemoved = { streamId, messageId };
+      audience.to(room(streamId)).emit('chat-removed', removed);
+    } else if (action === 'mute-viewer' && seconds !== undefined) {
+      const notice: MutedNotice = { streamId, retryAfterMs: seconds * 1000, ...(reason ? { reason } : {}) };
+      for (const socket of inStream(viewerId, streamId)) socket.emit('muted', notice);
+    } else if (action === 'unmute-viewer') {
+      for (const socket of inStream(viewerId, streamId)) socket.emit('unmuted', { streamId });
+    } else if (action === 'ban-viewer') {
+      const notice: BannedNotice = { streamId, ...(reason ? { reason } : {}) };
+      for (const socket of inStream(viewerId, streamId)) {
+        if (isPrivileged(socket)) continue;
+        socket.emit('banned', notice);
+        namesOf.get(socket)?.delete(streamId);
+        void socket.leave(room(streamId));
+        // A page follows one stream: off it goes (socket.io does not reconnect after a server disconnect).
+        if (![...socket.rooms].some((name) => name.startsWith('audience:'))) socket.disconnect();
+      }
+    }
+  });
+
+  // The viewer id comes with the handshake; a malformed one is refused with a clear connect_error.
+  audience.use((socket, next) => {
+    const offered = (socket.handshake.auth as { viewerId?: unknown } | undefined)?.viewerId;
+    if (offered !== undefined && (typeof offered !== 'string' || !VIEWER_ID_PATTERN.test(offered))) {
+      const error = new Error('invalid_request: auth.viewerId must be 16 to 64 letters, digits, "-" or "_"') as Error & { data?: unknown };
+      error.data = { code: 'invalid_request' };
+      return next(error);
+    }
+    socket.data.viewerId = typeof offered === 'string' ? offered : randomBytes(12).toString('base64url');
+    next();
+  });
 
   audience.on('connection', (socket: Socket) => {
     /** streamId → display name, for the streams this socket has joined with a name. */
     const names = new Map<string, string>();
+    namesOf.set(socket, names);
+    const viewerId = socket.data.viewerId as string;
+    const address = socket.handshake.address;
+    let viewerSockets = socketsOf.get(viewerId);
+    if (!viewerSockets) socketsOf.set(viewerId, (viewerSockets = new Set()));
+    viewerSockets.add(socket);
+    socket.on('disconnect', () => {
+      viewerSockets.delete(socket);
+      if (viewerSockets.size === 0 && socketsOf.get(viewerId) === viewerSockets) socketsOf.delete(viewerId);
+    });
+    const privileged = isPrivileged(socket);
+    /** True when a ban keeps this socket out of the stream's chat (a `banned` ack has been sent). */
+    const banned = (streamId: string, ack: Ack): boolean => {
+      const ban = privileged ? undefined : hub.banOf(streamId, viewerId, address);
+      if (ban) refuse(ack, { code: 'banned', message: bannedMessage(ban) });
+      return ban !== undefined;
+    };
+    /** True when a mute holds this viewer's messages and reactions back (a `muted` ack has been sent). */
+    const muted = (streamId: string, ack: Ack): boolean => {
+      const mute = privileged ? undefined : hub.muteOf(streamId, viewerId, address);
+      if (!mute) return false;
+      const nowMs = Date.now();
+      refuse(ack, { code: 'muted', message: mutedMessage(mute, nowMs), retryAfterMs: Math.max(0, mute.until - nowMs) });
+      return true;
+    };
     /** Per socket, and per name + address so that reconnecting does not reset the limit. */
     const limitKeys = (name: string): string[] => [`socket:${socket.id}`, `viewer:${socket.handshake.address}:${name.toLowerCase()}`];
 
@@ -86,7 +169,8 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       }
       return stream !== undefined && stream.state !== 'ended';
     };
-    const enterRoom = (streamId: string, ack: Ack): void => {
+    const enterRoom = (streamId: string, ack: Ack, name?: string): void => {
+      hub.seeViewer(streamId, viewerId, address, name);
       void socket.join(room(streamId));
       ack({ ok: true, history: hub.history(streamId), reactions: hub.reactionTotals(streamId), maxTextChars: maxChars });
     };
@@ -103,15 +187,15 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       const ack = ackOf(ackCandidate);
       const parsed = joinMessage.safeParse(message);
       if (!parsed.success) return invalid(ack, 'join', parsed.error);
-      if (!openStream(parsed.data.streamId, ack)) return;
+      if (!openStream(parsed.data.streamId, ack) || banned(parsed.data.streamId, ack)) return;
       names.set(parsed.data.streamId, parsed.data.name);
-      enterRoom(parsed.data.streamId, ack);
+      enterRoom(parsed.data.streamId, ack, parsed.data.name);
     });
     socket.on('watch-chat', (message: unknown, ackCandidate: unknown) => {
       const ack = ackOf(ackCandidate);
       const parsed = watchMessage.safeParse(message);
       if (!parsed.success) return invalid(ack, 'watch-chat', parsed.error);
-      if (openStream(parsed.data.streamId, ack)) enterRoom(parsed.data.streamId, ack);
+      if (openStream(parsed.data.streamId, ack) && !banned(parsed.data.streamId, ack)) enterRoom(parsed.data.streamId, ack);
     });
     socket.on('chat', (message: unknown, ackCandidate: unknown) => {
       const ack = ackOf(ackCandidate);
@@ -121,21 +205,21 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       if (text.length > maxChars) {
         return refuse(ack, { code: 'message_too_long', message: `chat: text is ${text.length} characters; at most ${maxChars} are allowed` });
       }
-      if (!openStream(streamId, ack)) return;
+      if (!openStream(streamId, ack) || banned(streamId, ack)) return;
       const name = nameIn(streamId, 'chat', ack);
-      if (name === undefined) return;
+      if (name === undefined || muted(streamId, ack)) return;
       const waitMs = chatLimit.attempt(limitKeys(name));
       if (waitMs > 0) return limited(ack, waitMs, 'you can send a message');
-      ack({ ok: true, message: hub.postChat(streamId, name, text) });
+      ack({ ok: true, message: hub.postChat(streamId, name, text, viewerId) });
     });
     socket.on('react', (message: unknown, ackCandidate: unknown) => {
       const ack = ackOf(ackCandidate);
       const parsed = reactMessage.safeParse(message);
       if (!parsed.success) return invalid(ack, 'react', parsed.error);
       const { streamId, kind } = parsed.data;
-      if (!openStream(streamId, ack)) return;
+      if (!openStream(streamId, ack) || banned(streamId, ack)) return;
       const name = nameIn(streamId, 'react', ack);
-      if (name === undefined) return;
+      if (name === undefined || muted(streamId, ack)) return;
       const waitMs = reactionLimit.attempt(limitKeys(name));
       if (waitMs > 0) return limited(ack, waitMs, 'you can react');
       hub.react(streamId, name, kind);

@@ -159,8 +159,11 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     const query = parseQuery(eventsQuery, request.query);
     if (query.from !== undefined && query.to !== undefined && query.from > query.to) throw new HttpError(400, 'invalid_query', 'from: must not be after to');
     const lines: string[] = [];
+    // Messages an operator removed stay in the log, marked, next to the `moderation` event that removed them.
+    const removed = !query.type || query.type.includes('chat') ? catalog.removedChatIds(recording.id) : new Set<string>();
     for (const event of catalog.events(recording.id, { ...(query.type ? { types: query.type } : {}), ...(query.from !== undefined ? { fromS: query.from } : {}), ...(query.to !== undefined ? { toS: query.to } : {}) })) {
-      lines.push(JSON.stringify({ t: event.t, type: event.type, ...event.payload }));
+      const marked = event.type === 'chat' && typeof event.payload.id === 'string' && removed.has(event.payload.id) ? { removed: true } : {};
+      lines.push(JSON.stringify({ t: event.t, type: event.type, ...event.payload, ...marked }));
     }
     return reply.header('Content-Type', 'application/x-ndjson; charset=utf-8').send(lines.length ? `${lines.join('\n')}\n` : '');
   });

@@ -1,0 +1,31 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ModerationError, type ChatModeration } from '../audience/chat-moderation.js';
+import { MODERATION_ACTIONS, type ModerationActor } from '../audience/moderation-protocol.js';
+import type { StreamRegistry } from '../streams/stream-registry.js';
+import { HttpError } from './http-error.js';
+import { findStream } from './stream-routes.js';
+
+/** Who acted, from the principal access control found (`/v1/streams/:id/moderation/*` needs a stream operator). */
+function requestActor(request: FastifyRequest): ModerationActor {
+  const principal = request.principal;
+  return { by: principal.role === 'anonymous' ? 'operator' : principal.role, ...('tokenId' in principal && principal.tokenId ? { tokenId: principal.tokenId } : {}), via: 'http' };
+}
+
+/** Chat moderation over HTTP, the same actions as on the `/operator` socket: `POST /v1/streams/:id/moderation/<action>`. */
+export function registerModerationRoutes(app: FastifyInstance, registry: StreamRegistry, moderation: ChatModeration): void {
+  app.get<{ Params: { id: string } }>('/v1/streams/:id/moderation', async (request) => moderation.view(findStream(registry, request.params.id).id));
+
+  for (const action of MODERATION_ACTIONS) {
+    app.post<{ Params: { id: string } }>(`/v1/streams/:id/moderation/${action}`, async (request) => {
+      const stream = findStream(registry, request.params.id);
+      const body = request.body ?? {};
+      if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_request', `body: expected a JSON object`);
+      try {
+        return { ...moderation.apply(action, { ...body, streamId: stream.id }, requestActor(request)), ...moderation.state(stream.id) };
+      } catch (error) {
+        if (error instanceof ModerationError) throw new HttpError(error.httpStatus, error.code, error.message);
+        throw error;
+      }
+    });
+  }
+}
