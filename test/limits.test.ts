@@ -76,7 +76,7 @@ describe('HTTP request rate per address', () => {
     expect(body.error.message).toMatch(/from 127\.0\.0\.1.*LIVEFX_HTTP_RATE_PER_IP/);
     // Right after the refusal: monitoring is exempt, HLS has its own bucket (the stream is unknown: a 404, not a 429).
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${server.url}/metrics`, { headers: ADMIN })).status).toBe(200);
     const hls = await fetch(`${server.url}/hls/nope/index.m3u8`);
     expect(hls.status).toBe(404);
     expect(((await hls.json()) as { error: { code: string } }).error.code).toBe('stream_not_found');
