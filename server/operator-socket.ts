@@ -151,6 +151,11 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
       socket.on(action, (message: unknown, ackCandidate: unknown) => {
         const ack = ackOf(ackCandidate);
         if (!chat) return ack({ ok: false, error: { code: 'internal_error', message: 'chat moderation is not available on this server' } });
+        // A stream operator moderates its own stream only (a malformed message is apply()'s bad_request).
+        const streamId = (message as { streamId?: unknown } | null)?.streamId;
+        if (typeof streamId === 'string' && registry.get(streamId) && !canOperate(principalOf(socket), streamId)) {
+          return ack({ ok: false, error: { code: 'forbidden', message: `this operator token does not cover stream "${streamId}"` } });
+        }
         try {
           ack({ ok: true, ...chat.moderation.apply(action, message, socketActor(socket.data ?? {})) });
         } catch (error) {

@@ -219,6 +219,11 @@ describe('sockets and the streamer', () => {
     const socket = await connect('/operator', stream.operatorToken);
     expect(await socket.emitWithAck('join', { streamId: stream.id })).toMatchObject({ ok: true });
     expect(await socket.emitWithAck('join', { streamId: other.id })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    // Nor moderate another stream's chat, over the socket or HTTP.
+    expect(await socket.emitWithAck('ban-viewer', { streamId: other.id, viewerId: 'viewer-0123456789abcdef' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await socket.emitWithAck('watch-moderation', { streamId: other.id })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const foreignBan = await fetch(`${server.url}/v1/streams/${other.id}/moderation/ban-viewer`, { method: 'POST', headers: jsonHeaders(stream.operatorToken), body: '{"viewerId":"viewer-0123456789abcdef"}' });
+    expect(foreignBan.status).toBe(403);
     const dropped = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
     await adminFetch(`${server.url}/v1/tokens/${stream.operatorTokenId}`, { method: 'DELETE' });
     expect(await dropped).toBe('io server disconnect');
