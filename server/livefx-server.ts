@@ -66,7 +66,8 @@ export class LivefxServer {
     });
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
     this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
-    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
+    // While shutting down, new socket.io connections are refused (HTTP requests get 503, see start()).
+    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024, allowRequest: (_request, callback) => callback(this.closing ? 'shutting_down' : null, !this.closing) });
   }
 
   async start(): Promise<{ url: string }> {
@@ -121,6 +122,10 @@ export class LivefxServer {
       this.log.error({ err: error }, 'request failed');
       return reply.code(500).send(errorBody('internal_error', 'internal error'));
     });
+    // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
+    app.addHook('onRequest', async (_request, reply) => {
+      if (this.closing) return reply.code(503).header('connection', 'close').send(errorBody('shutting_down', 'the server is shutting down'));
+    });
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
     registerStreamRoutes(app, this.registry);
     registerTransformRoutes(app, this.registry);
@@ -164,7 +169,12 @@ export class LivefxServer {
     return this.presetStore;
   }
 
-  /** Ends every stream (and so every ffmpeg and worker), stops listening, then closes the database. Idempotent. */
+  /**
+   * Graceful shutdown: refuses new requests and connections (503 `shutting_down`), ends every stream
+   * (their recordings finish their segments and event logs; their workers end every ffmpeg, ASR and
+   * detector), stops the highlights jobs, closes the sockets and the HTTP server, then the database.
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.registry.closeAll();
