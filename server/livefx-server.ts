@@ -29,6 +29,9 @@ import { PresetStore } from './storage/preset-store.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 import { Recorder } from '../recorder/recorder.js';
 
+/** How long shutdown lets HTTP requests in flight finish before it closes their connections. */
+const IN_FLIGHT_GRACE_MS = 1000;
+
 /** The project root: two levels above this file, both from server/ (sources) and dist/server/ (built). */
 function projectRoot(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -184,7 +187,12 @@ export class LivefxServer {
       this.openRecorder?.close();
       this.audience.close();
       await this.sfu.close();
-      await new Promise<void>((resolve) => this.io.close(() => resolve()));
+      // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.
+      const httpClosed = new Promise<void>((resolve) => this.io.close(() => resolve()));
+      // Requests in flight get a moment to finish; one that does not (a stalled upload) is cut rather than waited for.
+      const cut = setTimeout(() => this.http.server.closeAllConnections(), IN_FLIGHT_GRACE_MS);
+      await httpClosed;
+      clearTimeout(cut);
       await this.http.close();
       this.openDatabase?.close();
     })();

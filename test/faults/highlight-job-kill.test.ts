@@ -12,8 +12,9 @@ const folders: string[] = [];
 
 afterAll(async () => {
   for (const server of servers) {
-    if (server.process.exitCode !== null || server.process.signalCode !== null) continue;
-    await server.stop('SIGTERM');
+    // stop() waits for an exit; a server the test already stopped or killed only leaves its folder.
+    if (server.process.exitCode !== null || server.process.signalCode !== null) await rm(server.dataDir, { recursive: true, force: true });
+    else await server.stop('SIGTERM');
   }
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
 });

@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WhepClient } from '../../server/clients/whep-client.js';
 import { WhipClient } from '../../server/clients/whip-client.js';
 import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
-import { api, apiJson, childrenOf, createStream, isRunning, probeMedia, processesMentioning, recordingOf, sleep, socketOf, startFaultServer } from './fault-server.js';
+import { ADMIN_TOKEN, api, apiJson, childrenOf, createStream, isRunning, probeMedia, processesMentioning, recordingOf, sleep, socketOf, startFaultServer } from './fault-server.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../fixtures/fake-asr-engine.mjs', import.meta.url));
 const SCRIPT = Array.from({ length: 600 }, (_, second) => [{ word: `w${second}`, start: second + 0.1, end: second + 0.5 }]);
@@ -15,8 +16,9 @@ const folders: string[] = [];
 
 afterAll(async () => {
   for (const server of servers) {
-    if (server.process.exitCode !== null || server.process.signalCode !== null) continue;
-    await server.stop('SIGTERM');
+    // stop() waits for an exit; a server the test already stopped or killed only leaves its folder.
+    if (server.process.exitCode !== null || server.process.signalCode !== null) await rm(server.dataDir, { recursive: true, force: true });
+    else await server.stop('SIGTERM');
   }
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
 });
@@ -105,7 +107,7 @@ describe('fault: graceful shutdown on SIGTERM / SIGINT', () => {
     process.stdout.write(`fault sigterm: ${JSON.stringify({ exitMs, sessionS: recording.durationS, childProcesses: children.length, lastSegments })}\n`);
   }, 90_000);
 
-  it('on SIGINT too: refuses new work while it shuts down, and kills a stuck ffmpeg (SIGSTOP): still exits 0 before the deadline', async () => {
+  it('on SIGINT too: refuses new work while it shuts down, kills a stopped ffmpeg and cuts a stalled upload: still exits 0 before the deadline', async () => {
     const server = await startFaultServer();
     servers.push(server);
     const serverPid = server.process.pid!;
@@ -119,6 +121,16 @@ describe('fault: graceful shutdown on SIGTERM / SIGINT', () => {
     // A stopped process does not act on SIGTERM: the supervisor's SIGKILL after its grace period must end it.
     const encoder = children.find((child) => child.cmdline.includes('libx264'))!;
     process.kill(encoder.pid, 'SIGSTOP');
+    // An upload that stalls halfway: shutdown must not wait for it.
+    const upload = connect(Number(new URL(server.url).port), '127.0.0.1');
+    await new Promise((resolve) => upload.once('connect', resolve));
+    const uploadClosed = new Promise<void>((resolve) => upload.once('close', () => resolve()));
+    upload.on('error', () => {});
+    upload.write(
+      `POST /v1/recordings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: multipart/form-data; boundary=cut\r\nContent-Length: 10000000\r\n\r\n` +
+        `--cut\r\nContent-Disposition: form-data; name="media"; filename="stalled.mp4"\r\nContent-Type: video/mp4\r\n\r\n${'x'.repeat(100_000)}`,
+    );
+    await sleep(300);
     const exited = new Promise<number | null>((resolve) => server.process.once('exit', (exitCode) => resolve(exitCode)));
     const signalledMs = Date.now();
     // SIGINT (Ctrl-C) takes the same path as SIGTERM.
@@ -141,6 +153,7 @@ describe('fault: graceful shutdown on SIGTERM / SIGINT', () => {
 
     const code = await exited;
     const exitMs = Date.now() - signalledMs;
+    await uploadClosed;
     expect(code, server.output()).toBe(0);
     expect(exitMs).toBeLessThan(10_000);
     expect(server.output()).not.toMatch(/shutdown took too long/);
