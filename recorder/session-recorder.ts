@@ -76,6 +76,8 @@ export class SessionRecorder implements LiveMediaTap {
     }
   };
   private readonly onCaptionGap = (atMs: number, reason: string): void => this.appendLateOrLive('caption-gap', { reason }, atMs);
+  /** A network interruption the session survived: logged at its start, with its length. */
+  private readonly onMediaGap = (fromMs: number, durationMs: number): void => this.appendEvent('media-gap', { durationS: Math.round(durationMs) / 1000 }, fromMs);
 
   constructor(private readonly options: SessionRecorderOptions) {
     const { stream, catalog } = options;
@@ -106,6 +108,7 @@ export class SessionRecorder implements LiveMediaTap {
     stream.on('stats', this.onStats);
     stream.on('transcript-words', this.onWords);
     stream.on('caption-gap', this.onCaptionGap);
+    stream.on('media-gap', this.onMediaGap);
     this.detachTap = stream.addMediaTap(this);
     options.log.info({ streamId: stream.id, recordingId: this.id, dir: this.dir }, 'recording started');
   }
@@ -209,6 +212,7 @@ export class SessionRecorder implements LiveMediaTap {
     this.options.stream.off('state', this.onState);
     this.options.stream.off('chain', this.onChain);
     this.options.stream.off('stats', this.onStats);
+    this.options.stream.off('media-gap', this.onMediaGap);
     this.original.close();
     this.transformed.close();
     this.events.append('state', { state: 'ended', reason }, endMs);

@@ -98,8 +98,8 @@ export const configSchema = z.object({
   LIVEFX_REACTIONS_PER_S: z.coerce.number().positive().max(1000).default(10),
   /** Live captions through an external speech engine (the command contract in transforms/subtitles/README.md), e.g. "whisper-bridge --model small"; empty: PocketSphinx in-process. */
   LIVEFX_ASR_COMMAND: z.string().default(''),
-  /** Seconds without media before a live stream counts as ended. */
-  LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(5),
+  /** Seconds without media before a live stream counts as ended; a shorter gap (a network interruption) is bridged in the same session. */
+  LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(15),
   /** Most frame intervals an ffmpeg restart may wait before it gives up (restart backoff ceiling, ms). */
   LIVEFX_RESTART_BACKOFF_MAX_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   /** The admin's bearer token. Unset: one is generated into livefx.db on first start and printed once. Required to bind beyond loopback. */

@@ -41,6 +41,9 @@ import { PresetStore } from './storage/preset-store.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 import { Recorder } from '../recorder/recorder.js';
 
+/** How long shutdown lets HTTP requests in flight finish before it closes their connections. */
+const IN_FLIGHT_GRACE_MS = 1000;
+
 /** The project root: two levels above this file, both from server/ (sources) and dist/server/ (built). */
 function projectRoot(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -86,7 +89,12 @@ export class LivefxServer {
       logController: new LogController({ disableRequestLogging: true }),
       ...(https ? { https } : {}),
     }) as unknown as FastifyInstance;
-    this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: config.LIVEFX_SOCKET_MESSAGE_MAX_KB * 1024 });
+    // While shutting down, new socket.io connections are refused (HTTP requests get 503, see start()).
+    this.io = new SocketServer(this.http.server, {
+      serveClient: true,
+      maxHttpBufferSize: config.LIVEFX_SOCKET_MESSAGE_MAX_KB * 1024,
+      allowRequest: (_request, callback) => callback(this.closing ? 'shutting_down' : null, !this.closing),
+    });
   }
 
   /**
@@ -163,6 +171,10 @@ export class LivefxServer {
       this.log.error({ err: error }, 'request failed');
       return reply.code(500).send(errorBody('internal_error', 'internal error'));
     });
+    // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
+    app.addHook('onRequest', async (_request, reply) => {
+      if (this.closing) return reply.code(503).header('connection', 'close').send(errorBody('shutting_down', 'the server is shutting down'));
+    });
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
     registerStreamRoutes(app, this.registry, {
       operatorToken: (stream) => tokens.issue('operator', { streamId: stream.id, label: `operator of ${stream.id} (${stream.title})` }),
@@ -225,7 +237,12 @@ export class LivefxServer {
     return this.presetStore;
   }
 
-  /** Ends every stream (and so every ffmpeg and worker), stops listening, then closes the database. Idempotent. */
+  /**
+   * Graceful shutdown: refuses new requests and connections (503 `shutting_down`), ends every stream
+   * (their recordings finish their segments and event logs; their workers end every ffmpeg, ASR and
+   * detector), stops the highlights jobs, closes the sockets and the HTTP server, then the database.
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopSocketAccess?.();
@@ -236,7 +253,12 @@ export class LivefxServer {
       this.openRecorder?.close();
       this.audience.close();
       await this.sfu.close();
-      await new Promise<void>((resolve) => this.io.close(() => resolve()));
+      // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.
+      const httpClosed = new Promise<void>((resolve) => this.io.close(() => resolve()));
+      // Requests in flight get a moment to finish; one that does not (a stalled upload) is cut rather than waited for.
+      const cut = setTimeout(() => this.http.server.closeAllConnections(), IN_FLIGHT_GRACE_MS);
+      await httpClosed;
+      clearTimeout(cut);
       await this.http.close();
       this.openDatabase?.close();
     })();

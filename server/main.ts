@@ -47,13 +47,24 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    const startedMs = Date.now();
     log.info({ signal }, 'shutting down');
+    // A hard deadline: whatever hangs, the process goes (exit code 1, said in the log).
     const deadline = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
+      log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; exiting without finishing it');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
-    void server.close().then(() => process.exit(0));
+    server.close().then(
+      () => {
+        log.info({ ms: Date.now() - startedMs }, 'shut down');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -101,7 +101,7 @@ describe('HTTP API contract', () => {
 });
 
 describe('live spine: WHIP publisher → pipeline → WHEP viewer and HLS', () => {
-  it('delivers processed frames to a WebRTC viewer, fills HLS, recovers from a decoder kill, and frees every process', async () => {
+  it('delivers processed frames to a WebRTC viewer, fills HLS, follows a resolution change, and frees every process', async () => {
     const stream = await createStream(server.url, 'spine');
     const states: string[] = [];
     const socket = io(`${server.url}/live`, { transports: ['websocket'] });
@@ -160,31 +160,8 @@ describe('live spine: WHIP publisher → pipeline → WHEP viewer and HLS', () =
     const afterResize = viewer.frames.length;
     await waitFor('coded frames after the resize', () => viewer.frames.slice(afterResize).filter((frame) => frame.code).length >= 10 || undefined, 10_000);
 
-    // Kill the decoder: the pipeline restarts it, asks for a keyframe, and the viewer sees frames again within 3 s.
-    const processes = await ffmpegChildren(server.process.pid!);
-    expect(processes.length).toBe(3);
-    const decoderPid = processes.find((pid) => {
-      const cmdline = spawnSync('cat', [`/proc/${pid}/cmdline`]).stdout.toString();
-      return cmdline.includes('yuv4mpegpipe');
-    })!;
-    expect(decoderPid).toBeDefined();
-    process.kill(decoderPid, 'SIGKILL');
-    const killedAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const before = viewer.frames.length;
-    await waitFor('frames after the decoder restart', () => viewer.frames.length >= before + 3 || undefined, 3000);
-    expect(Date.now() - killedAt).toBeLessThan(3200);
-    expect(server.output()).toMatch(/pipeline process crashed; restarting/);
-
-    // Same for the encoder: a new one starts with a keyframe, and viewers decode again within 3 s.
-    const encoderPid = (await ffmpegChildren(server.process.pid!)).find((pid) => spawnSync('cat', [`/proc/${pid}/cmdline`]).stdout.toString().includes('libx264'))!;
-    expect(encoderPid).toBeDefined();
-    process.kill(encoderPid, 'SIGKILL');
-    const encoderKilledAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const beforeEncoderRestart = viewer.frames.length;
-    await waitFor('frames after the encoder restart', () => viewer.frames.slice(beforeEncoderRestart).filter((frame) => frame.code).length >= 3 || undefined, 3000);
-    expect(Date.now() - encoderKilledAt).toBeLessThan(3200);
+    // Three ffmpeg per stream (decoder, encoder, HLS); killing each is a fault test (test/faults/process-kills.test.ts).
+    expect((await ffmpegChildren(server.process.pid!)).length).toBe(3);
 
     // The publisher vanishes without a goodbye: viewers learn the stream ended, and no ffmpeg is left.
     await publisher.vanish();

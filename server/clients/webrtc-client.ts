@@ -19,20 +19,28 @@ export function h264ClientCodec(): RTCRtpCodecParameters {
   });
 }
 
+/** Rewrites the SDP on its way (e.g. to put a network relay between the peers); identity by default. */
+export interface SdpRewrite {
+  offer?(sdp: string): string;
+  answer?(sdp: string): string;
+}
+
 /** Creates the offer, waits for ICE gathering (non-trickle), POSTs it, applies the answer; returns the session URL. */
-export async function negotiate(pc: RTCPeerConnection, endpoint: string, headers: Record<string, string> = {}): Promise<string> {
+export async function negotiate(pc: RTCPeerConnection, endpoint: string, headers: Record<string, string> = {}, rewrite: SdpRewrite = {}): Promise<string> {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGatheringComplete(pc);
+  const offer = pc.localDescription!.sdp;
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp', ...headers },
-    body: pc.localDescription!.sdp,
+    body: rewrite.offer ? rewrite.offer(offer) : offer,
   });
   if (response.status !== 201) {
     throw new SignallingError(response.status, `${endpoint} answered ${response.status}: ${await response.text()}`);
   }
   const location = response.headers.get('location');
-  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  const answer = await response.text();
+  await pc.setRemoteDescription({ type: 'answer', sdp: rewrite.answer ? rewrite.answer(answer) : answer });
   if (!location) throw new SignallingError(response.status, `${endpoint} sent no Location header`);
   return new URL(location, endpoint).toString();
 }

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
 import { FlvReader } from '../media/flv-reader.js';
 import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
 import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
-import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';
+import { clientPeerConnection, h264ClientCodec, negotiate, type SdpRewrite } from './webrtc-client.js';
 
 export interface WhipPublishOptions {
   /** e.g. http://127.0.0.1:8080/whip/<id> */
@@ -16,6 +17,10 @@ export interface WhipPublishOptions {
   kbps?: number;
   /** ffmpeg lavfi source; defaults to a moving test pattern. */
   source?: string;
+  /** An ffmpeg lavfi audio source (e.g. `sine=frequency=440`) sent as Opus; none by default. */
+  audio?: string;
+  /** Rewrites the offer and answer (the fault tests route the media through a UDP relay this way). */
+  sdpRewrite?: SdpRewrite;
 }
 
 /**
@@ -27,6 +32,9 @@ export class WhipClient {
   private encoder: ChildProcessWithoutNullStreams | undefined;
   private sessionUrl: string | undefined;
   private readonly track = new MediaStreamTrack({ kind: 'video' });
+  private readonly audioTrack = new MediaStreamTrack({ kind: 'audio' });
+  private audioEncoder: ChildProcessWithoutNullStreams | undefined;
+  private audioSocket: Socket | undefined;
   private readonly packetizer = new H264Packetizer(1200);
   private sequence = 0;
   private lastTimestamp = 0;
@@ -44,7 +52,8 @@ export class WhipClient {
     this.pc = pc;
     const transceiver = pc.addTransceiver(this.track, { direction: 'sendonly' });
     transceiver.sender.onPictureLossIndication.subscribe(() => this.keyframeRequests++);
-    this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` });
+    if (this.options.audio) pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+    this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` }, this.options.sdpRewrite);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('publisher did not connect within 10 s')), 10_000);
       if (pc.connectionState === 'connected') resolve();
@@ -56,6 +65,33 @@ export class WhipClient {
       });
     });
     this.startEncoder();
+    if (this.options.audio) await this.startAudio(this.options.audio);
+  }
+
+  /** ffmpeg encodes the audio source to Opus RTP on a loopback port; each packet goes on as it comes (werift sets SSRC and payload type). */
+  private async startAudio(source: string): Promise<void> {
+    const socket = createSocket('udp4');
+    this.audioSocket = socket;
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    // ffmpeg's RTCP comes to the same port (rtcpport): RTP only goes on (RFC 5761: RTCP types 192–223).
+    socket.on('message', (packet) => {
+      if (packet.length > 12 && (packet[1]! < 192 || packet[1]! > 223)) this.audioTrack.writeRtp(packet);
+    });
+    const args = new FfmpegCommand()
+      .input(source, { re: true, f: 'lavfi' })
+      .output(`rtp://127.0.0.1:${socket.address().port}?rtcpport=${socket.address().port}`, { 'c:a': 'libopus', ar: 48000, ac: 2, 'b:a': '64k', application: 'lowdelay', frame_duration: 20, f: 'rtp' })
+      .toArgs();
+    const encoder = spawn('ffmpeg', args);
+    this.audioEncoder = encoder;
+    encoder.stdout.resume();
+    encoder.stderr.resume();
+  }
+
+  private stopAudio(): void {
+    this.audioEncoder?.kill('SIGKILL');
+    this.audioEncoder = undefined;
+    this.audioSocket?.close();
+    this.audioSocket = undefined;
   }
 
   private startEncoder(): void {
@@ -116,6 +152,7 @@ export class WhipClient {
   /** Ends publishing the standard way: DELETE on the session URL. */
   async stop(): Promise<void> {
     this.encoder?.kill('SIGKILL');
+    this.stopAudio();
     if (this.sessionUrl) await fetch(this.sessionUrl, { method: 'DELETE' }).catch(() => undefined);
     this.sessionUrl = undefined;
     await this.pc?.close();
@@ -124,6 +161,7 @@ export class WhipClient {
   /** Stops sending without saying goodbye, like a crashed publisher. */
   async vanish(): Promise<void> {
     this.encoder?.kill('SIGKILL');
+    this.stopAudio();
     await this.pc?.close();
   }
 }

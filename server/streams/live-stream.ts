@@ -30,6 +30,11 @@ export type LiveStreamEvents = {
   'transcript-words': [words: LiveWord[]];
   /** Captions were interrupted at `atMs` (epoch ms) by a crash; they resume by themselves. */
   'caption-gap': [atMs: number, reason: string];
+  /**
+   * The publisher's video stopped at `fromMs` (epoch ms) and came back `durationMs` later, within
+   * LIVEFX_MEDIA_TIMEOUT_S (a network interruption): the session goes on, the gap is reported once it ends.
+   */
+  'media-gap': [fromMs: number, durationMs: number];
 };
 
 /**
@@ -47,6 +52,8 @@ export interface LiveMediaTap {
 
 /** Publishers get a keyframe at most this often, however many reasons there are to ask. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+/** No video for this long is a gap (the publisher's network went away), not a slow frame. */
+const MEDIA_GAP_MS = 2000;
 const RTP_PAYLOAD_BYTES = 1200;
 
 /**
@@ -69,6 +76,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private outputSequence = Math.floor(Math.random() * 0x10000);
   private lastKeyframeRequestMs = 0;
   private lastMediaMs = 0;
+  /** Set by the watchdog while the publisher's video has stopped (a gap in progress), cleared when it resumes. */
+  private mediaStalled = false;
   private framesLostReported = 0;
   private readonly watchdog: NodeJS.Timeout;
   private pipelineStats: PipelineStats | undefined;
@@ -340,7 +349,9 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onVideoRtp(packet: VideoRtp, arrivalMs: number): void {
     if (this.currentState === 'ended') return;
-    this.lastMediaMs = Date.now();
+    const now = Date.now();
+    if (this.currentState === 'live' && now - this.lastMediaMs >= MEDIA_GAP_MS) this.mediaResumed(now);
+    this.lastMediaMs = now;
     if (this.currentState === 'idle') {
       this.currentState = 'live';
       this.wentLiveMs = performance.timeOrigin + performance.now();
@@ -490,9 +501,24 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private checkMedia(): void {
     if (this.currentState !== 'live') return;
-    if (Date.now() - this.lastMediaMs > this.config.LIVEFX_MEDIA_TIMEOUT_S * 1000) {
+    const silentMs = Date.now() - this.lastMediaMs;
+    if (silentMs > this.config.LIVEFX_MEDIA_TIMEOUT_S * 1000) {
       void this.end(`no media for ${this.config.LIVEFX_MEDIA_TIMEOUT_S} s`);
+    } else if (silentMs >= MEDIA_GAP_MS && !this.mediaStalled) {
+      this.mediaStalled = true;
+      this.log.warn({ streamId: this.id, timeoutS: this.config.LIVEFX_MEDIA_TIMEOUT_S }, 'publisher media stopped; the stream waits for it to resume');
     }
+  }
+
+  /** Video is back after a gap: the same session goes on (pipeline, recording, viewers), and the gap is reported. */
+  private mediaResumed(now: number): void {
+    const durationMs = now - this.lastMediaMs;
+    this.mediaStalled = false;
+    this.log.info({ streamId: this.id, gapMs: durationMs }, 'publisher media resumed');
+    // Epoch ms on the clock of the frames' arrival times (what the recorder's session clock uses).
+    const fromMs = performance.timeOrigin + performance.now() - durationMs;
+    this.safeEmit('media-gap', fromMs, durationMs);
+    this.requestKeyframe('media resumed after a gap', true);
   }
 }
 
