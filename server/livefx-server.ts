@@ -155,6 +155,10 @@ export class LivefxServer {
     }));
     highlights.start();
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
+    // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
+    app.addHook('onRequest', async (_request, reply) => {
+      if (this.closing) return reply.code(503).header('connection', 'close').send(errorBody('shutting_down', 'the server is shutting down'));
+    });
     // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
     registerRequestLimits(app, this.config, this.metrics);
     registerRouteAccess(app, auth, (id) => this.registry.get(id));
@@ -170,10 +174,6 @@ export class LivefxServer {
       if (status >= 400 && status < 500) return reply.code(status).send(errorBody((error as { code?: string }).code ?? 'bad_request', (error as Error).message));
       this.log.error({ err: error }, 'request failed');
       return reply.code(500).send(errorBody('internal_error', 'internal error'));
-    });
-    // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
-    app.addHook('onRequest', async (_request, reply) => {
-      if (this.closing) return reply.code(503).header('connection', 'close').send(errorBody('shutting_down', 'the server is shutting down'));
     });
     app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
     registerStreamRoutes(app, this.registry, {
