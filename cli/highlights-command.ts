@@ -34,6 +34,7 @@ with chapter markers, and writes provenance beside every file. A video file is i
 
 With LIVEFX_URL set, the job runs on that server (POST /v1/video/highlights) and needs a recording id;
 otherwise it runs here on $LIVEFX_DATA_DIR and the outputs go to $LIVEFX_DATA_DIR/highlights/<job>/.
+A remote job whose progress stays unchanged for $LIVEFX_HIGHLIGHT_POLL_STALL_S (600 s) is given up on (exit 1).
 Progress goes to stderr. Exit codes: 0 done, 1 failed, 2 wrong command line, 130 interrupted.`;
 
 export const highlightsCommand: CliCommand = {
@@ -122,7 +123,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const progress = new ProgressLine(context.stderr);
   if (config.LIVEFX_URL) {
     if (isFile) throw new CliError(`with LIVEFX_URL set, import the video first (livefx import ${target}) and pass the recording id`);
-    const result = await runRemote(config.LIVEFX_URL, requestOf(values, target), progress, context);
+    const result = await runRemote(config.LIVEFX_URL, requestOf(values, target), progress, context, config.LIVEFX_HIGHLIGHT_POLL_STALL_S);
     progress.finish();
     print(result, values.json === true, context, (file) => (file ? new URL(file, config.LIVEFX_URL).toString() : null));
     return 0;
@@ -130,7 +131,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ db: database.db, dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
-  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, concurrency: 1, log });
+  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, concurrency: 1, stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
   try {
     let recordingId = target;
     if (isFile) {
@@ -200,7 +201,8 @@ function print(result: PrintableResult, json: boolean, context: CliContext, loca
   context.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function runRemote(baseUrl: string, request: HighlightRequest, progress: ProgressLine, context: CliContext): Promise<PrintableResult> {
+/** Polls the server's job until it settles; gives up when its progress and stage stay unchanged for `stallS`. */
+async function runRemote(baseUrl: string, request: HighlightRequest, progress: ProgressLine, context: CliContext, stallS: number): Promise<PrintableResult> {
   const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     let response: Response;
     try {
@@ -218,9 +220,20 @@ async function runRemote(baseUrl: string, request: HighlightRequest, progress: P
   const posted = await call('POST', '/v1/video/highlights', request);
   if (posted.status !== 202) throw new CliError(`the server refused the job (${posted.status}): ${posted.body?.error?.message ?? 'no message'}`);
   const id = posted.body.id as string;
+  let lastState = '';
+  let lastChange = performance.now();
   try {
     for (;;) {
       const view = (await call('GET', `/v1/video/highlights/${id}`)).body;
+      const state = `${view.status}|${view.progress}|${view.stage}`;
+      if (state !== lastState) {
+        lastState = state;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange >= stallS * 1000) {
+        throw new CliError(
+          `highlights job ${id} made no progress for ${stallS} s (still ${view.status} at ${Math.round(view.progress * 100)}% "${view.stage}"); giving up waiting. The job stays on the server: DELETE /v1/video/highlights/${id} cancels it (LIVEFX_HIGHLIGHT_POLL_STALL_S sets this limit)`,
+        );
+      }
       progress.update(view.progress, view.stage);
       if (view.status === 'done') return view.result as PrintableResult;
       if (view.status === 'failed') throw new CliError(`highlights job ${id} failed: ${view.error}`);

@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { MediaKind } from '../recorder/recording-catalog.js';
+import type { MediaKind, RecordingEvent } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { Logger } from '../server/logger.js';
 import { clipReasons } from './strategies/clip-reasons.js';
-import { MediaAnalyzer, round3 } from './analysis/media-analyzer.js';
+import { liveSignalAnalysis, type LiveSignalAnalysis } from './analysis/live-signal-analysis.js';
+import { MediaAnalyzer, round3, type MediaAnalysis } from './analysis/media-analyzer.js';
 import { buildSignals, type RecordingSignals } from './analysis/recording-signals.js';
-import { FfmpegRunner } from './ffmpeg-runner.js';
+import { DEFAULT_STALL_S, FfmpegRunner } from './ffmpeg-runner.js';
 import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
 import type { Job, JobContext, JobQueue } from './job-queue.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
@@ -43,7 +44,8 @@ export interface HighlightResult {
   chaptersText: string | null;
   provenance: Record<string, unknown>;
   notes: string[];
-  analysis: { decode: 'full' | 'keyframes'; elapsedMs: number };
+  /** `source`: live-signals when the recording's stored signals replaced ffmpeg's detect passes. */
+  analysis: { source: MediaAnalysis['source']; decode: 'full' | 'keyframes'; elapsedMs: number };
 }
 
 export class HighlightInputError extends Error {
@@ -78,6 +80,8 @@ export interface HighlightServiceOptions {
   ffmpeg: string;
   ffprobe: string;
   concurrency: number;
+  /** Stall limit of the ffmpeg watchdog (LIVEFX_HIGHLIGHT_STALL_S). */
+  stallS?: number;
   log: Logger;
 }
 
@@ -97,7 +101,7 @@ export class HighlightService {
 
   constructor(private readonly options: HighlightServiceOptions) {
     this.outputDir = path.join(options.dataDir, 'highlights');
-    this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe);
+    this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe, { stallS: options.stallS ?? DEFAULT_STALL_S });
     this.analyzer = new MediaAnalyzer(this.runner);
     this.renderer = new HighlightRenderer(this.runner);
     this.sqliteQueue = new SqliteJobQueue({
@@ -141,6 +145,11 @@ export class HighlightService {
     return { id, dir: this.jobDir(id), result };
   }
 
+  /** The live signals a recording stored while it was made (none for imports). */
+  private liveSignals(recordingId: string, events: readonly RecordingEvent[]): LiveSignalAnalysis {
+    return liveSignalAnalysis(events, this.options.recorder.catalog.get(recordingId)?.durationS ?? Number.POSITIVE_INFINITY);
+  }
+
   private mediaKind(recordingId: string): MediaKind {
     // The transformed output is what viewers saw (and always H.264); imports only have the original.
     return this.options.recorder.catalog.segments(recordingId, 'transformed').length > 0 ? 'transformed' : 'original';
@@ -161,8 +170,8 @@ export class HighlightService {
     const media = await this.options.recorder.media(recordingId, kind);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError(`recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     context.progress(0.1, 'analysing');
-    const analysis = await this.analyzer.analyse(media.file, context.signal);
     const events = [...catalog.events(recordingId)];
+    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recordingId, events));
     const signals = buildSignals(analysis, events);
 
     context.progress(0.4, 'selecting');
@@ -173,7 +182,7 @@ export class HighlightService {
     if (signals.sentences.length === 0 && params.captions !== 'none') notes.push('the recording has no transcript: no captions');
     if (planned.length < params.k) notes.push(`${planned.length} of ${params.k} clips: no further moment stood out enough`);
 
-    const provenance = await this.provenance(recordingId, kind, analysis.sha256, params, signals, events);
+    const provenance = await this.provenance(recordingId, kind, analysis, params, signals, events);
     const comment = JSON.stringify(provenance);
     const clips: HighlightClip[] = [];
     for (const [index, plan] of planned.entries()) {
@@ -198,7 +207,7 @@ export class HighlightService {
       await HighlightRenderer.writeProvenance(path.join(dir, chaptersText), provenance);
       await writeFile(path.join(dir, 'chapters.ffmetadata'), HighlightRenderer.chapterMetadata(chapters));
     }
-    return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
+    return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { source: analysis.source, decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
   }
 
   /** Renders the reel again from the approved clips of a finished job, cutting trimmed clips anew. */
@@ -213,11 +222,11 @@ export class HighlightService {
     const dir = this.jobDir(sourceId);
     const kind = this.mediaKind(result.recordingId);
     const media = await this.options.recorder.media(result.recordingId, kind);
-    const analysis = await this.analyzer.analyse(media.file, context.signal);
     const events = [...this.options.recorder.catalog.events(result.recordingId)];
+    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(result.recordingId, events));
     const signals = buildSignals(analysis, events);
     const { recording_id: _unused, ...params } = request;
-    const provenance = { ...(await this.provenance(result.recordingId, kind, analysis.sha256, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
+    const provenance = { ...(await this.provenance(result.recordingId, kind, analysis, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
     const comment = JSON.stringify(provenance);
     for (const [index, clip] of approved.entries()) {
       if (!clip.trimmed) continue;
@@ -319,19 +328,19 @@ export class HighlightService {
   }
 
   /** What every output carries about how it was made; highlights and reel jobs alike (a reel job may be the first after a restart). */
-  private async provenance(recordingId: string, kind: MediaKind, sha256: string, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Promise<Record<string, unknown>> {
+  private async provenance(recordingId: string, kind: MediaKind, analysis: MediaAnalysis, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Promise<Record<string, unknown>> {
     this.ffmpegVersion ??= await this.runner.version();
     const transcriptWord = events.find((event) => event.type === 'transcript-word');
     const asr = transcriptWord ? (typeof transcriptWord.payload.engine === 'string' ? transcriptWord.payload.engine : 'transcript-word events of the recording') : null;
     return {
       aiEdited: true,
       disclosure: 'Clips were chosen and cut automatically by livefx highlights from audience engagement and the transcript.',
-      source: { recordingId, media: kind, sha256 },
+      source: { recordingId, media: kind, sha256: analysis.sha256 },
       strategy: params.strategy,
       parameters: params,
       seed: params.seed,
       versions: { livefx: livefxVersion(), ffmpeg: this.ffmpegVersion ?? 'unknown', ...(asr ? { asr } : {}) },
-      signals: { sentences: signals.sentences.length, sceneCuts: signals.sceneCuts.length, deadAir: signals.deadAir.length },
+      signals: { analysis: analysis.source, sentences: signals.sentences.length, sceneCuts: signals.sceneCuts.length, deadAir: signals.deadAir.length },
       createdAt: new Date().toISOString(),
     };
   }

@@ -110,6 +110,7 @@ export class LivefxServer {
       ffmpeg: this.config.LIVEFX_FFMPEG,
       ffprobe: this.config.LIVEFX_FFPROBE,
       concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+      stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
       log: this.log,
     }));
     highlights.start();
@@ -174,7 +175,12 @@ export class LivefxServer {
       this.openRecorder?.close();
       this.audience.close();
       await this.sfu.close();
-      await new Promise<void>((resolve) => this.io.close(() => resolve()));
+      // socket.io closes the HTTP server too, which then waits for every open connection. A keep-alive
+      // connection whose last response (a file stream) had not finished when close began is not idle,
+      // so it was left open and held shutdown for fastify's keepAliveTimeout (72 s): cut them all.
+      const ioClosed = this.io.close();
+      this.http.server.closeAllConnections();
+      await ioClosed;
       await this.http.close();
       this.openDatabase?.close();
     })();

@@ -26,13 +26,14 @@ export class HighlightRenderer {
       await this.runner.ffmpegRun(
         ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
         signal,
+        { stage: `cutting ${path.basename(output)}`, inputS: durationS },
       );
       await rename(temporary, output);
     } finally {
       // A failed or cancelled cut leaves no partial file behind.
       await rm(temporary, { force: true });
     }
-    return this.runner.durationS(output, signal);
+    return this.runner.durationS(output, signal, `cutting ${path.basename(output)}`);
   }
 
   /** Final quality: a frame-exact x264 re-encode of [start, start+duration), with the WebVTT burned in when given. Resolves to its duration. */
@@ -44,13 +45,14 @@ export class HighlightRenderer {
       await this.runner.ffmpegRun(
         ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
         signal,
+        { stage: `encoding ${path.basename(output)}`, inputS: durationS },
       );
       await rename(temporary, output);
     } finally {
       // A failed or cancelled cut leaves no partial file behind.
       await rm(temporary, { force: true });
     }
-    return this.runner.durationS(output, signal);
+    return this.runner.durationS(output, signal, `encoding ${path.basename(output)}`);
   }
 
   /** Final quality: the clips joined with short crossfades (xfade/acrossfade, re-encoded), one chapter per clip. Resolves to the reel's duration. */
@@ -83,17 +85,18 @@ export class HighlightRenderer {
       await this.runner.ffmpegRun(
         ['-v', 'error', '-y', ...inputs, '-i', metadata, '-filter_complex', graph, '-map', `[v${last}]`, ...(hasAudio ? ['-map', `[a${last}]`] : []), '-map_metadata', String(clips.length), '-map_chapters', String(clips.length), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
         signal,
+        { stage: 'reel (crossfades)', inputS: offset },
       );
       await rename(temporary, output);
     } finally {
       await Promise.all([rm(metadata, { force: true }), rm(temporary, { force: true })]);
     }
-    return this.runner.durationS(output, signal);
+    return this.runner.durationS(output, signal, 'reel');
   }
 
   /** One frame at `t`, 320 px wide. */
   async thumbnail(media: string, t: number, output: string, signal: AbortSignal): Promise<void> {
-    await this.runner.ffmpegRun(['-v', 'error', '-y', '-ss', t.toFixed(3), '-i', media, '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '4', output], signal);
+    await this.runner.ffmpegRun(['-v', 'error', '-y', '-ss', t.toFixed(3), '-i', media, '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '4', output], signal, { stage: `thumbnail ${path.basename(output)}` });
   }
 
   /** Joins clips (all cut from one source, so codecs match) and writes one chapter per clip. Resolves to the reel's duration. */
@@ -113,12 +116,13 @@ export class HighlightRenderer {
       await this.runner.ffmpegRun(
         ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-i', metadata, '-map', '0', '-map_metadata', '1', '-map_chapters', '1', '-c', 'copy', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
         signal,
+        { stage: 'reel', inputS: offset },
       );
       await rename(temporary, output);
     } finally {
       await Promise.all([rm(list, { force: true }), rm(metadata, { force: true }), rm(temporary, { force: true })]);
     }
-    return this.runner.durationS(output, signal);
+    return this.runner.durationS(output, signal, 'reel');
   }
 
   /** WebVTT of the sentences inside [start, end], timed from the clip's start. Null when none fall inside. */

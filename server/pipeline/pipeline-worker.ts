@@ -20,6 +20,7 @@ import { SupervisedProcess } from './supervised-process.js';
 import { Y4mReader } from './y4m-reader.js';
 import { HlsCaptionWriter } from './hls-caption-writer.js';
 import { LiveCaptioner } from './live-captioner.js';
+import { LiveSignals } from './live-signals.js';
 import type { AsrEngine } from '../../transforms/subtitles/asr-engine.js';
 import { threadCaptionBoard } from '../../transforms/subtitles/caption-board.js';
 import { CommandEngine, parseCommandLine } from '../../transforms/subtitles/command-engine.js';
@@ -114,6 +115,8 @@ class PipelineWorker {
   /** The captions as a WebVTT rendition next to the HLS video, while the captioner runs. */
   private hlsCaptions: HlsCaptionWriter | undefined;
   private captionsWarned = false;
+  /** Scene changes, motion and audio level for the recording (the highlights stage reads them instead of re-analysing). */
+  private readonly signals: LiveSignals;
   private readonly statsTimer: NodeJS.Timeout;
   private counters = { framesIn: 0, framesOut: 0, dropped: 0, lastIn: 0, lastOut: 0, lastTick: epochMs() };
   private stage = { decode: 0, transforms: 0, encode: 0 };
@@ -129,6 +132,13 @@ class PipelineWorker {
     const initial = this.buildChain(settings.chain);
     if (initial.error) this.post({ type: 'chain-result', requestId: 0, error: initial.error });
     mkdirSync(settings.hlsDir, { recursive: true });
+    this.signals = new LiveSignals({
+      hasAudio: settings.hasAudio,
+      ffmpegPath: settings.ffmpegPath,
+      restartBackoffMaxMs: settings.restartBackoffMaxMs,
+      onBatch: (batch) => this.post({ type: 'signals', batch }),
+      onCrash: (crash) => this.post({ type: 'crash', crash }),
+    });
 
     const backoff = { initialBackoffMs: 100, maxBackoffMs: settings.restartBackoffMaxMs };
     this.decoder = new SupervisedProcess({ role: 'decoder', command: settings.ffmpegPath, args: () => this.decoderArgs(), ...backoff });
@@ -143,6 +153,7 @@ class PipelineWorker {
       child.stdout.on('data', (chunk: Buffer) => this.y4m?.push(chunk));
       child.stdin.write(IvfWriter.fileHeader(settings.codec, this.width, this.height));
       this.waitingForKeyframe = true;
+      this.signals.resetVideo();
       if (restart) this.post({ type: 'need-keyframe', reason: 'decoder restarted' });
     });
     this.encoder.on('start', (child) => {
@@ -203,6 +214,7 @@ class PipelineWorker {
     if (!this.settings.hasAudio) return;
     const packet = Buffer.from(data);
     this.captioner?.pushOpus(packet, captureMs);
+    this.signals.pushOpus(packet, captureMs);
     if (!this.hlsWriter) return;
     const timestamp = captureMs - this.hlsOriginMs;
     if (timestamp < 0) return;
@@ -220,6 +232,8 @@ class PipelineWorker {
     this.stage.decode += SMOOTHING * (decodedMs - timing.submittedMs - this.stage.decode);
     frame.pts = timing.rtpTimestamp;
     frame.captureMs = timing.captureMs;
+    // Measured on the publisher's picture, before the operator's transforms change it.
+    this.signals.measureFrame(frame.y, frame.width, frame.height, timing.captureMs);
     this.chain.apply(frame, { frameIndex: this.frameIndex++, frameIntervalMs: this.frameIntervalMs });
     const transformedMs = epochMs();
     this.stage.transforms += SMOOTHING * (transformedMs - decodedMs - this.stage.transforms);
@@ -449,7 +463,7 @@ class PipelineWorker {
     clearInterval(this.statsTimer);
     this.hlsWriter?.close();
     this.hlsCaptions?.close();
-    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close()]);
+    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close(), this.signals.close()]);
     this.chain.close();
     this.post({ type: 'closed' });
   }
