@@ -13,6 +13,7 @@ import { buildSignals, type RecordingSignals } from './analysis/recording-signal
 import { DEFAULT_STALL_S, FfmpegRunner } from './ffmpeg-runner.js';
 import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
 import type { Job, JobContext, JobQueue } from './job-queue.js';
+import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
 import { strategyNamed } from './strategies/strategy-registry.js';
@@ -34,6 +35,8 @@ export interface HighlightClip {
   review: ReviewState;
   /** Set when a reviewer changed start/end: the next reel render cuts this clip again. */
   trimmed?: boolean;
+  /** Dead air cut out of the clip (seconds of the recording); the file joins the parts around each gap. */
+  gaps?: [number, number][];
 }
 
 export interface HighlightResult {
@@ -189,9 +192,9 @@ export class HighlightService {
       context.progress(0.45 + (0.4 * index) / Math.max(1, planned.length), `cutting clip ${index + 1} of ${planned.length}`);
       const rank = index + 1;
       const file = `clip-${rank}.mp4`;
-      const clip = await this.renderClip(dir, rank, media.file, plan.start, plan.end, plan.peak, params, signals, comment, provenance, context.signal);
+      const clip = await this.renderClip(dir, rank, media.file, new ClipTimeline(plan.start, plan.end, plan.gaps), plan.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
       const { end, captions, thumbnail } = clip;
-      clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending' });
+      clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending', ...(plan.gaps.length > 0 ? { gaps: plan.gaps } : {}) });
     }
 
     context.progress(0.88, 'reel');
@@ -233,7 +236,10 @@ export class HighlightService {
       context.progress((0.8 * index) / approved.length, `cutting clip ${clip.rank}`);
       // A trimmed start moves to the keyframe at or before it for a stream copy, as for the first cut.
       const start = params.quality === 'final' ? clip.start : ([...analysis.keyframes].reverse().find((keyframe) => keyframe <= clip.start + 1e-6) ?? clip.start);
-      const rendered = await this.renderClip(dir, clip.rank, media.file, start, clip.end, clip.peak, params, signals, comment, provenance, context.signal);
+      // Gaps the trim left inside the clip are still cut out.
+      const gaps = (clip.gaps ?? []).filter(([gapStart, gapEnd]) => gapStart > start && gapEnd < clip.end);
+      const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline(start, clip.end, gaps), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
+      clip.gaps = gaps;
       clip.start = start;
       clip.end = rendered.end;
       clip.captions = rendered.captions;
@@ -244,7 +250,7 @@ export class HighlightService {
     const latest = this.queue.get(sourceId)!.result as HighlightResult;
     for (const clip of approved) {
       const stored = latest.clips.find((candidate) => candidate.rank === clip.rank);
-      if (stored) Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, trimmed: false });
+      if (stored) Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, gaps: clip.gaps, trimmed: false });
     }
     latest.reel = reel;
     this.queue.setResult(sourceId, latest);
@@ -256,29 +262,30 @@ export class HighlightService {
     dir: string,
     rank: number,
     media: string,
-    start: number,
-    plannedEnd: number,
+    planned: ClipTimeline,
     peak: number,
     params: HighlightParams,
     signals: RecordingSignals,
+    hasAudio: boolean,
     comment: string,
     provenance: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<{ end: number; captions: string | null; thumbnail: string }> {
     const file = `clip-${rank}.mp4`;
     let captions: string | null = null;
-    if (params.captions !== 'none' && (await this.renderer.captions(signals.sentences, start, plannedEnd, path.join(dir, `clip-${rank}.vtt`)))) captions = `clip-${rank}.vtt`;
+    const start = planned.start;
+    if (params.captions !== 'none' && (await this.renderer.captions(signals.sentences, planned, path.join(dir, `clip-${rank}.vtt`)))) captions = `clip-${rank}.vtt`;
     let realDuration: number;
     if (params.quality === 'final') {
       const burn = params.captions === 'burn' && captions ? path.join(dir, captions) : null;
-      realDuration = await this.renderer.encode(media, start, plannedEnd - start, path.join(dir, file), comment, burn, signal);
+      realDuration = await this.renderer.encodeParts(media, planned, hasAudio, path.join(dir, file), comment, burn, signal);
     } else {
-      realDuration = await this.renderer.cut(media, start, plannedEnd - start, path.join(dir, file), comment, signal);
+      realDuration = await this.renderer.cutParts(media, planned, path.join(dir, file), comment, signal);
     }
-    const end = round3(start + realDuration);
-    // Cues are timed from the real start; a stream copy can end a frame off the plan.
+    // A stream copy can end a frame off the plan: the real end follows the file.
+    const end = round3(planned.end + realDuration - planned.durationS);
     if (captions) {
-      await this.renderer.captions(signals.sentences, start, end, path.join(dir, captions));
+      await this.renderer.captions(signals.sentences, new ClipTimeline(start, end, planned.gaps), path.join(dir, captions));
       await HighlightRenderer.writeProvenance(path.join(dir, captions), provenance);
     }
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
@@ -299,7 +306,7 @@ export class HighlightService {
     signal: AbortSignal,
   ): Promise<{ file: string; duration: number }> {
     const file = 'reel.mp4';
-    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: clip.end - clip.start, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
+    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline(clip.start, clip.end, clip.gaps).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
     const duration =
       quality === 'final' ? await this.renderer.crossfadeReel(parts, REEL_CROSSFADE_S, hasAudio, path.join(dir, file), comment, signal) : await this.renderer.reel(parts, path.join(dir, file), comment, signal);
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);

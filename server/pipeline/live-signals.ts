@@ -25,14 +25,15 @@ export interface LiveSignalsOptions {
   onCrash: (crash: ProcessCrash) => void;
 }
 
-/** A running 1 s batch of 100 ms slots on the capture clock (epoch ms). */
-class SlotBatch {
+/** A running 1 s batch of 100 ms slots on the capture clock (epoch ms); also used offline (benchmarks/media-signal-events.ts). */
+export class SignalBatch {
   readonly values = new Float64Array(SLOTS_PER_BATCH);
   startMs = Number.NaN;
   cuts: [number, number][] = [];
 
   constructor(
     private readonly source: 'video' | 'audio',
+    /** A slot's value before anything lands in it. */
     private readonly empty: number,
     private readonly flush: (batch: LiveSignalBatch) => void,
   ) {
@@ -71,8 +72,8 @@ class SlotBatch {
  */
 export class LiveSignals {
   private readonly meter = new SceneChangeMeter();
-  private readonly video: SlotBatch;
-  private readonly audio: SlotBatch;
+  private readonly video: SignalBatch;
+  private readonly audio: SignalBatch;
   private readonly decoder: SupervisedProcess | undefined;
   private writer: MatroskaLiveWriter | undefined;
   private decoderOriginMs: number | undefined;
@@ -84,8 +85,8 @@ export class LiveSignals {
 
   constructor(private readonly options: LiveSignalsOptions) {
     // Slots without a frame keep -1 (no picture), without audio SILENT_DBFS.
-    this.video = new SlotBatch('video', -1, options.onBatch);
-    this.audio = new SlotBatch('audio', SILENT_DBFS, options.onBatch);
+    this.video = new SignalBatch('video', -1, options.onBatch);
+    this.audio = new SignalBatch('audio', SILENT_DBFS, options.onBatch);
     if (options.hasAudio) {
       this.decoder = new SupervisedProcess({ role: 'level-decoder', command: options.ffmpegPath, args: () => this.decoderArgs(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
       this.decoder.on('start', (child) => this.onDecoderStart(child));
