@@ -16,6 +16,7 @@ import type { Job, JobContext, JobQueue } from './job-queue.js';
 import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
+import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
 import { strategyNamed } from './strategies/strategy-registry.js';
 
 export type ReviewState = 'pending' | 'approved' | 'rejected';
@@ -101,6 +102,8 @@ export class HighlightService {
   private readonly analyzer: MediaAnalyzer;
   private readonly renderer: HighlightRenderer;
   private ffmpegVersion: string | undefined;
+  /** The reel render in progress per source job: renders of one job run one after another. */
+  private readonly reelRenders = new Map<string, Promise<void>>();
 
   constructor(private readonly options: HighlightServiceOptions) {
     this.outputDir = path.join(options.dataDir, 'highlights');
@@ -213,14 +216,36 @@ export class HighlightService {
     return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { source: analysis.source, decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
   }
 
-  /** Renders the reel again from the approved clips of a finished job, cutting trimmed clips anew. */
-  private async runReel(job: Job, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[] }> {
+  /**
+   * Renders the reel again from the approved clips of a finished job, cutting trimmed clips anew. Reel
+   * renders of one job run one at a time (they write the same files); the clip set is read once at the
+   * start, and a clip edited (PATCH) while the render ran keeps that edit: only clips still as they were
+   * at the start take the render's cut.
+   */
+  private async runReel(job: Job, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
     const sourceId = (job.params as { job_id: string }).job_id;
+    const before = this.reelRenders.get(sourceId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.renderReelOf(sourceId, context));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.reelRenders.set(sourceId, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.reelRenders.get(sourceId) === settled) this.reelRenders.delete(sourceId);
+    }
+  }
+
+  private async renderReelOf(sourceId: string, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
     const source = this.queue.get(sourceId);
     if (!source || source.status !== 'done') throw new HighlightInputError(`job ${sourceId} has no finished result`);
     const result = source.result as HighlightResult;
     const approved = result.clips.filter((clip) => clip.review === 'approved');
     if (approved.length === 0) throw new HighlightInputError(`job ${sourceId} has no approved clips`);
+    // How each clip looked when this render began: a stored clip that differs later was edited meanwhile.
+    const begun = new Map(approved.map((clip) => [clip.rank, JSON.stringify({ start: clip.start, end: clip.end, trimmed: clip.trimmed ?? false })]));
     const request = highlightRequestSchema.parse(source.params);
     const dir = this.jobDir(sourceId);
     const kind = this.mediaKind(result.recordingId);
@@ -234,8 +259,9 @@ export class HighlightService {
     for (const [index, clip] of approved.entries()) {
       if (!clip.trimmed) continue;
       context.progress((0.8 * index) / approved.length, `cutting clip ${clip.rank}`);
-      // A trimmed start moves to the keyframe at or before it for a stream copy, as for the first cut.
-      const start = params.quality === 'final' ? clip.start : ([...analysis.keyframes].reverse().find((keyframe) => keyframe <= clip.start + 1e-6) ?? clip.start);
+      // A trimmed start moves to the keyframe at or before it for a stream copy, as for the first cut (not into the clip before).
+      const floor = Math.max(0, ...result.clips.filter((other) => other !== clip && other.end <= clip.start + 1e-6).map((other) => other.end));
+      const start = params.quality === 'final' ? clip.start : keyframeAtOrBefore(analysis.keyframes, clip.start, floor);
       // Gaps the trim left inside the clip are still cut out.
       const gaps = (clip.gaps ?? []).filter(([gapStart, gapEnd]) => gapStart > start && gapEnd < clip.end);
       const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline(start, clip.end, gaps), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
@@ -247,14 +273,22 @@ export class HighlightService {
     }
     context.progress(0.85, 'reel');
     const reel = await this.renderReel(dir, approved, signals, params.quality, analysis.hasAudio, comment, provenance, context.signal);
+    // Read again right before writing (no await in between): review decisions and trims saved meanwhile stay.
     const latest = this.queue.get(sourceId)!.result as HighlightResult;
+    const editedDuringRender: number[] = [];
     for (const clip of approved) {
       const stored = latest.clips.find((candidate) => candidate.rank === clip.rank);
-      if (stored) Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, gaps: clip.gaps, trimmed: false });
+      if (!stored) continue;
+      if (JSON.stringify({ start: stored.start, end: stored.end, trimmed: stored.trimmed ?? false }) !== begun.get(clip.rank)) {
+        // A newer trim: it stays marked, so the next reel render cuts it.
+        editedDuringRender.push(clip.rank);
+        continue;
+      }
+      Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, gaps: clip.gaps, trimmed: false });
     }
     latest.reel = reel;
     this.queue.setResult(sourceId, latest);
-    return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank) };
+    return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank), editedDuringRender };
   }
 
   /** One clip's files: the cut (stream copy or final re-encode), its captions and its thumbnail, each with provenance. */

@@ -136,25 +136,31 @@ export class ClipShaper {
     return limit;
   }
 
-  /** A stream-copy cut can only start on a keyframe: the one at or before, unless that runs into a neighbour or dead air, then the one after. */
   private keyframeAtOrBefore(t: number, taken: readonly Interval[]): number {
-    const keyframes = this.signals.keyframes;
-    if (keyframes.length === 0) return t;
     const floor = this.params.remove_dead_air ? this.freeFrom(t + 1e-6, taken) : Math.max(0, ...taken.filter(([, end]) => end <= t + 1e-6).map(([, end]) => end));
-    let before: number | undefined;
-    let after: number | undefined;
-    for (const keyframe of keyframes) {
-      if (keyframe <= t + 1e-6) before = keyframe;
-      else {
-        after = keyframe;
-        break;
-      }
-    }
-    // A keyframe a hair after the target (audio priming shifts video by ~23 ms) is the one meant.
-    if (after !== undefined && after - t <= 0.1) return after;
-    if (before !== undefined && before >= floor - 1e-6) return before;
-    return after ?? t;
+    return keyframeAtOrBefore(this.signals.keyframes, t, floor);
   }
+}
+
+/**
+ * Where a stream-copy cut meant to start at `t` starts: the keyframe at or before it, unless that is
+ * before `floor` (a neighbouring clip or dead air), then the one after. For first cuts and for trims.
+ */
+export function keyframeAtOrBefore(keyframes: readonly number[], t: number, floor = 0): number {
+  if (keyframes.length === 0) return t;
+  let before: number | undefined;
+  let after: number | undefined;
+  for (const keyframe of keyframes) {
+    if (keyframe <= t + 1e-6) before = keyframe;
+    else {
+      after = keyframe;
+      break;
+    }
+  }
+  // A keyframe a hair after the target (audio priming shifts video by ~23 ms) is the one meant.
+  if (after !== undefined && after - t <= 0.1) return after;
+  if (before !== undefined && before >= floor - 1e-6) return before;
+  return after ?? t;
 }
 
 /** Seconds the gaps remove. */
