@@ -12,6 +12,7 @@ import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
+import { ProgressBar } from './progress-bar.js';
 
 const HELP = `usage: livefx highlights <recording-id | video> [--events <events.json>] [-k 5] [--strategy engagement_topk|keywords]
                          [--keywords a,b] [--min-clip-s 10] [--max-clip-s 45] [--quality preview|final] [--seed 42] [--json]
@@ -87,32 +88,6 @@ function requestOf(values: CliInvocation['values'], recordingId: string): Highli
   return parsed.data;
 }
 
-class ProgressLine {
-  private lastStage = '';
-  private lastDraw = 0;
-  constructor(private readonly stream: NodeJS.WriteStream) {}
-
-  update(fraction: number, stage: string): void {
-    const tty = this.stream.isTTY === true;
-    const percent = Math.round(fraction * 100);
-    if (tty) {
-      const now = performance.now();
-      if (stage === this.lastStage && now - this.lastDraw < 100) return;
-      this.lastDraw = now;
-      this.lastStage = stage;
-      const filled = Math.round(fraction * 24);
-      this.stream.write(`\r[${'#'.repeat(filled)}${' '.repeat(24 - filled)}] ${String(percent).padStart(3)}% ${stage}\x1b[K`);
-    } else if (stage !== this.lastStage) {
-      this.lastStage = stage;
-      this.stream.write(`highlights: ${percent}% ${stage}\n`);
-    }
-  }
-
-  finish(): void {
-    if (this.stream.isTTY === true && this.lastStage) this.stream.write('\n');
-  }
-}
-
 async function runHighlights(invocation: CliInvocation, context: CliContext): Promise<number> {
   const { values } = invocation;
   const config = readConfig(context.env);
@@ -120,11 +95,17 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const isFile = existsSync(target) && statSync(target).isFile();
   if (values.events !== undefined && !isFile) throw new UsageError('--events goes with a video file, not a recording id', 'highlights');
   requestOf(values, 'check');
-  const progress = new ProgressLine(context.stderr);
+  const progress = new ProgressBar({ stream: context.stderr, label: 'highlights', total: 1 });
   if (config.LIVEFX_URL) {
     if (isFile) throw new CliError(`with LIVEFX_URL set, import the video first (livefx import ${target}) and pass the recording id`);
-    const result = await runRemote(config.LIVEFX_URL, requestOf(values, target), progress, context, config.LIVEFX_HIGHLIGHT_POLL_STALL_S);
-    progress.finish();
+    let result: PrintableResult;
+    try {
+      result = await runRemote(config.LIVEFX_URL, requestOf(values, target), progress, context, config.LIVEFX_HIGHLIGHT_POLL_STALL_S);
+    } catch (error) {
+      progress.abandon();
+      throw error;
+    }
+    progress.finish(1, 'done');
     print(result, values.json === true, context, (file) => (file ? new URL(file, config.LIVEFX_URL).toString() : null));
     return 0;
   }
@@ -153,11 +134,11 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
     try {
       outcome = await service.runDetached(request, (fraction, stage) => progress.update(fraction, stage), context.signal);
     } catch (error) {
+      progress.abandon();
       if (error instanceof JobCancelledError || context.signal.aborted) throw new InterruptedError();
       throw new CliError(error instanceof Error ? error.message : String(error));
     }
-    progress.update(1, 'done');
-    progress.finish();
+    progress.finish(1, 'done');
     print({ id: outcome.id, ...outcome.result }, values.json === true, context, (file) => (file ? path.join(outcome.dir, file) : null));
     return 0;
   } finally {
@@ -202,7 +183,7 @@ function print(result: PrintableResult, json: boolean, context: CliContext, loca
 }
 
 /** Polls the server's job until it settles; gives up when its progress and stage stay unchanged for `stallS`. */
-async function runRemote(baseUrl: string, request: HighlightRequest, progress: ProgressLine, context: CliContext, stallS: number): Promise<PrintableResult> {
+async function runRemote(baseUrl: string, request: HighlightRequest, progress: ProgressBar, context: CliContext, stallS: number): Promise<PrintableResult> {
   const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     let response: Response;
     try {

@@ -117,6 +117,33 @@ export class HighlightService {
       onError: (error, job) => options.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'highlights job failed'),
     });
     this.queue = this.sqliteQueue;
+    // A live recording's export carries chapters from its stored signals (imports are served as imported).
+    options.recorder.exporter.chapterSource = (recordingId) => this.exportChapters(recordingId);
+  }
+
+  /** Chapters of a recording from its live signals' scene cuts and its transcript, as ffmetadata; null without video signals. */
+  private exportChapters(recordingId: string): string | null {
+    const recording = this.options.recorder.catalog.get(recordingId);
+    if (!recording) return null;
+    const events = [...this.options.recorder.catalog.events(recordingId)];
+    const live = liveSignalAnalysis(events, recording.durationS);
+    if (!live.video) return null;
+    const analysis: MediaAnalysis = {
+      version: 2,
+      key: '',
+      sha256: '',
+      durationS: recording.durationS,
+      hasAudio: live.audio !== null,
+      decode: 'full',
+      keyframes: [],
+      sceneCuts: live.video.sceneCuts,
+      silences: live.audio?.silences ?? [],
+      stills: live.video.stills,
+      elapsedMs: 0,
+      source: 'live-signals',
+    };
+    const chapters = this.chapters(buildSignals(analysis, events));
+    return chapters.length > 1 ? HighlightRenderer.chapterMetadata(chapters) : null;
   }
 
   /** Re-queues jobs a restart interrupted (they run again from scratch) and starts working. */

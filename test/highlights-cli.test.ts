@@ -64,7 +64,7 @@ describe('livefx highlights', () => {
     const dataDir = path.join(scratch, 'local');
     const run = await livefx(['highlights', showFile, '--events', eventsFile, '-k', '3', '--json'], { LIVEFX_DATA_DIR: dataDir });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toContain('100% done');
+    expect(run.stderr).toMatch(/highlights 100% +done in /);
     const result = JSON.parse(run.stdout);
     for (const peak of PEAKS) expect(result.clips.some((clip: any) => clip.start <= peak && peak <= clip.end)).toBe(true);
     for (const clip of result.clips) expect(existsSync(clip.file)).toBe(true);
