@@ -1,7 +1,10 @@
 // Highlights of a 1-hour 720p recording with events and a transcript, in one run (bounded to about 10 minutes):
 // 1. preview highlights of the freshly imported file (no cached analysis), then again with the analysis cached;
 // 2. final highlights (x264 re-encode, burned captions, crossfaded reel), capped, with a projection when capped;
-// 3. the baseline: plain ffmpeg `scdet` + `silencedetect` over the whole file, capped the same way.
+// 3. preview highlights of the same recording with stored live signals (as a live recording has): the
+//    signals are computed with the pipeline's own code (SceneChangeMeter, levelDbfs) over the decoded frames
+//    and audio of the first cycle of the show and repeated over the hour, which is that cycle repeated;
+// 4. the baseline: plain ffmpeg `scdet` + `silencedetect` over the whole file, capped the same way.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -12,6 +15,7 @@ import { LivefxServer } from '../server/livefx-server.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { ADMIN_TOKEN, projectRoot, adminFetch as fetch } from './livefx-process.js';
+import { mediaSignalEvents } from './media-signal-events.js';
 
 const HOUR_S = Number(process.env.HIGHLIGHTS_BENCH_S ?? 3600);
 const FINAL_LIMIT_S = Number(process.env.HIGHLIGHTS_FINAL_LIMIT_S ?? 300);
@@ -126,9 +130,11 @@ interface JobTiming {
   capped: boolean;
   clips: { rank: number; start: number; end: number; reasons: string[] }[];
   reelS: number | null;
+  /** The job's analysis step: where cuts/silence came from and how long it took (0 when cached). */
+  analysis: { source: string; elapsedMs: number } | null;
 }
 
-async function timeJob(url: string, request: Record<string, unknown>, limitS = Infinity): Promise<JobTiming> {
+async function timeJob(server: LivefxServer, url: string, request: Record<string, unknown>, limitS = Infinity): Promise<JobTiming> {
   const started = performance.now();
   const posted = await fetch(`${url}/v1/video/highlights`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
   const { id } = (await posted.json()) as { id: string };
@@ -147,7 +153,9 @@ async function timeJob(url: string, request: Record<string, unknown>, limitS = I
       if (view.status === 'failed') throw new Error(`highlights job failed: ${view.error}`);
       if (!finished) await fetch(`${url}/v1/video/highlights/${id}`, { method: 'DELETE' });
       const clips = (view.result?.clips ?? []).map(({ rank, start, end, reasons }) => ({ rank, start, end, reasons }));
-      return { seconds: round(seconds), status: view.status, progress: view.progress, stage: view.stage, capped: !finished, clips, reelS: view.result?.reel?.duration ?? null };
+      const stored = server.highlights.queue.get(id)?.result as { analysis?: { source: string; elapsedMs: number } } | null | undefined;
+      const analysis = stored?.analysis ? { source: stored.analysis.source, elapsedMs: stored.analysis.elapsedMs } : null;
+      return { seconds: round(seconds), status: view.status, progress: view.progress, stage: view.stage, capped: !finished, clips, reelS: view.result?.reel?.duration ?? null, analysis };
     }
     await sleep(250);
   }
@@ -183,16 +191,30 @@ async function main(): Promise<void> {
     const importS = round((performance.now() - importStarted) / 1000);
     log(`imported with ${events.events.length} events in ${importS} s`);
 
-    const previewCold = await timeJob(url, { recording_id: recording.id });
-    log(`preview, no cached analysis: ${previewCold.seconds} s (${previewCold.clips.length} clips)`);
-    const previewCached = await timeJob(url, { recording_id: recording.id });
-    log(`preview, analysis cached: ${previewCached.seconds} s`);
+    const previewCold = await timeJob(server, url, { recording_id: recording.id });
+    log(`preview, no signals, no cached analysis: ${previewCold.seconds} s (${previewCold.clips.length} clips)`);
+    const previewCached = await timeJob(server, url, { recording_id: recording.id });
+    log(`preview, no signals, analysis cached: ${previewCached.seconds} s`);
+
+    // The live signals the pipeline would have stored, computed with its code over the first cycle (and 1 s of the next, for the cut between cycles).
+    const signalsStarted = performance.now();
+    const cycle = await mediaSignalEvents(media, { width: 1280, height: 720, fps: FPS, hasAudio: true, durationS: Math.min(HOUR_S, CYCLE_S + 1) });
+    const signalsS = round((performance.now() - signalsStarted) / 1000);
+    const tiled = cycle.events.filter((event) => event.t < 1);
+    for (let offset = 0; offset < HOUR_S; offset += CYCLE_S) {
+      for (const event of cycle.events) if (event.t >= 1 && event.t < CYCLE_S + 1 && event.t + offset < HOUR_S) tiled.push({ ...event, t: round(event.t + offset, 3) });
+    }
+    const firstSeq = Math.max(0, ...server.recorder.catalog.eventSeqs(recording.id)) + 1;
+    server.recorder.catalog.insertEvents(recording.id, tiled.map((event, index) => ({ seq: firstSeq + index, ...event })));
+    log(`live signals: ${cycle.frames} frames at ${round(cycle.videoUsPerFrame, 2)} µs/frame, ${round(cycle.audioUsPerSlot, 2)} µs per 100 ms of audio (${signalsS} s with decoding); ${tiled.length} signal events stored`);
+    const previewLive = await timeJob(server, url, { recording_id: recording.id });
+    log(`preview, stored live signals: ${previewLive.seconds} s (analysis from ${previewLive.analysis?.source})`);
     const elapsedS = (): number => (performance.now() - benchStarted) / 1000;
     const finalLimitS = Math.max(30, Math.min(FINAL_LIMIT_S, TOTAL_LIMIT_S - elapsedS() - BASELINE_LIMIT_S - 15));
-    const final = await timeJob(url, { recording_id: recording.id, quality: 'final', captions: 'burn' }, finalLimitS);
+    const final = await timeJob(server, url, { recording_id: recording.id, quality: 'final', captions: 'burn' }, finalLimitS);
     // A capped final job is projected from its progress past the cached analysis (the clip cuts and reel are most of it).
     const finalProjectedS = final.capped && final.progress > 0.45 ? round(final.seconds / final.progress) : final.capped ? null : final.seconds;
-    log(`final: ${final.seconds} s, ${final.status}${final.capped ? ` at ${round(final.progress * 100)} % (${final.stage}), projected ${finalProjectedS ?? '?'} s` : ''}`);
+    log(`final (stored live signals, analysis cached): ${final.seconds} s, ${final.status}${final.capped ? ` at ${round(final.progress * 100)} % (${final.stage}), projected ${finalProjectedS ?? '?'} s` : ''}`);
     await server.close();
     server = undefined;
 
@@ -214,6 +236,18 @@ async function main(): Promise<void> {
       importS,
       previewNoCacheS: previewCold.seconds,
       previewCachedS: previewCached.seconds,
+      previewNoCacheAnalysisMs: previewCold.analysis?.elapsedMs ?? null,
+      previewLiveSignalsS: previewLive.seconds,
+      previewLiveSignalsAnalysis: previewLive.analysis,
+      liveSignals: {
+        note: 'computed with the pipeline code (SceneChangeMeter per decoded 720p frame, levelDbfs per 100 ms of 8 kHz audio) over the first cycle of the show and repeated over the hour',
+        frames: cycle.frames,
+        videoUsPerFrame: round(cycle.videoUsPerFrame, 2),
+        audioUsPer100ms: round(cycle.audioUsPerSlot, 2),
+        events: tiled.length,
+        computeWithDecodeS: signalsS,
+      },
+      sameClipsWithLiveSignals: JSON.stringify(previewLive.clips) === JSON.stringify(previewCached.clips),
       previewTargetS: PREVIEW_TARGET_S,
       previewNoCacheRealTimeX: round(HOUR_S / previewCold.seconds),
       previewCachedRealTimeX: round(HOUR_S / previewCached.seconds),
@@ -233,6 +267,7 @@ async function main(): Promise<void> {
       groups: [
         { label: 'no cache', values: { seconds: previewCold.seconds } },
         { label: 'cached', values: { seconds: previewCached.seconds } },
+        { label: 'live signals', values: { seconds: previewLive.seconds } },
         { label: final.capped ? 'final*' : 'final', values: { seconds: finalProjectedS ?? final.seconds } },
         { label: baseline.capped ? 'ffmpeg*' : 'ffmpeg', values: { seconds: baselineProjectedS ?? baselineS } },
       ],

@@ -12,6 +12,7 @@ import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
+import { ProgressBar } from './progress-bar.js';
 
 const HELP = `usage: livefx highlights <recording-id | video> [--events <events.json>] [-k 5] [--strategy engagement_topk|keywords]
                          [--keywords a,b] [--min-clip-s 10] [--max-clip-s 45] [--quality preview|final] [--seed 42] [--json]
@@ -34,6 +35,7 @@ with chapter markers, and writes provenance beside every file. A video file is i
 
 With LIVEFX_URL set, the job runs on that server (POST /v1/video/highlights) and needs a recording id;
 otherwise it runs here on $LIVEFX_DATA_DIR and the outputs go to $LIVEFX_DATA_DIR/highlights/<job>/.
+A remote job whose progress stays unchanged for $LIVEFX_HIGHLIGHT_POLL_STALL_S (600 s) is given up on (exit 1).
 Progress goes to stderr. Exit codes: 0 done, 1 failed, 2 wrong command line, 130 interrupted.`;
 
 export const highlightsCommand: CliCommand = {
@@ -86,32 +88,6 @@ function requestOf(values: CliInvocation['values'], recordingId: string): Highli
   return parsed.data;
 }
 
-class ProgressLine {
-  private lastStage = '';
-  private lastDraw = 0;
-  constructor(private readonly stream: NodeJS.WriteStream) {}
-
-  update(fraction: number, stage: string): void {
-    const tty = this.stream.isTTY === true;
-    const percent = Math.round(fraction * 100);
-    if (tty) {
-      const now = performance.now();
-      if (stage === this.lastStage && now - this.lastDraw < 100) return;
-      this.lastDraw = now;
-      this.lastStage = stage;
-      const filled = Math.round(fraction * 24);
-      this.stream.write(`\r[${'#'.repeat(filled)}${' '.repeat(24 - filled)}] ${String(percent).padStart(3)}% ${stage}\x1b[K`);
-    } else if (stage !== this.lastStage) {
-      this.lastStage = stage;
-      this.stream.write(`highlights: ${percent}% ${stage}\n`);
-    }
-  }
-
-  finish(): void {
-    if (this.stream.isTTY === true && this.lastStage) this.stream.write('\n');
-  }
-}
-
 async function runHighlights(invocation: CliInvocation, context: CliContext): Promise<number> {
   const { values } = invocation;
   const config = readConfig(context.env);
@@ -119,18 +95,24 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const isFile = existsSync(target) && statSync(target).isFile();
   if (values.events !== undefined && !isFile) throw new UsageError('--events goes with a video file, not a recording id', 'highlights');
   requestOf(values, 'check');
-  const progress = new ProgressLine(context.stderr);
+  const progress = new ProgressBar({ stream: context.stderr, label: 'highlights', total: 1 });
   if (config.LIVEFX_URL) {
     if (isFile) throw new CliError(`with LIVEFX_URL set, import the video first (livefx import ${target}) and pass the recording id`);
-    const result = await runRemote(config.LIVEFX_URL, serverAuthHeaders(config), requestOf(values, target), progress, context);
-    progress.finish();
+    let result: PrintableResult;
+    try {
+      result = await runRemote(config.LIVEFX_URL, serverAuthHeaders(config), requestOf(values, target), progress, context, config.LIVEFX_HIGHLIGHT_POLL_STALL_S);
+    } catch (error) {
+      progress.abandon();
+      throw error;
+    }
+    progress.finish(1, 'done');
     print(result, values.json === true, context, (file) => (file ? new URL(file, config.LIVEFX_URL).toString() : null));
     return 0;
   }
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ db: database.db, dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
-  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, concurrency: 1, log });
+  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, concurrency: 1, stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
   try {
     let recordingId = target;
     if (isFile) {
@@ -152,11 +134,11 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
     try {
       outcome = await service.runDetached(request, (fraction, stage) => progress.update(fraction, stage), context.signal);
     } catch (error) {
+      progress.abandon();
       if (error instanceof JobCancelledError || context.signal.aborted) throw new InterruptedError();
       throw new CliError(error instanceof Error ? error.message : String(error));
     }
-    progress.update(1, 'done');
-    progress.finish();
+    progress.finish(1, 'done');
     print({ id: outcome.id, ...outcome.result }, values.json === true, context, (file) => (file ? path.join(outcome.dir, file) : null));
     return 0;
   } finally {
@@ -200,7 +182,8 @@ function print(result: PrintableResult, json: boolean, context: CliContext, loca
   context.stdout.write(`${lines.join('\n')}\n`);
 }
 
-async function runRemote(baseUrl: string, auth: Record<string, string>, request: HighlightRequest, progress: ProgressLine, context: CliContext): Promise<PrintableResult> {
+/** Polls the server's job until it settles; gives up when its progress and stage stay unchanged for `stallS`. */
+async function runRemote(baseUrl: string, auth: Record<string, string>, request: HighlightRequest, progress: ProgressBar, context: CliContext, stallS: number): Promise<PrintableResult> {
   const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
     let response: Response;
     try {
@@ -219,9 +202,20 @@ async function runRemote(baseUrl: string, auth: Record<string, string>, request:
   const posted = await call('POST', '/v1/video/highlights', request);
   if (posted.status !== 202) throw new CliError(`the server refused the job (${posted.status}): ${posted.body?.error?.message ?? 'no message'}${refusedHint(posted.status)}`);
   const id = posted.body.id as string;
+  let lastState = '';
+  let lastChange = performance.now();
   try {
     for (;;) {
       const view = (await call('GET', `/v1/video/highlights/${id}`)).body;
+      const state = `${view.status}|${view.progress}|${view.stage}`;
+      if (state !== lastState) {
+        lastState = state;
+        lastChange = performance.now();
+      } else if (performance.now() - lastChange >= stallS * 1000) {
+        throw new CliError(
+          `highlights job ${id} made no progress for ${stallS} s (still ${view.status} at ${Math.round(view.progress * 100)}% "${view.stage}"); giving up waiting. The job stays on the server: DELETE /v1/video/highlights/${id} cancels it (LIVEFX_HIGHLIGHT_POLL_STALL_S sets this limit)`,
+        );
+      }
       progress.update(view.progress, view.stage);
       if (view.status === 'done') return view.result as PrintableResult;
       if (view.status === 'failed') throw new CliError(`highlights job ${id} failed: ${view.error}`);

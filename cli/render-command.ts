@@ -9,7 +9,7 @@ import { FileRender } from './file-render.js';
 import { ffprobeBeside, probeMedia, type StillImageInfo, type VideoInfo } from './media-probe.js';
 import { buildRenderChain, validateSpec, type SpecSource } from './render-chain.js';
 import { lookUpPreset } from './preset-lookup.js';
-import { RenderProgress } from './render-progress.js';
+import { ProgressBar } from './progress-bar.js';
 
 const HELP = `usage: livefx render <input> --preset <spec.json> -o <output> [--overwrite] [--quiet]
 
@@ -82,7 +82,7 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   const chain = buildRenderChain(validated.spec, source, config.LIVEFX_DATA_DIR);
   const partial = path.join(path.dirname(output), `.${path.basename(output)}.livefx-${process.pid}.partial`);
   const plan = media.kind === 'image' ? imagePlan(media, input, partial) : videoPlan(media, input, partial, note);
-  const progress = media.kind === 'video' && !quiet ? new RenderProgress({ stream: context.stderr, total: media.totalFrames }) : undefined;
+  const progress = media.kind === 'video' && !quiet ? new ProgressBar({ stream: context.stderr, label: 'render', total: media.totalFrames, counted: { unit: 'frames', rateUnit: 'fps' } }) : undefined;
   const render = new FileRender({
     ffmpegPath: config.LIVEFX_FFMPEG,
     decoderArgs: plan.decoderArgs,

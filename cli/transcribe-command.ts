@@ -9,6 +9,7 @@ import { formatTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
+import { ProgressBar } from './progress-bar.js';
 
 const HELP = `usage: livefx transcribe <audio-or-video> [--format vtt|srt|json|txt] [-o <out>] [--quiet]
 
@@ -38,8 +39,6 @@ export const transcribeCommand: CliCommand = {
   run: runTranscribe,
 };
 
-const BAR_WIDTH = 24;
-
 async function runTranscribe(invocation: CliInvocation, context: CliContext): Promise<number> {
   const { values } = invocation;
   const format = (values.format ?? 'vtt') as string;
@@ -50,7 +49,7 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
   if (!statSync(file).isFile()) throw new CliError(`${file} is not a file`);
   const config = readConfig(context.env);
   const engine = engineFrom(config.LIVEFX_ASR_COMMAND);
-  const progress = values.quiet === true ? undefined : progressLine(context.stderr);
+  const progress = values.quiet === true ? undefined : new ProgressBar({ stream: context.stderr, label: 'transcribe', total: 1 });
   let interrupted = false;
   const onAbort = (): void => {
     interrupted = true;
@@ -66,7 +65,7 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
     });
     // transcribeFile cannot be stopped half-way; a Ctrl-C discards its result (a second one exits at once).
     if (interrupted) throw new InterruptedError();
-    progress?.finish(transcript.words.length);
+    progress?.finish(1, `${transcript.words.length} words`);
     text = formatTranscript(transcript, format as TranscriptFormat);
   } catch (error) {
     progress?.abandon();
@@ -94,42 +93,4 @@ function engineFrom(asrCommand: string): AsrEngine {
   if (!command) return new PocketSphinxEngine();
   const { command: program, args } = parseCommandLine(command);
   return new CommandEngine({ command: program, args });
-}
-
-/** A bar redrawn in place on a terminal; elsewhere a plain line every 10 %. */
-function progressLine(stream: NodeJS.WriteStream): { update(fraction: number): void; finish(words: number): void; abandon(): void } {
-  const tty = stream.isTTY === true;
-  const started = performance.now();
-  let nextPercent = 10;
-  let shown = false;
-  let done = false;
-  const describe = (fraction: number): string => {
-    const percent = Math.floor(fraction * 100);
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const bar = tty ? `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ` : '';
-    return `transcribe ${bar}${String(percent).padStart(3)}%`;
-  };
-  return {
-    update(fraction) {
-      if (done) return;
-      if (tty) {
-        stream.write(`\r${describe(fraction)}\x1b[K`);
-        shown = true;
-      } else if (fraction * 100 >= nextPercent && fraction < 1) {
-        while (nextPercent <= fraction * 100) nextPercent += 10;
-        stream.write(`${describe(fraction)}\n`);
-      }
-    },
-    finish(words) {
-      if (done) return;
-      done = true;
-      const line = `${describe(1)}  ${words} words in ${((performance.now() - started) / 1000).toFixed(1)}s`;
-      stream.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
-    },
-    abandon() {
-      if (done) return;
-      done = true;
-      if (tty && shown) stream.write('\n');
-    },
-  };
 }

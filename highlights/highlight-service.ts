@@ -3,17 +3,20 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { MediaKind } from '../recorder/recording-catalog.js';
+import type { MediaKind, RecordingEvent } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { Logger } from '../server/logger.js';
 import { clipReasons } from './strategies/clip-reasons.js';
-import { MediaAnalyzer, round3 } from './analysis/media-analyzer.js';
+import { liveSignalAnalysis, type LiveSignalAnalysis } from './analysis/live-signal-analysis.js';
+import { MediaAnalyzer, round3, type MediaAnalysis } from './analysis/media-analyzer.js';
 import { buildSignals, type RecordingSignals } from './analysis/recording-signals.js';
-import { FfmpegRunner } from './ffmpeg-runner.js';
+import { DEFAULT_STALL_S, FfmpegRunner } from './ffmpeg-runner.js';
 import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
 import type { Job, JobContext, JobQueue } from './job-queue.js';
+import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
+import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
 import { strategyNamed } from './strategies/strategy-registry.js';
 
 export type ReviewState = 'pending' | 'approved' | 'rejected';
@@ -33,6 +36,8 @@ export interface HighlightClip {
   review: ReviewState;
   /** Set when a reviewer changed start/end: the next reel render cuts this clip again. */
   trimmed?: boolean;
+  /** Dead air cut out of the clip (seconds of the recording); the file joins the parts around each gap. */
+  gaps?: [number, number][];
 }
 
 export interface HighlightResult {
@@ -43,7 +48,8 @@ export interface HighlightResult {
   chaptersText: string | null;
   provenance: Record<string, unknown>;
   notes: string[];
-  analysis: { decode: 'full' | 'keyframes'; elapsedMs: number };
+  /** `source`: live-signals when the recording's stored signals replaced ffmpeg's detect passes. */
+  analysis: { source: MediaAnalysis['source']; decode: 'full' | 'keyframes'; elapsedMs: number };
 }
 
 export class HighlightInputError extends Error {
@@ -78,6 +84,8 @@ export interface HighlightServiceOptions {
   ffmpeg: string;
   ffprobe: string;
   concurrency: number;
+  /** Stall limit of the ffmpeg watchdog (LIVEFX_HIGHLIGHT_STALL_S). */
+  stallS?: number;
   log: Logger;
 }
 
@@ -94,10 +102,12 @@ export class HighlightService {
   private readonly analyzer: MediaAnalyzer;
   private readonly renderer: HighlightRenderer;
   private ffmpegVersion: string | undefined;
+  /** The reel render in progress per source job: renders of one job run one after another. */
+  private readonly reelRenders = new Map<string, Promise<void>>();
 
   constructor(private readonly options: HighlightServiceOptions) {
     this.outputDir = path.join(options.dataDir, 'highlights');
-    this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe);
+    this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe, { stallS: options.stallS ?? DEFAULT_STALL_S });
     this.analyzer = new MediaAnalyzer(this.runner);
     this.renderer = new HighlightRenderer(this.runner);
     this.sqliteQueue = new SqliteJobQueue({
@@ -107,6 +117,33 @@ export class HighlightService {
       onError: (error, job) => options.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'highlights job failed'),
     });
     this.queue = this.sqliteQueue;
+    // A live recording's export carries chapters from its stored signals (imports are served as imported).
+    options.recorder.exporter.chapterSource = (recordingId) => this.exportChapters(recordingId);
+  }
+
+  /** Chapters of a recording from its live signals' scene cuts and its transcript, as ffmetadata; null without video signals. */
+  private exportChapters(recordingId: string): string | null {
+    const recording = this.options.recorder.catalog.get(recordingId);
+    if (!recording) return null;
+    const events = [...this.options.recorder.catalog.events(recordingId)];
+    const live = liveSignalAnalysis(events, recording.durationS);
+    if (!live.video) return null;
+    const analysis: MediaAnalysis = {
+      version: 2,
+      key: '',
+      sha256: '',
+      durationS: recording.durationS,
+      hasAudio: live.audio !== null,
+      decode: 'full',
+      keyframes: [],
+      sceneCuts: live.video.sceneCuts,
+      silences: live.audio?.silences ?? [],
+      stills: live.video.stills,
+      elapsedMs: 0,
+      source: 'live-signals',
+    };
+    const chapters = this.chapters(buildSignals(analysis, events));
+    return chapters.length > 1 ? HighlightRenderer.chapterMetadata(chapters) : null;
   }
 
   /** Re-queues jobs a restart interrupted (they run again from scratch) and starts working. */
@@ -141,6 +178,11 @@ export class HighlightService {
     return { id, dir: this.jobDir(id), result };
   }
 
+  /** The live signals a recording stored while it was made (none for imports). */
+  private liveSignals(recordingId: string, events: readonly RecordingEvent[]): LiveSignalAnalysis {
+    return liveSignalAnalysis(events, this.options.recorder.catalog.get(recordingId)?.durationS ?? Number.POSITIVE_INFINITY);
+  }
+
   private mediaKind(recordingId: string): MediaKind {
     // The transformed output is what viewers saw (and always H.264); imports only have the original.
     return this.options.recorder.catalog.segments(recordingId, 'transformed').length > 0 ? 'transformed' : 'original';
@@ -161,8 +203,8 @@ export class HighlightService {
     const media = await this.options.recorder.media(recordingId, kind);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError(`recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     context.progress(0.1, 'analysing');
-    const analysis = await this.analyzer.analyse(media.file, context.signal);
     const events = [...catalog.events(recordingId)];
+    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recordingId, events));
     const signals = buildSignals(analysis, events);
 
     context.progress(0.4, 'selecting');
@@ -173,16 +215,16 @@ export class HighlightService {
     if (signals.sentences.length === 0 && params.captions !== 'none') notes.push('the recording has no transcript: no captions');
     if (planned.length < params.k) notes.push(`${planned.length} of ${params.k} clips: no further moment stood out enough`);
 
-    const provenance = await this.provenance(recordingId, kind, analysis.sha256, params, signals, events);
+    const provenance = await this.provenance(recordingId, kind, analysis, params, signals, events);
     const comment = JSON.stringify(provenance);
     const clips: HighlightClip[] = [];
     for (const [index, plan] of planned.entries()) {
       context.progress(0.45 + (0.4 * index) / Math.max(1, planned.length), `cutting clip ${index + 1} of ${planned.length}`);
       const rank = index + 1;
       const file = `clip-${rank}.mp4`;
-      const clip = await this.renderClip(dir, rank, media.file, plan.start, plan.end, plan.peak, params, signals, comment, provenance, context.signal);
+      const clip = await this.renderClip(dir, rank, media.file, new ClipTimeline(plan.start, plan.end, plan.gaps), plan.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
       const { end, captions, thumbnail } = clip;
-      clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending' });
+      clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending', ...(plan.gaps.length > 0 ? { gaps: plan.gaps } : {}) });
     }
 
     context.progress(0.88, 'reel');
@@ -198,33 +240,59 @@ export class HighlightService {
       await HighlightRenderer.writeProvenance(path.join(dir, chaptersText), provenance);
       await writeFile(path.join(dir, 'chapters.ffmetadata'), HighlightRenderer.chapterMetadata(chapters));
     }
-    return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
+    return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { source: analysis.source, decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
   }
 
-  /** Renders the reel again from the approved clips of a finished job, cutting trimmed clips anew. */
-  private async runReel(job: Job, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[] }> {
+  /**
+   * Renders the reel again from the approved clips of a finished job, cutting trimmed clips anew. Reel
+   * renders of one job run one at a time (they write the same files); the clip set is read once at the
+   * start, and a clip edited (PATCH) while the render ran keeps that edit: only clips still as they were
+   * at the start take the render's cut.
+   */
+  private async runReel(job: Job, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
     const sourceId = (job.params as { job_id: string }).job_id;
+    const before = this.reelRenders.get(sourceId) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.renderReelOf(sourceId, context));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.reelRenders.set(sourceId, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.reelRenders.get(sourceId) === settled) this.reelRenders.delete(sourceId);
+    }
+  }
+
+  private async renderReelOf(sourceId: string, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
     const source = this.queue.get(sourceId);
     if (!source || source.status !== 'done') throw new HighlightInputError(`job ${sourceId} has no finished result`);
     const result = source.result as HighlightResult;
     const approved = result.clips.filter((clip) => clip.review === 'approved');
     if (approved.length === 0) throw new HighlightInputError(`job ${sourceId} has no approved clips`);
+    // How each clip looked when this render began: a stored clip that differs later was edited meanwhile.
+    const begun = new Map(approved.map((clip) => [clip.rank, JSON.stringify({ start: clip.start, end: clip.end, trimmed: clip.trimmed ?? false })]));
     const request = highlightRequestSchema.parse(source.params);
     const dir = this.jobDir(sourceId);
     const kind = this.mediaKind(result.recordingId);
     const media = await this.options.recorder.media(result.recordingId, kind);
-    const analysis = await this.analyzer.analyse(media.file, context.signal);
     const events = [...this.options.recorder.catalog.events(result.recordingId)];
+    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(result.recordingId, events));
     const signals = buildSignals(analysis, events);
     const { recording_id: _unused, ...params } = request;
-    const provenance = { ...(await this.provenance(result.recordingId, kind, analysis.sha256, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
+    const provenance = { ...(await this.provenance(result.recordingId, kind, analysis, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
     const comment = JSON.stringify(provenance);
     for (const [index, clip] of approved.entries()) {
       if (!clip.trimmed) continue;
       context.progress((0.8 * index) / approved.length, `cutting clip ${clip.rank}`);
-      // A trimmed start moves to the keyframe at or before it for a stream copy, as for the first cut.
-      const start = params.quality === 'final' ? clip.start : ([...analysis.keyframes].reverse().find((keyframe) => keyframe <= clip.start + 1e-6) ?? clip.start);
-      const rendered = await this.renderClip(dir, clip.rank, media.file, start, clip.end, clip.peak, params, signals, comment, provenance, context.signal);
+      // A trimmed start moves to the keyframe at or before it for a stream copy, as for the first cut (not into the clip before).
+      const floor = Math.max(0, ...result.clips.filter((other) => other !== clip && other.end <= clip.start + 1e-6).map((other) => other.end));
+      const start = params.quality === 'final' ? clip.start : keyframeAtOrBefore(analysis.keyframes, clip.start, floor);
+      // Gaps the trim left inside the clip are still cut out.
+      const gaps = (clip.gaps ?? []).filter(([gapStart, gapEnd]) => gapStart > start && gapEnd < clip.end);
+      const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline(start, clip.end, gaps), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
+      clip.gaps = gaps;
       clip.start = start;
       clip.end = rendered.end;
       clip.captions = rendered.captions;
@@ -232,14 +300,22 @@ export class HighlightService {
     }
     context.progress(0.85, 'reel');
     const reel = await this.renderReel(dir, approved, signals, params.quality, analysis.hasAudio, comment, provenance, context.signal);
+    // Read again right before writing (no await in between): review decisions and trims saved meanwhile stay.
     const latest = this.queue.get(sourceId)!.result as HighlightResult;
+    const editedDuringRender: number[] = [];
     for (const clip of approved) {
       const stored = latest.clips.find((candidate) => candidate.rank === clip.rank);
-      if (stored) Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, trimmed: false });
+      if (!stored) continue;
+      if (JSON.stringify({ start: stored.start, end: stored.end, trimmed: stored.trimmed ?? false }) !== begun.get(clip.rank)) {
+        // A newer trim: it stays marked, so the next reel render cuts it.
+        editedDuringRender.push(clip.rank);
+        continue;
+      }
+      Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, gaps: clip.gaps, trimmed: false });
     }
     latest.reel = reel;
     this.queue.setResult(sourceId, latest);
-    return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank) };
+    return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank), editedDuringRender };
   }
 
   /** One clip's files: the cut (stream copy or final re-encode), its captions and its thumbnail, each with provenance. */
@@ -247,29 +323,30 @@ export class HighlightService {
     dir: string,
     rank: number,
     media: string,
-    start: number,
-    plannedEnd: number,
+    planned: ClipTimeline,
     peak: number,
     params: HighlightParams,
     signals: RecordingSignals,
+    hasAudio: boolean,
     comment: string,
     provenance: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<{ end: number; captions: string | null; thumbnail: string }> {
     const file = `clip-${rank}.mp4`;
     let captions: string | null = null;
-    if (params.captions !== 'none' && (await this.renderer.captions(signals.sentences, start, plannedEnd, path.join(dir, `clip-${rank}.vtt`)))) captions = `clip-${rank}.vtt`;
+    const start = planned.start;
+    if (params.captions !== 'none' && (await this.renderer.captions(signals.sentences, planned, path.join(dir, `clip-${rank}.vtt`)))) captions = `clip-${rank}.vtt`;
     let realDuration: number;
     if (params.quality === 'final') {
       const burn = params.captions === 'burn' && captions ? path.join(dir, captions) : null;
-      realDuration = await this.renderer.encode(media, start, plannedEnd - start, path.join(dir, file), comment, burn, signal);
+      realDuration = await this.renderer.encodeParts(media, planned, hasAudio, path.join(dir, file), comment, burn, signal);
     } else {
-      realDuration = await this.renderer.cut(media, start, plannedEnd - start, path.join(dir, file), comment, signal);
+      realDuration = await this.renderer.cutParts(media, planned, path.join(dir, file), comment, signal);
     }
-    const end = round3(start + realDuration);
-    // Cues are timed from the real start; a stream copy can end a frame off the plan.
+    // A stream copy can end a frame off the plan: the real end follows the file.
+    const end = round3(planned.end + realDuration - planned.durationS);
     if (captions) {
-      await this.renderer.captions(signals.sentences, start, end, path.join(dir, captions));
+      await this.renderer.captions(signals.sentences, new ClipTimeline(start, end, planned.gaps), path.join(dir, captions));
       await HighlightRenderer.writeProvenance(path.join(dir, captions), provenance);
     }
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
@@ -290,7 +367,7 @@ export class HighlightService {
     signal: AbortSignal,
   ): Promise<{ file: string; duration: number }> {
     const file = 'reel.mp4';
-    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: clip.end - clip.start, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
+    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline(clip.start, clip.end, clip.gaps).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
     const duration =
       quality === 'final' ? await this.renderer.crossfadeReel(parts, REEL_CROSSFADE_S, hasAudio, path.join(dir, file), comment, signal) : await this.renderer.reel(parts, path.join(dir, file), comment, signal);
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
@@ -319,19 +396,19 @@ export class HighlightService {
   }
 
   /** What every output carries about how it was made; highlights and reel jobs alike (a reel job may be the first after a restart). */
-  private async provenance(recordingId: string, kind: MediaKind, sha256: string, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Promise<Record<string, unknown>> {
+  private async provenance(recordingId: string, kind: MediaKind, analysis: MediaAnalysis, params: HighlightParams, signals: RecordingSignals, events: readonly { type: string; payload: Record<string, unknown> }[]): Promise<Record<string, unknown>> {
     this.ffmpegVersion ??= await this.runner.version();
     const transcriptWord = events.find((event) => event.type === 'transcript-word');
     const asr = transcriptWord ? (typeof transcriptWord.payload.engine === 'string' ? transcriptWord.payload.engine : 'transcript-word events of the recording') : null;
     return {
       aiEdited: true,
       disclosure: 'Clips were chosen and cut automatically by livefx highlights from audience engagement and the transcript.',
-      source: { recordingId, media: kind, sha256 },
+      source: { recordingId, media: kind, sha256: analysis.sha256 },
       strategy: params.strategy,
       parameters: params,
       seed: params.seed,
       versions: { livefx: livefxVersion(), ffmpeg: this.ffmpegVersion ?? 'unknown', ...(asr ? { asr } : {}) },
-      signals: { sentences: signals.sentences.length, sceneCuts: signals.sceneCuts.length, deadAir: signals.deadAir.length },
+      signals: { analysis: analysis.source, sentences: signals.sentences.length, sceneCuts: signals.sceneCuts.length, deadAir: signals.deadAir.length },
       createdAt: new Date().toISOString(),
     };
   }

@@ -23,6 +23,11 @@ const EXPORT_TIMEOUT_MS = 10 * 60_000;
  */
 export class RecordingExporter {
   private readonly inFlight = new Map<string, Promise<ExportedMedia>>();
+  /**
+   * Chapters for an export (ffmetadata text, or null for none), asked once when the file is made; the
+   * highlights stage supplies them (scene cuts from the recording's live signals, titles from its transcript).
+   */
+  chapterSource: ((recordingId: string) => string | null) | undefined;
 
   constructor(
     private readonly catalog: RecordingCatalog,
@@ -53,7 +58,10 @@ export class RecordingExporter {
     const list = path.join(dir, `${kind}.ffconcat`);
     await writeFile(list, concatList(segments));
     const temporary = `${file}.partial`;
-    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, '-map', '0', '-c', 'copy'];
+    const chapters = webm ? null : (this.chapterSource?.(recordingId) ?? null);
+    const metadata = path.join(dir, `${kind}.ffmetadata`);
+    if (chapters) await writeFile(metadata, chapters);
+    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];
     args.push(...(webm ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4']), temporary);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -66,6 +74,7 @@ export class RecordingExporter {
     } finally {
       await rm(temporary, { force: true });
       await rm(list, { force: true });
+      await rm(metadata, { force: true });
     }
     return { file, bytes: (await stat(file)).size, contentType };
   }

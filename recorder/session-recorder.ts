@@ -10,6 +10,7 @@ import { NalType, nalType, splitAnnexB, splitAvcc } from '../server/rtp/h264-nal
 import { parseH264Sps } from '../server/rtp/h264-sps.js';
 import type { AssembledFrame } from '../server/rtp/rtp-frame-assembler.js';
 import type { LiveWord } from '../server/pipeline/live-captioner.js';
+import type { LiveSignalBatch } from '../server/pipeline/pipeline-messages.js';
 import type { LiveMediaTap, LiveStream } from '../server/streams/live-stream.js';
 import type { StreamState, StreamStats } from '../server/streams/stream-view.js';
 import { EventLog } from './event-log.js';
@@ -78,6 +79,13 @@ export class SessionRecorder implements LiveMediaTap {
   private readonly onCaptionGap = (atMs: number, reason: string): void => this.appendLateOrLive('caption-gap', { reason }, atMs);
   /** A network interruption the session survived: logged at its start, with its length. */
   private readonly onMediaGap = (fromMs: number, durationMs: number): void => this.appendEvent('media-gap', { durationS: Math.round(durationMs) / 1000 }, fromMs);
+  /** Live signals for highlights: `t` = the first slot, `slot` seconds each; cut candidates as [seconds after t, score]. */
+  private readonly onSignals = (batch: LiveSignalBatch): void => {
+    const t = this.events.sessionTime(batch.startMs);
+    const payload: Record<string, unknown> = { source: batch.source, slot: batch.slotMs / 1000, values: batch.values };
+    if (batch.cuts) payload.cuts = batch.cuts.map(([atMs, score]) => [Math.round(Math.max(0, this.events.sessionTime(atMs) - t) * 1000) / 1000, score]);
+    this.appendLateOrLive('signal', payload, batch.startMs);
+  };
 
   constructor(private readonly options: SessionRecorderOptions) {
     const { stream, catalog } = options;
@@ -109,6 +117,7 @@ export class SessionRecorder implements LiveMediaTap {
     stream.on('transcript-words', this.onWords);
     stream.on('caption-gap', this.onCaptionGap);
     stream.on('media-gap', this.onMediaGap);
+    stream.on('signals', this.onSignals);
     this.detachTap = stream.addMediaTap(this);
     options.log.info({ streamId: stream.id, recordingId: this.id, dir: this.dir }, 'recording started');
   }
@@ -249,6 +258,7 @@ export class SessionRecorder implements LiveMediaTap {
     this.lateWordsOpen = false;
     this.options.stream.off('transcript-words', this.onWords);
     this.options.stream.off('caption-gap', this.onCaptionGap);
+    this.options.stream.off('signals', this.onSignals);
     this.events.close();
   }
 

@@ -96,6 +96,10 @@ export const configSchema = z.object({
   LIVEFX_CHAT_PER_MIN: z.coerce.number().positive().max(6000).default(30),
   /** Reactions per second a viewer may send (also the burst). */
   LIVEFX_REACTIONS_PER_S: z.coerce.number().positive().max(1000).default(10),
+  /** A highlights ffmpeg child with no progress for this long (plus 0.02 s per second of its input) is killed and its job fails. */
+  LIVEFX_HIGHLIGHT_STALL_S: z.coerce.number().min(1).max(3600).default(30),
+  /** `livefx highlights` with LIVEFX_URL gives up when the server's job shows no progress change for this long. */
+  LIVEFX_HIGHLIGHT_POLL_STALL_S: z.coerce.number().min(1).max(86400).default(600),
   /** Live captions through an external speech engine (the command contract in transforms/subtitles/README.md), e.g. "whisper-bridge --model small"; empty: PocketSphinx in-process. */
   LIVEFX_ASR_COMMAND: z.string().default(''),
   /** Seconds without media before a live stream counts as ended; a shorter gap (a network interruption) is bridged in the same session. */

@@ -151,6 +151,7 @@ export class LivefxServer {
       ffmpeg: this.config.LIVEFX_FFMPEG,
       ffprobe: this.config.LIVEFX_FFPROBE,
       concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+      stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
       log: this.log,
     }));
     highlights.start();
@@ -254,8 +255,12 @@ export class LivefxServer {
       this.audience.close();
       await this.sfu.close();
       // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.
+      // socket.io closes the HTTP server too, which then waits for every open connection. A keep-alive
+      // connection whose last response (a file stream) had not finished when close began is not idle and
+      // would hold shutdown for fastify's keepAliveTimeout (72 s): idle ones are closed at once, and
+      // requests in flight get a moment to finish; one that does not (a stalled upload) is cut.
       const httpClosed = new Promise<void>((resolve) => this.io.close(() => resolve()));
-      // Requests in flight get a moment to finish; one that does not (a stalled upload) is cut rather than waited for.
+      this.http.server.closeIdleConnections();
       const cut = setTimeout(() => this.http.server.closeAllConnections(), IN_FLIGHT_GRACE_MS);
       await httpClosed;
       clearTimeout(cut);

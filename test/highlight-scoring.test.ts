@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngagementTimeline } from '../highlights/analysis/engagement-timeline.js';
-import type { MediaAnalysis } from '../highlights/analysis/media-analyzer.js';
+import { ANALYSIS_VERSION, type MediaAnalysis } from '../highlights/analysis/media-analyzer.js';
 import { buildSignals } from '../highlights/analysis/recording-signals.js';
 import { transcriptSentences } from '../highlights/analysis/transcript-sentences.js';
 import { highlightRequestSchema, type HighlightParams } from '../highlights/highlight-params.js';
@@ -14,7 +14,7 @@ const crowd = (at: number, people: number, prefix: string): RecordingEvent[] => 
 
 function media(durationS: number, extra: Partial<MediaAnalysis> = {}): MediaAnalysis {
   return {
-    version: 1,
+    version: ANALYSIS_VERSION,
     key: 'k',
     sha256: 'h',
     durationS,

@@ -255,6 +255,28 @@ describe('engagement_topk on a synthetic show', () => {
     const reel = await download(after.result.reel.file, 'reel-approved.mp4');
     expect(probe(reel.file).chapters.length).toBe(2);
   });
+
+  it('keeps a trim saved while the reel re-renders (the render does not overwrite it)', async () => {
+    const current = (await api('GET', `/v1/video/highlights/${first.id}`)).body.result.clips as any[];
+    const firstTrim = Math.round((current[0].end - 1) * 1000) / 1000;
+    expect((await api('PATCH', `/v1/video/highlights/${first.id}/clips/1`, { review: 'approved', end: firstTrim })).status).toBe(200);
+    const posted = await api('POST', `/v1/video/highlights/${first.id}/reel`);
+    expect(posted.status).toBe(202);
+    // Saved right after the render started from the first trim.
+    const laterTrim = Math.round((current[0].end - 2) * 1000) / 1000;
+    expect((await api('PATCH', `/v1/video/highlights/${first.id}/clips/1`, { review: 'approved', end: laterTrim })).status).toBe(200);
+    const reelJob = await finished(posted.body.id);
+    expect(reelJob.status, reelJob.error).toBe('done');
+    const after = (await api('GET', `/v1/video/highlights/${first.id}`)).body.result.clips as any[];
+    expect(after[0].end, 'the later trim survives the render').toBe(laterTrim);
+    // The next render cuts the later trim.
+    const again = await finished((await api('POST', `/v1/video/highlights/${first.id}/reel`)).body.id);
+    expect(again.status, again.error).toBe('done');
+    const final = (await api('GET', `/v1/video/highlights/${first.id}`)).body.result;
+    expect(Math.abs(final.clips[0].end - laterTrim)).toBeLessThanOrEqual(0.5);
+    const expected = final.clips[0].end - final.clips[0].start + (final.clips[1].end - final.clips[1].start);
+    expect(Math.abs(final.reel.duration - expected)).toBeLessThanOrEqual(0.5);
+  });
 });
 
 /** Mean absolute difference of two gray frames' rows [from, to) (320 px wide). */

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { FfmpegRunner } from '../ffmpeg-runner.js';
+import { FfmpegError, type FfmpegRunner } from '../ffmpeg-runner.js';
+import type { LiveSignalAnalysis } from './live-signal-analysis.js';
 
 /** Bumped whenever what the analysis computes changes, so old caches are ignored. */
-const ANALYSIS_VERSION = 1;
+const ANALYSIS_VERSION = 2;
 /** Longer media is analysed from keyframes only (`-skip_frame nokey`): a full decode of an hour of 720p takes minutes on 2 cores. */
 const FULL_DECODE_MAX_S = 600;
 
@@ -25,6 +26,8 @@ export const mediaAnalysisSchema = z.object({
   silences: z.array(intervalSchema),
   stills: z.array(intervalSchema),
   elapsedMs: z.number(),
+  /** Where cuts, stills and silence came from: the recording's live `signal` events, ffmpeg's detect filters, or both (one source each). */
+  source: z.enum(['live-signals', 'ffmpeg', 'live-signals+ffmpeg']),
 });
 
 export type MediaAnalysis = z.infer<typeof mediaAnalysisSchema>;
@@ -40,24 +43,28 @@ export class MediaAnalyzer {
 
   constructor(private readonly runner: FfmpegRunner) {}
 
-  async analyse(file: string, signal?: AbortSignal): Promise<MediaAnalysis> {
+  /**
+   * `live`: what the recording's stored live signals say; a source they cover (video: cuts and stills,
+   * audio: silence) is not decoded again.
+   */
+  async analyse(file: string, signal?: AbortSignal, live?: LiveSignalAnalysis): Promise<MediaAnalysis> {
     const info = await stat(file);
     const key = `${info.size}:${Math.round(info.mtimeMs)}`;
     const cacheFile = `${file}${MediaAnalyzer.CACHE_SUFFIX}`;
     const cached = await readFile(cacheFile, 'utf8')
       .then((text) => mediaAnalysisSchema.safeParse(JSON.parse(text)))
       .catch(() => undefined);
-    if (cached?.success && cached.data.key === key) return cached.data;
+    const liveVideo = live?.video ?? null;
+    const liveAudio = live?.audio ?? null;
+    if (cached?.success && cached.data.key === key && cached.data.source === sourceOf(liveVideo !== null, liveAudio !== null, cached.data.hasAudio)) return cached.data;
 
     const started = performance.now();
-    const durationS = await this.runner.durationS(file, signal);
-    const streams = await this.runner.probe(['-show_entries', 'stream=codec_type', '-of', 'csv=p=0', file], signal);
-    const hasAudio = streams.split('\n').some((line) => line.trim() === 'audio');
+    const { durationS, hasAudio } = await this.probeFormat(file, signal);
     const decode = durationS > FULL_DECODE_MAX_S ? 'keyframes' : 'full';
     const [keyframes, video, silences, sha256] = await Promise.all([
       this.keyframes(file, signal),
-      this.videoPass(file, decode, durationS, signal),
-      hasAudio ? this.silences(file, durationS, signal) : Promise.resolve([] as [number, number][]),
+      liveVideo ?? this.videoPass(file, decode, durationS, signal),
+      !hasAudio ? Promise.resolve([] as [number, number][]) : liveAudio ? liveAudio.silences : this.silences(file, durationS, signal),
       sha256Of(file),
     ]);
     const analysis: MediaAnalysis = {
@@ -72,6 +79,7 @@ export class MediaAnalyzer {
       silences,
       stills: video.stills,
       elapsedMs: Math.round(performance.now() - started),
+      source: sourceOf(liveVideo !== null, liveAudio !== null, hasAudio),
     };
     const temporary = `${cacheFile}.${process.pid}.tmp`;
     await writeFile(temporary, JSON.stringify(analysis));
@@ -79,9 +87,18 @@ export class MediaAnalyzer {
     return analysis;
   }
 
+  /** Duration and whether there is audio, from one ffprobe run. */
+  private async probeFormat(file: string, signal?: AbortSignal): Promise<{ durationS: number; hasAudio: boolean }> {
+    const out = await this.runner.probe(['-show_entries', 'format=duration:stream=codec_type', '-of', 'json', file], signal, { stage: 'analysing (probe)' });
+    const parsed = JSON.parse(out) as { format?: { duration?: string }; streams?: { codec_type?: string }[] };
+    const durationS = Number(parsed.format?.duration);
+    if (!Number.isFinite(durationS)) throw new FfmpegError(`ffprobe found no duration in ${file}`);
+    return { durationS, hasAudio: (parsed.streams ?? []).some((stream) => stream.codec_type === 'audio') };
+  }
+
   /** Video keyframe times from packet flags (no decoding). */
   private async keyframes(file: string, signal?: AbortSignal): Promise<number[]> {
-    const out = await this.runner.probe(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file], signal);
+    const out = await this.runner.probe(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file], signal, { stage: 'analysing (keyframes)' });
     const times: number[] = [];
     for (const line of out.split('\n')) {
       const [time, flags] = line.split(',');
@@ -95,7 +112,7 @@ export class MediaAnalyzer {
     // Keyframes lie ~1 s apart, so "still" needs at least two of them alike.
     const freezeS = decode === 'keyframes' ? 1.5 : 1;
     args.push('-vf', `scale=160:-2,scdet=t=10,freezedetect=n=0.003:d=${freezeS}`, '-f', 'null', '-');
-    const log = await this.runner.ffmpegRun(args, signal);
+    const log = await this.runner.ffmpegRun(args, signal, { stage: 'analysing (scene cuts, still picture)', inputS: decode === 'keyframes' ? durationS : durationS * 2 });
     const sceneCuts: { t: number; score: number }[] = [];
     const stills: [number, number][] = [];
     let freezeStart: number | undefined;
@@ -115,7 +132,7 @@ export class MediaAnalyzer {
   }
 
   private async silences(file: string, durationS: number, signal?: AbortSignal): Promise<[number, number][]> {
-    const log = await this.runner.ffmpegRun(['-nostats', '-vn', '-sn', '-i', file, '-af', 'silencedetect=n=-45dB:d=0.8', '-f', 'null', '-'], signal);
+    const log = await this.runner.ffmpegRun(['-nostats', '-vn', '-sn', '-i', file, '-af', 'silencedetect=n=-45dB:d=0.8', '-f', 'null', '-'], signal, { stage: 'analysing (silence)', inputS: durationS });
     const silences: [number, number][] = [];
     let silenceStart: number | undefined;
     for (const line of log.split('\n')) {
@@ -130,6 +147,12 @@ export class MediaAnalyzer {
     if (silenceStart !== undefined) silences.push([round3(silenceStart), round3(durationS)]);
     return silences;
   }
+}
+
+function sourceOf(liveVideo: boolean, liveAudio: boolean, hasAudio: boolean): MediaAnalysis['source'] {
+  const fromLive = liveVideo && (liveAudio || !hasAudio);
+  if (fromLive) return 'live-signals';
+  return liveVideo || liveAudio ? 'live-signals+ffmpeg' : 'ffmpeg';
 }
 
 export function sha256Of(file: string): Promise<string> {

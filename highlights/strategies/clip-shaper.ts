@@ -7,6 +7,8 @@ import type { HighlightParams } from '../highlight-params.js';
 export const SNAP_TOLERANCE_S = 3;
 /** Share of the clip before its peak: chat reacts after the moment, so the moment sits before the chat peak. */
 const LEAD_SHARE = 0.6;
+/** Dead air inside a clip is cut out (the parts joined) when at least this much of the clip lies on each side; else the clip is trimmed to the peak's side. */
+export const MIN_PART_S = 2;
 
 type Interval = readonly [number, number];
 
@@ -21,8 +23,12 @@ export class ClipShaper {
     private readonly params: HighlightParams,
   ) {}
 
-  /** Null when no clip of at least min_clip_s fits around the peak. */
-  shape(peak: number, curve: Float64Array, taken: readonly Interval[]): { start: number; end: number; deadAirTrimmed: boolean } | null {
+  /**
+   * Null when no clip of at least min_clip_s fits around the peak. `gaps`: dead air inside the clip, cut
+   * out with the parts before and after joined (for preview each gap ends on a keyframe); min/max
+   * duration count what remains.
+   */
+  shape(peak: number, curve: Float64Array, taken: readonly Interval[]): { start: number; end: number; deadAirTrimmed: boolean; gaps: [number, number][] } | null {
     const { min_clip_s: minS, max_clip_s: maxS } = this.params;
     const duration = this.signals.durationS;
     if (duration < minS) return null;
@@ -41,16 +47,21 @@ export class ClipShaper {
     end = this.snap(end, [...this.signals.sentences.map((sentence) => sentence.end), ...this.signals.sceneCuts], start, end, 'end');
 
     let deadAirTrimmed = false;
+    let gaps: [number, number][] = [];
     if (this.params.remove_dead_air) {
       for (const [deadStart, deadEnd] of this.signals.deadAir) {
         if (deadEnd <= start || deadStart >= end) continue;
         deadAirTrimmed = true;
-        if (peak <= deadStart) end = deadStart;
+        const resume = this.resumeAfter(deadEnd);
+        if (deadStart - start >= MIN_PART_S && end - resume >= MIN_PART_S) gaps.push([deadStart, resume]);
+        else if (peak <= deadStart) end = deadStart;
         else start = deadEnd;
       }
+      gaps = gaps.filter(([gapStart, gapEnd]) => gapStart > start && gapEnd < end);
       // Grow back to min_clip_s on the side away from dead air, as far as the neighbours allow.
-      if (end - start < minS) {
-        const missing = minS - (end - start);
+      const kept = end - start - removed(gaps);
+      if (kept < minS) {
+        const missing = minS - kept;
         const roomAfter = this.freeUntil(end, taken) - end;
         const grow = Math.min(missing, roomAfter);
         end += grow;
@@ -65,9 +76,24 @@ export class ClipShaper {
     // Final quality re-encodes frame-exact; preview is a stream copy, which can only start on a keyframe.
     if (this.params.quality === 'preview') start = this.keyframeAtOrBefore(start, taken);
     if (end > duration) end = duration;
-    if (end - start < minS - 0.5 || end <= start) return null;
-    if (end - start > maxS) end = start + maxS;
-    return { start: round3(start), end: round3(end), deadAirTrimmed };
+    gaps = gaps.filter(([gapStart, gapEnd]) => gapStart - start >= MIN_PART_S && end - gapEnd >= MIN_PART_S);
+    if (end - start - removed(gaps) < minS - 0.5 || end <= start) return null;
+    if (end - start - removed(gaps) > maxS) {
+      end = start + maxS + removed(gaps);
+      // A shortened end may now fall in or just after a gap: that gap goes, and the clip ends where it began.
+      const last = gaps[gaps.length - 1];
+      if (last && end - last[1] < MIN_PART_S) {
+        gaps.pop();
+        end = last[0];
+      }
+    }
+    return { start: round3(start), end: round3(end), deadAirTrimmed, gaps: gaps.map(([gapStart, gapEnd]) => [round3(gapStart), round3(gapEnd)] as [number, number]) };
+  }
+
+  /** Where a clip goes on after dead air: its end, or for a stream copy the first keyframe from there (a hair before counts). */
+  private resumeAfter(deadEnd: number): number {
+    if (this.params.quality !== 'preview') return deadEnd;
+    return this.signals.keyframes.find((keyframe) => keyframe >= deadEnd - 0.1) ?? deadEnd;
   }
 
   private fit(start: number, end: number, duration: number): [number, number] {
@@ -110,25 +136,38 @@ export class ClipShaper {
     return limit;
   }
 
-  /** A stream-copy cut can only start on a keyframe: the one at or before, unless that runs into a neighbour or dead air, then the one after. */
   private keyframeAtOrBefore(t: number, taken: readonly Interval[]): number {
-    const keyframes = this.signals.keyframes;
-    if (keyframes.length === 0) return t;
     const floor = this.params.remove_dead_air ? this.freeFrom(t + 1e-6, taken) : Math.max(0, ...taken.filter(([, end]) => end <= t + 1e-6).map(([, end]) => end));
-    let before: number | undefined;
-    let after: number | undefined;
-    for (const keyframe of keyframes) {
-      if (keyframe <= t + 1e-6) before = keyframe;
-      else {
-        after = keyframe;
-        break;
-      }
-    }
-    // A keyframe a hair after the target (audio priming shifts video by ~23 ms) is the one meant.
-    if (after !== undefined && after - t <= 0.1) return after;
-    if (before !== undefined && before >= floor - 1e-6) return before;
-    return after ?? t;
+    return keyframeAtOrBefore(this.signals.keyframes, t, floor);
   }
+}
+
+/**
+ * Where a stream-copy cut meant to start at `t` starts: the keyframe at or before it, unless that is
+ * before `floor` (a neighbouring clip or dead air), then the one after. For first cuts and for trims.
+ */
+export function keyframeAtOrBefore(keyframes: readonly number[], t: number, floor = 0): number {
+  if (keyframes.length === 0) return t;
+  let before: number | undefined;
+  let after: number | undefined;
+  for (const keyframe of keyframes) {
+    if (keyframe <= t + 1e-6) before = keyframe;
+    else {
+      after = keyframe;
+      break;
+    }
+  }
+  // A keyframe a hair after the target (audio priming shifts video by ~23 ms) is the one meant.
+  if (after !== undefined && after - t <= 0.1) return after;
+  if (before !== undefined && before >= floor - 1e-6) return before;
+  return after ?? t;
+}
+
+/** Seconds the gaps remove. */
+export function removed(gaps: readonly (readonly [number, number])[]): number {
+  let total = 0;
+  for (const [start, end] of gaps) total += end - start;
+  return total;
 }
 
 export function clamp(value: number, low: number, high: number): number {

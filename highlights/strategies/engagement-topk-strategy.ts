@@ -53,8 +53,8 @@ export class EngagementTopkStrategy implements HighlightStrategy {
       for (let bin = peakBin; bin < curve.length && curve[bin]! >= HILL_SHARE * curve[peakBin]!; bin++) suppressed[bin] = 1;
       taken.push([shaped.start, shaped.end]);
       const reasons = clipReasons(signals, shaped.start, shaped.end);
-      if (shaped.deadAirTrimmed) reasons.push('dead air trimmed');
-      clips.push({ start: shaped.start, end: shaped.end, peak: round3(Math.min(Math.max(peak, shaped.start), shaped.end - 0.1)), score: round3(curve[peakBin]!), reasons });
+      if (shaped.deadAirTrimmed) reasons.push(shaped.gaps.length > 0 ? 'dead air cut out' : 'dead air trimmed');
+      clips.push({ start: shaped.start, end: shaped.end, peak: round3(Math.min(Math.max(peak, shaped.start), shaped.end - 0.1)), score: round3(curve[peakBin]!), reasons, gaps: shaped.gaps });
     }
     return clips;
   }

@@ -9,6 +9,8 @@ export interface PlannedClip {
   peak: number;
   score: number;
   reasons: string[];
+  /** Dead air cut out of the clip (seconds of the recording); the parts around each gap are joined. */
+  gaps: [number, number][];
 }
 
 /** A way of choosing clips; strategies are registered by name in strategy-registry.ts. */

@@ -46,8 +46,8 @@ export class KeywordsStrategy implements HighlightStrategy {
       const inside = mentions.filter((mention) => mention.t >= shaped.start && mention.t <= shaped.end);
       const words = [...new Set(inside.map((mention) => mention.keyword))].map((word) => `"${word}"`).join(', ');
       const reasons = [`${inside.length} ${inside.length === 1 ? 'mention' : 'mentions'} of ${words}`, ...clipReasons(signals, shaped.start, shaped.end)];
-      if (shaped.deadAirTrimmed) reasons.push('dead air trimmed');
-      clips.push({ start: shaped.start, end: shaped.end, peak: round3(candidate.mention.t), score: round3(candidate.rank), reasons });
+      if (shaped.deadAirTrimmed) reasons.push(shaped.gaps.length > 0 ? 'dead air cut out' : 'dead air trimmed');
+      clips.push({ start: shaped.start, end: shaped.end, peak: round3(candidate.mention.t), score: round3(candidate.rank), reasons, gaps: shaped.gaps });
     }
     return clips;
   }

@@ -55,6 +55,8 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
           captions: fileUrl(job.id, clip.captions),
           thumbnail: fileUrl(job.id, clip.thumbnail),
           review: clip.review,
+          // Dead air cut out of the clip (recording seconds): the file joins the parts around each gap.
+          gaps: clip.gaps ?? [],
         })),
         reel: stored.reel ? { file: fileUrl(job.id, stored.reel.file), duration: stored.reel.duration } : null,
         chapters: stored.chapters,

@@ -3,7 +3,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from './supervised-process.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
-import type { PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
+import type { LiveSignalBatch, PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
 
 export interface EncodedAccessUnit {
   /** 4-byte length-prefixed NAL units; keyframes start with SPS and PPS. */
@@ -27,6 +27,8 @@ export type FramePipelineEvents = {
   'transcript-words': [words: LiveWord[]];
   /** Captions were interrupted (a crash); they resume by themselves. */
   'caption-gap': [atMs: number, reason: string];
+  /** One second of live signals (scene changes, motion, audio level) for the recording. */
+  signals: [batch: LiveSignalBatch];
   /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
   failed: [error: Error];
 };
@@ -170,6 +172,9 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         break;
       case 'caption-gap':
         this.safeEmit('caption-gap', message.atMs, message.reason);
+        break;
+      case 'signals':
+        this.safeEmit('signals', message.batch);
         break;
       case 'closed':
         break;

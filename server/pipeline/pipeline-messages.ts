@@ -6,6 +6,19 @@ import type { ProcessCrash } from './supervised-process.js';
 
 export type VideoCodecName = 'H264' | 'VP8';
 
+/**
+ * One second of live signals for the highlights stage (capture clock, epoch ms). Video: the largest
+ * scene motion (0..100, -1: no frame) per slot and the frames whose scene-change score reached the cut
+ * threshold as [epoch ms, score]; audio: the RMS level in dBFS per slot.
+ */
+export interface LiveSignalBatch {
+  source: 'video' | 'audio';
+  startMs: number;
+  slotMs: number;
+  values: number[];
+  cuts?: [number, number][];
+}
+
 /** Settings a pipeline worker starts with (worker_threads workerData). */
 export interface PipelineSettings {
   streamId: string;
@@ -71,6 +84,8 @@ export type PipelineOutput =
   | { type: 'transcript-words'; words: LiveWord[] }
   /** Captions were interrupted at `atMs` (decoder or engine crash); they resume by themselves. */
   | { type: 'caption-gap'; atMs: number; reason: string }
+  /** Live signals (scene changes, motion, audio level) of the last second, for the recording's event log. */
+  | { type: 'signals'; batch: LiveSignalBatch }
   | { type: 'closed' };
 
 /** Milliseconds since the epoch with sub-ms precision, comparable across threads (unlike performance.now()). */

@@ -21,6 +21,7 @@ import { SupervisedProcess } from './supervised-process.js';
 import { Y4mReader } from './y4m-reader.js';
 import { HlsCaptionWriter } from './hls-caption-writer.js';
 import { LiveCaptioner } from './live-captioner.js';
+import { LiveSignals } from './live-signals.js';
 import type { AsrEngine } from '../../transforms/subtitles/asr-engine.js';
 import { threadCaptionBoard } from '../../transforms/subtitles/caption-board.js';
 import { CommandEngine, parseCommandLine } from '../../transforms/subtitles/command-engine.js';
@@ -125,6 +126,8 @@ class PipelineWorker {
   /** The captions as a WebVTT rendition next to the HLS video, while the captioner runs. */
   private hlsCaptions: HlsCaptionWriter | undefined;
   private captionsWarned = false;
+  /** Scene changes, motion and audio level for the recording (the highlights stage reads them instead of re-analysing). */
+  private readonly signals: LiveSignals;
   private readonly statsTimer: NodeJS.Timeout;
   private counters = { framesIn: 0, framesOut: 0, dropped: 0, lastIn: 0, lastOut: 0, lastTick: epochMs(), bytesIn: 0, overFpsLimit: 0, lastOverFpsLimit: 0 };
   private stage = { decode: 0, transforms: 0, encode: 0 };
@@ -143,6 +146,13 @@ class PipelineWorker {
     const initial = this.buildChain(settings.chain);
     if (initial.error) this.post({ type: 'chain-result', requestId: 0, error: initial.error });
     mkdirSync(settings.hlsDir, { recursive: true });
+    this.signals = new LiveSignals({
+      hasAudio: settings.hasAudio,
+      ffmpegPath: settings.ffmpegPath,
+      restartBackoffMaxMs: settings.restartBackoffMaxMs,
+      onBatch: (batch) => this.post({ type: 'signals', batch }),
+      onCrash: (crash) => this.post({ type: 'crash', crash }),
+    });
 
     const backoff = { initialBackoffMs: 100, maxBackoffMs: settings.restartBackoffMaxMs };
     this.decoder = new SupervisedProcess({ role: 'decoder', command: settings.ffmpegPath, args: () => this.decoderArgs(), ...backoff });
@@ -157,6 +167,7 @@ class PipelineWorker {
       child.stdout.on('data', (chunk: Buffer) => this.y4m?.push(chunk));
       child.stdin.write(IvfWriter.fileHeader(settings.codec, this.inputWidth, this.inputHeight));
       this.waitingForKeyframe = true;
+      this.signals.resetVideo();
       if (restart) this.post({ type: 'need-keyframe', reason: 'decoder restarted' });
     });
     this.encoder.on('start', (child) => {
@@ -218,6 +229,7 @@ class PipelineWorker {
     if (!this.settings.hasAudio) return;
     const packet = Buffer.from(data);
     this.captioner?.pushOpus(packet, captureMs);
+    this.signals.pushOpus(packet, captureMs);
     if (!this.hlsWriter) return;
     const timestamp = captureMs - this.hlsOriginMs;
     if (timestamp < 0) return;
@@ -240,6 +252,8 @@ class PipelineWorker {
     this.stage.decode += SMOOTHING * (decodedMs - timing.submittedMs - this.stage.decode);
     frame.pts = timing.rtpTimestamp;
     frame.captureMs = timing.captureMs;
+    // Measured on the publisher's picture, before the operator's transforms change it.
+    this.signals.measureFrame(frame.y, frame.width, frame.height, timing.captureMs);
     this.chain.apply(frame, { frameIndex: this.frameIndex++, frameIntervalMs: this.outputIntervalMs });
     const transformedMs = epochMs();
     this.stage.transforms += SMOOTHING * (transformedMs - decodedMs - this.stage.transforms);
@@ -491,7 +505,7 @@ class PipelineWorker {
     clearInterval(this.statsTimer);
     this.hlsWriter?.close();
     this.hlsCaptions?.close();
-    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close()]);
+    await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close(), this.signals.close()]);
     this.chain.close();
     this.post({ type: 'closed' });
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipeline.js';
 import type { LiveCue, LiveWord } from '../pipeline/live-captioner.js';
-import type { PipelineStats } from '../pipeline/pipeline-messages.js';
+import type { LiveSignalBatch, PipelineStats } from '../pipeline/pipeline-messages.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
 import { splitAvcc } from '../rtp/h264-nal.js';
 import { RtpFrameAssembler, type AssembledFrame } from '../rtp/rtp-frame-assembler.js';
@@ -35,6 +35,8 @@ export type LiveStreamEvents = {
    * LIVEFX_MEDIA_TIMEOUT_S (a network interruption): the session goes on, the gap is reported once it ends.
    */
   'media-gap': [fromMs: number, durationMs: number];
+  /** One second of live signals (scene changes, motion, audio level; epoch ms), for the recording. */
+  signals: [batch: LiveSignalBatch];
 };
 
 /**
@@ -453,6 +455,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('transform-report', (level, message) => this.log[level]({ streamId: this.id }, message));
     pipeline.on('caption', (cue) => this.safeEmit('caption', cue));
     pipeline.on('transcript-words', (words) => this.safeEmit('transcript-words', words));
+    pipeline.on('signals', (batch) => this.safeEmit('signals', batch));
     pipeline.on('caption-gap', (atMs, reason) => {
       this.log.warn({ streamId: this.id, reason }, 'captions interrupted');
       this.safeEmit('caption-gap', atMs, reason);

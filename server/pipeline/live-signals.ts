@@ -1,0 +1,178 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
+import { FfmpegCommand } from './ffmpeg-command.js';
+import type { LiveSignalBatch } from './pipeline-messages.js';
+import { SceneChangeMeter } from './scene-change-meter.js';
+import { SupervisedProcess, type ProcessCrash } from './supervised-process.js';
+
+/** One level sample / motion slot per this many ms; one batch per SLOTS_PER_BATCH slots. */
+export const SIGNAL_SLOT_MS = 100;
+const SLOTS_PER_BATCH = 10;
+/** A frame whose scene score reaches this is listed as a cut candidate (ffmpeg `scdet`'s default threshold). */
+export const SCENE_CUT_SCORE = 10;
+/** The level meter decodes at 8 kHz mono: enough for loudness, a quarter of the captioner's work. */
+const LEVEL_SAMPLE_RATE = 8000;
+const LEVEL_CHUNK_SAMPLES = (LEVEL_SAMPLE_RATE * SIGNAL_SLOT_MS) / 1000;
+/** dBFS of digital silence (log of 0). */
+export const SILENT_DBFS = -100;
+
+export interface LiveSignalsOptions {
+  hasAudio: boolean;
+  ffmpegPath: string;
+  restartBackoffMaxMs: number;
+  /** A batch of one second of video or audio signals (posted to the main thread). */
+  onBatch: (batch: LiveSignalBatch) => void;
+  onCrash: (crash: ProcessCrash) => void;
+}
+
+/** A running 1 s batch of 100 ms slots on the capture clock (epoch ms); also used offline (benchmarks/media-signal-events.ts). */
+export class SignalBatch {
+  readonly values = new Float64Array(SLOTS_PER_BATCH);
+  startMs = Number.NaN;
+  cuts: [number, number][] = [];
+
+  constructor(
+    private readonly source: 'video' | 'audio',
+    /** A slot's value before anything lands in it. */
+    private readonly empty: number,
+    private readonly flush: (batch: LiveSignalBatch) => void,
+  ) {
+    this.values.fill(empty);
+  }
+
+  /** Keeps the largest value of its slot. */
+  add(atMs: number, value: number): void {
+    if (Number.isNaN(this.startMs)) this.startMs = atMs;
+    if (atMs >= this.startMs + SLOTS_PER_BATCH * SIGNAL_SLOT_MS || atMs < this.startMs) this.post(atMs);
+    const slot = Math.floor((atMs - this.startMs) / SIGNAL_SLOT_MS);
+    if (value > this.values[slot]!) this.values[slot] = value;
+  }
+
+  cut(atMs: number, score: number): void {
+    this.cuts.push([atMs, score]);
+  }
+
+  /** Sends what was gathered and starts the next batch at `nextMs`. */
+  post(nextMs: number): void {
+    if (!Number.isNaN(this.startMs)) {
+      const values = Array.from(this.values, (value) => Math.round(value * 100) / 100);
+      this.flush({ source: this.source, startMs: this.startMs, slotMs: SIGNAL_SLOT_MS, values, ...(this.source === 'video' ? { cuts: this.cuts } : {}) });
+    }
+    this.cuts = [];
+    this.values.fill(this.empty);
+    this.startMs = nextMs;
+  }
+}
+
+/**
+ * Cheap signals of a live stream for the highlights stage, computed in its worker so a recording needs
+ * no video re-analysis: per frame a scene-change score and motion on a 64×36 luma grid (cut candidates
+ * and, per 100 ms, the largest motion), and per 100 ms the audio level in dBFS from its own 8 kHz
+ * decoder of the publisher's Opus. Batches of one second go to `onBatch`.
+ */
+export class LiveSignals {
+  private readonly meter = new SceneChangeMeter();
+  private readonly video: SignalBatch;
+  private readonly audio: SignalBatch;
+  private readonly decoder: SupervisedProcess | undefined;
+  private writer: MatroskaLiveWriter | undefined;
+  private decoderOriginMs: number | undefined;
+  private decodedSamples = 0;
+  private readonly chunk = new Int16Array(LEVEL_CHUNK_SAMPLES);
+  private readonly chunkBytes = new Uint8Array(this.chunk.buffer);
+  private filled = 0;
+  private isClosed = false;
+
+  constructor(private readonly options: LiveSignalsOptions) {
+    // Slots without a frame keep -1 (no picture), without audio SILENT_DBFS.
+    this.video = new SignalBatch('video', -1, options.onBatch);
+    this.audio = new SignalBatch('audio', SILENT_DBFS, options.onBatch);
+    if (options.hasAudio) {
+      this.decoder = new SupervisedProcess({ role: 'level-decoder', command: options.ffmpegPath, args: () => this.decoderArgs(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
+      this.decoder.on('start', (child) => this.onDecoderStart(child));
+      this.decoder.on('crash', (crash) => options.onCrash(crash));
+      this.decoder.start();
+    }
+  }
+
+  /** One decoded frame (before the transforms), captured at `captureMs`. No allocation. */
+  measureFrame(y: Uint8Array, width: number, height: number, captureMs: number): void {
+    if (this.isClosed) return;
+    this.meter.measure(y, width, height);
+    this.video.add(captureMs, this.meter.motion);
+    if (this.meter.score >= SCENE_CUT_SCORE) this.video.cut(captureMs, Math.round(this.meter.score * 100) / 100);
+  }
+
+  /** The decoder restarted: the next frame is compared with nothing. */
+  resetVideo(): void {
+    this.meter.reset();
+  }
+
+  /** One Opus packet (RTP payload) captured at `captureMs` (epoch ms). */
+  pushOpus(packet: Buffer, captureMs: number): void {
+    if (this.isClosed) return;
+    const child = this.decoder?.current;
+    if (!child || !child.stdin.writable) return;
+    if (!this.writer) {
+      this.decoderOriginMs = captureMs;
+      this.writer = new MatroskaLiveWriter({ audio: { codec: 'opus', sampleRate: 48000, channels: 2 } }, (bytes) => {
+        if (child.stdin.writable) child.stdin.write(bytes);
+      });
+    }
+    const timestamp = captureMs - this.decoderOriginMs!;
+    if (timestamp >= 0) this.writer.writeAudio(packet, timestamp);
+  }
+
+  /** Sends the last partial batches and stops the decoder. Idempotent. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.writer?.close();
+    this.writer = undefined;
+    await this.decoder?.close();
+    this.video.post(Number.NaN);
+    this.audio.post(Number.NaN);
+  }
+
+  private decoderArgs(): string[] {
+    return new FfmpegCommand()
+      .global({ threads: 1 })
+      .input('pipe:0', { probesize: 32, analyzeduration: 0, f: 'matroska' })
+      // async=1 fills holes in the packet timeline with silence, so sample count and capture clock stay in step.
+      .output('pipe:1', { vn: true, af: 'aresample=async=1', ac: 1, ar: LEVEL_SAMPLE_RATE, f: 's16le', flush_packets: 1 })
+      .toArgs();
+  }
+
+  private onDecoderStart(child: ChildProcessWithoutNullStreams): void {
+    this.writer?.close();
+    this.writer = undefined;
+    this.decoderOriginMs = undefined;
+    this.decodedSamples = 0;
+    this.filled = 0;
+    child.stdout.on('data', (data: Buffer) => this.onPcm(data));
+  }
+
+  private onPcm(data: Buffer): void {
+    let offset = 0;
+    while (offset < data.length) {
+      const take = Math.min(this.chunkBytes.length - this.filled, data.length - offset);
+      this.chunkBytes.set(data.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.chunkBytes.length) {
+        this.filled = 0;
+        const startMs = this.decoderOriginMs! + (this.decodedSamples * 1000) / LEVEL_SAMPLE_RATE;
+        this.decodedSamples += this.chunk.length;
+        this.audio.add(startMs, levelDbfs(this.chunk));
+      }
+    }
+  }
+}
+
+/** RMS level of 16-bit samples in dBFS (SILENT_DBFS for digital silence). */
+export function levelDbfs(samples: Int16Array): number {
+  let sum = 0;
+  for (let index = 0; index < samples.length; index++) sum += samples[index]! * samples[index]!;
+  if (sum === 0) return SILENT_DBFS;
+  return Math.max(SILENT_DBFS, 20 * Math.log10(Math.sqrt(sum / samples.length) / 32768));
+}
