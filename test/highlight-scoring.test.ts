@@ -25,6 +25,7 @@ function media(durationS: number, extra: Partial<MediaAnalysis> = {}): MediaAnal
     silences: [],
     stills: [],
     elapsedMs: 0,
+    source: 'ffmpeg',
     ...extra,
   };
 }

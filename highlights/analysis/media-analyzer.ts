@@ -6,7 +6,7 @@ import { FfmpegError, type FfmpegRunner } from '../ffmpeg-runner.js';
 import type { LiveSignalAnalysis } from './live-signal-analysis.js';
 
 /** Bumped whenever what the analysis computes changes, so old caches are ignored. */
-const ANALYSIS_VERSION = 2;
+export const ANALYSIS_VERSION = 2;
 /** Longer media is analysed from keyframes only (`-skip_frame nokey`): a full decode of an hour of 720p takes minutes on 2 cores. */
 const FULL_DECODE_MAX_S = 600;
 
