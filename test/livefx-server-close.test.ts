@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
-
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+import { ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
 
 let scratch: string;
 let media: string;
@@ -25,7 +24,7 @@ afterAll(async () => {
 describe('LivefxServer.close', () => {
   // The cause of an intermittent 60 s hang in the highlights CLI test: a keep-alive connection whose file
   // response was still being sent when close() began kept the HTTP server open for keepAliveTimeout (72 s).
-  it('finishes while a client is still reading a media file, cutting that connection', async () => {
+  it('finishes while a client is still reading a media file (the response gets 1 s, then the connection is cut)', async () => {
     const server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
     const { url } = await server.start();
     const recording = await server.recorder.importer.import({ media });
@@ -34,11 +33,13 @@ describe('LivefxServer.close', () => {
     const reader = response.body!.getReader();
     const first = await reader.read();
     expect(first.done).toBe(false);
-    // Without cutting open connections this await lasts as long as the client keeps reading (here: forever).
+    // Without cutting open connections this await lasts as long as the client keeps reading (here: until
+    // keepAliveTimeout, 72 s, past the test's timeout).
     await server.close();
+    // The response either finished within the grace second or was cut: the client is not left hanging.
     const rest = (async () => {
       for (;;) if ((await reader.read()).done) return 'ended';
     })();
-    await expect(rest).rejects.toThrow();
+    expect(['ended', 'cut']).toContain(await rest.catch(() => 'cut'));
   });
 });
