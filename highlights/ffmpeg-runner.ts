@@ -1,5 +1,18 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+
+/**
+ * util-linux's setpriv (Essential on Debian) execs the command with PR_SET_PDEATHSIG, so a job's
+ * ffmpeg is killed the moment the server dies, even by kill -9, instead of decoding on until its
+ * next write to a closed pipe (minutes for a long analysis that prints nothing).
+ */
+const SETPRIV = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
+
+/** The command line that runs `command` and dies with this process where the OS allows it. */
+export function diesWithServer(command: string, args: readonly string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
+}
 
 export class FfmpegError extends Error {
   override readonly name = 'FfmpegError';
@@ -88,7 +101,8 @@ export class FfmpegRunner {
   private spawnCollect(command: string, args: readonly string[], signal: AbortSignal | undefined, task: RunTask, watch: 'progress' | 'output'): Promise<{ stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new JobCancelledError('cancelled'));
-      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe', watch === 'progress' ? 'pipe' : 'ignore'] });
+      const [program, argv] = diesWithServer(command, args);
+      const child = spawn(program, argv, { stdio: ['ignore', 'pipe', 'pipe', watch === 'progress' ? 'pipe' : 'ignore'] });
       const stallS = this.stallLimitS(task);
       let stdout = '';
       let stderr = '';
@@ -144,6 +158,8 @@ export class FfmpegRunner {
         if (signal?.aborted) reject(new JobCancelledError('cancelled'));
         else if (stalled) reject(stalled);
         else if (code === 0) resolve({ stdout, stderr });
+        // setpriv could not exec it: the same refusal as a spawn error without setpriv.
+        else if (code === 127 && program === SETPRIV && /failed to execute/.test(stderr)) reject(new FfmpegError(`${command} could not start (${task.stage}): ${stderr.trim().split('\n').at(-1)}`));
         else reject(new FfmpegError(`${command} (${task.stage}) ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
       });
     });

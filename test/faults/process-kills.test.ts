@@ -19,7 +19,9 @@ const ROLES: Record<string, (child: ChildProcessInfo) => boolean> = {
   decoder: (child) => child.name === 'ffmpeg' && child.cmdline.includes('yuv4mpegpipe'),
   encoder: (child) => child.name === 'ffmpeg' && child.cmdline.includes('libx264'),
   hls: (child) => child.name === 'ffmpeg' && child.cmdline.includes(' -f hls '),
-  'caption-decoder': (child) => child.name === 'ffmpeg' && child.cmdline.includes(' s16le '),
+  'caption-decoder': (child) => child.name === 'ffmpeg' && child.cmdline.includes(' s16le ') && child.cmdline.includes(' -ar 16000 '),
+  // The audio level meter of the live signals (highlights): its own 8 kHz Opus decoder.
+  'level-decoder': (child) => child.name === 'ffmpeg' && child.cmdline.includes(' s16le ') && child.cmdline.includes(' -ar 8000 '),
   asr: (child) => child.cmdline.includes('fake-asr-engine.mjs'),
 };
 
@@ -48,7 +50,7 @@ async function hlsSegmentsAdded(url: string, streamId: string): Promise<string[]
 }
 
 describe('fault: each process of a live stream is killed mid-stream', () => {
-  it('restarts the decoder, encoder, HLS muxer, caption decoder and ASR engine; the viewer keeps getting frames', async () => {
+  it('restarts the decoder, encoder, HLS muxer, caption decoder, level meter and ASR engine; the viewer keeps getting frames', async () => {
     server = await startFaultServer({
       LIVEFX_MEDIA_TIMEOUT_S: '3',
       LIVEFX_ASR_COMMAND: `${process.execPath} ${FAKE_ENGINE}`,
@@ -68,12 +70,12 @@ describe('fault: each process of a live stream is killed mid-stream', () => {
     const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
     await viewer.start();
     await waitFor('30 coded frames at the viewer', () => viewer.frames.filter((frame) => frame.code).length >= 30 || undefined, 20_000);
-    const processes = await waitFor('all five processes of the stream', async () => {
+    const processes = await waitFor('all six processes of the stream', async () => {
       const children = await childrenOf(serverPid);
       const found = Object.fromEntries(Object.entries(ROLES).map(([role, matches]) => [role, children.filter(matches)]));
       return Object.values(found).every((list) => list.length === 1) ? found : undefined;
     });
-    expect(Object.keys(processes)).toHaveLength(5);
+    expect(Object.keys(processes)).toHaveLength(6);
 
     const measured: Record<string, { restartMs: number; freezeMs: number; framesMissing: number }> = {};
     for (const [role, matches] of Object.entries(ROLES)) {
@@ -107,7 +109,7 @@ describe('fault: each process of a live stream is killed mid-stream', () => {
     expect(view.state).toBe('live');
     const recordings = (await apiJson(`${server.url}/v1/recordings?streamId=${stream.id}`)).recordings;
     expect(recordings.map((entry: any) => entry.id)).toEqual([recording.id]);
-    for (const role of ['decoder', 'encoder', 'hls', 'caption-decoder']) expect(server.output()).toMatch(new RegExp(`"role":"${role}".*pipeline process crashed; restarting`));
+    for (const role of ['decoder', 'encoder', 'hls', 'caption-decoder', 'level-decoder']) expect(server.output()).toMatch(new RegExp(`"role":"${role}".*pipeline process crashed; restarting`));
     const gaps = (await eventsOf(server.url, recording.id)).filter((event) => event.type === 'caption-gap');
     expect(gaps.length).toBeGreaterThanOrEqual(2);
 
