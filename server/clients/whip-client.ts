@@ -1,7 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
 import { FlvReader } from '../media/flv-reader.js';
 import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
+import { oggOpusPackets } from '../media/ogg-opus-packets.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
 import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
 import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';
@@ -16,7 +18,16 @@ export interface WhipPublishOptions {
   kbps?: number;
   /** ffmpeg lavfi source; defaults to a moving test pattern. */
   source?: string;
+  /**
+   * An Ogg Opus file of 20 ms packets (e.g. generated speech for live captions), sent over and over
+   * in real time as the microphone. Without it the publisher sends video only.
+   */
+  audioFile?: string;
 }
+
+/** Opus at 48 kHz, 20 ms per packet, as browsers send it. */
+const AUDIO_PACKET_MS = 20;
+const AUDIO_TICKS_PER_PACKET = 960;
 
 /**
  * A WHIP publisher that is not a browser: ffmpeg encodes a test pattern in real time, and werift
@@ -27,10 +38,14 @@ export class WhipClient {
   private encoder: ChildProcessWithoutNullStreams | undefined;
   private sessionUrl: string | undefined;
   private readonly track = new MediaStreamTrack({ kind: 'video' });
+  private readonly audioTrack = new MediaStreamTrack({ kind: 'audio' });
+  private audioPackets: Buffer[] = [];
+  private audioTimer: NodeJS.Timeout | undefined;
   private readonly packetizer = new H264Packetizer(1200);
   private sequence = 0;
   private lastTimestamp = 0;
   framesSent = 0;
+  audioPacketsSent = 0;
   keyframeRequests = 0;
 
   private readonly options: WhipPublishOptions;
@@ -44,6 +59,11 @@ export class WhipClient {
     this.pc = pc;
     const transceiver = pc.addTransceiver(this.track, { direction: 'sendonly' });
     transceiver.sender.onPictureLossIndication.subscribe(() => this.keyframeRequests++);
+    if (this.options.audioFile) {
+      this.audioPackets = oggOpusPackets(await readFile(this.options.audioFile));
+      if (this.audioPackets.length === 0) throw new Error(`${this.options.audioFile} holds no Opus packets`);
+      pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+    }
     this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('publisher did not connect within 10 s')), 10_000);
@@ -56,6 +76,27 @@ export class WhipClient {
       });
     });
     this.startEncoder();
+    if (this.audioPackets.length > 0) this.startAudio();
+  }
+
+  /** Sends the audio packets on a real-time schedule, catching up after a late timer, looping the file. */
+  private startAudio(): void {
+    const startedMs = performance.now();
+    this.audioTimer = setInterval(() => {
+      const due = Math.floor((performance.now() - startedMs) / AUDIO_PACKET_MS);
+      while (this.audioPacketsSent < due) {
+        const payload = this.audioPackets[this.audioPacketsSent % this.audioPackets.length]!;
+        const header = new RtpHeader({
+          payloadType: 111,
+          sequenceNumber: this.audioPacketsSent & 0xffff,
+          timestamp: (this.audioPacketsSent * AUDIO_TICKS_PER_PACKET) >>> 0,
+          marker: false,
+          ssrc: 2,
+        });
+        this.audioTrack.writeRtp(new RtpPacket(header, payload));
+        this.audioPacketsSent++;
+      }
+    }, AUDIO_PACKET_MS / 2);
   }
 
   private startEncoder(): void {
@@ -116,6 +157,7 @@ export class WhipClient {
   /** Ends publishing the standard way: DELETE on the session URL. */
   async stop(): Promise<void> {
     this.encoder?.kill('SIGKILL');
+    clearInterval(this.audioTimer);
     if (this.sessionUrl) await fetch(this.sessionUrl, { method: 'DELETE' }).catch(() => undefined);
     this.sessionUrl = undefined;
     await this.pc?.close();
@@ -124,6 +166,7 @@ export class WhipClient {
   /** Stops sending without saying goodbye, like a crashed publisher. */
   async vanish(): Promise<void> {
     this.encoder?.kill('SIGKILL');
+    clearInterval(this.audioTimer);
     await this.pc?.close();
   }
 }
