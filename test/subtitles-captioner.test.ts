@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpeech } from '../benchmarks/asr-speech.js';
 import { ffmpegChildren } from '../benchmarks/livefx-process.js';
+import { oggOpusPackets } from '../server/media/ogg-opus-packets.js';
 import { LiveCaptioner, type LiveCue, type LiveWord } from '../server/pipeline/live-captioner.js';
 import { CommandEngine } from '../transforms/subtitles/command-engine.js';
 
@@ -14,36 +15,13 @@ let dir: string;
 /** 20 ms Opus packets of generated speech, as a WebRTC publisher sends them. */
 let packets: Buffer[];
 
-/** The packets of an Ogg Opus file (RFC 7845), without the OpusHead and OpusTags headers. */
-function oggPackets(file: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let pending: Buffer[] = [];
-  let offset = 0;
-  while (offset + 27 <= file.length) {
-    if (file.toString('latin1', offset, offset + 4) !== 'OggS') throw new Error(`no Ogg page at byte ${offset}`);
-    const segments = file[offset + 26]!;
-    const table = file.subarray(offset + 27, offset + 27 + segments);
-    let body = offset + 27 + segments;
-    for (const size of table) {
-      pending.push(file.subarray(body, body + size));
-      body += size;
-      if (size < 255) {
-        out.push(Buffer.concat(pending));
-        pending = [];
-      }
-    }
-    offset = body;
-  }
-  return out.slice(2);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'livefx-captioner-'));
   const speech = await makeSpeech(dir, 'speech', ['Please bring your notes and a pen.'], { leadSilenceMs: 500, gapMs: 3000 });
   const ogg = path.join(dir, 'speech.ogg');
   const encoded = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', '-i', speech.file, '-ar', '48000', '-ac', '2', '-c:a', 'libopus', '-b:a', '48k', '-frame_duration', '20', ogg]);
   expect(encoded.status, encoded.stderr.toString()).toBe(0);
-  packets = oggPackets(await readFile(ogg));
+  packets = oggOpusPackets(await readFile(ogg));
 });
 
 afterAll(async () => {

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFile } from 'node:fs/promises';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
 import { FlvReader } from '../media/flv-reader.js';
 import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
+import { oggOpusPackets } from '../media/ogg-opus-packets.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
 import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
 import { clientPeerConnection, h264ClientCodec, negotiate, type SdpRewrite } from './webrtc-client.js';
@@ -19,9 +21,18 @@ export interface WhipPublishOptions {
   source?: string;
   /** An ffmpeg lavfi audio source (e.g. `sine=frequency=440`) sent as Opus; none by default. */
   audio?: string;
+  /**
+   * An Ogg Opus file of 20 ms packets (e.g. generated speech for live captions), sent over and over
+   * in real time as the microphone (instead of `audio`). Without either the publisher sends video only.
+   */
+  audioFile?: string;
   /** Rewrites the offer and answer (the fault tests route the media through a UDP relay this way). */
   sdpRewrite?: SdpRewrite;
 }
+
+/** Opus at 48 kHz, 20 ms per packet, as browsers send it. */
+const AUDIO_PACKET_MS = 20;
+const AUDIO_TICKS_PER_PACKET = 960;
 
 /**
  * A WHIP publisher that is not a browser: ffmpeg encodes a test pattern in real time, and werift
@@ -35,10 +46,13 @@ export class WhipClient {
   private readonly audioTrack = new MediaStreamTrack({ kind: 'audio' });
   private audioEncoder: ChildProcessWithoutNullStreams | undefined;
   private audioSocket: Socket | undefined;
+  private audioPackets: Buffer[] = [];
+  private audioTimer: NodeJS.Timeout | undefined;
   private readonly packetizer = new H264Packetizer(1200);
   private sequence = 0;
   private lastTimestamp = 0;
   framesSent = 0;
+  audioPacketsSent = 0;
   keyframeRequests = 0;
 
   private readonly options: WhipPublishOptions;
@@ -52,7 +66,11 @@ export class WhipClient {
     this.pc = pc;
     const transceiver = pc.addTransceiver(this.track, { direction: 'sendonly' });
     transceiver.sender.onPictureLossIndication.subscribe(() => this.keyframeRequests++);
-    if (this.options.audio) pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+    if (this.options.audioFile) {
+      this.audioPackets = oggOpusPackets(await readFile(this.options.audioFile));
+      if (this.audioPackets.length === 0) throw new Error(`${this.options.audioFile} holds no Opus packets`);
+    }
+    if (this.options.audio || this.options.audioFile) pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
     this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` }, this.options.sdpRewrite);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('publisher did not connect within 10 s')), 10_000);
@@ -66,6 +84,7 @@ export class WhipClient {
     });
     this.startEncoder();
     if (this.options.audio) await this.startAudio(this.options.audio);
+    if (this.audioPackets.length > 0) this.startAudioFile();
   }
 
   /** ffmpeg encodes the audio source to Opus RTP on a loopback port; each packet goes on as it comes (werift sets SSRC and payload type). */
@@ -92,6 +111,26 @@ export class WhipClient {
     this.audioEncoder = undefined;
     this.audioSocket?.close();
     this.audioSocket = undefined;
+  }
+
+  /** Sends the audio packets on a real-time schedule, catching up after a late timer, looping the file. */
+  private startAudioFile(): void {
+    const startedMs = performance.now();
+    this.audioTimer = setInterval(() => {
+      const due = Math.floor((performance.now() - startedMs) / AUDIO_PACKET_MS);
+      while (this.audioPacketsSent < due) {
+        const payload = this.audioPackets[this.audioPacketsSent % this.audioPackets.length]!;
+        const header = new RtpHeader({
+          payloadType: 111,
+          sequenceNumber: this.audioPacketsSent & 0xffff,
+          timestamp: (this.audioPacketsSent * AUDIO_TICKS_PER_PACKET) >>> 0,
+          marker: false,
+          ssrc: 2,
+        });
+        this.audioTrack.writeRtp(new RtpPacket(header, payload));
+        this.audioPacketsSent++;
+      }
+    }, AUDIO_PACKET_MS / 2);
   }
 
   private startEncoder(): void {
@@ -153,6 +192,7 @@ export class WhipClient {
   async stop(): Promise<void> {
     this.encoder?.kill('SIGKILL');
     this.stopAudio();
+    clearInterval(this.audioTimer);
     if (this.sessionUrl) await fetch(this.sessionUrl, { method: 'DELETE' }).catch(() => undefined);
     this.sessionUrl = undefined;
     await this.pc?.close();
@@ -162,6 +202,7 @@ export class WhipClient {
   async vanish(): Promise<void> {
     this.encoder?.kill('SIGKILL');
     this.stopAudio();
+    clearInterval(this.audioTimer);
     await this.pc?.close();
   }
 }
