@@ -1,5 +1,6 @@
 // Entry of the worker thread that processes one live stream: it owns the decoder, the transform
 // chain, the encoder and the HLS muxer, so pixel work never runs on the server's event loop.
+import { DECODE_LEAK_MS, TimingQueue } from './timing-queue.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -34,51 +35,6 @@ const MIN_FORCED_KEYFRAME_GAP_MS = 500;
 /** A publisher sending more than this share over LIVEFX_MAX_PUBLISH_KBPS is reported as not lowering (keyframes make short peaks). */
 const BITRATE_TOLERANCE = 1.2;
 
-interface PendingFrame {
-  rtpTimestamp: number;
-  captureMs: number;
-  submittedMs: number;
-}
-
-/** A fixed-capacity FIFO of frame timing records, reused without allocation. */
-class TimingQueue {
-  private readonly items: PendingFrame[];
-  private head = 0;
-  private count = 0;
-
-  constructor(private readonly capacity: number) {
-    this.items = Array.from({ length: capacity }, () => ({ rtpTimestamp: 0, captureMs: 0, submittedMs: 0 }));
-  }
-
-  get length(): number {
-    return this.count;
-  }
-
-  push(rtpTimestamp: number, captureMs: number, submittedMs: number): boolean {
-    if (this.count === this.capacity) return false;
-    const item = this.items[(this.head + this.count) % this.capacity]!;
-    item.rtpTimestamp = rtpTimestamp;
-    item.captureMs = captureMs;
-    item.submittedMs = submittedMs;
-    this.count++;
-    return true;
-  }
-
-  /** The oldest record; valid until the next push. */
-  shift(): PendingFrame | undefined {
-    if (this.count === 0) return undefined;
-    const item = this.items[this.head]!;
-    this.head = (this.head + 1) % this.capacity;
-    this.count--;
-    return item;
-  }
-
-  clear(): void {
-    this.head = 0;
-    this.count = 0;
-  }
-}
-
 class PipelineWorker {
   /** The size frames are processed at: the publisher's, or smaller to fit LIVEFX_MAX_INPUT_RESOLUTION (the decoder scales). */
   private width: number;
@@ -102,6 +58,7 @@ class PipelineWorker {
   private readonly hls: SupervisedProcess;
   private readonly ivf = new IvfWriter();
   private readonly decodeQueue = new TimingQueue(64);
+  private decoderRestarting = false;
   private readonly encodeQueue = new TimingQueue(64);
   private y4m: Y4mReader | undefined;
   private flv: FlvReader | undefined;
@@ -217,12 +174,23 @@ class PipelineWorker {
     if (!decoder || !decoder.stdin.writable) return;
     const data = Buffer.from(message.data);
     if (!this.decodeQueue.push(message.rtpTimestamp, message.captureMs, epochMs())) {
-      // The decoder stopped answering; its restart will bring the queue back.
+      // 64 frames in and none out: the decoder is stuck. Restart it (the queue clears, a keyframe is asked for)
+      // rather than drop every frame from now on.
       this.counters.dropped++;
+      this.restartStuckDecoder();
       return;
     }
     decoder.stdin.write(this.ivf.frameHeader(data.length, message.rtpTimestamp));
     decoder.stdin.write(data);
+  }
+
+  private restartStuckDecoder(): void {
+    if (this.decoderRestarting) return;
+    this.decoderRestarting = true;
+    this.report('warn', `the decoder returned no frame for the last ${this.decodeQueue.length} frames sent to it; restarting it`);
+    void this.decoder.restartNow().finally(() => {
+      this.decoderRestarting = false;
+    });
   }
 
   private onAudioInput(data: ArrayBuffer, captureMs: number): void {
@@ -237,6 +205,9 @@ class PipelineWorker {
   }
 
   private onDecoded(buffer: Buffer): void {
+    // The decoder gives back no picture for a frame it could not decode (after loss, a P-frame without its
+    // reference): such records are dropped here instead of shifting every later frame's timing.
+    this.counters.dropped += this.decodeQueue.dropUnanswered(epochMs(), DECODE_LEAK_MS);
     const timing = this.decodeQueue.shift();
     const frame = this.frameOwning(buffer);
     if (!timing || !frame) {
