@@ -1,10 +1,8 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { AsrEngine, AsrResult, AsrStream, AsrWord } from '../../transforms/subtitles/asr-engine.js';
 import { AsrError } from '../../transforms/subtitles/asr-error.js';
 import { CaptionLayout, type CaptionCue } from '../../transforms/subtitles/caption-layout.js';
-import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
-import { FfmpegCommand } from './ffmpeg-command.js';
-import { SupervisedProcess, type ProcessCrash } from './supervised-process.js';
+import { OpusPcmDecoder } from './opus-pcm-decoder.js';
+import type { ProcessCrash } from './supervised-process.js';
 
 const SAMPLE_RATE = 16000;
 const CHUNK_SAMPLES = SAMPLE_RATE / 10;
@@ -55,14 +53,7 @@ export interface LiveCaptionerOptions {
  * word's time is when it was said. A decoder or engine crash is restarted with backoff and marked as a gap.
  */
 export class LiveCaptioner {
-  private readonly decoder: SupervisedProcess;
-  private writer: MatroskaLiveWriter | undefined;
-  /** Capture time (epoch ms) of PCM sample 0 of the running decoder. */
-  private decoderOriginMs: number | undefined;
-  private decodedSamples = 0;
-  private readonly chunk = new Int16Array(CHUNK_SAMPLES);
-  private readonly chunkBytes = new Uint8Array(this.chunk.buffer);
-  private filled = 0;
+  private readonly decoder: OpusPcmDecoder;
   private asr: AsrStream | undefined;
   private readonly layout = new CaptionLayout();
   /** Epoch ms that the layout's ms count from (the first audio ever heard). */
@@ -76,13 +67,20 @@ export class LiveCaptioner {
   private flushing = false;
 
   constructor(private readonly options: LiveCaptionerOptions) {
-    this.decoder = new SupervisedProcess({ role: 'caption-decoder', command: options.ffmpegPath, args: () => this.decoderArgs(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
-    this.decoder.on('start', (child, restart) => this.onDecoderStart(child, restart));
-    this.decoder.on('crash', (crash) => {
-      options.onCrash(crash);
-      this.markGap('audio decoder crashed');
+    this.decoder = new OpusPcmDecoder({
+      role: 'caption-decoder',
+      ffmpegPath: options.ffmpegPath,
+      restartBackoffMaxMs: options.restartBackoffMaxMs,
+      sampleRate: SAMPLE_RATE,
+      chunkSamples: CHUNK_SAMPLES,
+      onChunk: (samples, startMs) => this.hear(samples, startMs),
+      // The audio timeline restarts with a new decoder: the utterance in progress is finished.
+      onStart: (restart) => restart && this.endAsr(),
+      onCrash: (crash) => {
+        options.onCrash(crash);
+        this.markGap('audio decoder crashed');
+      },
     });
-    this.decoder.start();
   }
 
   get closed(): boolean {
@@ -91,19 +89,7 @@ export class LiveCaptioner {
 
   /** One Opus packet (RTP payload) captured at `captureMs` (epoch ms). */
   pushOpus(packet: Buffer, captureMs: number): void {
-    if (this.isClosed) return;
-    const child = this.decoder.current;
-    if (!child || !child.stdin.writable) return;
-    if (!this.writer) {
-      this.decoderOriginMs = captureMs;
-      this.layoutOriginMs ??= captureMs;
-      this.writer = new MatroskaLiveWriter({ audio: { codec: 'opus', sampleRate: 48000, channels: 2 } }, (bytes) => {
-        if (child.stdin.writable) child.stdin.write(bytes);
-      });
-    }
-    const timestamp = captureMs - this.decoderOriginMs!;
-    if (timestamp < 0) return;
-    this.writer.writeAudio(packet, timestamp);
+    if (!this.isClosed) this.decoder.push(packet, captureMs);
   }
 
   /** Stops decoding and recognition; the open cues are closed (sent as final). Idempotent. */
@@ -111,8 +97,6 @@ export class LiveCaptioner {
     if (this.isClosed) return;
     this.isClosed = true;
     clearTimeout(this.reopenTimer);
-    this.writer?.close();
-    this.writer = undefined;
     const asr = this.asr;
     this.asr = undefined;
     // The utterance in progress is finished first, so its words reach the transcript (bounded: a
@@ -125,42 +109,9 @@ export class LiveCaptioner {
     this.options.show([], Number.POSITIVE_INFINITY);
   }
 
-  private decoderArgs(): string[] {
-    return new FfmpegCommand()
-      .global({ threads: 1 })
-      .input('pipe:0', { probesize: 32, analyzeduration: 0, f: 'matroska' })
-      // async=1 fills holes in the packet timeline with silence, so sample count and capture clock stay in step.
-      .output('pipe:1', { vn: true, af: 'aresample=async=1', ac: 1, ar: SAMPLE_RATE, f: 's16le', flush_packets: 1 })
-      .toArgs();
-  }
-
-  private onDecoderStart(child: ChildProcessWithoutNullStreams, restart: boolean): void {
-    this.writer?.close();
-    this.writer = undefined;
-    this.decoderOriginMs = undefined;
-    this.decodedSamples = 0;
-    this.filled = 0;
-    if (restart) this.endAsr();
-    child.stdout.on('data', (data: Buffer) => this.onPcm(data));
-  }
-
-  private onPcm(data: Buffer): void {
-    let offset = 0;
-    while (offset < data.length) {
-      const take = Math.min(this.chunkBytes.length - this.filled, data.length - offset);
-      this.chunkBytes.set(data.subarray(offset, offset + take), this.filled);
-      this.filled += take;
-      offset += take;
-      if (this.filled === this.chunkBytes.length) {
-        this.filled = 0;
-        this.hear(this.chunk);
-      }
-    }
-  }
-
-  private hear(chunk: Int16Array): void {
-    const chunkStartMs = this.decoderOriginMs! + (this.decodedSamples * 1000) / SAMPLE_RATE;
-    this.decodedSamples += chunk.length;
+  private hear(chunk: Int16Array, chunkStartMs: number): void {
+    // The layout counts from the first audio ever heard.
+    this.layoutOriginMs ??= chunkStartMs;
     if (this.engineFailed || this.reopenTimer) return;
     if (!this.asr) this.openAsr(chunkStartMs);
     this.asr?.write(chunk);

@@ -1,9 +1,7 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
-import { FfmpegCommand } from './ffmpeg-command.js';
+import { OpusPcmDecoder } from './opus-pcm-decoder.js';
 import type { LiveSignalBatch } from './pipeline-messages.js';
 import { SceneChangeMeter } from './scene-change-meter.js';
-import { SupervisedProcess, type ProcessCrash } from './supervised-process.js';
+import type { ProcessCrash } from './supervised-process.js';
 
 /** One level sample / motion slot per this many ms; one batch per SLOTS_PER_BATCH slots. */
 export const SIGNAL_SLOT_MS = 100;
@@ -74,13 +72,7 @@ export class LiveSignals {
   private readonly meter = new SceneChangeMeter();
   private readonly video: SignalBatch;
   private readonly audio: SignalBatch;
-  private readonly decoder: SupervisedProcess | undefined;
-  private writer: MatroskaLiveWriter | undefined;
-  private decoderOriginMs: number | undefined;
-  private decodedSamples = 0;
-  private readonly chunk = new Int16Array(LEVEL_CHUNK_SAMPLES);
-  private readonly chunkBytes = new Uint8Array(this.chunk.buffer);
-  private filled = 0;
+  private readonly decoder: OpusPcmDecoder | undefined;
   private isClosed = false;
 
   constructor(private readonly options: LiveSignalsOptions) {
@@ -88,10 +80,15 @@ export class LiveSignals {
     this.video = new SignalBatch('video', -1, options.onBatch);
     this.audio = new SignalBatch('audio', SILENT_DBFS, options.onBatch);
     if (options.hasAudio) {
-      this.decoder = new SupervisedProcess({ role: 'level-decoder', command: options.ffmpegPath, args: () => this.decoderArgs(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
-      this.decoder.on('start', (child) => this.onDecoderStart(child));
-      this.decoder.on('crash', (crash) => options.onCrash(crash));
-      this.decoder.start();
+      this.decoder = new OpusPcmDecoder({
+        role: 'level-decoder',
+        ffmpegPath: options.ffmpegPath,
+        restartBackoffMaxMs: options.restartBackoffMaxMs,
+        sampleRate: LEVEL_SAMPLE_RATE,
+        chunkSamples: LEVEL_CHUNK_SAMPLES,
+        onChunk: (samples, startMs) => this.audio.add(startMs, levelDbfs(samples)),
+        onCrash: options.onCrash,
+      });
     }
   }
 
@@ -110,62 +107,16 @@ export class LiveSignals {
 
   /** One Opus packet (RTP payload) captured at `captureMs` (epoch ms). */
   pushOpus(packet: Buffer, captureMs: number): void {
-    if (this.isClosed) return;
-    const child = this.decoder?.current;
-    if (!child || !child.stdin.writable) return;
-    if (!this.writer) {
-      this.decoderOriginMs = captureMs;
-      this.writer = new MatroskaLiveWriter({ audio: { codec: 'opus', sampleRate: 48000, channels: 2 } }, (bytes) => {
-        if (child.stdin.writable) child.stdin.write(bytes);
-      });
-    }
-    const timestamp = captureMs - this.decoderOriginMs!;
-    if (timestamp >= 0) this.writer.writeAudio(packet, timestamp);
+    if (!this.isClosed) this.decoder?.push(packet, captureMs);
   }
 
   /** Sends the last partial batches and stops the decoder. Idempotent. */
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.writer?.close();
-    this.writer = undefined;
     await this.decoder?.close();
     this.video.post(Number.NaN);
     this.audio.post(Number.NaN);
-  }
-
-  private decoderArgs(): string[] {
-    return new FfmpegCommand()
-      .global({ threads: 1 })
-      .input('pipe:0', { probesize: 32, analyzeduration: 0, f: 'matroska' })
-      // async=1 fills holes in the packet timeline with silence, so sample count and capture clock stay in step.
-      .output('pipe:1', { vn: true, af: 'aresample=async=1', ac: 1, ar: LEVEL_SAMPLE_RATE, f: 's16le', flush_packets: 1 })
-      .toArgs();
-  }
-
-  private onDecoderStart(child: ChildProcessWithoutNullStreams): void {
-    this.writer?.close();
-    this.writer = undefined;
-    this.decoderOriginMs = undefined;
-    this.decodedSamples = 0;
-    this.filled = 0;
-    child.stdout.on('data', (data: Buffer) => this.onPcm(data));
-  }
-
-  private onPcm(data: Buffer): void {
-    let offset = 0;
-    while (offset < data.length) {
-      const take = Math.min(this.chunkBytes.length - this.filled, data.length - offset);
-      this.chunkBytes.set(data.subarray(offset, offset + take), this.filled);
-      this.filled += take;
-      offset += take;
-      if (this.filled === this.chunkBytes.length) {
-        this.filled = 0;
-        const startMs = this.decoderOriginMs! + (this.decodedSamples * 1000) / LEVEL_SAMPLE_RATE;
-        this.decodedSamples += this.chunk.length;
-        this.audio.add(startMs, levelDbfs(this.chunk));
-      }
-    }
   }
 }
 
