@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { createStream, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { joinChat, openIsolatedPage } from './helpers/browser-pages.js';
 
 let server: RunningServer;
 let browser: Browser;
@@ -18,20 +19,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A page in its own browser context, so each viewer has its own localStorage (its own remembered name). */
-async function openPage(url: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
-  await page.goto(`${server.url}${url}`);
-  return page;
-}
-
-async function joinChat(page: Page, name: string): Promise<void> {
-  await page.getByTestId('chat-name').fill(name);
-  await page.getByTestId('chat-join').click();
-  await expect.poll(() => page.getByTestId('chat-input').isVisible(), { timeout: 5000 }).toBe(true);
-}
+const openPage = (url: string): Promise<Page> => openIsolatedPage(browser, server.url, url, pageErrors);
 
 async function say(page: Page, text: string): Promise<void> {
   await page.getByTestId('chat-input').fill(text);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
 import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 import { WhipClient } from '../server/clients/whip-client.js';
+import { openIsolatedPage } from './helpers/browser-pages.js';
 
 let server: RunningServer;
 let browser: Browser;
@@ -20,16 +21,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A page in a browser context of its own (its own storage: nobody is signed in). */
-async function openPage(url: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) cspViolations.push(`${url}: ${message.text()}`);
+/** A page of its own (nobody is signed in), watched for content security policy violations. */
+function openPage(url: string): Promise<Page> {
+  return openIsolatedPage(browser, server.url, url, pageErrors, {
+    beforeLoad: (page) =>
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) cspViolations.push(`${url}: ${message.text()}`);
+      }),
   });
-  await page.goto(`${server.url}${url}`);
-  return page;
 }
 
 const framesRendered = (page: Page): Promise<number> => page.evaluate(() => (window as unknown as { livefxViewer: { framesRendered: number } }).livefxViewer.framesRendered);

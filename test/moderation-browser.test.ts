@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../benchmarks/chromium.js';
 import { startServer, type RunningServer } from '../benchmarks/livefx-process.js';
 import { ADMIN_TOKEN, adminApi, createStreamAsAdmin } from './helpers/admin-api.js';
+import { joinChat, openIsolatedPage } from './helpers/browser-pages.js';
 
 /** Screenshots of the pages at the end, for a person to look at. */
 const SCREENSHOT_DIR = path.join(tmpdir(), 'livefx-moderation-browser');
@@ -25,20 +26,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A page in its own browser context: its own localStorage, so its own viewer id and remembered name. */
-async function openPage(url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
-  await page.goto(`${server.url}${url}`);
-  return page;
-}
-
-async function joinChat(page: Page, name: string): Promise<void> {
-  await page.getByTestId('chat-name').fill(name);
-  await page.getByTestId('chat-join').click();
-  await expect.poll(() => page.getByTestId('chat-input').isVisible(), { timeout: 5000 }).toBe(true);
-}
+const openPage = (url: string): Promise<Page> => openIsolatedPage(browser, server.url, url, pageErrors, { viewport: { width: 1280, height: 900 } });
 
 async function say(page: Page, text: string): Promise<void> {
   await page.getByTestId('chat-input').fill(text);

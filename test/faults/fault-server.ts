@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
 import { ADMIN_TOKEN, adminFetch, createStream as createAdminStream, startServer, waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
 
@@ -9,6 +9,16 @@ export { ADMIN_TOKEN };
 /** Starts the built server as a child process (with the admin token startServer configures). */
 export function startFaultServer(env: Record<string, string> = {}): Promise<RunningServer> {
   return startServer(env);
+}
+
+/** afterAll of a fault test: stops the servers still running and removes every folder (a killed server's too). */
+export async function cleanUp(servers: readonly RunningServer[], folders: readonly string[]): Promise<void> {
+  for (const server of servers) {
+    // stop() waits for an exit; a server the test already stopped or killed only leaves its folder.
+    if (server.process.exitCode !== null || server.process.signalCode !== null) await rm(server.dataDir, { recursive: true, force: true });
+    else await server.stop('SIGTERM');
+  }
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
 }
 
 /** An HTTP API request with the admin bearer token. */

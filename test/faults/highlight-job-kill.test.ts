@@ -5,19 +5,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
 import { highlightShowEvents, makeHighlightShow } from '../helpers/highlight-fixture.js';
-import { api, apiJson, childrenOf, isRunning, probeMedia, processesMentioning, startFaultServer } from './fault-server.js';
+import { api, apiJson, childrenOf, isRunning, probeMedia, processesMentioning, startFaultServer, cleanUp } from './fault-server.js';
 
 const servers: RunningServer[] = [];
 const folders: string[] = [];
 
-afterAll(async () => {
-  for (const server of servers) {
-    // stop() waits for an exit; a server the test already stopped or killed only leaves its folder.
-    if (server.process.exitCode !== null || server.process.signalCode !== null) await rm(server.dataDir, { recursive: true, force: true });
-    else await server.stop('SIGTERM');
-  }
-  for (const folder of folders) await rm(folder, { recursive: true, force: true });
-});
+afterAll(() => cleanUp(servers, folders));
 
 /** A job's result without what differs between two runs: the job id in file URLs and the creation time. */
 function comparable(view: any): unknown {

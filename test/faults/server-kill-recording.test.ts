@@ -6,19 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WhepClient } from '../../server/clients/whep-client.js';
 import { WhipClient } from '../../server/clients/whip-client.js';
 import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
-import { api, childrenOf, createStream, isRunning, processesMentioning, sleep, startFaultServer } from './fault-server.js';
+import { api, childrenOf, createStream, isRunning, processesMentioning, sleep, startFaultServer, cleanUp } from './fault-server.js';
 
 const servers: RunningServer[] = [];
 const folders: string[] = [];
 
-afterAll(async () => {
-  for (const server of servers) {
-    // stop() waits for an exit; a server killed by the test has already had its own.
-    if (server.process.exitCode !== null || server.process.signalCode !== null) await rm(server.dataDir, { recursive: true, force: true });
-    else await server.stop('SIGTERM');
-  }
-  for (const folder of folders) await rm(folder, { recursive: true, force: true });
-});
+afterAll(() => cleanUp(servers, folders));
 
 async function json(response: Response): Promise<any> {
   return response.json();

@@ -7,21 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WhepClient } from '../../server/clients/whep-client.js';
 import { WhipClient } from '../../server/clients/whip-client.js';
 import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
-import { ADMIN_TOKEN, api, apiJson, childrenOf, createStream, isRunning, probeMedia, processesMentioning, recordingOf, sleep, socketOf, startFaultServer } from './fault-server.js';
+import { ADMIN_TOKEN, api, apiJson, childrenOf, createStream, isRunning, probeMedia, processesMentioning, recordingOf, sleep, socketOf, startFaultServer, cleanUp } from './fault-server.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../fixtures/fake-asr-engine.mjs', import.meta.url));
 const SCRIPT = Array.from({ length: 600 }, (_, second) => [{ word: `w${second}`, start: second + 0.1, end: second + 0.5 }]);
 const servers: RunningServer[] = [];
 const folders: string[] = [];
 
-afterAll(async () => {
-  for (const server of servers) {
-    // stop() waits for an exit; a server the test already stopped or killed only leaves its folder.
-    if (server.process.exitCode !== null || server.process.signalCode !== null) await rm(server.dataDir, { recursive: true, force: true });
-    else await server.stop('SIGTERM');
-  }
-  for (const folder of folders) await rm(folder, { recursive: true, force: true });
-});
+afterAll(() => cleanUp(servers, folders));
 
 describe('fault: graceful shutdown on SIGTERM / SIGINT', () => {
   it('during a captioned, recorded live session with a viewer: exits 0 within the deadline, the recording finished, no process left', async () => {
