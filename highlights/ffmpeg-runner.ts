@@ -1,18 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-
-/**
- * util-linux's setpriv (Essential on Debian) execs the command with PR_SET_PDEATHSIG, so a job's
- * ffmpeg is killed the moment the server dies, even by kill -9, instead of decoding on until its
- * next write to a closed pipe (minutes for a long analysis that prints nothing).
- */
-const SETPRIV = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
-
-/** The command line that runs `command` and dies with this process where the OS allows it. */
-export function diesWithServer(command: string, args: readonly string[]): [string, string[]] {
-  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
-}
+import { diesWithParent, SETPRIV } from '../server/pipeline/dies-with-parent.js';
 
 export class FfmpegError extends Error {
   override readonly name = 'FfmpegError';
@@ -101,7 +89,7 @@ export class FfmpegRunner {
   private spawnCollect(command: string, args: readonly string[], signal: AbortSignal | undefined, task: RunTask, watch: 'progress' | 'output'): Promise<{ stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new JobCancelledError('cancelled'));
-      const [program, argv] = diesWithServer(command, args);
+      const [program, argv] = diesWithParent(command, args);
       const child = spawn(program, argv, { stdio: ['ignore', 'pipe', 'pipe', watch === 'progress' ? 'pipe' : 'ignore'] });
       const stallS = this.stallLimitS(task);
       let stdout = '';

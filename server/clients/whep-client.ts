@@ -6,6 +6,7 @@ import { epochMs } from '../pipeline/pipeline-messages.js';
 import { Y4mReader } from '../pipeline/y4m-reader.js';
 import { RtpFrameAssembler } from '../rtp/rtp-frame-assembler.js';
 import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';
+import { diesWithParent } from '../pipeline/dies-with-parent.js';
 
 export interface ViewerFrame {
   code: BurnInCode | undefined;
@@ -72,7 +73,7 @@ export class WhepClient {
         .input('pipe:0', { flags: 'low_delay', probesize: 32, analyzeduration: 0, f: 'h264' })
         .output('pipe:1', { f: 'yuv4mpegpipe', pix_fmt: 'yuv420p', fps_mode: 'passthrough', flush_packets: 1 })
         .toArgs();
-      const decoder = spawn('ffmpeg', args);
+      const decoder = spawn(...diesWithParent('ffmpeg', args));
       this.decoder = decoder;
       decoder.stderr.resume();
       decoder.stdin.on('error', () => {});

@@ -8,6 +8,7 @@ import { oggOpusPackets } from '../media/ogg-opus-packets.js';
 import { H264Packetizer } from '../rtp/h264-packetizer.js';
 import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
 import { clientPeerConnection, h264ClientCodec, negotiate, type SdpRewrite } from './webrtc-client.js';
+import { diesWithParent } from '../pipeline/dies-with-parent.js';
 
 export interface WhipPublishOptions {
   /** e.g. http://127.0.0.1:8080/whip/<id> */
@@ -100,7 +101,7 @@ export class WhipClient {
       .input(source, { re: true, f: 'lavfi' })
       .output(`rtp://127.0.0.1:${socket.address().port}?rtcpport=${socket.address().port}`, { 'c:a': 'libopus', ar: 48000, ac: 2, 'b:a': '64k', application: 'lowdelay', frame_duration: 20, f: 'rtp' })
       .toArgs();
-    const encoder = spawn('ffmpeg', args);
+    const encoder = spawn(...diesWithParent('ffmpeg', args));
     this.audioEncoder = encoder;
     encoder.stdout.resume();
     encoder.stderr.resume();
@@ -151,7 +152,7 @@ export class WhipClient {
         f: 'flv',
       })
       .toArgs();
-    const encoder = spawn('ffmpeg', args);
+    const encoder = spawn(...diesWithParent('ffmpeg', args));
     this.encoder = encoder;
     encoder.stderr.resume();
     let sps: Buffer | undefined;
