@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server as SocketServer } from 'socket.io';
 import type { LivefxConfig } from './config.js';
 import { errorBody, HttpError } from './http/http-error.js';
+import { clientErrorHandler, frameworkErrorHandler } from './http/framework-errors.js';
 import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
@@ -65,7 +66,14 @@ export class LivefxServer {
       log,
     });
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
-    this.http = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) });
+    this.http = Fastify({
+      loggerInstance: log as FastifyBaseLogger,
+      bodyLimit: 1024 * 1024,
+      logController: new LogController({ disableRequestLogging: true }),
+      // The router's and Node's HTTP parser's refusals get the API's error shape too.
+      frameworkErrors: frameworkErrorHandler,
+      clientErrorHandler,
+    });
     this.io = new SocketServer(this.http.server, { serveClient: true, maxHttpBufferSize: 64 * 1024 });
   }
 
