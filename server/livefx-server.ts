@@ -18,6 +18,7 @@ import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
 import { attachOperatorNamespace } from './operator-socket.js';
 import { attachAudienceNamespace } from './audience/audience-socket.js';
+import { guardSocketEvents } from './socket-event-guard.js';
 import { AudienceHub } from './audience/audience-hub.js';
 import type { Logger } from './logger.js';
 import { LivefxMetrics } from './metrics.js';
@@ -144,6 +145,7 @@ export class LivefxServer {
     attachLiveNamespace(this.io, this.registry);
     attachOperatorNamespace(this.io, this.registry, presets, recorder);
     attachAudienceNamespace(this.io, this.registry, this.audience);
+    for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;

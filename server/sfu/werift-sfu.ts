@@ -87,6 +87,36 @@ function rembPacket(bitrate: number, mediaSsrc: number): RtcpPayloadSpecificFeed
   return new RtcpPayloadSpecificFeedback({ feedback });
 }
 
+type IceDatagramSink = { datagramReceived(data: Buffer, address: [string, number]): void };
+
+/**
+ * werift hands every DTLS-looking datagram (first byte 20–63) that reaches a port to the DTLS
+ * session, whatever its source, and a plaintext alert record or an unknown content type closes the
+ * session: one spoofed datagram from anyone who finds the port ended the stream (found by the fuzz
+ * suite). The session's DTLS peer is the local socket and remote address its first DTLS datagram
+ * came through; DTLS records through any other are dropped. RTP and RTCP from elsewhere fail SRTP
+ * authentication as before; STUN still reaches ICE from anywhere.
+ */
+function acceptDtlsOnlyFromItsPeer(pc: RTCPeerConnection): void {
+  for (const transport of pc.iceTransports) {
+    const connection = transport.connection as unknown as { protocols: IceDatagramSink[] };
+    // One DTLS session per ICE connection, fed by every local candidate's socket: the peer is a socket and an address.
+    let dtlsPeer: string | undefined;
+    connection.protocols.forEach((protocol, socket) => {
+      const deliver = protocol.datagramReceived.bind(protocol);
+      protocol.datagramReceived = (data, address) => {
+        const first = data.length > 0 ? data[0]! : 0;
+        if (first >= 20 && first <= 63) {
+          const from = `${socket}|${address[0]}|${address[1]}`;
+          dtlsPeer ??= from;
+          if (from !== dtlsPeer) return;
+        }
+        deliver(data, address);
+      };
+    });
+  }
+}
+
 async function answerOffer(pc: RTCPeerConnection, offerSdp: string, beforeAnswer: () => void): Promise<string> {
   try {
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
@@ -97,6 +127,7 @@ async function answerOffer(pc: RTCPeerConnection, offerSdp: string, beforeAnswer
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   await iceGatheringComplete(pc);
+  acceptDtlsOnlyFromItsPeer(pc);
   const sdp = pc.localDescription?.sdp;
   if (!sdp) throw new SdpError('no local description was produced');
   return sdp;

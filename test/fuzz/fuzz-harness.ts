@@ -158,13 +158,15 @@ export class BackgroundStream {
     return -1;
   }
 
-  /** Asserts processed frames arrived during the fuzz, and still arrive after it. */
-  async expectFlowing(framesBefore: number, frameNumberBefore: number): Promise<void> {
+  /** Why the stream is not flowing: no processed frames during the fuzz, or none after it; undefined when it flows. */
+  async flowProblem(framesBefore: number, frameNumberBefore: number): Promise<string | undefined> {
     const during = this.codedFrames() - framesBefore;
-    expect(during, 'processed frames reached the background viewer while the fuzz ran').toBeGreaterThan(0);
     const now = this.codedFrames();
-    await waitFor('15 more processed frames after the fuzz', () => this.codedFrames() >= now + 15 || undefined, 20_000);
-    expect(this.lastFrameNumber()).toBeGreaterThan(frameNumberBefore);
+    const after = await waitFor('15 more processed frames after the fuzz', () => this.codedFrames() >= now + 15 || undefined, 20_000).catch(() => false);
+    if (during <= 0) return `no processed frames reached the background viewer while the fuzz ran (${after ? 'they came back after it' : 'none after it either'})`;
+    if (!after) return `processed frames stopped after the fuzz (${during} arrived during it)`;
+    if (this.lastFrameNumber() <= frameNumberBefore) return 'the burn-in frame number did not advance';
+    return undefined;
   }
 
   async stop(): Promise<void> {
@@ -185,7 +187,8 @@ export async function createStream(server: RunningServer, title = 'fuzz stream')
  * escaped into the log, the background stream still flows, and memory stayed flat after warm-up.
  */
 export class FuzzSession {
-  readonly problems = new ProblemLog();
+  /** This surface's inputs and problems; `nextSurface()` starts a fresh log for the next test of the file. */
+  problems = new ProblemLog();
   private rssAfterWarmUp: number | undefined;
   private framesAtStart = 0;
   private frameNumberAtStart = -1;
@@ -218,6 +221,12 @@ export class FuzzSession {
     return this.server.process.pid!;
   }
 
+  /** A fresh problem log and memory baseline for the next surface fuzzed against the same server. */
+  nextSurface(): void {
+    this.problems = new ProblemLog();
+    this.rssAfterWarmUp = undefined;
+  }
+
   /** Call after the warm-up inputs: the memory baseline, and where the background stream stood. */
   async warmedUp(): Promise<void> {
     this.rssAfterWarmUp = await rssKiB(this.pid);
@@ -233,22 +242,27 @@ export class FuzzSession {
     if (problem) this.problems.add(response.status >= 500 ? '5xx' : 'unclear refusal', `${input} → ${problem}`);
   }
 
-  /** Asserts the pass criteria shared by every surface. */
+  /** Asserts the pass criteria shared by every surface, all at once so a failure shows every broken one. */
   async finish(surface: string, minimumInputs = FUZZ_COUNT): Promise<void> {
+    const failures: string[] = [];
     const alive = this.server.process.exitCode === null && this.server.process.signalCode === null;
     console.log(`fuzz ${surface}: ${this.problems.tried} inputs; answers ${this.problems.outcomeText()}`);
-    expect(alive, `the server process is still running\n${this.server.output().slice(-3000)}`).toBe(true);
-    expect(this.problems.summary(), `seed ${FUZZ_SEED}`).toEqual([]);
-    expect(this.problems.tried).toBeGreaterThanOrEqual(minimumInputs);
-    const health = await fetch(`${this.url}/healthz`, { headers: AUTH });
-    expect(health.status).toBe(200);
-    if (this.background) await this.background.expectFlowing(this.framesAtStart, this.frameNumberAtStart);
-    if (this.rssAfterWarmUp !== undefined) {
-      const after = await rssKiB(this.pid);
-      console.log(`fuzz ${surface}: server RSS ${Math.round(this.rssAfterWarmUp / 1024)} MiB after warm-up, ${Math.round(after / 1024)} MiB after the fuzz`);
-      expect(after - this.rssAfterWarmUp, 'RSS growth over the fuzz (KiB)').toBeLessThan(RSS_GROWTH_LIMIT_KIB);
+    if (!alive) failures.push(`the server process exited (${this.server.process.exitCode ?? this.server.process.signalCode})`);
+    failures.push(...this.problems.summary());
+    if (this.problems.tried < minimumInputs) failures.push(`only ${this.problems.tried} of ${minimumInputs} inputs were tried`);
+    if (alive) {
+      const health = await fetch(`${this.url}/healthz`, { headers: AUTH }).catch(() => undefined);
+      if (health?.status !== 200) failures.push(`/healthz answered ${health?.status ?? 'nothing'}`);
+      const flow = this.background ? await this.background.flowProblem(this.framesAtStart, this.frameNumberAtStart) : undefined;
+      if (flow) failures.push(flow);
+      if (this.rssAfterWarmUp !== undefined) {
+        const after = await rssKiB(this.pid);
+        console.log(`fuzz ${surface}: server RSS ${Math.round(this.rssAfterWarmUp / 1024)} MiB after warm-up, ${Math.round(after / 1024)} MiB after the fuzz`);
+        if (after - this.rssAfterWarmUp >= RSS_GROWTH_LIMIT_KIB) failures.push(`RSS grew by ${Math.round((after - this.rssAfterWarmUp) / 1024)} MiB over the fuzz (limit ${RSS_GROWTH_LIMIT_KIB / 1024} MiB)`);
+      }
     }
-    expect(escapedErrors(this.server.output()), 'errors in the server log').toEqual([]);
+    failures.push(...escapedErrors(this.server.output()).map((line) => `server log: ${line}`));
+    expect(failures, `fuzz ${surface}, seed ${FUZZ_SEED}`).toEqual([]);
   }
 
   async close(): Promise<void> {
