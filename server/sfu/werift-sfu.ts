@@ -89,15 +89,24 @@ function rembPacket(bitrate: number, mediaSsrc: number): RtcpPayloadSpecificFeed
 
 type IceDatagramSink = { datagramReceived(data: Buffer, address: [string, number]): void };
 
+/** True when a DTLS datagram holds a record that makes werift close the session: an alert (21) or an unknown content type. */
+function hasClosingDtlsRecord(data: Buffer): boolean {
+  for (let offset = 0; offset + 13 <= data.length; offset += 13 + data.readUInt16BE(offset + 11)) {
+    const type = data[offset]!;
+    if (type < 20 || type > 23 || type === 21) return true;
+  }
+  return false;
+}
+
 /**
- * werift hands every DTLS-looking datagram (first byte 20–63) that reaches a port to the DTLS
- * session, whatever its source, and a plaintext alert record or an unknown content type closes the
- * session: one spoofed datagram from anyone who finds the port ended the stream (found by the fuzz
- * suite). The session's DTLS peer is the local socket and remote address its first DTLS datagram
- * came through; DTLS records through any other are dropped. RTP and RTCP from elsewhere fail SRTP
- * authentication as before; STUN still reaches ICE from anywhere.
+ * werift closes a DTLS session on any plaintext alert record or unknown content type that reaches
+ * one of its ports, whatever its source: one spoofed datagram from anyone who finds the port ended
+ * the stream (found by the fuzz suite). The session's peer is the local socket and remote address
+ * its first handshake record came through; a closing record from anywhere else is dropped.
+ * Handshake, cipher-change and application records still pass from any pair (ICE may switch pairs
+ * mid-handshake; werift's cipher authenticates them), and so do RTP, RTCP (SRTP-authenticated) and STUN.
  */
-function acceptDtlsOnlyFromItsPeer(pc: RTCPeerConnection): void {
+function dropSpoofedDtlsClose(pc: RTCPeerConnection): void {
   for (const transport of pc.iceTransports) {
     const connection = transport.connection as unknown as { protocols: IceDatagramSink[] };
     // One DTLS session per ICE connection, fed by every local candidate's socket: the peer is a socket and an address.
@@ -108,8 +117,8 @@ function acceptDtlsOnlyFromItsPeer(pc: RTCPeerConnection): void {
         const first = data.length > 0 ? data[0]! : 0;
         if (first >= 20 && first <= 63) {
           const from = `${socket}|${address[0]}|${address[1]}`;
-          dtlsPeer ??= from;
-          if (from !== dtlsPeer) return;
+          if (first === 22) dtlsPeer ??= from;
+          if (from !== dtlsPeer && hasClosingDtlsRecord(data)) return;
         }
         deliver(data, address);
       };
@@ -127,7 +136,7 @@ async function answerOffer(pc: RTCPeerConnection, offerSdp: string, beforeAnswer
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   await iceGatheringComplete(pc);
-  acceptDtlsOnlyFromItsPeer(pc);
+  dropSpoofedDtlsClose(pc);
   const sdp = pc.localDescription?.sdp;
   if (!sdp) throw new SdpError('no local description was produced');
   return sdp;
