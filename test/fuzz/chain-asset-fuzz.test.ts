@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, FuzzSession, createStream, describeInput, rawRequest } from './fuzz-harness.js';
 import { HEAVY_TRANSFORM_SPECS, SINGLE_TRANSFORM_SPECS, mediaFixtures, multipartBody, validChainSpec, validCube } from './fuzz-fixtures.js';
-import { FUZZ_COUNT, TRAVERSALS, runBounded, type FuzzInput } from './fuzz-input.js';
+import { FUZZ_COUNT, TRAVERSALS, encodeLoose, runBounded, type FuzzInput } from './fuzz-input.js';
 
 // Chain specs (PUT, PATCH, presets) against a live stream and an idle one, and .cube and image
 // uploads: mutated real documents, junk, traversal names and oversized files.
@@ -69,7 +69,7 @@ describe('chain spec and asset fuzz', () => {
       else if (kind <= 7) {
         const patch = input.mutateValue({ enabled: input.chance(0.5), params: input.pick([...SINGLE_TRANSFORM_SPECS, ...validChainSpec().transforms]).params });
         status = await sendJson('PATCH', `/v1/streams/${stream}/transforms/${input.pick(['0', '1', '5', '-1', '99', '1.5', 'NaN', '1e3', '0x1'])}`, patch, `#${index}`);
-      } else if (kind === 8) status = await sendJson('PUT', `/v1/presets/${encodeURIComponent(input.chance(0.7) ? `fuzz ${input.int(0, 20)}` : input.string().slice(0, 90))}`, chainFor(input, true), `#${index}`);
+      } else if (kind === 8) status = await sendJson('PUT', `/v1/presets/${encodeLoose(input.chance(0.7) ? `fuzz ${input.int(0, 20)}` : input.string().slice(0, 90))}`, chainFor(input, true), `#${index}`);
       else status = await sendJson('POST', `/v1/streams/${stream}/transforms/preset`, input.mutateValue({ name: `fuzz ${input.int(0, 20)}` }), `#${index}`);
       if (status === 200 || status === 201) accepted++;
       if (++done === 100) await session.warmedUp();

@@ -270,6 +270,13 @@ export class FuzzInput {
   }
 }
 
+/** Percent-encodes like encodeURIComponent, but a lone surrogate becomes its (invalid) WTF-8 bytes instead of throwing. */
+export function encodeLoose(value: string): string {
+  return value.replace(/\p{Cs}|[^\p{Cs}]+/gu, (run) =>
+    /\p{Cs}/u.test(run) ? Buffer.from([0xed, 0xa0 | ((run.charCodeAt(0) >> 6) & 0x1f), 0x80 | (run.charCodeAt(0) & 0x3f)]).toString('hex').replace(/../g, '%$&') : encodeURIComponent(run),
+  );
+}
+
 /** Runs `work` for each of `count` inputs, at most `concurrency` at a time. */
 export async function runBounded(count: number, concurrency: number, work: (index: number) => Promise<void>): Promise<void> {
   let nextIndex = 0;

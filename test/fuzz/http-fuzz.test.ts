@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, FuzzSession, createStream, describeInput, rawRequest, responseProblem } from './fuzz-harness.js';
 import { mediaFixtures, multipartBody, validChainSpec } from './fuzz-fixtures.js';
-import { FUZZ_COUNT, TRAVERSALS, runBounded, type FuzzInput } from './fuzz-input.js';
+import { FUZZ_COUNT, TRAVERSALS, encodeLoose, runBounded, type FuzzInput } from './fuzz-input.js';
 import { serverRoutes, type RouteEntry } from './route-list.js';
 
 // Every HTTP route, enumerated from the server itself, gets malformed bodies, query strings and path
@@ -42,11 +42,6 @@ function realParam(route: RouteEntry, name: string): string | undefined {
     return real.stream;
   }
   return { kind: 'original', index: '0', rank: '1', file: 'index.m3u8', name: route.url.startsWith('/v1/presets') ? 'fuzz' : 'fuzz.cube', session: randomUUID(), '*': 'index.js' }[name];
-}
-
-/** Percent-encodes like encodeURIComponent, but a lone surrogate becomes its (invalid) WTF-8 bytes instead of throwing. */
-function encodeLoose(value: string): string {
-  return value.replace(/\p{Cs}|[^\p{Cs}]+/gu, (run) => (/\p{Cs}/u.test(run) ? Buffer.from([0xed, 0xa0 | ((run.charCodeAt(0) >> 6) & 0x1f), 0x80 | (run.charCodeAt(0) & 0x3f)]).toString('hex').replace(/../g, '%$&') : encodeURIComponent(run)));
 }
 
 /** A path segment as sent: percent-encoded, or raw with only what HTTP cannot carry encoded. */
@@ -151,8 +146,13 @@ describe('HTTP fuzz', () => {
         session.check(response, label, method);
         await cleanUp(method, route.url, response.status, response.body);
       } catch (error) {
-        session.problems.count('no answer');
-        session.problems.add('no answer', `${label} → ${(error as Error).message}`);
+        // A body over the 1 MiB limit may be refused by closing the connection while it is still being sent.
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code === 'ECONNRESET' || code === 'EPIPE') && body !== undefined && body.length > 1024 * 1024) session.problems.count('reset while sending an oversized body');
+        else {
+          session.problems.count('no answer');
+          session.problems.add('no answer', `${label} → ${(error as Error).message}`);
+        }
       }
       if (++done === warmUp) await session.warmedUp();
     };
