@@ -159,8 +159,9 @@ export class BackgroundStream {
   }
 
   /** Why the stream is not flowing: no processed frames during the fuzz, or none after it; undefined when it flows. */
-  async flowProblem(framesBefore: number, frameNumberBefore: number): Promise<string | undefined> {
-    const during = this.codedFrames() - framesBefore;
+  async flowProblem(framesBefore: number, frameNumberBefore: number, windowMs: number): Promise<string | undefined> {
+    // Under a second of fuzz can fall between two frames of a loaded machine: then only "after" is asked.
+    const during = windowMs >= 3000 ? this.codedFrames() - framesBefore : 1;
     const now = this.codedFrames();
     const after = await waitFor('15 more processed frames after the fuzz', () => this.codedFrames() >= now + 15 || undefined, 20_000).catch(() => false);
     if (during <= 0) return `no processed frames reached the background viewer while the fuzz ran (${after ? 'they came back after it' : 'none after it either'})`;
@@ -192,6 +193,7 @@ export class FuzzSession {
   private rssAfterWarmUp: number | undefined;
   private framesAtStart = 0;
   private frameNumberAtStart = -1;
+  private warmedUpAt = Date.now();
 
   private constructor(
     readonly server: RunningServer,
@@ -230,6 +232,7 @@ export class FuzzSession {
   /** Call after the warm-up inputs: the memory baseline, and where the background stream stood. */
   async warmedUp(): Promise<void> {
     this.rssAfterWarmUp = await rssKiB(this.pid);
+    this.warmedUpAt = Date.now();
     this.framesAtStart = this.background?.codedFrames() ?? 0;
     this.frameNumberAtStart = this.background?.lastFrameNumber() ?? -1;
   }
@@ -253,7 +256,7 @@ export class FuzzSession {
     if (alive) {
       const health = await fetch(`${this.url}/healthz`, { headers: AUTH }).catch(() => undefined);
       if (health?.status !== 200) failures.push(`/healthz answered ${health?.status ?? 'nothing'}`);
-      const flow = this.background ? await this.background.flowProblem(this.framesAtStart, this.frameNumberAtStart) : undefined;
+      const flow = this.background ? await this.background.flowProblem(this.framesAtStart, this.frameNumberAtStart, Date.now() - this.warmedUpAt) : undefined;
       if (flow) failures.push(flow);
       if (this.rssAfterWarmUp !== undefined) {
         const after = await rssKiB(this.pid);
