@@ -12,6 +12,7 @@ import { TokenStore } from './auth/token-store.js';
 import { ViewerLinks } from './auth/viewer-links.js';
 import { registerAuthRoutes, viewerLink } from './http/auth-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { clientErrorHandler, frameworkErrorHandler } from './http/framework-errors.js';
 import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
@@ -27,6 +28,7 @@ import { registerTransformRoutes } from './http/transform-routes.js';
 import { attachLiveNamespace } from './live-socket.js';
 import { attachOperatorNamespace } from './operator-socket.js';
 import { attachAudienceNamespace } from './audience/audience-socket.js';
+import { guardSocketEvents } from './socket-event-guard.js';
 import { AudienceHub } from './audience/audience-hub.js';
 import { ChatModeration } from './audience/chat-moderation.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
@@ -87,6 +89,9 @@ export class LivefxServer {
       loggerInstance: log as FastifyBaseLogger,
       bodyLimit: config.LIVEFX_HTTP_BODY_MAX_KB * 1024,
       logController: new LogController({ disableRequestLogging: true }),
+      // The router's and Node's HTTP parser's refusals get the API's error shape too.
+      frameworkErrors: frameworkErrorHandler,
+      clientErrorHandler,
       ...(https ? { https } : {}),
     }) as unknown as FastifyInstance;
     // While shutting down, new socket.io connections are refused (HTTP requests get 503, see start()).
@@ -203,6 +208,7 @@ export class LivefxServer {
     attachLiveNamespace(this.io, this.registry);
     attachOperatorNamespace(this.io, this.registry, presets, recorder, { hub: this.audience, moderation });
     attachAudienceNamespace(this.io, this.registry, this.audience, this.config);
+    for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;

@@ -138,6 +138,8 @@ describe('.cube parsing', () => {
     ['a row with two values', 'LUT_3D_SIZE 2\n0 0\n', /line 2: a table row needs 3 numbers, found 2/],
     ['a value that is not a number', 'LUT_3D_SIZE 2\n0 0 x\n', /line 2: a table row has a value that is not a number/],
     ['a size out of range', 'LUT_3D_SIZE 1000\n', /line 1: LUT_3D_SIZE must be a whole number from 2 to 256/],
+    // Found by the fuzz suite: before the table is allocated (256³ rows are 200 MB), not after.
+    ['a size the file is far too short to hold', 'LUT_3D_SIZE 256\n0 0 0\n', /line 1: LUT_3D_SIZE 256 needs 16777216 table rows, more than a file of 22 characters can hold/],
     ['a 1D LUT', 'LUT_1D_SIZE 1024\n', /1D LUTs are not supported/],
     ['no size at all', '# nothing here\n', /no LUT_3D_SIZE/],
     ['an unknown keyword', 'LUT_3D_SIZE 2\nFOO 1\n', /line 2: unknown keyword "FOO"/],

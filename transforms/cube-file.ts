@@ -55,6 +55,10 @@ export function parseCubeFile(text: string): CubeLut {
             throw new CubeFileError(`LUT_3D_SIZE must be a whole number from ${MIN_SIZE} to ${MAX_SIZE}, found "${rest.join(' ')}"`, lineNumber);
           }
           if (table) throw new CubeFileError('LUT_3D_SIZE appears twice or after the table started', lineNumber);
+          // Each row takes at least 6 characters ("0 0 0\n"): a 20-byte file must not make us allocate 200 MB for 256³ rows.
+          if (value > 32 && value ** 3 * 6 > text.length + 1) {
+            throw new CubeFileError(`LUT_3D_SIZE ${value} needs ${value ** 3} table rows, more than a file of ${text.length} characters can hold (is the file truncated?)`, lineNumber);
+          }
           size = value;
           table = new Float32Array(size * size * size * 3);
           break;

@@ -6,6 +6,7 @@ import { IMAGE_FILE_NAME, LUT_FILE_NAME } from '../../transforms/chain-spec.js';
 import type { LivefxConfig } from '../config.js';
 import { AssetError, AssetFolder } from '../storage/asset-folder.js';
 import { HttpError } from './http-error.js';
+import { asMultipartError, assertPartReadable } from './multipart-errors.js';
 
 /** Upload limits by default (LIVEFX_LUT_MAX_MB, LIVEFX_IMAGE_MAX_MB). */
 const DEFAULT_UPLOAD_LIMITS = { LIVEFX_LUT_MAX_MB: 32, LIVEFX_IMAGE_MAX_MB: 8 };
@@ -48,6 +49,14 @@ async function asHttp<T>(work: Promise<T>): Promise<T> {
 
 /** Reads the one multipart file field `file`, refusing anything over the folder's limit. */
 async function uploadedFile(request: FastifyRequest, folder: AssetFolder): Promise<{ name: string; data: Buffer }> {
+  try {
+    return await readUploadForm(request, folder);
+  } catch (error) {
+    throw asMultipartError(error);
+  }
+}
+
+async function readUploadForm(request: FastifyRequest, folder: AssetFolder): Promise<{ name: string; data: Buffer }> {
   if (!request.isMultipart()) throw new HttpError(400, 'invalid_request', 'send multipart/form-data with the file in the field "file"');
   // preservePath: a name like "../x.cube" must be refused, not quietly shortened to "x.cube".
   const file = await request.file({ limits: { fileSize: folder.maxBytes, files: 1, fields: 4 }, preservePath: true });
@@ -62,6 +71,7 @@ async function uploadedFile(request: FastifyRequest, folder: AssetFolder): Promi
     file.file.resume();
     throw error;
   }
+  assertPartReadable(file.file, 'file');
   let data: Buffer;
   try {
     data = await file.toBuffer();

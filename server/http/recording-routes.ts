@@ -11,6 +11,7 @@ import { RecordingBusyError, type Recorder } from '../../recorder/recorder.js';
 import { transcriptFromWords } from '../../transforms/subtitles/recorded-transcript.js';
 import { formatTranscript } from '../../transforms/subtitles/transcript-formats.js';
 import { HttpError } from './http-error.js';
+import { asMultipartError, assertPartReadable } from './multipart-errors.js';
 import { sendRangedFile } from './ranged-file.js';
 
 /** GET /v1/recordings/:id (and each entry of the list). */
@@ -93,6 +94,13 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
 
   /** Streams the multipart form to a temporary folder (the media never sits in memory) and reads the small fields. */
   const receiveImport = async (request: FastifyRequest, folder: string): Promise<ImportInput> => {
+    try {
+      return await readImportForm(request, folder);
+    } catch (error) {
+      throw asMultipartError(error);
+    }
+  };
+  const readImportForm = async (request: FastifyRequest, folder: string): Promise<ImportInput> => {
     let media: string | undefined;
     let mediaName: string | undefined;
     let events: string | undefined;
@@ -101,12 +109,14 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     for await (const part of parts) {
       if (part.type === 'file') {
         if (part.fieldname === 'media' && media === undefined) {
+          assertPartReadable(part.file, 'media');
           const file = path.join(folder, `media${path.extname(part.filename).replace(/[^.a-zA-Z0-9]/g, '').slice(0, 8)}`);
           await pipeline(part.file, createWriteStream(file));
           if (part.file.truncated) throw tooLarge();
           media = file;
           mediaName = path.basename(part.filename);
         } else if (part.fieldname === 'events' && events === undefined) {
+          assertPartReadable(part.file, 'events');
           const data = await part.toBuffer();
           if (part.file.truncated || data.length > MAX_EVENTS_BYTES) throw new HttpError(413, 'file_too_large', `the events file is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
           events = data.toString('utf8');
