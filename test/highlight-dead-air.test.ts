@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, waitFor } from '../benchmarks/livefx-process.js';
 import { loadConfig } from '../server/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { DEAD_AIR, highlightShowEvents, makeHighlightShow, SPEECH } from './helpers/highlight-fixture.js';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
 /** People chat just after the dead air ends (the show is back): the moment's clip reaches back across it. */
 const PEAK = 57;

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Three 6 s scenes the publisher sends (source time): cuts at 6 and 12 s. */
 const SCENES = 'testsrc2=size=320x240:rate=15:duration=6[a];smptebars=size=320x240:rate=15:duration=6[b];mandelbrot=size=320x240:rate=15[m];[m]trim=duration=6[c];[a][b][c]concat=n=3[out0]';

@@ -4,13 +4,12 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaSignalEvents, type MediaSignalEvents } from '../benchmarks/media-signal-events.js';
-import { waitFor } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, waitFor } from '../benchmarks/livefx-process.js';
 import { liveSignalAnalysis } from '../highlights/analysis/live-signal-analysis.js';
 import { loadConfig } from '../server/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { DEAD_AIR, highlightShowEvents, makeHighlightShow, PEAKS, SCENE_CUTS, SHOW_S } from './helpers/highlight-fixture.js';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 let scratch: string;
 let showFile: string;

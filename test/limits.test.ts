@@ -9,10 +9,9 @@ import { iceGatheringComplete } from '../server/sfu/ice-gathering.js';
 import { FrameRateCap, fitWithin } from '../server/pipeline/input-limits.js';
 import { launchChromium } from '../benchmarks/chromium.js';
 import { ConfigError, loadConfig } from '../server/config.js';
-import { startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 
 /** Works before and after access control lands: the admin token is sent on every API call and socket. */
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 const servers: RunningServer[] = [];

@@ -7,11 +7,10 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpeech, normaliseWords } from '../benchmarks/asr-speech.js';
-import { startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 import { WhipClient } from '../server/clients/whip-client.js';
 import { oggOpusPackets } from '../server/media/ogg-opus-packets.js';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const SENTENCES = ['Please bring your notes and a pen.', 'The train leaves in twenty minutes.'];
 let dir: string;

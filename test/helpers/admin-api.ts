@@ -1,8 +1,7 @@
-/**
- * The admin token test servers are started with (LIVEFX_ADMIN_TOKEN), and requests that carry it, so
- * tests run the same before and after access control is enforced.
- */
-export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+import { ADMIN_TOKEN, createStream } from '../../benchmarks/livefx-process.js';
+
+/** The admin token test servers are started with (LIVEFX_ADMIN_TOKEN), and the header that carries it. */
+export { ADMIN_TOKEN };
 export const ADMIN_HEADERS = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /** A JSON request to the server's API as the admin: the status and the parsed JSON body (or the text). */
@@ -16,8 +15,5 @@ export async function adminApi(url: string, route: string, init: { method?: stri
   return { status: response.status, body: text && response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text };
 }
 
-export async function createStreamAsAdmin(url: string, title: string): Promise<{ id: string; streamKey: string; urls: Record<string, string> }> {
-  const { status, body } = await adminApi(url, '/v1/streams', { body: { title } });
-  if (status !== 201) throw new Error(`create stream failed: ${status} ${JSON.stringify(body)}`);
-  return body;
-}
+/** POST /v1/streams as the admin. */
+export const createStreamAsAdmin = (url: string, title: string): ReturnType<typeof createStream> => createStream(url, title);
