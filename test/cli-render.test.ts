@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,49 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { ADMIN_TOKEN, projectRoot, startServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runBuiltCli, type CliRun, type CliRunOptions } from './helpers/cli-run.js';
 
 let dir: string;
-const bin = path.join(projectRoot, 'bin', 'livefx.js');
-
-interface LivefxOptions {
-  env?: Record<string, string>;
-  cwd?: string;
-  command?: string[];
-  /** In its own process group, as a terminal's foreground job is (so the group can get a Ctrl-C). */
-  detached?: boolean;
-  onStderr?: (text: string, pid: number) => void;
-}
 
 /** Runs the built CLI as a user would, in the test folder; a run that hangs is killed after 40 s. */
-function livefx(args: string[], options: LivefxOptions = {}): Promise<CliRun> {
-  const [command, ...prefix] = options.command ?? [process.execPath, bin];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, [...prefix, ...args], {
-      cwd: options.cwd ?? dir,
-      env: { ...process.env, LIVEFX_DATA_DIR: path.join(dir, 'data'), ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: options.detached ?? false,
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text;
-      options.onStderr?.(stderr, child.pid!);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function livefx(args: string[], options: Partial<CliRunOptions> = {}): Promise<CliRun> {
+  return runBuiltCli(args, { ...options, cwd: options.cwd ?? dir, env: { LIVEFX_DATA_DIR: path.join(dir, 'data'), ...options.env } });
 }
 
 const file = (name: string): string => path.join(dir, name);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -7,16 +7,16 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, projectRoot, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { RecordingImporter } from '../recorder/recording-importer.js';
 import { LivefxDatabase } from '../server/storage/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
+import { runBuiltCli, type CliRun } from './helpers/cli-run.js';
 
 let server: RunningServer;
 let dir: string;
 const file = (name: string): string => path.join(dir, name);
-const bin = path.join(projectRoot, 'bin', 'livefx.js');
 /** The server's import limit in this test: small, so a 5 MB file is "too large". */
 const LIMIT_MB = 2;
 
@@ -93,29 +93,8 @@ async function holdings(dataDir = server.dataDir): Promise<{ rows: string[]; fol
   return { rows, folders };
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function livefx(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    // An empty value unsets the variable (LIVEFX_URL: '' means "no server").
-    const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
-    for (const [key, value] of Object.entries(env)) if (value === '') delete merged[key];
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runBuiltCli(args, { cwd: dir, env, timeoutMs: 30_000 });
 }
 
 describe('POST /v1/recordings: importing outside recordings', () => {

@@ -1,39 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpeech, normaliseWords, wordErrorRate } from '../benchmarks/asr-speech.js';
-import { projectRoot } from '../benchmarks/livefx-process.js';
+import { runBuiltCli, type CliRun } from './helpers/cli-run.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'Please bring your notes and a pen.'];
-const bin = path.join(projectRoot, 'bin', 'livefx.js');
 const fakeEngine = fileURLToPath(new URL('./fixtures/fake-asr-engine.mjs', import.meta.url));
 let dir: string;
 let speech: string;
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI as a user would; a run that hangs is killed after 40 s. */
 function livefx(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, LIVEFX_DATA_DIR: path.join(dir, 'data'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runBuiltCli(args, { cwd: dir, env: { LIVEFX_DATA_DIR: path.join(dir, 'data'), ...env } });
 }
 
 beforeAll(async () => {
