@@ -10,7 +10,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { loadConfig } from '../server/config.js';
+import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
@@ -153,7 +153,7 @@ async function timeJob(server: LivefxServer, url: string, request: Record<string
       if (view.status === 'failed') throw new Error(`highlights job failed: ${view.error}`);
       if (!finished) await fetch(`${url}/v1/video/highlights/${id}`, { method: 'DELETE' });
       const clips = (view.result?.clips ?? []).map(({ rank, start, end, reasons }) => ({ rank, start, end, reasons }));
-      const stored = server.highlights.queue.get(id)?.result as { analysis?: { source: string; elapsedMs: number } } | null | undefined;
+      const stored = (await server.highlights.queue.get(id))?.result as { analysis?: { source: string; elapsedMs: number } } | null | undefined;
       const analysis = stored?.analysis ? { source: stored.analysis.source, elapsedMs: stored.analysis.elapsedMs } : null;
       return { seconds: round(seconds), status: view.status, progress: view.progress, stage: view.stage, capped: !finished, clips, reelS: view.result?.reel?.duration ?? null, analysis };
     }

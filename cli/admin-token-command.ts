@@ -1,5 +1,5 @@
 import { TokenStore } from '../server/auth/token-store.js';
-import { LivefxDatabase } from '../server/storage/database.js';
+import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import path from 'node:path';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';

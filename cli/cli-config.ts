@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type LivefxConfig } from '../server/config.js';
+import { ConfigError, loadConfig, type LivefxConfig } from '../core/config.js';
 import { CliError } from './cli-errors.js';
 
 /** The bearer header for requests to LIVEFX_URL: LIVEFX_TOKEN, an admin or operator token. */

@@ -1,6 +1,6 @@
 import type { Chain } from '../transforms/chain.js';
 import { I420Frame, i420ByteLength } from '../transforms/frame.js';
-import { Y4mReader } from '../server/pipeline/y4m-reader.js';
+import { Y4mReader } from '../core/media/y4m-reader.js';
 import { CliError, InterruptedError } from './cli-errors.js';
 import { FfmpegChild } from './ffmpeg-child.js';
 

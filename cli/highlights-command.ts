@@ -3,11 +3,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { highlightRequestSchema, type HighlightRequest } from '../highlights/highlight-params.js';
+import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { HighlightService } from '../highlights/highlight-service.js';
-import { JobCancelledError } from '../highlights/ffmpeg-runner.js';
+import { JobCancelledError } from '../core/process/process-runner.js';
 import { Recorder } from '../recorder/recorder.js';
 import { ImportError } from '../recorder/recording-importer.js';
-import { LivefxDatabase } from '../server/storage/database.js';
+import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
@@ -112,7 +113,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ db: database.db, dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
-  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, concurrency: 1, stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
+  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, jobQueue: new SqliteJobQueue({ db: database.db, concurrency: 1 }), stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
   try {
     let recordingId = target;
     if (isFile) {

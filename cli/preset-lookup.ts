@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { LivefxConfig } from '../server/config.js';
+import type { LivefxConfig } from '../core/config.js';
 import { CliError } from './cli-errors.js';
 import { refusedHint, serverAuthHeaders } from './cli-config.js';
 import type { SpecSource } from './render-chain.js';
@@ -41,7 +41,7 @@ async function fetchPreset(name: string, baseUrl: string, auth: Record<string, s
 async function readStoredPreset(name: string, dataDir: string): Promise<unknown> {
   // Loaded only here: the native SQLite module is not needed for renders from a spec file.
   const [{ LivefxDatabase }, { MIGRATIONS }, { PresetStore }] = await Promise.all([
-    import('../server/storage/database.js'),
+    import('../core/database.js'),
     import('../server/storage/migrations.js'),
     import('../server/storage/preset-store.js'),
   ]);

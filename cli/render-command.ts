@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { LivefxConfig } from '../server/config.js';
+import type { LivefxConfig } from '../core/config.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
 import { CliError, UsageError } from './cli-errors.js';

@@ -5,17 +5,16 @@ import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { MediaKind, RecordingEvent } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../core/logger.js';
 import { clipReasons } from './strategies/clip-reasons.js';
 import { liveSignalAnalysis, type LiveSignalAnalysis } from './analysis/live-signal-analysis.js';
 import { MediaAnalyzer, round3, type MediaAnalysis } from './analysis/media-analyzer.js';
 import { buildSignals, type RecordingSignals } from './analysis/recording-signals.js';
-import { DEFAULT_STALL_S, FfmpegRunner } from './ffmpeg-runner.js';
+import { DEFAULT_STALL_S, FfmpegRunner } from '../core/process/process-runner.js';
 import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
-import type { Job, JobContext, JobQueue } from './job-queue.js';
+import type { Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
 import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
-import { SqliteJobQueue } from './sqlite-job-queue.js';
 import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
 import { strategyNamed } from './strategies/strategy-registry.js';
 
@@ -83,7 +82,8 @@ export interface HighlightServiceOptions {
   dataDir: string;
   ffmpeg: string;
   ffprobe: string;
-  concurrency: number;
+  /** The queue its `highlights` and `reel` jobs run on (shared with other features). */
+  jobQueue: JobQueue;
   /** Stall limit of the ffmpeg watchdog (LIVEFX_HIGHLIGHT_STALL_S). */
   stallS?: number;
   log: Logger;
@@ -97,7 +97,6 @@ export interface HighlightServiceOptions {
 export class HighlightService {
   readonly queue: JobQueue;
   readonly outputDir: string;
-  private readonly sqliteQueue: SqliteJobQueue;
   private readonly runner: FfmpegRunner;
   private readonly analyzer: MediaAnalyzer;
   private readonly renderer: HighlightRenderer;
@@ -110,13 +109,9 @@ export class HighlightService {
     this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe, { stallS: options.stallS ?? DEFAULT_STALL_S });
     this.analyzer = new MediaAnalyzer(this.runner);
     this.renderer = new HighlightRenderer(this.runner);
-    this.sqliteQueue = new SqliteJobQueue({
-      db: options.db,
-      concurrency: options.concurrency,
-      handlers: { highlights: (job, context) => this.runHighlights(job, context), reel: (job, context) => this.runReel(job, context) },
-      onError: (error, job) => options.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'highlights job failed'),
-    });
-    this.queue = this.sqliteQueue;
+    this.queue = options.jobQueue;
+    this.queue.register('highlights', (job, context) => this.runHighlights(job, context));
+    this.queue.register('reel', (job, context) => this.runReel(job, context));
     // A live recording's export carries chapters from its stored signals (imports are served as imported).
     options.recorder.exporter.chapterSource = (recordingId) => this.exportChapters(recordingId);
   }
@@ -147,9 +142,9 @@ export class HighlightService {
   }
 
   /** Re-queues jobs a restart interrupted (they run again from scratch) and starts working. */
-  start(): void {
-    const { requeued } = this.sqliteQueue.start();
-    if (requeued > 0) this.options.log.info({ requeued }, 'highlights jobs interrupted by a restart run again from the start');
+  async start(): Promise<void> {
+    const { requeued } = await this.queue.start();
+    if (requeued > 0) this.options.log.info({ requeued }, 'jobs interrupted by a restart run again from the start');
   }
 
   jobDir(id: string): string {
@@ -266,7 +261,7 @@ export class HighlightService {
   }
 
   private async renderReelOf(sourceId: string, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
-    const source = this.queue.get(sourceId);
+    const source = await this.queue.get(sourceId);
     if (!source || source.status !== 'done') throw new HighlightInputError(`job ${sourceId} has no finished result`);
     const result = source.result as HighlightResult;
     const approved = result.clips.filter((clip) => clip.review === 'approved');
@@ -301,7 +296,7 @@ export class HighlightService {
     context.progress(0.85, 'reel');
     const reel = await this.renderReel(dir, approved, signals, params.quality, analysis.hasAudio, comment, provenance, context.signal);
     // Read again right before writing (no await in between): review decisions and trims saved meanwhile stay.
-    const latest = this.queue.get(sourceId)!.result as HighlightResult;
+    const latest = (await this.queue.get(sourceId))!.result as HighlightResult;
     const editedDuringRender: number[] = [];
     for (const clip of approved) {
       const stored = latest.clips.find((candidate) => candidate.rank === clip.rank);
@@ -314,7 +309,7 @@ export class HighlightService {
       Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, gaps: clip.gaps, trimmed: false });
     }
     latest.reel = reel;
-    this.queue.setResult(sourceId, latest);
+    await this.queue.setResult(sourceId, latest);
     return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank), editedDuringRender };
   }
 

@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../core/logger.js';
 
 export interface DiskSpace {
   /** Bytes an unprivileged process may still write. */

@@ -1,9 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { AudienceHub } from '../server/audience/audience-hub.js';
-import type { Logger } from '../server/logger.js';
-import type { StreamRegistry } from '../server/streams/stream-registry.js';
+import type { Logger } from '../core/logger.js';
+import type { AudienceFeed, StreamSource } from './live-source.js';
 import { RecordingCatalog, type MediaKind } from './recording-catalog.js';
 import { RecordingExporter, type ExportedMedia } from './recording-exporter.js';
 import { RecordingRecovery, type RecoveryReport } from './recovery.js';
@@ -122,8 +121,8 @@ export class Recorder {
   }
 
   /** Records every stream of the registry that goes live from now on. */
-  watch(registry: StreamRegistry): void {
-    registry.onCreated((stream) => {
+  watch(registry: StreamSource): void {
+    registry.on('newstream', (stream) => {
       if (!stream.record) return;
       stream.on('state', (state) => {
         if (state !== 'live' || this.isClosed) return;
@@ -152,7 +151,7 @@ export class Recorder {
   }
 
   /** Archives the audience of recorded streams: every chat message, reaction and moderation action, at the time the server got it. */
-  listenTo(audience: AudienceHub): void {
+  listenTo(audience: AudienceFeed): void {
     audience.on('chat', ({ streamId, id, user, text, viewerId, at }) => this.sessionOfStream(streamId)?.appendEvent('chat', { id, user, text, viewerId }, at));
     audience.on('reaction', ({ streamId, user, kind, at }) => this.sessionOfStream(streamId)?.appendEvent('reaction', { user, kind }, at));
     audience.on('moderation', ({ streamId, at, ...action }) => this.sessionOfStream(streamId)?.appendEvent('moderation', { ...action }, at));

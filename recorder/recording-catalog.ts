@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Migration } from '../server/storage/database.js';
+import type { Migration } from '../core/database.js';
 
 export type RecordingState = 'recording' | 'complete' | 'recovered' | 'imported';
 export type MediaKind = 'original' | 'transformed';

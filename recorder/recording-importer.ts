@@ -5,7 +5,7 @@ import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../core/logger.js';
 import { EventLog } from './event-log.js';
 import { RecordingCatalog, type RecordingEvent, type RecordingRow, type SegmentRow } from './recording-catalog.js';
 import { RecordingManifest, type RecordingManifestData } from './recording-manifest.js';

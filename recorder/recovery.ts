@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../core/logger.js';
 import { EventLog } from './event-log.js';
 import { probeSegment } from './media-probe.js';
 import { MEDIA_KINDS, type RecordingCatalog, type RecordingEvent, type RecordingRow } from './recording-catalog.js';

@@ -1,6 +1,6 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { RecordingCatalog, RecordingRow } from './recording-catalog.js';
 
 export interface RetentionOptions {

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { MatroskaLiveWriter, type MatroskaAudioTrack, type MatroskaVideoTrack } from '../server/media/matroska-live-writer.js';
+import { MatroskaLiveWriter, type MatroskaAudioTrack, type MatroskaVideoTrack } from '../core/media/matroska-live-writer.js';
 import type { MediaKind, SegmentRow } from './recording-catalog.js';
 
 export type CompletedSegment = Omit<SegmentRow, 'recordingId'>;

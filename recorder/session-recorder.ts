@@ -2,24 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ChainSpec } from '../transforms/chain-spec.js';
-import type { Logger } from '../server/logger.js';
-import { buildAvcDecoderConfig } from '../server/media/avc-decoder-config.js';
-import type { MatroskaAudioTrack, MatroskaVideoTrack } from '../server/media/matroska-live-writer.js';
-import type { EncodedAccessUnit } from '../server/pipeline/frame-pipeline.js';
-import { NalType, nalType, splitAnnexB, splitAvcc } from '../server/rtp/h264-nal.js';
-import { parseH264Sps } from '../server/rtp/h264-sps.js';
-import type { AssembledFrame } from '../server/rtp/rtp-frame-assembler.js';
-import type { LiveWord } from '../server/pipeline/live-captioner.js';
-import type { LiveSignalBatch } from '../server/pipeline/pipeline-messages.js';
-import type { LiveMediaTap, LiveStream } from '../server/streams/live-stream.js';
-import type { StreamState, StreamStats } from '../server/streams/stream-view.js';
+import type { Logger } from '../core/logger.js';
+import { buildAvcDecoderConfig } from '../core/media/avc-decoder-config.js';
+import type { MatroskaAudioTrack, MatroskaVideoTrack } from '../core/media/matroska-live-writer.js';
+import { NalType, nalType, splitAnnexB, splitAvcc } from '../core/rtp/h264-nal.js';
+import { parseH264Sps } from '../core/rtp/h264-sps.js';
+import type { AssembledFrame } from '../core/rtp/rtp-frame-assembler.js';
+import type { LiveSignalBatch, LiveWord, StreamState } from '../core/live-media.js';
+import type { EncodedAccessUnit, LiveMediaTap } from '../core/live-tap.js';
+import type { RecordableStream, ViewerCounts } from './live-source.js';
 import { EventLog } from './event-log.js';
 import type { RecordingCatalog, RecordingRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 import { SegmentWriter, type CompletedSegment } from './segment-writer.js';
 
 export interface SessionRecorderOptions {
-  stream: LiveStream;
+  stream: RecordableStream;
   catalog: RecordingCatalog;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
@@ -69,7 +67,7 @@ export class SessionRecorder implements LiveMediaTap {
   private readonly onChain = (chain: ChainSpec, changedBy: string): void => {
     this.appendEvent('chain', { changedBy, transforms: chain.transforms.map((entry) => ({ name: entry.name, enabled: entry.enabled, params: entry.params })) });
   };
-  private readonly onStats = (stats: StreamStats): void => this.noteViewers(stats.viewers);
+  private readonly onStats = (stats: { viewers: ViewerCounts }): void => this.noteViewers(stats.viewers);
   /** The live transcript: each committed word at the time it was said (t = start, end, conf). */
   private readonly onWords = (words: LiveWord[]): void => {
     for (const word of words) {

@@ -37,7 +37,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry):
     });
   };
   for (const stream of registry.list()) wire(stream);
-  registry.onCreated(wire);
+  registry.on('newstream', wire);
 
   live.on('connection', (socket: Socket) => {
     const hlsWatching = new Set<string>();

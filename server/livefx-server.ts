@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Server as SocketServer } from 'socket.io';
-import type { LivefxConfig } from './config.js';
+import type { LivefxConfig } from '../core/config.js';
 import { errorBody, HttpError } from './http/http-error.js';
 import { AccessError, Authenticator, requireAnyOperator } from './auth/access.js';
 import { registerRouteAccess } from './auth/route-access.js';
@@ -20,6 +20,7 @@ import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
 import { HighlightService } from '../highlights/highlight-service.js';
+import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { bodyTooLargeMessage, registerRequestLimits } from './http/request-limits.js';
 import { limitSocketMessages } from './socket-message-limits.js';
@@ -32,12 +33,12 @@ import { guardSocketEvents } from './socket-event-guard.js';
 import { AudienceHub } from './audience/audience-hub.js';
 import { ChatModeration } from './audience/chat-moderation.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { LivefxMetrics } from './metrics.js';
 import { Gauge } from 'prom-client';
 import type { Sfu } from './sfu/sfu.js';
 import { WeriftSfu } from './sfu/werift-sfu.js';
-import { LivefxDatabase } from './storage/database.js';
+import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from './storage/migrations.js';
 import { PresetStore } from './storage/preset-store.js';
 import { StreamRegistry } from './streams/stream-registry.js';
@@ -74,7 +75,7 @@ export class LivefxServer {
     readonly config: LivefxConfig,
     readonly log: Logger,
   ) {
-    this.registry = new StreamRegistry(config, this.metrics, log);
+    this.registry = new StreamRegistry({ config, metrics: this.metrics, log });
     this.audience = new AudienceHub(this.registry, log);
     const portRange = config.LIVEFX_RTC_PORTS ? (config.LIVEFX_RTC_PORTS.split('-').map(Number) as [number, number]) : undefined;
     this.sfu = new WeriftSfu({
@@ -155,11 +156,15 @@ export class LivefxServer {
       dataDir: this.config.LIVEFX_DATA_DIR,
       ffmpeg: this.config.LIVEFX_FFMPEG,
       ffprobe: this.config.LIVEFX_FFPROBE,
-      concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+      jobQueue: new SqliteJobQueue({
+        db: database.db,
+        concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+        onError: (error, job) => this.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
+      }),
       stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
       log: this.log,
     }));
-    highlights.start();
+    await highlights.start();
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {

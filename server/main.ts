@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from '../core/config.js';
 import { LivefxServer } from './livefx-server.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../core/logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 

@@ -57,7 +57,7 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
   };
   for (const stream of registry.list()) wire(stream);
-  registry.onCreated(wire);
+  registry.on('newstream', wire);
   const moderatorsRoom = (streamId: string): string => `moderators:${streamId}`;
   chat?.hub.on('chat', (message) => operators.to(moderatorsRoom(message.streamId)).emit('chat', message));
   chat?.hub.on('moderation', ({ at, ...record }) =>

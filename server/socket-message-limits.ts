@@ -1,7 +1,7 @@
 import type { Namespace, Server as SocketServer, Socket } from 'socket.io';
 import { TokenBucket } from './audience/token-bucket.js';
-import type { LivefxConfig } from './config.js';
-import type { Logger } from './logger.js';
+import type { LivefxConfig } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
 import type { LivefxMetrics } from './metrics.js';
 
 /** Refused messages a socket may send, in seconds' worth of its limit, before it is disconnected. */

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../benchmarks/livefx-process.js';
 import { AudienceHub, type ChatEvent, type ModerationEvent, type ReactionEvent, type ViewersEvent } from '../server/audience/audience-hub.js';
 import type { ReactionsUpdate } from '../server/audience/audience-protocol.js';
-import { loadConfig } from '../server/config.js';
+import { loadConfig } from '../core/config.js';
 import { LivefxMetrics } from '../server/metrics.js';
 import { StreamRegistry } from '../server/streams/stream-registry.js';
 
@@ -16,7 +16,7 @@ let hub: AudienceHub;
 
 beforeEach(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-audience-'));
-  registry = new StreamRegistry(loadConfig({ LIVEFX_DATA_DIR: dataDir }), new LivefxMetrics(), pino({ level: 'silent' }));
+  registry = new StreamRegistry({ config: loadConfig({ LIVEFX_DATA_DIR: dataDir }), metrics: new LivefxMetrics(), log: pino({ level: 'silent' }) });
   hub = new AudienceHub(registry, pino({ level: 'silent' }));
 });
 

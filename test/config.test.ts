@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../server/config.js';
+import { ConfigError, loadConfig } from '../core/config.js';
 
 describe('configuration', () => {
   it('has working defaults: loopback, port 8080, ./data', () => {

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { FlvReader } from '../server/media/flv-reader.js';
-import { EncoderInputWriter, encoderArgs } from '../server/pipeline/encoder-input-writer.js';
+import { FlvReader } from '../core/media/flv-reader.js';
+import { EncoderInputWriter, encoderArgs } from '../core/media/encoder-input-writer.js';
 
 /** Feeds `count` frames through the encoder the way the pipeline does; returns the indices of the keyframes. */
 async function keyframesFor(count: number, requested: Set<number>, firstMs: number): Promise<number[]> {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FfmpegRunner, FfmpegStallError } from '../highlights/ffmpeg-runner.js';
+import { FfmpegRunner, FfmpegStallError } from '../core/process/process-runner.js';
 
 let scratch: string;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaSignalEvents, type MediaSignalEvents } from '../benchmarks/media-signal-events.js';
 import { ADMIN_TOKEN, waitFor } from '../benchmarks/livefx-process.js';
 import { liveSignalAnalysis } from '../highlights/analysis/live-signal-analysis.js';
-import { loadConfig } from '../server/config.js';
+import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { DEAD_AIR, highlightShowEvents, makeHighlightShow, PEAKS, SCENE_CUTS, SHOW_S } from './helpers/highlight-fixture.js';
 

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/main.js';
-import { loadConfig } from '../server/config.js';
+import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { highlightShowEvents, makeHighlightShow, PEAKS } from './helpers/highlight-fixture.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).

@@ -8,7 +8,7 @@ import { WhipClient } from '../server/clients/whip-client.js';
 import { iceGatheringComplete } from '../server/sfu/ice-gathering.js';
 import { FrameRateCap, fitWithin } from '../server/pipeline/input-limits.js';
 import { launchChromium } from '../benchmarks/chromium.js';
-import { ConfigError, loadConfig } from '../server/config.js';
+import { ConfigError, loadConfig } from '../core/config.js';
 import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 
 /** Works before and after access control lands: the admin token is sent on every API call and socket. */

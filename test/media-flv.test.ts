@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAvcDecoderConfig, parseAvcDecoderConfig } from '../server/media/avc-decoder-config.js';
-import { FlvReader, type FlvVideoTag } from '../server/media/flv-reader.js';
-import { parseH264Sps } from '../server/rtp/h264-sps.js';
+import { buildAvcDecoderConfig, parseAvcDecoderConfig } from '../core/media/avc-decoder-config.js';
+import { FlvReader, type FlvVideoTag } from '../core/media/flv-reader.js';
+import { parseH264Sps } from '../core/rtp/h264-sps.js';
 
 const run = promisify(execFile);
 const FRAME_COUNT = 60;

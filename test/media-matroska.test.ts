@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlvReader, type FlvVideoTag } from '../server/media/flv-reader.js';
-import { MatroskaLiveWriter, type MatroskaLiveWriterOptions } from '../server/media/matroska-live-writer.js';
+import { FlvReader, type FlvVideoTag } from '../core/media/flv-reader.js';
+import { MatroskaLiveWriter, type MatroskaLiveWriterOptions } from '../core/media/matroska-live-writer.js';
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { RecordingImporter } from '../recorder/recording-importer.js';
-import { LivefxDatabase } from '../server/storage/database.js';
+import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import { runBuiltCli, type CliRun } from './helpers/cli-run.js';
 

@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecordingCatalog, type RecordingRow } from '../recorder/recording-catalog.js';
 import { RecordingRetention, type RetentionOptions } from '../recorder/retention.js';
-import { ConfigError, loadConfig } from '../server/config.js';
-import { LivefxDatabase } from '../server/storage/database.js';
+import { ConfigError, loadConfig } from '../core/config.js';
+import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

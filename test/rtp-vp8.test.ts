@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpFrameAssembler, readVp8PayloadDescriptor, type AssembledFrame, type RtpPacketView } from '../server/rtp/rtp-frame-assembler.js';
-import { Vp8Packetizer } from '../server/rtp/vp8-packetizer.js';
+import { RtpFrameAssembler, readVp8PayloadDescriptor, type AssembledFrame, type RtpPacketView } from '../core/rtp/rtp-frame-assembler.js';
+import { Vp8Packetizer } from '../core/rtp/vp8-packetizer.js';
 import { decodeChecksums, runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { feed as feedAssembler, packetizeFrames, schedule as scheduleDeliveries, type Delivery } from './helpers/rtp-feed.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpeech } from '../benchmarks/asr-speech.js';
 import { ffmpegChildren } from '../benchmarks/livefx-process.js';
-import { oggOpusPackets } from '../server/media/ogg-opus-packets.js';
+import { oggOpusPackets } from '../core/media/ogg-opus-packets.js';
 import { LiveCaptioner, type LiveCue, type LiveWord } from '../server/pipeline/live-captioner.js';
 import { CommandEngine } from '../transforms/subtitles/command-engine.js';
 

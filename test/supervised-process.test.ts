@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SupervisedProcess, type ProcessCrash } from '../server/pipeline/supervised-process.js';
+import { SupervisedProcess, type ProcessCrash } from '../core/process/supervised-process.js';
 
 function isAlive(pid: number): boolean {
   try {

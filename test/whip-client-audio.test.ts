@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpeech, normaliseWords } from '../benchmarks/asr-speech.js';
 import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
 import { WhipClient } from '../server/clients/whip-client.js';
-import { oggOpusPackets } from '../server/media/ogg-opus-packets.js';
+import { oggOpusPackets } from '../core/media/ogg-opus-packets.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const SENTENCES = ['Please bring your notes and a pen.', 'The train leaves in twenty minutes.'];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { FfmpegError, type FfmpegRunner } from '../ffmpeg-runner.js';
+import { FfmpegError, type FfmpegRunner } from '../../core/process/process-runner.js';
 import type { LiveSignalAnalysis } from './live-signal-analysis.js';
 
 /** Bumped whenever what the analysis computes changes, so old caches are ignored. */

@@ -1,7 +1,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sentence } from '../analysis/transcript-sentences.js';
-import type { FfmpegRunner } from '../ffmpeg-runner.js';
+import type { FfmpegRunner } from '../../core/process/process-runner.js';
 import type { ClipTimeline } from './clip-timeline.js';
 import { cueTimestamp } from '../../transforms/subtitles/transcript-formats.js';
 

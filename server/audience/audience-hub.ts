@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import { CHAT_HISTORY_SIZE, REACTION_KINDS, emptyReactionCounts, type ChatMessage, type ReactionCounts, type ReactionKind, type ReactionsUpdate } from './audience-protocol.js';
 import type { ModeratedChatMessage, ModerationActor, ModerationRecord, ModerationState, ViewerBan, ViewerMute } from './moderation-protocol.js';
 import { ReactionTally } from './reaction-tally.js';
@@ -85,7 +85,7 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
     super();
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'audience listener failed');
     for (const stream of registry.list()) this.watch(stream);
-    registry.onCreated((stream) => this.watch(stream));
+    registry.on('newstream', (stream) => this.watch(stream));
     this.ticker = setInterval(() => this.broadcastReactions(), REACTIONS_BROADCAST_MS);
     this.ticker.unref();
   }

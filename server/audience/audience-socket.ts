@@ -5,7 +5,7 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { AudienceHub } from './audience-hub.js';
 import { canView } from '../auth/access.js';
 import { principalOf } from '../auth/socket-access.js';
-import type { LivefxConfig } from '../config.js';
+import type { LivefxConfig } from '../../core/config.js';
 import {
   CHAT_NAME_MAX_CHARS,
   CHAT_TEXT_MAX_CHARS,

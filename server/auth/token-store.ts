@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { Migration } from '../storage/database.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import type { Migration } from '../../core/database.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 
 /** Who may do what. `admin` ⊇ global `operator` ⊇ stream `operator` (its stream only). */
 export type TokenRole = 'admin' | 'operator';

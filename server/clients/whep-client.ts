@@ -1,12 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { RTCPeerConnection } from 'werift';
 import { decodeBurnIn, burnInBlockSize, BURN_IN_BLOCKS, type BurnInCode } from '../../transforms/burn-in-layout.js';
-import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
+import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
 import { epochMs } from '../pipeline/pipeline-messages.js';
-import { Y4mReader } from '../pipeline/y4m-reader.js';
-import { RtpFrameAssembler } from '../rtp/rtp-frame-assembler.js';
+import { Y4mReader } from '../../core/media/y4m-reader.js';
+import { RtpFrameAssembler } from '../../core/rtp/rtp-frame-assembler.js';
 import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';
-import { diesWithParent } from '../pipeline/dies-with-parent.js';
+import { diesWithParent } from '../../core/process/dies-with-parent.js';
 
 export interface ViewerFrame {
   code: BurnInCode | undefined;

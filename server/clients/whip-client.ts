@@ -2,13 +2,13 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
-import { FlvReader } from '../media/flv-reader.js';
-import { parseAvcDecoderConfig } from '../media/avc-decoder-config.js';
-import { oggOpusPackets } from '../media/ogg-opus-packets.js';
-import { H264Packetizer } from '../rtp/h264-packetizer.js';
-import { FfmpegCommand } from '../pipeline/ffmpeg-command.js';
+import { FlvReader } from '../../core/media/flv-reader.js';
+import { parseAvcDecoderConfig } from '../../core/media/avc-decoder-config.js';
+import { oggOpusPackets } from '../../core/media/ogg-opus-packets.js';
+import { H264Packetizer } from '../../core/rtp/h264-packetizer.js';
+import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
 import { clientPeerConnection, h264ClientCodec, negotiate, type SdpRewrite } from './webrtc-client.js';
-import { diesWithParent } from '../pipeline/dies-with-parent.js';
+import { diesWithParent } from '../../core/process/dies-with-parent.js';
 
 export interface WhipPublishOptions {
   /** e.g. http://127.0.0.1:8080/whip/<id> */

@@ -3,7 +3,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IMAGE_FILE_NAME, LUT_FILE_NAME } from '../../transforms/chain-spec.js';
-import type { LivefxConfig } from '../config.js';
+import type { LivefxConfig } from '../../core/config.js';
 import { AssetError, AssetFolder } from '../storage/asset-folder.js';
 import { HttpError } from './http-error.js';
 import { asMultipartError, assertPartReadable } from './multipart-errors.js';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Recorder } from '../../recorder/recorder.js';
 import { highlightRequestSchema } from '../../highlights/highlight-params.js';
 import type { HighlightClip, HighlightResult, HighlightService } from '../../highlights/highlight-service.js';
-import type { Job } from '../../highlights/job-queue.js';
+import type { Job } from '../../core/jobs/job-queue.js';
 import { HttpError } from './http-error.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
@@ -32,8 +32,8 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
   const queue = highlights.queue;
   const base = '/v1/video/highlights';
 
-  const findJob = (id: string): Job => {
-    const job = queue.get(id);
+  const findJob = async (id: string): Promise<Job> => {
+    const job = await queue.get(id);
     if (!job) throw new HttpError(404, 'job_not_found', `no highlights job with id "${id}"`);
     return job;
   };
@@ -78,27 +78,27 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     if (recording.state === 'recording' || recorder.isRecording(recording.id)) {
       throw new HttpError(409, 'recording_in_progress', `recording ${recording.id} is still in progress; highlights can be made once the stream has ended`);
     }
-    const job = queue.enqueue('highlights', body);
+    const job = await queue.enqueue('highlights', body);
     return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: job.status });
   });
 
-  app.get(base, async () => ({ jobs: queue.list().map(view) }));
+  app.get(base, async () => ({ jobs: (await queue.list()).map(view) }));
 
-  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => view(findJob(request.params.id)));
+  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => view(await findJob(request.params.id)));
 
   app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request) => {
-    const job = findJob(request.params.id);
+    const job = await findJob(request.params.id);
     const active = job.status === 'queued' || job.status === 'running';
-    if (active) queue.cancel(job.id);
+    if (active) await queue.cancel(job.id);
     if (job.kind === 'highlights') await highlights.deleteOutputs(job.id);
     else await queue.settled(job.id);
     // A finished job goes entirely; a cancelled one stays visible as `cancelled`.
-    if (!active) queue.remove(job.id);
+    if (!active) await queue.remove(job.id);
     return { id: job.id, status: active ? 'cancelled' : 'deleted' };
   });
 
   app.get<{ Params: { id: string; name: string } }>(`${base}/:id/files/:name`, async (request, reply) => {
-    const job = findJob(request.params.id);
+    const job = await findJob(request.params.id);
     const name = request.params.name;
     const type = CONTENT_TYPES[path.extname(name.replace(/\.provenance\.json$/, '.json'))];
     if (!/^[\w-]+(\.[\w-]+)+$/.test(name) || !type) throw new HttpError(404, 'file_not_found', `no file "${name}" in job ${job.id}`);
@@ -109,7 +109,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
   });
 
   app.patch<{ Params: { id: string; rank: string } }>(`${base}/:id/clips/:rank`, async (request) => {
-    const job = findJob(request.params.id);
+    const job = await findJob(request.params.id);
     const body = parseBody(reviewSchema, request.body);
     if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new HttpError(409, 'job_not_done', `job ${job.id} has no clips to review yet (status ${job.status})`);
     const result = job.result as HighlightResult;
@@ -126,16 +126,16 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     const changed: Partial<HighlightClip> = { review: body.review };
     if (start !== clip.start || end !== clip.end) Object.assign(changed, { start, end, trimmed: true });
     Object.assign(clip, changed);
-    queue.setResult(job.id, result);
-    return view(queue.get(job.id)!);
+    await queue.setResult(job.id, result);
+    return view((await queue.get(job.id))!);
   });
 
   app.post<{ Params: { id: string } }>(`${base}/:id/reel`, async (request, reply) => {
-    const job = findJob(request.params.id);
+    const job = await findJob(request.params.id);
     if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new HttpError(409, 'job_not_done', `job ${job.id} has no clips yet (status ${job.status})`);
     const approved = (job.result as HighlightResult).clips.filter((clip) => clip.review === 'approved');
     if (approved.length === 0) throw new HttpError(409, 'no_approved_clips', `job ${job.id} has no approved clips: approve some with PATCH ${base}/${job.id}/clips/<rank>`);
-    const reelJob = queue.enqueue('reel', { job_id: job.id });
+    const reelJob = await queue.enqueue('reel', { job_id: job.id });
     return reply.code(202).header('Location', `${base}/${reelJob.id}`).send({ id: reelJob.id, status: reelJob.status });
   });
 }

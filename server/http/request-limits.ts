@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiter } from '../audience/rate-limiter.js';
-import type { LivefxConfig } from '../config.js';
+import type { LivefxConfig } from '../../core/config.js';
 import type { LivefxMetrics } from '../metrics.js';
 import { errorBody, HttpError } from './http-error.js';
 import { presentedToken } from '../auth/access.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { SdpError, type Sfu } from '../sfu/sfu.js';
 import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';

@@ -1,17 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
-import type { ProcessCrash } from './supervised-process.js';
+import type { ProcessCrash } from '../../core/process/supervised-process.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { LiveSignalBatch, PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
 
-export interface EncodedAccessUnit {
-  /** 4-byte length-prefixed NAL units; keyframes start with SPS and PPS. */
-  data: Buffer;
-  rtpTimestamp: number;
-  captureMs: number;
-  keyframe: boolean;
-}
+import type { EncodedAccessUnit } from '../../core/live-tap.js';
+
+export type { EncodedAccessUnit };
 
 export type FramePipelineEvents = {
   encoded: [unit: EncodedAccessUnit];

@@ -2,7 +2,7 @@ import type { AsrEngine, AsrResult, AsrStream, AsrWord } from '../../transforms/
 import { AsrError } from '../../transforms/subtitles/asr-error.js';
 import { CaptionLayout, type CaptionCue } from '../../transforms/subtitles/caption-layout.js';
 import { OpusPcmDecoder } from './opus-pcm-decoder.js';
-import type { ProcessCrash } from './supervised-process.js';
+import type { ProcessCrash } from '../../core/process/supervised-process.js';
 
 const SAMPLE_RATE = 16000;
 const CHUNK_SAMPLES = SAMPLE_RATE / 10;
@@ -14,12 +14,9 @@ const FLUSH_TIMEOUT_MS = 1500;
 const HOLD_MS = 2000;
 
 /** A word on the server's clock (epoch ms). */
-export interface LiveWord {
-  word: string;
-  startMs: number;
-  endMs: number;
-  conf?: number;
-}
+import type { LiveWord } from '../../core/live-media.js';
+
+export type { LiveWord };
 
 /** A caption cue on the server's clock (epoch ms); `lines: []` withdraws the cue of that id. */
 export interface LiveCue {

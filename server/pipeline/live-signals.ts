@@ -1,7 +1,7 @@
 import { OpusPcmDecoder } from './opus-pcm-decoder.js';
 import type { LiveSignalBatch } from './pipeline-messages.js';
 import { SceneChangeMeter } from './scene-change-meter.js';
-import type { ProcessCrash } from './supervised-process.js';
+import type { ProcessCrash } from '../../core/process/supervised-process.js';
 
 /** One level sample / motion slot per this many ms; one batch per SLOTS_PER_BATCH slots. */
 export const SIGNAL_SLOT_MS = 100;

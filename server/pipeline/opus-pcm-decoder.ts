@@ -1,7 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { MatroskaLiveWriter } from '../media/matroska-live-writer.js';
-import { FfmpegCommand } from './ffmpeg-command.js';
-import { SupervisedProcess, type ProcessCrash } from './supervised-process.js';
+import { MatroskaLiveWriter } from '../../core/media/matroska-live-writer.js';
+import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
+import { SupervisedProcess, type ProcessCrash } from '../../core/process/supervised-process.js';
 
 export interface OpusPcmDecoderOptions {
   /** The supervised process's role in logs and crash reports (`caption-decoder`, `level-decoder`). */

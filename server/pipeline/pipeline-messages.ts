@@ -2,22 +2,11 @@ import type { ChainStats } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { InputFigures, PipelineFigures } from '../streams/stream-view.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
-import type { ProcessCrash } from './supervised-process.js';
+import type { ProcessCrash } from '../../core/process/supervised-process.js';
 
-export type VideoCodecName = 'H264' | 'VP8';
+import type { LiveSignalBatch, VideoCodecName } from '../../core/live-media.js';
 
-/**
- * One second of live signals for the highlights stage (capture clock, epoch ms). Video: the largest
- * scene motion (0..100, -1: no frame) per slot and the frames whose scene-change score reached the cut
- * threshold as [epoch ms, score]; audio: the RMS level in dBFS per slot.
- */
-export interface LiveSignalBatch {
-  source: 'video' | 'audio';
-  startMs: number;
-  slotMs: number;
-  values: number[];
-  cuts?: [number, number][];
-}
+export type { LiveSignalBatch, VideoCodecName };
 
 /** Settings a pipeline worker starts with (worker_threads workerData). */
 export interface PipelineSettings {

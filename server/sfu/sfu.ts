@@ -1,4 +1,4 @@
-import type { TypedEmitter } from '../typed-emitter.js';
+import type { TypedEmitter } from '../../core/typed-emitter.js';
 
 export type PublisherVideoCodec = 'H264' | 'VP8';
 

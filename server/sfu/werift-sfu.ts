@@ -8,8 +8,8 @@ import {
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
-import type { Logger } from '../logger.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import type { Logger } from '../../core/logger.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import { iceGatheringComplete } from './ice-gathering.js';
 import {
   SdpError,

@@ -1,7 +1,7 @@
-import type { Migration } from './database.js';
+import type { Migration } from '../../core/database.js';
 import { recordingMigrations } from '../../recorder/recording-catalog.js';
 import { presetMigrations } from './preset-store.js';
-import { highlightMigrations } from '../../highlights/sqlite-job-queue.js';
+import { highlightMigrations } from '../../core/jobs/sqlite-job-queue.js';
 import { authMigrations } from '../auth/token-store.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
-import { TypedEmitter } from '../typed-emitter.js';
-import type { Migration } from './database.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { Migration } from '../../core/database.js';
 
 /** A named chain spec an operator can apply to any stream. */
 export interface Preset {

@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { RtpHeader, RtpPacket } from 'werift';
-import { maxInputSize, type LivefxConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import { maxInputSize, type LivefxConfig } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
 import type { LivefxMetrics } from '../metrics.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,11 +10,12 @@ import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipeline.js';
 import type { LiveCue, LiveWord } from '../pipeline/live-captioner.js';
 import type { LiveSignalBatch, PipelineStats } from '../pipeline/pipeline-messages.js';
-import { H264Packetizer } from '../rtp/h264-packetizer.js';
-import { splitAvcc } from '../rtp/h264-nal.js';
-import { RtpFrameAssembler, type AssembledFrame } from '../rtp/rtp-frame-assembler.js';
+import { H264Packetizer } from '../../core/rtp/h264-packetizer.js';
+import { splitAvcc } from '../../core/rtp/h264-nal.js';
+import { RtpFrameAssembler, type AssembledFrame } from '../../core/rtp/rtp-frame-assembler.js';
 import type { PublisherVideoCodec, SfuPublisher, SfuSubscriber, VideoRtp } from '../sfu/sfu.js';
-import { TypedEmitter } from '../typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { LiveMediaTap } from '../../core/live-tap.js';
 import type { StreamState, StreamStats, StreamView, StreamVisibility } from './stream-view.js';
 
 export type { StreamState, StreamStats, StreamView, StreamVisibility };
@@ -39,18 +40,7 @@ export type LiveStreamEvents = {
   signals: [batch: LiveSignalBatch];
 };
 
-/**
- * Sees every compressed frame of a stream as it passes (the recorder). Called on the event loop
- * with buffers it must not keep without copying; a tap that throws is reported and does not stop the stream.
- */
-export interface LiveMediaTap {
-  /** An assembled frame of the publisher's video (H.264 Annex-B or VP8), before any processing. */
-  originalVideo(frame: AssembledFrame): void;
-  /** One Opus packet (the RTP payload) and its arrival time (epoch ms, the clock of frames' firstPacketMs). */
-  originalAudio(payload: Buffer, arrivalMs: number): void;
-  /** One access unit of the encoder's output (what viewers get). */
-  transformedVideo(unit: EncodedAccessUnit): void;
-}
+export type { LiveMediaTap };
 
 /** Publishers get a keyframe at most this often, however many reasons there are to ask. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;

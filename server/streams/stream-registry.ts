@@ -1,21 +1,37 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { LivefxConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { LivefxConfig } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
 import type { LivefxMetrics } from '../metrics.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import { LiveStream } from './live-stream.js';
 import type { StreamVisibility } from './stream-view.js';
 
-/** All streams of this server, by id. */
-export class StreamRegistry {
-  private readonly streams = new Map<string, LiveStream>();
-  private readonly createdListeners: ((stream: LiveStream) => void)[] = [];
+export type StreamRegistryEvents = {
+  /** A stream was created (idle until its publisher connects). */
+  newstream: [stream: LiveStream];
+  /** A stream ended for good. */
+  streamclosed: [stream: LiveStream];
+};
 
-  constructor(
-    private readonly config: LivefxConfig,
-    private readonly metrics: LivefxMetrics,
-    private readonly log: Logger,
-  ) {}
+export interface StreamRegistryOptions {
+  config: LivefxConfig;
+  metrics: LivefxMetrics;
+  log: Logger;
+}
+
+/** All streams of this server, by id; observers learn of every stream created and ended. */
+export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
+  private readonly streams = new Map<string, LiveStream>();
+  private readonly config: LivefxConfig;
+  private readonly metrics: LivefxMetrics;
+  private readonly log: Logger;
+
+  constructor(options: StreamRegistryOptions) {
+    super();
+    ({ config: this.config, metrics: this.metrics, log: this.log } = options);
+    this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream registry listener failed');
+  }
 
   /** `record: false` keeps this stream out of the recorder. */
   create(title: string, options: { record?: boolean; visibility?: StreamVisibility } = {}): LiveStream {
@@ -23,12 +39,14 @@ export class StreamRegistry {
     const hlsDir = path.join(this.config.LIVEFX_DATA_DIR, 'hls', id);
     const stream = new LiveStream(id, title, this.config, hlsDir, this.metrics, this.log, options.record ?? true, options.visibility ?? 'public');
     this.streams.set(id, stream);
-    for (const listener of this.createdListeners) listener(stream);
+    const onState = (state: string): void => {
+      if (state !== 'ended') return;
+      stream.off('state', onState);
+      this.safeEmit('streamclosed', stream);
+    };
+    stream.on('state', onState);
+    this.safeEmit('newstream', stream);
     return stream;
-  }
-
-  onCreated(listener: (stream: LiveStream) => void): void {
-    this.createdListeners.push(listener);
   }
 
   /** LIVEFX_MAX_STREAMS: how many streams may be open (not ended) at once. */

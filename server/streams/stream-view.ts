@@ -3,7 +3,9 @@
 
 import type { ChainStats } from '../../transforms/chain-stats.js';
 
-export type StreamState = 'idle' | 'live' | 'ended';
+import type { StreamState } from '../../core/live-media.js';
+
+export type { StreamState };
 
 /** What the pipeline measures, per stream. */
 export interface PipelineFigures {

@@ -49,7 +49,7 @@ describe('fault: the recordings disk reaches its floor mid-session', () => {
     // The built server in this process, so the test can move the guard's floor while it runs.
     const dist = (file: string): string => pathToFileURL(path.join(projectRoot, 'dist', file)).href;
     const { LivefxServer } = await import(dist('server/livefx-server.js'));
-    const { loadConfig } = await import(dist('server/config.js'));
+    const { loadConfig } = await import(dist('core/config.js'));
     dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-disk-guard-'));
     const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_MEDIA_TIMEOUT_S: '3', LIVEFX_RECORD_MIN_FREE_MB: '1', LIVEFX_RECORD_DISK_CHECK_S: '600' });
     server = new LivefxServer(config, silent);

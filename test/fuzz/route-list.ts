@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../core/config.js';
 import { LivefxServer } from '../../server/livefx-server.js';
-import { createLogger } from '../../server/logger.js';
+import { createLogger } from '../../core/logger.js';
 import { ADMIN_TOKEN } from './fuzz-harness.js';
 
 export interface RouteEntry {

@@ -1,4 +1,4 @@
-import type { AssembledFrame, RtpFrameAssembler, RtpPacketView } from '../../server/rtp/rtp-frame-assembler.js';
+import type { AssembledFrame, RtpFrameAssembler, RtpPacketView } from '../../core/rtp/rtp-frame-assembler.js';
 
 export interface Delivery {
   packet: RtpPacketView;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { TypedEmitter } from '../../server/typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { AsrResult, AsrStream, AsrStreamEvents, AsrWord } from './asr-engine.js';
 import { AsrError } from './asr-error.js';
 import { PcmResampler } from './pcm-resampler.js';

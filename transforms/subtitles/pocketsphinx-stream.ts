@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { TypedEmitter } from '../../server/typed-emitter.js';
+import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { AsrStream, AsrStreamEvents } from './asr-engine.js';
 import { AsrError } from './asr-error.js';
 import type { PocketSphinxInput, PocketSphinxOutput, PocketSphinxWorkerData } from './pocketsphinx-messages.js';

@@ -31,22 +31,27 @@ export type JobQueueEvents = {
 };
 
 /**
- * A queue of background jobs with progress and cancellation. Plain data in and out, so the in-process
- * SQLite queue can be swapped for a shared one (BullMQ on Redis) without touching its users.
+ * A queue of background jobs with progress and cancellation: the seam a networked queue (BullMQ on
+ * Redis) implements. Plain data in and out, every call asynchronous, so the in-process SQLite queue can
+ * be swapped without touching its users. Features register the kinds they run; one queue serves them all.
  */
 export interface JobQueue {
-  enqueue(kind: string, params: unknown): Job;
-  get(id: string): Job | undefined;
+  /** Runs jobs of `kind` with `handler` in this process (a feature registers its kinds before start()). */
+  register(kind: string, handler: JobHandler): void;
+  /** Re-queues what a stop interrupted, then starts taking jobs of the registered kinds. */
+  start(): Promise<{ requeued: number }>;
+  enqueue(kind: string, params: unknown): Promise<Job>;
+  get(id: string): Promise<Job | undefined>;
   /** Newest first. */
-  list(filter?: { kind?: string; status?: JobStatus }): Job[];
+  list(filter?: { kind?: string; status?: JobStatus }): Promise<Job[]>;
   /** Cancels a queued or running job (a running one's children are killed); undefined for an unknown id. */
-  cancel(id: string): Job | undefined;
+  cancel(id: string): Promise<Job | undefined>;
   /** Removes a job that no longer runs; false when it is unknown or still active. */
-  remove(id: string): boolean;
+  remove(id: string): Promise<boolean>;
   /** Resolves once the job is not running (at once when it is not). */
   settled(id: string): Promise<void>;
   /** Replaces a finished job's result (review decisions). */
-  setResult(id: string, result: unknown): Job | undefined;
+  setResult(id: string, result: unknown): Promise<Job | undefined>;
   on<E extends keyof JobQueueEvents>(event: E, listener: (...args: JobQueueEvents[E]) => void): this;
   off<E extends keyof JobQueueEvents>(event: E, listener: (...args: JobQueueEvents[E]) => void): this;
   /** Stops taking jobs and aborts the running ones (they run again on the next start). Idempotent. */

@@ -1,4 +1,4 @@
-import type { VideoCodecName } from './pipeline-messages.js';
+import type { VideoCodecName } from '../live-media.js';
 
 const HEADER_RING = 64;
 

@@ -11,7 +11,7 @@ const HEADER_RING = 64;
 /** Cluster timestamps are 64-bit; block timestamps are int16 ms relative to their cluster. */
 const CLUSTER_SPAN_MS = 30_000;
 
-import { FfmpegCommand } from './ffmpeg-command.js';
+import { FfmpegCommand } from '../process/ffmpeg-command.js';
 
 export interface EncoderSettings {
   width: number;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { Migration } from '../server/storage/database.js';
-import { TypedEmitter } from '../server/typed-emitter.js';
+import type { Migration } from '../database.js';
+import { TypedEmitter } from '../typed-emitter.js';
 import type { Job, JobHandler, JobQueue, JobQueueEvents, JobStatus } from './job-queue.js';
 
 export const highlightMigrations: readonly Migration[] = [
@@ -57,7 +57,8 @@ function toJob(row: JobRecord): Job {
 
 export interface SqliteJobQueueOptions {
   db: Database;
-  handlers: Record<string, JobHandler>;
+  /** Handlers known from the start; more can be registered before start(). */
+  handlers?: Record<string, JobHandler>;
   concurrency: number;
   onError?: (error: unknown, job: Job) => void;
 }
@@ -74,9 +75,18 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   private isClosed = false;
   private started = false;
 
+  private readonly handlers = new Map<string, JobHandler>();
+
   constructor(private readonly options: SqliteJobQueueOptions) {
     super();
     this.db = options.db;
+    for (const [kind, handler] of Object.entries(options.handlers ?? {})) this.register(kind, handler);
+  }
+
+  register(kind: string, handler: JobHandler): void {
+    if (this.handlers.has(kind)) throw new Error(`jobs of kind "${kind}" already have a handler`);
+    this.handlers.set(kind, handler);
+    if (this.started) queueMicrotask(() => this.pump());
   }
 
   get closed(): boolean {
@@ -84,7 +94,12 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   }
 
   /** Re-queues what was running when the process stopped, then starts taking jobs. */
-  start(): { requeued: number } {
+  async start(): Promise<{ requeued: number }> {
+    return this.startNow();
+  }
+
+  /** start() for callers that cannot wait (the CLI's detached runs, tests). */
+  startNow(): { requeued: number } {
     if (this.started) return { requeued: 0 };
     this.started = true;
     const requeued = this.db
@@ -94,24 +109,32 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     return { requeued };
   }
 
-  enqueue(kind: string, params: unknown): Job {
+  async enqueue(kind: string, params: unknown): Promise<Job> {
+    return this.enqueueNow(kind, params);
+  }
+
+  private enqueueNow(kind: string, params: unknown): Job {
     if (this.isClosed) throw new Error('the job queue is closed');
-    if (!this.options.handlers[kind]) throw new Error(`no handler for jobs of kind "${kind}"`);
+    if (!this.handlers.has(kind)) throw new Error(`no handler for jobs of kind "${kind}"`);
     const now = new Date().toISOString();
     const id = randomUUID();
     this.db
       .prepare("INSERT INTO highlight_jobs (id, kind, params, status, progress, stage, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, 'queued', ?, ?)")
       .run(id, kind, JSON.stringify(params), now, now);
     queueMicrotask(() => this.pump());
-    return this.get(id)!;
+    return this.read(id)!;
   }
 
-  get(id: string): Job | undefined {
+  async get(id: string): Promise<Job | undefined> {
+    return this.read(id);
+  }
+
+  private read(id: string): Job | undefined {
     const row = this.db.prepare('SELECT * FROM highlight_jobs WHERE id = ?').get(id) as JobRecord | undefined;
     return row ? toJob(row) : undefined;
   }
 
-  list(filter: { kind?: string; status?: JobStatus } = {}): Job[] {
+  async list(filter: { kind?: string; status?: JobStatus } = {}): Promise<Job[]> {
     const where: string[] = [];
     const values: string[] = [];
     if (filter.kind) {
@@ -126,22 +149,22 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     return (this.db.prepare(sql).all(...values) as JobRecord[]).map(toJob);
   }
 
-  cancel(id: string): Job | undefined {
-    const job = this.get(id);
+  async cancel(id: string): Promise<Job | undefined> {
+    const job = this.read(id);
     if (!job) return undefined;
     if (job.status === 'queued' || job.status === 'running') {
       this.update(id, { status: 'cancelled', stage: 'cancelled' });
       this.running.get(id)?.controller.abort();
     }
-    return this.get(id);
+    return this.read(id);
   }
 
-  setResult(id: string, result: unknown): Job | undefined {
+  async setResult(id: string, result: unknown): Promise<Job | undefined> {
     this.db.prepare('UPDATE highlight_jobs SET result = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(result), new Date().toISOString(), id);
-    return this.get(id);
+    return this.read(id);
   }
 
-  remove(id: string): boolean {
+  async remove(id: string): Promise<boolean> {
     if (this.running.has(id)) return false;
     return this.db.prepare("DELETE FROM highlight_jobs WHERE id = ? AND status NOT IN ('queued', 'running')").run(id).changes > 0;
   }
@@ -162,7 +185,11 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   private pump(): void {
     if (this.isClosed || !this.started) return;
     while (this.running.size < this.options.concurrency) {
-      const row = this.db.prepare("SELECT * FROM highlight_jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1").get() as JobRecord | undefined;
+      const kinds = [...this.handlers.keys()];
+      if (kinds.length === 0) return;
+      const row = this.db
+        .prepare(`SELECT * FROM highlight_jobs WHERE status = 'queued' AND kind IN (${kinds.map(() => '?').join(', ')}) ORDER BY created_at, rowid LIMIT 1`)
+        .get(...kinds) as JobRecord | undefined;
       if (!row) return;
       this.update(row.id, { status: 'running', stage: 'starting', progress: 0 });
       this.run(toJob({ ...row, status: 'running' }));
@@ -171,7 +198,7 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
 
   private run(job: Job): void {
     const controller = new AbortController();
-    const handler = this.options.handlers[job.kind]!;
+    const handler = this.handlers.get(job.kind)!;
     const done = (async () => {
       try {
         const result = await handler(job, {
@@ -180,13 +207,13 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
         });
         if (controller.signal.aborted) return;
         this.update(job.id, { status: 'done', progress: 1, stage: 'done', result: JSON.stringify(result ?? null) });
-        this.safeEmit('done', this.get(job.id)!);
+        this.safeEmit('done', this.read(job.id)!);
       } catch (error) {
         if (controller.signal.aborted) return;
         const message = error instanceof Error ? error.message : String(error);
         this.update(job.id, { status: 'failed', stage: 'failed', error: message });
         this.options.onError?.(error, job);
-        this.safeEmit('failed', this.get(job.id)!);
+        this.safeEmit('failed', this.read(job.id)!);
       }
     })().finally(() => {
       this.running.delete(job.id);
@@ -201,11 +228,11 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     const now = performance.now();
     const last = this.lastProgressWrite.get(id) ?? 0;
     // A stage change is always written; within a stage at most 10 writes a second.
-    const current = this.get(id);
+    const current = this.read(id);
     if (current && current.stage === stage && now - last < 100) return;
     this.lastProgressWrite.set(id, now);
     this.update(id, { progress: Math.min(1, Math.max(0, fraction)), stage });
-    this.safeEmit('progress', this.get(id)!);
+    this.safeEmit('progress', this.read(id)!);
   }
 
   private update(id: string, fields: Partial<{ status: JobStatus; progress: number; stage: string; result: string; error: string }>): void {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { diesWithParent, SETPRIV } from '../server/pipeline/dies-with-parent.js';
+import { diesWithParent, SETPRIV } from './dies-with-parent.js';
 
 export class FfmpegError extends Error {
   override readonly name = 'FfmpegError';
