@@ -2,7 +2,8 @@ import type { Chain } from '../transforms/chain.js';
 import { I420Frame, i420ByteLength } from '../transforms/frame.js';
 import { Y4mReader } from '../core/media/y4m-reader.js';
 import { CliError, InterruptedError } from './cli-errors.js';
-import { FfmpegChild } from './ffmpeg-child.js';
+import type { PipedProcess, ProcessExit } from '../core/process/piped-process.js';
+import { ProcessRunner } from '../core/process/process-runner.js';
 
 export interface FileRenderOptions {
   ffmpegPath: string;
@@ -40,8 +41,9 @@ const INITIAL_POOL_SIZE = 4;
  * so a slow encoder holds the decoder back instead of filling memory.
  */
 export class FileRender {
-  private decoder: FfmpegChild | undefined;
-  private encoder: FfmpegChild | undefined;
+  private readonly runner: ProcessRunner;
+  private decoder: PipedProcess | undefined;
+  private encoder: PipedProcess | undefined;
   private reader: Y4mReader | undefined;
   private pool: PooledFrame[] = [];
   private free: PooledFrame[] = [];
@@ -60,6 +62,7 @@ export class FileRender {
 
   constructor(private readonly options: FileRenderOptions) {
     this.clock.frameIntervalMs = options.frameIntervalMs;
+    this.runner = new ProcessRunner({ ffmpeg: options.ffmpegPath, label: 'render' });
   }
 
   async run(): Promise<FileRenderResult> {
@@ -87,7 +90,7 @@ export class FileRender {
   }
 
   private async render(): Promise<void> {
-    const decoder = new FfmpegChild('decoder', this.options.ffmpegPath, this.options.decoderArgs, 'ignore');
+    const decoder = this.runner.open({ role: 'decoder', command: this.options.ffmpegPath, args: this.options.decoderArgs, stdin: 'ignore' });
     this.decoder = decoder;
     let header: Buffer | undefined;
     for await (const data of decoder.process.stdout as AsyncIterable<Buffer>) {
@@ -113,13 +116,13 @@ export class FileRender {
     if (this.failed) throw this.failed;
     const decoderExit = await decoder.exited;
     if (this.failed) throw this.failed;
-    if (decoderExit.code !== 0) throw decoder.failure(decoderExit);
+    if (decoderExit.code !== 0) throw failure(decoder, decoderExit);
     if (this.frames === 0 || !this.encoder) throw new CliError('ffmpeg decoded no frames from the input');
     await this.until(() => this.free.length + (this.decoding ? 1 : 0) === this.pool.length);
     this.encoder.process.stdin!.end();
     const encoderExit = await this.encoder.exited;
     if (this.failed) throw this.failed;
-    if (encoderExit.code !== 0) throw this.encoder.failure(encoderExit);
+    if (encoderExit.code !== 0) throw failure(this.encoder, encoderExit);
   }
 
   /** The y4m stream header gives the decoded size (after any rotation and padding); the encoder starts with it. */
@@ -144,10 +147,10 @@ export class FileRender {
         this.decoding = undefined;
       },
     );
-    const encoder = new FfmpegChild('encoder', this.options.ffmpegPath, this.options.encoderArgs(width, height), 'pipe');
+    const encoder = this.runner.open({ role: 'encoder', command: this.options.ffmpegPath, args: this.options.encoderArgs(width, height), stdin: 'pipe' });
     this.encoder = encoder;
     void encoder.exited.then((exit) => {
-      if (exit.code !== 0 && !this.closed) this.fail(encoder.failure(exit));
+      if (exit.code !== 0 && !this.closed) this.fail(failure(encoder, exit));
     });
   }
 
@@ -193,4 +196,10 @@ export class FileRender {
     void this.encoder?.close();
     this.wake?.();
   }
+}
+
+/** A failed decoder or encoder as the CLI reports it; one that could not start points at LIVEFX_FFMPEG. */
+function failure(child: PipedProcess, exit: ProcessExit): CliError {
+  const message = child.failureMessage(exit);
+  return new CliError(child.startFailed(exit) ? `${message}; set LIVEFX_FFMPEG to the ffmpeg binary` : message);
 }

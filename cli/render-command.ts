@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { LivefxConfig } from '../core/config.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
-import { CliError, UsageError } from './cli-errors.js';
+import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { FileRender } from './file-render.js';
-import { ffprobeBeside, probeMedia, type StillImageInfo, type VideoInfo } from './media-probe.js';
+import { ffprobeBeside, MediaProbe, MediaProbeError, type MediaInfo, type StillImageInfo, type VideoInfo } from '../core/media/media-probe.js';
+import { JobCancelledError, ProcessRunner } from '../core/process/process-runner.js';
 import { buildRenderChain, validateSpec, type SpecSource } from './render-chain.js';
 import { lookUpPreset } from './preset-lookup.js';
 import { ProgressBar } from './progress-bar.js';
@@ -71,7 +72,7 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   if (validated.labelAdded) context.stderr.write('note: the chain has a stylization and no label, so the "AI-processed" label was added (top-right), as on a live stream\n');
   if (validated.labelOff) context.stderr.write('warning: the "AI-processed" label is switched off while a stylization is on\n');
 
-  const media = await probeMedia(ffprobeBeside(config.LIVEFX_FFMPEG), input);
+  const media = await describeInput(ffprobeBeside(config.LIVEFX_FFMPEG), input, context.signal);
   const kind = media.kind === 'image' ? media.format : 'video';
   const extension = path.extname(output).toLowerCase();
   if (!OUTPUT_EXTENSIONS[kind].includes(extension)) {
@@ -204,4 +205,18 @@ function videoPlan(media: VideoInfo, input: string, partial: string, note: (text
     return args;
   };
   return { decoderArgs, encoderArgs, frameIntervalMs: (1000 * media.frameRate.den) / media.frameRate.num };
+}
+
+/** What the input holds, or a CliError saying why it cannot be rendered. */
+async function describeInput(ffprobe: string, input: string, signal: AbortSignal): Promise<MediaInfo> {
+  try {
+    return await new MediaProbe({ runner: new ProcessRunner({ ffprobe, label: 'render' }) }).describe(input, signal);
+  } catch (error) {
+    if (error instanceof JobCancelledError) throw new InterruptedError();
+    if (!(error instanceof MediaProbeError)) throw error;
+    if (error.startFailed) throw new CliError(`could not run ffprobe (${ffprobe}, taken from beside LIVEFX_FFMPEG): ${error.message}`);
+    if (error.reasons.length > 0) throw new CliError(`${input} is not a readable image or video (ffprobe: ${error.reasons.at(-1)})`);
+    if (error.message.startsWith('ffprobe reported no format')) throw new CliError(`${input} is not a readable image or video (ffprobe reported no format)`);
+    throw new CliError(error.message);
+  }
 }

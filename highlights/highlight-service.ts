@@ -10,7 +10,7 @@ import { clipReasons } from './strategies/clip-reasons.js';
 import { liveSignalAnalysis, type LiveSignalAnalysis } from './analysis/live-signal-analysis.js';
 import { MediaAnalyzer, round3, type MediaAnalysis } from './analysis/media-analyzer.js';
 import { buildSignals, type RecordingSignals } from './analysis/recording-signals.js';
-import { DEFAULT_STALL_S, FfmpegRunner } from '../core/process/process-runner.js';
+import { DEFAULT_STALL_S, ProcessRunner } from '../core/process/process-runner.js';
 import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
 import type { Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
 import { ClipTimeline } from './outputs/clip-timeline.js';
@@ -97,7 +97,7 @@ export interface HighlightServiceOptions {
 export class HighlightService {
   readonly queue: JobQueue;
   readonly outputDir: string;
-  private readonly runner: FfmpegRunner;
+  private readonly runner: ProcessRunner;
   private readonly analyzer: MediaAnalyzer;
   private readonly renderer: HighlightRenderer;
   private ffmpegVersion: string | undefined;
@@ -106,7 +106,7 @@ export class HighlightService {
 
   constructor(private readonly options: HighlightServiceOptions) {
     this.outputDir = path.join(options.dataDir, 'highlights');
-    this.runner = new FfmpegRunner(options.ffmpeg, options.ffprobe, { stallS: options.stallS ?? DEFAULT_STALL_S });
+    this.runner = new ProcessRunner({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, stallS: options.stallS ?? DEFAULT_STALL_S, label: 'highlights' });
     this.analyzer = new MediaAnalyzer(this.runner);
     this.renderer = new HighlightRenderer(this.runner);
     this.queue = options.jobQueue;
@@ -195,7 +195,7 @@ export class HighlightService {
 
     context.progress(0.02, 'exporting');
     const kind = this.mediaKind(recordingId);
-    const media = await this.options.recorder.media(recordingId, kind);
+    const media = await this.options.recorder.media(recordingId, kind, context.signal);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError(`recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     context.progress(0.1, 'analysing');
     const events = [...catalog.events(recordingId)];
@@ -271,7 +271,7 @@ export class HighlightService {
     const request = highlightRequestSchema.parse(source.params);
     const dir = this.jobDir(sourceId);
     const kind = this.mediaKind(result.recordingId);
-    const media = await this.options.recorder.media(result.recordingId, kind);
+    const media = await this.options.recorder.media(result.recordingId, kind, context.signal);
     const events = [...this.options.recorder.catalog.events(result.recordingId)];
     const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(result.recordingId, events));
     const signals = buildSignals(analysis, events);

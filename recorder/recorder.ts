@@ -2,6 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from '../core/logger.js';
+import { MediaProbe } from '../core/media/media-probe.js';
+import { ProcessRunner } from '../core/process/process-runner.js';
 import type { AudienceFeed, StreamSource } from './live-source.js';
 import { RecordingCatalog, type MediaKind } from './recording-catalog.js';
 import { RecordingExporter, type ExportedMedia } from './recording-exporter.js';
@@ -54,6 +56,9 @@ export class Recorder {
   readonly importer: RecordingImporter;
   readonly diskGuard: DiskGuard;
   readonly retention: RecordingRetention;
+  /** Every ffmpeg/ffprobe child of the recorder (exports, imports, recovery probes) runs through it. */
+  readonly runner: ProcessRunner;
+  private readonly probe: MediaProbe;
   private readonly alertListeners: ((alert: RecorderAlert) => void)[] = [];
   private readonly sessions = new Map<string, SessionRecorder>();
   private isClosed = false;
@@ -61,8 +66,10 @@ export class Recorder {
   constructor(private readonly options: RecorderOptions) {
     this.catalog = new RecordingCatalog(options.db);
     this.recordingsDir = path.join(options.dataDir, 'recordings');
-    this.exporter = new RecordingExporter(this.catalog, this.recordingsDir, options.ffmpeg);
-    this.importer = new RecordingImporter({ db: options.db, recordingsDir: this.recordingsDir, ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, log: options.log, maxBytes: options.importMaxBytes });
+    this.runner = new ProcessRunner({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, label: 'recorder' });
+    this.probe = new MediaProbe({ runner: this.runner });
+    this.exporter = new RecordingExporter({ catalog: this.catalog, recordingsDir: this.recordingsDir, runner: this.runner });
+    this.importer = new RecordingImporter({ db: options.db, recordingsDir: this.recordingsDir, runner: this.runner, log: options.log, maxBytes: options.importMaxBytes });
     this.diskGuard = new DiskGuard({
       dir: this.recordingsDir,
       minFreeBytes: options.minFreeBytes ?? 0,
@@ -99,14 +106,17 @@ export class Recorder {
     await this.retention.start();
   }
 
-  /** One playable file of a finished recording: the imported file itself for imports, else the exporter's. */
-  async media(recordingId: string, kind: MediaKind): Promise<ExportedMedia> {
+  /**
+   * One playable file of a finished recording: the imported file itself for imports, else the exporter's.
+   * Aborting `signal` stops waiting; the export's ffmpeg is killed once no caller waits for it any more.
+   */
+  async media(recordingId: string, kind: MediaKind, signal?: AbortSignal): Promise<ExportedMedia> {
     const recording = this.catalog.get(recordingId);
     if (recording?.state === 'imported') {
       const imported = await importedMedia(path.join(this.recordingsDir, recordingId));
       if (imported) return imported;
     }
-    return this.exporter.media(recordingId, kind);
+    return this.exporter.media(recordingId, kind, signal);
   }
 
   get closed(): boolean {
@@ -117,7 +127,7 @@ export class Recorder {
   async recover(): Promise<RecoveryReport[]> {
     const leftovers = await this.importer.removeLeftovers();
     if (leftovers.length > 0) this.options.log.warn({ folders: leftovers }, 'removed folders of imports that a crash interrupted');
-    return new RecordingRecovery(this.catalog, this.recordingsDir, this.options.ffprobe, this.options.log).recoverAll();
+    return new RecordingRecovery(this.catalog, this.recordingsDir, this.probe, this.options.log).recoverAll();
   }
 
   /** Records every stream of the registry that goes live from now on. */

@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FfmpegError, JobCancelledError, type ProcessRunner } from '../core/process/process-runner.js';
 import type { MediaKind, RecordingCatalog, SegmentRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 
@@ -14,39 +15,88 @@ export class ExportError extends Error {
   override readonly name = 'ExportError';
 }
 
-const EXPORT_TIMEOUT_MS = 10 * 60_000;
+export interface RecordingExporterOptions {
+  catalog: RecordingCatalog;
+  /** `$LIVEFX_DATA_DIR/recordings`. */
+  recordingsDir: string;
+  /** Runs the ffmpeg that joins the segments (dies with the server, killed when every caller gave up, watchdog). */
+  runner: ProcessRunner;
+}
+
+/** One export in progress and how many callers still wait for it (Infinity once one that cannot abort joined). */
+interface PendingExport {
+  promise: Promise<ExportedMedia>;
+  controller: AbortController;
+  waiters: number;
+}
 
 /**
  * Makes one playable file of a recording's segments by stream copy (ffmpeg's concat demuxer, no
  * re-encode) and caches it beside them. MP4 with faststart; a VP8 original goes to WebM instead,
- * because ffmpeg's MP4 muxer does not take VP8.
+ * because ffmpeg's MP4 muxer does not take VP8. The file appears under its name only when complete.
  */
 export class RecordingExporter {
-  private readonly inFlight = new Map<string, Promise<ExportedMedia>>();
+  private readonly inFlight = new Map<string, PendingExport>();
+  private readonly catalog: RecordingCatalog;
+  private readonly recordingsDir: string;
+  private readonly runner: ProcessRunner;
   /**
    * Chapters for an export (ffmetadata text, or null for none), asked once when the file is made; the
    * highlights stage supplies them (scene cuts from the recording's live signals, titles from its transcript).
    */
   chapterSource: ((recordingId: string) => string | null) | undefined;
 
-  constructor(
-    private readonly catalog: RecordingCatalog,
-    private readonly recordingsDir: string,
-    private readonly ffmpeg: string,
-  ) {}
+  constructor(options: RecordingExporterOptions) {
+    this.catalog = options.catalog;
+    this.recordingsDir = options.recordingsDir;
+    this.runner = options.runner;
+  }
 
-  /** The cached file, made first when needed; concurrent requests share one ffmpeg run. */
-  media(recordingId: string, kind: MediaKind): Promise<ExportedMedia> {
+  /**
+   * The cached file, made first when needed; concurrent requests share one ffmpeg run. Aborting
+   * `signal` rejects this caller with JobCancelledError; the ffmpeg is killed (and its partial output
+   * removed) once every caller waiting for it has aborted. A caller without a signal keeps it running.
+   */
+  media(recordingId: string, kind: MediaKind, signal?: AbortSignal): Promise<ExportedMedia> {
+    if (signal?.aborted) return Promise.reject(new JobCancelledError('cancelled'));
     const key = `${recordingId}/${kind}`;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.make(recordingId, kind).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
+      const controller = new AbortController();
+      const started: PendingExport = {
+        controller,
+        waiters: 0,
+        promise: this.make(recordingId, kind, controller.signal).finally(() => {
+          if (this.inFlight.get(key) === started) this.inFlight.delete(key);
+        }),
+      };
+      // An export nobody waits for any more still settles; its rejection is not unhandled.
+      started.promise.catch(() => {});
+      this.inFlight.set(key, started);
+      pending = started;
     }
-    return pending;
+    const shared = pending;
+    if (!signal) {
+      shared.waiters = Infinity;
+      return shared.promise;
+    }
+    shared.waiters++;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        shared.waiters--;
+        if (shared.waiters <= 0) {
+          // A later request starts a fresh export: this one only cleans up after its killed ffmpeg.
+          if (this.inFlight.get(key) === shared) this.inFlight.delete(key);
+          shared.controller.abort();
+        }
+        reject(new JobCancelledError('cancelled'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      shared.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
-  private async make(recordingId: string, kind: MediaKind): Promise<ExportedMedia> {
+  private async make(recordingId: string, kind: MediaKind, signal: AbortSignal): Promise<ExportedMedia> {
     const dir = path.join(this.recordingsDir, recordingId);
     const webm = kind === 'original' && readCodec(dir) === 'VP8';
     const file = path.join(dir, `${kind}.${webm ? 'webm' : 'mp4'}`);
@@ -55,20 +105,21 @@ export class RecordingExporter {
     if (cached) return { file, bytes: cached.size, contentType };
     const segments = this.catalog.segments(recordingId, kind);
     if (segments.length === 0) throw new ExportError(`recording ${recordingId} has no ${kind} segments`);
-    const list = path.join(dir, `${kind}.ffconcat`);
+    // Names of this run only: an export started after a cancelled one never shares (or loses) its files.
+    const run = randomBytes(4).toString('hex');
+    const list = path.join(dir, `${kind}.${run}.ffconcat`);
     await writeFile(list, concatList(segments));
-    const temporary = `${file}.partial`;
+    const temporary = `${file}.${run}.partial`;
     const chapters = webm ? null : (this.chapterSource?.(recordingId) ?? null);
-    const metadata = path.join(dir, `${kind}.ffmetadata`);
+    const metadata = path.join(dir, `${kind}.${run}.ffmetadata`);
     if (chapters) await writeFile(metadata, chapters);
-    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];
+    const args = ['-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];
     args.push(...(webm ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4']), temporary);
+    const inputS = segments.reduce((total, segment) => total + segment.durationS, 0);
     try {
-      await new Promise<void>((resolve, reject) => {
-        execFile(this.ffmpeg, args, { timeout: EXPORT_TIMEOUT_MS }, (error, _stdout, stderr) => {
-          if (error) reject(new ExportError(`ffmpeg could not join the ${kind} segments of ${recordingId}: ${stderr.trim() || error.message}`));
-          else resolve();
-        });
+      await this.runner.ffmpegRun(args, signal, { stage: `exporting the ${kind} media of ${recordingId}`, inputS }).catch((error: unknown) => {
+        if (error instanceof FfmpegError && !error.startFailed && error.stderr) throw new ExportError(`ffmpeg could not join the ${kind} segments of ${recordingId}: ${error.stderr}`);
+        throw error;
       });
       await rename(temporary, file);
     } finally {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -6,6 +5,8 @@ import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
+import { MediaProbe, MediaProbeError } from '../core/media/media-probe.js';
+import { FfmpegError, ProcessRunner } from '../core/process/process-runner.js';
 import { EventLog } from './event-log.js';
 import { RecordingCatalog, type RecordingEvent, type RecordingRow, type SegmentRow } from './recording-catalog.js';
 import { RecordingManifest, type RecordingManifestData } from './recording-manifest.js';
@@ -28,8 +29,10 @@ export interface RecordingImporterOptions {
   db: Database;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
-  ffmpeg: string;
-  ffprobe: string;
+  /** Runs the ffprobe and ffmpeg children; without one, a runner of `ffmpeg` and `ffprobe` is made. */
+  runner?: ProcessRunner;
+  ffmpeg?: string;
+  ffprobe?: string;
   log?: Logger;
   /** Largest media file taken (LIVEFX_IMPORT_MAX_MB); undefined: no limit. */
   maxBytes?: number | undefined;
@@ -51,8 +54,6 @@ export const IMPORT_TEMP_PREFIX = '.import-';
 /** Events JSON larger than this is refused (a chat log of a long VOD is a few MB). */
 export const MAX_EVENTS_BYTES = 64 * 1024 * 1024;
 const MAX_EVENTS = 2_000_000;
-const PROBE_TIMEOUT_MS = 60_000;
-const COPY_TIMEOUT_MS = 30 * 60_000;
 /** "Video" that ffmpeg makes of text and images: a text file probes as format tty with an ansi stream. */
 const NOT_VIDEO = new Set(['ansi', 'bintext', 'xbin', 'idf', 'png', 'mjpeg', 'gif', 'bmp', 'webp']);
 /** Codecs ffmpeg's MP4 muxer takes as they are; anything else goes to WebM, then Matroska. */
@@ -109,9 +110,13 @@ export interface ImportManifestBlock {
  */
 export class RecordingImporter {
   private readonly catalog: RecordingCatalog;
+  private readonly runner: ProcessRunner;
+  private readonly mediaProbe: MediaProbe;
 
   constructor(private readonly options: RecordingImporterOptions) {
     this.catalog = new RecordingCatalog(options.db);
+    this.runner = options.runner ?? new ProcessRunner({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, label: 'import' });
+    this.mediaProbe = new MediaProbe({ runner: this.runner });
   }
 
   /** Validates an events JSON document (text or parsed); throws invalid_events naming the field. */
@@ -169,7 +174,7 @@ export class RecordingImporter {
       const container = containerFor(probed);
       const spec = CONTAINERS[container];
       const file = `original.${spec.extension}`;
-      await this.copy(source, path.join(temporary, file), spec.args, name);
+      await this.copy(source, path.join(temporary, file), spec.args, name, probed.durationS);
       const copied = await this.probe(path.join(temporary, file), name);
       // A file cut short can still probe (its index is at the front): what was copied shows it.
       if (copied.durationS < probed.durationS * 0.9 - 1) {
@@ -235,41 +240,35 @@ export class RecordingImporter {
     return names;
   }
 
-  private probe(file: string, name: string): Promise<ProbedMedia> {
-    const args = ['-v', 'error', '-show_entries', 'format=duration,format_name:stream=codec_type,codec_name,duration', '-of', 'json', file];
-    return new Promise((resolve, reject) => {
-      execFile(this.options.ffprobe, args, { timeout: PROBE_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
-        // ffprobe names the file by its path: the user knows it by its name.
-        const lines = [...new Set(stderr.split('\n').map((line) => line.replace(`${file}: `, '').replace(/^\[[^\]]+\]\s*/, '').trim()).filter(Boolean))];
-        const reason = lines.length > 0 ? lines.join('; ').slice(0, 500) : undefined;
-        if (error) return reject(new ImportError('invalid_media', 422, `${name} is not a readable media file: ${reason ?? error.message}`));
-        let parsed: { format?: { duration?: string; format_name?: string }; streams?: { codec_type?: string; codec_name?: string; duration?: string }[] };
-        try {
-          parsed = JSON.parse(stdout) as typeof parsed;
-        } catch {
-          return reject(new ImportError('invalid_media', 422, `ffprobe gave unreadable output for ${name}`));
-        }
-        const streams = parsed.streams ?? [];
-        if (parsed.format?.format_name === 'tty') return reject(new ImportError('invalid_media', 422, `${name} is not a readable media file: ffprobe reads it as text, not video`));
-        const video = streams.find((entry) => entry.codec_type === 'video' && entry.codec_name && !NOT_VIDEO.has(entry.codec_name));
-        if (!video) return reject(new ImportError('invalid_media', 422, `${name} has no video stream (ffprobe found: ${streams.map((entry) => `${entry.codec_type} ${entry.codec_name}`).join(', ') || 'nothing'})`));
-        const audio = streams.find((entry) => entry.codec_type === 'audio' && entry.codec_name);
-        const durations = [Number(parsed.format?.duration), ...streams.map((entry) => Number(entry.duration))].filter((value) => Number.isFinite(value) && value > 0);
-        if (durations.length === 0) return reject(new ImportError('invalid_media', 422, `${name} has no duration: ffprobe could not tell how long it is (truncated or still being written?)`));
-        resolve({ durationS: Math.max(...durations), videoCodec: video.codec_name!, audioCodec: audio?.codec_name ?? null, formatName: parsed.format?.format_name ?? '' });
-      });
-    });
+  private async probe(file: string, name: string): Promise<ProbedMedia> {
+    let parsed;
+    try {
+      parsed = await this.mediaProbe.container(file);
+    } catch (error) {
+      if (!(error instanceof MediaProbeError) || error.startFailed) throw error;
+      // ffprobe names the file by its path: the user knows it by its name.
+      const reason = error.reasons.length > 0 ? error.reasons.join('; ').slice(0, 500) : error.message.replaceAll(file, name);
+      throw new ImportError('invalid_media', 422, `${name} is not a readable media file: ${reason}`);
+    }
+    const streams = parsed.streams;
+    if (parsed.format.format_name === 'tty') throw new ImportError('invalid_media', 422, `${name} is not a readable media file: ffprobe reads it as text, not video`);
+    const video = streams.find((entry) => entry.codec_type === 'video' && entry.codec_name && !NOT_VIDEO.has(entry.codec_name));
+    if (!video) throw new ImportError('invalid_media', 422, `${name} has no video stream (ffprobe found: ${streams.map((entry) => `${entry.codec_type} ${entry.codec_name}`).join(', ') || 'nothing'})`);
+    const audio = streams.find((entry) => entry.codec_type === 'audio' && entry.codec_name);
+    const durations = [parsed.format.duration, ...streams.map((entry) => entry.duration)].filter((value): value is number => value !== undefined && Number.isFinite(value) && value > 0);
+    if (durations.length === 0) throw new ImportError('invalid_media', 422, `${name} has no duration: ffprobe could not tell how long it is (truncated or still being written?)`);
+    return { durationS: Math.max(...durations), videoCodec: video.codec_name!, audioCodec: audio?.codec_name ?? null, formatName: parsed.format.format_name };
   }
 
   /** Stream copy of the first video and audio stream (no re-encode), timestamps starting at 0. */
-  private copy(source: string, target: string, formatArgs: readonly string[], name: string): Promise<void> {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', source, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', ...formatArgs, target];
-    return new Promise((resolve, reject) => {
-      execFile(this.options.ffmpeg, args, { timeout: COPY_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
-        if (error) reject(new ImportError('invalid_media', 422, `${name} could not be copied without re-encoding: ${stderr.trim().split('\n').filter(Boolean).join('; ').slice(0, 500) || error.message}`));
-        else resolve();
-      });
-    });
+  private async copy(source: string, target: string, formatArgs: readonly string[], name: string, inputS: number): Promise<void> {
+    const args = ['-loglevel', 'error', '-y', '-i', source, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', ...formatArgs, target];
+    try {
+      await this.runner.ffmpegRun(args, undefined, { stage: `copying ${name}`, inputS });
+    } catch (error) {
+      if (!(error instanceof FfmpegError) || error.startFailed) throw error;
+      throw new ImportError('invalid_media', 422, `${name} could not be copied without re-encoding: ${error.stderr.split('\n').filter(Boolean).join('; ').slice(0, 500) || error.message}`);
+    }
   }
 }
 

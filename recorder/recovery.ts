@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'nod
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
+import type { MediaProbe } from '../core/media/media-probe.js';
 import { EventLog } from './event-log.js';
-import { probeSegment } from './media-probe.js';
 import { MEDIA_KINDS, type RecordingCatalog, type RecordingEvent, type RecordingRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 import { segmentFileName } from './segment-writer.js';
@@ -39,7 +39,7 @@ export class RecordingRecovery {
   constructor(
     private readonly catalog: RecordingCatalog,
     private readonly recordingsDir: string,
-    private readonly ffprobe: string,
+    private readonly probe: MediaProbe,
     private readonly log: Logger,
   ) {}
 
@@ -73,7 +73,7 @@ export class RecordingRecovery {
         const file = path.join(kindDir, name);
         const relative = segmentFileName(kind, index);
         try {
-          const probed = await probeSegment(this.ffprobe, file);
+          const probed = await this.probe.packets(file);
           const bytes = statSync(file).size;
           this.catalog.addSegment({ recordingId: recording.id, kind, index, file: relative, startS: probed.startS, durationS: probed.endS - probed.startS, bytes });
           mediaEndS = Math.max(mediaEndS, probed.endS);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { FfmpegError, type FfmpegRunner } from '../../core/process/process-runner.js';
+import { FfmpegError, type ProcessRunner } from '../../core/process/process-runner.js';
 import type { LiveSignalAnalysis } from './live-signal-analysis.js';
 
 /** Bumped whenever what the analysis computes changes, so old caches are ignored. */
@@ -41,7 +41,7 @@ export type MediaAnalysis = z.infer<typeof mediaAnalysisSchema>;
 export class MediaAnalyzer {
   static readonly CACHE_SUFFIX = '.highlights-analysis.json';
 
-  constructor(private readonly runner: FfmpegRunner) {}
+  constructor(private readonly runner: ProcessRunner) {}
 
   /**
    * `live`: what the recording's stored live signals say; a source they cover (video: cuts and stills,

@@ -1,7 +1,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sentence } from '../analysis/transcript-sentences.js';
-import type { FfmpegRunner } from '../../core/process/process-runner.js';
+import type { ProcessRunner } from '../../core/process/process-runner.js';
 import type { ClipTimeline } from './clip-timeline.js';
 import { cueTimestamp } from '../../transforms/subtitles/transcript-formats.js';
 
@@ -18,7 +18,7 @@ export interface Chapter {
  * provenance in the MP4 `comment` tag and as `<file>.provenance.json`.
  */
 export class HighlightRenderer {
-  constructor(private readonly runner: FfmpegRunner) {}
+  constructor(private readonly runner: ProcessRunner) {}
 
   /** Cuts [start, start+duration) by stream copy; `start` must be a keyframe time. Resolves to the cut's real duration. */
   async cut(media: string, start: number, durationS: number, output: string, comment: string, signal: AbortSignal): Promise<number> {
