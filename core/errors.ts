@@ -1,7 +1,10 @@
 // One error model for every surface: a domain error carries a stable machine-readable `code` (the
-// same code means the same thing over HTTP, socket.io acks and the CLI) and the HTTP status it maps to.
-// Routes and socket handlers just throw; one fastify error handler and one ack helper render it as
-// `{ error: { code, message } }` / `{ ok: false, error: { code, message } }`.
+// same code means the same thing over HTTP and in socket.io acks) and the HTTP status it maps to.
+// Routes and socket handlers just throw; one fastify error handler (server/http/error-handler.ts) and
+// one ack helper (server/socket-errors.ts) render it as `{ error: { code, message } }` /
+// `{ ok: false, error: { code, message } }`. A fault no client is told about (an ffmpeg that crashed,
+// a failed migration, a bad config at start-up, an engine's own AsrError) stays a plain Error: it is
+// logged and answered `internal_error`, so its details never leak.
 
 /**
  * Every code a client can be sent, with the HTTP status it maps to. Documented in the README's

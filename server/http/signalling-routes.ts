@@ -48,8 +48,9 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
     try {
       stream.attachPublisher(publisher, sessionId);
     } catch (error) {
+      // Another publisher won the race (already_publishing) or the stream ended meanwhile (stream_ended).
       await publisher.close();
-      throw new LivefxError('already_publishing', error instanceof Error ? error.message : String(error));
+      throw error;
     }
     log.info({ streamId: stream.id, sessionId }, 'publisher connected over WHIP');
     return sendAnswer(reply, `/whip/${stream.id}/${sessionId}`, answerSdp);

@@ -230,8 +230,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   }
 
   attachPublisher(publisher: SfuPublisher, sessionId: string): void {
-    if (this.currentState === 'ended') throw new Error('stream has ended');
-    if (this.publisher) throw new Error('stream already has a publisher');
+    if (this.currentState === 'ended') throw new LivefxError('stream_ended', 'this stream has ended; create a new one');
+    if (this.publisher) throw new LivefxError('already_publishing', 'this stream already has a publisher');
     this.publisher = publisher;
     this.publisherSessionId = sessionId;
     this.lastMediaMs = Date.now();
