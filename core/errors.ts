@@ -1,102 +1,111 @@
 // One error model for every surface: a domain error carries a stable machine-readable `code` (the
-// same code means the same thing over HTTP, socket.io acks and the CLI) and the HTTP status it maps to.
-// Routes and socket handlers just throw; one fastify error handler and one ack helper render it as
-// `{ error: { code, message } }` / `{ ok: false, error: { code, message } }`.
+// same code means the same thing over HTTP and in socket.io acks) and the HTTP status it maps to.
+// Routes and socket handlers just throw; one fastify error handler (server/http/error-handler.ts) and
+// one ack helper (server/socket-errors.ts) render it as `{ error: { code, message } }` /
+// `{ ok: false, error: { code, message } }`. A fault no client is told about (an ffmpeg that crashed,
+// a failed migration, a bad config at start-up, an engine's own AsrError) stays a plain Error: it is
+// logged and answered `internal_error`, so its details never leak.
 
 /**
- * Every code a client can be sent. Documented in the README's API section; extend, never rename
- * (outside integrations match on them).
+ * Every code a client can be sent, with the HTTP status it maps to. Documented in the README's
+ * "Error codes" table (a test keeps the two in step); extend, never rename (outside integrations
+ * match on them). Codes that only sockets send still have a status: the one they would have over HTTP.
  */
-export const ERROR_CODES = [
+const CODE_STATUS = {
   // Requests that are malformed or name nothing.
-  'invalid_request',
-  'invalid_query',
-  'invalid_multipart',
-  'invalid_sdp',
-  'invalid_chain',
-  'invalid_preset_name',
-  'invalid_file_name',
-  'bad_request',
-  'not_found',
-  'unknown_event',
-  // Access control.
-  'unauthorized',
-  'forbidden',
-  'token_not_found',
-  'token_revoked',
-  // Limits.
-  'rate_limited',
-  'file_too_large',
-  'message_too_long',
-  'too_many_streams',
-  'too_many_viewers',
-  'shutting_down',
-  // Streams and signalling.
-  'stream_not_found',
-  'stream_ended',
-  'session_not_found',
-  'already_publishing',
-  'not_live',
-  'not_ready',
-  'trickle_not_supported',
-  'not_joined',
-  'lut_not_found',
-  // Audience.
-  'banned',
-  'muted',
-  // Recordings.
-  'recording_not_found',
-  'recording_in_progress',
-  'media_not_found',
-  'missing_media',
-  'file_not_found',
-  // Jobs (highlights, renders).
-  'job_not_found',
-  'job_not_done',
-  'clip_not_found',
-  'no_approved_clips',
-  // Anything unexpected.
-  'internal_error',
-] as const;
-
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** The HTTP status of a code when the thrower does not choose one. */
-const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
-  unauthorized: 401,
-  forbidden: 403,
-  banned: 403,
-  muted: 403,
-  token_revoked: 401,
+  invalid_request: 400,
+  invalid_query: 400,
+  invalid_multipart: 400,
+  invalid_sdp: 400,
+  invalid_chain: 400,
+  invalid_preset_name: 400,
+  invalid_file_name: 400,
+  invalid_events: 400,
+  invalid_url: 400,
+  malformed_request: 400,
+  bad_request: 400,
+  unknown_event: 400,
   not_found: 404,
-  stream_not_found: 404,
-  session_not_found: 404,
+  path_too_long: 414,
+  headers_too_large: 431,
+  request_timeout: 408,
+  unsupported_media_type: 415,
+  range_not_satisfiable: 416,
+  // Access control.
+  unauthorized: 401,
+  invalid_token: 401,
+  link_expired: 401,
+  token_revoked: 401,
+  forbidden: 403,
   token_not_found: 404,
-  lut_not_found: 404,
-  recording_not_found: 404,
-  media_not_found: 404,
-  file_not_found: 404,
-  job_not_found: 404,
-  clip_not_found: 404,
-  already_publishing: 409,
-  recording_in_progress: 409,
-  job_not_done: 409,
-  not_live: 409,
-  not_ready: 409,
-  no_approved_clips: 409,
-  stream_ended: 410,
+  // Limits.
+  rate_limited: 429,
+  payload_too_large: 413,
   file_too_large: 413,
   message_too_long: 413,
-  trickle_not_supported: 405,
-  rate_limited: 429,
   too_many_streams: 503,
   too_many_viewers: 503,
   shutting_down: 503,
+  // Streams and signalling.
+  stream_not_found: 404,
+  session_not_found: 404,
+  not_ready: 404,
+  stream_ended: 409,
+  already_publishing: 409,
+  not_live: 409,
+  not_joined: 409,
+  trickle_not_supported: 405,
+  // Transform chains, presets and assets.
+  lut_not_found: 400,
+  image_not_found: 400,
+  transform_not_found: 404,
+  preset_not_found: 404,
+  chain_rejected: 422,
+  file_not_found: 404,
+  file_exists: 409,
+  invalid_lut: 422,
+  invalid_image: 422,
+  // Audience and moderation.
+  banned: 403,
+  muted: 403,
+  message_not_found: 404,
+  viewer_not_found: 404,
+  not_muted: 404,
+  not_banned: 404,
+  // Recordings.
+  recording_not_found: 404,
+  media_not_found: 404,
+  recording_in_progress: 409,
+  missing_media: 400,
+  invalid_media: 422,
+  // Jobs (highlights, renders).
+  job_not_found: 404,
+  clip_not_found: 404,
+  job_not_done: 409,
+  no_approved_clips: 409,
+  // Anything unexpected.
   internal_error: 500,
-};
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof CODE_STATUS;
+
+/** Every code a client can be sent. */
+export const ERROR_CODES = Object.keys(CODE_STATUS) as readonly ErrorCode[];
+
+/** The HTTP status a code is answered with. */
+export function statusOf(code: ErrorCode): number {
+  return CODE_STATUS[code];
+}
+
+export function isErrorCode(candidate: unknown): candidate is ErrorCode {
+  return typeof candidate === 'string' && Object.hasOwn(CODE_STATUS, candidate);
+}
 
 export interface LivefxErrorOptions {
-  /** Overrides the code's default status (e.g. 422 for a well-formed request that names a bad value). */
+  /**
+   * Only for throwers that already carry a status (kept so their call sites need no change); it must be
+   * the code's status from the table above (test/error-model.test.ts checks every refusal).
+   */
   httpStatus?: number;
   cause?: unknown;
   /** Extra fields a client may use (e.g. `{ field: 'title' }`); rendered beside code and message. */
@@ -113,7 +122,7 @@ export class LivefxError extends Error {
   constructor(code: ErrorCode, message: string, options: LivefxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.httpStatus = options.httpStatus ?? DEFAULT_STATUS[code] ?? 400;
+    this.httpStatus = options.httpStatus ?? CODE_STATUS[code];
     this.details = options.details;
   }
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { LivefxError } from '../core/errors.js';
 import type { MediaKind, RecordingEvent } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { Logger } from '../core/logger.js';
@@ -51,8 +52,13 @@ export interface HighlightResult {
   analysis: { source: MediaAnalysis['source']; decode: 'full' | 'keyframes'; elapsedMs: number };
 }
 
-export class HighlightInputError extends Error {
-  override readonly name = 'HighlightInputError';
+/** A job whose input can no longer be used (the recording went, the source job has no clips); the job fails with it. */
+export class HighlightInputError extends LivefxError {
+  override name = 'HighlightInputError';
+  declare readonly code: 'recording_not_found' | 'invalid_media' | 'job_not_done' | 'no_approved_clips';
+  constructor(code: HighlightInputError['code'], message: string) {
+    super(code, message);
+  }
 }
 
 /** Crossfade between clips of a final-quality reel. */
@@ -187,7 +193,7 @@ export class HighlightService {
     const request = highlightRequestSchema.parse(job.params) as HighlightRequest;
     const { recording_id: recordingId, ...params } = request;
     const catalog = this.options.recorder.catalog;
-    if (!catalog.get(recordingId)) throw new HighlightInputError(`recording ${recordingId} no longer exists`);
+    if (!catalog.get(recordingId)) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
     const dir = this.jobDir(job.id);
     // A job re-run after a restart starts from an empty folder.
     await rm(dir, { recursive: true, force: true });
@@ -196,7 +202,7 @@ export class HighlightService {
     context.progress(0.02, 'exporting');
     const kind = this.mediaKind(recordingId);
     const media = await this.options.recorder.media(recordingId, kind, context.signal);
-    if (media.contentType !== 'video/mp4') throw new HighlightInputError(`recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
+    if (media.contentType !== 'video/mp4') throw new HighlightInputError('invalid_media', `recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     context.progress(0.1, 'analysing');
     const events = [...catalog.events(recordingId)];
     const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recordingId, events));
@@ -262,10 +268,10 @@ export class HighlightService {
 
   private async renderReelOf(sourceId: string, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
     const source = await this.queue.get(sourceId);
-    if (!source || source.status !== 'done') throw new HighlightInputError(`job ${sourceId} has no finished result`);
+    if (!source || source.status !== 'done') throw new HighlightInputError('job_not_done', `job ${sourceId} has no finished result`);
     const result = source.result as HighlightResult;
     const approved = result.clips.filter((clip) => clip.review === 'approved');
-    if (approved.length === 0) throw new HighlightInputError(`job ${sourceId} has no approved clips`);
+    if (approved.length === 0) throw new HighlightInputError('no_approved_clips', `job ${sourceId} has no approved clips`);
     // How each clip looked when this render began: a stored clip that differs later was edited meanwhile.
     const begun = new Map(approved.map((clip) => [clip.rank, JSON.stringify({ start: clip.start, end: clip.end, trimmed: clip.trimmed ?? false })]));
     const request = highlightRequestSchema.parse(source.params);

@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from '../core/logger.js';
 import { MediaProbe } from '../core/media/media-probe.js';
 import { ProcessRunner } from '../core/process/process-runner.js';
+import { LivefxError } from '../core/errors.js';
 import type { AudienceFeed, StreamSource } from './live-source.js';
 import { RecordingCatalog, type MediaKind } from './recording-catalog.js';
 import { RecordingExporter, type ExportedMedia } from './recording-exporter.js';
@@ -40,8 +41,11 @@ export interface RecorderAlert {
   message: string;
 }
 
-export class RecordingBusyError extends Error {
-  override readonly name = 'RecordingBusyError';
+export class RecordingBusyError extends LivefxError {
+  override name = 'RecordingBusyError';
+  constructor(message: string) {
+    super('recording_in_progress', message);
+  }
 }
 
 /**
@@ -186,7 +190,7 @@ export class Recorder {
   async delete(recordingId: string): Promise<boolean> {
     const recording = this.catalog.get(recordingId);
     if (!recording) return false;
-    if (recording.state === 'recording') throw new RecordingBusyError(`recording ${recordingId} is still in progress`);
+    if (recording.state === 'recording') throw new RecordingBusyError(`recording ${recordingId} is still in progress; end the stream first`);
     this.catalog.delete(recordingId);
     await rm(path.join(this.recordingsDir, recordingId), { recursive: true, force: true });
     return true;

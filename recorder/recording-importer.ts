@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import { MediaProbe, MediaProbeError } from '../core/media/media-probe.js';
 import { FfmpegError, ProcessRunner } from '../core/process/process-runner.js';
+import { LivefxError } from '../core/errors.js';
 import { EventLog } from './event-log.js';
 import { RecordingCatalog, type RecordingEvent, type RecordingRow, type SegmentRow } from './recording-catalog.js';
 import { RecordingManifest, type RecordingManifestData } from './recording-manifest.js';
@@ -14,14 +15,11 @@ import { RecordingManifest, type RecordingManifestData } from './recording-manif
 export type ImportErrorCode = 'missing_media' | 'invalid_media' | 'invalid_events' | 'file_too_large';
 
 /** Why an import was refused: a stable code, its HTTP status and a message naming the problem. */
-export class ImportError extends Error {
-  override readonly name = 'ImportError';
-  constructor(
-    readonly code: ImportErrorCode,
-    readonly httpStatus: number,
-    message: string,
-  ) {
-    super(message);
+export class ImportError extends LivefxError {
+  override name = 'ImportError';
+  declare readonly code: ImportErrorCode;
+  constructor(code: ImportErrorCode, httpStatus: number, message: string) {
+    super(code, message, { httpStatus });
   }
 }
 

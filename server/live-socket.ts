@@ -1,28 +1,21 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
+import { LivefxError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { canView } from './auth/access.js';
 import { principalOf } from './auth/socket-access.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
+import { ackOf, onEvent } from './socket-errors.js';
 
 const subscribeMessage = z.object({ streamId: z.string().min(1).max(64) });
 const watchingMessage = z.object({ streamId: z.string().min(1).max(64), mode: z.literal('hls') });
-
-type Ack = (response: unknown) => void;
-
-function ackOf(candidate: unknown): Ack {
-  return typeof candidate === 'function' ? (candidate as Ack) : () => {};
-}
-
-function badRequest(ack: Ack, message: string): void {
-  ack({ ok: false, error: { code: 'bad_request', message } });
-}
 
 /**
  * socket.io namespace `/live`: stream state and stats pushed to pages, clock sync for latency
  * measurement, and HLS viewer counting. Everything live that is not SDP goes through socket.io.
  */
-export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry): void {
+export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, log?: Logger): void {
   const live = io.of('/live');
   const room = (streamId: string): string => `stream:${streamId}`;
   const wire = (stream: LiveStream): void => {
@@ -41,27 +34,36 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry):
 
   live.on('connection', (socket: Socket) => {
     const hlsWatching = new Set<string>();
-    socket.on('subscribe', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = subscribeMessage.safeParse(message);
-      if (!parsed.success) return badRequest(ack, 'subscribe needs { streamId: string }');
+    /** The stream a message names, if this socket may watch it; malformed messages are `bad_request` here (documented). */
+    const watchable = (schema: typeof subscribeMessage | typeof watchingMessage, message: unknown, shape: string): LiveStream => {
+      const parsed = schema.safeParse(message);
+      if (!parsed.success) throw new LivefxError('bad_request', shape);
       const stream = registry.get(parsed.data.streamId);
-      if (!stream) return ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${parsed.data.streamId}"` } });
-      if (!canView(principalOf(socket), stream)) return ack({ ok: false, error: { code: 'forbidden', message: `stream "${stream.id}" is private: it needs the viewer link's token` } });
-      void socket.join(room(stream.id));
-      ack({ ok: true, stream: stream.view() });
-    });
-    socket.on('watching', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = watchingMessage.safeParse(message);
-      if (!parsed.success) return badRequest(ack, "watching needs { streamId: string, mode: 'hls' }");
-      const stream = registry.get(parsed.data.streamId);
-      if (!stream) return ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${parsed.data.streamId}"` } });
-      if (!canView(principalOf(socket), stream)) return ack({ ok: false, error: { code: 'forbidden', message: `stream "${stream.id}" is private: it needs the viewer link's token` } });
-      stream.addHlsViewer(socket.id);
-      hlsWatching.add(stream.id);
-      ack({ ok: true });
-    });
+      if (!stream) throw new LivefxError('not_found', `no stream with id "${parsed.data.streamId}"`);
+      if (!canView(principalOf(socket), stream)) throw new LivefxError('forbidden', `stream "${stream.id}" is private: it needs the viewer link's token`);
+      return stream;
+    };
+    onEvent(
+      socket,
+      'subscribe',
+      (message) => {
+        const stream = watchable(subscribeMessage, message, 'subscribe needs { streamId: string }');
+        void socket.join(room(stream.id));
+        return { stream: stream.view() };
+      },
+      log,
+    );
+    onEvent(
+      socket,
+      'watching',
+      (message) => {
+        const stream = watchable(watchingMessage, message, "watching needs { streamId: string, mode: 'hls' }");
+        stream.addHlsViewer(socket.id);
+        hlsWatching.add(stream.id);
+      },
+      log,
+    );
+    // Not a request that can be refused: the ack is the server clock.
     socket.on('time', (...args: unknown[]) => ackOf(args[args.length - 1])({ now: Date.now() }));
     socket.on('disconnect', () => {
       for (const streamId of hlsWatching) registry.get(streamId)?.removeHlsViewer(socket.id);

@@ -4,15 +4,15 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Server as SocketServer } from 'socket.io';
 import type { LivefxConfig } from '../core/config.js';
-import { errorBody, HttpError } from './http/http-error.js';
-import { AccessError, Authenticator, requireAnyOperator } from './auth/access.js';
+import { LivefxError } from '../core/errors.js';
+import { Authenticator, requireAnyOperator } from './auth/access.js';
 import { registerRouteAccess } from './auth/route-access.js';
 import { attachSocketAccess } from './auth/socket-access.js';
 import { TokenStore } from './auth/token-store.js';
 import { ViewerLinks } from './auth/viewer-links.js';
 import { registerAuthRoutes, viewerLink } from './http/auth-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
-import { clientErrorHandler, frameworkErrorHandler } from './http/framework-errors.js';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler, sendRefusal } from './http/error-handler.js';
 import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
@@ -22,7 +22,7 @@ import { registerHighlightRoutes } from './http/highlight-routes.js';
 import { HighlightService } from '../highlights/highlight-service.js';
 import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
-import { bodyTooLargeMessage, registerRequestLimits } from './http/request-limits.js';
+import { registerRequestLimits } from './http/request-limits.js';
 import { limitSocketMessages } from './socket-message-limits.js';
 import { registerStreamRoutes } from './http/stream-routes.js';
 import { registerTransformRoutes } from './http/transform-routes.js';
@@ -168,25 +168,12 @@ export class LivefxServer {
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
-      if (this.closing) return reply.code(503).header('connection', 'close').send(errorBody('shutting_down', 'the server is shutting down'));
+      if (this.closing) return sendRefusal(reply.header('connection', 'close'), new LivefxError('shutting_down', 'the server is shutting down'));
     });
     // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
     registerRequestLimits(app, this.config, this.metrics);
     registerRouteAccess(app, auth, (id) => this.registry.get(id));
-    app.setErrorHandler((error, request, reply) => {
-      if (error instanceof AccessError) {
-        this.metrics.accessRefusals.inc({ code: error.code });
-        if (error.statusCode === 401) reply.header('WWW-Authenticate', `Bearer realm="livefx", error="${error.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"`);
-        return reply.code(error.statusCode).send(errorBody(error.code, error.message));
-      }
-      if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
-      const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
-      if (status === 413) return reply.code(413).send(errorBody('payload_too_large', bodyTooLargeMessage(request, this.config)));
-      if (status >= 400 && status < 500) return reply.code(status).send(errorBody((error as { code?: string }).code ?? 'bad_request', (error as Error).message));
-      this.log.error({ err: error }, 'request failed');
-      return reply.code(500).send(errorBody('internal_error', 'internal error'));
-    });
-    app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)));
+    registerErrorHandler(app, { config: this.config, metrics: this.metrics, log: this.log });
     registerStreamRoutes(app, this.registry, {
       operatorToken: (stream) => tokens.issue('operator', { streamId: stream.id, label: `operator of ${stream.id} (${stream.title})` }),
       viewerLink: (stream) => viewerLink(auth, stream, this.config.LIVEFX_VIEWER_LINK_TTL_S),
@@ -210,9 +197,9 @@ export class LivefxServer {
       '/audience': undefined,
       '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
     });
-    attachLiveNamespace(this.io, this.registry);
-    attachOperatorNamespace(this.io, this.registry, presets, recorder, { hub: this.audience, moderation });
-    attachAudienceNamespace(this.io, this.registry, this.audience, this.config);
+    attachLiveNamespace(this.io, this.registry, this.log);
+    attachOperatorNamespace(this.io, this.registry, presets, recorder, { hub: this.audience, moderation }, this.log);
+    attachAudienceNamespace(this.io, this.registry, this.audience, this.config, this.log);
     for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();

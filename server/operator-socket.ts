@@ -1,14 +1,17 @@
 import type { Server as SocketServer, Socket } from 'socket.io';
 import { z } from 'zod';
+import { LivefxError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { canOperate } from './auth/access.js';
 import { principalOf } from './auth/socket-access.js';
 import type { AudienceHub } from './audience/audience-hub.js';
 import { ModerationError, type ChatModeration } from './audience/chat-moderation.js';
 import { MODERATION_ACTIONS, type ModerationActor } from './audience/moderation-protocol.js';
-import { PresetError, type PresetStore } from './storage/preset-store.js';
-import { ChainControlError, applyPreset, changeChain, patchTransform } from './streams/chain-control.js';
+import type { PresetStore } from './storage/preset-store.js';
+import { applyPreset, changeChain, patchTransform } from './streams/chain-control.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
+import { onEvent, type EventAnswer } from './socket-errors.js';
 
 const joinMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 const setChainMessage = z.object({ streamId: z.string().min(1).max(64), spec: z.unknown() }).strict();
@@ -18,13 +21,10 @@ const deletePresetMessage = z.object({ name: z.string().max(200) }).strict();
 const applyPresetMessage = z.object({ streamId: z.string().min(1).max(64), name: z.string().max(200) }).strict();
 const watchModerationMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 
-type Ack = (response: unknown) => void;
-
 /** Something that raises operator alerts for a stream (the recorder: `disk_low`). */
 export interface OperatorAlertSource {
   onAlert(listener: (alert: { streamId: string; code: string; message: string }) => void): void;
 }
-const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
 
 /** Chat moderation for the consoles: the hub's events and the actions on it. */
 export interface OperatorModeration {
@@ -47,7 +47,14 @@ export function socketActor(data: { role?: unknown; tokenId?: unknown }): Modera
  * action (`moderation`, with the bans and mutes after it); `remove-chat`, `mute-viewer`,
  * `unmute-viewer`, `ban-viewer`, `unban-viewer` act on it.
  */
-export function attachOperatorNamespace(io: SocketServer, registry: StreamRegistry, presets: PresetStore, alerts?: OperatorAlertSource, chat?: OperatorModeration): void {
+export function attachOperatorNamespace(
+  io: SocketServer,
+  registry: StreamRegistry,
+  presets: PresetStore,
+  alerts?: OperatorAlertSource,
+  chat?: OperatorModeration,
+  log?: Logger,
+): void {
   const operators = io.of('/operator');
   presets.on('changed', (list) => operators.emit('presets', { presets: list }));
   const room = (streamId: string): string => `operators:${streamId}`;
@@ -66,111 +73,73 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
 
   operators.on('connection', (socket: Socket) => {
     const who = `operator socket ${socket.id} (${socket.handshake.address})`;
-    const find = (streamId: string, ack: Ack): LiveStream | undefined => {
+    const on = (event: string, handler: (message: unknown) => EventAnswer | Promise<EventAnswer>): void => onEvent(socket, event, handler, log);
+    /** The message in the event's shape, else `bad_request` (this namespace's code for a malformed message, as documented before the error model). */
+    const parse = <T>(schema: z.ZodType<T>, message: unknown, shape: string): T => {
+      const parsed = schema.safeParse(message);
+      if (!parsed.success) throw new LivefxError('bad_request', shape);
+      return parsed.data;
+    };
+    const find = (streamId: string): LiveStream => {
       const stream = registry.get(streamId);
-      if (!stream) ack({ ok: false, error: { code: 'not_found', message: `no stream with id "${streamId}"` } });
-      else if (!canOperate(principalOf(socket), stream.id)) {
-        ack({ ok: false, error: { code: 'forbidden', message: `this operator token does not cover stream "${streamId}"` } });
-        return undefined;
-      }
+      if (!stream) throw new LivefxError('not_found', `no stream with id "${streamId}"`);
+      if (!canOperate(principalOf(socket), stream.id)) throw new LivefxError('forbidden', `this operator token does not cover stream "${streamId}"`);
       return stream;
     };
-    const run = (work: Promise<unknown>, ack: Ack): void => {
-      work.then(
-        (chain) => ack({ ok: true, chain }),
-        (error: unknown) => {
-          if (error instanceof ChainControlError || error instanceof PresetError) ack({ ok: false, error: { code: error.code, message: error.message } });
-          else ack({ ok: false, error: { code: 'internal_error', message: 'the change could not be applied' } });
-        },
-      );
+    const moderationOf = (): OperatorModeration => {
+      if (!chat) throw new LivefxError('internal_error', 'chat moderation is not available on this server');
+      return chat;
     };
 
-    socket.on('join', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = joinMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'join needs { streamId: string }' } });
-      const stream = find(parsed.data.streamId, ack);
-      if (!stream) return;
+    on('join', (message) => {
+      const stream = find(parse(joinMessage, message, 'join needs { streamId: string }').streamId);
       void socket.join(room(stream.id));
-      ack({ ok: true, chain: stream.chain });
+      return { chain: stream.chain };
     });
-    socket.on('set-chain', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = setChainMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'set-chain needs { streamId: string, spec: { transforms: [...] } }' } });
-      const stream = find(parsed.data.streamId, ack);
-      if (stream) run(changeChain(stream, parsed.data.spec, who), ack);
+    on('set-chain', async (message) => {
+      const { streamId, spec } = parse(setChainMessage, message, 'set-chain needs { streamId: string, spec: { transforms: [...] } }');
+      return { chain: await changeChain(find(streamId), spec, who) };
     });
-    socket.on('patch-transform', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = patchMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'patch-transform needs { streamId: string, index: integer, patch: { enabled?, params? } }' } });
-      const stream = find(parsed.data.streamId, ack);
-      if (stream) run(patchTransform(stream, parsed.data.index, parsed.data.patch, who), ack);
+    on('patch-transform', async (message) => {
+      const { streamId, index, patch } = parse(patchMessage, message, 'patch-transform needs { streamId: string, index: integer, patch: { enabled?, params? } }');
+      return { chain: await patchTransform(find(streamId), index, patch, who) };
     });
-
-    const answer = (work: () => Record<string, unknown>, ack: Ack): void => {
-      try {
-        ack({ ok: true, ...work() });
-      } catch (error) {
-        if (error instanceof PresetError) ack({ ok: false, error: { code: error.code, message: error.message } });
-        else ack({ ok: false, error: { code: 'internal_error', message: 'the preset could not be changed' } });
-      }
-    };
-    socket.on('list-presets', (_message: unknown, ackCandidate: unknown) => {
-      // The ack may come as the only argument: `emit('list-presets', ack)`.
-      const ack = ackOf(typeof _message === 'function' ? _message : ackCandidate);
-      answer(() => ({ presets: presets.list() }), ack);
+    on('list-presets', () => ({ presets: presets.list() }));
+    on('save-preset', (message) => {
+      const { name, spec } = parse(savePresetMessage, message, 'save-preset needs { name: string, spec: { transforms: [...] } }');
+      return { ...presets.save(name, spec, who) };
     });
-    socket.on('save-preset', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = savePresetMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'save-preset needs { name: string, spec: { transforms: [...] } }' } });
-      answer(() => presets.save(parsed.data.name, parsed.data.spec, who), ack);
+    on('delete-preset', (message) => {
+      const { name } = parse(deletePresetMessage, message, 'delete-preset needs { name: string }');
+      presets.delete(name, who);
+      return { deleted: name };
     });
-    socket.on('delete-preset', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = deletePresetMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'delete-preset needs { name: string }' } });
-      answer(() => {
-        presets.delete(parsed.data.name, who);
-        return { deleted: parsed.data.name };
-      }, ack);
+    on('apply-preset', async (message) => {
+      const { streamId, name } = parse(applyPresetMessage, message, 'apply-preset needs { streamId: string, name: string }');
+      return { chain: await applyPreset(find(streamId), presets, name, who) };
     });
-    socket.on('watch-moderation', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      if (!chat) return ack({ ok: false, error: { code: 'internal_error', message: 'chat moderation is not available on this server' } });
-      const parsed = watchModerationMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'watch-moderation needs { streamId: string }' } });
-      const stream = find(parsed.data.streamId, ack);
-      if (!stream) return;
+    on('watch-moderation', (message) => {
+      const { moderation } = moderationOf();
+      const stream = find(parse(watchModerationMessage, message, 'watch-moderation needs { streamId: string }').streamId);
       void socket.join(moderatorsRoom(stream.id));
-      ack({ ok: true, ...chat.moderation.view(stream.id) });
+      return { ...moderation.view(stream.id) };
     });
     for (const action of MODERATION_ACTIONS) {
-      socket.on(action, (message: unknown, ackCandidate: unknown) => {
-        const ack = ackOf(ackCandidate);
-        if (!chat) return ack({ ok: false, error: { code: 'internal_error', message: 'chat moderation is not available on this server' } });
-        // A stream operator moderates its own stream only (a malformed message is apply()'s bad_request).
+      on(action, (message) => {
+        const { moderation } = moderationOf();
+        // A stream operator moderates its own stream only (apply() checks the message itself).
         const streamId = (message as { streamId?: unknown } | null)?.streamId;
         if (typeof streamId === 'string' && registry.get(streamId) && !canOperate(principalOf(socket), streamId)) {
-          return ack({ ok: false, error: { code: 'forbidden', message: `this operator token does not cover stream "${streamId}"` } });
+          throw new LivefxError('forbidden', `this operator token does not cover stream "${streamId}"`);
         }
         try {
-          ack({ ok: true, ...chat.moderation.apply(action, message, socketActor(socket.data ?? {})) });
+          return { ...moderation.apply(action, message, socketActor(socket.data ?? {})) };
         } catch (error) {
-          // Malformed messages are `bad_request` on this namespace, as for the other events.
-          if (error instanceof ModerationError) ack({ ok: false, error: { code: error.code === 'invalid_request' ? 'bad_request' : error.code, message: error.message } });
-          else ack({ ok: false, error: { code: 'internal_error', message: `${action} could not be applied` } });
+          // apply() says invalid_request for a malformed message, as HTTP does; on this namespace that is bad_request (documented).
+          if (error instanceof ModerationError && error.code === 'invalid_request') throw new LivefxError('bad_request', error.message);
+          throw error;
         }
       });
     }
-    socket.on('apply-preset', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = applyPresetMessage.safeParse(message);
-      if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'apply-preset needs { streamId: string, name: string }' } });
-      const stream = find(parsed.data.streamId, ack);
-      if (stream) run(applyPreset(stream, presets, parsed.data.name, who), ack);
-    });
   });
 }

@@ -1,4 +1,6 @@
 import type { Socket } from 'socket.io';
+import { LivefxError } from '../core/errors.js';
+import { refuse } from './socket-errors.js';
 
 /**
  * Makes every socket.io event of a connection arrive as `(payload, ack)`, and answers events nobody
@@ -13,7 +15,7 @@ export function guardSocketEvents(socket: Socket): void {
     const ack = typeof last === 'function' ? (last as (response: unknown) => void) : undefined;
     if (typeof event !== 'string' || socket.listenerCount(event) === 0) {
       const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
-      ack?.({ ok: false, error: { code: 'unknown_event', message: `no event "${name}" on ${socket.nsp.name}` } });
+      if (ack) refuse(ack, new LivefxError('unknown_event', `no event "${name}" on ${socket.nsp.name}`));
       return;
     }
     if (ack && packet.length !== 3) packet.splice(1, packet.length - 1, packet.length > 2 ? packet[1] : undefined, ack);

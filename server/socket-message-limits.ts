@@ -3,6 +3,8 @@ import { TokenBucket } from './audience/token-bucket.js';
 import type { LivefxConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { LivefxMetrics } from './metrics.js';
+import { LivefxError } from '../core/errors.js';
+import { refuse, type Ack } from './socket-errors.js';
 
 /** Refused messages a socket may send, in seconds' worth of its limit, before it is disconnected. */
 const FLOOD_TOLERANCE_S = 5;
@@ -36,14 +38,8 @@ export function limitSocketMessages(io: SocketServer, config: Pick<LivefxConfig,
       metrics.limitRefusals.inc({ limit: 'socket_messages_per_s' });
       const ack = packet[packet.length - 1];
       if (typeof ack === 'function') {
-        ack({
-          ok: false,
-          error: {
-            code: 'rate_limited',
-            message: `too many messages on this connection: at most ${perSecond} a second (LIVEFX_SOCKET_MESSAGES_PER_S); try again in ${(waitMs / 1000).toFixed(1)} s`,
-            retryAfterMs: waitMs,
-          },
-        });
+        const message = `too many messages on this connection: at most ${perSecond} a second (LIVEFX_SOCKET_MESSAGES_PER_S); try again in ${(waitMs / 1000).toFixed(1)} s`;
+        refuse(ack as Ack, new LivefxError('rate_limited', message, { details: { retryAfterMs: waitMs } }));
       }
       if (refusals.waitMs(nowMs) > 0) {
         log.warn({ namespace: socket.nsp.name, address: socket.handshake.address, limitPerSecond: perSecond }, 'socket.io connection flooding far above its message limit: disconnected');

@@ -1,3 +1,5 @@
+import { LivefxError } from '../core/errors.js';
+
 /** A 3D colour lookup table from a .cube file (Resolve/Adobe format). */
 export interface CubeLut {
   title: string;
@@ -8,13 +10,14 @@ export interface CubeLut {
   table: Float32Array;
 }
 
-export class CubeFileError extends Error {
-  override readonly name = 'CubeFileError';
+/** A .cube file that does not parse; the message names the line. */
+export class CubeFileError extends LivefxError {
+  override name = 'CubeFileError';
   constructor(
     message: string,
     readonly line?: number,
   ) {
-    super(line === undefined ? message : `line ${line}: ${message}`);
+    super('invalid_lut', line === undefined ? message : `line ${line}: ${message}`);
   }
 }
 

@@ -6,12 +6,14 @@ import type { AudienceHub } from './audience-hub.js';
 import { canView } from '../auth/access.js';
 import { principalOf } from '../auth/socket-access.js';
 import type { LivefxConfig } from '../../core/config.js';
+import { LivefxError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { onEvent, type EventAnswer } from '../socket-errors.js';
 import {
   CHAT_NAME_MAX_CHARS,
   CHAT_TEXT_MAX_CHARS,
   REACTION_KINDS,
   VIEWER_ID_PATTERN,
-  type AudienceError,
   type BannedNotice,
   type ChatRemoved,
   type MutedNotice,
@@ -55,17 +57,16 @@ const reactMessage = z.object(
   { error: 'expected an object { streamId, kind }' },
 );
 
-type Ack = (response: unknown) => void;
-const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
-const refuse = (ack: Ack, error: AudienceError): void => ack({ ok: false, error });
 /** Admins and operators (roles set by access control in the handshake) are never muted or banned. */
 const isPrivileged = (socket: Socket): boolean => socket.data.role === 'admin' || socket.data.role === 'operator';
 
-/** `invalid_request` naming the field: "name: must not be empty" (the whole message is called "message"). */
-function invalid(ack: Ack, event: string, error: z.ZodError): void {
-  const issue = error.issues[0];
+/** The message in the event's shape, else `invalid_request` naming the field: "join: name: must not be empty" (the whole message is called "message"). */
+function parse<T>(schema: z.ZodType<T>, event: string, message: unknown): T {
+  const parsed = schema.safeParse(message);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.join('.') : 'message';
-  refuse(ack, { code: 'invalid_request', message: `${event}: ${field}: ${issue?.message ?? 'invalid'}` });
+  throw new LivefxError('invalid_request', `${event}: ${field}: ${issue?.message ?? 'invalid'}`);
 }
 
 const bannedMessage = (ban: ViewerBan): string => `you were removed from this chat by an operator${ban.reason ? ` (${ban.reason})` : ''}`;
@@ -79,7 +80,7 @@ const mutedMessage = (mute: ViewerMute, nowMs: number): string =>
  * Each socket carries a viewer id (`auth.viewerId` in the handshake, else one made up for the
  * connection) that operators mute and ban; moderation from the hub is enforced here.
  */
-export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub, limits: AudienceLimits = DEFAULT_LIMITS): void {
+export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub, limits: AudienceLimits = DEFAULT_LIMITS, log?: Logger): void {
   const audience = io.of('/audience');
   const room = (streamId: string): string => `audience:${streamId}`;
   const chatLimit = new RateLimiter({ capacity: limits.LIVEFX_CHAT_BURST, refillPerSecond: limits.LIVEFX_CHAT_PER_MIN / 60 });
@@ -141,89 +142,75 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       if (viewerSockets.size === 0 && socketsOf.get(viewerId) === viewerSockets) socketsOf.delete(viewerId);
     });
     const privileged = isPrivileged(socket);
-    /** True when a ban keeps this socket out of the stream's chat (a `banned` ack has been sent). */
-    const banned = (streamId: string, ack: Ack): boolean => {
+    const on = (event: string, handler: (message: unknown) => EventAnswer): void => onEvent(socket, event, handler, log);
+    /** Refuses (`banned`) when a ban keeps this socket out of the stream's chat. */
+    const assertNotBanned = (streamId: string): void => {
       const ban = privileged ? undefined : hub.banOf(streamId, viewerId, address);
-      if (ban) refuse(ack, { code: 'banned', message: bannedMessage(ban) });
-      return ban !== undefined;
+      if (ban) throw new LivefxError('banned', bannedMessage(ban));
     };
-    /** True when a mute holds this viewer's messages and reactions back (a `muted` ack has been sent). */
-    const muted = (streamId: string, ack: Ack): boolean => {
+    /** Refuses (`muted`, with retryAfterMs) while a mute holds this viewer's messages and reactions back. */
+    const assertNotMuted = (streamId: string): void => {
       const mute = privileged ? undefined : hub.muteOf(streamId, viewerId, address);
-      if (!mute) return false;
+      if (!mute) return;
       const nowMs = Date.now();
-      refuse(ack, { code: 'muted', message: mutedMessage(mute, nowMs), retryAfterMs: Math.max(0, mute.until - nowMs) });
-      return true;
+      throw new LivefxError('muted', mutedMessage(mute, nowMs), { details: { retryAfterMs: Math.max(0, mute.until - nowMs) } });
     };
     /** Per socket, and per name + address so that reconnecting does not reset the limit. */
     const limitKeys = (name: string): string[] => [`socket:${socket.id}`, `viewer:${socket.handshake.address}:${name.toLowerCase()}`];
 
-    /** True when the stream exists and has not ended; otherwise a not_found or stream_ended ack. */
-    const openStream = (streamId: string, ack: Ack): boolean => {
+    /** Refuses (not_found, stream_ended, forbidden) unless the stream exists, has not ended and this socket may watch it. */
+    const assertOpenStream = (streamId: string): void => {
       const stream = registry.get(streamId);
-      if (!stream) refuse(ack, { code: 'not_found', message: `no stream with id "${streamId}"` });
-      else if (stream.state === 'ended') refuse(ack, { code: 'stream_ended', message: `stream "${streamId}" has ended` });
-      else if (!canView(principalOf(socket), stream)) {
-        refuse(ack, { code: 'forbidden', message: `stream "${streamId}" is private: its chat needs the viewer link's token` });
-        return false;
-      }
-      return stream !== undefined && stream.state !== 'ended';
+      if (!stream) throw new LivefxError('not_found', `no stream with id "${streamId}"`);
+      if (stream.state === 'ended') throw new LivefxError('stream_ended', `stream "${streamId}" has ended`);
+      if (!canView(principalOf(socket), stream)) throw new LivefxError('forbidden', `stream "${streamId}" is private: its chat needs the viewer link's token`);
     };
-    const enterRoom = (streamId: string, ack: Ack, name?: string): void => {
+    const enterRoom = (streamId: string, name?: string): EventAnswer => {
       hub.seeViewer(streamId, viewerId, address, name);
       void socket.join(room(streamId));
-      ack({ ok: true, history: hub.history(streamId), reactions: hub.reactionTotals(streamId), maxTextChars: maxChars });
+      return { history: hub.history(streamId), reactions: hub.reactionTotals(streamId), maxTextChars: maxChars };
     };
-    /** The display name this socket joined the stream with, or a not_joined ack and undefined. */
-    const nameIn = (streamId: string, event: string, ack: Ack): string | undefined => {
+    /** The display name this socket joined the stream with; `not_joined` without one. */
+    const nameIn = (streamId: string, event: string): string => {
       const name = names.get(streamId);
-      if (name === undefined) refuse(ack, { code: 'not_joined', message: `${event}: join stream "${streamId}" with a display name first` });
+      if (name === undefined) throw new LivefxError('not_joined', `${event}: join stream "${streamId}" with a display name first`);
       return name;
     };
-    const limited = (ack: Ack, waitMs: number, what: string): void =>
-      refuse(ack, { code: 'rate_limited', message: `slow down: ${what} again in ${(waitMs / 1000).toFixed(1)} s`, retryAfterMs: waitMs });
+    const assertUnderLimit = (waitMs: number, what: string): void => {
+      if (waitMs > 0) throw new LivefxError('rate_limited', `slow down: ${what} again in ${(waitMs / 1000).toFixed(1)} s`, { details: { retryAfterMs: waitMs } });
+    };
 
-    socket.on('join', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = joinMessage.safeParse(message);
-      if (!parsed.success) return invalid(ack, 'join', parsed.error);
-      if (!openStream(parsed.data.streamId, ack) || banned(parsed.data.streamId, ack)) return;
-      names.set(parsed.data.streamId, parsed.data.name);
-      enterRoom(parsed.data.streamId, ack, parsed.data.name);
+    on('join', (message) => {
+      const { streamId, name } = parse(joinMessage, 'join', message);
+      assertOpenStream(streamId);
+      assertNotBanned(streamId);
+      names.set(streamId, name);
+      return enterRoom(streamId, name);
     });
-    socket.on('watch-chat', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = watchMessage.safeParse(message);
-      if (!parsed.success) return invalid(ack, 'watch-chat', parsed.error);
-      if (openStream(parsed.data.streamId, ack) && !banned(parsed.data.streamId, ack)) enterRoom(parsed.data.streamId, ack);
+    on('watch-chat', (message) => {
+      const { streamId } = parse(watchMessage, 'watch-chat', message);
+      assertOpenStream(streamId);
+      assertNotBanned(streamId);
+      return enterRoom(streamId);
     });
-    socket.on('chat', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = chatMessage.safeParse(message);
-      if (!parsed.success) return invalid(ack, 'chat', parsed.error);
-      const { streamId, text } = parsed.data;
-      if (text.length > maxChars) {
-        return refuse(ack, { code: 'message_too_long', message: `chat: text is ${text.length} characters; at most ${maxChars} are allowed` });
-      }
-      if (!openStream(streamId, ack) || banned(streamId, ack)) return;
-      const name = nameIn(streamId, 'chat', ack);
-      if (name === undefined || muted(streamId, ack)) return;
-      const waitMs = chatLimit.attempt(limitKeys(name));
-      if (waitMs > 0) return limited(ack, waitMs, 'you can send a message');
-      ack({ ok: true, message: hub.postChat(streamId, name, text, viewerId) });
+    on('chat', (message) => {
+      const { streamId, text } = parse(chatMessage, 'chat', message);
+      if (text.length > maxChars) throw new LivefxError('message_too_long', `chat: text is ${text.length} characters; at most ${maxChars} are allowed`);
+      assertOpenStream(streamId);
+      assertNotBanned(streamId);
+      const name = nameIn(streamId, 'chat');
+      assertNotMuted(streamId);
+      assertUnderLimit(chatLimit.attempt(limitKeys(name)), 'you can send a message');
+      return { message: hub.postChat(streamId, name, text, viewerId) };
     });
-    socket.on('react', (message: unknown, ackCandidate: unknown) => {
-      const ack = ackOf(ackCandidate);
-      const parsed = reactMessage.safeParse(message);
-      if (!parsed.success) return invalid(ack, 'react', parsed.error);
-      const { streamId, kind } = parsed.data;
-      if (!openStream(streamId, ack) || banned(streamId, ack)) return;
-      const name = nameIn(streamId, 'react', ack);
-      if (name === undefined || muted(streamId, ack)) return;
-      const waitMs = reactionLimit.attempt(limitKeys(name));
-      if (waitMs > 0) return limited(ack, waitMs, 'you can react');
+    on('react', (message) => {
+      const { streamId, kind } = parse(reactMessage, 'react', message);
+      assertOpenStream(streamId);
+      assertNotBanned(streamId);
+      const name = nameIn(streamId, 'react');
+      assertNotMuted(streamId);
+      assertUnderLimit(reactionLimit.attempt(limitKeys(name)), 'you can react');
       hub.react(streamId, name, kind);
-      ack({ ok: true });
     });
   });
 }

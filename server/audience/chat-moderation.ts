@@ -1,18 +1,16 @@
 import { z } from 'zod';
+import { LivefxError } from '../../core/errors.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { AudienceHub } from './audience-hub.js';
 import { VIEWER_ID_PATTERN } from './audience-protocol.js';
 import { MODERATION_REASON_MAX_CHARS, MUTE_MAX_SECONDS, type ModeratedChatMessage, type ModerationAction, type ModerationActor, type ModerationState } from './moderation-protocol.js';
 
 /** Why a moderation action was refused: a stable code, the HTTP status it maps to, and a message naming the problem. */
-export class ModerationError extends Error {
-  override readonly name = 'ModerationError';
-  constructor(
-    readonly code: 'invalid_request' | 'not_found' | 'stream_ended' | 'message_not_found' | 'viewer_not_found' | 'not_muted' | 'not_banned',
-    readonly httpStatus: number,
-    message: string,
-  ) {
-    super(message);
+export class ModerationError extends LivefxError {
+  override name = 'ModerationError';
+  declare readonly code: 'invalid_request' | 'not_found' | 'stream_ended' | 'message_not_found' | 'viewer_not_found' | 'not_muted' | 'not_banned';
+  constructor(code: ModerationError['code'], httpStatus: number, message: string) {
+    super(code, message, { httpStatus });
   }
 }
 

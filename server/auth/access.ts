@@ -1,4 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { LivefxError } from '../../core/errors.js';
 import type { TokenStore } from './token-store.js';
 import type { ViewerLinks } from './viewer-links.js';
 
@@ -12,15 +13,12 @@ export type Principal =
 
 export const ANONYMOUS: Principal = { role: 'anonymous' };
 
-/** A refusal with its HTTP status and stable code (also sent as socket.io connect and ack errors). */
-export class AccessError extends Error {
-  override readonly name = 'AccessError';
-  constructor(
-    readonly statusCode: 401 | 403,
-    readonly code: 'unauthorized' | 'invalid_token' | 'link_expired' | 'forbidden',
-    message: string,
-  ) {
-    super(message);
+/** A refusal by access control (also sent as socket.io connect and ack errors); counted apart in the metrics. */
+export class AccessError extends LivefxError {
+  override name = 'AccessError';
+  declare readonly code: 'unauthorized' | 'invalid_token' | 'link_expired' | 'forbidden';
+  constructor(statusCode: 401 | 403, code: AccessError['code'], message: string) {
+    super(code, message, { httpStatus: statusCode });
   }
 }
 

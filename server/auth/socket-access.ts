@@ -7,11 +7,6 @@ export function principalOf(socket: Socket): Principal {
   return (socket.data as { principal?: Principal }).principal ?? { role: 'anonymous' };
 }
 
-/** An ack refusal for an AccessError: `{ ok: false, error: { code, message } }`. */
-export function accessRefusal(error: AccessError): { ok: false; error: { code: string; message: string } } {
-  return { ok: false, error: { code: error.code, message: error.message } };
-}
-
 /**
  * Authenticates every socket of the namespaces from the handshake's `auth.token` (or the `token`
  * query parameter). A bad token refuses the connection with a connect_error whose `data` is

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Migration } from '../../core/database.js';
+import { LivefxError } from '../../core/errors.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 
 /** Who may do what. `admin` ⊇ global `operator` ⊇ stream `operator` (its stream only). */
@@ -21,13 +22,11 @@ export interface IssuedToken extends TokenRecord {
   token: string;
 }
 
-export class TokenError extends Error {
-  override readonly name = 'TokenError';
-  constructor(
-    readonly code: 'token_not_found',
-    message: string,
-  ) {
-    super(message);
+export class TokenError extends LivefxError {
+  override name = 'TokenError';
+  declare readonly code: 'token_not_found';
+  constructor(code: TokenError['code'], message: string) {
+    super(code, message);
   }
 }
 

@@ -4,8 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IMAGE_FILE_NAME, LUT_FILE_NAME } from '../../transforms/chain-spec.js';
 import type { LivefxConfig } from '../../core/config.js';
-import { AssetError, AssetFolder } from '../storage/asset-folder.js';
-import { HttpError } from './http-error.js';
+import { AssetFolder } from '../storage/asset-folder.js';
+import { LivefxError } from '../../core/errors.js';
 import { asMultipartError, assertPartReadable } from './multipart-errors.js';
 
 /** Upload limits by default (LIVEFX_LUT_MAX_MB, LIVEFX_IMAGE_MAX_MB). */
@@ -38,15 +38,6 @@ export function assetFolders(
   };
 }
 
-async function asHttp<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof AssetError) throw new HttpError(error.httpStatus, error.code, error.message);
-    throw error;
-  }
-}
-
 /** Reads the one multipart file field `file`, refusing anything over the folder's limit. */
 async function uploadedFile(request: FastifyRequest, folder: AssetFolder): Promise<{ name: string; data: Buffer }> {
   try {
@@ -57,13 +48,13 @@ async function uploadedFile(request: FastifyRequest, folder: AssetFolder): Promi
 }
 
 async function readUploadForm(request: FastifyRequest, folder: AssetFolder): Promise<{ name: string; data: Buffer }> {
-  if (!request.isMultipart()) throw new HttpError(400, 'invalid_request', 'send multipart/form-data with the file in the field "file"');
+  if (!request.isMultipart()) throw new LivefxError('invalid_request', 'send multipart/form-data with the file in the field "file"');
   // preservePath: a name like "../x.cube" must be refused, not quietly shortened to "x.cube".
   const file = await request.file({ limits: { fileSize: folder.maxBytes, files: 1, fields: 4 }, preservePath: true });
-  if (!file) throw new HttpError(400, 'invalid_request', 'the form has no file: put it in the field "file"');
+  if (!file) throw new LivefxError('invalid_request', 'the form has no file: put it in the field "file"');
   if (file.fieldname !== 'file') {
     file.file.resume();
-    throw new HttpError(400, 'invalid_request', `the file is in the field "${file.fieldname}": put it in the field "file"`);
+    throw new LivefxError('invalid_request', `the file is in the field "${file.fieldname}": put it in the field "file"`);
   }
   try {
     folder.pathOf(file.filename);
@@ -89,14 +80,15 @@ function registerFolder(app: FastifyInstance, route: string, listKey: string, fo
 
   app.post(route, async (request, reply) => {
     const query = uploadQuery.safeParse(request.query ?? {});
-    if (!query.success) throw new HttpError(400, 'invalid_request', 'overwrite: must be "true" or "false"');
-    const entry = await asHttp(uploadedFile(request, folder).then(({ name, data }) => folder.store(name, data, query.data.overwrite === 'true')));
+    if (!query.success) throw new LivefxError('invalid_request', 'overwrite: must be "true" or "false"');
+    const { name, data } = await uploadedFile(request, folder);
+    const entry = await folder.store(name, data, query.data.overwrite === 'true');
     request.log.info({ file: entry.name, bytes: entry.bytes, kind: folder.kind, by: `http ${request.ip}` }, 'asset uploaded');
     return reply.code(201).send(entry);
   });
 
   app.delete<{ Params: { name: string } }>(`${route}/:name`, async (request) => {
-    await asHttp(folder.remove(request.params.name));
+    await folder.remove(request.params.name);
     request.log.info({ file: request.params.name, kind: folder.kind, by: `http ${request.ip}` }, 'asset deleted');
     return { deleted: request.params.name };
   });

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator, Principal } from '../auth/access.js';
-import { TokenError } from '../auth/token-store.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { LiveStream } from '../streams/live-stream.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { findStream, streamUrls } from './stream-routes.js';
 import { parseBody } from './validation.js';
 
@@ -56,19 +55,12 @@ export function registerAuthRoutes(app: FastifyInstance, auth: Authenticator, re
 
   app.post('/v1/tokens', async (request, reply) => {
     const body = parseBody(createTokenBody, request.body);
-    if (body.streamId && !registry.get(body.streamId)) throw new HttpError(404, 'stream_not_found', `streamId: no stream with id "${body.streamId}"`);
+    if (body.streamId && !registry.get(body.streamId)) throw new LivefxError('stream_not_found', `streamId: no stream with id "${body.streamId}"`);
     const issued = auth.tokens.issue(body.role, { ...(body.streamId ? { streamId: body.streamId } : {}), ...(body.label ? { label: body.label } : {}) });
     return reply.code(201).send(issued);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (request) => {
-    try {
-      return auth.tokens.revoke(request.params.id);
-    } catch (error) {
-      if (error instanceof TokenError) throw new HttpError(404, error.code, error.message);
-      throw error;
-    }
-  });
+  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (request) => auth.tokens.revoke(request.params.id));
 
   app.post('/v1/auth/viewer-key/rotate', async () => {
     auth.viewerLinks.rotate();

@@ -6,7 +6,7 @@ import type { Recorder } from '../../recorder/recorder.js';
 import { highlightRequestSchema } from '../../highlights/highlight-params.js';
 import type { HighlightClip, HighlightResult, HighlightService } from '../../highlights/highlight-service.js';
 import type { Job } from '../../core/jobs/job-queue.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
 
@@ -34,7 +34,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
 
   const findJob = async (id: string): Promise<Job> => {
     const job = await queue.get(id);
-    if (!job) throw new HttpError(404, 'job_not_found', `no highlights job with id "${id}"`);
+    if (!job) throw new LivefxError('job_not_found', `no highlights job with id "${id}"`);
     return job;
   };
   const fileUrl = (id: string, name: string | null): string | null => (name ? `${base}/${id}/files/${name}` : null);
@@ -74,9 +74,9 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
   app.post(base, async (request, reply) => {
     const body = parseBody(highlightRequestSchema, request.body);
     const recording = recorder.catalog.get(body.recording_id);
-    if (!recording) throw new HttpError(404, 'recording_not_found', `no recording with id "${body.recording_id}"`);
+    if (!recording) throw new LivefxError('recording_not_found', `no recording with id "${body.recording_id}"`);
     if (recording.state === 'recording' || recorder.isRecording(recording.id)) {
-      throw new HttpError(409, 'recording_in_progress', `recording ${recording.id} is still in progress; highlights can be made once the stream has ended`);
+      throw new LivefxError('recording_in_progress', `recording ${recording.id} is still in progress; highlights can be made once the stream has ended`);
     }
     const job = await queue.enqueue('highlights', body);
     return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: job.status });
@@ -101,28 +101,28 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     const job = await findJob(request.params.id);
     const name = request.params.name;
     const type = CONTENT_TYPES[path.extname(name.replace(/\.provenance\.json$/, '.json'))];
-    if (!/^[\w-]+(\.[\w-]+)+$/.test(name) || !type) throw new HttpError(404, 'file_not_found', `no file "${name}" in job ${job.id}`);
+    if (!/^[\w-]+(\.[\w-]+)+$/.test(name) || !type) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id}`);
     const file = path.join(highlights.jobDir(job.id), name);
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile() || name.includes('.partial')) throw new HttpError(404, 'file_not_found', `no file "${name}" in job ${job.id}`);
+    if (!info?.isFile() || name.includes('.partial')) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id}`);
     return sendRangedFile(reply, request.headers.range, file, info.size, type);
   });
 
   app.patch<{ Params: { id: string; rank: string } }>(`${base}/:id/clips/:rank`, async (request) => {
     const job = await findJob(request.params.id);
     const body = parseBody(reviewSchema, request.body);
-    if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new HttpError(409, 'job_not_done', `job ${job.id} has no clips to review yet (status ${job.status})`);
+    if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new LivefxError('job_not_done', `job ${job.id} has no clips to review yet (status ${job.status})`);
     const result = job.result as HighlightResult;
     const clip = result.clips.find((candidate) => String(candidate.rank) === request.params.rank);
-    if (!clip) throw new HttpError(404, 'clip_not_found', `job ${job.id} has no clip ${request.params.rank}: ranks are 1 to ${result.clips.length}`);
+    if (!clip) throw new LivefxError('clip_not_found', `job ${job.id} has no clip ${request.params.rank}: ranks are 1 to ${result.clips.length}`);
     const start = body.start ?? clip.start;
     const end = body.end ?? clip.end;
-    if (end <= start) throw new HttpError(400, 'invalid_request', `end: must be after start (${start})`);
+    if (end <= start) throw new LivefxError('invalid_request', `end: must be after start (${start})`);
     const recordingS = recorder.catalog.get(result.recordingId)?.durationS;
-    if (recordingS !== undefined && end > recordingS + 0.5) throw new HttpError(400, 'invalid_request', `end: the recording lasts ${recordingS} s`);
+    if (recordingS !== undefined && end > recordingS + 0.5) throw new LivefxError('invalid_request', `end: the recording lasts ${recordingS} s`);
     const others = result.clips.filter((candidate) => candidate !== clip);
     const overlapping = others.find((other) => other.start < end && start < other.end);
-    if (overlapping) throw new HttpError(400, 'invalid_request', `start/end: the clip would overlap clip ${overlapping.rank} (${overlapping.start}–${overlapping.end} s)`);
+    if (overlapping) throw new LivefxError('invalid_request', `start/end: the clip would overlap clip ${overlapping.rank} (${overlapping.start}–${overlapping.end} s)`);
     const changed: Partial<HighlightClip> = { review: body.review };
     if (start !== clip.start || end !== clip.end) Object.assign(changed, { start, end, trimmed: true });
     Object.assign(clip, changed);
@@ -132,9 +132,9 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
 
   app.post<{ Params: { id: string } }>(`${base}/:id/reel`, async (request, reply) => {
     const job = await findJob(request.params.id);
-    if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new HttpError(409, 'job_not_done', `job ${job.id} has no clips yet (status ${job.status})`);
+    if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new LivefxError('job_not_done', `job ${job.id} has no clips yet (status ${job.status})`);
     const approved = (job.result as HighlightResult).clips.filter((clip) => clip.review === 'approved');
-    if (approved.length === 0) throw new HttpError(409, 'no_approved_clips', `job ${job.id} has no approved clips: approve some with PATCH ${base}/${job.id}/clips/<rank>`);
+    if (approved.length === 0) throw new LivefxError('no_approved_clips', `job ${job.id} has no approved clips: approve some with PATCH ${base}/${job.id}/clips/<rank>`);
     const reelJob = await queue.enqueue('reel', { job_id: job.id });
     return reply.code(202).header('Location', `${base}/${reelJob.id}`).send({ id: reelJob.id, status: reelJob.status });
   });

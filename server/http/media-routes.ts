@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { StreamRegistry } from '../streams/stream-registry.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 
 const HLS_FILE = /^(index\.m3u8|master\.m3u8|captions\.m3u8|segment-\d{1,20}\.ts|captions-\d{1,20}\.vtt)$/;
@@ -26,11 +26,11 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
   app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
     const stream = findStream(registry, request.params.id);
     const file = request.params.file;
-    if (!HLS_FILE.test(file)) throw new HttpError(404, 'not_found', `no HLS file "${file}"`);
+    if (!HLS_FILE.test(file)) throw new LivefxError('not_found', `no HLS file "${file}"`);
     const filePath = path.join(stream.hlsDir, file);
     const info = await stat(filePath).catch(() => undefined);
     if (!info) {
-      throw new HttpError(404, 'not_ready', stream.state === 'ended' ? 'the stream has ended' : `"${file}" is not available (yet)`);
+      throw new LivefxError('not_ready', stream.state === 'ended' ? 'the stream has ended' : `"${file}" is not available (yet)`);
     }
     const playlist = file.endsWith('.m3u8');
     const token = (request.query as { token?: unknown }).token;

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ModerationError, type ChatModeration } from '../audience/chat-moderation.js';
+import type { ChatModeration } from '../audience/chat-moderation.js';
 import { MODERATION_ACTIONS, type ModerationActor } from '../audience/moderation-protocol.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 
 /** Who acted, from the principal access control found (`/v1/streams/:id/moderation/*` needs a stream operator). */
@@ -19,13 +19,8 @@ export function registerModerationRoutes(app: FastifyInstance, registry: StreamR
     app.post<{ Params: { id: string } }>(`/v1/streams/:id/moderation/${action}`, async (request) => {
       const stream = findStream(registry, request.params.id);
       const body = request.body ?? {};
-      if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'invalid_request', `body: expected a JSON object`);
-      try {
-        return { ...moderation.apply(action, { ...body, streamId: stream.id }, requestActor(request)), ...moderation.state(stream.id) };
-      } catch (error) {
-        if (error instanceof ModerationError) throw new HttpError(error.httpStatus, error.code, error.message);
-        throw error;
-      }
+      if (typeof body !== 'object' || Array.isArray(body)) throw new LivefxError('invalid_request', `body: expected a JSON object`);
+      return { ...moderation.apply(action, { ...body, streamId: stream.id }, requestActor(request)), ...moderation.state(stream.id) };
     });
   }
 }

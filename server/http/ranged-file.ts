@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyReply } from 'fastify';
-import { errorBody } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 
 /** Serves a file whole (200) or one byte range of it (206); a range past the end is 416 with `Content-Range: bytes *\/size`. */
 export function sendRangedFile(reply: FastifyReply, range: string | undefined, file: string, size: number, contentType: string, cacheControl = 'no-cache'): FastifyReply {
@@ -19,11 +19,9 @@ export function sendRangedFile(reply: FastifyReply, range: string | undefined, f
     end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
   }
   if (start >= size || start > end) {
-    return reply
-      .code(416)
-      .header('Content-Range', `bytes */${size}`)
-      .header('Content-Type', 'application/json; charset=utf-8')
-      .send(errorBody('range_not_satisfiable', `the range "${range}" lies outside the file's ${size} bytes`));
+    // The error handler keeps this header (it replaces only the content type) and answers 416 `range_not_satisfiable`.
+    reply.header('Content-Range', `bytes */${size}`);
+    throw new LivefxError('range_not_satisfiable', `the range "${range}" lies outside the file's ${size} bytes`);
   }
   return reply
     .code(206)

@@ -6,11 +6,11 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { MediaKind, RecordingCatalog, RecordingRow } from '../../recorder/recording-catalog.js';
-import { IMPORT_TEMP_PREFIX, ImportError, MAX_EVENTS_BYTES, type ImportInput } from '../../recorder/recording-importer.js';
-import { RecordingBusyError, type Recorder } from '../../recorder/recorder.js';
+import { IMPORT_TEMP_PREFIX, MAX_EVENTS_BYTES, type ImportInput } from '../../recorder/recording-importer.js';
+import type { Recorder } from '../../recorder/recorder.js';
 import { transcriptFromWords } from '../../transforms/subtitles/recorded-transcript.js';
 import { formatTranscript } from '../../transforms/subtitles/transcript-formats.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { asMultipartError, assertPartReadable } from './multipart-errors.js';
 import { sendRangedFile } from './ranged-file.js';
 
@@ -52,7 +52,7 @@ function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   const result = schema.safeParse(query ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  throw new HttpError(400, 'invalid_query', `${issue.path.join('.') || 'query'}: ${issue.message}`);
+  throw new LivefxError('invalid_query', `${issue.path.join('.') || 'query'}: ${issue.message}`);
 }
 
 /** The API's view of one recording (GET /v1/recordings/:id), also what `livefx import --json` prints. */
@@ -82,11 +82,11 @@ const MULTIPART_LIMIT_CODES = new Set(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FS
 
 export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder, options: RecordingRoutesOptions = { importMaxBytes: 8192 * 2 ** 20 }): void {
   const catalog = recorder.catalog;
-  const tooLarge = (): HttpError => new HttpError(413, 'file_too_large', `the media file is larger than the ${Math.round(options.importMaxBytes / 2 ** 20)} MB allowed (LIVEFX_IMPORT_MAX_MB)`);
+  const tooLarge = (): LivefxError => new LivefxError('file_too_large', `the media file is larger than the ${Math.round(options.importMaxBytes / 2 ** 20)} MB allowed (LIVEFX_IMPORT_MAX_MB)`);
 
   const findRecording = (id: string): RecordingRow => {
     const recording = catalog.get(id);
-    if (!recording) throw new HttpError(404, 'recording_not_found', `no recording with id "${id}"`);
+    if (!recording) throw new LivefxError('recording_not_found', `no recording with id "${id}"`);
     return recording;
   };
 
@@ -97,6 +97,10 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
     try {
       return await readImportForm(request, folder);
     } catch (error) {
+      // Busboy's limits, in this form's words.
+      const code = (error as { code?: string }).code;
+      if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+      if (code && MULTIPART_LIMIT_CODES.has(code)) throw new LivefxError('invalid_request', 'too many parts: the form takes one "media" file, "events" and "title"');
       throw asMultipartError(error);
     }
   };
@@ -118,26 +122,26 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
         } else if (part.fieldname === 'events' && events === undefined) {
           assertPartReadable(part.file, 'events');
           const data = await part.toBuffer();
-          if (part.file.truncated || data.length > MAX_EVENTS_BYTES) throw new HttpError(413, 'file_too_large', `the events file is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
+          if (part.file.truncated || data.length > MAX_EVENTS_BYTES) throw new LivefxError('file_too_large', `the events file is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
           events = data.toString('utf8');
         } else {
           part.file.resume();
-          throw new HttpError(400, 'invalid_request', `unexpected file field "${part.fieldname}": the form takes one "media" file, "events" (file or text) and "title"`);
+          throw new LivefxError('invalid_request', `unexpected file field "${part.fieldname}": the form takes one "media" file, "events" (file or text) and "title"`);
         }
       } else if (part.fieldname === 'events' || part.fieldname === 'title') {
-        if (part.valueTruncated) throw new HttpError(413, 'file_too_large', `the "${part.fieldname}" field is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
+        if (part.valueTruncated) throw new LivefxError('file_too_large', `the "${part.fieldname}" field is larger than ${MAX_EVENTS_BYTES / 2 ** 20} MiB`);
         if (part.fieldname === 'events') events = String(part.value);
         else title = String(part.value);
       } else {
-        throw new HttpError(400, 'invalid_request', `unexpected field "${part.fieldname}": the form takes "media", "events" and "title"`);
+        throw new LivefxError('invalid_request', `unexpected field "${part.fieldname}": the form takes "media", "events" and "title"`);
       }
     }
-    if (media === undefined) throw new HttpError(400, 'missing_media', 'the form has no media file: put the video in the field "media"');
+    if (media === undefined) throw new LivefxError('missing_media', 'the form has no media file: put the video in the field "media"');
     return { media, name: mediaName || 'upload', ...(events !== undefined ? { events } : {}), ...(title?.trim() ? { title } : {}) };
   };
 
   app.post('/v1/recordings', async (request, reply) => {
-    if (!request.isMultipart()) throw new HttpError(400, 'invalid_request', 'send multipart/form-data with the video in the field "media" (optional: "events" JSON, "title")');
+    if (!request.isMultipart()) throw new LivefxError('invalid_request', 'send multipart/form-data with the video in the field "media" (optional: "events" JSON, "title")');
     // Under the import prefix, so a crash mid-upload leaves a folder that start-up removes.
     const folder = path.join(recorder.recordingsDir, `${IMPORT_TEMP_PREFIX}upload-${randomBytes(6).toString('hex')}`);
     await mkdir(folder, { recursive: true });
@@ -146,12 +150,6 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
       const recording = await recorder.importer.import(input);
       request.log.info({ recordingId: recording.id, title: recording.title, by: `http ${request.ip}` }, 'recording imported over HTTP');
       return reply.code(201).send(view(recording));
-    } catch (error) {
-      if (error instanceof ImportError) throw new HttpError(error.httpStatus, error.code, error.message);
-      const code = (error as { code?: string }).code;
-      if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
-      if (code && MULTIPART_LIMIT_CODES.has(code)) throw new HttpError(400, 'invalid_request', 'too many parts: the form takes one "media" file, "events" and "title"');
-      throw error;
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
@@ -167,7 +165,7 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
   app.get<{ Params: { id: string } }>('/v1/recordings/:id/events', async (request, reply) => {
     const recording = findRecording(request.params.id);
     const query = parseQuery(eventsQuery, request.query);
-    if (query.from !== undefined && query.to !== undefined && query.from > query.to) throw new HttpError(400, 'invalid_query', 'from: must not be after to');
+    if (query.from !== undefined && query.to !== undefined && query.from > query.to) throw new LivefxError('invalid_query', 'from: must not be after to');
     const lines: string[] = [];
     // Messages an operator removed stay in the log, marked, next to the `moderation` event that removed them.
     const removed = !query.type || query.type.includes('chat') ? catalog.removedChatIds(recording.id) : new Set<string>();
@@ -200,13 +198,13 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
 
   app.get<{ Params: { id: string; kind: string } }>('/v1/recordings/:id/media/:kind', async (request, reply) => {
     const kind = request.params.kind;
-    if (kind !== 'original' && kind !== 'transformed') throw new HttpError(404, 'media_not_found', `no media "${kind}": there are "original" and "transformed"`);
+    if (kind !== 'original' && kind !== 'transformed') throw new LivefxError('media_not_found', `no media "${kind}": there are "original" and "transformed"`);
     const recording = findRecording(request.params.id);
     // A single file needs the whole session: while it is live there is none yet.
     if (recording.state === 'recording' || recorder.isRecording(recording.id)) {
-      throw new HttpError(409, 'recording_in_progress', `recording ${recording.id} is still in progress; its media can be fetched once the stream has ended`);
+      throw new LivefxError('recording_in_progress', `recording ${recording.id} is still in progress; its media can be fetched once the stream has ended`);
     }
-    if (catalog.segments(recording.id, kind).length === 0) throw new HttpError(404, 'media_not_found', `recording ${recording.id} has no ${kind} media`);
+    if (catalog.segments(recording.id, kind).length === 0) throw new LivefxError('media_not_found', `recording ${recording.id} has no ${kind} media`);
     const media = await recorder.media(recording.id, kind);
     // Exports never change once made: browsers may keep them.
     return sendRangedFile(reply, request.headers.range, media.file, media.bytes, media.contentType, 'max-age=3600');
@@ -214,12 +212,7 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
 
   app.delete<{ Params: { id: string } }>('/v1/recordings/:id', async (request, reply) => {
     const recording = findRecording(request.params.id);
-    try {
-      await recorder.delete(recording.id);
-    } catch (error) {
-      if (error instanceof RecordingBusyError) throw new HttpError(409, 'recording_in_progress', `${error.message}; end the stream first`);
-      throw error;
-    }
+    await recorder.delete(recording.id);
     return reply.code(200).send({ id: recording.id, deleted: true });
   });
 }

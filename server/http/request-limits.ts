@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiter } from '../audience/rate-limiter.js';
 import type { LivefxConfig } from '../../core/config.js';
 import type { LivefxMetrics } from '../metrics.js';
-import { errorBody, HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
+import { sendRefusal } from './error-handler.js';
 import { presentedToken } from '../auth/access.js';
 
 type RequestLimitConfig = Pick<LivefxConfig, 'LIVEFX_HTTP_RATE_PER_IP' | 'LIVEFX_HTTP_RATE_PER_TOKEN' | 'LIVEFX_HLS_RATE_PER_IP'>;
@@ -32,7 +33,7 @@ function tokenKey(token: string): string {
  */
 export function registerRequestLimits(app: FastifyInstance, config: RequestLimitConfig, metrics: LivefxMetrics): void {
   app.addHook('onError', async (_request, _reply, error) => {
-    if (error instanceof HttpError && LIMIT_CODES.has(error.code)) metrics.limitRefusals.inc({ limit: error.code });
+    if (error instanceof LivefxError && LIMIT_CODES.has(error.code)) metrics.limitRefusals.inc({ limit: error.code });
     else if ((error as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') metrics.limitRefusals.inc({ limit: 'body_too_large' });
   });
   const perAddress = limiterFor(config.LIVEFX_HTTP_RATE_PER_IP);
@@ -43,10 +44,7 @@ export function registerRequestLimits(app: FastifyInstance, config: RequestLimit
   const refuse = (reply: FastifyReply, waitMs: number, what: string, variable: string): FastifyReply => {
     metrics.limitRefusals.inc({ limit: variable.slice('LIVEFX_'.length).toLowerCase() });
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    return reply
-      .code(429)
-      .header('Retry-After', String(seconds))
-      .send(errorBody('rate_limited', `too many requests ${what}: try again in ${seconds} s (limit set by ${variable})`));
+    return sendRefusal(reply.header('Retry-After', String(seconds)), new LivefxError('rate_limited', `too many requests ${what}: try again in ${seconds} s (limit set by ${variable})`));
   };
 
   app.addHook('onRequest', async (request, reply) => {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../core/logger.js';
-import { SdpError, type Sfu } from '../sfu/sfu.js';
+import type { Sfu } from '../sfu/sfu.js';
 import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 
 function bearerToken(header: string | undefined): string | undefined {
@@ -14,7 +14,7 @@ function bearerToken(header: string | undefined): string | undefined {
 
 function sdpBody(body: unknown): string {
   if (typeof body !== 'string' || body.length === 0) {
-    throw new HttpError(400, 'invalid_sdp', 'the request body must be an SDP offer sent as Content-Type: application/sdp');
+    throw new LivefxError('invalid_sdp', 'the request body must be an SDP offer sent as Content-Type: application/sdp');
   }
   return body;
 }
@@ -26,11 +26,7 @@ function sendAnswer(reply: FastifyReply, location: string, answerSdp: string): F
 /** WebRTC viewers (original and processed) are capped per stream: each costs the server an RTP copy and a DTLS session. */
 function assertRoomForViewer(stream: LiveStream): void {
   if (stream.webrtcViewers < stream.maxWebrtcViewers) return;
-  throw new HttpError(503, 'too_many_viewers', `this stream already has ${stream.webrtcViewers} WebRTC viewers, the most allowed (LIVEFX_MAX_VIEWERS_PER_STREAM); watch over HLS instead (/watch?stream=${stream.id}&mode=hls)`);
-}
-
-function asHttpError(error: unknown): unknown {
-  return error instanceof SdpError ? new HttpError(400, 'invalid_sdp', error.message) : error;
+  throw new LivefxError('too_many_viewers', `this stream already has ${stream.webrtcViewers} WebRTC viewers, the most allowed (LIVEFX_MAX_VIEWERS_PER_STREAM); watch over HLS instead (/watch?stream=${stream.id}&mode=hls)`);
 }
 
 /** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
@@ -42,20 +38,19 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
   app.post<{ Params: { id: string } }>('/whip/:id', async (request, reply) => {
     const stream = findStream(registry, request.params.id);
     const token = bearerToken(request.headers.authorization);
-    if (!token) throw new HttpError(401, 'unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
-    if (!stream.keyMatches(token)) throw new HttpError(401, 'unauthorized', 'the stream key is wrong');
-    if (stream.state === 'ended') throw new HttpError(409, 'stream_ended', 'this stream has ended; create a new one');
-    if (stream.publishing) throw new HttpError(409, 'already_publishing', 'this stream already has a publisher');
+    if (!token) throw new LivefxError('unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
+    if (!stream.keyMatches(token)) throw new LivefxError('unauthorized', 'the stream key is wrong');
+    if (stream.state === 'ended') throw new LivefxError('stream_ended', 'this stream has ended; create a new one');
+    if (stream.publishing) throw new LivefxError('already_publishing', 'this stream already has a publisher');
     const offer = sdpBody(request.body);
-    const { publisher, answerSdp } = await sfu.createPublisher(offer).catch((error: unknown) => {
-      throw asHttpError(error);
-    });
+    const { publisher, answerSdp } = await sfu.createPublisher(offer);
     const sessionId = randomUUID();
     try {
       stream.attachPublisher(publisher, sessionId);
     } catch (error) {
+      // Another publisher won the race (already_publishing) or the stream ended meanwhile (stream_ended).
       await publisher.close();
-      throw new HttpError(409, 'already_publishing', error instanceof Error ? error.message : String(error));
+      throw error;
     }
     log.info({ streamId: stream.id, sessionId }, 'publisher connected over WHIP');
     return sendAnswer(reply, `/whip/${stream.id}/${sessionId}`, answerSdp);
@@ -63,30 +58,28 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
 
   app.delete<{ Params: { id: string; session: string } }>('/whip/:id/:session', async (request, reply) => {
     const stream = findStream(registry, request.params.id);
-    if (!stream.ownsPublisherSession(request.params.session)) throw new HttpError(404, 'session_not_found', 'no such WHIP session');
+    if (!stream.ownsPublisherSession(request.params.session)) throw new LivefxError('session_not_found', 'no such WHIP session');
     await stream.end('publisher left (WHIP DELETE)');
     return reply.code(200).send({ ok: true });
   });
 
   app.patch('/whip/:id/:session', async () => {
-    throw new HttpError(405, 'trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
+    throw new LivefxError('trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
   });
 
   app.post<{ Params: { id: string }; Querystring: { source?: string } }>('/whep/:id', async (request, reply) => {
     const stream = findStream(registry, request.params.id);
-    if (stream.state === 'ended') throw new HttpError(409, 'stream_ended', 'this stream has ended');
+    if (stream.state === 'ended') throw new LivefxError('stream_ended', 'this stream has ended');
     const source = request.query.source ?? 'processed';
     if (source !== 'processed' && source !== 'original') {
-      throw new HttpError(400, 'invalid_request', 'source: must be "processed" or "original"');
+      throw new LivefxError('invalid_request', 'source: must be "processed" or "original"');
     }
     if (source === 'original' && !stream.publisherCodec) {
-      throw new HttpError(409, 'not_live', 'the original stream can be watched once the publisher sends media');
+      throw new LivefxError('not_live', 'the original stream can be watched once the publisher sends media');
     }
     const offer = sdpBody(request.body);
     assertRoomForViewer(stream);
-    const { subscriber, answerSdp } = await sfu.createSubscriber(offer, source === 'original' ? stream.publisherCodec : 'H264').catch((error: unknown) => {
-      throw asHttpError(error);
-    });
+    const { subscriber, answerSdp } = await sfu.createSubscriber(offer, source === 'original' ? stream.publisherCodec : 'H264');
     // Other offers may have been answered while this one was negotiated.
     try {
       assertRoomForViewer(stream);
@@ -100,12 +93,12 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
 
   app.delete<{ Params: { id: string; session: string } }>('/whep/:id/:session', async (request, reply) => {
     const stream = findStream(registry, request.params.id);
-    if (!stream.hasSubscriber(request.params.session)) throw new HttpError(404, 'session_not_found', 'no such WHEP session');
+    if (!stream.hasSubscriber(request.params.session)) throw new LivefxError('session_not_found', 'no such WHEP session');
     await stream.removeSubscriber(request.params.session);
     return reply.code(200).send({ ok: true });
   });
 
   app.patch('/whep/:id/:session', async () => {
-    throw new HttpError(405, 'trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
+    throw new LivefxError('trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
   });
 }

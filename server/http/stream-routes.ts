@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { LiveStream } from '../streams/live-stream.js';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 import { parseBody } from './validation.js';
 
 const createStreamBody = z
@@ -26,7 +26,7 @@ export function streamUrls(stream: LiveStream): { publish: string; watch: string
 
 export function findStream(registry: StreamRegistry, id: string): LiveStream {
   const stream = registry.get(id);
-  if (!stream) throw new HttpError(404, 'stream_not_found', `no stream with id "${id}"`);
+  if (!stream) throw new LivefxError('stream_not_found', `no stream with id "${id}"`);
   return stream;
 }
 
@@ -41,7 +41,7 @@ export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegis
     const body = parseBody(createStreamBody, request.body);
     const open = registry.openCount();
     if (open >= registry.maxStreams) {
-      throw new HttpError(503, 'too_many_streams', `this server already has ${open} streams, the most allowed (LIVEFX_MAX_STREAMS); end one (DELETE /v1/streams/:id) first`);
+      throw new LivefxError('too_many_streams', `this server already has ${open} streams, the most allowed (LIVEFX_MAX_STREAMS); end one (DELETE /v1/streams/:id) first`);
     }
     const stream = registry.create(body.title, { record: body.record, visibility: body.visibility });
     const operator = credentials.operatorToken(stream);

@@ -1,19 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { transformParamSchemas } from '../../transforms/chain-spec.js';
-import { ChainControlError, changeChain, patchTransform } from '../streams/chain-control.js';
+import { changeChain, patchTransform } from '../streams/chain-control.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
-import { HttpError } from './http-error.js';
 import { findStream } from './stream-routes.js';
-
-async function asHttp<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof ChainControlError) throw new HttpError(error.httpStatus, error.code, error.message);
-    throw error;
-  }
-}
 
 /** Operator control over HTTP: the whole chain spec (GET, PUT) and one transform (PATCH). */
 export function registerTransformRoutes(app: FastifyInstance, registry: StreamRegistry): void {
@@ -26,10 +16,10 @@ export function registerTransformRoutes(app: FastifyInstance, registry: StreamRe
   app.get<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) => findStream(registry, request.params.id).chain);
 
   app.put<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) =>
-    asHttp(changeChain(findStream(registry, request.params.id), request.body, `http ${request.ip}`)),
+    changeChain(findStream(registry, request.params.id), request.body, `http ${request.ip}`),
   );
 
   app.patch<{ Params: { id: string; index: string } }>('/v1/streams/:id/transforms/:index', async (request) =>
-    asHttp(patchTransform(findStream(registry, request.params.id), Number(request.params.index), request.body, `http ${request.ip}`)),
+    patchTransform(findStream(registry, request.params.id), Number(request.params.index), request.body, `http ${request.ip}`),
   );
 }

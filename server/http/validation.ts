@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import { HttpError } from './http-error.js';
+import { LivefxError } from '../../core/errors.js';
 
 /** Validates a request body; the error names the first bad field. */
 export function parseBody<T>(schema: ZodType<T>, body: unknown): T {
@@ -7,5 +7,5 @@ export function parseBody<T>(schema: ZodType<T>, body: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
-  throw new HttpError(400, 'invalid_request', `${field}: ${issue.message}`);
+  throw new LivefxError('invalid_request', `${field}: ${issue.message}`);
 }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { TypedEmitter } from '../../core/typed-emitter.js';
+import { LivefxError } from '../../core/errors.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from '../../core/process/supervised-process.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
@@ -32,8 +33,11 @@ export type FramePipelineEvents = {
 const CLOSE_TIMEOUT_MS = 5000;
 
 /** The worker could not configure a chain spec (a bad LUT file, …); the running chain is unchanged. */
-export class ChainRejectedError extends Error {
-  override readonly name = 'ChainRejectedError';
+export class ChainRejectedError extends LivefxError {
+  override name = 'ChainRejectedError';
+  constructor(message: string) {
+    super('chain_rejected', message);
+  }
 }
 
 /** The main thread's handle on one stream's worker thread: frames in, encoded frames and stats out. */

@@ -1,4 +1,5 @@
 import type { TypedEmitter } from '../../core/typed-emitter.js';
+import { LivefxError } from '../../core/errors.js';
 
 export type PublisherVideoCodec = 'H264' | 'VP8';
 
@@ -59,6 +60,9 @@ export interface Sfu {
 }
 
 /** The SDP offer cannot be answered: malformed, or no codec we can use. Maps to HTTP 400. */
-export class SdpError extends Error {
-  override readonly name = 'SdpError';
+export class SdpError extends LivefxError {
+  override name = 'SdpError';
+  constructor(message: string) {
+    super('invalid_sdp', message);
+  }
 }

@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LivefxError } from '../../core/errors.js';
 import { inspectAssets, type AssetKind } from './asset-inspector.js';
 
 /** Why an asset operation was refused: a stable code, its HTTP status, and a message naming the problem. */
-export class AssetError extends Error {
-  override readonly name = 'AssetError';
-  constructor(
-    readonly code: 'invalid_file_name' | 'invalid_lut' | 'invalid_image' | 'file_exists' | 'file_not_found' | 'file_too_large',
-    readonly httpStatus: number,
-    message: string,
-  ) {
-    super(message);
+export class AssetError extends LivefxError {
+  override name = 'AssetError';
+  declare readonly code: 'invalid_file_name' | 'invalid_lut' | 'invalid_image' | 'file_exists' | 'file_not_found' | 'file_too_large';
+  constructor(code: AssetError['code'], httpStatus: number, message: string) {
+    super(code, message, { httpStatus });
   }
 }
 

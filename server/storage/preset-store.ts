@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { LivefxError } from '../../core/errors.js';
 import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { Migration } from '../../core/database.js';
@@ -30,14 +31,11 @@ export const presetMigrations: readonly Migration[] = [
 ];
 
 /** Why a preset operation was refused: a stable code, its HTTP status, and a message naming the problem. */
-export class PresetError extends Error {
-  override readonly name = 'PresetError';
-  constructor(
-    readonly code: 'invalid_preset_name' | 'invalid_chain' | 'preset_not_found',
-    readonly httpStatus: number,
-    message: string,
-  ) {
-    super(message);
+export class PresetError extends LivefxError {
+  override name = 'PresetError';
+  declare readonly code: 'invalid_preset_name' | 'invalid_chain' | 'preset_not_found';
+  constructor(code: PresetError['code'], httpStatus: number, message: string) {
+    super(code, message, { httpStatus });
   }
 }
 

@@ -1,18 +1,15 @@
 import { z } from 'zod';
+import { LivefxError } from '../../core/errors.js';
 import { parseChainSpec, withDisclosure, type ChainSpec } from '../../transforms/chain-spec.js';
-import { ChainRejectedError } from '../pipeline/frame-pipeline.js';
 import type { PresetStore } from '../storage/preset-store.js';
-import { MissingAssetError, type LiveStream } from './live-stream.js';
+import type { LiveStream } from './live-stream.js';
 
 /** Why a chain change was refused: a stable code, the HTTP status it maps to, and a message naming the problem. */
-export class ChainControlError extends Error {
-  override readonly name = 'ChainControlError';
-  constructor(
-    readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'image_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found' | 'preset_not_found',
-    readonly httpStatus: number,
-    message: string,
-  ) {
-    super(message);
+export class ChainControlError extends LivefxError {
+  override name = 'ChainControlError';
+  declare readonly code: 'invalid_chain' | 'invalid_request' | 'lut_not_found' | 'image_not_found' | 'chain_rejected' | 'stream_ended' | 'transform_not_found' | 'preset_not_found';
+  constructor(code: ChainControlError['code'], httpStatus: number, message: string) {
+    super(code, message, { httpStatus });
   }
 }
 
@@ -27,14 +24,9 @@ export async function changeChain(stream: LiveStream, input: unknown, changedBy:
   const parsed = parseChainSpec(input);
   if (!parsed.ok) throw new ChainControlError('invalid_chain', 400, parsed.error);
   const disclosed = withDisclosure(parsed.spec);
-  try {
-    await stream.setChain(disclosed.spec, changedBy);
-    if (disclosed.labelOff) stream.logDisclosureOff(changedBy);
-  } catch (error) {
-    if (error instanceof MissingAssetError) throw new ChainControlError(error.code, 400, error.message);
-    if (error instanceof ChainRejectedError) throw new ChainControlError('chain_rejected', 422, error.message);
-    throw error;
-  }
+  // A missing LUT or image (lut_not_found, image_not_found) and a chain the worker rejects (chain_rejected) are LivefxErrors already.
+  await stream.setChain(disclosed.spec, changedBy);
+  if (disclosed.labelOff) stream.logDisclosureOff(changedBy);
   return stream.chain;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { RtpHeader, RtpPacket } from 'werift';
 import { maxInputSize, type LivefxConfig } from '../../core/config.js';
+import { LivefxError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { LivefxMetrics } from '../metrics.js';
 import { access } from 'node:fs/promises';
@@ -229,8 +230,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   }
 
   attachPublisher(publisher: SfuPublisher, sessionId: string): void {
-    if (this.currentState === 'ended') throw new Error('stream has ended');
-    if (this.publisher) throw new Error('stream already has a publisher');
+    if (this.currentState === 'ended') throw new LivefxError('stream_ended', 'this stream has ended; create a new one');
+    if (this.publisher) throw new LivefxError('already_publishing', 'this stream already has a publisher');
     this.publisher = publisher;
     this.publisherSessionId = sessionId;
     this.lastMediaMs = Date.now();
@@ -526,12 +527,10 @@ function rtpPayload(packet: Buffer): Buffer {
 }
 
 /** A chain names a LUT or image file that is not in its folder. */
-export class MissingAssetError extends Error {
-  override readonly name = 'MissingAssetError';
-  constructor(
-    readonly code: 'lut_not_found' | 'image_not_found',
-    message: string,
-  ) {
-    super(message);
+export class MissingAssetError extends LivefxError {
+  override name = 'MissingAssetError';
+  declare readonly code: 'lut_not_found' | 'image_not_found';
+  constructor(code: MissingAssetError['code'], message: string) {
+    super(code, message);
   }
 }
