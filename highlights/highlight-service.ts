@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
-import type { MediaKind, RecordingEvent } from '../recorder/recording-catalog.js';
+import { allEvents, type MediaKind, type RecordingEvent } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { Logger } from '../core/logger.js';
 import { clipReasons } from './strategies/clip-reasons.js';
@@ -77,7 +76,6 @@ function livefxVersion(): string {
 }
 
 export interface HighlightServiceOptions {
-  db: Database;
   recorder: Recorder;
   dataDir: string;
   ffmpeg: string;
@@ -117,10 +115,10 @@ export class HighlightService {
   }
 
   /** Chapters of a recording from its live signals' scene cuts and its transcript, as ffmetadata; null without video signals. */
-  private exportChapters(recordingId: string): string | null {
-    const recording = this.options.recorder.catalog.get(recordingId);
+  private async exportChapters(recordingId: string): Promise<string | null> {
+    const recording = await this.options.recorder.catalog.get(recordingId);
     if (!recording) return null;
-    const events = [...this.options.recorder.catalog.events(recordingId)];
+    const events = await allEvents(this.options.recorder.catalog, recordingId);
     const live = liveSignalAnalysis(events, recording.durationS);
     if (!live.video) return null;
     const analysis: MediaAnalysis = {
@@ -174,32 +172,32 @@ export class HighlightService {
   }
 
   /** The live signals a recording stored while it was made (none for imports). */
-  private liveSignals(recordingId: string, events: readonly RecordingEvent[]): LiveSignalAnalysis {
-    return liveSignalAnalysis(events, this.options.recorder.catalog.get(recordingId)?.durationS ?? Number.POSITIVE_INFINITY);
+  private async liveSignals(recordingId: string, events: readonly RecordingEvent[]): Promise<LiveSignalAnalysis> {
+    return liveSignalAnalysis(events, (await this.options.recorder.catalog.get(recordingId))?.durationS ?? Number.POSITIVE_INFINITY);
   }
 
-  private mediaKind(recordingId: string): MediaKind {
+  private async mediaKind(recordingId: string): Promise<MediaKind> {
     // The transformed output is what viewers saw (and always H.264); imports only have the original.
-    return this.options.recorder.catalog.segments(recordingId, 'transformed').length > 0 ? 'transformed' : 'original';
+    return (await this.options.recorder.catalog.segments(recordingId, 'transformed')).length > 0 ? 'transformed' : 'original';
   }
 
   private async runHighlights(job: Job, context: JobContext): Promise<HighlightResult> {
     const request = highlightRequestSchema.parse(job.params) as HighlightRequest;
     const { recording_id: recordingId, ...params } = request;
     const catalog = this.options.recorder.catalog;
-    if (!catalog.get(recordingId)) throw new HighlightInputError(`recording ${recordingId} no longer exists`);
+    if (!(await catalog.get(recordingId))) throw new HighlightInputError(`recording ${recordingId} no longer exists`);
     const dir = this.jobDir(job.id);
     // A job re-run after a restart starts from an empty folder.
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
 
     context.progress(0.02, 'exporting');
-    const kind = this.mediaKind(recordingId);
+    const kind = await this.mediaKind(recordingId);
     const media = await this.options.recorder.media(recordingId, kind);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError(`recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     context.progress(0.1, 'analysing');
-    const events = [...catalog.events(recordingId)];
-    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recordingId, events));
+    const events = await allEvents(catalog, recordingId);
+    const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(recordingId, events));
     const signals = buildSignals(analysis, events);
 
     context.progress(0.4, 'selecting');
@@ -270,10 +268,10 @@ export class HighlightService {
     const begun = new Map(approved.map((clip) => [clip.rank, JSON.stringify({ start: clip.start, end: clip.end, trimmed: clip.trimmed ?? false })]));
     const request = highlightRequestSchema.parse(source.params);
     const dir = this.jobDir(sourceId);
-    const kind = this.mediaKind(result.recordingId);
+    const kind = await this.mediaKind(result.recordingId);
     const media = await this.options.recorder.media(result.recordingId, kind);
-    const events = [...this.options.recorder.catalog.events(result.recordingId)];
-    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(result.recordingId, events));
+    const events = await allEvents(this.options.recorder.catalog, result.recordingId);
+    const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(result.recordingId, events));
     const signals = buildSignals(analysis, events);
     const { recording_id: _unused, ...params } = request;
     const provenance = { ...(await this.provenance(result.recordingId, kind, analysis, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };

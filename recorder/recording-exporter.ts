@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MediaKind, RecordingCatalog, SegmentRow } from './recording-catalog.js';
+import type { MediaKind, RecordingCatalogStore, SegmentRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 
 export interface ExportedMedia {
@@ -16,6 +16,13 @@ export class ExportError extends Error {
 
 const EXPORT_TIMEOUT_MS = 10 * 60_000;
 
+export interface RecordingExporterOptions {
+  catalog: RecordingCatalogStore;
+  /** `$LIVEFX_DATA_DIR/recordings`. */
+  recordingsDir: string;
+  ffmpeg: string;
+}
+
 /**
  * Makes one playable file of a recording's segments by stream copy (ffmpeg's concat demuxer, no
  * re-encode) and caches it beside them. MP4 with faststart; a VP8 original goes to WebM instead,
@@ -27,13 +34,14 @@ export class RecordingExporter {
    * Chapters for an export (ffmetadata text, or null for none), asked once when the file is made; the
    * highlights stage supplies them (scene cuts from the recording's live signals, titles from its transcript).
    */
-  chapterSource: ((recordingId: string) => string | null) | undefined;
+  chapterSource: ((recordingId: string) => Promise<string | null>) | undefined;
+  private readonly catalog: RecordingCatalogStore;
+  private readonly recordingsDir: string;
+  private readonly ffmpeg: string;
 
-  constructor(
-    private readonly catalog: RecordingCatalog,
-    private readonly recordingsDir: string,
-    private readonly ffmpeg: string,
-  ) {}
+  constructor(options: RecordingExporterOptions) {
+    ({ catalog: this.catalog, recordingsDir: this.recordingsDir, ffmpeg: this.ffmpeg } = options);
+  }
 
   /** The cached file, made first when needed; concurrent requests share one ffmpeg run. */
   media(recordingId: string, kind: MediaKind): Promise<ExportedMedia> {
@@ -53,12 +61,12 @@ export class RecordingExporter {
     const contentType = webm ? 'video/webm' : 'video/mp4';
     const cached = await stat(file).catch(() => undefined);
     if (cached) return { file, bytes: cached.size, contentType };
-    const segments = this.catalog.segments(recordingId, kind);
+    const segments = await this.catalog.segments(recordingId, kind);
     if (segments.length === 0) throw new ExportError(`recording ${recordingId} has no ${kind} segments`);
     const list = path.join(dir, `${kind}.ffconcat`);
     await writeFile(list, concatList(segments));
     const temporary = `${file}.partial`;
-    const chapters = webm ? null : (this.chapterSource?.(recordingId) ?? null);
+    const chapters = webm ? null : ((await this.chapterSource?.(recordingId)) ?? null);
     const metadata = path.join(dir, `${kind}.ffmetadata`);
     if (chapters) await writeFile(metadata, chapters);
     const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];

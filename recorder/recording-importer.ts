@@ -3,11 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import { EventLog } from './event-log.js';
-import { RecordingCatalog, type RecordingEvent, type RecordingRow, type SegmentRow } from './recording-catalog.js';
+import type { RecordingCatalogStore, RecordingEvent, RecordingRow, SegmentRow } from './recording-catalog.js';
 import { RecordingManifest, type RecordingManifestData } from './recording-manifest.js';
 
 export type ImportErrorCode = 'missing_media' | 'invalid_media' | 'invalid_events' | 'file_too_large';
@@ -25,7 +24,7 @@ export class ImportError extends Error {
 }
 
 export interface RecordingImporterOptions {
-  db: Database;
+  catalog: RecordingCatalogStore;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
   ffmpeg: string;
@@ -105,14 +104,10 @@ export interface ImportManifestBlock {
  * JSON into a recording in state `imported`. The media is copied without re-encoding into one file
  * (MP4 when its codecs fit, else WebM, else Matroska) that serves as both "original" and
  * "transformed". Everything is built in a temporary folder, renamed into place, then the catalog rows
- * go in with one transaction; a failure at any step leaves neither folder nor row.
+ * go in all at once; a failure at any step leaves neither folder nor row.
  */
 export class RecordingImporter {
-  private readonly catalog: RecordingCatalog;
-
-  constructor(private readonly options: RecordingImporterOptions) {
-    this.catalog = new RecordingCatalog(options.db);
-  }
+  constructor(private readonly options: RecordingImporterOptions) {}
 
   /** Validates an events JSON document (text or parsed); throws invalid_events naming the field. */
   static parseEvents(events: string | unknown): ImportedEvent[] {
@@ -215,11 +210,7 @@ export class RecordingImporter {
       await rename(temporary, target);
       renamed = true;
       const segments: SegmentRow[] = (['original', 'transformed'] as const).map((kind) => ({ recordingId: id, kind, index: 0, file, startS: 0, durationS, bytes }));
-      this.options.db.transaction(() => {
-        this.catalog.create(recording);
-        for (const segment of segments) this.catalog.addSegment(segment);
-        this.catalog.insertEvents(id, recordingEvents);
-      })();
+      await this.options.catalog.insertRecording(recording, segments, recordingEvents);
       this.options.log?.info({ recordingId: id, source: block.source, durationS, events: recordingEvents.length, container }, 'recording imported');
       return recording;
     } catch (error) {

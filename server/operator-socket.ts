@@ -22,7 +22,7 @@ type Ack = (response: unknown) => void;
 
 /** Something that raises operator alerts for a stream (the recorder: `disk_low`). */
 export interface OperatorAlertSource {
-  onAlert(listener: (alert: { streamId: string; code: string; message: string }) => void): void;
+  on(event: 'alert', listener: (alert: { streamId: string; code: string; message: string }) => void): unknown;
 }
 const ackOf = (candidate: unknown): Ack => (typeof candidate === 'function' ? (candidate as Ack) : () => {});
 
@@ -52,7 +52,7 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
   presets.on('changed', (list) => operators.emit('presets', { presets: list }));
   const room = (streamId: string): string => `operators:${streamId}`;
   // Recorder alerts (disk low, …) go to the consoles of the stream concerned.
-  alerts?.onAlert((alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
+  alerts?.on('alert', (alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
   const wire = (stream: LiveStream): void => {
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
   };
@@ -109,9 +109,9 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
       if (stream) run(patchTransform(stream, parsed.data.index, parsed.data.patch, who), ack);
     });
 
-    const answer = (work: () => Record<string, unknown>, ack: Ack): void => {
+    const answer = async (work: () => Promise<Record<string, unknown>>, ack: Ack): Promise<void> => {
       try {
-        ack({ ok: true, ...work() });
+        ack({ ok: true, ...(await work()) });
       } catch (error) {
         if (error instanceof PresetError) ack({ ok: false, error: { code: error.code, message: error.message } });
         else ack({ ok: false, error: { code: 'internal_error', message: 'the preset could not be changed' } });
@@ -120,20 +120,20 @@ export function attachOperatorNamespace(io: SocketServer, registry: StreamRegist
     socket.on('list-presets', (_message: unknown, ackCandidate: unknown) => {
       // The ack may come as the only argument: `emit('list-presets', ack)`.
       const ack = ackOf(typeof _message === 'function' ? _message : ackCandidate);
-      answer(() => ({ presets: presets.list() }), ack);
+      void answer(async () => ({ presets: await presets.list() }), ack);
     });
     socket.on('save-preset', (message: unknown, ackCandidate: unknown) => {
       const ack = ackOf(ackCandidate);
       const parsed = savePresetMessage.safeParse(message);
       if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'save-preset needs { name: string, spec: { transforms: [...] } }' } });
-      answer(() => presets.save(parsed.data.name, parsed.data.spec, who), ack);
+      void answer(() => presets.save(parsed.data.name, parsed.data.spec, who), ack);
     });
     socket.on('delete-preset', (message: unknown, ackCandidate: unknown) => {
       const ack = ackOf(ackCandidate);
       const parsed = deletePresetMessage.safeParse(message);
       if (!parsed.success) return ack({ ok: false, error: { code: 'bad_request', message: 'delete-preset needs { name: string }' } });
-      answer(() => {
-        presets.delete(parsed.data.name, who);
+      void answer(async () => {
+        await presets.delete(parsed.data.name, who);
         return { deleted: parsed.data.name };
       }, ack);
     });

@@ -52,18 +52,18 @@ export function viewerLink(auth: Authenticator, stream: LiveStream, ttlS: number
 export function registerAuthRoutes(app: FastifyInstance, auth: Authenticator, registry: StreamRegistry, defaultLinkTtlS: number): void {
   app.get('/v1/auth/whoami', async (request) => describePrincipal(request.principal));
 
-  app.get('/v1/tokens', async () => ({ tokens: auth.tokens.list() }));
+  app.get('/v1/tokens', async () => ({ tokens: await auth.tokens.list() }));
 
   app.post('/v1/tokens', async (request, reply) => {
     const body = parseBody(createTokenBody, request.body);
     if (body.streamId && !registry.get(body.streamId)) throw new HttpError(404, 'stream_not_found', `streamId: no stream with id "${body.streamId}"`);
-    const issued = auth.tokens.issue(body.role, { ...(body.streamId ? { streamId: body.streamId } : {}), ...(body.label ? { label: body.label } : {}) });
+    const issued = await auth.tokens.issue(body.role, { ...(body.streamId ? { streamId: body.streamId } : {}), ...(body.label ? { label: body.label } : {}) });
     return reply.code(201).send(issued);
   });
 
   app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (request) => {
     try {
-      return auth.tokens.revoke(request.params.id);
+      return await auth.tokens.revoke(request.params.id);
     } catch (error) {
       if (error instanceof TokenError) throw new HttpError(404, error.code, error.message);
       throw error;

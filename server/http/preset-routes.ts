@@ -9,9 +9,9 @@ import { parseBody } from './validation.js';
 
 const applyBody = z.object({ name: z.string().min(1).max(200) }).strict();
 
-function asHttp<T>(work: () => T): T {
+async function asHttp<T>(work: () => Promise<T>): Promise<T> {
   try {
-    return work();
+    return await work();
   } catch (error) {
     if (error instanceof PresetError) throw new HttpError(error.httpStatus, error.code, error.message);
     throw error;
@@ -20,17 +20,17 @@ function asHttp<T>(work: () => T): T {
 
 /** Named chain specs (CRUD under /v1/presets) and applying one to a stream's chain. */
 export function registerPresetRoutes(app: FastifyInstance, registry: StreamRegistry, presets: PresetStore): void {
-  app.get('/v1/presets', async () => ({ presets: presets.list() }));
+  app.get('/v1/presets', async () => ({ presets: await presets.list() }));
 
   app.get<{ Params: { name: string } }>('/v1/presets/:name', async (request) => asHttp(() => presets.require(request.params.name)));
 
   app.put<{ Params: { name: string } }>('/v1/presets/:name', async (request, reply) => {
-    const { preset, created } = asHttp(() => presets.save(request.params.name, request.body, `http ${request.ip}`));
+    const { preset, created } = await asHttp(() => presets.save(request.params.name, request.body, `http ${request.ip}`));
     return reply.code(created ? 201 : 200).send(preset);
   });
 
   app.delete<{ Params: { name: string } }>('/v1/presets/:name', async (request) => {
-    asHttp(() => presets.delete(request.params.name, `http ${request.ip}`));
+    await asHttp(() => presets.delete(request.params.name, `http ${request.ip}`));
     return { deleted: request.params.name };
   });
 
