@@ -215,7 +215,7 @@ export class HighlightService {
       context.progress(0.45 + (0.4 * index) / Math.max(1, planned.length), `cutting clip ${index + 1} of ${planned.length}`);
       const rank = index + 1;
       const file = `clip-${rank}.mp4`;
-      const clip = await this.renderClip(dir, rank, media.file, new ClipTimeline(plan.start, plan.end, plan.gaps), plan.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
+      const clip = await this.renderClip(dir, rank, media.file, new ClipTimeline({ start: plan.start, end: plan.end, gaps: plan.gaps }), plan.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
       const { end, captions, thumbnail } = clip;
       clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending', ...(plan.gaps.length > 0 ? { gaps: plan.gaps } : {}) });
     }
@@ -284,7 +284,7 @@ export class HighlightService {
       const start = params.quality === 'final' ? clip.start : keyframeAtOrBefore(analysis.keyframes, clip.start, floor);
       // Gaps the trim left inside the clip are still cut out.
       const gaps = (clip.gaps ?? []).filter(([gapStart, gapEnd]) => gapStart > start && gapEnd < clip.end);
-      const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline(start, clip.end, gaps), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
+      const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline({ start, end: clip.end, gaps }), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
       clip.gaps = gaps;
       clip.start = start;
       clip.end = rendered.end;
@@ -339,7 +339,7 @@ export class HighlightService {
     // A stream copy can end a frame off the plan: the real end follows the file.
     const end = round3(planned.end + realDuration - planned.durationS);
     if (captions) {
-      await this.renderer.captions(signals.sentences, new ClipTimeline(start, end, planned.gaps), path.join(dir, captions));
+      await this.renderer.captions(signals.sentences, new ClipTimeline({ start, end, gaps: planned.gaps }), path.join(dir, captions));
       await HighlightRenderer.writeProvenance(path.join(dir, captions), provenance);
     }
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
@@ -360,7 +360,7 @@ export class HighlightService {
     signal: AbortSignal,
   ): Promise<{ file: string; duration: number }> {
     const file = 'reel.mp4';
-    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline(clip.start, clip.end, clip.gaps).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
+    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline({ start: clip.start, end: clip.end, gaps: clip.gaps }).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
     const duration =
       quality === 'final' ? await this.renderer.crossfadeReel(parts, REEL_CROSSFADE_S, hasAudio, path.join(dir, file), comment, signal) : await this.renderer.reel(parts, path.join(dir, file), comment, signal);
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
