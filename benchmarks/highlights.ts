@@ -180,10 +180,7 @@ async function main(): Promise<void> {
     const mediaMb = round((await stat(media)).size / 2 ** 20);
     log(`generated ${HOUR_S} s of 1280×720 at ${FPS} fps (${mediaMb} MiB) in ${generateS} s`);
 
-    server = new LivefxServer(
-      loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_LOG_LEVEL: 'silent', LIVEFX_HIGHLIGHT_CONCURRENCY: '1', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }),
-      pino({ level: 'silent' }),
-    );
+    server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_LOG_LEVEL: 'silent', LIVEFX_HIGHLIGHT_CONCURRENCY: '1', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
     const url = (await server.start()).url;
     const events = hourEvents();
     const importStarted = performance.now();
@@ -204,8 +201,8 @@ async function main(): Promise<void> {
     for (let offset = 0; offset < HOUR_S; offset += CYCLE_S) {
       for (const event of cycle.events) if (event.t >= 1 && event.t < CYCLE_S + 1 && event.t + offset < HOUR_S) tiled.push({ ...event, t: round(event.t + offset, 3) });
     }
-    const firstSeq = Math.max(0, ...server.recorder.catalog.eventSeqs(recording.id)) + 1;
-    server.recorder.catalog.insertEvents(recording.id, tiled.map((event, index) => ({ seq: firstSeq + index, ...event })));
+    const firstSeq = Math.max(0, ...(await server.recorder.catalog.eventSeqs(recording.id))) + 1;
+    await server.recorder.catalog.insertEvents(recording.id, tiled.map((event, index) => ({ seq: firstSeq + index, ...event })));
     log(`live signals: ${cycle.frames} frames at ${round(cycle.videoUsPerFrame, 2)} µs/frame, ${round(cycle.audioUsPerSlot, 2)} µs per 100 ms of audio (${signalsS} s with decoding); ${tiled.length} signal events stored`);
     const previewLive = await timeJob(server, url, { recording_id: recording.id });
     log(`preview, stored live signals: ${previewLive.seconds} s (analysis from ${previewLive.analysis?.source})`);

@@ -7,7 +7,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { RecordingCatalog } from '../recorder/recording-catalog.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { RecordingManifest } from '../recorder/recording-manifest.js';
 import { segmentFileName } from '../recorder/segment-writer.js';
 import { WhipClient } from '../server/clients/whip-client.js';
@@ -157,14 +157,14 @@ async function makeHourRecording(dataDir: string): Promise<{ id: string; dir: st
   ]);
   const bytes = (await stat(sample)).size;
   const db = new BetterSqlite3(path.join(dataDir, 'livefx.db'));
-  const catalog = new RecordingCatalog(db);
+  const catalog = new SqliteRecordingCatalog({ db });
   const startedAt = new Date(Date.now() - EXPORT_SEGMENTS * SEGMENT_S * 1000).toISOString();
-  const row = catalog.create({ id, streamId: null, title: 'one hour (generated)', state: 'recording', startedAt, endedAt: null, durationS: 0 });
+  const row = await catalog.create({ id, streamId: null, title: 'one hour (generated)', state: 'recording', startedAt, endedAt: null, durationS: 0 });
   for (let index = 0; index < EXPORT_SEGMENTS; index++) {
     const file = segmentFileName('original', index);
     await copyFile(sample, path.join(dir, file));
     // The segment in progress at a crash is not in the catalog yet: recovery must find it.
-    if (index < EXPORT_SEGMENTS - 1) catalog.addSegment({ recordingId: id, kind: 'original', index, file, startS: index * SEGMENT_S, durationS: SEGMENT_S, bytes });
+    if (index < EXPORT_SEGMENTS - 1) await catalog.addSegment({ recordingId: id, kind: 'original', index, file, startS: index * SEGMENT_S, durationS: SEGMENT_S, bytes });
   }
   // One hour of a busy chat: 10 messages a second, in events.jsonl but (as after a crash) not all in the catalog.
   const lines: string[] = [];
@@ -174,7 +174,7 @@ async function makeHourRecording(dataDir: string): Promise<{ id: string; dir: st
     lines.push(JSON.stringify(event));
     if (seq % 2 === 0) events.push(event);
   }
-  catalog.insertEvents(id, events);
+  await catalog.insertEvents(id, events);
   await writeFile(path.join(dir, 'events.jsonl'), `${lines.join('\n')}\n`);
   RecordingManifest.write(dir, row, { originalCodec: 'H264', hasAudio: true, segmentS: SEGMENT_S });
   db.close();

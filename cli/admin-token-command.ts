@@ -1,4 +1,4 @@
-import { TokenStore } from '../server/auth/token-store.js';
+import { SqliteTokenStore } from '../server/auth/sqlite-token-store.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import path from 'node:path';
@@ -34,7 +34,7 @@ async function runAdminToken(invocation: CliInvocation, context: CliContext): Pr
   const config = readConfig(context.env);
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   try {
-    const issued = new TokenStore(database.db).rotateAdmin('admin (livefx admin-token --rotate)');
+    const issued = await new SqliteTokenStore({ db: database.db }).rotateAdmin('admin (livefx admin-token --rotate)');
     context.stderr.write(`new admin token for ${path.join(config.LIVEFX_DATA_DIR, LivefxDatabase.FILE_NAME)} (shown only now; the old ones are revoked):\n`);
     context.stdout.write(`${issued.token}\n`);
     return 0;

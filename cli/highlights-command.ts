@@ -8,6 +8,7 @@ import { HighlightService } from '../highlights/highlight-service.js';
 import { JobCancelledError } from '../core/process/process-runner.js';
 import { Recorder } from '../recorder/recorder.js';
 import { ImportError } from '../recorder/recording-importer.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
@@ -112,8 +113,8 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   }
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
-  const recorder = new Recorder({ db: database.db, dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
-  const service = new HighlightService({ db: database.db, recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, jobQueue: new SqliteJobQueue({ db: database.db, concurrency: 1 }), stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
+  const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
+  const service = new HighlightService({ recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, jobQueue: new SqliteJobQueue({ db: database.db, concurrency: 1 }), stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
   try {
     let recordingId = target;
     if (isFile) {
@@ -126,7 +127,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
         throw error;
       }
     } else {
-      const recording = recorder.catalog.get(target);
+      const recording = await recorder.catalog.get(target);
       if (!recording) throw new CliError(`no recording with id "${target}" in ${config.LIVEFX_DATA_DIR} (and no such file)`);
       if (recording.state === 'recording') throw new CliError(`recording ${target} is still in progress; make highlights once the stream has ended`);
     }
@@ -144,7 +145,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
     return 0;
   } finally {
     await service.close();
-    recorder.close();
+    await recorder.close();
     database.close();
   }
 }

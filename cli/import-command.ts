@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ImportError, MAX_EVENTS_BYTES, RecordingImporter } from '../recorder/recording-importer.js';
-import { RecordingCatalog } from '../recorder/recording-catalog.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import type { LivefxConfig } from '../core/config.js';
 import { recordingView, type RecordingView } from '../server/http/recording-routes.js';
 import { LivefxDatabase } from '../core/database.js';
@@ -76,10 +76,11 @@ async function runImport(invocation: CliInvocation, context: CliContext): Promis
 async function importLocally(config: LivefxConfig, video: string, events: string | undefined, title: string | undefined): Promise<RecordingView> {
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   try {
-    const importer = new RecordingImporter({ db: database.db, recordingsDir: path.join(config.LIVEFX_DATA_DIR, 'recordings'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, maxBytes: config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
+    const catalog = new SqliteRecordingCatalog({ db: database.db });
+    const importer = new RecordingImporter({ catalog, recordingsDir: path.join(config.LIVEFX_DATA_DIR, 'recordings'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, maxBytes: config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     try {
       const recording = await importer.import({ media: video, ...(events !== undefined ? { events } : {}), ...(title !== undefined ? { title } : {}) });
-      return recordingView(new RecordingCatalog(database.db), recording);
+      return await recordingView(catalog, recording);
     } catch (error) {
       if (error instanceof ImportError) throw new CliError(error.message);
       throw error;

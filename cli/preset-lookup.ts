@@ -40,16 +40,16 @@ async function fetchPreset(name: string, baseUrl: string, auth: Record<string, s
 
 async function readStoredPreset(name: string, dataDir: string): Promise<unknown> {
   // Loaded only here: the native SQLite module is not needed for renders from a spec file.
-  const [{ LivefxDatabase }, { MIGRATIONS }, { PresetStore }] = await Promise.all([
+  const [{ LivefxDatabase }, { MIGRATIONS }, { SqlitePresetStore }] = await Promise.all([
     import('../core/database.js'),
     import('../server/storage/migrations.js'),
-    import('../server/storage/preset-store.js'),
+    import('../server/storage/sqlite-preset-store.js'),
   ]);
   const file = path.join(dataDir, LivefxDatabase.FILE_NAME);
   if (!existsSync(file)) throw new CliError(`no spec file "${name}", and no preset store (${file}) to look for a preset of that name`);
   const database = LivefxDatabase.open(dataDir, MIGRATIONS);
   try {
-    const preset = new PresetStore(database.db).get(name);
+    const preset = await new SqlitePresetStore({ db: database.db }).get(name);
     if (!preset) throw new CliError(`no spec file "${name}" and no preset named "${name}" in ${file}`);
     return preset.spec;
   } finally {

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
 import { LivefxError } from '../core/errors.js';
-import type { MediaKind, RecordingEvent } from '../recorder/recording-catalog.js';
+import { allEvents, type MediaKind, type RecordingEvent } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { Logger } from '../core/logger.js';
 import { clipReasons } from './strategies/clip-reasons.js';
@@ -83,7 +82,6 @@ function livefxVersion(): string {
 }
 
 export interface HighlightServiceOptions {
-  db: Database;
   recorder: Recorder;
   dataDir: string;
   ffmpeg: string;
@@ -123,10 +121,10 @@ export class HighlightService {
   }
 
   /** Chapters of a recording from its live signals' scene cuts and its transcript, as ffmetadata; null without video signals. */
-  private exportChapters(recordingId: string): string | null {
-    const recording = this.options.recorder.catalog.get(recordingId);
+  private async exportChapters(recordingId: string): Promise<string | null> {
+    const recording = await this.options.recorder.catalog.get(recordingId);
     if (!recording) return null;
-    const events = [...this.options.recorder.catalog.events(recordingId)];
+    const events = await allEvents(this.options.recorder.catalog, recordingId);
     const live = liveSignalAnalysis(events, recording.durationS);
     if (!live.video) return null;
     const analysis: MediaAnalysis = {
@@ -180,32 +178,32 @@ export class HighlightService {
   }
 
   /** The live signals a recording stored while it was made (none for imports). */
-  private liveSignals(recordingId: string, events: readonly RecordingEvent[]): LiveSignalAnalysis {
-    return liveSignalAnalysis(events, this.options.recorder.catalog.get(recordingId)?.durationS ?? Number.POSITIVE_INFINITY);
+  private async liveSignals(recordingId: string, events: readonly RecordingEvent[]): Promise<LiveSignalAnalysis> {
+    return liveSignalAnalysis(events, (await this.options.recorder.catalog.get(recordingId))?.durationS ?? Number.POSITIVE_INFINITY);
   }
 
-  private mediaKind(recordingId: string): MediaKind {
+  private async mediaKind(recordingId: string): Promise<MediaKind> {
     // The transformed output is what viewers saw (and always H.264); imports only have the original.
-    return this.options.recorder.catalog.segments(recordingId, 'transformed').length > 0 ? 'transformed' : 'original';
+    return (await this.options.recorder.catalog.segments(recordingId, 'transformed')).length > 0 ? 'transformed' : 'original';
   }
 
   private async runHighlights(job: Job, context: JobContext): Promise<HighlightResult> {
     const request = highlightRequestSchema.parse(job.params) as HighlightRequest;
     const { recording_id: recordingId, ...params } = request;
     const catalog = this.options.recorder.catalog;
-    if (!catalog.get(recordingId)) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
+    if (!(await catalog.get(recordingId))) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
     const dir = this.jobDir(job.id);
     // A job re-run after a restart starts from an empty folder.
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
 
     context.progress(0.02, 'exporting');
-    const kind = this.mediaKind(recordingId);
+    const kind = await this.mediaKind(recordingId);
     const media = await this.options.recorder.media(recordingId, kind, context.signal);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError('invalid_media', `recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     context.progress(0.1, 'analysing');
-    const events = [...catalog.events(recordingId)];
-    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recordingId, events));
+    const events = await allEvents(catalog, recordingId);
+    const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(recordingId, events));
     const signals = buildSignals(analysis, events);
 
     context.progress(0.4, 'selecting');
@@ -223,7 +221,7 @@ export class HighlightService {
       context.progress(0.45 + (0.4 * index) / Math.max(1, planned.length), `cutting clip ${index + 1} of ${planned.length}`);
       const rank = index + 1;
       const file = `clip-${rank}.mp4`;
-      const clip = await this.renderClip(dir, rank, media.file, new ClipTimeline(plan.start, plan.end, plan.gaps), plan.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
+      const clip = await this.renderClip(dir, rank, media.file, new ClipTimeline({ start: plan.start, end: plan.end, gaps: plan.gaps }), plan.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
       const { end, captions, thumbnail } = clip;
       clips.push({ rank, start: plan.start, end, peak: plan.peak, score: plan.score, reasons: plan.reasons, file, captions, thumbnail, review: 'pending', ...(plan.gaps.length > 0 ? { gaps: plan.gaps } : {}) });
     }
@@ -276,10 +274,10 @@ export class HighlightService {
     const begun = new Map(approved.map((clip) => [clip.rank, JSON.stringify({ start: clip.start, end: clip.end, trimmed: clip.trimmed ?? false })]));
     const request = highlightRequestSchema.parse(source.params);
     const dir = this.jobDir(sourceId);
-    const kind = this.mediaKind(result.recordingId);
+    const kind = await this.mediaKind(result.recordingId);
     const media = await this.options.recorder.media(result.recordingId, kind, context.signal);
-    const events = [...this.options.recorder.catalog.events(result.recordingId)];
-    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(result.recordingId, events));
+    const events = await allEvents(this.options.recorder.catalog, result.recordingId);
+    const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(result.recordingId, events));
     const signals = buildSignals(analysis, events);
     const { recording_id: _unused, ...params } = request;
     const provenance = { ...(await this.provenance(result.recordingId, kind, analysis, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };
@@ -292,7 +290,7 @@ export class HighlightService {
       const start = params.quality === 'final' ? clip.start : keyframeAtOrBefore(analysis.keyframes, clip.start, floor);
       // Gaps the trim left inside the clip are still cut out.
       const gaps = (clip.gaps ?? []).filter(([gapStart, gapEnd]) => gapStart > start && gapEnd < clip.end);
-      const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline(start, clip.end, gaps), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
+      const rendered = await this.renderClip(dir, clip.rank, media.file, new ClipTimeline({ start, end: clip.end, gaps }), clip.peak, params, signals, analysis.hasAudio, comment, provenance, context.signal);
       clip.gaps = gaps;
       clip.start = start;
       clip.end = rendered.end;
@@ -347,7 +345,7 @@ export class HighlightService {
     // A stream copy can end a frame off the plan: the real end follows the file.
     const end = round3(planned.end + realDuration - planned.durationS);
     if (captions) {
-      await this.renderer.captions(signals.sentences, new ClipTimeline(start, end, planned.gaps), path.join(dir, captions));
+      await this.renderer.captions(signals.sentences, new ClipTimeline({ start, end, gaps: planned.gaps }), path.join(dir, captions));
       await HighlightRenderer.writeProvenance(path.join(dir, captions), provenance);
     }
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
@@ -368,7 +366,7 @@ export class HighlightService {
     signal: AbortSignal,
   ): Promise<{ file: string; duration: number }> {
     const file = 'reel.mp4';
-    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline(clip.start, clip.end, clip.gaps).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
+    const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline({ start: clip.start, end: clip.end, gaps: clip.gaps }).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
     const duration =
       quality === 'final' ? await this.renderer.crossfadeReel(parts, REEL_CROSSFADE_S, hasAudio, path.join(dir, file), comment, signal) : await this.renderer.reel(parts, path.join(dir, file), comment, signal);
     await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);

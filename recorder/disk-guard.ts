@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../core/logger.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
 
 export interface DiskSpace {
   /** Bytes an unprivileged process may still write. */
@@ -19,8 +20,6 @@ export interface DiskGuardOptions {
   statfs?: StatfsFunction;
 }
 
-export type DiskGuardListener = (space: DiskSpace, minFreeBytes: number) => void;
-
 export const realStatfs: StatfsFunction = async (dir) => {
   const stats = await statfs(dir);
   return { freeBytes: Number(stats.bavail) * Number(stats.bsize) };
@@ -28,20 +27,27 @@ export const realStatfs: StatfsFunction = async (dir) => {
 
 /**
  * Watches the free space of the recordings folder every few seconds. Crossing below the floor calls
- * the `low` listeners once (recording stops); crossing back above it calls the `ok` listeners (new
+ * `low` once (recording stops); crossing back above it emits `ok` (new
  * sessions are recorded again). A failing statfs is logged and changes nothing.
  */
-export class DiskGuard {
+export type DiskGuardEvents = {
+  /** Free space fell below the floor (recording stops). */
+  low: [space: DiskSpace, minFreeBytes: number];
+  /** Free space is above the floor again (new sessions are recorded). */
+  ok: [space: DiskSpace, minFreeBytes: number];
+};
+
+export class DiskGuard extends TypedEmitter<DiskGuardEvents> {
   private readonly statfs: StatfsFunction;
   private timer: NodeJS.Timeout | undefined;
   private isLow = false;
   private lastSpace: DiskSpace | undefined;
-  private readonly lowListeners: DiskGuardListener[] = [];
-  private readonly okListeners: DiskGuardListener[] = [];
   private checking: Promise<boolean> | undefined;
   private isClosed = false;
 
   constructor(private readonly options: DiskGuardOptions) {
+    super();
+    this.listenerError = (event, error) => options.log.error({ err: error, event }, 'disk guard listener failed');
     this.statfs = options.statfs ?? realStatfs;
   }
 
@@ -61,14 +67,6 @@ export class DiskGuard {
   /** Changes the floor (tests, or an operator raising it); takes effect at the next check. */
   setMinFreeBytes(bytes: number): void {
     this.options.minFreeBytes = bytes;
-  }
-
-  onLow(listener: DiskGuardListener): void {
-    this.lowListeners.push(listener);
-  }
-
-  onOk(listener: DiskGuardListener): void {
-    this.okListeners.push(listener);
   }
 
   /** Checks once now, then every intervalMs. */
@@ -101,7 +99,7 @@ export class DiskGuard {
     const fields = { dir: this.options.dir, freeMb: Math.floor(space.freeBytes / 2 ** 20), minFreeMb: Math.floor(this.options.minFreeBytes / 2 ** 20) };
     if (low) this.options.log.warn(fields, 'disk space below the recording floor: recording stops');
     else this.options.log.info(fields, 'disk space above the recording floor again: new sessions are recorded');
-    for (const listener of low ? this.lowListeners : this.okListeners) listener(space, this.options.minFreeBytes);
+    this.safeEmit(low ? 'low' : 'ok', space, this.options.minFreeBytes);
     return low;
   }
 

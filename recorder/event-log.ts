@@ -1,11 +1,25 @@
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import type { RecordingCatalog, RecordingEvent } from './recording-catalog.js';
+import type { RecordingCatalogStore, RecordingEvent } from './recording-catalog.js';
 
 /** How often appended events go to the catalog (one transaction) and events.jsonl is fsync'd. */
 const FLUSH_INTERVAL_MS = 250;
 
 export class EventLogError extends Error {
   override readonly name = 'EventLogError';
+}
+
+export interface EventLogOptions {
+  catalog: RecordingCatalogStore;
+  recordingId: string;
+  /** The recording's events.jsonl. */
+  file: string;
+  /** Epoch milliseconds of session time 0. */
+  originMs: number;
+  /** A batch the catalog refused (the lines stay in events.jsonl for recovery). */
+  onError?: (error: unknown) => void;
+  firstSeq?: number;
+  /** Batches go to the catalog only after this settles (the recording's own row, which they refer to). */
+  after?: Promise<unknown>;
 }
 
 /**
@@ -15,24 +29,26 @@ export class EventLogError extends Error {
  */
 export class EventLog {
   static readonly FILE_NAME = 'events.jsonl';
+  readonly recordingId: string;
+  private readonly catalog: RecordingCatalogStore;
+  private readonly originMs: number;
+  private readonly onError: (error: unknown) => void;
   private readonly fd: number;
   private pending: RecordingEvent[] = [];
+  /** The batches handed to the catalog, one after another (a later batch never overtakes an earlier one). */
+  private flushed: Promise<void>;
   private readonly timer: NodeJS.Timeout;
   private nextSeq: number;
   private isClosed = false;
+  private closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly catalog: RecordingCatalog,
-    readonly recordingId: string,
-    file: string,
-    /** Epoch milliseconds of session time 0. */
-    private readonly originMs: number,
-    private readonly onError: (error: unknown) => void = () => {},
-    firstSeq = 1,
-  ) {
-    this.nextSeq = firstSeq;
-    this.fd = openSync(file, 'a');
-    this.timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
+  constructor(options: EventLogOptions) {
+    ({ catalog: this.catalog, recordingId: this.recordingId, originMs: this.originMs } = options);
+    this.onError = options.onError ?? (() => {});
+    this.nextSeq = options.firstSeq ?? 1;
+    this.flushed = (options.after ?? Promise.resolve()).then(() => undefined, () => undefined);
+    this.fd = openSync(options.file, 'a');
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -56,26 +72,32 @@ export class EventLog {
     return event;
   }
 
-  /** Inserts the pending events into the catalog and syncs the file. */
-  flush(): void {
-    if (this.pending.length === 0) return;
+  /** Inserts the pending events into the catalog, then syncs the file; resolves once this batch (and every earlier one) is done. */
+  flush(): Promise<void> {
+    if (this.pending.length === 0) return this.flushed;
     const batch = this.pending;
     this.pending = [];
-    try {
-      this.catalog.insertEvents(this.recordingId, batch);
-      fdatasyncSync(this.fd);
-    } catch (error) {
-      // The lines are in events.jsonl; recovery re-inserts what the catalog missed.
-      this.onError(error);
-    }
+    this.flushed = this.flushed.then(async () => {
+      try {
+        await this.catalog.insertEvents(this.recordingId, batch);
+        fdatasyncSync(this.fd);
+      } catch (error) {
+        // The lines are in events.jsonl; recovery re-inserts what the catalog missed.
+        this.onError(error);
+      }
+    });
+    return this.flushed;
   }
 
-  /** Flushes and closes the file. Idempotent. */
-  close(): void {
-    if (this.isClosed) return;
-    clearInterval(this.timer);
-    this.flush();
-    this.isClosed = true;
-    closeSync(this.fd);
+  /** Refuses further events, flushes and closes the file. Idempotent: every call gets the same promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.timer);
+      const last = this.flush();
+      this.isClosed = true;
+      await last;
+      closeSync(this.fd);
+    })();
+    return this.closing;
   }
 }

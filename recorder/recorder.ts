@@ -1,12 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
 import type { Logger } from '../core/logger.js';
 import { MediaProbe } from '../core/media/media-probe.js';
 import { ProcessRunner } from '../core/process/process-runner.js';
 import { LivefxError } from '../core/errors.js';
 import type { AudienceFeed, StreamSource } from './live-source.js';
-import { RecordingCatalog, type MediaKind } from './recording-catalog.js';
+import type { MediaKind, RecordingCatalogStore } from './recording-catalog.js';
+import { TypedEmitter } from '../core/typed-emitter.js';
 import { RecordingExporter, type ExportedMedia } from './recording-exporter.js';
 import { RecordingRecovery, type RecoveryReport } from './recovery.js';
 import { SessionRecorder } from './session-recorder.js';
@@ -15,7 +15,8 @@ import { importedMedia, RecordingImporter } from './recording-importer.js';
 import { RecordingRetention } from './retention.js';
 
 export interface RecorderOptions {
-  db: Database;
+  /** Where recordings are listed (livefx.db by default; any store that returns Promises). */
+  catalog: RecordingCatalogStore;
   dataDir: string;
   segmentS: number;
   ffmpeg: string;
@@ -41,6 +42,11 @@ export interface RecorderAlert {
   message: string;
 }
 
+export type RecorderEvents = {
+  /** For the operator consoles of a stream (disk low); the operator namespace forwards them. */
+  alert: [alert: RecorderAlert];
+};
+
 export class RecordingBusyError extends LivefxError {
   override name = 'RecordingBusyError';
   constructor(message: string) {
@@ -53,8 +59,8 @@ export class RecordingBusyError extends LivefxError {
  * the catalog, the exporter, and recovery of what a crash left unfinished. Closing it finishes every
  * recording in progress.
  */
-export class Recorder {
-  readonly catalog: RecordingCatalog;
+export class Recorder extends TypedEmitter<RecorderEvents> {
+  readonly catalog: RecordingCatalogStore;
   readonly exporter: RecordingExporter;
   readonly recordingsDir: string;
   readonly importer: RecordingImporter;
@@ -63,17 +69,21 @@ export class Recorder {
   /** Every ffmpeg/ffprobe child of the recorder (exports, imports, recovery probes) runs through it. */
   readonly runner: ProcessRunner;
   private readonly probe: MediaProbe;
-  private readonly alertListeners: ((alert: RecorderAlert) => void)[] = [];
   private readonly sessions = new Map<string, SessionRecorder>();
+  /** Sessions that ended and are still writing their end to the catalog. */
+  private readonly finishing = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
   private isClosed = false;
 
   constructor(private readonly options: RecorderOptions) {
-    this.catalog = new RecordingCatalog(options.db);
+    super();
+    this.listenerError = (event, error) => options.log.error({ err: error, event }, 'recorder listener failed');
+    this.catalog = options.catalog;
     this.recordingsDir = path.join(options.dataDir, 'recordings');
     this.runner = new ProcessRunner({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, label: 'recorder' });
     this.probe = new MediaProbe({ runner: this.runner });
     this.exporter = new RecordingExporter({ catalog: this.catalog, recordingsDir: this.recordingsDir, runner: this.runner });
-    this.importer = new RecordingImporter({ db: options.db, recordingsDir: this.recordingsDir, runner: this.runner, log: options.log, maxBytes: options.importMaxBytes });
+    this.importer = new RecordingImporter({ catalog: this.catalog, recordingsDir: this.recordingsDir, runner: this.runner, log: options.log, maxBytes: options.importMaxBytes });
     this.diskGuard = new DiskGuard({
       dir: this.recordingsDir,
       minFreeBytes: options.minFreeBytes ?? 0,
@@ -81,7 +91,7 @@ export class Recorder {
       log: options.log,
       ...(options.statfs ? { statfs: options.statfs } : {}),
     });
-    this.diskGuard.onLow((space, floor) => {
+    this.diskGuard.on('low', (space, floor) => {
       const message = diskLowMessage(space.freeBytes, floor, 'recording stopped; the stream goes on unrecorded from here');
       for (const session of this.sessions.values()) {
         session.stopMedia('disk_low', message);
@@ -98,11 +108,6 @@ export class Recorder {
     });
   }
 
-  /** Listens for operator alerts (disk low); the operator namespace forwards them to the stream's consoles. */
-  onAlert(listener: (alert: RecorderAlert) => void): void {
-    this.alertListeners.push(listener);
-  }
-
   /** Checks free space (then every few seconds) and applies retention (then hourly); run at start-up after recover(). */
   async start(): Promise<void> {
     await mkdir(this.recordingsDir, { recursive: true });
@@ -115,7 +120,7 @@ export class Recorder {
    * Aborting `signal` stops waiting; the export's ffmpeg is killed once no caller waits for it any more.
    */
   async media(recordingId: string, kind: MediaKind, signal?: AbortSignal): Promise<ExportedMedia> {
-    const recording = this.catalog.get(recordingId);
+    const recording = await this.catalog.get(recordingId);
     if (recording?.state === 'imported') {
       const imported = await importedMedia(path.join(this.recordingsDir, recordingId));
       if (imported) return imported;
@@ -131,7 +136,7 @@ export class Recorder {
   async recover(): Promise<RecoveryReport[]> {
     const leftovers = await this.importer.removeLeftovers();
     if (leftovers.length > 0) this.options.log.warn({ folders: leftovers }, 'removed folders of imports that a crash interrupted');
-    return new RecordingRecovery(this.catalog, this.recordingsDir, this.probe, this.options.log).recoverAll();
+    return new RecordingRecovery({ catalog: this.catalog, recordingsDir: this.recordingsDir, probe: this.probe, log: this.options.log }).recoverAll();
   }
 
   /** Records every stream of the registry that goes live from now on. */
@@ -153,7 +158,11 @@ export class Recorder {
             recordingsDir: this.recordingsDir,
             segmentS: this.options.segmentS,
             log: this.options.log,
-            onClosed: (closed) => this.sessions.delete(closed.id),
+            onClosed: (closed, finished) => {
+              this.sessions.delete(closed.id);
+              this.finishing.add(finished);
+              void finished.finally(() => this.finishing.delete(finished));
+            },
           });
           this.sessions.set(session.id, session);
         } catch (error) {
@@ -183,27 +192,33 @@ export class Recorder {
   }
 
   private alert(alert: RecorderAlert): void {
-    for (const listener of this.alertListeners) listener(alert);
+    this.safeEmit('alert', alert);
   }
 
   /** Deletes a finished recording: catalog rows, then its folder. */
   async delete(recordingId: string): Promise<boolean> {
-    const recording = this.catalog.get(recordingId);
+    const recording = await this.catalog.get(recordingId);
     if (!recording) return false;
     if (recording.state === 'recording') throw new RecordingBusyError(`recording ${recordingId} is still in progress; end the stream first`);
-    this.catalog.delete(recordingId);
+    await this.catalog.delete(recordingId);
     await rm(path.join(this.recordingsDir, recordingId), { recursive: true, force: true });
     return true;
   }
 
-  /** Finishes every recording in progress (marked complete). Idempotent. */
-  close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.diskGuard.close();
-    this.retention.close();
-    for (const session of [...this.sessions.values()]) session.close();
-    this.sessions.clear();
+  /**
+   * Finishes every recording in progress (marked complete); resolves once every ended session has
+   * written its end to the catalog (before the database closes). Idempotent: every call gets the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.isClosed = true;
+      this.diskGuard.close();
+      this.retention.close();
+      for (const session of [...this.sessions.values()]) void session.close();
+      this.sessions.clear();
+      await Promise.all([...this.finishing]);
+    })();
+    return this.closing;
   }
 }
 

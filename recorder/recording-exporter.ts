@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FfmpegError, JobCancelledError, type ProcessRunner } from '../core/process/process-runner.js';
-import type { MediaKind, RecordingCatalog, SegmentRow } from './recording-catalog.js';
+import type { MediaKind, RecordingCatalogStore, SegmentRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 
 export interface ExportedMedia {
@@ -16,7 +16,7 @@ export class ExportError extends Error {
 }
 
 export interface RecordingExporterOptions {
-  catalog: RecordingCatalog;
+  catalog: RecordingCatalogStore;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
   /** Runs the ffmpeg that joins the segments (dies with the server, killed when every caller gave up, watchdog). */
@@ -37,19 +37,17 @@ interface PendingExport {
  */
 export class RecordingExporter {
   private readonly inFlight = new Map<string, PendingExport>();
-  private readonly catalog: RecordingCatalog;
-  private readonly recordingsDir: string;
-  private readonly runner: ProcessRunner;
   /**
    * Chapters for an export (ffmetadata text, or null for none), asked once when the file is made; the
    * highlights stage supplies them (scene cuts from the recording's live signals, titles from its transcript).
    */
-  chapterSource: ((recordingId: string) => string | null) | undefined;
+  chapterSource: ((recordingId: string) => Promise<string | null>) | undefined;
+  private readonly catalog: RecordingCatalogStore;
+  private readonly recordingsDir: string;
+  private readonly runner: ProcessRunner;
 
   constructor(options: RecordingExporterOptions) {
-    this.catalog = options.catalog;
-    this.recordingsDir = options.recordingsDir;
-    this.runner = options.runner;
+    ({ catalog: this.catalog, recordingsDir: this.recordingsDir, runner: this.runner } = options);
   }
 
   /**
@@ -103,14 +101,14 @@ export class RecordingExporter {
     const contentType = webm ? 'video/webm' : 'video/mp4';
     const cached = await stat(file).catch(() => undefined);
     if (cached) return { file, bytes: cached.size, contentType };
-    const segments = this.catalog.segments(recordingId, kind);
+    const segments = await this.catalog.segments(recordingId, kind);
     if (segments.length === 0) throw new ExportError(`recording ${recordingId} has no ${kind} segments`);
     // Names of this run only: an export started after a cancelled one never shares (or loses) its files.
     const run = randomBytes(4).toString('hex');
     const list = path.join(dir, `${kind}.${run}.ffconcat`);
     await writeFile(list, concatList(segments));
     const temporary = `${file}.${run}.partial`;
-    const chapters = webm ? null : (this.chapterSource?.(recordingId) ?? null);
+    const chapters = webm ? null : ((await this.chapterSource?.(recordingId)) ?? null);
     const metadata = path.join(dir, `${kind}.${run}.ffmetadata`);
     if (chapters) await writeFile(metadata, chapters);
     const args = ['-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];

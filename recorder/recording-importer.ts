@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import { MediaProbe, MediaProbeError } from '../core/media/media-probe.js';
 import { FfmpegError, ProcessRunner } from '../core/process/process-runner.js';
 import { LivefxError } from '../core/errors.js';
 import { EventLog } from './event-log.js';
-import { RecordingCatalog, type RecordingEvent, type RecordingRow, type SegmentRow } from './recording-catalog.js';
+import type { RecordingCatalogStore, RecordingEvent, RecordingRow, SegmentRow } from './recording-catalog.js';
 import { RecordingManifest, type RecordingManifestData } from './recording-manifest.js';
 
 export type ImportErrorCode = 'missing_media' | 'invalid_media' | 'invalid_events' | 'file_too_large';
@@ -24,7 +23,7 @@ export class ImportError extends LivefxError {
 }
 
 export interface RecordingImporterOptions {
-  db: Database;
+  catalog: RecordingCatalogStore;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
   /** Runs the ffprobe and ffmpeg children; without one, a runner of `ffmpeg` and `ffprobe` is made. */
@@ -104,15 +103,13 @@ export interface ImportManifestBlock {
  * JSON into a recording in state `imported`. The media is copied without re-encoding into one file
  * (MP4 when its codecs fit, else WebM, else Matroska) that serves as both "original" and
  * "transformed". Everything is built in a temporary folder, renamed into place, then the catalog rows
- * go in with one transaction; a failure at any step leaves neither folder nor row.
+ * go in all at once; a failure at any step leaves neither folder nor row.
  */
 export class RecordingImporter {
-  private readonly catalog: RecordingCatalog;
   private readonly runner: ProcessRunner;
   private readonly mediaProbe: MediaProbe;
 
   constructor(private readonly options: RecordingImporterOptions) {
-    this.catalog = new RecordingCatalog(options.db);
     this.runner = options.runner ?? new ProcessRunner({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, label: 'import' });
     this.mediaProbe = new MediaProbe({ runner: this.runner });
   }
@@ -218,11 +215,7 @@ export class RecordingImporter {
       await rename(temporary, target);
       renamed = true;
       const segments: SegmentRow[] = (['original', 'transformed'] as const).map((kind) => ({ recordingId: id, kind, index: 0, file, startS: 0, durationS, bytes }));
-      this.options.db.transaction(() => {
-        this.catalog.create(recording);
-        for (const segment of segments) this.catalog.addSegment(segment);
-        this.catalog.insertEvents(id, recordingEvents);
-      })();
+      await this.options.catalog.insertRecording(recording, segments, recordingEvents);
       this.options.log?.info({ recordingId: id, source: block.source, durationS, events: recordingEvents.length, container }, 'recording imported');
       return recording;
     } catch (error) {

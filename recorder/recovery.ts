@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { MediaProbe } from '../core/media/media-probe.js';
 import { EventLog } from './event-log.js';
-import { MEDIA_KINDS, type RecordingCatalog, type RecordingEvent, type RecordingRow } from './recording-catalog.js';
+import { MEDIA_KINDS, type RecordingCatalogStore, type RecordingEvent, type RecordingRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 import { segmentFileName } from './segment-writer.js';
 
@@ -23,6 +23,15 @@ export interface RecoveryReport {
 
 const SEGMENT_FILE = /^(\d{6})\.mkv$/;
 
+export interface RecordingRecoveryOptions {
+  catalog: RecordingCatalogStore;
+  /** `$LIVEFX_DATA_DIR/recordings`. */
+  recordingsDir: string;
+  /** Reads the segments a crash left (ffprobe through the process runner). */
+  probe: MediaProbe;
+  log: Logger;
+}
+
 const eventLineSchema = z.object({
   seq: z.number().int().positive(),
   t: z.number().min(0),
@@ -36,17 +45,19 @@ const eventLineSchema = z.object({
  * reached events.jsonl but not the catalog, recomputes the duration and marks them `recovered`.
  */
 export class RecordingRecovery {
-  constructor(
-    private readonly catalog: RecordingCatalog,
-    private readonly recordingsDir: string,
-    private readonly probe: MediaProbe,
-    private readonly log: Logger,
-  ) {}
+  private readonly catalog: RecordingCatalogStore;
+  private readonly recordingsDir: string;
+  private readonly probe: MediaProbe;
+  private readonly log: Logger;
+
+  constructor(options: RecordingRecoveryOptions) {
+    ({ catalog: this.catalog, recordingsDir: this.recordingsDir, probe: this.probe, log: this.log } = options);
+  }
 
   /** Recovers every unfinished recording; call before any new recording starts. */
   async recoverAll(): Promise<RecoveryReport[]> {
     const reports: RecoveryReport[] = [];
-    for (const recording of this.catalog.inState('recording')) {
+    for (const recording of await this.catalog.inState('recording')) {
       try {
         const report = await this.recover(recording);
         reports.push(report);
@@ -63,7 +74,7 @@ export class RecordingRecovery {
     const report: RecoveryReport = { recordingId: recording.id, segmentsRegistered: [], segmentsSetAside: [], eventsReinserted: 0, eventLinesUnreadable: 0, durationS: 0 };
     let mediaEndS = 0;
     for (const kind of MEDIA_KINDS) {
-      const known = new Map(this.catalog.segments(recording.id, kind).map((segment) => [segment.index, segment]));
+      const known = new Map((await this.catalog.segments(recording.id, kind)).map((segment) => [segment.index, segment]));
       for (const segment of known.values()) mediaEndS = Math.max(mediaEndS, segment.startS + segment.durationS);
       const kindDir = path.join(dir, kind);
       const names = existsSync(kindDir) ? readdirSync(kindDir).filter((name) => SEGMENT_FILE.test(name)).sort() : [];
@@ -75,7 +86,7 @@ export class RecordingRecovery {
         try {
           const probed = await this.probe.packets(file);
           const bytes = statSync(file).size;
-          this.catalog.addSegment({ recordingId: recording.id, kind, index, file: relative, startS: probed.startS, durationS: probed.endS - probed.startS, bytes });
+          await this.catalog.addSegment({ recordingId: recording.id, kind, index, file: relative, startS: probed.startS, durationS: probed.endS - probed.startS, bytes });
           mediaEndS = Math.max(mediaEndS, probed.endS);
           report.segmentsRegistered.push(relative);
         } catch (error) {
@@ -87,7 +98,7 @@ export class RecordingRecovery {
     }
     const eventsFile = path.join(dir, EventLog.FILE_NAME);
     if (existsSync(eventsFile)) {
-      const have = this.catalog.eventSeqs(recording.id);
+      const have = await this.catalog.eventSeqs(recording.id);
       const missing: RecordingEvent[] = [];
       for (const line of readFileSync(eventsFile, 'utf8').split('\n')) {
         if (!line.trim()) continue;
@@ -103,18 +114,19 @@ export class RecordingRecovery {
         }
         if (!have.has(parsed.data.seq)) missing.push(parsed.data);
       }
-      report.eventsReinserted = this.catalog.insertEvents(recording.id, missing);
+      report.eventsReinserted = await this.catalog.insertEvents(recording.id, missing);
     }
-    report.durationS = Math.round(Math.max(mediaEndS, this.catalog.lastEventTime(recording.id)) * 1000) / 1000;
+    report.durationS = Math.round(Math.max(mediaEndS, await this.catalog.lastEventTime(recording.id)) * 1000) / 1000;
     const endedAt = new Date(Date.parse(recording.startedAt) + report.durationS * 1000).toISOString();
-    this.catalog.finish(recording.id, 'recovered', endedAt, report.durationS);
+    await this.catalog.finish(recording.id, 'recovered', endedAt, report.durationS);
     let media = { originalCodec: null as 'H264' | 'VP8' | null, hasAudio: false, segmentS: 4 };
     try {
       media = RecordingManifest.read(dir);
     } catch (error) {
       this.log.warn({ err: error, recordingId: recording.id }, 'manifest unreadable; rewriting it from the catalog');
     }
-    if (existsSync(dir)) RecordingManifest.write(dir, this.catalog.get(recording.id)!, { originalCodec: media.originalCodec, hasAudio: media.hasAudio, segmentS: media.segmentS });
+    const finished = await this.catalog.get(recording.id);
+    if (existsSync(dir) && finished) RecordingManifest.write(dir, finished, { originalCodec: media.originalCodec, hasAudio: media.hasAudio, segmentS: media.segmentS });
     return report;
   }
 }

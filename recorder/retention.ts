@@ -1,10 +1,10 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
-import type { RecordingCatalog, RecordingRow } from './recording-catalog.js';
+import type { RecordingCatalogStore, RecordingRow } from './recording-catalog.js';
 
 export interface RetentionOptions {
-  catalog: RecordingCatalog;
+  catalog: RecordingCatalogStore;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
   /** Recordings that ended longer ago than this are deleted; undefined: no age limit. */
@@ -75,7 +75,7 @@ export class RecordingRetention {
     const { catalog, maxAgeDays, maxBytes } = this.options;
     const now = (this.options.now ?? Date.now)();
     // Oldest first: list() is newest first.
-    const recordings = catalog.list().reverse();
+    const recordings = (await catalog.list()).reverse();
     // Every folder is measured only for a size limit; an age limit alone measures just what it deletes.
     const sizes = new Map<string, number>();
     if (maxBytes !== undefined) for (const recording of recordings) sizes.set(recording.id, await folderBytes(path.join(this.options.recordingsDir, recording.id)));
@@ -90,7 +90,7 @@ export class RecordingRetention {
       else if (maxBytes !== undefined && total > maxBytes) reason = 'size';
       if (!reason) continue;
       const bytes = sizes.get(recording.id) ?? (await folderBytes(path.join(this.options.recordingsDir, recording.id)));
-      catalog.delete(recording.id);
+      await catalog.delete(recording.id);
       await rm(path.join(this.options.recordingsDir, recording.id), { recursive: true, force: true });
       total -= bytes;
       const deletion: RetentionDeletion = { recordingId: recording.id, title: recording.title, state: recording.state, startedAt: recording.startedAt, bytes, reason };

@@ -12,19 +12,19 @@ import type { LiveSignalBatch, LiveWord, StreamState } from '../core/live-media.
 import type { EncodedAccessUnit, LiveMediaTap } from '../core/live-tap.js';
 import type { RecordableStream, ViewerCounts } from './live-source.js';
 import { EventLog } from './event-log.js';
-import type { RecordingCatalog, RecordingRow } from './recording-catalog.js';
+import type { RecordingCatalogStore, RecordingRow } from './recording-catalog.js';
 import { RecordingManifest } from './recording-manifest.js';
 import { SegmentWriter, type CompletedSegment } from './segment-writer.js';
 
 export interface SessionRecorderOptions {
   stream: RecordableStream;
-  catalog: RecordingCatalog;
+  catalog: RecordingCatalogStore;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
   segmentS: number;
   log: Logger;
-  /** Called once the recording is finished (complete in the catalog). */
-  onClosed: (recorder: SessionRecorder) => void;
+  /** Called when the recording ends; `finished` resolves once it is complete in the catalog and its event log is closed. */
+  onClosed: (recorder: SessionRecorder, finished: Promise<void>) => void;
 }
 
 const OPUS_TRACK: MatroskaAudioTrack = { codec: 'opus', sampleRate: 48000, channels: 2 };
@@ -57,6 +57,9 @@ export class SessionRecorder implements LiveMediaTap {
   private failed = false;
   private mediaStopped = false;
   private isClosed = false;
+  private closing: Promise<void> | undefined;
+  /** The catalog writes of this recording, in order: the row first, then segments, then the end. */
+  private catalogWrites: Promise<unknown>;
   /** After the media is finished: the transcript words the speech engine still flushes while the pipeline closes. */
   private lateWordsOpen = false;
 
@@ -91,7 +94,7 @@ export class SessionRecorder implements LiveMediaTap {
     this.dir = path.join(options.recordingsDir, this.id);
     mkdirSync(this.dir, { recursive: true });
     this.hasAudio = stream.publisherHasAudio;
-    this.recording = catalog.create({
+    this.recording = {
       id: this.id,
       streamId: stream.id,
       title: stream.title,
@@ -99,11 +102,19 @@ export class SessionRecorder implements LiveMediaTap {
       startedAt: new Date(this.originMs).toISOString(),
       endedAt: null,
       durationS: 0,
-    });
+    };
+    // Media and events start at once (the first keyframe must not wait for the catalog); their rows follow the recording's.
+    const created = catalog.create({ ...this.recording });
+    this.catalogWrites = created.catch((error: unknown) => options.log.error({ err: error, recordingId: this.id }, 'recording could not be added to the catalog (recovery adds nothing without its row)'));
     this.writeManifest();
-    this.events = new EventLog(catalog, this.id, path.join(this.dir, EventLog.FILE_NAME), this.originMs, (error) =>
-      options.log.error({ err: error, recordingId: this.id }, 'recording events could not be written to the catalog (kept in events.jsonl)'),
-    );
+    this.events = new EventLog({
+      catalog,
+      recordingId: this.id,
+      file: path.join(this.dir, EventLog.FILE_NAME),
+      originMs: this.originMs,
+      after: this.catalogWrites,
+      onError: (error) => options.log.error({ err: error, recordingId: this.id }, 'recording events could not be written to the catalog (kept in events.jsonl)'),
+    });
     const segmentOptions = { recordingDir: this.dir, segmentS: options.segmentS, ...(this.hasAudio ? { audio: OPUS_TRACK } : {}), onSegment: (segment: CompletedSegment) => this.onSegment(segment) };
     this.original = new SegmentWriter({ ...segmentOptions, kind: 'original', requestKeyframe: () => stream.requestPublisherKeyframe('recording segment') });
     this.transformed = new SegmentWriter({ ...segmentOptions, kind: 'transformed', requestKeyframe: () => stream.requestProcessedKeyframe() });
@@ -203,17 +214,23 @@ export class SessionRecorder implements LiveMediaTap {
     this.original.close();
     this.transformed.close();
     this.appendEvent('recording-stopped', { code, message });
-    this.events.flush();
+    void this.events.flush();
     this.options.log.warn({ streamId: this.streamId, recordingId: this.id, code }, `recording media stopped: ${message}`);
   }
 
   /**
    * Finishes the segments in progress, logs the end, flushes the event log and marks the recording
-   * complete (catalog and manifest). Idempotent; everything here is synchronous, so a SIGTERM
-   * shutdown that ends the streams has finished every recording when the streams have ended.
+   * complete (catalog and manifest). Idempotent: every call gets the same promise, which resolves once
+   * the catalog has the end and the event log is closed (the recorder's close awaits it before the database goes).
    */
-  close(reason = 'server shutting down', options: { lateWords?: boolean } = {}): void {
-    if (this.isClosed) return;
+  close(reason = 'server shutting down', options: { lateWords?: boolean } = {}): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.finish(reason, options);
+    this.options.onClosed(this, this.closing);
+    return this.closing;
+  }
+
+  private async finish(reason: string, options: { lateWords?: boolean }): Promise<void> {
     const endMs = performance.timeOrigin + performance.now();
     this.detachTap();
     this.options.stream.off('state', this.onState);
@@ -224,22 +241,28 @@ export class SessionRecorder implements LiveMediaTap {
     this.transformed.close();
     this.events.append('state', { state: 'ended', reason }, endMs);
     this.isClosed = true;
+    let eventLogClosed: Promise<void>;
     if (options.lateWords) {
       // The speech engine finishes the utterance in progress while the pipeline closes: those words
       // belong to the transcript. The stream's closing promise exists once this event has returned.
       this.lateWordsOpen = true;
-      queueMicrotask(() => void this.options.stream.whenClosed.finally(() => this.closeEventLog()));
+      eventLogClosed = new Promise<void>((resolve) => queueMicrotask(() => resolve(this.options.stream.whenClosed.finally(() => this.closeEventLog()))));
     } else {
-      this.closeEventLog();
+      eventLogClosed = this.closeEventLog();
     }
     const durationS = Math.round(endMs - this.originMs) / 1000;
     this.recording.state = 'complete';
-    this.recording.endedAt = new Date(endMs).toISOString();
+    const endedAt = (this.recording.endedAt = new Date(endMs).toISOString());
     this.recording.durationS = durationS;
-    this.options.catalog.finish(this.id, 'complete', this.recording.endedAt, durationS);
+    this.catalogWrite(() => this.options.catalog.finish(this.id, 'complete', endedAt, durationS), 'recording end');
     this.writeManifest();
     this.options.log.info({ streamId: this.streamId, recordingId: this.id, durationS }, 'recording complete');
-    this.options.onClosed(this);
+    await Promise.all([this.catalogWrites, eventLogClosed.catch((error: unknown) => this.options.log.error({ err: error, recordingId: this.id }, 'recording event log could not be closed'))]);
+  }
+
+  /** Queues one catalog write after the earlier ones; a failure is logged (the files on disk stay, recovery can rebuild). */
+  private catalogWrite(write: () => Promise<unknown>, what: string): void {
+    this.catalogWrites = this.catalogWrites.then(write).catch((error: unknown) => this.options.log.error({ err: error, recordingId: this.id }, `${what} could not be written to the catalog`));
   }
 
   private appendLateOrLive(type: string, payload: Record<string, unknown>, atMs: number): void {
@@ -252,12 +275,12 @@ export class SessionRecorder implements LiveMediaTap {
     }
   }
 
-  private closeEventLog(): void {
+  private closeEventLog(): Promise<void> {
     this.lateWordsOpen = false;
     this.options.stream.off('transcript-words', this.onWords);
     this.options.stream.off('caption-gap', this.onCaptionGap);
     this.options.stream.off('signals', this.onSignals);
-    this.events.close();
+    return this.events.close();
   }
 
   /** The first packet arrived a moment before the stream announced it was live: that moment is time 0. */
@@ -266,7 +289,7 @@ export class SessionRecorder implements LiveMediaTap {
   }
 
   private onSegment(segment: CompletedSegment): void {
-    this.options.catalog.addSegment({ ...segment, recordingId: this.id });
+    this.catalogWrite(() => this.options.catalog.addSegment({ ...segment, recordingId: this.id }), `segment ${segment.file}`);
   }
 
   private noteViewers(viewers: { webrtc: number; hls: number }): void {

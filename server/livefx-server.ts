@@ -8,7 +8,6 @@ import { LivefxError } from '../core/errors.js';
 import { Authenticator, requireAnyOperator } from './auth/access.js';
 import { registerRouteAccess } from './auth/route-access.js';
 import { attachSocketAccess } from './auth/socket-access.js';
-import { TokenStore } from './auth/token-store.js';
 import { ViewerLinks } from './auth/viewer-links.js';
 import { registerAuthRoutes, viewerLink } from './http/auth-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -20,7 +19,6 @@ import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
 import { HighlightService } from '../highlights/highlight-service.js';
-import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerRequestLimits } from './http/request-limits.js';
 import { limitSocketMessages } from './socket-message-limits.js';
@@ -33,14 +31,14 @@ import { guardSocketEvents } from './socket-event-guard.js';
 import { AudienceHub } from './audience/audience-hub.js';
 import { ChatModeration } from './audience/chat-moderation.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
-import type { Logger } from '../core/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { LivefxMetrics } from './metrics.js';
 import { Gauge } from 'prom-client';
 import type { Sfu } from './sfu/sfu.js';
-import { WeriftSfu } from './sfu/werift-sfu.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from './storage/migrations.js';
-import { PresetStore } from './storage/preset-store.js';
+import type { PresetStore } from './storage/preset-store.js';
+import { defaultParts, type LivefxParts } from './livefx-parts.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 import { Recorder } from '../recorder/recorder.js';
 
@@ -54,36 +52,36 @@ function projectRoot(): string {
   return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
 }
 
+export interface LivefxServerOptions {
+  config: LivefxConfig;
+  /** Defaults to a logger at LIVEFX_LOG_LEVEL. */
+  log?: Logger;
+  /** Parts to use instead of the defaults (see defaultParts); the server closes them on close(). */
+  parts?: Partial<LivefxParts>;
+}
+
 /** One livefx server: HTTP API, signalling, socket.io, the SFU and every stream. */
 export class LivefxServer {
   readonly metrics = new LivefxMetrics();
-  readonly registry: StreamRegistry;
-  /** Chat, reactions and viewer counts of every stream: the recorder listens here. */
-  readonly audience: AudienceHub;
-  readonly sfu: Sfu;
+  readonly config: LivefxConfig;
+  readonly log: Logger;
   readonly http: FastifyInstance;
   readonly io: SocketServer;
+  private readonly givenParts: Partial<LivefxParts>;
+  private openParts: LivefxParts | undefined;
+  private openRegistry: StreamRegistry | undefined;
+  private openAudience: AudienceHub | undefined;
   private openDatabase: LivefxDatabase | undefined;
-  private presetStore: PresetStore | undefined;
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(
-    readonly config: LivefxConfig,
-    readonly log: Logger,
-  ) {
-    this.registry = new StreamRegistry({ config, metrics: this.metrics, log });
-    this.audience = new AudienceHub(this.registry, log);
-    const portRange = config.LIVEFX_RTC_PORTS ? (config.LIVEFX_RTC_PORTS.split('-').map(Number) as [number, number]) : undefined;
-    this.sfu = new WeriftSfu({
-      iceHosts: ['127.0.0.1', ...config.LIVEFX_ICE_HOSTS.split(',').map((host) => host.trim()).filter(Boolean)],
-      ...(portRange ? { portRange } : {}),
-      maxPublishKbps: config.LIVEFX_MAX_PUBLISH_KBPS,
-      log,
-    });
+  constructor(options: LivefxServerOptions) {
+    const config = (this.config = options.config);
+    const log = (this.log = options.log ?? createLogger(config.LIVEFX_LOG_LEVEL));
+    this.givenParts = options.parts ?? {};
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
     const https = config.LIVEFX_TLS_CERT && config.LIVEFX_TLS_KEY ? { cert: readFileSync(config.LIVEFX_TLS_CERT), key: readFileSync(config.LIVEFX_TLS_KEY) } : undefined;
     this.http = Fastify({
@@ -111,19 +109,21 @@ export class LivefxServer {
     const app = this.http;
     const database = (this.openDatabase = LivefxDatabase.open(this.config.LIVEFX_DATA_DIR, MIGRATIONS));
     if (database.applied.length > 0) this.log.info({ file: database.file, migrations: database.applied }, 'database schema migrated');
-    const presets = (this.presetStore = new PresetStore(database.db));
+    const parts = (this.openParts = defaultParts({ config: this.config, log: this.log, database }, this.givenParts));
+    const registry = (this.openRegistry = new StreamRegistry({ config: this.config, metrics: this.metrics, log: this.log, directory: parts.streamDirectory }));
+    const audience = (this.openAudience = new AudienceHub({ registry, log: this.log, bus: parts.audienceBus }));
+    const { presets, tokens } = parts;
     presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));
-    const tokens = new TokenStore(database.db);
     tokens.on('revoked', (record) => this.log.info({ tokenId: record.id, role: record.role, label: record.label }, 'token revoked'));
-    const auth = (this.openAuth = new Authenticator(
+    const auth = (this.openAuth = new Authenticator({
       tokens,
-      new ViewerLinks(ViewerLinks.fileIn(this.config.LIVEFX_DATA_DIR)),
-      this.config.LIVEFX_ADMIN_TOKEN,
-      (token) => this.registry.list().find((stream) => stream.keyMatches(token))?.id,
-    ));
-    const generatedAdmin = !this.config.LIVEFX_ADMIN_TOKEN && !tokens.hasAdmin() ? tokens.issue('admin', { label: 'admin (generated on first start)' }) : undefined;
+      viewerLinks: new ViewerLinks(ViewerLinks.fileIn(this.config.LIVEFX_DATA_DIR)),
+      adminToken: this.config.LIVEFX_ADMIN_TOKEN,
+      streamOfKey: (token) => registry.list().find((stream) => stream.keyMatches(token))?.id,
+    }));
+    const generatedAdmin = !this.config.LIVEFX_ADMIN_TOKEN && !(await tokens.hasAdmin()) ? await tokens.issue('admin', { label: 'admin (generated on first start)' }) : undefined;
     const recorder = (this.openRecorder = new Recorder({
-      db: database.db,
+      catalog: parts.catalog,
       dataDir: this.config.LIVEFX_DATA_DIR,
       segmentS: this.config.LIVEFX_RECORD_SEGMENT_S,
       ffmpeg: this.config.LIVEFX_FFMPEG,
@@ -148,19 +148,14 @@ export class LivefxServer {
         if (space) this.set(space.freeBytes);
       },
     });
-    recorder.watch(this.registry);
-    recorder.listenTo(this.audience);
+    recorder.watch(registry);
+    recorder.listenTo(audience);
     const highlights = (this.openHighlights = new HighlightService({
-      db: database.db,
       recorder,
       dataDir: this.config.LIVEFX_DATA_DIR,
       ffmpeg: this.config.LIVEFX_FFMPEG,
       ffprobe: this.config.LIVEFX_FFPROBE,
-      jobQueue: new SqliteJobQueue({
-        db: database.db,
-        concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
-        onError: (error, job) => this.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
-      }),
+      jobQueue: parts.jobQueue,
       stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
       log: this.log,
     }));
@@ -172,24 +167,24 @@ export class LivefxServer {
     });
     // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
     registerRequestLimits(app, this.config, this.metrics);
-    registerRouteAccess(app, auth, (id) => this.registry.get(id));
+    registerRouteAccess(app, auth, (id) => registry.get(id));
     registerErrorHandler(app, { config: this.config, metrics: this.metrics, log: this.log });
-    registerStreamRoutes(app, this.registry, {
+    registerStreamRoutes(app, registry, {
       operatorToken: (stream) => tokens.issue('operator', { streamId: stream.id, label: `operator of ${stream.id} (${stream.title})` }),
       viewerLink: (stream) => viewerLink(auth, stream, this.config.LIVEFX_VIEWER_LINK_TTL_S),
     });
-    registerAuthRoutes(app, auth, this.registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
-    registerTransformRoutes(app, this.registry);
-    const moderation = new ChatModeration(this.registry, this.audience);
-    registerModerationRoutes(app, this.registry, moderation);
-    registerPresetRoutes(app, this.registry, presets);
+    registerAuthRoutes(app, auth, registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
+    registerTransformRoutes(app, registry);
+    const moderation = new ChatModeration(registry, audience);
+    registerModerationRoutes(app, registry, moderation);
+    registerPresetRoutes(app, registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
-    registerSignallingRoutes(app, this.registry, this.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
-    registerMediaRoutes(app, this.registry);
+    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
+    registerMediaRoutes(app, registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
     await registerPageRoutes(app, projectRoot());
-    app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
+    app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     limitSocketMessages(this.io, this.config, this.log, this.metrics);
     this.stopSocketAccess = attachSocketAccess(this.io, auth, {
@@ -197,9 +192,9 @@ export class LivefxServer {
       '/audience': undefined,
       '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
     });
-    attachLiveNamespace(this.io, this.registry, this.log);
-    attachOperatorNamespace(this.io, this.registry, presets, recorder, { hub: this.audience, moderation }, this.log);
-    attachAudienceNamespace(this.io, this.registry, this.audience, this.config, this.log);
+    attachLiveNamespace(this.io, registry, this.log);
+    attachOperatorNamespace(this.io, registry, presets, recorder, { hub: audience, moderation }, this.log);
+    attachAudienceNamespace(this.io, registry, audience, this.config, this.log);
     for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
@@ -207,6 +202,27 @@ export class LivefxServer {
     const host = this.config.HOST.includes(':') ? `[${this.config.HOST}]` : this.config.HOST;
     const url = `${this.config.LIVEFX_TLS_CERT ? 'https' : 'http'}://${host}:${port}`;
     return generatedAdmin ? { url, adminToken: generatedAdmin.token } : { url };
+  }
+
+  /** The parts in use (given or default), from start() until close(). */
+  get parts(): LivefxParts {
+    if (!this.openParts) throw new Error('the server has not started: its parts are chosen in start()');
+    return this.openParts;
+  }
+
+  get registry(): StreamRegistry {
+    if (!this.openRegistry) throw new Error('the server has not started: the stream registry opens in start()');
+    return this.openRegistry;
+  }
+
+  /** Chat, reactions and viewer counts of every stream: the recorder listens here. */
+  get audience(): AudienceHub {
+    if (!this.openAudience) throw new Error('the server has not started: the audience hub opens in start()');
+    return this.openAudience;
+  }
+
+  get sfu(): Sfu {
+    return this.parts.sfu;
   }
 
   /** livefx.db in the data directory: open (and migrated) from start() until close(). */
@@ -232,8 +248,7 @@ export class LivefxServer {
   }
 
   get presets(): PresetStore {
-    if (!this.presetStore) throw new Error('the server has not started: presets open in start()');
-    return this.presetStore;
+    return this.parts.presets;
   }
 
   /**
@@ -245,13 +260,16 @@ export class LivefxServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopSocketAccess?.();
-      await this.registry.closeAll();
+      await this.openRegistry?.closeAll();
       // Ending the streams finished their recordings; this catches one that was still starting.
       // Running highlights jobs stop here and run again from scratch on the next start.
       await this.openHighlights?.close();
-      this.openRecorder?.close();
-      this.audience.close();
-      await this.sfu.close();
+      await this.openParts?.jobQueue.close();
+      await this.openRecorder?.close();
+      this.openAudience?.close();
+      await this.openParts?.audienceBus.close();
+      await this.openParts?.streamDirectory.close();
+      await this.openParts?.sfu.close();
       // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.
       // socket.io closes the HTTP server too, which then waits for every open connection. A keep-alive
       // connection whose last response (a file stream) had not finished when close began is not idle and

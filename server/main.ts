@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.LIVEFX_LOG_LEVEL);
-  const server = new LivefxServer(config, log);
+  const server = new LivefxServer({ config, log });
   const { url, adminToken } = await server.start().catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
     process.exit(1);

@@ -23,7 +23,7 @@ const watchModerationMessage = z.object({ streamId: z.string().min(1).max(64) })
 
 /** Something that raises operator alerts for a stream (the recorder: `disk_low`). */
 export interface OperatorAlertSource {
-  onAlert(listener: (alert: { streamId: string; code: string; message: string }) => void): void;
+  on(event: 'alert', listener: (alert: { streamId: string; code: string; message: string }) => void): unknown;
 }
 
 /** Chat moderation for the consoles: the hub's events and the actions on it. */
@@ -59,7 +59,7 @@ export function attachOperatorNamespace(
   presets.on('changed', (list) => operators.emit('presets', { presets: list }));
   const room = (streamId: string): string => `operators:${streamId}`;
   // Recorder alerts (disk low, …) go to the consoles of the stream concerned.
-  alerts?.onAlert((alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
+  alerts?.on('alert', (alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
   const wire = (stream: LiveStream): void => {
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
   };
@@ -104,14 +104,14 @@ export function attachOperatorNamespace(
       const { streamId, index, patch } = parse(patchMessage, message, 'patch-transform needs { streamId: string, index: integer, patch: { enabled?, params? } }');
       return { chain: await patchTransform(find(streamId), index, patch, who) };
     });
-    on('list-presets', () => ({ presets: presets.list() }));
-    on('save-preset', (message) => {
+    on('list-presets', async () => ({ presets: await presets.list() }));
+    on('save-preset', async (message) => {
       const { name, spec } = parse(savePresetMessage, message, 'save-preset needs { name: string, spec: { transforms: [...] } }');
-      return { ...presets.save(name, spec, who) };
+      return { ...(await presets.save(name, spec, who)) };
     });
-    on('delete-preset', (message) => {
+    on('delete-preset', async (message) => {
       const { name } = parse(deletePresetMessage, message, 'delete-preset needs { name: string }');
-      presets.delete(name, who);
+      await presets.delete(name, who);
       return { deleted: name };
     });
     on('apply-preset', async (message) => {

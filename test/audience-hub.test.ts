@@ -17,7 +17,7 @@ let hub: AudienceHub;
 beforeEach(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-audience-'));
   registry = new StreamRegistry({ config: loadConfig({ LIVEFX_DATA_DIR: dataDir }), metrics: new LivefxMetrics(), log: pino({ level: 'silent' }) });
-  hub = new AudienceHub(registry, pino({ level: 'silent' }));
+  hub = new AudienceHub({ registry, log: pino({ level: 'silent' }) });
 });
 
 afterEach(async () => {

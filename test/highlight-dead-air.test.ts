@@ -44,7 +44,7 @@ async function runJob(request: Record<string, unknown>): Promise<any> {
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'livefx-dead-air-'));
   const show = await makeHighlightShow(scratch);
-  server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
+  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
   url = (await server.start()).url;
   // The show's transcript and background chat, with one crowd moment right after the dead air instead of the usual peaks.
   const events = highlightShowEvents().events.filter((event) => !('user' in event) || !event.user.startsWith('fan-'));

@@ -40,13 +40,13 @@ describe('live signals of the synthetic show', () => {
   });
 
   it('make the highlights job skip ffmpeg analysis and still cover the peaks without dead air', async () => {
-    const server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
+    const server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
     const { url } = await server.start();
     try {
       const recording = await server.recorder.importer.import({ media: showFile, events: highlightShowEvents() });
       // As a live recording's pipeline stores them: appended to the recording's event log.
-      const firstSeq = Math.max(0, ...server.recorder.catalog.eventSeqs(recording.id)) + 1;
-      server.recorder.catalog.insertEvents(recording.id, signals.events.map((event, index) => ({ seq: firstSeq + index, ...event })));
+      const firstSeq = Math.max(0, ...(await server.recorder.catalog.eventSeqs(recording.id))) + 1;
+      await server.recorder.catalog.insertEvents(recording.id, signals.events.map((event, index) => ({ seq: firstSeq + index, ...event })));
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
       const posted = await fetch(`${url}/v1/video/highlights`, { method: 'POST', headers, body: JSON.stringify({ recording_id: recording.id, k: 2 }) });
       expect(posted.status).toBe(202);

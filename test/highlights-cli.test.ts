@@ -50,7 +50,7 @@ beforeAll(async () => {
 /** A real server on its own data directory with the show imported. */
 async function servedShow(name: string, env: Record<string, string>): Promise<{ server: LivefxServer; url: string; recordingId: string; dataDir: string }> {
   const dataDir = path.join(scratch, name);
-  const server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, ...env }), pino({ level: 'silent' }));
+  const server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, ...env }), log: pino({ level: 'silent' }) });
   const { url } = await server.start();
   const recording = await server.recorder.importer.import({ media: showFile, events: highlightShowEvents() });
   return { server, url, recordingId: recording.id, dataDir };

@@ -20,7 +20,7 @@ let showFile: string;
 let recordingId: string;
 
 async function startServer(): Promise<void> {
-  server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
+  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
   url = (await server.start()).url;
 }
 
@@ -120,11 +120,11 @@ describe('POST /v1/video/highlights refuses bad requests clearly', () => {
 
   it('refuses a recording still in progress with 409, and unknown jobs, files and clips with 404', async () => {
     const now = new Date().toISOString();
-    server.recorder.catalog.create({ id: 'live-one', streamId: 'some-stream', title: 'live', state: 'recording', startedAt: now, endedAt: null, durationS: 0 });
+    await server.recorder.catalog.create({ id: 'live-one', streamId: 'some-stream', title: 'live', state: 'recording', startedAt: now, endedAt: null, durationS: 0 });
     const live = await api('POST', '/v1/video/highlights', { recording_id: 'live-one' });
     expect(live.status).toBe(409);
     expect(live.body.error.code).toBe('recording_in_progress');
-    server.recorder.catalog.delete('live-one');
+    await server.recorder.catalog.delete('live-one');
     expect((await api('GET', '/v1/video/highlights/nope')).status).toBe(404);
     expect((await api('DELETE', '/v1/video/highlights/nope')).status).toBe(404);
     expect((await api('PATCH', '/v1/video/highlights/nope/clips/1', { review: 'approved' })).status).toBe(404);

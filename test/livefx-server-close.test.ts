@@ -25,7 +25,7 @@ describe('LivefxServer.close', () => {
   // The cause of an intermittent 60 s hang in the highlights CLI test: a keep-alive connection whose file
   // response was still being sent when close() began kept the HTTP server open for keepAliveTimeout (72 s).
   it('finishes while a client is still reading a media file (the response gets 1 s, then the connection is cut)', async () => {
-    const server = new LivefxServer(loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), pino({ level: 'silent' }));
+    const server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
     const { url } = await server.start();
     const recording = await server.recorder.importer.import({ media });
     const response = await fetch(`${url}/v1/recordings/${recording.id}/media/original`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

@@ -24,8 +24,8 @@ describe('DiskGuard', () => {
     });
     const lows: number[] = [];
     const oks: number[] = [];
-    guard.onLow((space) => lows.push(space.freeBytes));
-    guard.onOk((space) => oks.push(space.freeBytes));
+    guard.on('low', (space) => lows.push(space.freeBytes));
+    guard.on('ok', (space) => oks.push(space.freeBytes));
     await guard.start();
     expect(guard.low).toBe(false);
     expect(guard.space).toEqual({ freeBytes: 5000 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { RecordingImporter } from '../recorder/recording-importer.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import { runBuiltCli, type CliRun } from './helpers/cli-run.js';
@@ -218,7 +219,7 @@ describe('RecordingImporter', () => {
       // A read-only connection: the files are complete, then the INSERTs fail.
       const db = new BetterSqlite3(path.join(dataDir, 'livefx.db'), { readonly: true });
       try {
-        const importer = new RecordingImporter({ db, recordingsDir: path.join(dataDir, 'recordings'), ffmpeg: 'ffmpeg', ffprobe: 'ffprobe' });
+        const importer = new RecordingImporter({ catalog: new SqliteRecordingCatalog({ db }), recordingsDir: path.join(dataDir, 'recordings'), ffmpeg: 'ffmpeg', ffprobe: 'ffprobe' });
         await expect(importer.import({ media: file('good.mp4'), events: goodEvents })).rejects.toThrow(/readonly/i);
         expect(await readdir(path.join(dataDir, 'recordings'))).toEqual([]);
         expect(db.prepare('SELECT COUNT(*) AS n FROM recordings').get()).toEqual({ n: 0 });

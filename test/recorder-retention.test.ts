@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecordingCatalog, type RecordingRow } from '../recorder/recording-catalog.js';
+import type { RecordingRow } from '../recorder/recording-catalog.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { RecordingRetention, type RetentionOptions } from '../recorder/retention.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { LivefxDatabase } from '../core/database.js';
@@ -18,13 +19,13 @@ const NOW = Date.parse('2026-06-15T12:00:00Z');
 
 let dataDir: string;
 let database: LivefxDatabase;
-let catalog: RecordingCatalog;
+let catalog: SqliteRecordingCatalog;
 let logLines: any[];
 
 beforeEach(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-retention-'));
   database = LivefxDatabase.open(dataDir, MIGRATIONS);
-  catalog = new RecordingCatalog(database.db);
+  catalog = new SqliteRecordingCatalog({ db: database.db });
   logLines = [];
 });
 
@@ -38,7 +39,7 @@ const recordingsDir = (): string => path.join(dataDir, 'recordings');
 /** A recording that ended `daysAgo` days before NOW, with `mb` MB of media in its folder. */
 async function addRecording(id: string, daysAgo: number, mb: number, state: RecordingRow['state'] = 'complete'): Promise<void> {
   const endedMs = NOW - daysAgo * DAY_MS;
-  catalog.create({
+  await catalog.create({
     id,
     streamId: state === 'imported' ? null : 'stream-1',
     title: `recording ${id}`,
@@ -57,7 +58,7 @@ function retention(options: Partial<RetentionOptions>): RecordingRetention {
   return new RecordingRetention({ catalog, recordingsDir: recordingsDir(), log, now: () => NOW, ...options });
 }
 
-const remaining = (): string[] => catalog.list().map((recording) => recording.id).sort();
+const remaining = async (): Promise<string[]> => (await catalog.list()).map((recording) => recording.id).sort();
 
 describe('retention policy', () => {
   it('is off by default: nothing is deleted', async () => {
@@ -65,7 +66,7 @@ describe('retention policy', () => {
     const policy = retention({});
     expect(policy.enabled).toBe(false);
     expect(await policy.start()).toEqual([]);
-    expect(remaining()).toEqual(['ancient']);
+    expect(await remaining()).toEqual(['ancient']);
     policy.close();
   });
 
@@ -82,13 +83,13 @@ describe('retention policy', () => {
       ['old-imported', 'age'],
       ['old-recovered', 'age'],
     ]);
-    expect(remaining()).toEqual(['in-progress', 'recent']);
+    expect(await remaining()).toEqual(['in-progress', 'recent']);
     for (const id of ['old-complete', 'old-imported', 'old-recovered']) expect(existsSync(path.join(recordingsDir(), id))).toBe(false);
     expect(existsSync(path.join(recordingsDir(), 'in-progress'))).toBe(true);
     const logged = logLines.filter((line) => /deleted by retention/.test(line.msg));
     expect(logged.map((line) => line.recordingId)).toEqual(['old-complete', 'old-imported', 'old-recovered']);
     expect(logged[0]).toMatchObject({ reason: 'age', maxAgeDays: 7, bytes: MB, title: 'recording old-complete' });
-    expect(catalog.events('old-complete').next().done).toBe(true);
+    expect((await catalog.events('old-complete')[Symbol.asyncIterator]().next()).done).toBe(true);
   });
 
   it('keeps the recordings under LIVEFX_RETENTION_MAX_GB by deleting the oldest finished ones first', async () => {
@@ -104,7 +105,7 @@ describe('retention policy', () => {
       ['c', 'size'],
       ['d', 'size'],
     ]);
-    expect(remaining()).toEqual(['a', 'e']);
+    expect(await remaining()).toEqual(['a', 'e']);
     expect(logLines.find((line) => line.recordingId === 'd')).toMatchObject({ reason: 'size', totalBytesAfter: 2 * MB });
   });
 
@@ -113,7 +114,7 @@ describe('retention policy', () => {
     await addRecording('other', 20, 1, 'complete');
     const deleted = await retention({ maxAgeDays: 1, isRecording: (id) => id === 'live-one' }).run();
     expect(deleted.map((entry) => entry.recordingId)).toEqual(['other']);
-    expect(remaining()).toEqual(['live-one']);
+    expect(await remaining()).toEqual(['live-one']);
   });
 
   it('counts a hard-linked file once (an import serves one file as original and transformed)', async () => {
@@ -130,13 +131,13 @@ describe('retention policy', () => {
     const policy = retention({ maxAgeDays: 7, intervalMs: 100 });
     expect((await policy.start()).map((entry) => entry.recordingId)).toEqual(['first']);
     await addRecording('second', 8, 1);
-    for (let i = 0; i < 50 && remaining().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(remaining()).toEqual([]);
+    for (let i = 0; i < 50 && (await remaining()).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await remaining()).toEqual([]);
     policy.close();
     policy.close();
     await addRecording('third', 8, 1);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(remaining()).toEqual(['third']);
+    expect(await remaining()).toEqual(['third']);
   });
 });
 

@@ -4,12 +4,17 @@
  */
 export class ClipTimeline {
   readonly parts: readonly (readonly [number, number])[];
+  readonly start: number;
+  readonly end: number;
+  /** Dead air cut out, in recording seconds, in order. */
+  readonly gaps: readonly (readonly [number, number])[];
 
-  constructor(
-    readonly start: number,
-    readonly end: number,
-    readonly gaps: readonly (readonly [number, number])[] = [],
-  ) {
+  constructor(options: { start: number; end: number; gaps?: readonly (readonly [number, number])[] | undefined }) {
+    const { start, end } = options;
+    const gaps = options.gaps ?? [];
+    this.start = start;
+    this.end = end;
+    this.gaps = gaps;
     const parts: [number, number][] = [];
     let from = start;
     for (const [gapStart, gapEnd] of gaps) {

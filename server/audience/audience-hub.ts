@@ -3,6 +3,8 @@ import type { Logger } from '../../core/logger.js';
 import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { AudienceBus, AudienceBusMessage } from '../../core/audience-bus.js';
+import { LocalAudienceBus } from '../../core/local-audience-bus.js';
 import { CHAT_HISTORY_SIZE, REACTION_KINDS, emptyReactionCounts, type ChatMessage, type ReactionCounts, type ReactionKind, type ReactionsUpdate } from './audience-protocol.js';
 import type { ModeratedChatMessage, ModerationActor, ModerationRecord, ModerationState, ViewerBan, ViewerMute } from './moderation-protocol.js';
 import { ReactionTally } from './reaction-tally.js';
@@ -45,6 +47,13 @@ export type AudienceHubEvents = {
   moderation: [event: ModerationEvent];
 };
 
+export interface AudienceHubOptions {
+  registry: StreamRegistry;
+  log: Logger;
+  /** Where chat, reactions, moderation and viewer counts travel (every node's hub subscribes); in-process by default. */
+  bus?: AudienceBus;
+}
+
 /** Pages redraw reaction counts at most 4 times a second, however fast viewers click. */
 const REACTIONS_BROADCAST_MS = 250;
 /** The live meter's window: long enough to show a burst, short enough to fall back to quiet. */
@@ -76,14 +85,19 @@ class StreamAudience {
 export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
   private readonly streams = new Map<string, StreamAudience>();
   private readonly ticker: NodeJS.Timeout;
+  private readonly log: Logger;
+  private readonly bus: AudienceBus;
+  private readonly unsubscribe: () => void;
   private isClosed = false;
 
-  constructor(
-    registry: StreamRegistry,
-    private readonly log: Logger,
-  ) {
+  constructor(options: AudienceHubOptions) {
     super();
+    const { registry } = options;
+    this.log = options.log;
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'audience listener failed');
+    this.bus = options.bus ?? new LocalAudienceBus();
+    // What is accepted here is published; what is delivered (from this node or another) is stored and emitted.
+    this.unsubscribe = this.bus.subscribe((message) => this.deliver(message));
     for (const stream of registry.list()) this.watch(stream);
     registry.on('newstream', (stream) => this.watch(stream));
     this.ticker = setInterval(() => this.broadcastReactions(), REACTIONS_BROADCAST_MS);
@@ -97,18 +111,13 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
   /** Stores a message (already validated and trimmed) and emits it. */
   postChat(streamId: string, user: string, text: string, viewerId: string): ChatMessage {
     const message: ChatMessage = { id: randomBytes(8).toString('base64url'), user, text, at: Date.now() };
-    const recent = this.audienceOf(streamId).recent;
-    recent.set(message.id, { ...message, viewerId, removed: false });
-    if (recent.size > REMOVABLE_MESSAGES) recent.delete(recent.keys().next().value!);
-    this.safeEmit('chat', { streamId, ...message, viewerId });
+    this.publish('chat', streamId, { streamId, ...message, viewerId });
     return message;
   }
 
   /** Counts a reaction and emits it; the aggregate goes out with the next broadcast tick. */
   react(streamId: string, user: string, kind: ReactionKind): void {
-    const at = Date.now();
-    this.audienceOf(streamId).reactions.add(kind, at);
-    this.safeEmit('reaction', { streamId, user, kind, at });
+    this.publish('reaction', streamId, { streamId, user, kind, at: Date.now() });
   }
 
   /** The last CHAT_HISTORY_SIZE messages that were not removed, oldest first. */
@@ -198,6 +207,7 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.unsubscribe();
     clearInterval(this.ticker);
     this.streams.clear();
     this.removeAllListeners();
@@ -209,7 +219,38 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
   }
 
   private moderated(streamId: string, record: ModerationRecord, at = Date.now()): void {
-    this.safeEmit('moderation', { streamId, ...record, at });
+    this.publish('moderation', streamId, { streamId, ...record, at });
+  }
+
+  private publish<K extends 'chat' | 'reaction' | 'viewers' | 'moderation'>(kind: K, streamId: string, body: AudienceHubEvents[K][0]): void {
+    this.bus.publish({ kind, streamId, body }).catch((error: unknown) => this.log.error({ err: error, kind, streamId }, 'audience event could not be published'));
+  }
+
+  /** A message off the bus: chat joins the stream's recent messages and reactions its tally before listeners hear of them. */
+  private deliver(message: AudienceBusMessage): void {
+    if (this.isClosed) return;
+    switch (message.kind) {
+      case 'chat': {
+        const chat = message.body as ChatEvent;
+        const { streamId: _streamId, ...stored } = chat;
+        const recent = this.audienceOf(message.streamId).recent;
+        recent.set(chat.id, { ...stored, removed: false });
+        if (recent.size > REMOVABLE_MESSAGES) recent.delete(recent.keys().next().value!);
+        return this.safeEmit('chat', chat);
+      }
+      case 'reaction': {
+        const reaction = message.body as ReactionEvent;
+        this.audienceOf(message.streamId).reactions.add(reaction.kind, reaction.at);
+        return this.safeEmit('reaction', reaction);
+      }
+      case 'viewers':
+        return this.safeEmit('viewers', message.body as ViewersEvent);
+      case 'moderation':
+        return this.safeEmit('moderation', message.body as ModerationEvent);
+      case 'reactions':
+        // Aggregates are made on every node from the reactions it was delivered: never relayed.
+        return;
+    }
   }
 
   private audienceOf(streamId: string): StreamAudience {
@@ -235,7 +276,7 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
     const last = audience?.viewers ?? { webrtc: 0, hls: 0 };
     if (last.webrtc === webrtc && last.hls === hls) return;
     this.audienceOf(streamId).viewers = { webrtc, hls };
-    this.safeEmit('viewers', { streamId, webrtc, hls, at: Date.now() });
+    this.publish('viewers', streamId, { streamId, webrtc, hls, at: Date.now() });
   }
 
   /** One `reactions` update per stream whose totals or window changed since the last one. */

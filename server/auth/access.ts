@@ -35,20 +35,29 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
  * stored token (admin or operator, see TokenStore) or a signed viewer link (ViewerLinks).
  * Presenting a token that is none of these is an error, never a silent fall-back to anonymous.
  */
-export class Authenticator {
-  private readonly adminDigest: Buffer | undefined;
+export interface AuthenticatorOptions {
+  tokens: TokenStore;
+  viewerLinks: ViewerLinks;
+  /** LIVEFX_ADMIN_TOKEN (never stored). */
+  adminToken?: string | undefined;
+  /** The stream whose key this is (the publish page's sockets present the stream key). */
+  streamOfKey?: (token: string) => string | undefined;
+}
 
-  constructor(
-    readonly tokens: TokenStore,
-    readonly viewerLinks: ViewerLinks,
-    adminToken: string | undefined,
-    /** The stream whose key this is (the publish page's sockets present the stream key). */
-    private readonly streamOfKey: (token: string) => string | undefined = () => undefined,
-  ) {
-    this.adminDigest = adminToken ? digest(adminToken) : undefined;
+export class Authenticator {
+  readonly tokens: TokenStore;
+  readonly viewerLinks: ViewerLinks;
+  private readonly adminDigest: Buffer | undefined;
+  private readonly streamOfKey: (token: string) => string | undefined;
+
+  constructor(options: AuthenticatorOptions) {
+    ({ tokens: this.tokens, viewerLinks: this.viewerLinks } = options);
+    this.streamOfKey = options.streamOfKey ?? (() => undefined);
+    this.adminDigest = options.adminToken ? digest(options.adminToken) : undefined;
   }
 
-  identify(token: string | undefined): Principal {
+  /** Asks the token store only for what looks like a stored token (the admin token and viewer links are checked here). */
+  async identify(token: string | undefined): Promise<Principal> {
     if (token === undefined || token === '') return ANONYMOUS;
     if (token.length > 512) throw new AccessError(401, 'invalid_token', 'the token is not valid');
     if (this.adminDigest && timingSafeEqual(digest(token), this.adminDigest)) return { role: 'admin', label: 'LIVEFX_ADMIN_TOKEN' };
@@ -58,7 +67,7 @@ export class Authenticator {
       if (grant === 'invalid') throw new AccessError(401, 'invalid_token', 'this viewer link is not valid (or its key was rotated)');
       return { role: 'viewer', streamId: grant.streamId, expiresAt: grant.expiresAt };
     }
-    const record = this.tokens.verify(token);
+    const record = await this.tokens.verify(token);
     if (!record) {
       const streamId = this.streamOfKey(token);
       if (streamId) return { role: 'streamer', streamId };

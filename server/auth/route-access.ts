@@ -58,7 +58,7 @@ export function registerRouteAccess(app: FastifyInstance, auth: Authenticator, f
       request.principal = { role: 'anonymous' };
       return;
     }
-    const principal = (request.principal = auth.identify(presentedToken(request.headers.authorization, request.query)));
+    const principal = (request.principal = await auth.identify(presentedToken(request.headers.authorization, request.query)));
     const what = describe(request);
     const streamId = (request.params as { id?: string } | undefined)?.id ?? '';
     switch (rule) {

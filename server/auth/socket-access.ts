@@ -26,12 +26,19 @@ export function attachSocketAccess(
     attached.push(namespace);
     namespace.use((socket, next) => {
       const handshakeToken = (socket.handshake.auth as { token?: unknown } | undefined)?.token ?? socket.handshake.query.token;
-      try {
-        const principal = auth.identify(typeof handshakeToken === 'string' ? handshakeToken : undefined);
-        admit?.(principal);
-        socket.data = { ...(socket.data as object), principal, role: principal.role, ...('tokenId' in principal && principal.tokenId ? { tokenId: principal.tokenId } : {}) };
-        next();
-      } catch (error) {
+      auth.identify(typeof handshakeToken === 'string' ? handshakeToken : undefined).then(
+        (principal) => {
+          try {
+            admit?.(principal);
+          } catch (error) {
+            return refuse(error);
+          }
+          socket.data = { ...(socket.data as object), principal, role: principal.role, ...('tokenId' in principal && principal.tokenId ? { tokenId: principal.tokenId } : {}) };
+          next();
+        },
+        refuse,
+      );
+      function refuse(error: unknown): void {
         if (!(error instanceof AccessError)) return next(error as Error);
         const refusal = new Error(error.message) as Error & { data: unknown };
         refusal.data = { code: error.code, message: error.message };
@@ -52,7 +59,26 @@ export function attachSocketAccess(
   };
   auth.tokens.on('revoked', (record: TokenRecord) => disconnectWhere((tokenId) => tokenId === record.id));
   // Revocations by another process (`livefx admin-token --rotate` on the data directory) are found here.
-  const sweep = setInterval(() => disconnectWhere((tokenId) => auth.tokens.get(tokenId)?.revokedAt !== undefined), REVOCATION_SWEEP_MS);
+  const sweepRevoked = async (): Promise<void> => {
+    const tokenIds = new Set<string>();
+    for (const namespace of attached) {
+      for (const socket of namespace.sockets.values()) {
+        const principal = principalOf(socket);
+        if ('tokenId' in principal && principal.tokenId) tokenIds.add(principal.tokenId);
+      }
+    }
+    const revoked = new Set<string>();
+    for (const tokenId of tokenIds) if ((await auth.tokens.get(tokenId))?.revokedAt !== undefined) revoked.add(tokenId);
+    if (revoked.size > 0) disconnectWhere((tokenId) => revoked.has(tokenId));
+  };
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepRevoked()
+      .catch(() => undefined)
+      .finally(() => (sweeping = false));
+  }, REVOCATION_SWEEP_MS);
   sweep.unref();
   return () => clearInterval(sweep);
 }

@@ -1,5 +1,3 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import type { Migration } from '../../core/database.js';
 import { LivefxError } from '../../core/errors.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
@@ -46,86 +44,27 @@ export const authMigrations: readonly Migration[] = [
   },
 ];
 
-interface TokenRow {
-  id: string;
-  role: TokenRole;
-  stream_id: string | null;
-  label: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-const hashOf = (token: string): string => createHash('sha256').update(token).digest('hex');
-
-const recordOf = (row: TokenRow): TokenRecord => ({
-  id: row.id,
-  role: row.role,
-  ...(row.stream_id ? { streamId: row.stream_id } : {}),
-  label: row.label,
-  createdAt: row.created_at,
-  ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
-});
+export type TokenStoreEvents = {
+  /** A token was revoked (here, or by another process that told this one). */
+  revoked: [record: TokenRecord];
+};
 
 /**
- * Opaque bearer tokens in livefx.db: random 32-byte secrets, stored as SHA-256 only, revocable.
- * A lookup is one indexed SELECT (no secret comparison in JavaScript, so no timing leak).
+ * Opaque bearer tokens, stored hashed and revocable: the seam a networked store (PostgreSQL) implements.
+ * Every call is asynchronous; `SqliteTokenStore` (livefx.db) is the default.
  */
-export class TokenStore extends TypedEmitter<{ revoked: [record: TokenRecord] }> {
-  constructor(private readonly db: Database) {
-    super();
-  }
-
-  issue(role: TokenRole, options: { streamId?: string; label?: string } = {}): IssuedToken {
-    const token = `lfx_${role === 'admin' ? 'adm' : 'op'}_${randomBytes(32).toString('base64url')}`;
-    const record: TokenRecord = {
-      id: randomUUID(),
-      role,
-      ...(options.streamId ? { streamId: options.streamId } : {}),
-      label: options.label ?? (options.streamId ? `operator of ${options.streamId}` : role),
-      createdAt: new Date().toISOString(),
-    };
-    this.db
-      .prepare('INSERT INTO auth_tokens (id, hash, role, stream_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(record.id, hashOf(token), role, record.streamId ?? null, record.label, record.createdAt);
-    return { ...record, token };
-  }
-
+export interface TokenStore {
+  issue(role: TokenRole, options?: { streamId?: string; label?: string }): Promise<IssuedToken>;
   /** The live (not revoked) token with this secret. */
-  verify(token: string): TokenRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM auth_tokens WHERE hash = ? AND revoked_at IS NULL').get(hashOf(token)) as TokenRow | undefined;
-    return row ? recordOf(row) : undefined;
-  }
-
-  list(): TokenRecord[] {
-    return (this.db.prepare('SELECT * FROM auth_tokens ORDER BY created_at, id').all() as TokenRow[]).map(recordOf);
-  }
-
-  get(id: string): TokenRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM auth_tokens WHERE id = ?').get(id) as TokenRow | undefined;
-    return row ? recordOf(row) : undefined;
-  }
-
-  /** Revokes one token; whoever holds it is refused from now on and its sockets are disconnected. */
-  revoke(id: string): TokenRecord {
-    const record = this.get(id);
-    if (!record) throw new TokenError('token_not_found', `no token with id "${id}"`);
-    if (record.revokedAt) return record;
-    const revokedAt = new Date().toISOString();
-    this.db.prepare('UPDATE auth_tokens SET revoked_at = ? WHERE id = ?').run(revokedAt, id);
-    const revoked = { ...record, revokedAt };
-    this.safeEmit('revoked', revoked);
-    return revoked;
-  }
-
+  verify(token: string): Promise<TokenRecord | undefined>;
+  list(): Promise<TokenRecord[]>;
+  get(id: string): Promise<TokenRecord | undefined>;
+  /** Revokes one token (token_not_found for an unknown id); revoking twice returns the first revocation. */
+  revoke(id: string): Promise<TokenRecord>;
   /** Whether any live admin token is stored (a generated one: LIVEFX_ADMIN_TOKEN is never stored). */
-  hasAdmin(): boolean {
-    return this.db.prepare("SELECT 1 FROM auth_tokens WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1").get() !== undefined;
-  }
-
+  hasAdmin(): Promise<boolean>;
   /** Revokes every stored admin token and issues a new one (the `livefx admin-token --rotate` path). */
-  rotateAdmin(label = 'admin (generated)'): IssuedToken {
-    const live = (this.db.prepare("SELECT * FROM auth_tokens WHERE role = 'admin' AND revoked_at IS NULL").all() as TokenRow[]).map(recordOf);
-    for (const record of live) this.revoke(record.id);
-    return this.issue('admin', { label });
-  }
+  rotateAdmin(label?: string): Promise<IssuedToken>;
+  on<E extends keyof TokenStoreEvents>(event: E, listener: (...args: TokenStoreEvents[E]) => void): this;
+  off<E extends keyof TokenStoreEvents>(event: E, listener: (...args: TokenStoreEvents[E]) => void): this;
 }

@@ -51,16 +51,16 @@ export function viewerLink(auth: Authenticator, stream: LiveStream, ttlS: number
 export function registerAuthRoutes(app: FastifyInstance, auth: Authenticator, registry: StreamRegistry, defaultLinkTtlS: number): void {
   app.get('/v1/auth/whoami', async (request) => describePrincipal(request.principal));
 
-  app.get('/v1/tokens', async () => ({ tokens: auth.tokens.list() }));
+  app.get('/v1/tokens', async () => ({ tokens: await auth.tokens.list() }));
 
   app.post('/v1/tokens', async (request, reply) => {
     const body = parseBody(createTokenBody, request.body);
     if (body.streamId && !registry.get(body.streamId)) throw new LivefxError('stream_not_found', `streamId: no stream with id "${body.streamId}"`);
-    const issued = auth.tokens.issue(body.role, { ...(body.streamId ? { streamId: body.streamId } : {}), ...(body.label ? { label: body.label } : {}) });
+    const issued = await auth.tokens.issue(body.role, { ...(body.streamId ? { streamId: body.streamId } : {}), ...(body.label ? { label: body.label } : {}) });
     return reply.code(201).send(issued);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (request) => auth.tokens.revoke(request.params.id));
+  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', async (request) => await auth.tokens.revoke(request.params.id));
 
   app.post('/v1/auth/viewer-key/rotate', async () => {
     auth.viewerLinks.rotate();

@@ -73,7 +73,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
 
   app.post(base, async (request, reply) => {
     const body = parseBody(highlightRequestSchema, request.body);
-    const recording = recorder.catalog.get(body.recording_id);
+    const recording = await recorder.catalog.get(body.recording_id);
     if (!recording) throw new LivefxError('recording_not_found', `no recording with id "${body.recording_id}"`);
     if (recording.state === 'recording' || recorder.isRecording(recording.id)) {
       throw new LivefxError('recording_in_progress', `recording ${recording.id} is still in progress; highlights can be made once the stream has ended`);
@@ -118,7 +118,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     const start = body.start ?? clip.start;
     const end = body.end ?? clip.end;
     if (end <= start) throw new LivefxError('invalid_request', `end: must be after start (${start})`);
-    const recordingS = recorder.catalog.get(result.recordingId)?.durationS;
+    const recordingS = (await recorder.catalog.get(result.recordingId))?.durationS;
     if (recordingS !== undefined && end > recordingS + 0.5) throw new LivefxError('invalid_request', `end: the recording lasts ${recordingS} s`);
     const others = result.clips.filter((candidate) => candidate !== clip);
     const overlapping = others.find((other) => other.start < end && start < other.end);

@@ -10,17 +10,17 @@ const applyBody = z.object({ name: z.string().min(1).max(200) }).strict();
 
 /** Named chain specs (CRUD under /v1/presets) and applying one to a stream's chain. */
 export function registerPresetRoutes(app: FastifyInstance, registry: StreamRegistry, presets: PresetStore): void {
-  app.get('/v1/presets', async () => ({ presets: presets.list() }));
+  app.get('/v1/presets', async () => ({ presets: await presets.list() }));
 
   app.get<{ Params: { name: string } }>('/v1/presets/:name', async (request) => presets.require(request.params.name));
 
   app.put<{ Params: { name: string } }>('/v1/presets/:name', async (request, reply) => {
-    const { preset, created } = presets.save(request.params.name, request.body, `http ${request.ip}`);
+    const { preset, created } = await presets.save(request.params.name, request.body, `http ${request.ip}`);
     return reply.code(created ? 201 : 200).send(preset);
   });
 
   app.delete<{ Params: { name: string } }>('/v1/presets/:name', async (request) => {
-    presets.delete(request.params.name, `http ${request.ip}`);
+    await presets.delete(request.params.name, `http ${request.ip}`);
     return { deleted: request.params.name };
   });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { MediaKind, RecordingCatalog, RecordingRow } from '../../recorder/recording-catalog.js';
+import type { MediaKind, RecordingCatalogStore, RecordingRow } from '../../recorder/recording-catalog.js';
 import { IMPORT_TEMP_PREFIX, MAX_EVENTS_BYTES, type ImportInput } from '../../recorder/recording-importer.js';
 import type { Recorder } from '../../recorder/recorder.js';
 import { transcriptFromWords } from '../../transforms/subtitles/recorded-transcript.js';
@@ -56,10 +56,12 @@ function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
 }
 
 /** The API's view of one recording (GET /v1/recordings/:id), also what `livefx import --json` prints. */
-export function recordingView(catalog: RecordingCatalog, recording: RecordingRow): RecordingView {
-  const counts = catalog.eventCounts(recording.id);
+export async function recordingView(catalog: RecordingCatalogStore, recording: RecordingRow): Promise<RecordingView> {
+  const counts = await catalog.eventCounts(recording.id);
   const live = recording.state === 'recording';
-  const media = (kind: MediaKind): string | null => (live || catalog.segments(recording.id, kind).length > 0 ? `/v1/recordings/${recording.id}/media/${kind}` : null);
+  const has = async (kind: MediaKind): Promise<boolean> => live || (await catalog.segments(recording.id, kind)).length > 0;
+  const [original, transformed] = await Promise.all([has('original'), has('transformed')]);
+  const media = (kind: MediaKind, present: boolean): string | null => (present ? `/v1/recordings/${recording.id}/media/${kind}` : null);
   return {
     id: recording.id,
     streamId: recording.streamId,
@@ -68,7 +70,7 @@ export function recordingView(catalog: RecordingCatalog, recording: RecordingRow
     startedAt: recording.startedAt,
     endedAt: recording.endedAt,
     durationS: live ? Math.round(Date.now() - Date.parse(recording.startedAt)) / 1000 : recording.durationS,
-    media: { original: media('original'), transformed: media('transformed') },
+    media: { original: media('original', original), transformed: media('transformed', transformed) },
     counts: { chat: counts.get('chat') ?? 0, reactions: counts.get('reaction') ?? 0, transcriptWords: counts.get('transcript-word') ?? 0 },
   };
 }
@@ -84,13 +86,13 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
   const catalog = recorder.catalog;
   const tooLarge = (): LivefxError => new LivefxError('file_too_large', `the media file is larger than the ${Math.round(options.importMaxBytes / 2 ** 20)} MB allowed (LIVEFX_IMPORT_MAX_MB)`);
 
-  const findRecording = (id: string): RecordingRow => {
-    const recording = catalog.get(id);
+  const findRecording = async (id: string): Promise<RecordingRow> => {
+    const recording = await catalog.get(id);
     if (!recording) throw new LivefxError('recording_not_found', `no recording with id "${id}"`);
     return recording;
   };
 
-  const view = (recording: RecordingRow): RecordingView => recordingView(catalog, recording);
+  const view = (recording: RecordingRow): Promise<RecordingView> => recordingView(catalog, recording);
 
   /** Streams the multipart form to a temporary folder (the media never sits in memory) and reads the small fields. */
   const receiveImport = async (request: FastifyRequest, folder: string): Promise<ImportInput> => {
@@ -149,7 +151,7 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
       const input = await receiveImport(request, folder);
       const recording = await recorder.importer.import(input);
       request.log.info({ recordingId: recording.id, title: recording.title, by: `http ${request.ip}` }, 'recording imported over HTTP');
-      return reply.code(201).send(view(recording));
+      return reply.code(201).send(await view(recording));
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
@@ -157,19 +159,19 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
 
   app.get('/v1/recordings', async (request) => {
     const query = parseQuery(listQuery, request.query);
-    return { recordings: catalog.list(query).map(view) };
+    return { recordings: await Promise.all((await catalog.list(query)).map(view)) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/recordings/:id', async (request) => view(findRecording(request.params.id)));
+  app.get<{ Params: { id: string } }>('/v1/recordings/:id', async (request) => view(await findRecording(request.params.id)));
 
   app.get<{ Params: { id: string } }>('/v1/recordings/:id/events', async (request, reply) => {
-    const recording = findRecording(request.params.id);
+    const recording = await findRecording(request.params.id);
     const query = parseQuery(eventsQuery, request.query);
     if (query.from !== undefined && query.to !== undefined && query.from > query.to) throw new LivefxError('invalid_query', 'from: must not be after to');
     const lines: string[] = [];
     // Messages an operator removed stay in the log, marked, next to the `moderation` event that removed them.
-    const removed = !query.type || query.type.includes('chat') ? catalog.removedChatIds(recording.id) : new Set<string>();
-    for (const event of catalog.events(recording.id, { ...(query.type ? { types: query.type } : {}), ...(query.from !== undefined ? { fromS: query.from } : {}), ...(query.to !== undefined ? { toS: query.to } : {}) })) {
+    const removed = !query.type || query.type.includes('chat') ? await catalog.removedChatIds(recording.id) : new Set<string>();
+    for await (const event of catalog.events(recording.id, { ...(query.type ? { types: query.type } : {}), ...(query.from !== undefined ? { fromS: query.from } : {}), ...(query.to !== undefined ? { toS: query.to } : {}) })) {
       const marked = event.type === 'chat' && typeof event.payload.id === 'string' && removed.has(event.payload.id) ? { removed: true } : {};
       lines.push(JSON.stringify({ t: event.t, type: event.type, ...event.payload, ...marked }));
     }
@@ -178,10 +180,10 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
 
   // The live transcript: every final word of the captions (events `transcript-word`), as JSON or a subtitle file.
   app.get<{ Params: { id: string } }>('/v1/recordings/:id/transcript', async (request, reply) => {
-    const recording = findRecording(request.params.id);
+    const recording = await findRecording(request.params.id);
     const { format } = parseQuery(transcriptQuery, request.query);
     const words: { word: string; t: number; end: number; conf?: number }[] = [];
-    for (const event of catalog.events(recording.id, { types: ['transcript-word'] })) {
+    for await (const event of catalog.events(recording.id, { types: ['transcript-word'] })) {
       const { word, end, conf } = event.payload as { word?: unknown; end?: unknown; conf?: unknown };
       if (typeof word !== 'string') continue;
       words.push({ word, t: event.t, end: typeof end === 'number' ? end : event.t, ...(typeof conf === 'number' ? { conf } : {}) });
@@ -199,19 +201,19 @@ export function registerRecordingRoutes(app: FastifyInstance, recorder: Recorder
   app.get<{ Params: { id: string; kind: string } }>('/v1/recordings/:id/media/:kind', async (request, reply) => {
     const kind = request.params.kind;
     if (kind !== 'original' && kind !== 'transformed') throw new LivefxError('media_not_found', `no media "${kind}": there are "original" and "transformed"`);
-    const recording = findRecording(request.params.id);
+    const recording = await findRecording(request.params.id);
     // A single file needs the whole session: while it is live there is none yet.
     if (recording.state === 'recording' || recorder.isRecording(recording.id)) {
       throw new LivefxError('recording_in_progress', `recording ${recording.id} is still in progress; its media can be fetched once the stream has ended`);
     }
-    if (catalog.segments(recording.id, kind).length === 0) throw new LivefxError('media_not_found', `recording ${recording.id} has no ${kind} media`);
+    if ((await catalog.segments(recording.id, kind)).length === 0) throw new LivefxError('media_not_found', `recording ${recording.id} has no ${kind} media`);
     const media = await recorder.media(recording.id, kind);
     // Exports never change once made: browsers may keep them.
     return sendRangedFile(reply, request.headers.range, media.file, media.bytes, media.contentType, 'max-age=3600');
   });
 
   app.delete<{ Params: { id: string } }>('/v1/recordings/:id', async (request, reply) => {
-    const recording = findRecording(request.params.id);
+    const recording = await findRecording(request.params.id);
     await recorder.delete(recording.id);
     return reply.code(200).send({ id: recording.id, deleted: true });
   });

@@ -32,7 +32,7 @@ export function findStream(registry: StreamRegistry, id: string): LiveStream {
 
 /** What a new stream needs beyond the registry: its operator token and, when private, its first viewer link. */
 export interface StreamCredentials {
-  operatorToken(stream: LiveStream): { id: string; token: string };
+  operatorToken(stream: LiveStream): Promise<{ id: string; token: string }>;
   viewerLink(stream: LiveStream): { token: string; expiresAt: string; url: string };
 }
 
@@ -44,7 +44,7 @@ export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegis
       throw new LivefxError('too_many_streams', `this server already has ${open} streams, the most allowed (LIVEFX_MAX_STREAMS); end one (DELETE /v1/streams/:id) first`);
     }
     const stream = registry.create(body.title, { record: body.record, visibility: body.visibility });
-    const operator = credentials.operatorToken(stream);
+    const operator = await credentials.operatorToken(stream);
     const link = stream.visibility === 'private' ? credentials.viewerLink(stream) : undefined;
     const urls = streamUrls(stream);
     return reply.code(201).send({

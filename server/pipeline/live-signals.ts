@@ -29,13 +29,18 @@ export class SignalBatch {
   startMs = Number.NaN;
   cuts: [number, number][] = [];
 
-  constructor(
-    private readonly source: 'video' | 'audio',
+  private readonly source: 'video' | 'audio';
+  private readonly empty: number;
+  private readonly flush: (batch: LiveSignalBatch) => void;
+
+  constructor(options: {
+    source: 'video' | 'audio';
     /** A slot's value before anything lands in it. */
-    private readonly empty: number,
-    private readonly flush: (batch: LiveSignalBatch) => void,
-  ) {
-    this.values.fill(empty);
+    empty: number;
+    flush: (batch: LiveSignalBatch) => void;
+  }) {
+    ({ source: this.source, empty: this.empty, flush: this.flush } = options);
+    this.values.fill(this.empty);
   }
 
   /** Keeps the largest value of its slot. */
@@ -77,8 +82,8 @@ export class LiveSignals {
 
   constructor(private readonly options: LiveSignalsOptions) {
     // Slots without a frame keep -1 (no picture), without audio SILENT_DBFS.
-    this.video = new SignalBatch('video', -1, options.onBatch);
-    this.audio = new SignalBatch('audio', SILENT_DBFS, options.onBatch);
+    this.video = new SignalBatch({ source: 'video', empty: -1, flush: options.onBatch });
+    this.audio = new SignalBatch({ source: 'audio', empty: SILENT_DBFS, flush: options.onBatch });
     if (options.hasAudio) {
       this.decoder = new OpusPcmDecoder({
         role: 'level-decoder',

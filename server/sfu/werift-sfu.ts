@@ -160,13 +160,15 @@ class WeriftPublisher extends TypedEmitter<SfuPublisherEvents> implements SfuPub
   private packetsThisSecond = 0;
   private lostThisSecond = 0;
 
-  constructor(
-    readonly pc: RTCPeerConnection,
-    private readonly maxBps: number,
-    private readonly log: Logger,
-  ) {
+  readonly pc: RTCPeerConnection;
+  private readonly maxBps: number;
+  private readonly log: Logger;
+
+  constructor(options: { pc: RTCPeerConnection; maxBps: number; log: Logger }) {
     super();
-    this.estimateBps = maxBps;
+    const { pc } = options;
+    ({ pc: this.pc, maxBps: this.maxBps, log: this.log } = options);
+    this.estimateBps = this.maxBps;
     this.rembTimer = setInterval(() => this.sendRemb(), REMB_INTERVAL_MS);
     pc.connectionStateChange.subscribe((state) => this.safeEmit('connection-state', state as ConnectionState));
   }
@@ -254,13 +256,15 @@ class WeriftSubscriber extends TypedEmitter<SfuSubscriberEvents> implements SfuS
   readonly id = randomUUID();
   private isClosed = false;
 
-  constructor(
-    private readonly pc: RTCPeerConnection,
-    private readonly videoTrack: MediaStreamTrack,
-    private readonly audioTrack: MediaStreamTrack,
-    private readonly log: Logger,
-  ) {
+  private readonly pc: RTCPeerConnection;
+  private readonly videoTrack: MediaStreamTrack;
+  private readonly audioTrack: MediaStreamTrack;
+  private readonly log: Logger;
+
+  constructor(options: { pc: RTCPeerConnection; videoTrack: MediaStreamTrack; audioTrack: MediaStreamTrack; log: Logger }) {
     super();
+    const { pc } = options;
+    ({ pc: this.pc, videoTrack: this.videoTrack, audioTrack: this.audioTrack, log: this.log } = options);
     pc.connectionStateChange.subscribe((state) => this.safeEmit('connection-state', state as ConnectionState));
   }
 
@@ -309,7 +313,7 @@ export class WeriftSfu implements Sfu {
   async createPublisher(offerSdp: string): Promise<{ publisher: SfuPublisher; answerSdp: string }> {
     assertLooksLikeSdp(offerSdp);
     const pc = this.peerConnection([h264Codec(), vp8Codec()]);
-    const publisher = new WeriftPublisher(pc, this.options.maxPublishKbps * 1000, this.options.log);
+    const publisher = new WeriftPublisher({ pc, maxBps: this.options.maxPublishKbps * 1000, log: this.options.log });
     try {
       const answerSdp = await answerOffer(pc, offerSdp, () => {
         for (const transceiver of pc.getTransceivers()) {
@@ -335,7 +339,7 @@ export class WeriftSfu implements Sfu {
     const video = pc.addTransceiver(videoTrack, { direction: 'sendonly' });
     // An audio transceiver the offer does not ask for would get a transport of its own that never connects.
     if (/^m=audio /m.test(offerSdp)) pc.addTransceiver(audioTrack, { direction: 'sendonly' });
-    const subscriber = new WeriftSubscriber(pc, videoTrack, audioTrack, this.options.log);
+    const subscriber = new WeriftSubscriber({ pc, videoTrack, audioTrack, log: this.options.log });
     video.sender.onPictureLossIndication.subscribe(() => subscriber.onPictureLoss());
     try {
       const answerSdp = await answerOffer(pc, offerSdp, () => {

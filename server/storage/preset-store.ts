@@ -1,7 +1,5 @@
-import type { Database, Statement } from 'better-sqlite3';
 import { LivefxError } from '../../core/errors.js';
 import { parseChainSpec, type ChainSpec } from '../../transforms/chain-spec.js';
-import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { Migration } from '../../core/database.js';
 
 /** A named chain spec an operator can apply to any stream. */
@@ -39,21 +37,6 @@ export class PresetError extends LivefxError {
   }
 }
 
-interface UpsertValues {
-  name: string;
-  spec: string;
-  now: string;
-  updatedBy: string;
-}
-
-interface PresetRow {
-  name: string;
-  spec: string;
-  created_at: string;
-  updated_at: string;
-  updated_by: string;
-}
-
 export type PresetStoreEvents = {
   /** Any save or delete; carries the whole list, which is what consoles show, and what changed by whom. */
   changed: [presets: Preset[], change: PresetChange];
@@ -65,68 +48,34 @@ export interface PresetChange {
   by: string;
 }
 
-/** Presets in the `presets` table of livefx.db; specs are validated like a stream's chain before they are stored. */
-export class PresetStore extends TypedEmitter<PresetStoreEvents> {
-  private readonly statements: { list: Statement<[], PresetRow>; get: Statement<[string], PresetRow>; upsert: Statement<[UpsertValues]>; remove: Statement<[string]> };
-
-  constructor(db: Database) {
-    super();
-    this.statements = {
-      list: db.prepare<[], PresetRow>('SELECT * FROM presets ORDER BY name'),
-      get: db.prepare<[string], PresetRow>('SELECT * FROM presets WHERE name = ?'),
-      upsert: db.prepare<[UpsertValues]>(
-        `INSERT INTO presets (name, spec, created_at, updated_at, updated_by) VALUES (@name, @spec, @now, @now, @updatedBy)
-         ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      ),
-      remove: db.prepare<[string]>('DELETE FROM presets WHERE name = ?'),
-    };
-  }
-
-  list(): Preset[] {
-    return this.statements.list.all().map(fromRow);
-  }
-
-  get(name: string): Preset | undefined {
-    const row = this.statements.get.get(name);
-    return row ? fromRow(row) : undefined;
-  }
-
+/**
+ * Named chain specs shared by every stream: the seam a networked store (PostgreSQL) implements. Every
+ * call is asynchronous; names and specs are checked with `checkPresetName` and `parsePresetSpec` by
+ * every store, so refusals read the same whatever the backend. `SqlitePresetStore` (livefx.db) is the default.
+ */
+export interface PresetStore {
+  list(): Promise<Preset[]>;
+  get(name: string): Promise<Preset | undefined>;
   /** Like get, but a missing preset is a PresetError (preset_not_found). */
-  require(name: string): Preset {
-    const preset = this.get(name);
-    if (!preset) throw new PresetError('preset_not_found', 404, `no preset named "${name}"`);
-    return preset;
-  }
-
+  require(name: string): Promise<Preset>;
   /** Creates or replaces a preset; the spec is stored with its defaults filled in. */
-  save(name: string, input: unknown, updatedBy: string): { preset: Preset; created: boolean } {
-    checkName(name);
-    const parsed = parseChainSpec(input);
-    if (!parsed.ok) throw new PresetError('invalid_chain', 400, parsed.error);
-    const created = this.get(name) === undefined;
-    this.statements.upsert.run({ name, spec: JSON.stringify(parsed.spec), now: new Date().toISOString(), updatedBy });
-    this.announce({ action: created ? 'created' : 'replaced', name, by: updatedBy });
-    return { preset: this.require(name), created };
-  }
-
+  save(name: string, input: unknown, updatedBy: string): Promise<{ preset: Preset; created: boolean }>;
   /** Deletes a preset; preset_not_found when there is none by that name. */
-  delete(name: string, deletedBy: string): void {
-    checkName(name);
-    if (this.statements.remove.run(name).changes === 0) throw new PresetError('preset_not_found', 404, `no preset named "${name}"`);
-    this.announce({ action: 'deleted', name, by: deletedBy });
-  }
-
-  private announce(change: PresetChange): void {
-    this.safeEmit('changed', this.list(), change);
-  }
+  delete(name: string, deletedBy: string): Promise<void>;
+  on<E extends keyof PresetStoreEvents>(event: E, listener: (...args: PresetStoreEvents[E]) => void): this;
+  off<E extends keyof PresetStoreEvents>(event: E, listener: (...args: PresetStoreEvents[E]) => void): this;
 }
 
-function checkName(name: string): void {
+/** Refuses a name that is not 1–64 plain characters (invalid_preset_name). */
+export function checkPresetName(name: string): void {
   if (!PRESET_NAME.test(name)) {
     throw new PresetError('invalid_preset_name', 400, `preset name "${name.slice(0, 80)}" must be 1–64 letters, digits or " ._-", starting with a letter, digit or _`);
   }
 }
 
-function fromRow(row: PresetRow): Preset {
-  return { name: row.name, spec: JSON.parse(row.spec) as ChainSpec, createdAt: row.created_at, updatedAt: row.updated_at, updatedBy: row.updated_by };
+/** The spec as stored, defaults filled in; invalid_chain naming the problem otherwise. */
+export function parsePresetSpec(input: unknown): ChainSpec {
+  const parsed = parseChainSpec(input);
+  if (!parsed.ok) throw new PresetError('invalid_chain', 400, parsed.error);
+  return parsed.spec;
 }

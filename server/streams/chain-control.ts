@@ -50,7 +50,7 @@ export async function patchTransform(stream: LiveStream, index: number, patch: u
 
 /** Applies a stored preset exactly like a whole-chain change; `changedBy` is suffixed with the preset's name. */
 export async function applyPreset(stream: LiveStream, presets: PresetStore, name: string, changedBy: string): Promise<ChainSpec> {
-  const preset = presets.get(name);
+  const preset = await presets.get(name);
   if (!preset) throw new ChainControlError('preset_not_found', 404, `no preset named "${name}"`);
   return changeChain(stream, preset.spec, `${changedBy} (preset "${preset.name}")`);
 }

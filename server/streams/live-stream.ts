@@ -43,6 +43,39 @@ export type LiveStreamEvents = {
 
 export type { LiveMediaTap };
 
+/** The part of the configuration a stream reads (the registry passes the server's config). */
+export type LiveStreamSettings = Pick<
+  LivefxConfig,
+  | 'LIVEFX_DATA_DIR'
+  | 'LIVEFX_MAX_VIEWERS_PER_STREAM'
+  | 'LIVEFX_MEDIA_TIMEOUT_S'
+  | 'LIVEFX_FFMPEG'
+  | 'LIVEFX_OUTPUT_KBPS'
+  | 'LIVEFX_KEYFRAME_INTERVAL_S'
+  | 'LIVEFX_HLS_SEGMENT_S'
+  | 'LIVEFX_HLS_LIST_SIZE'
+  | 'LIVEFX_BURN_IN'
+  | 'LIVEFX_RESTART_BACKOFF_MAX_MS'
+  | 'LIVEFX_ASR_COMMAND'
+  | 'LIVEFX_MAX_INPUT_RESOLUTION'
+  | 'LIVEFX_MAX_INPUT_FPS'
+  | 'LIVEFX_MAX_PUBLISH_KBPS'
+>;
+
+export interface LiveStreamOptions {
+  id: string;
+  title: string;
+  settings: LiveStreamSettings;
+  /** Where this stream's HLS playlist and segments are written. */
+  hlsDir: string;
+  metrics: LivefxMetrics;
+  log: Logger;
+  /** False when the streamer opted out of recording (POST /v1/streams with "record": false). */
+  record?: boolean;
+  /** Private streams are watched only through a signed viewer link (or by their operators). */
+  visibility?: StreamVisibility;
+}
+
 /** Publishers get a keyframe at most this often, however many reasons there are to ask. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /** No video for this long is a gap (the publisher's network went away), not a slow frame. */
@@ -79,19 +112,21 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private reasonEnded: string | undefined;
   private wentLiveMs: number | undefined;
 
-  constructor(
-    readonly id: string,
-    readonly title: string,
-    private readonly config: LivefxConfig,
-    readonly hlsDir: string,
-    private readonly metrics: LivefxMetrics,
-    private readonly log: Logger,
-    /** False when the streamer opted out of recording (POST /v1/streams with "record": false). */
-    readonly record = true,
-    /** Private streams are watched only through a signed viewer link (or by their operators). */
-    readonly visibility: StreamVisibility = 'public',
-  ) {
+  readonly id: string;
+  readonly title: string;
+  readonly hlsDir: string;
+  /** False when the streamer opted out of recording. */
+  readonly record: boolean;
+  readonly visibility: StreamVisibility;
+  private readonly config: LiveStreamSettings;
+  private readonly metrics: LivefxMetrics;
+  private readonly log: Logger;
+
+  constructor(options: LiveStreamOptions) {
     super();
+    ({ id: this.id, title: this.title, hlsDir: this.hlsDir, settings: this.config, metrics: this.metrics, log: this.log } = options);
+    this.record = options.record ?? true;
+    this.visibility = options.visibility ?? 'public';
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream listener failed');
     this.watchdog = setInterval(() => this.checkMedia(), 1000);
   }

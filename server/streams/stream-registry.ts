@@ -4,6 +4,8 @@ import type { LivefxConfig } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import type { LivefxMetrics } from '../metrics.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
+import type { StreamDirectory } from '../../core/stream-directory.js';
+import { LocalStreamDirectory } from '../../core/local-stream-directory.js';
 import { LiveStream } from './live-stream.js';
 import type { StreamVisibility } from './stream-view.js';
 
@@ -18,6 +20,8 @@ export interface StreamRegistryOptions {
   config: LivefxConfig;
   metrics: LivefxMetrics;
   log: Logger;
+  /** Where this node claims the streams it creates (in-process by default; Redis for multi-node). */
+  directory?: StreamDirectory;
 }
 
 /** All streams of this server, by id; observers learn of every stream created and ended. */
@@ -26,10 +30,12 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   private readonly config: LivefxConfig;
   private readonly metrics: LivefxMetrics;
   private readonly log: Logger;
+  readonly directory: StreamDirectory;
 
   constructor(options: StreamRegistryOptions) {
     super();
     ({ config: this.config, metrics: this.metrics, log: this.log } = options);
+    this.directory = options.directory ?? new LocalStreamDirectory();
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream registry listener failed');
   }
 
@@ -37,11 +43,19 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
   create(title: string, options: { record?: boolean; visibility?: StreamVisibility } = {}): LiveStream {
     const id = randomBytes(6).toString('hex');
     const hlsDir = path.join(this.config.LIVEFX_DATA_DIR, 'hls', id);
-    const stream = new LiveStream(id, title, this.config, hlsDir, this.metrics, this.log, options.record ?? true, options.visibility ?? 'public');
+    const stream = new LiveStream({ id, title, settings: this.config, hlsDir, metrics: this.metrics, log: this.log, record: options.record ?? true, visibility: options.visibility ?? 'public' });
     this.streams.set(id, stream);
+    // The id is new, so the claim cannot collide; a directory that fails is logged (this node still serves the stream).
+    this.directory.claim(id).then(
+      (claim) => {
+        if (!claim.claimed) this.log.error({ streamId: id, owner: claim.owner.nodeId }, 'stream directory: another node claims this new stream');
+      },
+      (error: unknown) => this.log.error({ err: error, streamId: id }, 'stream directory: the claim failed'),
+    );
     const onState = (state: string): void => {
       if (state !== 'ended') return;
       stream.off('state', onState);
+      this.directory.release(id).catch((error: unknown) => this.log.error({ err: error, streamId: id }, 'stream directory: the release failed'));
       this.safeEmit('streamclosed', stream);
     };
     stream.on('state', onState);

@@ -19,7 +19,7 @@ export interface RouteEntry {
 export async function serverRoutes(): Promise<RouteEntry[]> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-routes-'));
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_RECORD_MIN_FREE_MB: '0' });
-  const server = new LivefxServer(config, createLogger('silent'));
+  const server = new LivefxServer({ config, log: createLogger('silent') });
   const routes: RouteEntry[] = [];
   server.http.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url ?? route.path });

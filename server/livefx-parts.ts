@@ -1,0 +1,73 @@
+import type { LivefxConfig } from '../core/config.js';
+import type { LivefxDatabase } from '../core/database.js';
+import type { Logger } from '../core/logger.js';
+import type { JobQueue } from '../core/jobs/job-queue.js';
+import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
+import type { AudienceBus } from '../core/audience-bus.js';
+import { LocalAudienceBus } from '../core/local-audience-bus.js';
+import type { StreamDirectory } from '../core/stream-directory.js';
+import { LocalStreamDirectory } from '../core/local-stream-directory.js';
+import type { RecordingCatalogStore } from '../recorder/recording-catalog.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
+import type { TokenStore } from './auth/token-store.js';
+import { SqliteTokenStore } from './auth/sqlite-token-store.js';
+import type { PresetStore } from './storage/preset-store.js';
+import { SqlitePresetStore } from './storage/sqlite-preset-store.js';
+import type { Sfu } from './sfu/sfu.js';
+import { WeriftSfu } from './sfu/werift-sfu.js';
+
+/**
+ * The swappable parts of a server: each is an interface a networked backend implements (mediasoup,
+ * BullMQ, PostgreSQL, Redis). The server owns the parts it is given: its close() closes them.
+ */
+export interface LivefxParts {
+  sfu: Sfu;
+  /** Background jobs of every feature (highlights, reels, …). */
+  jobQueue: JobQueue;
+  /** Recordings, their segments and event logs. */
+  catalog: RecordingCatalogStore;
+  tokens: TokenStore;
+  presets: PresetStore;
+  /** Which node owns which live stream. */
+  streamDirectory: StreamDirectory;
+  /** Chat, reactions, moderation and viewer counts across nodes. */
+  audienceBus: AudienceBus;
+}
+
+export interface DefaultPartsContext {
+  config: LivefxConfig;
+  log: Logger;
+  /** livefx.db, open and migrated: the embedded parts keep their tables there. */
+  database: LivefxDatabase;
+}
+
+/** The parts not `given`, chosen from the configuration: today the embedded ones (werift, SQLite, in-process). */
+export function defaultParts(context: DefaultPartsContext, given: Partial<LivefxParts> = {}): LivefxParts {
+  const { config, log, database } = context;
+  const db = database.db;
+  return {
+    sfu: given.sfu ?? weriftSfu(config, log),
+    jobQueue:
+      given.jobQueue ??
+      new SqliteJobQueue({
+        db,
+        concurrency: config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+        onError: (error, job) => log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
+      }),
+    catalog: given.catalog ?? new SqliteRecordingCatalog({ db }),
+    tokens: given.tokens ?? new SqliteTokenStore({ db }),
+    presets: given.presets ?? new SqlitePresetStore({ db }),
+    streamDirectory: given.streamDirectory ?? new LocalStreamDirectory(),
+    audienceBus: given.audienceBus ?? new LocalAudienceBus({ onListenerError: (error) => log.error({ err: error }, 'audience bus listener failed') }),
+  };
+}
+
+function weriftSfu(config: LivefxConfig, log: Logger): WeriftSfu {
+  const portRange = config.LIVEFX_RTC_PORTS ? (config.LIVEFX_RTC_PORTS.split('-').map(Number) as [number, number]) : undefined;
+  return new WeriftSfu({
+    iceHosts: ['127.0.0.1', ...config.LIVEFX_ICE_HOSTS.split(',').map((host) => host.trim()).filter(Boolean)],
+    ...(portRange ? { portRange } : {}),
+    maxPublishKbps: config.LIVEFX_MAX_PUBLISH_KBPS,
+    log,
+  });
+}
