@@ -19,6 +19,10 @@ import { registerPageRoutes } from './http/page-routes.js';
 import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
+import { registerProvenanceRoutes } from './http/provenance-routes.js';
+import { registerRecordingFrameRoutes } from './http/recording-frame-routes.js';
+import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
+import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import { HighlightService } from '../highlights/highlight-service.js';
 import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
@@ -150,6 +154,10 @@ export class LivefxServer {
     });
     recorder.watch(this.registry);
     recorder.listenTo(this.audience);
+    // Made on the first start (0600), so GET /v1/provenance/key answers before anything was signed.
+    const provenanceKeys = new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(this.config.LIVEFX_DATA_DIR) });
+    await provenanceKeys.current();
+    const signer = new ProvenanceSigner({ keys: provenanceKeys });
     const highlights = (this.openHighlights = new HighlightService({
       db: database.db,
       recorder,
@@ -162,6 +170,7 @@ export class LivefxServer {
         onError: (error, job) => this.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
       }),
       stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
+      signer,
       log: this.log,
     }));
     await highlights.start();
@@ -201,6 +210,8 @@ export class LivefxServer {
     registerMediaRoutes(app, this.registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
+    registerProvenanceRoutes(app, provenanceKeys);
+    registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
