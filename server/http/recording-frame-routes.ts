@@ -18,6 +18,8 @@ const frameQuery = z
   .object({
     t: z.coerce.number({ message: 'must be a number of seconds' }).finite('must be a number of seconds').min(0, 'must be 0 or more seconds'),
     width: z.coerce.number().int('must be a whole number of pixels').min(64, 'must be at least 64').max(1280, 'must be at most 1280').default(320),
+    // Pages put their token in image URLs (an <img> cannot send headers); access control has read it already.
+    token: z.string().optional(),
   })
   .strict();
 
