@@ -71,6 +71,7 @@ export class LivefxServer {
   private presetStore: PresetStore | undefined;
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
+  private openSigner: ProvenanceSigner | undefined;
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -157,7 +158,7 @@ export class LivefxServer {
     // Made on the first start (0600), so GET /v1/provenance/key answers before anything was signed.
     const provenanceKeys = new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(this.config.LIVEFX_DATA_DIR) });
     await provenanceKeys.current();
-    const signer = new ProvenanceSigner({ keys: provenanceKeys });
+    const signer = (this.openSigner = new ProvenanceSigner({ keys: provenanceKeys }));
     const highlights = (this.openHighlights = new HighlightService({
       db: database.db,
       recorder,
@@ -242,6 +243,12 @@ export class LivefxServer {
   get recorder(): Recorder {
     if (!this.openRecorder) throw new Error('the server has not started: the recorder opens in start()');
     return this.openRecorder;
+  }
+
+  /** Signs the provenance manifest of every output (highlights, studio renders) with the data directory's key. */
+  get provenanceSigner(): ProvenanceSigner {
+    if (!this.openSigner) throw new Error('the server has not started: the provenance signer opens in start()');
+    return this.openSigner;
   }
 
   get highlights(): HighlightService {

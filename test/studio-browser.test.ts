@@ -37,6 +37,10 @@ describe('GET /v1/recordings/:id/frame (the storyboard thumbnails)', () => {
     expect(jpeg.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
     const again = Buffer.from(await (await fetch(route, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).arrayBuffer());
     expect(again.equals(jpeg)).toBe(true);
+    // An <img> cannot send headers: the page's ?token= works too.
+    const byLink = await fetch(`${route}&token=${ADMIN_TOKEN}`);
+    expect(byLink.status).toBe(200);
+    expect(Buffer.from(await byLink.arrayBuffer()).equals(jpeg)).toBe(true);
     // SOF0 carries the size: 128 wide asked, 72 high (16:9).
     const small = Buffer.from(await (await fetch(`${route}&width=128`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).arrayBuffer());
     const sof = small.indexOf(Buffer.from([0xff, 0xc0]));
