@@ -75,9 +75,15 @@ export function registerRecordingFrameRoutes(app: FastifyInstance, recorder: Rec
         await mkdir(path.dirname(cached), { recursive: true });
         const temporary = `${cached}.${randomBytes(6).toString('hex')}.jpg`;
         try {
-          await runner.ffmpegRun(['-v', 'error', '-y', '-ss', at.toFixed(3), '-i', media.file, '-frames:v', '1', '-vf', `scale=${width}:-2`, '-q:v', '4', '-f', 'image2', temporary], AbortSignal.timeout(60_000), {
-            stage: `frame of ${recording.id} at ${at} s`,
-          });
+          try {
+            await runner.ffmpegRun(['-v', 'error', '-y', '-ss', at.toFixed(3), '-i', media.file, '-frames:v', '1', '-vf', `scale=${width}:-2`, '-q:v', '4', '-f', 'image2', temporary], AbortSignal.timeout(60_000), {
+              stage: `frame of ${recording.id} at ${at} s`,
+            });
+          } catch (error) {
+            // Media ffmpeg cannot decode is a property of the recording, not a server fault.
+            request.log.warn({ err: error, recordingId: recording.id, t: at }, 'no frame could be decoded');
+            throw new HttpError(422, 'media_not_found', `recording ${recording.id} has no decodable picture at ${at} s`);
+          }
           const made = await readFile(temporary).catch(() => Buffer.alloc(0));
           if (made.length === 0) throw new HttpError(404, 'media_not_found', `recording ${recording.id} has no picture at ${at} s`);
           await rename(temporary, cached);
