@@ -82,6 +82,22 @@ describe('canonical JSON and manifest signatures', () => {
   });
 });
 
+describe('the key store', () => {
+  it('makes exactly one key when two processes start on an empty data directory at once', async () => {
+    const dir = path.join(scratch, 'racing-keys');
+    const stores = Array.from({ length: 4 }, () => new ProvenanceKeyStore({ dir }));
+    const keys = await Promise.all(stores.map((store) => store.current()));
+    expect(new Set(keys.map((key) => key.id)).size).toBe(1);
+    expect((await stores[0]!.publicKeys()).map((key) => key.id)).toEqual([keys[0]!.id]);
+  });
+
+  it('never makes a key when only asked for the public keys (verifying must not create one)', async () => {
+    const store = new ProvenanceKeyStore({ dir: path.join(scratch, 'untouched-keys') });
+    expect(await store.publicKeys()).toEqual([]);
+    await expect(stat(store.privateKeyFile)).rejects.toThrow(/ENOENT/);
+  });
+});
+
 describe('signed highlights outputs', () => {
   it('publishes the public keys without a token and keeps the private key 0600 in the data directory', async () => {
     const response = await fetch(`${server.url}/v1/provenance/key`);
