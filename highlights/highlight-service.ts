@@ -17,6 +17,8 @@ import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
 import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
 import { strategyNamed } from './strategies/strategy-registry.js';
+import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
+import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 
 export type ReviewState = 'pending' | 'approved' | 'rejected';
 
@@ -90,6 +92,8 @@ export interface HighlightServiceOptions {
   jobQueue: JobQueue;
   /** Stall limit of the ffmpeg watchdog (LIVEFX_HIGHLIGHT_STALL_S). */
   stallS?: number;
+  /** Signs each output's `<file>.provenance.json`; by default with the data directory's provenance key. */
+  signer?: ProvenanceSigner;
   log: Logger;
 }
 
@@ -104,6 +108,7 @@ export class HighlightService {
   private readonly runner: ProcessRunner;
   private readonly analyzer: MediaAnalyzer;
   private readonly renderer: HighlightRenderer;
+  private readonly signer: ProvenanceSigner;
   private ffmpegVersion: string | undefined;
   /** The reel render in progress per source job: renders of one job run one after another. */
   private readonly reelRenders = new Map<string, Promise<void>>();
@@ -113,6 +118,7 @@ export class HighlightService {
     this.runner = new ProcessRunner({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe, stallS: options.stallS ?? DEFAULT_STALL_S, label: 'highlights' });
     this.analyzer = new MediaAnalyzer(this.runner);
     this.renderer = new HighlightRenderer(this.runner);
+    this.signer = options.signer ?? new ProvenanceSigner({ keys: new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(options.dataDir) }) });
     this.queue = options.jobQueue;
     this.queue.register('highlights', (job, context) => this.runHighlights(job, context));
     this.queue.register('reel', (job, context) => this.runReel(job, context));
@@ -236,7 +242,7 @@ export class HighlightService {
       await this.writeJson(path.join(dir, 'chapters.json'), chapters, provenance);
       chaptersText = 'chapters.txt';
       await writeFile(path.join(dir, chaptersText), HighlightRenderer.chapterList(chapters));
-      await HighlightRenderer.writeProvenance(path.join(dir, chaptersText), provenance);
+      await this.writeProvenance(path.join(dir, chaptersText), provenance);
       await writeFile(path.join(dir, 'chapters.ffmetadata'), HighlightRenderer.chapterMetadata(chapters));
     }
     return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { source: analysis.source, decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
@@ -346,12 +352,12 @@ export class HighlightService {
     const end = round3(planned.end + realDuration - planned.durationS);
     if (captions) {
       await this.renderer.captions(signals.sentences, new ClipTimeline({ start, end, gaps: planned.gaps }), path.join(dir, captions));
-      await HighlightRenderer.writeProvenance(path.join(dir, captions), provenance);
+      await this.writeProvenance(path.join(dir, captions), provenance);
     }
-    await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
+    await this.writeProvenance(path.join(dir, file), provenance);
     const thumbnail = `clip-${rank}.jpg`;
     await this.renderer.thumbnail(media, Math.min(Math.max(peak, start), end - 0.1), path.join(dir, thumbnail), signal);
-    await HighlightRenderer.writeProvenance(path.join(dir, thumbnail), provenance);
+    await this.writeProvenance(path.join(dir, thumbnail), provenance);
     return { end, captions, thumbnail };
   }
 
@@ -369,7 +375,7 @@ export class HighlightService {
     const parts = clips.map((clip) => ({ file: path.join(dir, clip.file), durationS: new ClipTimeline({ start: clip.start, end: clip.end, gaps: clip.gaps }).durationS, title: this.titleOf(signals, clip.start, clip.end, `Clip ${clip.rank}`) }));
     const duration =
       quality === 'final' ? await this.renderer.crossfadeReel(parts, REEL_CROSSFADE_S, hasAudio, path.join(dir, file), comment, signal) : await this.renderer.reel(parts, path.join(dir, file), comment, signal);
-    await HighlightRenderer.writeProvenance(path.join(dir, file), provenance);
+    await this.writeProvenance(path.join(dir, file), provenance);
     return { file, duration: round3(duration) };
   }
 
@@ -412,10 +418,14 @@ export class HighlightService {
     };
   }
 
+  /** `<file>.provenance.json`: the provenance plus the file's name, SHA-256 and size, signed (see core/provenance). */
+  private async writeProvenance(file: string, provenance: Record<string, unknown>): Promise<void> {
+    await this.signer.writeBeside(file, provenance);
+  }
+
   private async writeJson(file: string, value: unknown, provenance: Record<string, unknown>): Promise<void> {
-    
     await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
-    await HighlightRenderer.writeProvenance(file, provenance);
+    await this.writeProvenance(file, provenance);
   }
 }
 

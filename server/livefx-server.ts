@@ -18,6 +18,10 @@ import { registerPageRoutes } from './http/page-routes.js';
 import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
+import { registerProvenanceRoutes } from './http/provenance-routes.js';
+import { registerRecordingFrameRoutes } from './http/recording-frame-routes.js';
+import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
+import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import { HighlightService } from '../highlights/highlight-service.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerRequestLimits } from './http/request-limits.js';
@@ -74,6 +78,7 @@ export class LivefxServer {
   private openDatabase: LivefxDatabase | undefined;
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
+  private openSigner: ProvenanceSigner | undefined;
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -150,6 +155,10 @@ export class LivefxServer {
     });
     recorder.watch(registry);
     recorder.listenTo(audience);
+    // Made on the first start (0600), so GET /v1/provenance/key answers before anything was signed.
+    const provenanceKeys = new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(this.config.LIVEFX_DATA_DIR) });
+    await provenanceKeys.current();
+    const signer = (this.openSigner = new ProvenanceSigner({ keys: provenanceKeys }));
     const highlights = (this.openHighlights = new HighlightService({
       recorder,
       dataDir: this.config.LIVEFX_DATA_DIR,
@@ -157,6 +166,7 @@ export class LivefxServer {
       ffprobe: this.config.LIVEFX_FFPROBE,
       jobQueue: parts.jobQueue,
       stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
+      signer,
       log: this.log,
     }));
     await highlights.start();
@@ -183,6 +193,8 @@ export class LivefxServer {
     registerMediaRoutes(app, registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
+    registerProvenanceRoutes(app, provenanceKeys);
+    registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
@@ -234,6 +246,12 @@ export class LivefxServer {
   get recorder(): Recorder {
     if (!this.openRecorder) throw new Error('the server has not started: the recorder opens in start()');
     return this.openRecorder;
+  }
+
+  /** Signs the provenance manifest of every output (highlights, studio renders) with the data directory's key. */
+  get provenanceSigner(): ProvenanceSigner {
+    if (!this.openSigner) throw new Error('the server has not started: the provenance signer opens in start()');
+    return this.openSigner;
   }
 
   get highlights(): HighlightService {

@@ -32,7 +32,7 @@ interface Surface {
 async function serverSurface(): Promise<Surface> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-surface-'));
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_RECORD_MIN_FREE_MB: '0' });
-  const server = new LivefxServer(config, createLogger('silent'));
+  const server = new LivefxServer({ config, log: createLogger('silent') });
   const routes: Surface['routes'] = [];
   server.http.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method: String(method), url: route.url ?? route.path });

@@ -21,7 +21,7 @@ declare module 'fastify' {
 /** Who may call a route. Streams are named by the route's `:id`. */
 export type AccessRule = 'public' | 'stream-key' | 'admin' | 'any-operator' | 'global-operator' | 'stream-operator' | 'stream-viewer';
 
-const PAGES = new Set(['/', '/publish', '/watch', '/operator', '/review']);
+const PAGES = new Set(['/', '/publish', '/watch', '/operator', '/review', '/studio']);
 
 /**
  * The whole access policy of the HTTP API in one place. A route not named here is admin-only
@@ -30,6 +30,8 @@ const PAGES = new Set(['/', '/publish', '/watch', '/operator', '/review']);
 export function accessRuleFor(method: string, route: string): AccessRule {
   if (PAGES.has(route) || route === '/healthz' || route === '/v1/auth/whoami' || /^\/(assets|static|vendor)\//.test(route)) return 'public';
   if (route === '/v1/transforms' && method === 'GET') return 'public';
+  // Verifiers need the provenance public keys without an account; rotating them stays admin-only (the default).
+  if (route === '/v1/provenance/key' && method === 'GET') return 'public';
   // WHIP checks the stream key (and a session's DELETE its unguessable session URL) itself.
   if (route.startsWith('/whip/')) return 'stream-key';
   if (route.startsWith('/whep/') || route.startsWith('/hls/')) return 'stream-viewer';

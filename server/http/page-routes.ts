@@ -4,7 +4,7 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-const PAGES: Record<string, string> = { '/': 'index.html', '/publish': 'publish.html', '/watch': 'watch.html', '/operator': 'operator.html', '/review': 'review.html' };
+const PAGES: Record<string, string> = { '/': 'index.html', '/publish': 'publish.html', '/watch': 'watch.html', '/operator': 'operator.html', '/review': 'review.html', '/studio': 'studio.html' };
 
 /** The streamer, viewer, operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
 export async function registerPageRoutes(app: FastifyInstance, projectRoot: string): Promise<void> {
