@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CommandEngine, parseCommandLine } from '../transforms/subtitles/command-engine.js';
+import { CommandEngine, parseCommandLine } from '../transforms/subtitles/engines/command/command-engine.js';
 import type { AsrEngine } from '../transforms/subtitles/asr-engine.js';
-import { PocketSphinxEngine } from '../transforms/subtitles/pocketsphinx-engine.js';
+import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';
 import { formatTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../transforms/subtitles/transcript-formats.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';

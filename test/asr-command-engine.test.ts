@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AsrResult, AsrStream } from '../transforms/subtitles/asr-engine.js';
 import type { AsrError } from '../transforms/subtitles/asr-error.js';
-import { CommandEngine, parseCommandLine } from '../transforms/subtitles/command-engine.js';
+import { CommandEngine, parseCommandLine } from '../transforms/subtitles/engines/command/command-engine.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('./fixtures/fake-asr-engine.mjs', import.meta.url));
 

@@ -8,7 +8,7 @@ import { makeSpeech } from '../benchmarks/asr-speech.js';
 import { ffmpegChildren } from '../benchmarks/livefx-process.js';
 import { oggOpusPackets } from '../core/media/ogg-opus-packets.js';
 import { LiveCaptioner, type LiveCue, type LiveWord } from '../server/pipeline/live-captioner.js';
-import { CommandEngine } from '../transforms/subtitles/command-engine.js';
+import { CommandEngine } from '../transforms/subtitles/engines/command/command-engine.js';
 
 const fakeEngine = fileURLToPath(new URL('./fixtures/fake-asr-engine.mjs', import.meta.url));
 let dir: string;

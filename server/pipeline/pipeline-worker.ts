@@ -25,8 +25,8 @@ import { LiveCaptioner } from './live-captioner.js';
 import { LiveSignals } from './live-signals.js';
 import type { AsrEngine } from '../../transforms/subtitles/asr-engine.js';
 import { threadCaptionBoard } from '../../transforms/subtitles/caption-board.js';
-import { CommandEngine, parseCommandLine } from '../../transforms/subtitles/command-engine.js';
-import { PocketSphinxEngine } from '../../transforms/subtitles/pocketsphinx-engine.js';
+import { CommandEngine, parseCommandLine } from '../../transforms/subtitles/engines/command/command-engine.js';
+import { PocketSphinxEngine } from '../../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 
 const FRAME_POOL_SIZE = 4;
 const STATS_INTERVAL_MS = 1000;

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { TypedEmitter } from '../../core/typed-emitter.js';
-import type { AsrStream, AsrStreamEvents } from './asr-engine.js';
-import { AsrError } from './asr-error.js';
+import { TypedEmitter } from '../../../../core/typed-emitter.js';
+import type { AsrStream, AsrStreamEvents } from '../../asr-engine.js';
+import { AsrError } from '../../asr-error.js';
 import type { PocketSphinxInput, PocketSphinxOutput, PocketSphinxWorkerData } from './pocketsphinx-messages.js';
 import type { RecognizerStats } from './pocketsphinx-recognizer.js';
 

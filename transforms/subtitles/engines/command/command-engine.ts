@@ -1,4 +1,4 @@
-import type { AsrEngine, AsrOpenOptions } from './asr-engine.js';
+import type { AsrEngine, AsrOpenOptions } from '../../asr-engine.js';
 import { CommandStream } from './command-stream.js';
 
 export interface CommandEngineOptions {

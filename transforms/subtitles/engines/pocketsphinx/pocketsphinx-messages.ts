@@ -1,4 +1,4 @@
-import type { AsrResult } from './asr-engine.js';
+import type { AsrResult } from '../../asr-engine.js';
 import type { RecognizerOptions, RecognizerStats } from './pocketsphinx-recognizer.js';
 
 /** workerData of a PocketSphinx worker. */

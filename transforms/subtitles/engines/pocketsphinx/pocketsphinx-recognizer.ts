@@ -1,6 +1,6 @@
-import type { AsrResult, AsrWord } from './asr-engine.js';
-import { EnergyGate, type EnergyGateOptions } from './energy-gate.js';
-import { PcmResampler } from './pcm-resampler.js';
+import type { AsrResult, AsrWord } from '../../asr-engine.js';
+import { EnergyGate, type EnergyGateOptions } from '../../energy-gate.js';
+import { PcmResampler } from '../../pcm-resampler.js';
 import { POCKETSPHINX_SAMPLE_RATE, PocketSphinxDecoder, type PocketSphinxDecoderOptions } from './pocketsphinx-library.js';
 
 export interface RecognizerOptions extends PocketSphinxDecoderOptions {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { TypedEmitter } from '../../core/typed-emitter.js';
-import type { AsrResult, AsrStream, AsrStreamEvents, AsrWord } from './asr-engine.js';
-import { AsrError } from './asr-error.js';
-import { PcmResampler } from './pcm-resampler.js';
+import { TypedEmitter } from '../../../../core/typed-emitter.js';
+import type { AsrResult, AsrStream, AsrStreamEvents, AsrWord } from '../../asr-engine.js';
+import { AsrError } from '../../asr-error.js';
+import { PcmResampler } from '../../pcm-resampler.js';
 
 /** The rate the command contract fixes for stdin. */
 export const COMMAND_SAMPLE_RATE = 16000;

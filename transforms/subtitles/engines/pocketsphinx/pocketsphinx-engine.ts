@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AsrEngine, AsrOpenOptions } from './asr-engine.js';
-import type { EnergyGateOptions } from './energy-gate.js';
+import type { AsrEngine, AsrOpenOptions } from '../../asr-engine.js';
+import type { EnergyGateOptions } from '../../energy-gate.js';
 import { DEBIAN_MODEL, type PocketSphinxModel } from './pocketsphinx-library.js';
 import { PocketSphinxStream } from './pocketsphinx-stream.js';
 
@@ -23,7 +23,7 @@ export interface PocketSphinxEngineOptions {
 function workerUrl(): URL {
   const beside = new URL('./pocketsphinx-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/transforms/subtitles/pocketsphinx-worker.js', import.meta.url);
+  return new URL('../../../../dist/transforms/subtitles/engines/pocketsphinx/pocketsphinx-worker.js', import.meta.url);
 }
 
 /** CMU PocketSphinx 5prealpha (Debian's libpocketsphinx3) in a worker thread per stream. */
