@@ -35,17 +35,17 @@ export class PocketSphinxEngine implements AsrEngine {
   constructor(private readonly options: PocketSphinxEngineOptions = {}) {}
 
   open(options: AsrOpenOptions): PocketSphinxStream {
-    if (!Number.isInteger(options.sampleRate) || options.sampleRate < 8000 || options.sampleRate > 192_000) {
-      throw new RangeError(`sampleRate must be an integer between 8000 and 192000, got ${options.sampleRate}`);
-    }
-    return new PocketSphinxStream(this.url, {
+    return new PocketSphinxStream({
+      workerUrl: this.url,
       sampleRate: options.sampleRate,
-      model: this.options.model ?? DEBIAN_MODEL,
-      postSpeechFrames: Math.round((this.options.endOfSpeechMs ?? 400) / 10),
-      ...(this.options.partialIntervalMs !== undefined ? { partialIntervalMs: this.options.partialIntervalMs } : {}),
-      ...(this.options.maxUtteranceMs !== undefined ? { maxUtteranceMs: this.options.maxUtteranceMs } : {}),
-      ...(this.options.gate !== undefined ? { gate: this.options.gate } : {}),
-      ...(this.options.decoderArgs ? { decoderArgs: this.options.decoderArgs } : {}),
+      recognizer: {
+        model: this.options.model ?? DEBIAN_MODEL,
+        postSpeechFrames: Math.round((this.options.endOfSpeechMs ?? 400) / 10),
+        ...(this.options.partialIntervalMs !== undefined ? { partialIntervalMs: this.options.partialIntervalMs } : {}),
+        ...(this.options.maxUtteranceMs !== undefined ? { maxUtteranceMs: this.options.maxUtteranceMs } : {}),
+        ...(this.options.gate !== undefined ? { gate: this.options.gate } : {}),
+        ...(this.options.decoderArgs ? { decoderArgs: this.options.decoderArgs } : {}),
+      },
     });
   }
 }

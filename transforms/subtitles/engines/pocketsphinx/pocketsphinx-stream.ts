@@ -1,43 +1,39 @@
 import { Worker } from 'node:worker_threads';
-import { TypedEmitter } from '../../../../core/typed-emitter.js';
-import type { AsrStream, AsrStreamEvents } from '../../asr-engine.js';
 import { AsrError } from '../../asr-error.js';
+import { AsrStreamBase } from '../../asr-stream-base.js';
+import { POCKETSPHINX_SAMPLE_RATE } from './pocketsphinx-library.js';
 import type { PocketSphinxInput, PocketSphinxOutput, PocketSphinxWorkerData } from './pocketsphinx-messages.js';
 import type { RecognizerStats } from './pocketsphinx-recognizer.js';
 
-/** Back-pressure threshold: write() returns false beyond this much audio not yet decoded. */
-const HIGH_WATER_MS = 2000;
 const END_TIMEOUT_MS = 30_000;
 
+export interface PocketSphinxStreamOptions {
+  /** The compiled pocketsphinx-worker.js. */
+  workerUrl: URL;
+  /** Of the PCM given to write(); the base resamples it to 16 kHz before it is posted. */
+  sampleRate: number;
+  recognizer: PocketSphinxWorkerData;
+}
+
 /**
- * The caller's handle on one PocketSphinx stream: PCM is posted to a worker thread that decodes it;
- * its partials and finals come back as events. A dead worker becomes an `error` (retryable) and
- * the stream closes; the supervisor opens a new one.
+ * The caller's handle on one PocketSphinx stream: 16 kHz PCM is posted to a worker thread that
+ * decodes it; its partials and finals come back as events. A dead worker becomes an `error`
+ * (retryable) and the stream closes; the supervisor opens a new one.
  */
-export class PocketSphinxStream extends TypedEmitter<AsrStreamEvents> implements AsrStream {
+export class PocketSphinxStream extends AsrStreamBase {
   private readonly worker: Worker;
-  private isClosed = false;
-  private exited: Promise<void>;
-  private written = 0;
+  private readonly exited: Promise<void>;
+  /** Samples (16 kHz) the worker has decoded, for back-pressure. */
   private processed = 0;
-  private waitingForDrain = false;
-  private ending: { resolve: () => void; reject: (error: AsrError) => void; timer: NodeJS.Timeout } | undefined;
-  private endPromise: Promise<void> | undefined;
   private lastStats: RecognizerStats | undefined;
 
-  constructor(workerUrl: URL, private readonly settings: PocketSphinxWorkerData) {
-    super();
-    this.worker = new Worker(workerUrl, { workerData: settings });
+  constructor(options: PocketSphinxStreamOptions) {
+    super({ sampleRate: options.sampleRate, engineSampleRate: POCKETSPHINX_SAMPLE_RATE, label: 'PocketSphinx', endTimeoutMs: END_TIMEOUT_MS });
+    this.worker = new Worker(options.workerUrl, { workerData: options.recognizer });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: PocketSphinxOutput) => this.onMessage(message));
     this.worker.on('error', (error) => this.fail(new AsrError('engine_crashed', `PocketSphinx worker crashed: ${error.message}`, true)));
-    this.worker.on('exit', (code) => {
-      if (!this.isClosed) this.fail(new AsrError('engine_crashed', `PocketSphinx worker exited (code ${code}) before the stream ended`, true));
-    });
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
+    this.worker.on('exit', (code) => this.fail(new AsrError('engine_crashed', `PocketSphinx worker exited (code ${code}) before the stream ended`, true)));
   }
 
   /** The worker's thread id (tests check it is gone after close()). */
@@ -50,51 +46,32 @@ export class PocketSphinxStream extends TypedEmitter<AsrStreamEvents> implements
     return this.lastStats;
   }
 
-  /** Audio written but not yet decoded, in ms. */
-  get backlogMs(): number {
-    return ((this.written - this.processed) / this.settings.sampleRate) * 1000;
-  }
-
-  write(pcm: Int16Array): boolean {
-    if (this.isClosed || this.endPromise) return false;
-    const copy = pcm.slice();
-    this.written += copy.length;
-    this.post({ type: 'audio', pcm: copy }, [copy.buffer]);
-    if (this.backlogMs > HIGH_WATER_MS) this.waitingForDrain = true;
-    return !this.waitingForDrain;
-  }
-
-  end(): Promise<void> {
-    if (this.endPromise) return this.endPromise;
-    if (this.isClosed) return Promise.reject(new AsrError('engine_failed', 'the PocketSphinx stream is closed', false));
-    this.endPromise = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new AsrError('timeout', `PocketSphinx did not finish within ${END_TIMEOUT_MS / 1000} s of end()`, true)), END_TIMEOUT_MS);
-      this.ending = { resolve, reject, timer };
-    });
-    this.post({ type: 'end' });
-    return this.endPromise;
-  }
-
-  cancel(): void {
-    if (!this.isClosed) this.post({ type: 'cancel' });
-  }
-
   /** For tests: makes the worker throw as a bug would. */
   crashWorkerForTest(): void {
-    this.post({ type: 'crash' });
+    if (!this.closed) this.post({ type: 'crash' });
   }
 
-  async close(): Promise<void> {
-    if (!this.isClosed) {
-      this.isClosed = true;
-      this.removeAllListeners();
-      if (this.ending) {
-        clearTimeout(this.ending.timer);
-        this.ending.resolve();
-        this.ending = undefined;
-      }
-      await this.worker.terminate();
-    }
+  protected override get pendingSamples(): number {
+    return this.samplesWritten - this.processed;
+  }
+
+  protected feed(samples: Int16Array): boolean {
+    // Copied: the caller (or the resampler) reuses its buffer; ours is transferred to the worker.
+    const copy = samples.slice();
+    this.post({ type: 'audio', pcm: copy }, [copy.buffer]);
+    return true;
+  }
+
+  protected finishInput(): void {
+    this.post({ type: 'end' });
+  }
+
+  protected dropUtterance(): void {
+    this.post({ type: 'cancel' });
+  }
+
+  protected async release(): Promise<void> {
+    await this.worker.terminate();
     return this.exited;
   }
 
@@ -103,45 +80,26 @@ export class PocketSphinxStream extends TypedEmitter<AsrStreamEvents> implements
   }
 
   private onMessage(message: PocketSphinxOutput): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     switch (message.type) {
       case 'ready':
         return;
       case 'partial':
       case 'final':
-        this.safeEmit(message.type, message.result);
+        this.emitResult(message.type, message.result);
         return;
       case 'processed':
         this.processed = message.samples;
-        if (this.waitingForDrain && this.backlogMs <= HIGH_WATER_MS / 2) {
-          this.waitingForDrain = false;
-          this.safeEmit('drain');
-        }
+        this.engineDrained();
         return;
-      case 'ended': {
+      case 'ended':
         this.lastStats = message.stats;
-        const ending = this.ending;
-        this.ending = undefined;
-        if (ending) clearTimeout(ending.timer);
         // end() resolves once the worker thread is gone, so a caller that awaited it holds nothing.
-        void this.close().then(() => ending?.resolve());
+        this.finished();
         return;
-      }
       case 'failed':
         this.fail(new AsrError(message.retryable ? 'engine_crashed' : 'engine_unavailable', message.message, message.retryable));
         return;
-    }
-  }
-
-  private fail(error: AsrError): void {
-    if (this.isClosed) return;
-    const ending = this.ending;
-    this.ending = undefined;
-    this.safeEmit('error', error);
-    void this.close();
-    if (ending) {
-      clearTimeout(ending.timer);
-      ending.reject(error);
     }
   }
 }
