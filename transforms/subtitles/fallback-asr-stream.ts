@@ -49,7 +49,10 @@ export class FallbackAsrStream extends AsrStreamBase {
 
   protected feed(samples: Int16Array): boolean {
     if (this.replay) this.keep(samples);
-    return this.inner.write(samples);
+    const inner = this.inner;
+    const room = inner.write(samples);
+    // An engine that failed inside write() was replaced there, and the new one heard these samples in the replay.
+    return inner === this.inner ? room : true;
   }
 
   protected finishInput(): void {
