@@ -8,8 +8,8 @@ import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, norm
 import { percentile, renderBarChart, writeResult } from './bar-chart.js';
 import { projectRoot } from './livefx-process.js';
 import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
-import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/pocketsphinx-engine.js';
-import type { PocketSphinxStream } from '../transforms/subtitles/pocketsphinx-stream.js';
+import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
+import type { PocketSphinxStream } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-stream.js';
 
 const CHUNK = 1600;
 const dir = await mkdtemp(path.join(tmpdir(), 'livefx-asr-bench-'));

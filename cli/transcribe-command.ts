@@ -1,9 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CommandEngine, parseCommandLine } from '../transforms/subtitles/command-engine.js';
-import type { AsrEngine } from '../transforms/subtitles/asr-engine.js';
-import { PocketSphinxEngine } from '../transforms/subtitles/pocketsphinx-engine.js';
+import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';
 import { formatTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../transforms/subtitles/transcript-formats.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
@@ -23,7 +21,8 @@ than real time, with a progress bar on stderr.
   -h, --help              this text
 
 The engine is PocketSphinx (Debian's libpocketsphinx3 and pocketsphinx-en-us); with LIVEFX_ASR_COMMAND
-set, that program instead (the command contract in transforms/subtitles/README.md).
+set, that program instead (the command contract in transforms/subtitles/README.md), with PocketSphinx
+taking over if it fails for good (LIVEFX_ASR_FALLBACK=none: it fails the run instead).
 Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line, 130 interrupted.`;
 
 export const transcribeCommand: CliCommand = {
@@ -48,7 +47,10 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
   if (!existsSync(file)) throw new CliError(`${file} not found`);
   if (!statSync(file).isFile()) throw new CliError(`${file} is not a file`);
   const config = readConfig(context.env);
-  const engine = engineFrom(config.LIVEFX_ASR_COMMAND);
+  // A fallback is reported even with --quiet: the transcript comes from another engine than asked for.
+  const engine = createAsrEngine(config, {
+    onFallback: ({ from, to, error }) => context.stderr.write(`livefx transcribe: ${from.name} failed (${error.message}); transcribing with ${to.name}\n`),
+  });
   const progress = values.quiet === true ? undefined : new ProgressBar({ stream: context.stderr, label: 'transcribe', total: 1 });
   let interrupted = false;
   const onAbort = (): void => {
@@ -86,11 +88,4 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
     context.stdout.write(text);
   }
   return 0;
-}
-
-function engineFrom(asrCommand: string): AsrEngine {
-  const command = asrCommand.trim();
-  if (!command) return new PocketSphinxEngine();
-  const { command: program, args } = parseCommandLine(command);
-  return new CommandEngine({ command: program, args });
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from '../benchmarks/asr-speech.js';
 import type { AsrResult, AsrStream } from '../transforms/subtitles/asr-engine.js';
 import type { AsrError } from '../transforms/subtitles/asr-error.js';
-import { PocketSphinxEngine } from '../transforms/subtitles/pocketsphinx-engine.js';
+import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 
 // The worker runs compiled code from dist/ (npm test builds first; alone: npx tsc -p tsconfig.json).

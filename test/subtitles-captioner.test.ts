@@ -8,7 +8,8 @@ import { makeSpeech } from '../benchmarks/asr-speech.js';
 import { ffmpegChildren } from '../benchmarks/livefx-process.js';
 import { oggOpusPackets } from '../core/media/ogg-opus-packets.js';
 import { LiveCaptioner, type LiveCue, type LiveWord } from '../server/pipeline/live-captioner.js';
-import { CommandEngine } from '../transforms/subtitles/command-engine.js';
+import { CommandEngine } from '../transforms/subtitles/engines/command/command-engine.js';
+import { FallbackAsrEngine, type AsrFallback } from '../transforms/subtitles/fallback-asr-engine.js';
 
 const fakeEngine = fileURLToPath(new URL('./fixtures/fake-asr-engine.mjs', import.meta.url));
 let dir: string;
@@ -78,6 +79,36 @@ describe('live captioner (Opus in, captions out)', () => {
     expect(run.words).toEqual([]);
     await run.instance.close();
     expect(run.words.map((word) => word.word)).toEqual(['bring', 'notes']);
+  });
+
+  it('a speech engine that cannot start gives way to the next one: the words still come, on the capture clock, with no gap', async () => {
+    const script = [[{ word: 'bring', start: 1.0, end: 1.3 }, { word: 'notes', start: 1.5, end: 1.9 }]];
+    const engine = new FallbackAsrEngine({
+      engines: [new CommandEngine({ command: '/nonexistent/asr-bridge' }), new CommandEngine({ command: process.execPath, args: [fakeEngine], env: { FAKE_ASR_SCRIPT: JSON.stringify(script) } })],
+    });
+    const fallbacks: AsrFallback[] = [];
+    engine.on('fallback', (fallback) => fallbacks.push(fallback));
+    const words: LiveWord[] = [];
+    const gaps: string[] = [];
+    const instance = new LiveCaptioner({
+      ffmpegPath: 'ffmpeg',
+      engine,
+      restartBackoffMaxMs: 1000,
+      onCue: () => undefined,
+      onWords: (batch) => words.push(...batch),
+      onGap: (_atMs, reason) => gaps.push(reason),
+      onCrash: () => undefined,
+      report: () => undefined,
+      show: () => undefined,
+    });
+    const baseMs = 1_700_000_000_000;
+    packets.forEach((packet, index) => instance.pushOpus(packet, baseMs + index * 20));
+    await expect.poll(() => words.length, { timeout: 10_000 }).toBe(2);
+    expect(words.map((word) => word.word)).toEqual(['bring', 'notes']);
+    expect(Math.abs(words[0]!.startMs - (baseMs + 1000))).toBeLessThan(40);
+    expect(fallbacks.map((fallback) => fallback.error.code)).toEqual(['engine_unavailable']);
+    expect(gaps).toEqual([]);
+    await instance.close();
   });
 
   it('reopens a crashed engine with backoff, marks the gap, and the captions resume', async () => {

@@ -63,6 +63,21 @@ describe('livefx transcribe', () => {
     expect(run.stdout).toBe('scripted words\n');
   });
 
+  it('falls back to PocketSphinx when LIVEFX_ASR_COMMAND cannot start, and says so on stderr; LIVEFX_ASR_FALLBACK=none fails instead', async () => {
+    const run = await livefx(['transcribe', speech, '-f', 'json', '-q'], { LIVEFX_ASR_COMMAND: '/nonexistent/asr-bridge --model small' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/^livefx transcribe: command:asr-bridge failed \(.*\/nonexistent\/asr-bridge.*\); transcribing with pocketsphinx\n$/);
+    const parsed = JSON.parse(run.stdout) as { engine: { name: string }; words: { word: string }[] };
+    expect(parsed.engine.name).toBe('pocketsphinx');
+    const words = parsed.words.map((word) => word.word);
+    expect(wordErrorRate(SENTENCES.flatMap(normaliseWords), words)).toBeLessThanOrEqual(0.25);
+
+    const strict = await livefx(['transcribe', speech, '-f', 'txt', '-q'], { LIVEFX_ASR_COMMAND: '/nonexistent/asr-bridge', LIVEFX_ASR_FALLBACK: 'none' });
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('/nonexistent/asr-bridge');
+    expect(strict.stdout).toBe('');
+  });
+
   it('fails clearly: a missing or unreadable file exits 1, a wrong command line exits 2', async () => {
     const missing = await livefx(['transcribe', path.join(dir, 'nothing.wav')]);
     expect(missing.code).toBe(1);

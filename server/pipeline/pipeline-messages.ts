@@ -31,6 +31,8 @@ export interface PipelineSettings {
   imageDir: string;
   /** LIVEFX_ASR_COMMAND: an external speech engine for captions; empty: PocketSphinx. */
   asrCommand: string;
+  /** LIVEFX_ASR_FALLBACK: who takes over when that engine fails for good. */
+  asrFallback: 'pocketsphinx' | 'none';
   /** Input limits: a larger picture is scaled down to fit width×height (either orientation), frames above fps are dropped, kbps is what the publisher was asked for. */
   maxInput: { width: number; height: number; fps: number; kbps: number };
 }

@@ -23,10 +23,8 @@ import { Y4mReader } from '../../core/media/y4m-reader.js';
 import { HlsCaptionWriter } from './hls-caption-writer.js';
 import { LiveCaptioner } from './live-captioner.js';
 import { LiveSignals } from './live-signals.js';
-import type { AsrEngine } from '../../transforms/subtitles/asr-engine.js';
 import { threadCaptionBoard } from '../../transforms/subtitles/caption-board.js';
-import { CommandEngine, parseCommandLine } from '../../transforms/subtitles/command-engine.js';
-import { PocketSphinxEngine } from '../../transforms/subtitles/pocketsphinx-engine.js';
+import { createAsrEngine } from '../../transforms/subtitles/create-asr-engine.js';
 
 const FRAME_POOL_SIZE = 4;
 const STATS_INTERVAL_MS = 1000;
@@ -333,7 +331,10 @@ class PipelineWorker {
       this.hlsCaptions = hlsCaptions;
       this.captioner = new LiveCaptioner({
         ffmpegPath: this.settings.ffmpegPath,
-        engine: this.asrEngine(),
+        engine: createAsrEngine(
+          { LIVEFX_ASR_COMMAND: this.settings.asrCommand, LIVEFX_ASR_FALLBACK: this.settings.asrFallback },
+          { onFallback: ({ from, to, error }) => this.report('warn', `subtitles: ${from.name} failed for good (${error.message}); ${to.name} takes over`) },
+        ),
         restartBackoffMaxMs: this.settings.restartBackoffMaxMs,
         onCue: (cue) => {
           hlsCaptions.cue(cue);
@@ -351,13 +352,6 @@ class PipelineWorker {
       this.hlsCaptions?.close(true);
       this.hlsCaptions = undefined;
     }
-  }
-
-  private asrEngine(): AsrEngine {
-    const command = this.settings.asrCommand.trim();
-    if (command === '') return new PocketSphinxEngine();
-    const { command: program, args } = parseCommandLine(command);
-    return new CommandEngine({ command: program, args });
   }
 
   private frameOwning(buffer: Buffer): I420Frame | undefined {

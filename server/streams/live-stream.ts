@@ -464,6 +464,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       lutDir: this.lutDir,
       imageDir: this.imageDir,
       asrCommand: this.config.LIVEFX_ASR_COMMAND,
+      asrFallback: this.config.LIVEFX_ASR_FALLBACK,
       maxInput: { ...maxInputSize(this.config), fps: this.config.LIVEFX_MAX_INPUT_FPS, kbps: this.config.LIVEFX_MAX_PUBLISH_KBPS },
     });
     this.pipeline = pipeline;

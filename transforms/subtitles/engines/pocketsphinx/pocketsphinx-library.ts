@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import type { AsrWord } from './asr-engine.js';
+import type { AsrWord } from '../../asr-engine.js';
 
 // koffi ships as CommonJS with a native addon; createRequire keeps the ESM build simple.
 const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');

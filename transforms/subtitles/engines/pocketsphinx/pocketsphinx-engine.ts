@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AsrEngine, AsrOpenOptions } from './asr-engine.js';
-import type { EnergyGateOptions } from './energy-gate.js';
+import type { AsrEngine, AsrOpenOptions } from '../../asr-engine.js';
+import type { EnergyGateOptions } from '../../energy-gate.js';
 import { DEBIAN_MODEL, type PocketSphinxModel } from './pocketsphinx-library.js';
 import { PocketSphinxStream } from './pocketsphinx-stream.js';
 
@@ -23,7 +23,7 @@ export interface PocketSphinxEngineOptions {
 function workerUrl(): URL {
   const beside = new URL('./pocketsphinx-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/transforms/subtitles/pocketsphinx-worker.js', import.meta.url);
+  return new URL('../../../../dist/transforms/subtitles/engines/pocketsphinx/pocketsphinx-worker.js', import.meta.url);
 }
 
 /** CMU PocketSphinx 5prealpha (Debian's libpocketsphinx3) in a worker thread per stream. */
@@ -35,17 +35,17 @@ export class PocketSphinxEngine implements AsrEngine {
   constructor(private readonly options: PocketSphinxEngineOptions = {}) {}
 
   open(options: AsrOpenOptions): PocketSphinxStream {
-    if (!Number.isInteger(options.sampleRate) || options.sampleRate < 8000 || options.sampleRate > 192_000) {
-      throw new RangeError(`sampleRate must be an integer between 8000 and 192000, got ${options.sampleRate}`);
-    }
-    return new PocketSphinxStream(this.url, {
+    return new PocketSphinxStream({
+      workerUrl: this.url,
       sampleRate: options.sampleRate,
-      model: this.options.model ?? DEBIAN_MODEL,
-      postSpeechFrames: Math.round((this.options.endOfSpeechMs ?? 400) / 10),
-      ...(this.options.partialIntervalMs !== undefined ? { partialIntervalMs: this.options.partialIntervalMs } : {}),
-      ...(this.options.maxUtteranceMs !== undefined ? { maxUtteranceMs: this.options.maxUtteranceMs } : {}),
-      ...(this.options.gate !== undefined ? { gate: this.options.gate } : {}),
-      ...(this.options.decoderArgs ? { decoderArgs: this.options.decoderArgs } : {}),
+      recognizer: {
+        model: this.options.model ?? DEBIAN_MODEL,
+        postSpeechFrames: Math.round((this.options.endOfSpeechMs ?? 400) / 10),
+        ...(this.options.partialIntervalMs !== undefined ? { partialIntervalMs: this.options.partialIntervalMs } : {}),
+        ...(this.options.maxUtteranceMs !== undefined ? { maxUtteranceMs: this.options.maxUtteranceMs } : {}),
+        ...(this.options.gate !== undefined ? { gate: this.options.gate } : {}),
+        ...(this.options.decoderArgs ? { decoderArgs: this.options.decoderArgs } : {}),
+      },
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { AsrEngine, AsrOpenOptions } from './asr-engine.js';
+import type { AsrEngine, AsrOpenOptions } from '../../asr-engine.js';
 import { CommandStream } from './command-stream.js';
 
 export interface CommandEngineOptions {
@@ -41,9 +41,6 @@ export class CommandEngine implements AsrEngine {
   }
 
   open(options: AsrOpenOptions): CommandStream {
-    if (!Number.isInteger(options.sampleRate) || options.sampleRate < 8000 || options.sampleRate > 192_000) {
-      throw new RangeError(`sampleRate must be an integer between 8000 and 192000, got ${options.sampleRate}`);
-    }
     return new CommandStream({
       command: this.options.command,
       args: this.options.args ?? [],

@@ -1,15 +1,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { TypedEmitter } from '../../core/typed-emitter.js';
-import type { AsrResult, AsrStream, AsrStreamEvents, AsrWord } from './asr-engine.js';
-import { AsrError } from './asr-error.js';
-import { PcmResampler } from './pcm-resampler.js';
+import { diesWithParent, SETPRIV } from '../../../../core/process/dies-with-parent.js';
+import type { AsrResult, AsrWord } from '../../asr-engine.js';
+import { AsrError } from '../../asr-error.js';
+import { AsrStreamBase } from '../../asr-stream-base.js';
 
 /** The rate the command contract fixes for stdin. */
 export const COMMAND_SAMPLE_RATE = 16000;
 const STDERR_TAIL_BYTES = 2048;
-const HIGH_WATER_BYTES = 2 * COMMAND_SAMPLE_RATE * 2;
 
 /** One line of the engine's stdout (see transforms/subtitles/README.md). */
 const commandLine = z.discriminatedUnion('type', [
@@ -34,26 +33,25 @@ export interface CommandStreamSettings {
   killTimeoutMs: number;
 }
 
+/** setpriv's exit codes when it cannot exec the command (util-linux: 127 not found, 126 any other reason). */
+const EXEC_FAILED_CODES = new Set([126, 127]);
+
 /**
  * One stream through an external engine process: PCM to its stdin, JSON lines from its stdout.
  * Its death before end() is an `error` (retryable); close() kills it and waits until it is reaped.
+ * The process dies with the thread that started it (setpriv --pdeathsig), so a crashed worker
+ * thread or server leaves no engine behind.
  */
-export class CommandStream extends TypedEmitter<AsrStreamEvents> implements AsrStream {
+export class CommandStream extends AsrStreamBase {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly resampler: PcmResampler;
   private readonly exitedPromise: Promise<void>;
-  private isClosed = false;
-  private ended = false;
   private stderrTail = '';
-  private bytesWritten = 0;
   private lastWordEndMs = 0;
-  private endPromise: Promise<void> | undefined;
-  private ending: { resolve: () => void; reject: (error: AsrError) => void; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly settings: CommandStreamSettings) {
-    super();
-    this.resampler = new PcmResampler(settings.sampleRate, COMMAND_SAMPLE_RATE);
-    this.child = spawn(settings.command, settings.args, {
+    super({ sampleRate: settings.sampleRate, engineSampleRate: COMMAND_SAMPLE_RATE, label: `ASR command ${settings.command}`, endTimeoutMs: settings.endTimeoutMs });
+    const [program, argv] = diesWithParent(settings.command, settings.args);
+    this.child = spawn(program, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...settings.env, LIVEFX_ASR_SAMPLE_RATE: String(COMMAND_SAMPLE_RATE) },
     });
@@ -65,9 +63,7 @@ export class CommandStream extends TypedEmitter<AsrStreamEvents> implements AsrS
       });
     });
     this.child.stdin.on('error', () => {}); // EPIPE from a dead engine; its exit is reported instead.
-    this.child.stdin.on('drain', () => {
-      if (!this.isClosed) this.safeEmit('drain');
-    });
+    this.child.stdin.on('drain', () => this.engineDrained());
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
@@ -82,64 +78,40 @@ export class CommandStream extends TypedEmitter<AsrStreamEvents> implements AsrS
     this.child.on('close', (code, signal) => this.onClose(code, signal));
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   get pid(): number | undefined {
     return this.child.pid;
   }
 
-  write(pcm: Int16Array): boolean {
-    if (this.isClosed || this.ended) return false;
-    const samples = this.resampler.process(pcm);
+  protected override get pendingSamples(): number {
+    return this.child.stdin.writableLength / 2;
+  }
+
+  protected feed(samples: Int16Array): boolean {
     // Copied: the caller may reuse its buffer while ours waits in the pipe.
-    const bytes = Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
-    this.bytesWritten += bytes.length;
-    const room = this.child.stdin.write(bytes);
-    return room && this.child.stdin.writableLength < HIGH_WATER_BYTES;
+    return this.child.stdin.write(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)));
   }
 
-  end(): Promise<void> {
-    if (this.endPromise) return this.endPromise;
-    if (this.isClosed) return Promise.reject(new AsrError('engine_failed', 'the ASR command stream is closed', false));
-    this.ended = true;
-    this.endPromise = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(new AsrError('timeout', `ASR command ${this.settings.command} did not exit within ${this.settings.endTimeoutMs} ms of the end of its input`, true));
-      }, this.settings.endTimeoutMs);
-      this.ending = { resolve, reject, timer };
-    });
+  protected finishInput(): void {
     this.child.stdin.end();
-    return this.endPromise;
   }
 
-  cancel(): void {
+  protected dropUtterance(): void {
     // The contract has no cancel message: a stream that must drop its utterance is reopened by the caller.
   }
 
-  async close(): Promise<void> {
-    if (!this.isClosed) {
-      this.isClosed = true;
-      this.removeAllListeners();
-      if (this.ending) {
-        clearTimeout(this.ending.timer);
-        this.ending.resolve();
-        this.ending = undefined;
-      }
-      if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
-        const killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.settings.killTimeoutMs);
-        this.child.stdin.destroy();
-        this.child.kill('SIGTERM');
-        await this.exitedPromise;
-        clearTimeout(killTimer);
-      }
+  protected async release(): Promise<void> {
+    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      const killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.settings.killTimeoutMs);
+      this.child.stdin.destroy();
+      this.child.kill('SIGTERM');
+      await this.exitedPromise;
+      clearTimeout(killTimer);
     }
     return this.exitedPromise;
   }
 
   private onLine(line: string): void {
-    if (this.isClosed || line.trim() === '') return;
+    if (this.closed || line.trim() === '') return;
     let parsed: z.infer<typeof commandLine>;
     try {
       const result = commandLine.safeParse(JSON.parse(line));
@@ -155,7 +127,7 @@ export class CommandStream extends TypedEmitter<AsrStreamEvents> implements AsrS
     }
     const result = this.toResult(parsed.text, parsed.words);
     if (parsed.type === 'final' && result.words.length > 0) this.lastWordEndMs = result.words[result.words.length - 1]!.endMs;
-    this.safeEmit(parsed.type, result);
+    this.emitResult(parsed.type, result);
   }
 
   private toResult(text: string, words: { word: string; start: number; end: number; conf?: number | undefined }[] | undefined): AsrResult {
@@ -170,7 +142,7 @@ export class CommandStream extends TypedEmitter<AsrStreamEvents> implements AsrS
     }
     // An engine without word times: its words share the audio since the last final.
     const plain = text.trim().split(/\s+/).filter((word) => word !== '');
-    const nowMs = (this.bytesWritten / 2 / COMMAND_SAMPLE_RATE) * 1000;
+    const nowMs = (this.samplesWritten / COMMAND_SAMPLE_RATE) * 1000;
     const startMs = Math.min(this.lastWordEndMs, nowMs);
     const each = (nowMs - startMs) / Math.max(1, plain.length);
     return {
@@ -180,33 +152,20 @@ export class CommandStream extends TypedEmitter<AsrStreamEvents> implements AsrS
   }
 
   private onClose(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     const stderr = this.stderrTail.trim();
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const detail = stderr ? `: ${stderr.split('\n').slice(-5).join(' | ')}` : '';
-    if (this.ended && code === 0) {
-      const ending = this.ending;
-      this.ending = undefined;
-      void this.close();
-      if (ending) {
-        clearTimeout(ending.timer);
-        ending.resolve();
-      }
+    if (SETPRIV !== undefined && code !== null && EXEC_FAILED_CODES.has(code) && /failed to execute/.test(stderr)) {
+      // setpriv started but could not exec the engine: the same as spawn's ENOENT/EACCES without it.
+      this.fail(new AsrError('engine_unavailable', `ASR command ${this.settings.command} could not run: ${stderr.split('\n').at(-1)}`, false));
       return;
     }
-    if (this.ended) this.fail(new AsrError('engine_failed', `ASR command ${this.settings.command} ${how} at the end of its input${detail}`, true));
-    else this.fail(new AsrError('engine_crashed', `ASR command ${this.settings.command} ${how} mid-stream${detail}`, true));
-  }
-
-  private fail(error: AsrError): void {
-    if (this.isClosed) return;
-    const ending = this.ending;
-    this.ending = undefined;
-    this.safeEmit('error', error);
-    void this.close();
-    if (ending) {
-      clearTimeout(ending.timer);
-      ending.reject(error);
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const detail = stderr ? `: ${stderr.split('\n').slice(-5).join(' | ')}` : '';
+    if (this.inputEnded && code === 0) {
+      this.finished();
+      return;
     }
+    if (this.inputEnded) this.fail(new AsrError('engine_failed', `ASR command ${this.settings.command} ${how} at the end of its input${detail}`, true));
+    else this.fail(new AsrError('engine_crashed', `ASR command ${this.settings.command} ${how} mid-stream${detail}`, true));
   }
 }

@@ -1,4 +1,4 @@
-import type { AsrResult } from './asr-engine.js';
+import type { AsrResult } from '../../asr-engine.js';
 import type { RecognizerOptions, RecognizerStats } from './pocketsphinx-recognizer.js';
 
 /** workerData of a PocketSphinx worker. */
@@ -17,7 +17,7 @@ export type PocketSphinxOutput =
   | { type: 'ready' }
   | { type: 'partial'; result: AsrResult }
   | { type: 'final'; result: AsrResult }
-  /** Audio processed so far, in samples of the input rate, for back-pressure. */
+  /** Audio processed so far, in 16 kHz samples, for back-pressure. */
   | { type: 'processed'; samples: number }
   | { type: 'ended'; stats: RecognizerStats }
   | { type: 'failed'; message: string; retryable: boolean };

@@ -1,11 +1,9 @@
-import type { AsrResult, AsrWord } from './asr-engine.js';
-import { EnergyGate, type EnergyGateOptions } from './energy-gate.js';
-import { PcmResampler } from './pcm-resampler.js';
+import type { AsrResult, AsrWord } from '../../asr-engine.js';
+import { EnergyGate, type EnergyGateOptions } from '../../energy-gate.js';
 import { POCKETSPHINX_SAMPLE_RATE, PocketSphinxDecoder, type PocketSphinxDecoderOptions } from './pocketsphinx-library.js';
 
+/** The recognizer hears 16 kHz PCM (POCKETSPHINX_SAMPLE_RATE): the stream resamples before posting it. */
 export interface RecognizerOptions extends PocketSphinxDecoderOptions {
-  /** Of the PCM given to write(). */
-  sampleRate: number;
   /** How often the hypothesis of an utterance in progress is read for a partial. */
   partialIntervalMs?: number;
   /** An utterance this long is cut into a final even without a pause, so captions get committed. */
@@ -50,7 +48,6 @@ const SAMPLES_PER_MS = POCKETSPHINX_SAMPLE_RATE / 1000;
  */
 export class PocketSphinxRecognizer {
   private readonly decoder: PocketSphinxDecoder;
-  private readonly resampler: PcmResampler;
   private readonly gate: EnergyGate | undefined;
   private readonly block = new Int16Array(BLOCK_MS * SAMPLES_PER_MS);
   private blockFill = 0;
@@ -82,7 +79,6 @@ export class PocketSphinxRecognizer {
     this.decoder = new PocketSphinxDecoder(options);
     // One stream for the whole input: restarting it per utterance would reset the noise estimate.
     this.decoder.startStream();
-    this.resampler = new PcmResampler(options.sampleRate, POCKETSPHINX_SAMPLE_RATE);
     this.gate = options.gate === false ? undefined : new EnergyGate(options.gate ?? {});
     this.hangoverSamples = (options.hangoverMs ?? 2000) * SAMPLES_PER_MS;
     this.warmUpSamples = (options.warmUpMs ?? 2000) * SAMPLES_PER_MS;
@@ -100,8 +96,8 @@ export class PocketSphinxRecognizer {
     };
   }
 
-  write(pcm: Int16Array): void {
-    const samples = this.resampler.process(pcm);
+  /** 16 kHz mono PCM. */
+  write(samples: Int16Array): void {
     let offset = 0;
     while (offset < samples.length) {
       const take = Math.min(this.block.length - this.blockFill, samples.length - offset);
