@@ -6,9 +6,10 @@ import { importCommand } from './import-command.js';
 import { transcribeCommand } from './transcribe-command.js';
 import { highlightsCommand } from './highlights-command.js';
 import { adminTokenCommand } from './admin-token-command.js';
+import { storyboardCommand } from './storyboard-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, storyboardCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -102,6 +102,8 @@ export const configSchema = z.object({
   LIVEFX_HIGHLIGHT_POLL_STALL_S: z.coerce.number().min(1).max(86400).default(600),
   /** Live captions through an external speech engine (the command contract in transforms/subtitles/README.md), e.g. "whisper-bridge --model small"; empty: PocketSphinx in-process. */
   LIVEFX_ASR_COMMAND: z.string().default(''),
+  /** Largest studio template a user may upload (PUT /v1/video/templates/:name), in KiB. */
+  LIVEFX_TEMPLATE_MAX_KB: z.coerce.number().int().min(1).max(1024).default(64),
   /** Seconds without media before a live stream counts as ended; a shorter gap (a network interruption) is bridged in the same session. */
   LIVEFX_MEDIA_TIMEOUT_S: z.coerce.number().min(1).max(120).default(15),
   /** Most frame intervals an ffmpeg restart may wait before it gives up (restart backoff ceiling, ms). */
