@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, adminFetch } from '../benchmarks/livefx-process.js';
 import { loadConfig } from '../core/config.js';
 import { LivefxError } from '../core/errors.js';
+import { accessRuleFor } from '../server/auth/route-access.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { storyboardBodySchema } from '../studio/storyboard.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
@@ -171,6 +172,17 @@ describe('bad storyboard requests are refused, naming the problem', () => {
     expect(response.status, JSON.stringify(response.body)).toBe(status);
     expect(response.body.error.code).toBe(code);
     expect(response.body.error.message).toContain(named);
+  });
+
+  it('storyboards and templates are for admins and any operator', () => {
+    for (const [method, route] of [
+      ['POST', '/v1/video/storyboards'],
+      ['PATCH', '/v1/video/storyboards/:id'],
+      ['GET', '/v1/video/templates'],
+      ['PUT', '/v1/video/templates/:name'],
+    ]) {
+      expect(accessRuleFor(method!, route!)).toBe('any-operator');
+    }
   });
 
   it('an operator of one stream may not use another stream\'s recording (403), nor read storyboards made from it', async () => {
