@@ -140,6 +140,15 @@ describe('the planner', () => {
     expect([response.body.duration_s, response.body.aspect, response.body.style]).toEqual([duration, aspect, style]);
   });
 
+  it('takes a stored preset named in the prompt as its look, and refuses a style that is neither', async () => {
+    const preset = await api('PUT', '/v1/presets/night-glow', { transforms: [{ name: 'color', params: { saturation: 1.3 } }] });
+    expect(preset.status, JSON.stringify(preset.body)).toBe(201);
+    const response = await plan({ prompt: '15s of the goal in the night-glow look', sources: { recording_ids: [recordingId] } });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    expect(response.body.style).toBe('night-glow');
+    expect((await plan({ prompt: 'the goal', style: 'night-glow', sources: { recording_ids: [recordingId] } })).body.style).toBe('night-glow');
+  });
+
   it('with no recordings, builds from the uploaded images and title cards', async () => {
     const images = await plan({ prompt: '15s promo for the weekend plans', shots: 3, sources: { recording_ids: [], asset_ids: ['logo.png'] } });
     expect(images.status, JSON.stringify(images.body)).toBe(201);
