@@ -246,8 +246,18 @@ export class Planner {
     if (duration < Math.min(length, 1)) return undefined;
     const span = Math.min(length, duration);
     const options = [candidate.anchor];
-    for (const sentence of signals.sentences) if (Math.abs(sentence.start - LEAD_IN_S - candidate.anchor) <= SNAP_S) options.push(sentence.start - LEAD_IN_S);
-    for (const cut of signals.sceneCuts) if (Math.abs(cut - candidate.anchor) <= SNAP_S) options.push(cut);
+    const near = (start: number): boolean => Math.abs(start - candidate.anchor) <= SNAP_S;
+    // Starts on speech or a scene cut, or so that the shot ends on a scene cut or just after a sentence.
+    for (const sentence of signals.sentences) {
+      if (near(sentence.start - LEAD_IN_S)) options.push(sentence.start - LEAD_IN_S);
+      if (near(sentence.end + LEAD_IN_S - span)) options.push(sentence.end + LEAD_IN_S - span);
+    }
+    for (const cut of signals.sceneCuts) {
+      if (near(cut)) options.push(cut);
+      if (near(cut - span)) options.push(cut - span);
+    }
+    // A cut less than a second inside either end would flash the other scene.
+    const flashes = (from: number, to: number): boolean => signals.sceneCuts.some((cut) => cut > from + 0.05 && cut < to - 0.05);
     let best: { in: number; out: number; cost: number } | undefined;
     for (const option of options) {
       let start = Math.min(Math.max(0, option), duration - span);
@@ -255,7 +265,15 @@ export class Planner {
       for (const [deadStart, deadEnd] of signals.deadAir) if (start >= deadStart - 0.01 && start < deadEnd) start = Math.min(deadEnd, duration - span);
       const out = start + span;
       const deadInside = signals.deadAir.reduce((total, [deadStart, deadEnd]) => total + Math.max(0, Math.min(out, deadEnd) - Math.max(start, deadStart)), 0);
-      const cost = Math.abs(start - candidate.anchor) * 0.2 + deadInside * 3 + distanceToEnd(signals.sentences, out) * 0.3 + (inDeadAir(signals, start) ? 100 : 0);
+      const speechCut = signals.sentences.some((sentence) => sentence.start < start - 0.05 && sentence.end > start + 0.05) ? 1 : 0;
+      const cost =
+        Math.abs(start - candidate.anchor) * 0.2 +
+        deadInside * 3 +
+        distanceToEnd(signals.sentences, out) * 0.3 +
+        speechCut +
+        (flashes(start, start + 1) ? 2 : 0) +
+        (flashes(out - 1, out) ? 2 : 0) +
+        (inDeadAir(signals, start) ? 100 : 0);
       if (!best || cost < best.cost - 1e-9) best = { in: round3(start), out: round3(out), cost };
     }
     return best && !inDeadAir(signals, best.in) ? { in: best.in, out: best.out } : undefined;
@@ -267,7 +285,8 @@ export class Planner {
     const scene = 1 + signals.sceneCuts.filter((cut) => cut <= start + 0.05).length;
     reasons.push(`scene ${scene}`);
     if (signals.sceneCuts.some((cut) => Math.abs(cut - start) < 0.05)) reasons.push('starts on a scene cut');
-    if (signals.sentences.some((sentence) => Math.abs(sentence.end - out) < 0.5)) reasons.push('ends at a sentence end');
+    if (signals.sceneCuts.some((cut) => Math.abs(cut - out) < 0.05)) reasons.push('ends on a scene cut');
+    else if (signals.sentences.some((sentence) => Math.abs(sentence.end - out) < 0.5)) reasons.push('ends at a sentence end');
     if (signals.deadAir.some(([deadStart, deadEnd]) => deadEnd > start - 1 && deadStart < out + 1)) reasons.push('dead air left out');
     const recording = candidate.recording.recording;
     if (reasons.length === 1 && candidate.reasons.length === 0) reasons.unshift('nothing matched the prompt here: chosen for its scene');
