@@ -8,9 +8,10 @@ import { highlightsCommand } from './highlights-command.js';
 import { adminTokenCommand } from './admin-token-command.js';
 import { verifyCommand } from './verify-command.js';
 import { provenanceKeyCommand } from './provenance-key-command.js';
+import { storyboardCommand } from './storyboard-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -83,6 +83,16 @@ const CODE_STATUS = {
   clip_not_found: 404,
   job_not_done: 409,
   no_approved_clips: 409,
+  render_not_found: 404,
+  // Studio (storyboards, templates).
+  storyboard_not_found: 404,
+  template_not_found: 404,
+  asset_not_found: 404,
+  invalid_template: 422,
+  builtin_template: 409,
+  missing_merge_field: 422,
+  invalid_merge_value: 422,
+  unknown_merge_field: 422,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

@@ -19,6 +19,7 @@ import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
 import { strategyNamed } from './strategies/strategy-registry.js';
 import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
 import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
+import type { RecordingTranscriber } from './analysis/recording-transcriber.js';
 
 export type ReviewState = 'pending' | 'approved' | 'rejected';
 
@@ -94,6 +95,8 @@ export interface HighlightServiceOptions {
   stallS?: number;
   /** Signs each output's `<file>.provenance.json`; by default with the data directory's provenance key. */
   signer?: ProvenanceSigner;
+  /** Transcribes recordings that have no transcript (imports) once, before their first analysis; none: they go without. */
+  transcriber?: RecordingTranscriber;
   log: Logger;
 }
 
@@ -207,6 +210,16 @@ export class HighlightService {
     const kind = await this.mediaKind(recordingId);
     const media = await this.options.recorder.media(recordingId, kind, context.signal);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError('invalid_media', `recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
+    let transcriptionFailed: string | undefined;
+    if (this.options.transcriber && !(await this.options.transcriber.origin(recordingId))) {
+      context.progress(0.05, 'transcribing');
+      // A failed transcription costs the captions, not the highlights.
+      await this.options.transcriber.ensure(recordingId, context.signal).catch((error: unknown) => {
+        if (context.signal.aborted) throw error;
+        transcriptionFailed = error instanceof Error ? error.message : String(error);
+        this.options.log.warn({ err: error, recordingId }, 'transcribing the recording failed');
+      });
+    }
     context.progress(0.1, 'analysing');
     const events = await allEvents(catalog, recordingId);
     const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(recordingId, events));
@@ -217,6 +230,7 @@ export class HighlightService {
     const notes: string[] = [];
     if (params.quality === 'preview') notes.push('preview quality: stream-copy cuts start on the keyframe at or before the chosen start (times reported are the real ones)');
     if (params.captions === 'burn' && params.quality === 'preview') notes.push('captions "burn" needs quality "final" (a re-encode): this preview has WebVTT sidecars');
+    if (transcriptionFailed) notes.push(`transcribing the recording failed (${transcriptionFailed})`);
     if (signals.sentences.length === 0 && params.captions !== 'none') notes.push('the recording has no transcript: no captions');
     if (planned.length < params.k) notes.push(`${planned.length} of ${params.k} clips: no further moment stood out enough`);
 

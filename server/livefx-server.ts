@@ -45,6 +45,13 @@ import type { PresetStore } from './storage/preset-store.js';
 import { defaultParts, type LivefxParts } from './livefx-parts.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 import { Recorder } from '../recorder/recorder.js';
+import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
+import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
+import { Planner } from '../studio/planner.js';
+import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
+import { StudioSources } from '../studio/studio-sources.js';
+import { TemplateFolder } from '../studio/template-folder.js';
+import { registerStoryboardRoutes } from './http/storyboard-routes.js';
 
 /** How long shutdown lets HTTP requests in flight finish before it closes their connections. */
 const IN_FLIGHT_GRACE_MS = 1000;
@@ -79,6 +86,8 @@ export class LivefxServer {
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
   private openSigner: ProvenanceSigner | undefined;
+  private openStoryboards: SqliteStoryboardStore | undefined;
+  private openTemplates: TemplateFolder | undefined;
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -159,6 +168,15 @@ export class LivefxServer {
     const provenanceKeys = new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(this.config.LIVEFX_DATA_DIR) });
     await provenanceKeys.current();
     const signer = (this.openSigner = new ProvenanceSigner({ keys: provenanceKeys }));
+    // One transcript per recording, made once when it has none (imports): highlights and the studio read the same words.
+    const transcriber = new RecordingTranscriber({
+      catalog: recorder.catalog,
+      mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
+      engine: () => createAsrEngine(this.config),
+      ffmpeg: this.config.LIVEFX_FFMPEG,
+      ffprobe: this.config.LIVEFX_FFPROBE,
+      log: this.log,
+    });
     const highlights = (this.openHighlights = new HighlightService({
       recorder,
       dataDir: this.config.LIVEFX_DATA_DIR,
@@ -167,9 +185,16 @@ export class LivefxServer {
       jobQueue: parts.jobQueue,
       stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
       signer,
+      transcriber,
       log: this.log,
     }));
     await highlights.start();
+    const studioSources = new StudioSources({ recorder, imagesDir: path.join(this.config.LIVEFX_DATA_DIR, 'images'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE, transcriber });
+    const presetNames = async (): Promise<string[]> => (await presets.list()).map((preset) => preset.name);
+    const templates = (this.openTemplates = new TemplateFolder({ dir: path.join(this.config.LIVEFX_DATA_DIR, 'templates'), maxBytes: this.config.LIVEFX_TEMPLATE_MAX_KB * 1024, sources: studioSources, presetNames }));
+    const planner = new Planner({ sources: studioSources, presetNames, templateHints: (name) => templates.hints(name) });
+    templates.attachPlanner(planner);
+    const storyboards = (this.openStoryboards = new SqliteStoryboardStore(database.db));
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
@@ -195,6 +220,7 @@ export class LivefxServer {
     registerHighlightRoutes(app, highlights, recorder);
     registerProvenanceRoutes(app, provenanceKeys);
     registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
+    await registerStoryboardRoutes(app, { store: storyboards, planner, templates, sources: studioSources });
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
@@ -257,6 +283,18 @@ export class LivefxServer {
   get highlights(): HighlightService {
     if (!this.openHighlights) throw new Error('the server has not started: highlights open in start()');
     return this.openHighlights;
+  }
+
+  /** Stored storyboards (the StoryboardStore port the render side reads). */
+  get storyboards(): SqliteStoryboardStore {
+    if (!this.openStoryboards) throw new Error('the server has not started: storyboards open in start()');
+    return this.openStoryboards;
+  }
+
+  /** Built-in and uploaded templates (the TemplateLibrary port). */
+  get templates(): TemplateFolder {
+    if (!this.openTemplates) throw new Error('the server has not started: templates open in start()');
+    return this.openTemplates;
   }
 
   /** Tokens, viewer links and who presented what (open from start() until close()). */

@@ -29,6 +29,8 @@ export const shotSchema = z
     kind: z.enum(SHOT_KINDS),
     source: shotSourceSchema.optional(),
     text: z.string().max(500).optional(),
+    /** A title card's background (or a text's accent) as #rrggbb; templates fill it from a colour merge field. */
+    color: z.string().regex(/^#[0-9a-f]{6}$/i, 'must be a colour written #rrggbb').optional(),
     camera: z.enum(CAMERA_MOVES).optional(),
     /** Into this shot from the one before (ignored on the first shot). */
     transition: z.object({ name: z.enum(TRANSITIONS), duration: z.number().finite().min(0).max(3) }).strict().optional(),

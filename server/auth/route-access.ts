@@ -40,6 +40,8 @@ export function accessRuleFor(method: string, route: string): AccessRule {
   if (route.startsWith('/v1/streams/:id/')) return 'stream-operator';
   if (/^\/v1\/(presets|luts|images)(\/|$)/.test(route)) return 'any-operator';
   if (/^\/v1\/(recordings|video\/highlights)(\/|$)/.test(route)) return 'global-operator';
+  // The studio: any operator; which recordings it may use is checked per recording (an operator of one stream: that stream's).
+  if (/^\/v1\/video\/(storyboards|templates)(\/|$)/.test(route)) return 'any-operator';
   return 'admin';
 }
 

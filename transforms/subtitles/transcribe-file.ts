@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
+import { diesWithParent } from '../../core/process/dies-with-parent.js';
 import type { AsrEngine, AsrResult, AsrStream } from './asr-engine.js';
 import { CaptionLayout, type CaptionCue, type CaptionLayoutOptions } from './caption-layout.js';
 import type { Transcript } from './transcript-formats.js';
@@ -15,6 +16,8 @@ export interface TranscribeFileOptions {
   ffmpeg?: string;
   ffprobe?: string;
   layout?: CaptionLayoutOptions;
+  /** Stops the decoder and the engine; transcribeFile then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** The file could not be read or decoded; the message names the file and ffmpeg's reason. */
@@ -117,9 +120,9 @@ export async function transcribeFile(file: string, options: TranscribeFileOption
 
 function feed(file: string, stream: AsrStream, durationMs: number, options: TranscribeFileOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const decoder = spawn(options.ffmpeg ?? 'ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // The decoder dies with this process (a server killed mid-transcription leaves no ffmpeg behind).
+    const [command, args] = diesWithParent(options.ffmpeg ?? 'ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1']);
+    const decoder = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     // An aligned buffer of our own: pipe chunks may start at odd byte offsets.
     const chunk = new Int16Array(CHUNK_SAMPLES);
     const chunkBytes = new Uint8Array(chunk.buffer);
@@ -135,6 +138,8 @@ function feed(file: string, stream: AsrStream, durationMs: number, options: Tran
       reject(error);
     };
     stream.once('error', (error) => fail(error));
+    if (options.signal?.aborted) fail(abortReason(options.signal));
+    options.signal?.addEventListener('abort', () => fail(abortReason(options.signal!)), { once: true });
     stream.on('drain', () => decoder.stdout.resume());
     decoder.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-STDERR_TAIL_BYTES)));
     decoder.on('error', (error) => fail(new Error(`cannot run ffmpeg: ${error.message}`)));
@@ -172,4 +177,8 @@ function feed(file: string, stream: AsrStream, durationMs: number, options: Tran
       resolve();
     });
   });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('transcription cancelled');
 }
