@@ -68,11 +68,20 @@ describe('cancelling a highlights job during its export stage', () => {
     // The job exports what viewers saw when there is a transformed track, else the original (as the service picks).
     const kind = (await segmentsOf('transformed')).length > 0 ? 'transformed' : 'original';
     const segments = await segmentsOf(kind);
-    expect(segments.length, JSON.stringify(recording)).toBeGreaterThanOrEqual(4);
+    expect(segments.length, JSON.stringify(recording)).toBeGreaterThanOrEqual(3);
+
+    // What a whole export holds: every video packet of every segment (packets, not duration: a very short last segment can skew the joined file's timestamps, an exporter issue of its own).
+    const videoPackets = (file: string): number => {
+      const probed = spawnSync('ffprobe', ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+      expect(probed.status, probed.stderr).toBe(0);
+      return Number(probed.stdout.trim());
+    };
+    const wholePackets = segments.reduce((total, name) => total + videoPackets(path.join(recordingDir, kind, name)), 0);
+    const firstPackets = videoPackets(path.join(recordingDir, kind, segments[0]!));
 
     // Fault injection: the second segment becomes a FIFO nobody writes, so the export's ffmpeg copies the
     // first one and then waits on it, as a stream copy of a long recording sits in its export. A file made
-    // of what came before the FIFO would be a second or two long, not the whole recording.
+    // of what came before the FIFO would hold the first segment's packets only.
     const heldFile = path.join(recordingDir, kind, segments[1]!);
     await rename(heldFile, `${heldFile}.held`);
     execFileSync('mkfifo', [heldFile]);
@@ -114,10 +123,10 @@ describe('cancelling a highlights job during its export stage', () => {
     expect(response.status).toBe(200);
     const downloaded = path.join(scratch, `${kind}.mp4`);
     await writeFile(downloaded, Buffer.from(await response.arrayBuffer()));
-    const probed = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', downloaded], { encoding: 'utf8' });
-    expect(probed.status, probed.stderr).toBe(0);
-    const durationS = Number(probed.stdout.trim());
-    expect(Math.abs(durationS - recording.durationS), `${kind} lasts ${durationS} s`).toBeLessThan(1);
-    process.stdout.write(`highlights export cancel: ${JSON.stringify({ kind, segments: segments.length, killedMs, exportedS: durationS, recordingS: recording.durationS })}\n`);
+    // All of it, not the first segment that a run cut at the FIFO would have held.
+    const downloadedPackets = videoPackets(downloaded);
+    expect(downloadedPackets).toBeGreaterThan(firstPackets);
+    expect(downloadedPackets).toBe(wholePackets);
+    process.stdout.write(`highlights export cancel: ${JSON.stringify({ kind, segments: segments.length, killedMs, packets: downloadedPackets, firstSegmentPackets: firstPackets })}\n`);
   }, 120_000);
 });
