@@ -63,7 +63,7 @@ export class TemplateFolder implements TemplateLibrary {
     try {
       json = JSON.parse(text.toString());
     } catch (error) {
-      throw new LivefxError('invalid_template', `the template is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { httpStatus: 400 });
+      throw new LivefxError('invalid_request', `the template is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
     return TemplateFolder.validate(json);
   }
@@ -227,7 +227,7 @@ export class TemplateFolder implements TemplateLibrary {
     const problem = typeProblem(field, coerced);
     if (problem) throw new LivefxError('invalid_merge_value', `merge.${field.name}: ${problem}, got ${JSON.stringify(value).slice(0, 100)}`, { details: { field: field.name } });
     if (field.type === 'asset') await this.options.sources.assetFile(coerced as string);
-    if (field.type === 'recording') this.options.sources.recordings(caller, [coerced as string]);
+    if (field.type === 'recording') await this.options.sources.recordings(caller, [coerced as string]);
     return coerced;
   }
 

@@ -292,7 +292,7 @@ describe('templates', () => {
   });
 
   it.each([
-    ['not JSON', 'broken', '{"name": "broken", ', 400, 'invalid_template', 'not valid JSON'],
+    ['not JSON', 'broken', '{"name": "broken", ', 400, 'invalid_request', 'not valid JSON'],
     ['over the size limit', 'big', JSON.stringify({ ...userTemplate('big'), description: 'x'.repeat(70 * 1024) }), 413, 'file_too_large', '65536 bytes'],
     ['a wrong field type', 'typed', JSON.stringify({ ...userTemplate('typed'), duration_s: 'ten' }), 422, 'invalid_template', 'duration_s'],
     ['an undeclared merge field', 'undeclared', JSON.stringify({ ...userTemplate('undeclared'), prompt: '{{nope}}' }), 422, 'invalid_template', 'nope'],

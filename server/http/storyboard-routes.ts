@@ -61,12 +61,12 @@ function registerStoryboards(app: FastifyInstance, options: StoryboardRoutesOpti
   const readable = async (request: FastifyRequest, id: string): Promise<Storyboard> => {
     const storyboard = await store.get(id);
     if (!storyboard) throw new LivefxError('storyboard_not_found', `no storyboard with id "${id}"`);
-    checkSources(request, storyboard);
+    await checkSources(request, storyboard);
     return storyboard;
   };
-  const checkSources = (request: FastifyRequest, body: StoryboardBody): void => {
+  const checkSources = async (request: FastifyRequest, body: StoryboardBody): Promise<void> => {
     const ids = new Set(body.shots.flatMap((shot) => (shot.source && 'recording_id' in shot.source ? [shot.source.recording_id] : [])));
-    if (ids.size > 0) sources.recordings(studioCaller(request.principal), [...ids]);
+    if (ids.size > 0) await sources.recordings(studioCaller(request.principal), [...ids]);
   };
 
   app.post(base, async (request, reply: FastifyReply) => {
@@ -80,14 +80,8 @@ function registerStoryboards(app: FastifyInstance, options: StoryboardRoutesOpti
   app.get(base, async (request) => {
     const all = await store.list();
     // An operator of one stream lists only storyboards it may read.
-    return all.filter((storyboard) => {
-      try {
-        checkSources(request, storyboard);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const readable = await Promise.all(all.map((storyboard) => checkSources(request, storyboard).then(() => true, () => false)));
+    return all.filter((_storyboard, index) => readable[index]);
   });
 
   app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => readable(request, request.params.id));
@@ -102,7 +96,7 @@ function registerStoryboards(app: FastifyInstance, options: StoryboardRoutesOpti
     const merged = { ...stored, ...patch } as Record<string, unknown>;
     if (Array.isArray(patch.shots)) merged.shots = retimed(patch.shots);
     const body = parse(storyboardBodySchema, merged);
-    checkSources(request, body);
+    await checkSources(request, body);
     for (const shot of body.shots) if (shot.source && 'asset_id' in shot.source) await sources.assetFile(shot.source.asset_id);
     const total = Math.round(body.shots.reduce((sum, shot) => sum + shot.duration, 0) * 1000) / 1000;
     if (Array.isArray(patch.shots) && patch.duration_s === undefined) body.duration_s = Math.min(180, Math.max(5, total));
@@ -140,7 +134,7 @@ function registerTemplates(app: FastifyInstance, options: StoryboardRoutesOption
   });
   app.put<{ Params: { name: string } }>(`${base}/:name`, async (request, reply) => {
     const text = typeof request.body === 'string' ? request.body : Buffer.isBuffer(request.body) ? request.body.toString() : undefined;
-    if (text === undefined || text.trim() === '') throw new LivefxError('invalid_template', 'send the template as a JSON document (Content-Type: application/json)', { httpStatus: 400 });
+    if (text === undefined || text.trim() === '') throw new LivefxError('invalid_request', 'send the template as a JSON document (Content-Type: application/json)');
     const { summary, created } = await templates.put(request.params.name, text);
     return reply.code(created ? 201 : 200).send(summary);
   });
