@@ -4,9 +4,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from './asr-speech.js';
+import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from '../test/helpers/asr-speech.js';
 import { percentile, renderBarChart, writeResult } from './bar-chart.js';
-import { projectRoot } from './livefx-process.js';
+import { projectRoot } from '../test/helpers/livefx-process.js';
 import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
 import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/pocketsphinx-engine.js';
 import type { PocketSphinxStream } from '../transforms/subtitles/pocketsphinx-stream.js';

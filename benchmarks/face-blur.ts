@@ -11,7 +11,7 @@ import { FaceDetector } from '../transforms/face-detection/face-detector.js';
 import { RgbDownscaler } from '../transforms/face-detection/rgb-downscaler.js';
 import { I420Frame } from '../transforms/frame.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { projectRoot } from './livefx-process.js';
+import { projectRoot } from '../test/helpers/livefx-process.js';
 
 const WIDTH = 1280;
 const HEIGHT = 720;

@@ -14,8 +14,8 @@ import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, projectRoot, adminFetch as fetch } from './livefx-process.js';
-import { mediaSignalEvents } from './media-signal-events.js';
+import { ADMIN_TOKEN, projectRoot, adminFetch as fetch } from '../test/helpers/livefx-process.js';
+import { mediaSignalEvents } from '../test/helpers/media-signal-events.js';
 
 const HOUR_S = Number(process.env.HIGHLIGHTS_BENCH_S ?? 3600);
 const FINAL_LIMIT_S = Number(process.env.HIGHLIGHTS_FINAL_LIMIT_S ?? 300);

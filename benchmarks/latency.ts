@@ -4,10 +4,10 @@
 //   WebRTC processed (decode → chain → encode), WebRTC original (SFU forward only), HLS processed.
 import path from 'node:path';
 import { writeResult, percentile } from './bar-chart.js';
-import { launchChromium } from './chromium.js';
-import { collectSamples, publishCodedCanvas, watchAndMeasure } from './in-page-media.js';
+import { launchChromium } from '../test/helpers/chromium.js';
+import { collectSamples, publishCodedCanvas, watchAndMeasure } from '../test/helpers/in-page-media.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 
 const WARMUP_MS = Number(process.env.LATENCY_WARMUP_MS ?? 12_000);
 const MEASURE_MS = Number(process.env.LATENCY_MEASURE_MS ?? 20_000);

@@ -3,10 +3,10 @@
 // numbers from the burn-in code), plus the milliseconds from the request.
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { createStream, projectRoot, startServer, waitFor, ADMIN_TOKEN } from './livefx-process.js';
+import { createStream, projectRoot, startServer, waitFor, ADMIN_TOKEN } from '../test/helpers/livefx-process.js';
 
 const TOGGLES = Number(process.env.OPERATOR_TOGGLES ?? 12);
 

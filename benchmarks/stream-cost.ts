@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const WARMUP_MS = Number(process.env.COST_WARMUP_MS ?? 8000);

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 import { joinChat, openIsolatedPage } from './helpers/browser-pages.js';
 
 let server: RunningServer;

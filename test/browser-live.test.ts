@@ -1,11 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { publishCodedCanvas } from '../benchmarks/in-page-media.js';
+import { launchChromium } from './helpers/chromium.js';
+import { publishCodedCanvas } from './helpers/in-page-media.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { WhepClient } from './helpers/whep-client.js';
+import { WhipClient } from './helpers/whip-client.js';
 
 interface ViewerProbe {
   framesRendered: number;

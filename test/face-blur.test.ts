@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { parseChainSpec } from '../transforms/chain-spec.js';
 import { FaceBlur, faceBlurParams, type FaceBlurParams } from '../transforms/face-blur.js';
 import { FACE_FLOATS, MAX_FACES } from '../transforms/face-detection/detector-protocol.js';

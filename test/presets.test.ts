@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
 import { LivefxDatabase, MigrationError } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 

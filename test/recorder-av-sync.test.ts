@@ -4,10 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { launchChromium } from './helpers/chromium.js';
+import { createStream, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { adminFetch } from '../benchmarks/livefx-process.js';
+import { adminFetch } from './helpers/livefx-process.js';
 
 let server: RunningServer;
 let browser: Browser;

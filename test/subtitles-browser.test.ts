@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSpeech, normaliseWords, type SpeechFixture } from '../benchmarks/asr-speech.js';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { makeSpeech, normaliseWords, type SpeechFixture } from './helpers/asr-speech.js';
+import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'There were twenty three people in the room.', 'Please bring your notes and a pen.'];
 /** Words the captions must show (the digits are how the layout writes "twenty three"). */
