@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { closeAfterTests } from './helpers/test-lifecycle.js';
 
 interface ChatMessage {
   id: string;
@@ -23,10 +24,7 @@ beforeAll(async () => {
   server = await startServer();
 });
 
-afterAll(async () => {
-  for (const socket of sockets) socket.close();
-  await server.stop();
-});
+afterAll(() => closeAfterTests({ server, sockets }));
 
 function audienceSocket(): Socket {
   const socket = io(`${server.url}/audience`, { transports: ['websocket'] });

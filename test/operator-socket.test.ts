@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
+import { closeAfterTests } from './helpers/test-lifecycle.js';
 
 let server: RunningServer;
 const sockets: Socket[] = [];
@@ -10,10 +11,7 @@ beforeAll(async () => {
   server = await startServer();
 });
 
-afterAll(async () => {
-  for (const socket of sockets) socket.close();
-  await server.stop();
-});
+afterAll(() => closeAfterTests({ server, sockets }));
 
 function operatorConsole(): Socket {
   const socket = io(`${server.url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });

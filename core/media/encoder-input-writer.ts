@@ -15,21 +15,7 @@ const TRACK = 1;
 const CLUSTER_SPAN_MS = 30_000;
 
 import { FfmpegCommand } from '../process/ffmpeg-command.js';
-import {
-  BLOCK_PREFIX_BYTES,
-  KEYFRAME_FLAG,
-  MAX_CLUSTER_HEADER_BYTES,
-  MatroskaId,
-  MatroskaTrackType,
-  NANOSECONDS_PER_TIMESTAMP,
-  element,
-  streamStart,
-  text,
-  trackEntry,
-  unsigned,
-  writeClusterStart,
-  writeSimpleBlockHeader,
-} from './ebml-writer.js';
+import { BLOCK_PREFIX_BYTES, KEYFRAME_FLAG, MAX_CLUSTER_HEADER_BYTES, MatroskaId, MatroskaTrackType, NANOSECONDS_PER_TIMESTAMP, element, streamStart, text, trackEntry, unsigned, writeClusterStart, writeSimpleBlockHeader } from './ebml-writer.js';
 
 export interface EncoderSettings {
   width: number;

@@ -1,20 +1,4 @@
-import {
-  BLOCK_PREFIX_BYTES,
-  KEYFRAME_FLAG,
-  MAX_CLUSTER_HEADER_BYTES,
-  MatroskaId,
-  MatroskaTrackType,
-  NANOSECONDS_PER_TIMESTAMP,
-  element,
-  float,
-  sizeLength,
-  streamStart,
-  text,
-  trackEntry,
-  unsigned,
-  writeClusterStart,
-  writeSimpleBlockHeader,
-} from './ebml-writer.js';
+import { BLOCK_PREFIX_BYTES, KEYFRAME_FLAG, MAX_CLUSTER_HEADER_BYTES, MatroskaId, MatroskaTrackType, NANOSECONDS_PER_TIMESTAMP, element, float, sizeLength, streamStart, text, trackEntry, unsigned, writeClusterStart, writeSimpleBlockHeader } from './ebml-writer.js';
 
 export type MatroskaVideoTrack =
   | { codec: 'H264'; width: number; height: number; avcDecoderConfig: Buffer }
