@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import type { Socket } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { launchChromium } from './chromium.js';
 import { startServer, type RunningServer } from './livefx-process.js';
 
@@ -19,6 +19,13 @@ export async function startServerAndChromium(env: Record<string, string> = {}): 
     await server.stop();
     throw error;
   }
+}
+
+/** A socket.io client over WebSocket only at `url` (namespace included), signed in with `token` when given, kept in `sockets` for closeAfterTests. */
+export function trackedSocket(sockets: Socket[], url: string, token?: string): Socket {
+  const socket = io(url, { transports: ['websocket'], ...(token === undefined ? {} : { auth: { token } }) });
+  sockets.push(socket);
+  return socket;
 }
 
 /** Closes the browser first (its pages hold connections to the server), then the sockets, then the server. */
