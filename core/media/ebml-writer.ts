@@ -98,8 +98,9 @@ export function element(id: number, ...children: Buffer[]): Buffer {
   return Buffer.concat([idBytes(id), size, body]);
 }
 
-export function unsigned(id: number, value: number): Buffer {
-  const bytes = Buffer.alloc(unsignedLength(value));
+/** An unsigned integer element, in the fewest bytes or in `width` bytes (at most 6). */
+export function unsigned(id: number, value: number, width = unsignedLength(value)): Buffer {
+  const bytes = Buffer.alloc(width);
   bytes.writeUIntBE(value, 0, bytes.length);
   return element(id, bytes);
 }
@@ -145,14 +146,19 @@ export function trackEntry(track: number, type: (typeof MatroskaTrackType)[keyof
   );
 }
 
-/** Writes a Cluster of unknown size and its Timestamp (at most MAX_CLUSTER_HEADER_BYTES); returns the offset after it. */
-export function writeClusterStart(target: Buffer, offset: number, timestampMs: number): number {
+/**
+ * Writes a Cluster of unknown size and its Timestamp (at most MAX_CLUSTER_HEADER_BYTES); returns the offset after it.
+ * `timestampBytes` fixes the Timestamp's width (1 to 8; the encoder input keeps 8, the layout its ffmpeg was proven with).
+ */
+export function writeClusterStart(target: Buffer, offset: number, timestampMs: number, timestampBytes = unsignedLength(timestampMs)): number {
   let at = target.writeUInt32BE(MatroskaId.Cluster, offset);
   at += UNKNOWN_SIZE.copy(target, at);
   target[at++] = MatroskaId.Timestamp;
-  const timestampLength = unsignedLength(timestampMs);
-  at = writeSize(target, at, timestampLength, 1);
-  return target.writeUIntBE(timestampMs, at, timestampLength);
+  at = writeSize(target, at, timestampBytes, 1);
+  // Buffer.writeUIntBE takes at most 6 bytes; wider fields start with zeros (timestamps stay below 2^48 ms).
+  const valueBytes = Math.min(timestampBytes, 6);
+  at = target.fill(0, at, at + timestampBytes - valueBytes) && at + timestampBytes - valueBytes;
+  return target.writeUIntBE(timestampMs, at, valueBytes);
 }
 
 /**

@@ -11,11 +11,13 @@ const HEADER_RING = 64;
 const BLOCK_SIZE_BYTES = 8;
 const BLOCK_HEADER_BYTES = 1 + BLOCK_SIZE_BYTES + BLOCK_PREFIX_BYTES;
 const TRACK = 1;
+/** Cluster timestamps as 8-byte unsigned integers, as this writer has always written them. */
+const CLUSTER_TIMESTAMP_BYTES = 8;
 /** Cluster timestamps are 64-bit; block timestamps are int16 ms relative to their cluster. */
 const CLUSTER_SPAN_MS = 30_000;
 
 import { FfmpegCommand } from '../process/ffmpeg-command.js';
-import { BLOCK_PREFIX_BYTES, KEYFRAME_FLAG, MAX_CLUSTER_HEADER_BYTES, MatroskaId, MatroskaTrackType, NANOSECONDS_PER_TIMESTAMP, element, streamStart, text, trackEntry, unsigned, writeClusterStart, writeSimpleBlockHeader } from './ebml-writer.js';
+import { BLOCK_PREFIX_BYTES, KEYFRAME_FLAG, MAX_CLUSTER_HEADER_BYTES, MatroskaId, MatroskaTrackType, NANOSECONDS_PER_TIMESTAMP, element, streamStart, text, unsigned, writeClusterStart, writeSimpleBlockHeader } from './ebml-writer.js';
 
 export interface EncoderSettings {
   width: number;
@@ -80,8 +82,17 @@ export class EncoderInputWriter {
   /** EBML header, Segment of unknown size, Info and the one raw video track. */
   header(): Buffer {
     const info = element(MatroskaId.Info, unsigned(MatroskaId.TimestampScale, NANOSECONDS_PER_TIMESTAMP));
-    const video = element(MatroskaId.Video, unsigned(MatroskaId.PixelWidth, this.width), unsigned(MatroskaId.PixelHeight, this.height), text(MatroskaId.ColourSpace, 'I420'));
-    const tracks = element(MatroskaId.Tracks, trackEntry(TRACK, MatroskaTrackType.Video, 'V_UNCOMPRESSED', video));
+    const video = element(MatroskaId.Video, unsigned(MatroskaId.PixelWidth, this.width, 2), unsigned(MatroskaId.PixelHeight, this.height, 2), text(MatroskaId.ColourSpace, 'I420'));
+    // Only the elements the encoder needs, in the layout its ffmpeg was proven with (no lacing or language entries).
+    const track = element(
+      MatroskaId.TrackEntry,
+      unsigned(MatroskaId.TrackNumber, TRACK),
+      unsigned(MatroskaId.TrackUid, TRACK),
+      unsigned(MatroskaId.TrackType, MatroskaTrackType.Video),
+      text(MatroskaId.CodecId, 'V_UNCOMPRESSED'),
+      video,
+    );
+    const tracks = element(MatroskaId.Tracks, track);
     return Buffer.concat([streamStart('matroska'), info, tracks]);
   }
 
@@ -100,7 +111,7 @@ export class EncoderInputWriter {
     if (this.clusterStartMs < 0 || ms - this.clusterStartMs >= CLUSTER_SPAN_MS) {
       this.clusterStartMs = ms;
       const cluster = Buffer.allocUnsafe(MAX_CLUSTER_HEADER_BYTES);
-      write(cluster.subarray(0, writeClusterStart(cluster, 0, ms)));
+      write(cluster.subarray(0, writeClusterStart(cluster, 0, ms, CLUSTER_TIMESTAMP_BYTES)));
     }
     // write() keeps a reference until the pipe takes the bytes, so headers come from a ring, far
     // longer than the frames that can be in flight (the worker's pool holds 4).
