@@ -4,9 +4,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from './asr-speech.js';
-import { percentile, renderBarChart, writeResult } from './bar-chart.js';
-import { projectRoot } from './livefx-process.js';
+import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from '../test/helpers/asr-speech.js';
+import { percentile, renderBarChart, RESULTS_DIR, writeResult } from './bar-chart.js';
+import { projectRoot } from '../test/helpers/livefx-process.js';
 import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
 import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import type { PocketSphinxStream } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-stream.js';
@@ -132,8 +132,8 @@ const result = {
   },
 };
 console.log(JSON.stringify(result, null, 2));
-const resultsDir = path.join(projectRoot, 'benchmarks', 'results');
-await writeResult(resultsDir, 'asr', result, {
+const resultsDir = RESULTS_DIR;
+await writeResult('asr', result, {
   title: 'Live subtitles engine latency (PocketSphinx, live 100 ms feed)',
   unit: 'ms',
   target: { value: 1500, label: 'caption p95 target 1.5 s' },

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { projectRoot } from '../test/helpers/livefx-process.js';
 
 export interface BarGroup {
   /** The label under the group, e.g. "WebRTC processed". */
@@ -16,7 +17,7 @@ export interface BarChart {
   target?: { value: number; label: string };
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
+export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (character) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[character]!);
@@ -71,8 +72,12 @@ export function renderBarChart(chart: BarChart): string {
   return parts.join('\n');
 }
 
-/** Writes results/<name>.json and results/<name>.svg beside this folder's sources. */
-export async function writeResult(resultsDir: string, name: string, result: unknown, chart: BarChart): Promise<void> {
+/** Where every benchmark writes its figures: benchmarks/results/ in the sources, whether run from sources or dist/. */
+export const RESULTS_DIR = path.join(projectRoot, 'benchmarks', 'results');
+
+/** Prints the result and writes results/<name>.json and results/<name>.svg. */
+export async function writeResult(name: string, result: unknown, chart: BarChart, resultsDir = RESULTS_DIR): Promise<void> {
+  console.log(JSON.stringify(result, null, 2));
   await mkdir(resultsDir, { recursive: true });
   await writeFile(path.join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(path.join(resultsDir, `${name}.svg`), renderBarChart(chart));

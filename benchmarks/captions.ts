@@ -6,11 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { makeSpeech, normaliseWords } from './asr-speech.js';
+import { makeSpeech, normaliseWords } from '../test/helpers/asr-speech.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium } from '../test/helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'There were twenty three people in the room.', 'Please bring your notes and a pen.'];
@@ -76,8 +76,7 @@ try {
     rssMb: { withoutCaptions: Math.round(without.rssMb), withCaptions: Math.round(withCaptions.rssMb), captions: Math.round(withCaptions.rssMb - without.rssMb) },
     note: 'server process (threads: pipeline worker, PocketSphinx worker) plus its ffmpeg children; the viewer and publisher Chromium share the same 2 cores',
   };
-  console.log(JSON.stringify(result, null, 2));
-  await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'captions', result, {
+  await writeResult('captions', result, {
     title: 'Caption latency: end of a spoken word → caption on the viewer page',
     unit: 'ms',
     groups: [{ label: 'caption latency', values: { p50: result.latencyMs.p50, p95: result.latencyMs.p95 } }],

@@ -11,7 +11,7 @@ import { FaceDetector } from '../transforms/face-detection/face-detector.js';
 import { RgbDownscaler } from '../transforms/face-detection/rgb-downscaler.js';
 import { I420Frame } from '../transforms/frame.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { projectRoot } from './livefx-process.js';
+import { projectRoot } from '../test/helpers/livefx-process.js';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -261,8 +261,7 @@ const result = {
   apply: applyRows,
   rate: rateRows,
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'face-blur', result, {
+await writeResult('face-blur', result, {
   title: 'face-blur apply() at 720p, ms per frame: livefx vs ffmpeg boxblur on the same boxes',
   unit: 'ms per frame',
   groups: applyRows.map((row) => ({ label: `${row.faces} face${row.faces > 1 ? 's' : ''}`, values: { 'livefx tracked frame (CPU)': row.trackedFrameCpuMs, 'livefx detection frame': row.detectionFrameMs, 'ffmpeg boxblur': row.ffmpegBoxblurMs } })),

@@ -1,6 +1,6 @@
 // Child process of the fan-out benchmark: N werift WHEP viewers that count packets and losses
 // (no decoding), so the viewers' own CPU is not charged to the server.
-import { WhepClient } from '../server/clients/whep-client.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
 
 const [endpoint, countText, secondsText] = process.argv.slice(2);
 const count = Number(countText);

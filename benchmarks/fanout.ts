@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const STEPS = (process.env.FANOUT_STEPS ?? '0,10,20,40').split(',').map(Number);
@@ -70,8 +70,7 @@ const result = {
   viewersPerCoreEstimate: largest ? Math.floor(100 / perViewerCore) : null,
   note: 'viewers are werift clients in a separate process on the same 2-core machine; the estimate extrapolates the marginal cost of the largest step with < 1 % loss',
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'fanout', result, {
+await writeResult('fanout', result, {
   title: 'Server CPU while forwarding one processed 720p stream',
   unit: '% of one core',
   groups: rows.map((row) => ({ label: `${row.viewers} viewers`, values: { 'server CPU %': row.serverCorePercent, 'loss %': row.lossPercent } })),

@@ -14,8 +14,9 @@ import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, projectRoot, adminFetch as fetch } from './livefx-process.js';
-import { mediaSignalEvents } from './media-signal-events.js';
+import { ADMIN_TOKEN, adminFetch as fetch } from '../test/helpers/livefx-process.js';
+import { mediaSignalEvents } from '../test/helpers/media-signal-events.js';
+import type { ShowEvent } from '../test/helpers/highlight-fixture.js';
 
 const HOUR_S = Number(process.env.HIGHLIGHTS_BENCH_S ?? 3600);
 const FINAL_LIMIT_S = Number(process.env.HIGHLIGHTS_FINAL_LIMIT_S ?? 300);
@@ -85,12 +86,6 @@ async function makeHour(dir: string): Promise<string> {
   await run('ffmpeg', ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-t', String(HOUR_S), '-c', 'copy', '-movflags', '+faststart', hour]);
   return hour;
 }
-
-type ShowEvent =
-  | { t: number; type: 'chat'; user: string; text: string }
-  | { t: number; type: 'reaction'; user: string; kind: string }
-  | { t: number; type: 'viewers'; count: number }
-  | { t: number; type: 'transcript-word'; word: string; end: number; conf: number };
 
 /** Chatter from ten regulars all hour, the planted peaks, three spam floods, viewer counts, and the transcript spoken over the hour. */
 function hourEvents(): { events: ShowEvent[] } {
@@ -256,8 +251,7 @@ async function main(): Promise<void> {
       deterministic: JSON.stringify(previewCold.clips) === JSON.stringify(previewCached.clips),
       benchmarkS: round((performance.now() - benchStarted) / 1000),
     };
-    console.log(JSON.stringify(result, null, 2));
-    await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'highlights', result, {
+    await writeResult('highlights', result, {
       title: `1 h 720p: preview, final, ffmpeg (load ${load[0]})`,
       unit: 's',
       target: { value: PREVIEW_TARGET_S, label: `preview target ${PREVIEW_TARGET_S} s` },

@@ -1,12 +1,11 @@
 // How long a new WebRTC viewer waits for its first picture: processed stream (the encoder makes a
 // keyframe when a viewer connects or sends a PLI) against the original forward of the same
 // publisher in the same run (this werift test publisher ignores PLIs: keyframe every 1 s).
-import path from 'node:path';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 
 const JOINS = Number(process.env.JOIN_COUNT ?? 12);
 
@@ -48,8 +47,7 @@ const result = {
   originalForward: summary(original),
   target: 'first frame within 1 s on loopback',
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'join-time', result, {
+await writeResult('join-time', result, {
   title: 'New WebRTC viewer: request to first frame (720p30)',
   unit: 'ms',
   target: { value: 1000, label: 'target 1 s' },

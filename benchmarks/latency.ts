@@ -2,12 +2,11 @@
 // the stamp back from the presented frame. The server runs with its own burn-in off, so the
 // publisher's stamp passes through the (identity) pipeline. Same run, same publisher:
 //   WebRTC processed (decode → chain → encode), WebRTC original (SFU forward only), HLS processed.
-import path from 'node:path';
 import { writeResult, percentile } from './bar-chart.js';
-import { launchChromium } from './chromium.js';
-import { collectSamples, publishCodedCanvas, watchAndMeasure } from './in-page-media.js';
+import { launchChromium } from '../test/helpers/chromium.js';
+import { collectSamples, publishCodedCanvas, watchAndMeasure } from '../test/helpers/in-page-media.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 
 const WARMUP_MS = Number(process.env.LATENCY_WARMUP_MS ?? 12_000);
 const MEASURE_MS = Number(process.env.LATENCY_MEASURE_MS ?? 20_000);
@@ -59,8 +58,7 @@ async function main(): Promise<void> {
       targets: { pipelineAddedP95Ms: 50, hlsGlassToGlassMs: 3000 },
       serverStats: view.stats,
     };
-    console.log(JSON.stringify(result, null, 2));
-    await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'latency', result, {
+    await writeResult('latency', result, {
       title: 'Glass-to-glass latency, 1280x720 30 fps (same run)',
       unit: 'ms',
       groups: rows.map((row) => ({

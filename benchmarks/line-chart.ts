@@ -1,5 +1,6 @@
 // Figures over time for the long-running benchmarks: stacked panels sharing one time axis, as one
 // standalone SVG (no dependencies), in the same look as bar-chart.ts.
+import { PALETTE } from './bar-chart.js';
 
 export interface LineSeries {
   name: string;
@@ -23,7 +24,6 @@ export interface LineChart {
   marker?: { x: number; label: string };
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
 const WIDTH = 820;
 const PANEL_HEIGHT = 190;
 const PLOT_LEFT = 80;

@@ -1,12 +1,11 @@
 // How fast an operator's change shows: toggle a transform over the /operator socket and count the
 // frames a viewer decodes after the acknowledgement until the picture shows the change (frame
 // numbers from the burn-in code), plus the milliseconds from the request.
-import path from 'node:path';
 import { io } from 'socket.io-client';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
-import { createStream, projectRoot, startServer, waitFor, ADMIN_TOKEN } from './livefx-process.js';
+import { createStream, startServer, waitFor, ADMIN_TOKEN } from '../test/helpers/livefx-process.js';
 
 const TOGGLES = Number(process.env.OPERATOR_TOGGLES ?? 12);
 
@@ -54,8 +53,7 @@ const result = {
   msFromRequest: { p50: Math.round(percentile(msDelays, 0.5)), p95: Math.round(percentile(msDelays, 0.95)) },
   target: 'visible within 2 frames',
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'operator-latency', result, {
+await writeResult('operator-latency', result, {
   title: 'Operator toggle → viewer picture (720p30)',
   unit: 'frames after the ack',
   target: { value: 2, label: 'target 2 frames' },

@@ -10,10 +10,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { RecordingManifest } from '../recorder/recording-manifest.js';
 import { segmentFileName } from '../recorder/segment-writer.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { projectRoot, startServer, waitFor, type RunningServer, adminFetch as fetch } from './livefx-process.js';
+import { startServer, waitFor, type RunningServer, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const WARMUP_MS = Number(process.env.RECORDER_WARMUP_MS ?? 5000);
@@ -258,8 +258,7 @@ try {
       plainFfmpegConcatCopy: roundAll(hour.ffmpegConcat),
     },
   };
-  console.log(JSON.stringify(result, null, 2));
-  await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'recorder', result, {
+  await writeResult('recorder', result, {
     title: 'Recorder: 1-hour export vs ffmpeg concat, and crash recovery (seconds)',
     unit: 's',
     groups: [

@@ -3,7 +3,7 @@
 // on socket.io `/audience`. It answers the parent's `snapshot` requests with cumulative counters, so
 // the clients' CPU and memory stay out of the server's figures. Protocol: soak-protocol.ts.
 import { io, type Socket } from 'socket.io-client';
-import { WhepClient } from '../server/clients/whep-client.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
 import { captureMsDelta } from '../transforms/burn-in-layout.js';
 import type { AudienceConfig, FromAudience, ToAudience } from './soak-protocol.js';
 

@@ -15,12 +15,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
-import { WhipClient } from '../server/clients/whip-client.js';
-import { ASR_SENTENCES, makeSpeech } from './asr-speech.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
+import { ASR_SENTENCES, makeSpeech } from '../test/helpers/asr-speech.js';
 import { percentile, renderBarChart } from './bar-chart.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { renderLineChart } from './line-chart.js';
-import { ADMIN_TOKEN, projectRoot, startServer, waitFor, type RunningServer } from './livefx-process.js';
+import { ADMIN_TOKEN, projectRoot, startServer, waitFor, type RunningServer } from '../test/helpers/livefx-process.js';
 import { sampleTree } from './process-usage.js';
 import type { AudienceConfig, AudienceSnapshot, FromAudience, ToAudience, ViewerCounters } from './soak-protocol.js';
 

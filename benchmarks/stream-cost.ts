@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const WARMUP_MS = Number(process.env.COST_WARMUP_MS ?? 8000);
@@ -77,8 +77,7 @@ const result = {
   livefx: Object.fromEntries(Object.entries(livefx).map(([key, value]) => [key, round(value)])),
   ffmpegDecodeEncodeBaseline: Object.fromEntries(Object.entries(baseline).map(([key, value]) => [key, round(value)])),
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'stream-cost', result, {
+await writeResult('stream-cost', result, {
   title: 'One processed 720p30 stream: CPU (% of one core) and RSS',
   unit: '% of a core / MiB',
   groups: [

@@ -13,7 +13,7 @@ import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { percentile, writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, projectRoot, adminFetch as fetch } from './livefx-process.js';
+import { ADMIN_TOKEN, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 
 const HOUR_S = Number(process.env.STUDIO_PLAN_BENCH_S ?? 3600);
 const RECORDINGS = 3;
@@ -153,8 +153,7 @@ async function main(): Promise<void> {
       transcriptReasons: cited,
       shots: last.storyboard.shots.map((shot: any) => ({ kind: shot.kind, source: shot.source, duration: shot.duration, reasons: shot.reasons })),
     };
-    console.log(JSON.stringify(result, null, 2));
-    await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'studio-plan', result, {
+    await writeResult('studio-plan', result, {
       title: `Storyboard over ${RECORDINGS} × ${round(HOUR_S / 3600, 2)} h recordings (load ${load[0]})`,
       unit: 's',
       target: { value: TARGET_S, label: `target ${TARGET_S} s (cached)` },

@@ -21,7 +21,7 @@ import { Lut3d } from '../transforms/lut3d.js';
 import type { Transform } from '../transforms/transform.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { writeResult } from './bar-chart.js';
-import { projectRoot } from './livefx-process.js';
+import { projectRoot } from '../test/helpers/livefx-process.js';
 
 const SIZES: [number, number][] = [
   [640, 360],
@@ -194,8 +194,7 @@ const result = {
   lut3dConfigureMs,
   targets: { chainMsAt720p: 8, ratioToFfmpeg: 0.5 },
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'transforms', result, {
+await writeResult('transforms', result, {
   title: 'Per-transform ms per frame (one core): livefx vs ffmpeg',
   unit: 'ms per frame',
   groups: rows.map((row) => ({ label: `${row.transform.split(/[ :]/)[0]} ${row.size.split('x')[1]}p`, values: { livefx: row.livefxMs, ffmpeg: row.ffmpegMs } })),

@@ -4,13 +4,13 @@
 // (burn-in code), so the difference between the two runs is what the chain adds.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
+import { WhipClient } from '../test/helpers/whip-client.js';
 import { captureMsDelta } from '../transforms/burn-in-layout.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { percentile, writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } from './livefx-process.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { coreShare, sampleTree } from './process-usage.js';
 
 const STREAMS = 2;
@@ -104,8 +104,7 @@ const result = {
   runs: [identity, full],
   addedByChainMs: { p50: full.latencyMs.p50 - identity.latencyMs.p50, p95: full.latencyMs.p95 - identity.latencyMs.p95 },
 };
-console.log(JSON.stringify(result, null, 2));
-await writeResult(path.join(projectRoot, 'benchmarks', 'results'), 'two-streams', result, {
+await writeResult('two-streams', result, {
   title: 'Two 720p30 streams at once: server → viewer latency (ms)',
   unit: 'ms',
   groups: [identity, full].map((run) => ({ label: run.label, values: { p50: run.latencyMs.p50, p95: run.latencyMs.p95 } })),

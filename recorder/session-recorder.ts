@@ -5,7 +5,7 @@ import type { ChainSpec } from '../transforms/chain-spec.js';
 import type { Logger } from '../core/logger.js';
 import { buildAvcDecoderConfig } from '../core/media/avc-decoder-config.js';
 import type { MatroskaAudioTrack, MatroskaVideoTrack } from '../core/media/matroska-live-writer.js';
-import { NalType, nalType, splitAnnexB, splitAvcc } from '../core/rtp/h264-nal.js';
+import { NalType, joinAvcc, nalType, splitAnnexB, splitAvcc } from '../core/rtp/h264-nal.js';
 import { parseH264Sps } from '../core/rtp/h264-sps.js';
 import type { AssembledFrame } from '../core/rtp/rtp-frame-assembler.js';
 import type { LiveSignalBatch, LiveWord, StreamState } from '../core/live-media.js';
@@ -172,7 +172,7 @@ export class SessionRecorder implements LiveMediaTap {
           this.originalTrack = h264Track(this.originalSps, this.originalPps);
         }
       }
-      this.original.writeVideo(toAvcc(nalUnits), timeMs, frame.keyframe, frame.keyframe ? this.originalTrack : undefined);
+      this.original.writeVideo(joinAvcc(nalUnits), timeMs, frame.keyframe, frame.keyframe ? this.originalTrack : undefined);
     });
   }
 
@@ -317,17 +317,4 @@ export class SessionRecorder implements LiveMediaTap {
 function h264Track(sps: Buffer, pps: Buffer): MatroskaVideoTrack {
   const info = parseH264Sps(sps);
   return { codec: 'H264', width: info.width, height: info.height, avcDecoderConfig: buildAvcDecoderConfig(sps, pps) };
-}
-
-/** Annex-B NAL units as one AVCC buffer (4-byte lengths), what Matroska's V_MPEG4/ISO/AVC carries. */
-function toAvcc(nalUnits: readonly Buffer[]): Buffer {
-  let length = 0;
-  for (const nal of nalUnits) length += 4 + nal.length;
-  const out = Buffer.allocUnsafe(length);
-  let offset = 0;
-  for (const nal of nalUnits) {
-    out.writeUInt32BE(nal.length, offset);
-    offset += 4 + nal.copy(out, offset + 4);
-  }
-  return out;
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AsrResult, AsrStream } from '../transforms/subtitles/asr-engine.js';
 import type { AsrError } from '../transforms/subtitles/asr-error.js';
 import { CommandEngine, parseCommandLine } from '../transforms/subtitles/engines/command/command-engine.js';
+import { isAlive } from './helpers/livefx-process.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('./fixtures/fake-asr-engine.mjs', import.meta.url));
 
@@ -45,16 +46,6 @@ function record(stream: AsrStream, clock: { writtenMs: number }): Recording {
   return recording;
 }
 
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('command engine (process contract, against a fake engine)', () => {
   it('parses JSON lines: partials before finals, seconds to ms, confidences, and end() after the last final', async () => {
     const stream = fakeEngine().open({ sampleRate: 16000 });
@@ -78,7 +69,7 @@ describe('command engine (process contract, against a fake engine)', () => {
     // The first final could only come once 1.4 s + 0.3 s of audio had been written.
     expect(recording.events[1]!.writtenMs).toBeGreaterThanOrEqual(1700);
     expect(stream.closed).toBe(true);
-    expect(alive(stream.pid)).toBe(false);
+    expect(isAlive(stream.pid)).toBe(false);
   });
 
   it("resamples other rates to the contract's 16 kHz, so times still match the audio", async () => {
@@ -117,7 +108,7 @@ describe('command engine (process contract, against a fake engine)', () => {
     expect(crash.message).toContain('simulated crash');
     expect(stream.closed).toBe(true);
     await stream.close();
-    expect(alive(stream.pid)).toBe(false);
+    expect(isAlive(stream.pid)).toBe(false);
     const again = fakeEngine().open({ sampleRate: 16000 });
     const finals: string[] = [];
     again.on('final', (result) => finals.push(result.text));
@@ -135,7 +126,7 @@ describe('command engine (process contract, against a fake engine)', () => {
     expect(failure.retryable).toBe(false);
     expect(failure.message).toContain('this is not json');
     await stream.close();
-    expect(alive(stream.pid)).toBe(false);
+    expect(isAlive(stream.pid)).toBe(false);
   });
 
   it('rejects end() when the engine exits non-zero at the end of its input', async () => {
@@ -151,10 +142,10 @@ describe('command engine (process contract, against a fake engine)', () => {
     const partial = new Promise((resolve) => stream.once('partial', resolve));
     await feed(stream, 1.2);
     await partial;
-    expect(alive(stream.pid)).toBe(true);
+    expect(isAlive(stream.pid)).toBe(true);
     const started = Date.now();
     await stream.close();
-    expect(alive(stream.pid)).toBe(false);
+    expect(isAlive(stream.pid)).toBe(false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASR_SENTENCES, makeSpeech, normaliseWords, type SpeechFixture } from '../benchmarks/asr-speech.js';
+import { ASR_SENTENCES, makeSpeech, normaliseWords, type SpeechFixture } from './helpers/asr-speech.js';
 import type { AsrEngine, AsrResult, AsrStream } from '../transforms/subtitles/asr-engine.js';
 import type { AsrError } from '../transforms/subtitles/asr-error.js';
 import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from '../benchmarks/asr-speech.js';
+import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from './helpers/asr-speech.js';
 import type { AsrResult, AsrStream } from '../transforms/subtitles/asr-engine.js';
 import type { AsrError } from '../transforms/subtitles/asr-error.js';
 import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';

@@ -3,9 +3,8 @@ import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { publishAndWatch } from './helpers/publish-and-watch.js';
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -169,10 +168,7 @@ describe('a stream using uploaded assets', () => {
     const refused = await fetch(`${server.url}/v1/streams/${stream.id}/transforms`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transforms: [{ name: 'lut3d', params: { file: 'night.cube' } }] }) });
     expect((await json<ErrorBody>(refused)).error.code).toBe('lut_not_found');
 
-    const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });
-    await publisher.start();
-    const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
-    await viewer.start();
+    const { publisher, viewer } = await publishAndWatch(server.url, stream, { width: 640, height: 360 });
     try {
       await waitFor('frames', () => viewer.frames.length >= 15 || undefined, 15_000);
       const recentLuma = (count = 3) => viewer.frames.slice(-count).reduce((sum, frame) => sum + frame.centerLuma, 0) / count;

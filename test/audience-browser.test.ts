@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 import { joinChat, openIsolatedPage } from './helpers/browser-pages.js';
 
 let server: RunningServer;
@@ -10,14 +10,10 @@ let browser: Browser;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  server = await startServer();
-  browser = await launchChromium();
+  ({ server, browser } = await startServerAndChromium());
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ server, browser }));
 
 const openPage = (url: string): Promise<Page> => openIsolatedPage(browser, server.url, url, pageErrors);
 

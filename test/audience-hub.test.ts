@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../benchmarks/livefx-process.js';
+import { waitFor } from './helpers/livefx-process.js';
 import { AudienceHub, type ChatEvent, type ModerationEvent, type ReactionEvent, type ViewersEvent } from '../server/audience/audience-hub.js';
 import type { ReactionsUpdate } from '../server/audience/audience-protocol.js';
 import { loadConfig } from '../core/config.js';

@@ -1,7 +1,8 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { closeAfterTests, trackedSocket } from './helpers/test-lifecycle.js';
 
 interface ChatMessage {
   id: string;
@@ -23,15 +24,10 @@ beforeAll(async () => {
   server = await startServer();
 });
 
-afterAll(async () => {
-  for (const socket of sockets) socket.close();
-  await server.stop();
-});
+afterAll(() => closeAfterTests({ server, sockets }));
 
 function audienceSocket(): Socket {
-  const socket = io(`${server.url}/audience`, { transports: ['websocket'] });
-  sockets.push(socket);
-  return socket;
+  return trackedSocket(sockets, `${server.url}/audience`);
 }
 
 const ask = (socket: Socket, event: string, message: unknown): Promise<any> => socket.timeout(5000).emitWithAck(event, message);

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
+import { ADMIN_TOKEN, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { openIsolatedPage } from './helpers/browser-pages.js';
 
 let server: RunningServer;
@@ -12,14 +12,10 @@ const cspViolations: string[] = [];
 const SHOTS = process.env.LIVEFX_SCREENSHOTS;
 
 beforeAll(async () => {
-  server = await startServer();
-  browser = await launchChromium();
+  ({ server, browser } = await startServerAndChromium());
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ server, browser }));
 
 /** A page of its own (nobody is signed in), watched for content security policy violations. */
 function openPage(url: string): Promise<Page> {

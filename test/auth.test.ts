@@ -6,11 +6,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, adminFetch, createStream, projectRoot, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch, createStream, projectRoot, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 import { accessRuleFor } from '../server/auth/route-access.js';
 import { ViewerLinks } from '../server/auth/viewer-links.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhepClient } from './helpers/whep-client.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { withToken } from '../server/http/media-routes.js';
 
 let server: RunningServer;

@@ -1,11 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { publishCodedCanvas } from '../benchmarks/in-page-media.js';
+import { goLive } from './helpers/browser-pages.js';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
+import { publishCodedCanvas } from './helpers/in-page-media.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, ffmpegChildren, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { publishAndWatch } from './helpers/publish-and-watch.js';
 
 interface ViewerProbe {
   framesRendered: number;
@@ -19,14 +19,10 @@ let server: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await startServer({ LIVEFX_MEDIA_TIMEOUT_S: '3' });
-  browser = await launchChromium();
+  ({ server, browser } = await startServerAndChromium({ LIVEFX_MEDIA_TIMEOUT_S: '3' }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ server, browser }));
 
 const viewerProbe = (page: Page): Promise<ViewerProbe> => page.evaluate(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer);
 
@@ -40,17 +36,11 @@ async function expectProcessedFramesAdvance(page: Page): Promise<void> {
   expect(second.lastCode!.frameNumber).toBeGreaterThan(first.lastCode!.frameNumber);
 }
 
-async function goLive(page: Page, publishUrl: string): Promise<void> {
-  await page.goto(`${server.url}${publishUrl}&source=pattern`);
-  await page.getByTestId('go-live').click();
-  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
-}
-
 describe('browser: publish page → processed stream → watch page', () => {
   it('plays the processed stream over WebRTC and HLS, and ends for viewers when the publisher closes the tab', async () => {
     const stream = await createStream(server.url, 'browser e2e');
     const publisher = await browser.newPage();
-    await goLive(publisher, stream.urls.publish!);
+    await goLive(publisher, `${server.url}${stream.urls.publish!}&source=pattern`);
     await expect.poll(() => publisher.getByTestId('stats').textContent(), { timeout: 10_000 }).toMatch(/Resolution\d+×\d+/);
     // REMB and the x-google bitrate hints let Chromium's estimate reach 2 Mbit/s at 720p quickly.
     const targetBitrate = (): Promise<number> =>
@@ -109,7 +99,7 @@ describe('browser: publish page → processed stream → watch page', () => {
   it('falls back to HLS by itself when WebRTC signalling fails', async () => {
     const stream = await createStream(server.url, 'fallback');
     const publisher = await browser.newPage();
-    await goLive(publisher, stream.urls.publish!);
+    await goLive(publisher, `${server.url}${stream.urls.publish!}&source=pattern`);
     const viewer = await browser.newPage();
     await viewer.route('**/whep/**', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"unavailable","message":"test"}}' }));
     await viewer.goto(`${server.url}${stream.urls.watch}`);
@@ -122,10 +112,7 @@ describe('browser: publish page → processed stream → watch page', () => {
 
   it('lets an operator add, tune and toggle a transform, and viewers see it', async () => {
     const stream = await createStream(server.url, 'operated');
-    const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });
-    await publisher.start();
-    const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
-    await viewer.start();
+    const { publisher, viewer } = await publishAndWatch(server.url, stream, { width: 640, height: 360 });
     await waitFor('viewer frames', () => viewer.frames.length >= 15 || undefined, 15_000);
     const recentLuma = () => viewer.frames.slice(-3).reduce((sum, frame) => sum + frame.centerLuma, 0) / 3;
     const before = recentLuma();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, projectRoot, startServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, projectRoot, startServer, adminFetch as fetch } from './helpers/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { runBuiltCli, type CliRun, type CliRunOptions } from './helpers/cli-run.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, createStream, projectRoot, startServer, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, createStream, projectRoot, startServer, type RunningServer } from './helpers/livefx-process.js';
 import { ERROR_CODES, isErrorCode, statusOf } from '../core/errors.js';
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';

@@ -6,6 +6,7 @@ import { FaceBlur, faceBlurParams, type FaceBlurParams } from '../transforms/fac
 import { autoTileGrid } from '../transforms/face-detection/detector-protocol.js';
 import { I420Frame } from '../transforms/frame.js';
 import { testPatternFrame } from './helpers/ffmpeg-fixtures.js';
+import { lumaDetail } from './helpers/test-frames.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The first five photos of the top row of human's samples.jpg, 792×160 (see fixtures/README.md). */
@@ -53,17 +54,6 @@ function stripFrame(scale = 1): I420Frame {
     fixture.copy(frame.v, at, vOffset + row * chromaWidth, vOffset + (row + 1) * chromaWidth);
   }
   return frame;
-}
-
-/** Sum of absolute luma differences to the right and below: the detail a blur removes. */
-function detail(frame: I420Frame, left: number, top: number, right: number, bottom: number): number {
-  let sum = 0;
-  for (let row = top; row < bottom - 1; row++)
-    for (let column = left; column < right - 1; column++) {
-      const at = row * frame.width + column;
-      sum += Math.abs(frame.y[at]! - frame.y[at + 1]!) + Math.abs(frame.y[at]! - frame.y[at + frame.width]!);
-    }
-  return sum;
 }
 
 const blurs: FaceBlur[] = [];
@@ -121,7 +111,7 @@ describe('face-blur on small faces (tiled detection)', () => {
       expect(right - left, name).toBeLessThan(4 * size);
       // The middle of the face lost its detail.
       const [x0, y0, x1, y1] = [face.left + size / 4, STRIP_TOP + face.top + size / 4, face.right - size / 4, STRIP_TOP + face.bottom - size / 4].map(Math.round) as [number, number, number, number];
-      expect(detail(tiled.frame, x0, y0, x1, y1), name).toBeLessThan(detail(original, x0, y0, x1, y1) / 3);
+      expect(lumaDetail(tiled.frame, x0, y0, x1, y1), name).toBeLessThan(lumaDetail(original, x0, y0, x1, y1) / 3);
     }
     // Far from all people (the black rows above and below the strip) nothing changed.
     for (let row = 0; row < 200; row++) for (let column = 0; column < WIDTH; column += 7) expect(tiled.frame.y[row * WIDTH + column]).toBe(16);

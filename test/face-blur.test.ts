@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, startServer, waitFor, adminFetch as fetch } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { parseChainSpec } from '../transforms/chain-spec.js';
 import { FaceBlur, faceBlurParams, type FaceBlurParams } from '../transforms/face-blur.js';
 import { FACE_FLOATS, MAX_FACES } from '../transforms/face-detection/detector-protocol.js';
@@ -13,6 +13,7 @@ import { FaceDetector } from '../transforms/face-detection/face-detector.js';
 import { RgbDownscaler } from '../transforms/face-detection/rgb-downscaler.js';
 import { I420Frame } from '../transforms/frame.js';
 import { testPatternFrame } from './helpers/ffmpeg-fixtures.js';
+import { lumaDetail } from './helpers/test-frames.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE = path.join(here, 'fixtures', 'face-man-in-suit.jpg');
@@ -64,17 +65,6 @@ function flatFrame(): I420Frame {
   frame.u.fill(128);
   frame.v.fill(128);
   return frame;
-}
-
-/** Sum of absolute luma differences to the right and below: the detail a blur removes. */
-function detail(frame: I420Frame, left: number, top: number, right: number, bottom: number): number {
-  let sum = 0;
-  for (let row = top; row < bottom - 1; row++)
-    for (let column = left; column < right - 1; column++) {
-      const at = row * frame.width + column;
-      sum += Math.abs(frame.y[at]! - frame.y[at + 1]!) + Math.abs(frame.y[at]! - frame.y[at + frame.width]!);
-    }
-  return sum;
 }
 
 const detectors: FaceDetector[] = [];
@@ -167,7 +157,7 @@ describe('face-blur', () => {
     expect(messages.join('\n')).toMatch(/protecting/);
 
     const face = { left: 200 + FACE.left, top: 50 + FACE.top, right: 200 + FACE.right, bottom: 50 + FACE.bottom };
-    expect(detail(frame, face.left, face.top, face.right, face.bottom)).toBeLessThan(detail(original, face.left, face.top, face.right, face.bottom) / 5);
+    expect(lumaDetail(frame, face.left, face.top, face.right, face.bottom)).toBeLessThan(lumaDetail(original, face.left, face.top, face.right, face.bottom) / 5);
     // Far from the face (more than 120 px from its region) nothing changed, in any plane.
     const far = (column: number, row: number) => column < face.left - 120 || column > face.right + 120 || row < face.top - 120 || row > face.bottom + 120;
     let changedFar = 0;
@@ -209,7 +199,7 @@ describe('face-blur', () => {
     for (let column = middleX - 20; column < middleX + 20; column++) values.add(frame.y[middleY * WIDTH + column]!);
     expect(values.size).toBeLessThanOrEqual(4);
     const face = { left: 200 + FACE.left, top: 50 + FACE.top, right: 200 + FACE.right, bottom: 50 + FACE.bottom };
-    expect(detail(frame, face.left, face.top, face.right, face.bottom)).toBeLessThan(detail(original, face.left, face.top, face.right, face.bottom) / 3);
+    expect(lumaDetail(frame, face.left, face.top, face.right, face.bottom)).toBeLessThan(lumaDetail(original, face.left, face.top, face.right, face.bottom) / 3);
   });
 
   it('follows a moving face between detections (constant-velocity tracking)', async () => {
@@ -257,7 +247,7 @@ describe('face-blur', () => {
     second.apply(frame, clockAt(3));
     expect(second.status()).toMatchObject({ protecting: false, detections: 0, faces: 1 });
     const face = { left: 200 + FACE.left, top: 50 + FACE.top, right: 200 + FACE.right, bottom: 50 + FACE.bottom };
-    expect(detail(frame, face.left, face.top, face.right, face.bottom)).toBeLessThan(detail(original, face.left, face.top, face.right, face.bottom) / 5);
+    expect(lumaDetail(frame, face.left, face.top, face.right, face.bottom)).toBeLessThan(lumaDetail(original, face.left, face.top, face.right, face.bottom) / 5);
     expect(messages.join('\n')).toMatch(/took over 1 tracked face/);
     // A face-blur starting a new sequence (frame 0) takes nothing over.
     second.close();
@@ -390,9 +380,9 @@ describe('face-blur in a live stream', () => {
       const sent = new I420Frame(WIDTH, HEIGHT);
       source.stdout.copy(sent.buffer);
       const face = { left: 200 + FACE.left, top: 50 + FACE.top, right: 200 + FACE.right, bottom: 50 + FACE.bottom };
-      expect(detail(watched, face.left, face.top, face.right, face.bottom)).toBeLessThan(detail(sent, face.left, face.top, face.right, face.bottom) / 4);
+      expect(lumaDetail(watched, face.left, face.top, face.right, face.bottom)).toBeLessThan(lumaDetail(sent, face.left, face.top, face.right, face.bottom) / 4);
       // The strip far below the face keeps its detail (only the encoder touched it).
-      expect(detail(watched, 0, 320, WIDTH, 354)).toBeGreaterThan(0.6 * detail(sent, 0, 320, WIDTH, 354));
+      expect(lumaDetail(watched, 0, 320, WIDTH, 354)).toBeGreaterThan(0.6 * lumaDetail(sent, 0, 320, WIDTH, 354));
     } finally {
       await publisher?.stop();
       await server.stop('SIGTERM');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, waitFor } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, waitFor } from './helpers/livefx-process.js';
 import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { DEAD_AIR, highlightShowEvents, makeHighlightShow, SPEECH } from './helpers/highlight-fixture.js';

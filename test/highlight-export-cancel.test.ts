@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { adminFetch as fetch, createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { adminFetch as fetch, createStream, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 
 let server: RunningServer;
 let scratch: string;

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Three 6 s scenes the publisher sends (source time): cuts at 6 and 12 s. */

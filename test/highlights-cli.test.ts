@@ -10,7 +10,7 @@ import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { highlightShowEvents, makeHighlightShow, PEAKS } from './helpers/highlight-fixture.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch as fetch } from './helpers/livefx-process.js';
 
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ffmpegChildren, waitFor, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
+import { ffmpegChildren, waitFor, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
 import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { DEAD_AIR, highlightShowEvents, makeHighlightShow, PEAKS, SCENE_CUTS, SHOW_S, SPAM_AT } from './helpers/highlight-fixture.js';

@@ -2,14 +2,14 @@
 // client gets (status, code, a message naming the variable), and that what should still work does.
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientPeerConnection, h264ClientCodec } from '../server/clients/webrtc-client.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { clientPeerConnection, h264ClientCodec } from './helpers/webrtc-client.js';
+import { WhepClient } from './helpers/whep-client.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { iceGatheringComplete } from '../server/sfu/ice-gathering.js';
 import { FrameRateCap, fitWithin } from '../server/pipeline/input-limits.js';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { launchChromium } from './helpers/chromium.js';
 import { ConfigError, loadConfig } from '../core/config.js';
-import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 
 /** Works before and after access control lands: the admin token is sent on every API call and socket. */
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };

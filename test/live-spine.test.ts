@@ -3,11 +3,11 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { WhepClient } from './helpers/whep-client.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { captureMsDelta } from '../transforms/burn-in-layout.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, ffmpegChildren, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 
 let server: RunningServer;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
-import { ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN } from './helpers/livefx-process.js';
 
 let scratch: string;
 let media: string;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { startServer, type RunningServer } from '../benchmarks/livefx-process.js';
+import { launchChromium } from './helpers/chromium.js';
+import { startServer, type RunningServer } from './helpers/livefx-process.js';
 import { ADMIN_TOKEN, adminApi, createStreamAsAdmin } from './helpers/admin-api.js';
 import { joinChat, openIsolatedPage } from './helpers/browser-pages.js';
 

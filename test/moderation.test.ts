@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { ADMIN_TOKEN, adminApi, createStreamAsAdmin } from './helpers/admin-api.js';
 
 interface ChatMessage {

@@ -1,10 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { publishAndWatch } from './helpers/publish-and-watch.js';
 
 interface ChainBody {
   transforms: { name: string; enabled: boolean; params: Record<string, unknown> }[];
@@ -14,14 +13,10 @@ let server: RunningServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  server = await startServer();
-  browser = await launchChromium();
+  ({ server, browser } = await startServerAndChromium());
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ server, browser }));
 
 const DARKEN_CUBE = ['TITLE "darken"', 'LUT_3D_SIZE 2', ...Array.from({ length: 8 }, () => '0.05 0.05 0.05'), ''].join('\n');
 const BROKEN_CUBE = 'LUT_3D_SIZE 2\n0 0 0\nnot a row\n';
@@ -38,10 +33,7 @@ async function openConsole(url: string): Promise<Page> {
 describe('operator console: uploads, colours and presets', () => {
   it('uploads a LUT from a card and applies it, saves the chain as a preset, reloads and applies the preset', async () => {
     const stream = await createStream(server.url, 'console');
-    const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });
-    await publisher.start();
-    const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
-    await viewer.start();
+    const { publisher, viewer } = await publishAndWatch(server.url, stream, { width: 640, height: 360 });
     const operator = await openConsole(stream.urls.operator!);
     const colleague = await openConsole(stream.urls.operator!);
     try {

@@ -1,7 +1,8 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
+import { closeAfterTests, trackedSocket } from './helpers/test-lifecycle.js';
 
 let server: RunningServer;
 const sockets: Socket[] = [];
@@ -10,15 +11,10 @@ beforeAll(async () => {
   server = await startServer();
 });
 
-afterAll(async () => {
-  for (const socket of sockets) socket.close();
-  await server.stop();
-});
+afterAll(() => closeAfterTests({ server, sockets }));
 
 function operatorConsole(): Socket {
-  const socket = io(`${server.url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });
-  sockets.push(socket);
-  return socket;
+  return trackedSocket(sockets, `${server.url}/operator`, ADMIN_TOKEN);
 }
 
 interface ChainEvent {

@@ -2,10 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
+import { closeAfterTests, trackedSocket } from './helpers/test-lifecycle.js';
 import { LivefxDatabase, MigrationError } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 
@@ -26,15 +27,10 @@ beforeAll(async () => {
   server = await startServer();
 });
 
-afterAll(async () => {
-  for (const socket of sockets) socket.close();
-  await server.stop();
-});
+afterAll(() => closeAfterTests({ server, sockets }));
 
 function operatorConsole(url = server.url): Socket {
-  const socket = io(`${url}/operator`, { transports: ['websocket'], auth: { token: ADMIN_TOKEN } });
-  sockets.push(socket);
-  return socket;
+  return trackedSocket(sockets, `${url}/operator`, ADMIN_TOKEN);
 }
 
 const putPreset = (name: string, body: unknown, url = server.url) =>

@@ -6,7 +6,7 @@ import { canonicalJson } from '../core/provenance/canonical-json.js';
 import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
 import { fileDigest, signManifest, verifyManifest } from '../core/provenance/provenance-manifest.js';
 import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
-import { ADMIN_TOKEN, adminFetch, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 import { runBuiltCli } from './helpers/cli-run.js';
 import { highlightShowEvents, makeHighlightShow } from './helpers/highlight-fixture.js';
 

@@ -4,24 +4,20 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { createStream, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
+import { createStream, waitFor, type RunningServer } from './helpers/livefx-process.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { adminFetch } from '../benchmarks/livefx-process.js';
+import { adminFetch } from './helpers/livefx-process.js';
 
 let server: RunningServer;
 let browser: Browser;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  server = await startServer({ LIVEFX_MEDIA_TIMEOUT_S: '3' });
-  browser = await launchChromium();
+  ({ server, browser } = await startServerAndChromium({ LIVEFX_MEDIA_TIMEOUT_S: '3' }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ server, browser }));
 
 /**
  * Publishes over WHIP a black 640x360 canvas that turns white for 200 ms once a second, with a 1 kHz

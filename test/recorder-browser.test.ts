@@ -3,9 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { goLive } from './helpers/browser-pages.js';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 
 let server: RunningServer;
 let browser: Browser;
@@ -13,14 +14,10 @@ const pageErrors: string[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  server = await startServer({ LIVEFX_MEDIA_TIMEOUT_S: '3' });
-  browser = await launchChromium();
+  ({ server, browser } = await startServerAndChromium({ LIVEFX_MEDIA_TIMEOUT_S: '3' }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ server, browser }));
 
 interface ProbedStream {
   codec_type: string;
@@ -51,9 +48,7 @@ describe('browser: a recorded session with chat and reactions', () => {
     const stream = await createStream(server.url, 'recorded show');
     const publisher = await browser.newPage();
     publisher.on('pageerror', (error) => pageErrors.push(`publisher: ${error.message}`));
-    await publisher.goto(`${server.url}${stream.urls.publish!}&source=pattern`);
-    await publisher.getByTestId('go-live').click();
-    await expect.poll(() => publisher.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+    await goLive(publisher, `${server.url}${stream.urls.publish!}&source=pattern`);
     const recording = await waitFor('the recording in progress', async () => {
       const list = (await (await fetch(`${server.url}/v1/recordings?streamId=${stream.id}`)).json()) as { recordings: { id: string; state: string; startedAt: string }[] };
       return list.recordings[0];

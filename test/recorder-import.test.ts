@@ -7,7 +7,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, startServer, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { RecordingImporter } from '../recorder/recording-importer.js';
 import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';

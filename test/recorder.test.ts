@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { launchChromium } from './helpers/chromium.js';
+import { WhepClient } from './helpers/whep-client.js';
+import { WhipClient } from './helpers/whip-client.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { goLive } from './helpers/browser-pages.js';
 
 let server: RunningServer;
 let scratch: string;
@@ -251,9 +252,7 @@ describe('recorder: a browser publisher with audio', () => {
           return original.call(this, kept);
         };
       }, codec);
-      await page.goto(`${server.url}${stream.urls.publish}&source=pattern`);
-      await page.getByTestId('go-live').click();
-      await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+      await goLive(page, `${server.url}${stream.urls.publish}&source=pattern`);
       await expect.poll(() => page.getByTestId('stats').textContent(), { timeout: 10_000 }).toMatch(/Codec(H264|VP8)/);
       const sentCodec = /Codec(H264|VP8)/.exec((await page.getByTestId('stats').textContent())!)![1]!;
       expect(sentCodec).toBe(codec);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { ADMIN_TOKEN, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { highlightShowEvents, makeHighlightShow } from './helpers/highlight-fixture.js';
 

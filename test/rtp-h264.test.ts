@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NalType, containsIdrSlice, nalType, splitAnnexB, splitAvcc } from '../core/rtp/h264-nal.js';
+import { NalType, containsIdrSlice, joinAvcc, nalType, splitAnnexB, splitAvcc } from '../core/rtp/h264-nal.js';
 import { H264Packetizer } from '../core/rtp/h264-packetizer.js';
 import { parseH264Sps } from '../core/rtp/h264-sps.js';
 import { RtpFrameAssembler, type AssembledFrame, type RtpPacketView } from '../core/rtp/rtp-frame-assembler.js';
@@ -149,6 +149,15 @@ describe('H.264 NAL unit helpers', () => {
     expect(() => splitAvcc(Buffer.from([0, 0, 0, 9, 0x65]))).toThrow(/runs past the end/);
   });
 
+  it('joins NAL units into AVCC that splits back into the same units', () => {
+    const nals = [Buffer.from([0x67, 1, 2]), Buffer.alloc(300, 0x41), Buffer.from([0x68])];
+    const joined = joinAvcc(nals);
+    expect(joined.subarray(0, 7)).toEqual(Buffer.from([0, 0, 0, 3, 0x67, 1, 2]));
+    expect(joined.readUInt32BE(7)).toBe(300);
+    expect(splitAvcc(joined)).toEqual(nals);
+    expect(joinAvcc([])).toEqual(Buffer.alloc(0));
+  });
+
   it('finds the access units of a real stream, IDR every 5 frames', () => {
     expect(baseline240).toHaveLength(30);
     expect(keyframeIndexes(baseline240)).toEqual([0, 5, 10, 15, 20, 25]);
@@ -267,6 +276,30 @@ describe('H264Packetizer', () => {
     new H264Packetizer().packetize([Buffer.from([0x09, 0xf0])], () => count++);
     expect(count).toBe(0);
     expect(() => new H264Packetizer(50)).toThrow(RangeError);
+  });
+
+  it('packetizes AVCC access units in place exactly as it packetizes their NAL units', () => {
+    for (const maxPayloadBytes of [1200, 300]) {
+      for (const nals of [...high1080, ...baseline240]) {
+        const fromUnits: { payload: Buffer; marker: boolean }[] = [];
+        const inPlace: { payload: Buffer; marker: boolean }[] = [];
+        const packetizer = new H264Packetizer(maxPayloadBytes);
+        packetizer.packetize(nals, (payload, marker) => fromUnits.push({ payload: Buffer.from(payload), marker }));
+        packetizer.packetizeAvcc(joinAvcc(nals), (payload, marker) => inPlace.push({ payload: Buffer.from(payload), marker }));
+        expect(inPlace.length).toBe(fromUnits.length);
+        expect(inPlace.every(({ payload, marker }, index) => marker === fromUnits[index]!.marker && payload.equals(fromUnits[index]!.payload))).toBe(true);
+      }
+    }
+  });
+
+  it('sends a single NAL unit of AVCC as a view of it, and refuses AVCC whose lengths run past the end', () => {
+    const accessUnit = joinAvcc([Buffer.from([0x09, 0xf0]), Buffer.from([0x41, 0x9a, 1, 2, 3])]);
+    const payloads: Buffer[] = [];
+    new H264Packetizer().packetizeAvcc(accessUnit, (payload) => payloads.push(payload));
+    expect(payloads).toEqual([Buffer.from([0x41, 0x9a, 1, 2, 3])]);
+    expect(payloads[0]!.buffer).toBe(accessUnit.buffer);
+    expect(() => new H264Packetizer().packetizeAvcc(accessUnit.subarray(0, accessUnit.length - 1), () => {})).toThrow(/runs past the end/);
+    expect(() => new H264Packetizer().packetizeAvcc(Buffer.from([0, 0, 0]), () => {})).toThrow(/ends inside a NAL length/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { adminFetch } from '../benchmarks/livefx-process.js';
+import { adminFetch } from './helpers/livefx-process.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 
 export interface StudioRecording {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../benchmarks/chromium.js';
-import { ADMIN_TOKEN, startServer, type RunningServer } from '../benchmarks/livefx-process.js';
+import { launchChromium } from './helpers/chromium.js';
+import { ADMIN_TOKEN, startServer, type RunningServer } from './helpers/livefx-process.js';
 import { openIsolatedPage } from './helpers/browser-pages.js';
 import { adminApi, importStudioShows, SHOW_S, type StudioRecording } from './studio-browser-fixture.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, adminFetch } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch } from './helpers/livefx-process.js';
 import { loadConfig } from '../core/config.js';
 import { LivefxError } from '../core/errors.js';
 import { accessRuleFor } from '../server/auth/route-access.js';

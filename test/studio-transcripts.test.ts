@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
 import { loadConfig } from '../core/config.js';
 import { TRANSCRIPTION_EVENT } from '../highlights/analysis/recording-transcriber.js';
 import { LivefxServer } from '../server/livefx-server.js';

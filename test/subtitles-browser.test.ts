@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSpeech, normaliseWords, type SpeechFixture } from '../benchmarks/asr-speech.js';
-import { launchChromium } from '../benchmarks/chromium.js';
+import { makeSpeech, normaliseWords, type SpeechFixture } from './helpers/asr-speech.js';
+import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { goLive } from './helpers/browser-pages.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'There were twenty three people in the room.', 'Please bring your notes and a pen.'];
 /** Words the captions must show (the digits are how the layout writes "twenty three"). */
@@ -81,9 +82,7 @@ describe('browser: live subtitles', () => {
     const stream = await createStream(server.url, 'captioned talk');
     const publisher = await browser.newPage();
     publisher.on('pageerror', (error) => pageErrors.push(`publisher: ${error.message}`));
-    await publisher.goto(`${server.url}${stream.urls.publish!}&source=camera`);
-    await publisher.getByTestId('go-live').click();
-    await expect.poll(() => publisher.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+    await goLive(publisher, `${server.url}${stream.urls.publish!}&source=camera`);
     const recording = await waitFor('the recording in progress', async () => {
       const list = (await (await fetch(`${server.url}/v1/recordings?streamId=${stream.id}`)).json()) as { recordings: { id: string; startedAt: string }[] };
       return list.recordings[0];

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SupervisedProcess, type ProcessCrash } from '../core/process/supervised-process.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from './helpers/livefx-process.js';
 
 describe('SupervisedProcess', () => {
   it('restarts a crashed process with growing backoff and reports stderr', async () => {

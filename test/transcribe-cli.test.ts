@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSpeech, normaliseWords, wordErrorRate } from '../benchmarks/asr-speech.js';
+import { makeSpeech, normaliseWords, wordErrorRate } from './helpers/asr-speech.js';
 import { runBuiltCli, type CliRun } from './helpers/cli-run.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'Please bring your notes and a pen.'];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from '../benchmarks/asr-speech.js';
+import { makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from './helpers/asr-speech.js';
 import { CommandEngine } from '../transforms/subtitles/engines/command/command-engine.js';
 import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';

@@ -2,9 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from '../benchmarks/livefx-process.js';
-import { WhepClient } from '../server/clients/whep-client.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { publishAndWatch } from './helpers/publish-and-watch.js';
 
 let server: RunningServer;
 
@@ -75,10 +74,7 @@ describe('transform chain API', () => {
 
   it('changes what viewers see on a live stream, toggles without renegotiating, and refuses a broken LUT', async () => {
     const stream = await createStream(server.url, 'graded');
-    const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360 });
-    await publisher.start();
-    const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
-    await viewer.start();
+    const { publisher, viewer } = await publishAndWatch(server.url, stream, { width: 640, height: 360 });
     await waitFor('frames', () => viewer.frames.length >= 15 || undefined, 15_000);
     const meanOfRecent = (count: number) => viewer.frames.slice(-count).reduce((sum, frame) => sum + frame.centerLuma, 0) / count;
     const before = meanOfRecent(10);

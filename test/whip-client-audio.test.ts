@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSpeech, normaliseWords } from '../benchmarks/asr-speech.js';
-import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../benchmarks/livefx-process.js';
-import { WhipClient } from '../server/clients/whip-client.js';
+import { makeSpeech, normaliseWords } from './helpers/asr-speech.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { WhipClient } from './helpers/whip-client.js';
 import { oggOpusPackets } from '../core/media/ogg-opus-packets.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };

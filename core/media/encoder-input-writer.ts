@@ -6,12 +6,18 @@
  * keep the timestamps as written (`-copyts`), or its start-time shift could flip the parity.
  * ffmpeg's command line has no other way to take a keyframe request at run time.
  */
-const UNKNOWN_SIZE = [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 const HEADER_RING = 64;
+/** Raw pictures go in 8-byte-size SimpleBlocks, so every block header has the same layout. */
+const BLOCK_SIZE_BYTES = 8;
+const BLOCK_HEADER_BYTES = 1 + BLOCK_SIZE_BYTES + BLOCK_PREFIX_BYTES;
+const TRACK = 1;
+/** Cluster timestamps as 8-byte unsigned integers, as this writer has always written them. */
+const CLUSTER_TIMESTAMP_BYTES = 8;
 /** Cluster timestamps are 64-bit; block timestamps are int16 ms relative to their cluster. */
 const CLUSTER_SPAN_MS = 30_000;
 
 import { FfmpegCommand } from '../process/ffmpeg-command.js';
+import { BLOCK_PREFIX_BYTES, KEYFRAME_FLAG, MAX_CLUSTER_HEADER_BYTES, MatroskaId, MatroskaTrackType, NANOSECONDS_PER_TIMESTAMP, element, streamStart, text, unsigned, writeClusterStart, writeSimpleBlockHeader } from './ebml-writer.js';
 
 export interface EncoderSettings {
   width: number;
@@ -59,19 +65,8 @@ export function encoderKeyframeExpression(intervalS: number): string {
   return `expr:if(eq(mod(round(t*1000),2),1),1,if(isnan(prev_forced_t),gte(t,${intervalS}),gte(t,prev_forced_t+${intervalS})))`;
 }
 
-function element(id: number[], payload: number[]): number[] {
-  if (payload.length > 126) throw new Error('header element too large for a one-byte size');
-  return [...id, 0x80 | payload.length, ...payload];
-}
-
-function uintBytes(value: number, length: number): number[] {
-  const bytes: number[] = [];
-  for (let index = length - 1; index >= 0; index--) bytes.push(Math.floor(value / 256 ** index) & 0xff);
-  return bytes;
-}
-
 export class EncoderInputWriter {
-  private readonly blockHeaders = Array.from({ length: HEADER_RING }, () => Buffer.alloc(13));
+  private readonly blockHeaders = Array.from({ length: HEADER_RING }, () => Buffer.alloc(BLOCK_HEADER_BYTES));
   private nextHeader = 0;
   private clusterStartMs = -1;
   private lastMs = -2;
@@ -86,23 +81,19 @@ export class EncoderInputWriter {
 
   /** EBML header, Segment of unknown size, Info and the one raw video track. */
   header(): Buffer {
-    const ebml = element(
-      [0x1a, 0x45, 0xdf, 0xa3],
-      [
-        ...element([0x42, 0x86], [1]),
-        ...element([0x42, 0xf7], [1]),
-        ...element([0x42, 0xf2], [4]),
-        ...element([0x42, 0xf3], [8]),
-        ...element([0x42, 0x82], [...Buffer.from('matroska')]),
-        ...element([0x42, 0x87], [4]),
-        ...element([0x42, 0x85], [2]),
-      ],
+    const info = element(MatroskaId.Info, unsigned(MatroskaId.TimestampScale, NANOSECONDS_PER_TIMESTAMP));
+    const video = element(MatroskaId.Video, unsigned(MatroskaId.PixelWidth, this.width, 2), unsigned(MatroskaId.PixelHeight, this.height, 2), text(MatroskaId.ColourSpace, 'I420'));
+    // Only the elements the encoder needs, in the layout its ffmpeg was proven with (no lacing or language entries).
+    const track = element(
+      MatroskaId.TrackEntry,
+      unsigned(MatroskaId.TrackNumber, TRACK),
+      unsigned(MatroskaId.TrackUid, TRACK),
+      unsigned(MatroskaId.TrackType, MatroskaTrackType.Video),
+      text(MatroskaId.CodecId, 'V_UNCOMPRESSED'),
+      video,
     );
-    const info = element([0x15, 0x49, 0xa9, 0x66], element([0x2a, 0xd7, 0xb1], uintBytes(1_000_000, 3)));
-    const video = element([0xe0], [...element([0xb0], uintBytes(this.width, 2)), ...element([0xba], uintBytes(this.height, 2)), ...element([0x2e, 0xb5, 0x24], [...Buffer.from('I420')])]);
-    const track = element([0xae], [...element([0xd7], [1]), ...element([0x73, 0xc5], [1]), ...element([0x83], [1]), ...element([0x86], [...Buffer.from('V_UNCOMPRESSED')]), ...video]);
-    const tracks = element([0x16, 0x54, 0xae, 0x6b], track);
-    return Buffer.from([...ebml, 0x18, 0x53, 0x80, 0x67, ...UNKNOWN_SIZE, ...info, ...tracks]);
+    const tracks = element(MatroskaId.Tracks, track);
+    return Buffer.concat([streamStart('matroska'), info, tracks]);
   }
 
   /**
@@ -119,20 +110,15 @@ export class EncoderInputWriter {
     this.lastMs = ms;
     if (this.clusterStartMs < 0 || ms - this.clusterStartMs >= CLUSTER_SPAN_MS) {
       this.clusterStartMs = ms;
-      write(Buffer.from([0x1f, 0x43, 0xb6, 0x75, ...UNKNOWN_SIZE, 0xe7, 0x88, ...uintBytes(ms, 8)]));
+      const cluster = Buffer.allocUnsafe(MAX_CLUSTER_HEADER_BYTES);
+      write(cluster.subarray(0, writeClusterStart(cluster, 0, ms, CLUSTER_TIMESTAMP_BYTES)));
     }
     // write() keeps a reference until the pipe takes the bytes, so headers come from a ring, far
     // longer than the frames that can be in flight (the worker's pool holds 4).
     const block = this.blockHeaders[this.nextHeader]!;
     this.nextHeader = (this.nextHeader + 1) % HEADER_RING;
-    // SimpleBlock: ID, 8-byte size, track 1, int16 relative timestamp, flags (every raw picture is a keyframe).
-    block[0] = 0xa3;
-    block[1] = 0x01;
-    block[2] = 0x00;
-    block.writeUIntBE(this.frameBytes + 4, 3, 6);
-    block[9] = 0x81;
-    block.writeInt16BE(ms - this.clusterStartMs, 10);
-    block[12] = 0x80;
+    // Every raw picture is a keyframe.
+    writeSimpleBlockHeader(block, 0, this.frameBytes, BLOCK_SIZE_BYTES, TRACK, ms - this.clusterStartMs, KEYFRAME_FLAG);
     write(block);
   }
 }

@@ -62,3 +62,17 @@ export function splitAvcc(data: Buffer, lengthSize = 4): Buffer[] {
   }
   return units;
 }
+
+/** NAL units as one AVCC buffer with 4-byte big-endian lengths: what Matroska's V_MPEG4/ISO/AVC carries and `splitAvcc` reads. */
+export function joinAvcc(nalUnits: readonly Uint8Array[]): Buffer<ArrayBuffer> {
+  let byteLength = 0;
+  for (const nal of nalUnits) byteLength += 4 + nal.length;
+  const data = Buffer.allocUnsafe(byteLength);
+  let offset = 0;
+  for (const nal of nalUnits) {
+    data.writeUInt32BE(nal.length, offset);
+    data.set(nal, offset + 4);
+    offset += 4 + nal.length;
+  }
+  return data;
+}

@@ -23,7 +23,7 @@ export interface LiveSignalsOptions {
   onCrash: (crash: ProcessCrash) => void;
 }
 
-/** A running 1 s batch of 100 ms slots on the capture clock (epoch ms); also used offline (benchmarks/media-signal-events.ts). */
+/** A running 1 s batch of 100 ms slots on the capture clock (epoch ms); also used offline (test/helpers/media-signal-events.ts). */
 export class SignalBatch {
   readonly values = new Float64Array(SLOTS_PER_BATCH);
   startMs = Number.NaN;

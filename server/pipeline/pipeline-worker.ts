@@ -10,6 +10,7 @@ import type { ChainEntry } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { createTransform } from '../../transforms/transform-factory.js';
 import { I420Frame, i420ByteLength } from '../../transforms/frame.js';
+import { joinAvcc } from '../../core/rtp/h264-nal.js';
 import { parseAvcDecoderConfig } from '../../core/media/avc-decoder-config.js';
 import { FlvReader, type FlvVideoTag } from '../../core/media/flv-reader.js';
 import { MatroskaLiveWriter } from '../../core/media/matroska-live-writer.js';
@@ -256,15 +257,8 @@ class PipelineWorker {
     this.stage.encode += SMOOTHING * (now - timing.submittedMs - this.stage.encode);
     this.counters.framesOut++;
     const nalUnits = tag.keyframe && this.sps && this.pps ? [this.sps, this.pps, ...tag.nalUnits] : tag.nalUnits;
-    let byteLength = 0;
-    for (const nal of nalUnits) byteLength += 4 + nal.length;
-    const accessUnit = Buffer.allocUnsafe(byteLength);
-    let offset = 0;
-    for (const nal of nalUnits) {
-      accessUnit.writeUInt32BE(nal.length, offset);
-      nal.copy(accessUnit, offset + 4);
-      offset += 4 + nal.length;
-    }
+    // One AVCC copy serves HLS, the recorder's tap and LiveStream's packetizer, which reads it in place.
+    const accessUnit = joinAvcc(nalUnits);
     this.writeHls(accessUnit, timing.captureMs, tag.keyframe);
     const data = accessUnit.buffer.slice(accessUnit.byteOffset, accessUnit.byteOffset + accessUnit.length);
     this.post({ type: 'encoded', data, rtpTimestamp: timing.rtpTimestamp, captureMs: timing.captureMs, keyframe: tag.keyframe }, [data]);

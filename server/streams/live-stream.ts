@@ -12,7 +12,6 @@ import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipelin
 import type { LiveCue, LiveWord } from '../pipeline/live-captioner.js';
 import type { LiveSignalBatch, PipelineStats } from '../pipeline/pipeline-messages.js';
 import { H264Packetizer } from '../../core/rtp/h264-packetizer.js';
-import { splitAvcc } from '../../core/rtp/h264-nal.js';
 import { RtpFrameAssembler, type AssembledFrame } from '../../core/rtp/rtp-frame-assembler.js';
 import type { PublisherVideoCodec, SfuPublisher, SfuSubscriber, VideoRtp } from '../sfu/sfu.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
@@ -508,8 +507,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       }
     }
     if (this.subscribers.size === this.originalSubscribers.size) return;
-    const nalUnits = splitAvcc(unit.data);
-    this.packetizer.packetize(nalUnits, (payload, marker) => {
+    this.packetizer.packetizeAvcc(unit.data, (payload, marker) => {
       this.outputSequence = (this.outputSequence + 1) & 0xffff;
       const header = new RtpHeader({ payloadType: 96, sequenceNumber: this.outputSequence, timestamp: unit.rtpTimestamp >>> 0, marker, ssrc: 1 });
       const packet = new RtpPacket(header, payload).serialize();

@@ -6,8 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import type { Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot, waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
-import { WhipClient } from '../../server/clients/whip-client.js';
+import { projectRoot, waitFor, type RunningServer } from '../helpers/livefx-process.js';
+import { WhipClient } from '../helpers/whip-client.js';
 import type { DiskGuard } from '../../recorder/disk-guard.js';
 import { ADMIN_TOKEN, api, createStream, socketOf, startFaultServer } from './fault-server.js';
 

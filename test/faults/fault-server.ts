@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
-import { ADMIN_TOKEN, adminFetch, createStream as createAdminStream, startServer, waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch, createStream as createAdminStream, startServer, waitFor, type RunningServer } from '../helpers/livefx-process.js';
 
 export { ADMIN_TOKEN };
 

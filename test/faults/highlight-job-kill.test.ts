@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
 import { highlightShowEvents, makeHighlightShow } from '../helpers/highlight-fixture.js';
 import { api, apiJson, childrenOf, isRunning, probeMedia, processesMentioning, startFaultServer, cleanUp } from './fault-server.js';
 

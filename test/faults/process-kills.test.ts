@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WhepClient, type ViewerFrame } from '../../server/clients/whep-client.js';
-import { WhipClient } from '../../server/clients/whip-client.js';
-import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { WhepClient, type ViewerFrame } from '../helpers/whep-client.js';
+import { WhipClient } from '../helpers/whip-client.js';
+import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
 import { api, apiJson, childrenOf, createStream, eventsOf, probeMedia, recordingOf, sleep, startFaultServer, type ChildProcessInfo } from './fault-server.js';
 
 // The ASR worker here is the command engine (LIVEFX_ASR_COMMAND) running a FAKE engine: a real child

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WhepClient } from '../../server/clients/whep-client.js';
-import { WhipClient } from '../../server/clients/whip-client.js';
-import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { WhepClient } from '../helpers/whep-client.js';
+import { WhipClient } from '../helpers/whip-client.js';
+import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
 import { api, apiJson, createStream, eventsOf, probeMedia, recordingOf, startFaultServer } from './fault-server.js';
 import { UdpRelay } from './udp-relay.js';
 

@@ -3,9 +3,9 @@ import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WhepClient } from '../../server/clients/whep-client.js';
-import { WhipClient } from '../../server/clients/whip-client.js';
-import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { WhepClient } from '../helpers/whep-client.js';
+import { WhipClient } from '../helpers/whip-client.js';
+import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
 import { api, childrenOf, createStream, isRunning, processesMentioning, sleep, startFaultServer, cleanUp } from './fault-server.js';
 
 const servers: RunningServer[] = [];

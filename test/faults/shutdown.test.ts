@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WhepClient } from '../../server/clients/whep-client.js';
-import { WhipClient } from '../../server/clients/whip-client.js';
-import { waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { WhepClient } from '../helpers/whep-client.js';
+import { WhipClient } from '../helpers/whip-client.js';
+import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
 import { ADMIN_TOKEN, api, apiJson, childrenOf, createStream, isRunning, probeMedia, processesMentioning, recordingOf, sleep, socketOf, startFaultServer, cleanUp } from './fault-server.js';
 
 const FAKE_ENGINE = fileURLToPath(new URL('../fixtures/fake-asr-engine.mjs', import.meta.url));

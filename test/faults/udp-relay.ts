@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import type { SdpRewrite } from '../../server/clients/webrtc-client.js';
+import type { SdpRewrite } from '../helpers/webrtc-client.js';
 
 interface Endpoint {
   address: string;

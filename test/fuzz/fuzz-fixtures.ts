@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RTCRtpCodecParameters } from 'werift';
-import { clientPeerConnection, h264ClientCodec } from '../../server/clients/webrtc-client.js';
+import { clientPeerConnection, h264ClientCodec } from '../helpers/webrtc-client.js';
 import { iceGatheringComplete } from '../../server/sfu/ice-gathering.js';
 import { runFfmpeg } from '../helpers/ffmpeg-fixtures.js';
 

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { WhepClient } from '../../server/clients/whep-client.js';
-import { WhipClient } from '../../server/clients/whip-client.js';
-import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../../benchmarks/livefx-process.js';
+import { WhepClient } from '../helpers/whep-client.js';
+import { WhipClient } from '../helpers/whip-client.js';
+import { ADMIN_TOKEN, startServer, waitFor, type RunningServer } from '../helpers/livefx-process.js';
 import { FUZZ_COUNT, FUZZ_SEED, FuzzInput } from './fuzz-input.js';
 
 /** The admin token every fuzz server starts with (ignored by servers without access control). */

@@ -1,6 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../benchmarks/livefx-process.js';
+import { waitFor } from '../helpers/livefx-process.js';
 import { ADMIN_TOKEN, FuzzSession, createStream, describeInput } from './fuzz-harness.js';
 import { validChainSpec } from './fuzz-fixtures.js';
 import { FUZZ_COUNT, runBounded, type FuzzInput } from './fuzz-input.js';

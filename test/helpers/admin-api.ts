@@ -1,4 +1,4 @@
-import { ADMIN_TOKEN, createStream } from '../../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, createStream } from './livefx-process.js';
 
 /** The admin token test servers are started with (LIVEFX_ADMIN_TOKEN), and the header that carries it. */
 export { ADMIN_TOKEN };

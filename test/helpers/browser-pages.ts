@@ -26,3 +26,10 @@ export async function joinChat(page: Page, name: string): Promise<void> {
   await page.getByTestId('chat-join').click();
   await expect.poll(() => page.getByTestId('chat-input').isVisible(), { timeout: 5000 }).toBe(true);
 }
+
+/** Opens the publish page at `url` (a whole URL, source chosen by its query), presses Go live and waits until the page says live. */
+export async function goLive(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId('go-live').click();
+  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+}

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { projectRoot } from '../../benchmarks/livefx-process.js';
+import { projectRoot } from './livefx-process.js';
 
 export interface CliRun {
   code: number | null;

@@ -86,7 +86,8 @@ export async function makeHighlightShow(dir: string): Promise<string> {
   return file;
 }
 
-type ShowEvent =
+/** One event of a generated show, as the highlights import takes it. */
+export type ShowEvent =
   | { t: number; type: 'chat'; user: string; text: string }
   | { t: number; type: 'reaction'; user: string; kind: string }
   | { t: number; type: 'viewers'; count: number }

@@ -21,3 +21,14 @@ export function oddPatternFrame(width: number, height: number): I420Frame {
 
 /** One luma row as numbers, for comparing with hand-computed pixels. */
 export const lumaRow = (frame: I420Frame, index: number): number[] => [...frame.y.subarray(index * frame.width, (index + 1) * frame.width)];
+
+/** Sum of absolute luma differences to the right and below: the detail a blur removes. */
+export function lumaDetail(frame: I420Frame, left: number, top: number, right: number, bottom: number): number {
+  let sum = 0;
+  for (let row = top; row < bottom - 1; row++)
+    for (let column = left; column < right - 1; column++) {
+      const at = row * frame.width + column;
+      sum += Math.abs(frame.y[at]! - frame.y[at + 1]!) + Math.abs(frame.y[at]! - frame.y[at + frame.width]!);
+    }
+  return sum;
+}

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { RTCPeerConnection } from 'werift';
 import { decodeBurnIn, burnInBlockSize, BURN_IN_BLOCKS, type BurnInCode } from '../../transforms/burn-in-layout.js';
 import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
-import { epochMs } from '../pipeline/pipeline-messages.js';
+import { epochMs } from '../../server/pipeline/pipeline-messages.js';
 import { Y4mReader } from '../../core/media/y4m-reader.js';
 import { RtpFrameAssembler } from '../../core/rtp/rtp-frame-assembler.js';
 import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';

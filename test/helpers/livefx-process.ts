@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root, from benchmarks/ (sources) and from dist/benchmarks/ (built). */
+/** The repository root, from test/helpers/ (sources) and from dist/test/helpers/ (built, run by benchmarks). */
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const projectRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+const repositoryOrDist = path.resolve(here, '..', '..');
+export const projectRoot = path.basename(repositoryOrDist) === 'dist' ? path.dirname(repositoryOrDist) : repositoryOrDist;
 
 /** The admin token test and benchmark servers are started with (LIVEFX_ADMIN_TOKEN). */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -132,4 +133,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

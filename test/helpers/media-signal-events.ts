@@ -3,9 +3,9 @@
 // the `signal` events a live recording of that media would have stored. For benchmarks and tests.
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { levelDbfs, SCENE_CUT_SCORE, SIGNAL_SLOT_MS, SignalBatch, SILENT_DBFS } from '../server/pipeline/live-signals.js';
-import type { LiveSignalBatch } from '../server/pipeline/pipeline-messages.js';
-import { SceneChangeMeter } from '../server/pipeline/scene-change-meter.js';
+import { levelDbfs, SCENE_CUT_SCORE, SIGNAL_SLOT_MS, SignalBatch, SILENT_DBFS } from '../../server/pipeline/live-signals.js';
+import type { LiveSignalBatch } from '../../server/pipeline/pipeline-messages.js';
+import { SceneChangeMeter } from '../../server/pipeline/scene-change-meter.js';
 
 export interface MediaSignalEvents {
   events: { t: number; type: 'signal'; payload: Record<string, unknown> }[];

@@ -1,5 +1,5 @@
 import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
-import { iceGatheringComplete } from '../sfu/ice-gathering.js';
+import { iceGatheringComplete } from '../../server/sfu/ice-gathering.js';
 
 export function clientPeerConnection(video: RTCRtpCodecParameters[]): RTCPeerConnection {
   return new RTCPeerConnection({
