@@ -55,6 +55,11 @@ export const ERROR_CODES = [
   'job_not_done',
   'clip_not_found',
   'no_approved_clips',
+  // Studio (storyboards, templates, renders).
+  'storyboard_not_found',
+  'render_not_found',
+  'asset_not_found',
+  'disk_floor',
   // Anything unexpected.
   'internal_error',
 ] as const;
@@ -78,6 +83,10 @@ const DEFAULT_STATUS: Partial<Record<ErrorCode, number>> = {
   file_not_found: 404,
   job_not_found: 404,
   clip_not_found: 404,
+  storyboard_not_found: 404,
+  render_not_found: 404,
+  asset_not_found: 404,
+  disk_floor: 507,
   already_publishing: 409,
   recording_in_progress: 409,
   job_not_done: 409,

@@ -21,6 +21,10 @@ import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
 import { HighlightService } from '../highlights/highlight-service.js';
 import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
+import { LivefxError, toErrorBody } from '../core/errors.js';
+import { RenderService } from '../studio/render-service.js';
+import type { StoryboardStore, TemplateLibrary } from '../studio/ports.js';
+import { registerRenderRoutes } from './http/render-routes.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { bodyTooLargeMessage, registerRequestLimits } from './http/request-limits.js';
 import { limitSocketMessages } from './socket-message-limits.js';
@@ -54,6 +58,21 @@ function projectRoot(): string {
   return path.basename(up) === 'dist' ? path.resolve(up, '..') : up;
 }
 
+/** The studio's stores, where a caller supplies its own (tests; the planner's store until it is wired). */
+export interface StudioPorts {
+  storyboards?: StoryboardStore;
+  templates?: TemplateLibrary;
+}
+
+/** Until a storyboard store is wired, renders by storyboard id find none (templates and tests supply their own). */
+const NO_STORYBOARDS: StoryboardStore = {
+  create: () => Promise.reject(new LivefxError('not_found', 'storyboards are not available on this server')),
+  get: () => Promise.resolve(undefined),
+  list: () => Promise.resolve([]),
+  replace: () => Promise.resolve(undefined),
+  delete: () => Promise.resolve(false),
+};
+
 /** One livefx server: HTTP API, signalling, socket.io, the SFU and every stream. */
 export class LivefxServer {
   readonly metrics = new LivefxMetrics();
@@ -67,6 +86,7 @@ export class LivefxServer {
   private presetStore: PresetStore | undefined;
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
+  private openRenders: RenderService | undefined;
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -74,6 +94,7 @@ export class LivefxServer {
   constructor(
     readonly config: LivefxConfig,
     readonly log: Logger,
+    private readonly studio: StudioPorts = {},
   ) {
     this.registry = new StreamRegistry({ config, metrics: this.metrics, log });
     this.audience = new AudienceHub(this.registry, log);
@@ -150,17 +171,33 @@ export class LivefxServer {
     });
     recorder.watch(this.registry);
     recorder.listenTo(this.audience);
+    // One job queue for every feature: each registers its kinds before the queue starts.
+    const jobQueue = new SqliteJobQueue({
+      db: database.db,
+      concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
+      onError: (error, job) => this.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
+    });
+    this.openRenders = new RenderService({
+      jobQueue,
+      dataDir: this.config.LIVEFX_DATA_DIR,
+      ffmpeg: this.config.LIVEFX_FFMPEG,
+      ffprobe: this.config.LIVEFX_FFPROBE,
+      recordings: recorder,
+      storyboards: this.studio.storyboards ?? NO_STORYBOARDS,
+      ...(this.studio.templates ? { templates: this.studio.templates } : {}),
+      presetSpec: (name) => presets.get(name)?.spec,
+      cacheMaxBytes: this.config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
+      minFreeBytes: this.config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
+      stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
+      log: this.log,
+    });
     const highlights = (this.openHighlights = new HighlightService({
       db: database.db,
       recorder,
       dataDir: this.config.LIVEFX_DATA_DIR,
       ffmpeg: this.config.LIVEFX_FFMPEG,
       ffprobe: this.config.LIVEFX_FFPROBE,
-      jobQueue: new SqliteJobQueue({
-        db: database.db,
-        concurrency: this.config.LIVEFX_HIGHLIGHT_CONCURRENCY,
-        onError: (error, job) => this.log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
-      }),
+      jobQueue,
       stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
       log: this.log,
     }));
@@ -180,6 +217,7 @@ export class LivefxServer {
         return reply.code(error.statusCode).send(errorBody(error.code, error.message));
       }
       if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+      if (error instanceof LivefxError) return reply.code(error.httpStatus).send(toErrorBody(error).body);
       const status = typeof (error as { statusCode?: unknown }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 500;
       if (status === 413) return reply.code(413).send(errorBody('payload_too_large', bodyTooLargeMessage(request, this.config)));
       if (status >= 400 && status < 500) return reply.code(status).send(errorBody((error as { code?: string }).code ?? 'bad_request', (error as Error).message));
@@ -201,6 +239,7 @@ export class LivefxServer {
     registerMediaRoutes(app, this.registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
+    registerRenderRoutes(app, this.openRenders);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: this.registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
@@ -231,6 +270,11 @@ export class LivefxServer {
   get recorder(): Recorder {
     if (!this.openRecorder) throw new Error('the server has not started: the recorder opens in start()');
     return this.openRecorder;
+  }
+
+  get renders(): RenderService {
+    if (!this.openRenders) throw new Error('the server has not started: renders open in start()');
+    return this.openRenders;
   }
 
   get highlights(): HighlightService {

@@ -38,6 +38,8 @@ export function accessRuleFor(method: string, route: string): AccessRule {
   if (route.startsWith('/v1/streams/:id/')) return 'stream-operator';
   if (/^\/v1\/(presets|luts|images)(\/|$)/.test(route)) return 'any-operator';
   if (/^\/v1\/(recordings|video\/highlights)(\/|$)/.test(route)) return 'global-operator';
+  // Studio renders: any operator; which recordings a render may use is the render service's check.
+  if (/^\/v1\/video\/renders(\/|$)/.test(route)) return 'any-operator';
   return 'admin';
 }
 
