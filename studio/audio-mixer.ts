@@ -114,6 +114,25 @@ export class AudioMixer {
     return out;
   }
 
+  /**
+   * Brings the mix to the target loudness ahead of the final encode: measure, apply the gain with a
+   * peak limiter below the ceiling (loudnorm's linear mode would otherwise hold the gain back to keep
+   * the peaks), then measure again for the final, linear loudnorm pass. Returns the file to encode.
+   */
+  async level(mix: string, durationS: number, workDir: string, signal: AbortSignal): Promise<{ file: string; measured: LoudnessMeasurement | undefined }> {
+    const first = await this.measure(mix, durationS, signal);
+    if (!first) return { file: mix, measured: undefined };
+    const gainDb = TARGET_LUFS - Number(first.input_i);
+    const levelled = path.join(workDir, 'levelled.wav');
+    const ceiling = 10 ** ((TARGET_TRUE_PEAK - 2) / 20);
+    await this.runner.ffmpegRun(
+      ['-y', '-i', mix, '-af', `volume=${gainDb.toFixed(2)}dB,alimiter=limit=${ceiling.toFixed(4)}:attack=2:release=60:level=0`, '-c:a', 'pcm_f32le', '-fflags', '+bitexact', '-flags:a', '+bitexact', levelled],
+      signal,
+      { stage: 'audio', inputS: durationS },
+    );
+    return { file: levelled, measured: await this.measure(levelled, durationS, signal) };
+  }
+
   /** loudnorm's first pass over the mix; undefined for silence (nothing to normalize). */
   async measure(file: string, durationS: number, signal: AbortSignal): Promise<LoudnessMeasurement | undefined> {
     const stderr = await this.runner.ffmpegRun(['-i', file, '-af', `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TRUE_PEAK}:LRA=${TARGET_LRA}:print_format=json`, '-f', 'null', '-'], signal, { stage: 'audio', inputS: durationS });

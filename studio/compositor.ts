@@ -116,7 +116,7 @@ export class Compositor {
       workDir: request.workDir,
       signal,
     });
-    const loudness = await this.audio.measure(mix, durationS, signal);
+    const levelled = await this.audio.level(mix, durationS, request.workDir, signal);
     request.progress(0.9, 'stitch');
     await request.beforeStep?.();
     const list = path.join(request.workDir, 'segments.txt');
@@ -127,8 +127,8 @@ export class Compositor {
       await this.options.runner.ffmpegRun(
         [
           '-y',
-          ...['-f', 'concat', '-safe', '0', '-i', list, '-i', mix],
-          ...['-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-af', loudnormFilter(loudness), '-c:a', 'aac', '-b:a', timeline.quality === 'high' ? '192k' : '96k', '-ar', '48000', '-ac', '2'],
+          ...['-f', 'concat', '-safe', '0', '-i', list, '-i', levelled.file],
+          ...['-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-af', loudnormFilter(levelled.measured), '-c:a', 'aac', '-b:a', timeline.quality === 'high' ? '192k' : '96k', '-ar', '48000', '-ac', '2'],
           ...['-t', durationS.toFixed(6), '-map_metadata', '-1', '-map_chapters', '-1', ...metadata, '-movflags', '+faststart+use_metadata_tags'],
           ...['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-f', 'mp4', partial],
         ],

@@ -52,6 +52,14 @@ export interface RenderJobParams {
   caller: StudioCaller;
 }
 
+/** A storyboard as the compositor needs it; a stored one that no longer validates is a 422 naming the field. */
+function validStoryboard(body: unknown): StoryboardBody {
+  const result = storyboardBodySchema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new LivefxError('invalid_request', `storyboard ${issue.path.join('.') || 'body'}: ${issue.message}`, { httpStatus: 422, details: { field: issue.path.join('.') } });
+}
+
 /** The result as stored in the job: file names inside the render's folder (routes turn them into URLs). */
 export type StoredRenderResult = RenderResult;
 
@@ -107,12 +115,12 @@ export class RenderService {
       const stored = await this.options.storyboards.get(request.storyboard_id);
       if (!stored) throw new LivefxError('storyboard_not_found', `no storyboard with id "${request.storyboard_id}" (deleted, or never made)`);
       const { id, provenance: _provenance, created_at: _created, updated_at, ...body } = stored;
-      storyboard = storyboardBodySchema.parse(body);
+      storyboard = validStoryboard(body);
       storyboardId = id;
       storyboardTime = updated_at;
     } else {
       if (!this.options.templates) throw new LivefxError('not_found', 'templates are not available on this server');
-      storyboard = storyboardBodySchema.parse(await this.options.templates.expand(request.template, request.merge, request.sources ?? {}, caller, request.seed));
+      storyboard = validStoryboard(await this.options.templates.expand(request.template, request.merge, request.sources ?? {}, caller, request.seed));
     }
     const seed = request.seed ?? storyboard.seed;
     // Fail now rather than in the queue: every source must exist and be readable by the caller.
