@@ -5,10 +5,11 @@ import { renderCommand } from './render-command.js';
 import { importCommand } from './import-command.js';
 import { transcribeCommand } from './transcribe-command.js';
 import { highlightsCommand } from './highlights-command.js';
+import { renderVideoCommand } from './render-video-command.js';
 import { adminTokenCommand } from './admin-token-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, renderVideoCommand, adminTokenCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

@@ -122,7 +122,15 @@ export class RenderService {
       if (!this.options.templates) throw new LivefxError('not_found', 'templates are not available on this server');
       storyboard = validStoryboard(await this.options.templates.expand(request.template, request.merge, request.sources ?? {}, caller, request.seed));
     }
-    const seed = request.seed ?? storyboard.seed;
+    return this.submitStoryboard(storyboard, { quality: request.quality, ...(request.seed !== undefined ? { seed: request.seed } : {}), storyboardId, storyboardTime }, caller);
+  }
+
+  /** Queues a render of a storyboard given whole (a JSON file of the CLI, or an expanded template). */
+  async submitStoryboard(input: unknown, options: { quality: Quality; seed?: number; storyboardId?: string | null; storyboardTime?: string | null }, caller: StudioCaller): Promise<Job> {
+    const storyboard = validStoryboard(input);
+    const storyboardId = options.storyboardId ?? null;
+    const storyboardTime = options.storyboardTime ?? null;
+    const seed = options.seed ?? storyboard.seed;
     // Fail now rather than in the queue: every source must exist and be readable by the caller.
     this.checkStyle(storyboard.style);
     for (const shot of storyboard.shots) {
@@ -130,7 +138,7 @@ export class RenderService {
       if (shot.source && 'asset_id' in shot.source) await this.assetFile(shot.source.asset_id);
     }
     if (storyboard.music && !isMusicBed(storyboard.music.track)) await this.audioFile(storyboard.music.track);
-    const params: RenderJobParams = { storyboard, storyboard_id: storyboardId, storyboard_time: storyboardTime, quality: request.quality, seed, caller };
+    const params: RenderJobParams = { storyboard, storyboard_id: storyboardId, storyboard_time: storyboardTime, quality: options.quality, seed, caller };
     return this.queue.enqueue('render', params);
   }
 
