@@ -121,7 +121,7 @@ describe('studio renders', () => {
     const manifest = (await (await fetch(`${url}${view.result.manifest}`)).json()) as any;
     expect(manifest.output.sha256).toBe(await sha256(file));
     firstPreview = { id, storyboardId, file, view };
-  });
+  }, 120000);
 
   it('measures −14 ± 1 LUFS integrated and a true peak at or below −1 dBTP (ffmpeg ebur128)', async () => {
     const loudness = measureLoudness(firstPreview.file);
@@ -141,7 +141,7 @@ describe('studio renders', () => {
     expect(variant.result.shots.map((shot: any) => shot.cached)).toEqual([true, true, true, false]);
     for (const shot of variant.result.shots) expect(typeof shot.ms).toBe('number');
     expect(await sha256(await download(variant.result.file, path.join(scratch, 'variant.mp4')))).not.toBe(await sha256(firstPreview.file));
-  });
+  }, 240000);
 
   it('renders a byte-identical preview from scratch for the same storyboard and seed (cache emptied)', async () => {
     await rm(path.join(dataDir, 'studio', 'cache'), { recursive: true, force: true });
@@ -149,7 +149,7 @@ describe('studio renders', () => {
     expect(view.status).toBe('done');
     expect(view.result.shots.map((shot: any) => shot.cached)).toEqual([false, false, false, false]);
     expect(await sha256(await download(view.result.file, path.join(scratch, 'preview-3.mp4')))).toBe(await sha256(firstPreview.file));
-  });
+  }, 120000);
 
   it('renders high quality 9:16 at 1080×1920, 30 fps, with the "AI-edited" label of a stylized look in its provenance', async () => {
     const body = fourShotStoryboard(recordingId, { aspect: '9:16', style: 'cinematic', duration_s: 5, captions: false, music: undefined });
@@ -166,7 +166,7 @@ describe('studio renders', () => {
     expect(decodedFrames(file)).toEqual({ frames: 150, errors: '' });
     expect(view.result.provenance).toMatchObject({ ai_edited: true, label: 'AI-edited', quality: 'high', aspect: '9:16' });
     expect(info.tags.description).toBe('AI-edited');
-  });
+  }, 240000);
 
   it('ducks the music under speech with a side-chain compressor (music bass ≥ 6 dB lower while the voice-over speaks)', async () => {
     const duckedBody = (duck: boolean): StoryboardBody => ({
@@ -197,7 +197,7 @@ describe('studio renders', () => {
       expect(Math.abs(loudness.integrated + 14)).toBeLessThanOrEqual(1);
       expect(loudness.truePeak).toBeLessThanOrEqual(-1);
     }
-  });
+  }, 180000);
 
   it('refuses a render of a deleted storyboard with 404 storyboard_not_found', async () => {
     const id = await storyboard(fourShotStoryboard(recordingId));
@@ -263,7 +263,7 @@ describe('studio renders', () => {
       } finally {
         await writeFile(hangPatternFile, 'no-such-argument-ever');
       }
-    });
+    }, 120_000);
   }
 
   it('fails clearly at the disk floor and writes nothing', async () => {
@@ -287,7 +287,7 @@ describe('studio renders', () => {
     } finally {
       await floored.close();
     }
-  });
+  }, 120000);
 });
 
 function measureLoudness(file: string): { integrated: number; truePeak: number } {
