@@ -99,7 +99,10 @@ export class ShotCache {
       const info = await stat(dir).catch(() => undefined);
       if (!info?.isDirectory()) continue;
       let bytes = 0;
-      for (const file of await readdir(dir).catch(() => [] as string[])) bytes += (await stat(path.join(dir, file)).catch(() => undefined))?.size ?? 0;
+      for (const file of await readdir(dir).catch(() => [] as string[])) {
+        const fileInfo = await stat(path.join(dir, file)).catch(() => undefined);
+        if (fileInfo?.isFile()) bytes += fileInfo.size;
+      }
       found.push({ dir, bytes, usedMs: info.mtimeMs });
     }
     return found;
