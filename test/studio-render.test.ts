@@ -7,6 +7,11 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
+import { parseChainSpec } from '../transforms/chain-spec.js';
+import { Chain } from '../transforms/chain.js';
+import { I420Frame } from '../transforms/frame.js';
+import { createTransform } from '../transforms/transform-factory.js';
+import { resolveLook } from '../studio/looks.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from '../benchmarks/livefx-process.js';
@@ -198,6 +203,40 @@ describe('studio renders', () => {
       expect(loudness.truePeak).toBeLessThanOrEqual(-1);
     }
   }, 180000);
+
+  it('grades offline with the live kernels: the warm render equals the live chain applied to the clean render', async () => {
+    const oneShot = (style: string): StoryboardBody => ({
+      prompt: `look ${style}`,
+      style,
+      aspect: '16:9',
+      duration_s: 5,
+      seed: 5,
+      captions: false,
+      shots: [{ index: 0, start: 0, duration: 1, kind: 'clip', source: { recording_id: recordingId, in: 6, out: 7 }, reasons: [] }],
+    });
+    const frames: Record<string, I420Frame> = {};
+    for (const style of ['clean', 'warm']) {
+      const view = await finished(await render({ storyboard_id: await storyboard(oneShot(style)) }));
+      expect(view.status, JSON.stringify(view)).toBe('done');
+      const file = await download(view.result.file, path.join(scratch, `look-${style}.mp4`));
+      const frame = new I420Frame(640, 360);
+      spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'select=eq(n\\,7)', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], { maxBuffer: 1 << 24 }).stdout.copy(frame.buffer);
+      frames[style] = frame;
+    }
+    // The live chain of the warm look, run here on the clean render's frame.
+    const chain = new Chain(undefined, { adaptive: false });
+    const spec = resolveLook('warm', () => undefined).spec;
+    expect(parseChainSpec(spec).ok).toBe(true);
+    chain.replace(spec.transforms.map((entry) => ({ transform: createTransform(entry, { lutDir: dataDir, imageDir: dataDir }), enabled: true })));
+    const reference = new I420Frame(640, 360);
+    frames.clean!.buffer.copy(reference.buffer);
+    chain.apply(reference, { frameIndex: 0, frameIntervalMs: 66 });
+    chain.close();
+    const meanDifference = (a: Uint8Array, b: Uint8Array): number => a.reduce((sum, value, index) => sum + Math.abs(value - b[index]!), 0) / a.length;
+    // Against the kernels' output the warm render differs by encoding noise only; against the ungraded picture by the grade.
+    for (const plane of ['y', 'u', 'v'] as const) expect(meanDifference(frames.warm![plane], reference[plane])).toBeLessThan(2);
+    expect(meanDifference(frames.warm!.v, frames.clean!.v)).toBeGreaterThan(8);
+  }, 120_000);
 
   it('refuses a render of a deleted storyboard with 404 storyboard_not_found', async () => {
     const id = await storyboard(fourShotStoryboard(recordingId));
