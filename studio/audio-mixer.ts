@@ -5,9 +5,8 @@ import { bedExpression, isMusicBed } from './audio-beds.js';
 
 /** Loudness target of every studio output (streaming platforms' norm). */
 export const TARGET_LUFS = -14;
-/** True-peak ceiling given to loudnorm: below −1 dBTP with room for the AAC encoder's overshoot. */
+/** True-peak target: below −1 dBTP with room for the AAC encoder's overshoot. */
 export const TARGET_TRUE_PEAK = -1.5;
-const TARGET_LRA = 20;
 const SAMPLE_RATE = 48_000;
 
 /** One shot's own sound, placed on the timeline. */
@@ -31,17 +30,11 @@ export interface AudioMixInput {
   signal: AbortSignal;
 }
 
-export interface LoudnessMeasurement {
-  input_i: string;
-  input_tp: string;
-  input_lra: string;
-  input_thresh: string;
-  target_offset: string;
-}
-
 /** flite's voices (ffmpeg's libflite source); "default" is kal. */
 const VOICES: Record<string, string> = { default: 'kal', kal: 'kal', kal16: 'kal16', awb: 'awb', rms: 'rms', slt: 'slt', male: 'kal', female: 'slt' };
 const DECLICK_S = 0.02;
+/** Most corrections of the gain through the limiter (each an ebur128 pass over the mix). */
+const LEVEL_ATTEMPTS = 3;
 
 export class AudioMixError extends Error {
   override readonly name = 'AudioMixError';
@@ -50,7 +43,7 @@ export class AudioMixError extends Error {
 /**
  * The audio of a render: each shot's source sound at its place (crossfaded over transitions), an
  * offline voice-over (flite inside ffmpeg), a music bed ducked under all speech by a real side-chain
- * compressor, mixed without normalizing; then measured so the final encode can hit −14 LUFS / −1 dBTP.
+ * compressor, mixed without normalizing; then measured so the final encode hits −14 LUFS / −1 dBTP.
  */
 export class AudioMixer {
   constructor(private readonly runner: FfmpegRunner) {}
@@ -115,39 +108,33 @@ export class AudioMixer {
   }
 
   /**
-   * Brings the mix to the target loudness ahead of the final encode: measure, apply the gain with a
-   * peak limiter below the ceiling (loudnorm's linear mode would otherwise hold the gain back to keep
-   * the peaks), then measure again for the final, linear loudnorm pass. Returns the file to encode.
+   * How to bring the mix to the target loudness in the final encode: a gain ahead of a look-ahead
+   * limiter whose ceiling keeps the true peak under −1 dBTP after AAC. The limiter takes some loudness
+   * off loud mixes, so the gain is measured through the limiter (ebur128) and corrected until it lands
+   * within 0.3 LU. "anull" for silence.
    */
-  async level(mix: string, durationS: number, workDir: string, signal: AbortSignal): Promise<{ file: string; measured: LoudnessMeasurement | undefined }> {
-    const first = await this.measure(mix, durationS, signal);
-    if (!first) return { file: mix, measured: undefined };
-    const gainDb = TARGET_LUFS - Number(first.input_i);
-    const levelled = path.join(workDir, 'levelled.wav');
+  async levelFilter(mix: string, durationS: number, signal: AbortSignal): Promise<string> {
     const ceiling = 10 ** ((TARGET_TRUE_PEAK - 2) / 20);
-    await this.runner.ffmpegRun(
-      ['-y', '-i', mix, '-af', `volume=${gainDb.toFixed(2)}dB,alimiter=limit=${ceiling.toFixed(4)}:attack=2:release=60:level=0`, '-c:a', 'pcm_f32le', '-fflags', '+bitexact', '-flags:a', '+bitexact', levelled],
-      signal,
-      { stage: 'audio', inputS: durationS },
-    );
-    return { file: levelled, measured: await this.measure(levelled, durationS, signal) };
+    const filter = (gainDb: number): string => `volume=${gainDb.toFixed(2)}dB,alimiter=limit=${ceiling.toFixed(4)}:attack=2:release=60:level=0:latency=1`;
+    let integrated = await this.loudness(mix, 'anull', durationS, signal);
+    if (integrated <= -69) return 'anull';
+    let gainDb = TARGET_LUFS - integrated;
+    for (let attempt = 0; attempt < LEVEL_ATTEMPTS; attempt++) {
+      integrated = await this.loudness(mix, filter(gainDb), durationS, signal);
+      if (Math.abs(integrated - TARGET_LUFS) <= 0.3) break;
+      gainDb += TARGET_LUFS - integrated;
+    }
+    return filter(gainDb);
   }
 
-  /** loudnorm's first pass over the mix; undefined for silence (nothing to normalize). */
-  async measure(file: string, durationS: number, signal: AbortSignal): Promise<LoudnessMeasurement | undefined> {
-    const stderr = await this.runner.ffmpegRun(['-i', file, '-af', `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TRUE_PEAK}:LRA=${TARGET_LRA}:print_format=json`, '-f', 'null', '-'], signal, { stage: 'audio', inputS: durationS });
-    const json = /\{[^{}]*"input_i"[^{}]*\}/.exec(stderr)?.[0];
-    if (!json) throw new AudioMixError('loudnorm printed no measurement');
-    const measured = JSON.parse(json) as LoudnessMeasurement;
-    const integrated = Number(measured.input_i);
-    return Number.isFinite(integrated) && integrated > -70 ? measured : undefined;
+  /** Integrated loudness (LUFS) of a file through a filter, by ffmpeg's ebur128. */
+  private async loudness(file: string, filter: string, durationS: number, signal: AbortSignal): Promise<number> {
+    const stderr = await this.runner.ffmpegRun(['-i', file, '-af', `${filter},ebur128=framelog=verbose`, '-f', 'null', '-'], signal, { stage: 'audio', inputS: durationS });
+    const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+    const integrated = Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)?.[1]);
+    if (!Number.isFinite(integrated)) throw new AudioMixError('ebur128 printed no integrated loudness');
+    return integrated;
   }
-}
-
-/** The second loudnorm pass, linear (one gain for the whole mix) where the measurement allows it. */
-export function loudnormFilter(measured: LoudnessMeasurement | undefined): string {
-  if (!measured) return 'anull';
-  return `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TRUE_PEAK}:LRA=${TARGET_LRA}:measured_I=${measured.input_i}:measured_TP=${measured.input_tp}:measured_LRA=${measured.input_lra}:measured_thresh=${measured.input_thresh}:offset=${measured.target_offset}:linear=true,aresample=${SAMPLE_RATE}`;
 }
 
 /** A path inside a filter argument: only plain characters, since ':' '\\' and quotes have meaning there. */

@@ -1,7 +1,7 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FfmpegRunner } from '../core/process/process-runner.js';
-import { AudioMixer, filterPath, loudnormFilter, type ShotAudio } from './audio-mixer.js';
+import { AudioMixer, filterPath, type ShotAudio } from './audio-mixer.js';
 import { lookChangesPixels } from './looks.js';
 import { LooksRender } from './looks-render.js';
 import { contentKey, type ShotCache } from './shot-cache.js';
@@ -14,6 +14,8 @@ const MOVE_ZOOM = 0.12;
 /** Caption groups: at most this many words, broken at pauses longer than CAPTION_PAUSE_S. */
 const CAPTION_WORDS = 4;
 const CAPTION_PAUSE_S = 0.7;
+/** Shots rendered at once. */
+const SHOT_CONCURRENCY = 2;
 
 export type RenderStage = 'shots' | 'transitions' | 'audio' | 'stitch';
 
@@ -80,20 +82,36 @@ export class Compositor {
     const keys: string[] = [];
     const totalFrames = timeline.frames;
     let framesDone = 0;
+    const durationS = totalFrames / timeline.fps;
     request.progress(0, 'shots');
-    for (const shot of timeline.shots) {
-      await request.beforeStep?.();
-      const started = performance.now();
-      const key = this.shotKey(timeline, shot);
-      keys.push(key);
-      let dir = await this.options.cache.lookup(key);
-      const cached = dir !== undefined;
-      if (!dir) dir = await this.options.cache.store(key, (temp) => this.renderShot(timeline, shot, temp, path.join(request.workDir, `shot-${shot.index}`), signal));
-      parts.push(shotParts(dir, shot));
-      shotReports.push({ index: shot.index, cached, ms: Math.round(performance.now() - started) });
-      framesDone += shot.frames;
-      request.progress(0.7 * (framesDone / totalFrames), 'shots');
-    }
+    for (const shot of timeline.shots) keys.push(this.shotKey(timeline, shot));
+    // Shots are independent: a few render at once (ffmpeg start-up and seeking overlap), each into its own cache entry.
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < timeline.shots.length && !failed) {
+        const shot = timeline.shots[next++]!;
+        await request.beforeStep?.();
+        const started = performance.now();
+        const key = keys[shot.index]!;
+        let dir = await this.options.cache.lookup(key);
+        const cached = dir !== undefined;
+        if (!dir) {
+          dir = await this.options.cache.store(key, (temp) => this.renderShot(timeline, shot, temp, path.join(request.workDir, `shot-${shot.index}`), signal)).catch((error: unknown) => {
+            failed = true;
+            throw error;
+          });
+        }
+        parts[shot.index] = shotParts(dir, shot);
+        shotReports[shot.index] = { index: shot.index, cached, ms: Math.round(performance.now() - started) };
+        framesDone += shot.frames;
+        request.progress(0.7 * (framesDone / totalFrames), 'shots');
+      }
+    };
+    const workers = Array.from({ length: Math.min(SHOT_CONCURRENCY, timeline.shots.length) }, worker);
+    const outcomes = await Promise.allSettled(workers);
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
     request.progress(0.7, 'transitions');
     const segments: string[] = [parts[0]!.body];
     for (let index = 1; index < timeline.shots.length; index++) {
@@ -103,20 +121,34 @@ export class Compositor {
       request.progress(0.7 + 0.1 * (index / timeline.shots.length), 'transitions');
     }
     request.progress(0.8, 'audio');
-    const durationS = totalFrames / timeline.fps;
-    const mix = await this.audio.mix({
-      durationS,
-      shots: timeline.shots.flatMap((shot, index): ShotAudio[] => {
-        const audio = parts[index]!.audio;
-        if (!audio) return [];
-        return [{ file: audio, atS: shot.startFrame / timeline.fps, durationS: (shot.frames + shot.handleFrames) / timeline.fps, fadeInS: shot.transitionFrames / timeline.fps, fadeOutS: shot.handleFrames / timeline.fps }];
-      }),
-      ...(timeline.voiceover ? { voiceover: { text: timeline.voiceover.text, voice: timeline.voiceover.voice } } : {}),
-      ...(timeline.music ? { music: { track: timeline.music.track, gainDb: timeline.music.gain_db, duck: timeline.music.duck, ...musicFile(timeline.music.track) } } : {}),
-      workDir: request.workDir,
-      signal,
+    const audioShots = timeline.shots.flatMap((shot, index): ShotAudio[] => {
+      const audio = parts[index]!.audio;
+      if (!audio) return [];
+      return [{ file: audio, atS: shot.startFrame / timeline.fps, durationS: (shot.frames + shot.handleFrames) / timeline.fps, fadeInS: shot.transitionFrames / timeline.fps, fadeOutS: shot.handleFrames / timeline.fps }];
     });
-    const levelled = await this.audio.level(mix, durationS, request.workDir, signal);
+    // The audio depends on the shots' sound, not on their pictures: a text or look variant reuses the mix.
+    const audioKey = contentKey({
+      what: 'audio',
+      shots: timeline.shots.map((shot) => (shot.picture.type === 'video' && shot.picture.hasAudio ? { sha256: shot.picture.sha256, in: shot.picture.in, frames: shot.frames, head: shot.transitionFrames, handle: shot.handleFrames, start: shot.startFrame } : null)),
+      fps: timeline.fps,
+      frames: totalFrames,
+      voiceover: timeline.voiceover ?? null,
+      music: timeline.music ?? null,
+    });
+    const audioDir = (await this.options.cache.lookup(audioKey)) ?? (await this.options.cache.store(audioKey, async (temp) => {
+      const mix = await this.audio.mix({
+        durationS,
+        shots: audioShots,
+        ...(timeline.voiceover ? { voiceover: { text: timeline.voiceover.text, voice: timeline.voiceover.voice } } : {}),
+        ...(timeline.music ? { music: { track: timeline.music.track, gainDb: timeline.music.gain_db, duck: timeline.music.duck, ...musicFile(timeline.music.track) } } : {}),
+        workDir: request.workDir,
+        signal,
+      });
+      await rename(mix, path.join(temp, 'audio.wav'));
+      await writeFile(path.join(temp, 'level.txt'), await this.audio.levelFilter(path.join(temp, 'audio.wav'), durationS, signal));
+    }));
+    const audioFile = path.join(audioDir, 'audio.wav');
+    const levelFilter = await readFile(path.join(audioDir, 'level.txt'), 'utf8');
     request.progress(0.9, 'stitch');
     await request.beforeStep?.();
     const list = path.join(request.workDir, 'segments.txt');
@@ -127,8 +159,8 @@ export class Compositor {
       await this.options.runner.ffmpegRun(
         [
           '-y',
-          ...['-f', 'concat', '-safe', '0', '-i', list, '-i', levelled.file],
-          ...['-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-af', loudnormFilter(levelled.measured), '-c:a', 'aac', '-b:a', timeline.quality === 'high' ? '192k' : '96k', '-ar', '48000', '-ac', '2'],
+          ...['-f', 'concat', '-safe', '0', '-i', list, '-i', audioFile],
+          ...['-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-af', levelFilter, '-c:a', 'aac', '-b:a', timeline.quality === 'high' ? '192k' : '96k', '-ar', '48000', '-ac', '2'],
           ...['-t', durationS.toFixed(6), '-map_metadata', '-1', '-map_chapters', '-1', ...metadata, '-movflags', '+faststart+use_metadata_tags'],
           ...['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-f', 'mp4', partial],
         ],
