@@ -134,7 +134,12 @@ export class RenderService {
     // Fail now rather than in the queue: every source must exist and be readable by the caller.
     this.checkStyle(storyboard.style);
     for (const shot of storyboard.shots) {
-      if (shot.source && 'recording_id' in shot.source) this.readableRecording(shot.source.recording_id, caller);
+      if (shot.source && 'recording_id' in shot.source) {
+        const recording = this.readableRecording(shot.source.recording_id, caller);
+        if (recording.durationS > 0 && shot.source.in >= recording.durationS) {
+          throw new LivefxError('invalid_request', `shots.${shot.index}.source.in: ${shot.source.in} s is past the end of recording ${recording.id} (${recording.durationS} s)`, { httpStatus: 422, details: { field: `shots.${shot.index}.source.in` } });
+        }
+      }
       if (shot.source && 'asset_id' in shot.source) await this.assetFile(shot.source.asset_id);
     }
     if (storyboard.music && !isMusicBed(storyboard.music.track)) await this.audioFile(storyboard.music.track);

@@ -14,7 +14,7 @@ import { createTransform } from '../transforms/transform-factory.js';
 import { resolveLook } from '../studio/looks.js';
 import { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
-import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from '../benchmarks/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch as fetch, createStream, waitFor } from '../benchmarks/livefx-process.js';
 import { processesMentioning } from './faults/fault-server.js';
 import { fourShotStoryboard, makeStudioImage, makeStudioSource, MemoryStoryboardStore, testProvenance } from './helpers/studio-fixture.js';
 
@@ -247,6 +247,19 @@ describe('studio renders', () => {
     expect((await fetch(`${url}/v1/video/renders/nope`)).status).toBe(404);
   });
 
+  it("keeps an operator of one stream to that stream's recordings and renders", async () => {
+    const stream = await createStream(url, 'another stream');
+    const operator = { authorization: `Bearer ${stream.operatorToken}`, 'content-type': 'application/json' };
+    const refused = await globalThis.fetch(`${url}/v1/video/renders`, { method: 'POST', headers: operator, body: JSON.stringify({ storyboard_id: firstPreview.storyboardId }) });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as any).error.message).toMatch(/belongs to another stream/);
+    expect((await globalThis.fetch(`${url}/v1/video/renders/${firstPreview.id}`, { headers: operator })).status).toBe(404);
+    const listed = (await (await globalThis.fetch(`${url}/v1/video/renders`, { headers: operator })).json()) as any;
+    expect(listed.renders).toEqual([]);
+    expect(((await (await fetch(`${url}/v1/video/renders`)).json()) as any).renders.some((render: any) => render.id === firstPreview.id)).toBe(true);
+    expect((await globalThis.fetch(`${url}/v1/video/renders`)).status).toBe(401);
+  });
+
   it('refuses an image asset path with ../ and an unknown recording', async () => {
     const body = fourShotStoryboard(recordingId);
     body.shots[3]!.source = { asset_id: '../livefx.db' };
@@ -257,6 +270,11 @@ describe('studio renders', () => {
     const missing = await fetch(`${url}/v1/video/renders`, { method: 'POST', headers: json, body: JSON.stringify({ storyboard_id: await storyboard(unknown) }) });
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as any).error.code).toBe('recording_not_found');
+    const late = fourShotStoryboard(recordingId);
+    late.shots[2]!.source = { recording_id: recordingId, in: 500, out: 505 };
+    const past = await fetch(`${url}/v1/video/renders`, { method: 'POST', headers: json, body: JSON.stringify({ storyboard_id: await storyboard(late) }) });
+    expect(past.status).toBe(422);
+    expect(((await past.json()) as any).error).toMatchObject({ code: 'invalid_request', field: 'shots.2.source.in', message: expect.stringContaining('past the end of recording') });
   });
 
   // Each stage is caught by making its ffmpeg hang (an argument only that stage uses), then cancelled there.

@@ -29,9 +29,11 @@ export function registerRenderRoutes(app: FastifyInstance, renders: RenderServic
   const queue = renders.queue;
   const base = '/v1/video/renders';
 
-  const findRender = async (id: string): Promise<Job> => {
+  // An operator of one stream sees only the renders asked with a token of that stream.
+  const visibleTo = (job: Job, caller: StudioCaller): boolean => caller.streamId === undefined || (job.params as { caller?: StudioCaller }).caller?.streamId === caller.streamId;
+  const findRender = async (id: string, request: FastifyRequest): Promise<Job> => {
     const job = await queue.get(id);
-    if (!job || job.kind !== 'render') throw new LivefxError('render_not_found', `no render with id "${id}"`);
+    if (!job || job.kind !== 'render' || !visibleTo(job, studioCaller(request))) throw new LivefxError('render_not_found', `no render with id "${id}"`);
     return job;
   };
   const fileUrl = (id: string, name: string | null): string | null => (name ? `${base}/${id}/files/${name}` : null);
@@ -59,12 +61,15 @@ export function registerRenderRoutes(app: FastifyInstance, renders: RenderServic
     return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: 'queued' });
   });
 
-  app.get(base, async () => ({ renders: (await queue.list({ kind: 'render' })).map(view) }));
+  app.get(base, async (request) => {
+    const caller = studioCaller(request);
+    return { renders: (await queue.list({ kind: 'render' })).filter((job) => visibleTo(job, caller)).map(view) };
+  });
 
-  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => view(await findRender(request.params.id)));
+  app.get<{ Params: { id: string } }>(`${base}/:id`, async (request) => view(await findRender(request.params.id, request)));
 
   app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request) => {
-    const job = await findRender(request.params.id);
+    const job = await findRender(request.params.id, request);
     const active = job.status === 'queued' || job.status === 'running';
     if (active) {
       await queue.cancel(job.id);
@@ -77,7 +82,7 @@ export function registerRenderRoutes(app: FastifyInstance, renders: RenderServic
   });
 
   app.get<{ Params: { id: string; name: string } }>(`${base}/:id/files/:name`, async (request, reply) => {
-    const job = await findRender(request.params.id);
+    const job = await findRender(request.params.id, request);
     const name = request.params.name;
     const type = CONTENT_TYPES[path.extname(name)];
     // Only a finished render's published files: nothing partial is ever served.
