@@ -5,13 +5,14 @@ import { renderCommand } from './render-command.js';
 import { importCommand } from './import-command.js';
 import { transcribeCommand } from './transcribe-command.js';
 import { highlightsCommand } from './highlights-command.js';
+import { renderVideoCommand } from './render-video-command.js';
 import { adminTokenCommand } from './admin-token-command.js';
 import { verifyCommand } from './verify-command.js';
 import { provenanceKeyCommand } from './provenance-key-command.js';
 import { storyboardCommand } from './storyboard-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand, renderVideoCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));

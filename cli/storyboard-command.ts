@@ -1,18 +1,7 @@
 import path from 'node:path';
-import { pino } from 'pino';
-import { LivefxDatabase } from '../core/database.js';
 import { isLivefxError } from '../core/errors.js';
-import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
-import { Recorder } from '../recorder/recorder.js';
-import { MIGRATIONS } from '../server/storage/migrations.js';
-import { SqlitePresetStore } from '../server/storage/sqlite-preset-store.js';
-import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
-import { Planner } from '../studio/planner.js';
-import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import { storyboardRequestSchema, type Storyboard, type StoryboardRequest } from '../studio/storyboard.js';
-import { StudioSources } from '../studio/studio-sources.js';
-import { TemplateFolder } from '../studio/template-folder.js';
-import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
+import { openLocalStudio } from './local-studio.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
@@ -110,33 +99,18 @@ async function planRemote(baseUrl: string, auth: Record<string, string>, request
 }
 
 async function planHere(config: ReturnType<typeof readConfig>, request: StoryboardRequest, context: CliContext): Promise<Storyboard> {
-  const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
-  const log = pino({ level: 'silent' });
-  const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
+  const studio = openLocalStudio(config);
   try {
-    const transcriber = new RecordingTranscriber({
-      catalog: recorder.catalog,
-      mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
-      engine: () => createAsrEngine(config),
-      ffmpeg: config.LIVEFX_FFMPEG,
-      ffprobe: config.LIVEFX_FFPROBE,
-      log,
-    });
-    const sources = new StudioSources({ recorder, imagesDir: path.join(config.LIVEFX_DATA_DIR, 'images'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, transcriber });
-    const presets = new SqlitePresetStore({ db: database.db });
-    const presetNames = async (): Promise<string[]> => (await presets.list()).map((preset) => preset.name);
-    const templates = new TemplateFolder({ dir: path.join(config.LIVEFX_DATA_DIR, 'templates'), maxBytes: config.LIVEFX_TEMPLATE_MAX_KB * 1024, sources, presetNames });
-    const planner = new Planner({ sources, presetNames, templateHints: (name) => templates.hints(name) });
+    const { planner } = studio;
     // Working on the data directory is the admin's own access.
     const planned = await planner.plan(request, { role: 'admin', label: 'livefx storyboard (data directory)' }, context.signal).catch((error: unknown) => {
       if (context.signal.aborted) throw new InterruptedError();
       if (isLivefxError(error)) throw new CliError(`${error.code}: ${error.message}`);
       throw error;
     });
-    return await new SqliteStoryboardStore(database.db).create(planned.body, planned.provenance);
+    return await studio.storyboards.create(planned.body, planned.provenance);
   } finally {
-    recorder.close();
-    database.close();
+    await studio.close();
   }
 }
 

@@ -57,6 +57,10 @@ export const configSchema = z.object({
   LIVEFX_IMPORT_MAX_MB: z.coerce.number().positive('must be a positive number of MB').default(8192),
   /** Highlights jobs (POST /v1/video/highlights) that run at once; each runs ffmpeg children; more wait in the queue. */
   LIVEFX_HIGHLIGHT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** Size limit of the studio's shot cache ($LIVEFX_DATA_DIR/studio/cache, MB): least recently used shots are evicted above it. */
+  LIVEFX_STUDIO_CACHE_MB: z.coerce.number().int('must be a whole number of MB').min(1, 'must be at least 1 MB').default(2048),
+  /** Free space (MB) a studio render leaves on the data disk: below it the render fails before writing more. 0: no floor. */
+  LIVEFX_STUDIO_MIN_FREE_MB: z.coerce.number().int('must be a whole number of MB').min(0, 'must be 0 (no floor) or more MB').default(512),
   // Limits (README "Limits"): each refusal names the variable that sets it.
   /** HTTP requests per second per client address (the burst is twice this); 0: no limit. HLS and /healthz, /metrics are counted apart. */
   LIVEFX_HTTP_RATE_PER_IP: z.coerce.number().min(0).default(100),

@@ -93,6 +93,7 @@ const CODE_STATUS = {
   missing_merge_field: 422,
   invalid_merge_value: 422,
   unknown_merge_field: 422,
+  disk_floor: 507,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

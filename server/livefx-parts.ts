@@ -13,6 +13,8 @@ import type { TokenStore } from './auth/token-store.js';
 import { SqliteTokenStore } from './auth/sqlite-token-store.js';
 import type { PresetStore } from './storage/preset-store.js';
 import { SqlitePresetStore } from './storage/sqlite-preset-store.js';
+import type { StoryboardStore } from '../studio/ports.js';
+import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import type { Sfu } from './sfu/sfu.js';
 import { WeriftSfu } from './sfu/werift-sfu.js';
 
@@ -32,6 +34,8 @@ export interface LivefxParts {
   streamDirectory: StreamDirectory;
   /** Chat, reactions, moderation and viewer counts across nodes. */
   audienceBus: AudienceBus;
+  /** The studio's storyboards. */
+  storyboards: StoryboardStore;
 }
 
 export interface DefaultPartsContext {
@@ -58,6 +62,7 @@ export function defaultParts(context: DefaultPartsContext, given: Partial<Livefx
     tokens: given.tokens ?? new SqliteTokenStore({ db }),
     presets: given.presets ?? new SqlitePresetStore({ db }),
     streamDirectory: given.streamDirectory ?? new LocalStreamDirectory(),
+    storyboards: given.storyboards ?? new SqliteStoryboardStore(db),
     audienceBus: given.audienceBus ?? new LocalAudienceBus({ onListenerError: (error) => log.error({ err: error }, 'audience bus listener failed') }),
   };
 }

@@ -23,6 +23,8 @@ import { registerRecordingFrameRoutes } from './http/recording-frame-routes.js';
 import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
 import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import { HighlightService } from '../highlights/highlight-service.js';
+import { RenderService } from '../studio/render-service.js';
+import { registerRenderRoutes } from './http/render-routes.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerRequestLimits } from './http/request-limits.js';
 import { limitSocketMessages } from './socket-message-limits.js';
@@ -48,7 +50,7 @@ import { Recorder } from '../recorder/recorder.js';
 import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
 import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 import { Planner } from '../studio/planner.js';
-import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
+import type { StoryboardStore } from '../studio/ports.js';
 import { StudioSources } from '../studio/studio-sources.js';
 import { TemplateFolder } from '../studio/template-folder.js';
 import { registerStoryboardRoutes } from './http/storyboard-routes.js';
@@ -86,8 +88,9 @@ export class LivefxServer {
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
   private openSigner: ProvenanceSigner | undefined;
-  private openStoryboards: SqliteStoryboardStore | undefined;
+  private openStoryboards: StoryboardStore | undefined;
   private openTemplates: TemplateFolder | undefined;
+  private openRenders: RenderService | undefined;
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -194,7 +197,22 @@ export class LivefxServer {
     const templates = (this.openTemplates = new TemplateFolder({ dir: path.join(this.config.LIVEFX_DATA_DIR, 'templates'), maxBytes: this.config.LIVEFX_TEMPLATE_MAX_KB * 1024, sources: studioSources, presetNames }));
     const planner = new Planner({ sources: studioSources, presetNames, templateHints: (name) => templates.hints(name) });
     templates.attachPlanner(planner);
-    const storyboards = (this.openStoryboards = new SqliteStoryboardStore(database.db));
+    const storyboards = (this.openStoryboards = parts.storyboards);
+    this.openRenders = new RenderService({
+      jobQueue: parts.jobQueue,
+      dataDir: this.config.LIVEFX_DATA_DIR,
+      ffmpeg: this.config.LIVEFX_FFMPEG,
+      ffprobe: this.config.LIVEFX_FFPROBE,
+      recordings: recorder,
+      storyboards,
+      templates,
+      signer,
+      presetSpec: async (name) => (await presets.get(name))?.spec,
+      cacheMaxBytes: this.config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
+      minFreeBytes: this.config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
+      stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
+      log: this.log,
+    });
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
@@ -221,6 +239,7 @@ export class LivefxServer {
     registerProvenanceRoutes(app, provenanceKeys);
     registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerStoryboardRoutes(app, { store: storyboards, planner, templates, sources: studioSources });
+    registerRenderRoutes(app, this.renders);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
@@ -280,13 +299,19 @@ export class LivefxServer {
     return this.openSigner;
   }
 
+  /** Studio renders: jobs on the shared queue, outputs under $LIVEFX_DATA_DIR/studio/. */
+  get renders(): RenderService {
+    if (!this.openRenders) throw new Error('the server has not started: renders open in start()');
+    return this.openRenders;
+  }
+
   get highlights(): HighlightService {
     if (!this.openHighlights) throw new Error('the server has not started: highlights open in start()');
     return this.openHighlights;
   }
 
   /** Stored storyboards (the StoryboardStore port the render side reads). */
-  get storyboards(): SqliteStoryboardStore {
+  get storyboards(): StoryboardStore {
     if (!this.openStoryboards) throw new Error('the server has not started: storyboards open in start()');
     return this.openStoryboards;
   }

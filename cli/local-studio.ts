@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { pino } from 'pino';
+import type { LivefxConfig } from '../core/config.js';
+import { LivefxDatabase } from '../core/database.js';
+import type { Logger } from '../core/logger.js';
+import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
+import { Recorder } from '../recorder/recorder.js';
+import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
+import { MIGRATIONS } from '../server/storage/migrations.js';
+import type { PresetStore } from '../server/storage/preset-store.js';
+import { SqlitePresetStore } from '../server/storage/sqlite-preset-store.js';
+import { Planner } from '../studio/planner.js';
+import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
+import { StudioSources } from '../studio/studio-sources.js';
+import { TemplateFolder } from '../studio/template-folder.js';
+import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
+
+/** The studio on a data directory, without a server: what `livefx storyboard` and `livefx render-video` use locally. */
+export interface LocalStudio {
+  database: LivefxDatabase;
+  log: Logger;
+  recorder: Recorder;
+  presets: PresetStore;
+  storyboards: SqliteStoryboardStore;
+  templates: TemplateFolder;
+  planner: Planner;
+  /** Finishes the recorder, then closes the database. */
+  close(): Promise<void>;
+}
+
+export function openLocalStudio(config: LivefxConfig): LocalStudio {
+  const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
+  const log = pino({ level: 'silent' });
+  const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
+  const transcriber = new RecordingTranscriber({
+    catalog: recorder.catalog,
+    mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
+    engine: () => createAsrEngine(config),
+    ffmpeg: config.LIVEFX_FFMPEG,
+    ffprobe: config.LIVEFX_FFPROBE,
+    log,
+  });
+  const sources = new StudioSources({ recorder, imagesDir: path.join(config.LIVEFX_DATA_DIR, 'images'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, transcriber });
+  const presets = new SqlitePresetStore({ db: database.db });
+  const presetNames = async (): Promise<string[]> => (await presets.list()).map((preset) => preset.name);
+  const templates = new TemplateFolder({ dir: path.join(config.LIVEFX_DATA_DIR, 'templates'), maxBytes: config.LIVEFX_TEMPLATE_MAX_KB * 1024, sources, presetNames });
+  const planner = new Planner({ sources, presetNames, templateHints: (name) => templates.hints(name) });
+  templates.attachPlanner(planner);
+  return {
+    database,
+    log,
+    recorder,
+    presets,
+    storyboards: new SqliteStoryboardStore(database.db),
+    templates,
+    planner,
+    close: async () => {
+      await recorder.close();
+      database.close();
+    },
+  };
+}

@@ -1,0 +1,416 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ProcessRunner } from '../core/process/process-runner.js';
+import { AudioMixer, filterPath, type ShotAudio } from './audio-mixer.js';
+import { lookChangesPixels } from './looks.js';
+import { LooksRender } from './looks-render.js';
+import { contentKey, type ShotCache } from './shot-cache.js';
+import { sourceSeconds, type OverlayLayer, type PictureLayer, type Timeline, type TimelineShot, type TimedWord } from './timeline.js';
+
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const FONT_BOLD = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
+/** Camera moves zoom by this much over a shot (12 %: visible, never losing the subject). */
+const MOVE_ZOOM = 0.12;
+/** Caption groups: at most this many words, broken at pauses longer than CAPTION_PAUSE_S. */
+const CAPTION_WORDS = 4;
+const CAPTION_PAUSE_S = 0.7;
+/** Shots rendered at once. */
+const SHOT_CONCURRENCY = 2;
+
+export type RenderStage = 'shots' | 'transitions' | 'audio' | 'stitch';
+
+export interface CompositorOptions {
+  runner: ProcessRunner;
+  ffmpeg: string;
+  cache: ShotCache;
+  /** Folders of the look's LUT and image files (the same as live). */
+  lutDir: string;
+  imageDir: string;
+  /** A look pass with no new frame for this long fails. */
+  stallS: number;
+}
+
+export interface CompositeRequest {
+  timeline: Timeline;
+  /** Scratch folder of this render (text files, the audio mix, the concat list). */
+  workDir: string;
+  /** The finished file; written under a temporary name and renamed only when complete. */
+  outFile: string;
+  /** WebVTT sidecar of the captions, written when the timeline has any. */
+  captionsFile: string;
+  /** MP4 metadata tags (provenance). */
+  metadata: Record<string, string>;
+  signal: AbortSignal;
+  progress: (fraction: number, stage: RenderStage) => void;
+  /** Awaited before each shot and before the stitch (the render service checks the disk floor here). */
+  beforeStep?: () => Promise<void>;
+}
+
+export interface CompositeResult {
+  durationS: number;
+  shots: { index: number; cached: boolean; ms: number }[];
+  /** Whether the captions sidecar was written. */
+  captions: boolean;
+}
+
+/** What one shot left in the cache: the parts the stitch and the transitions read. */
+interface ShotParts {
+  dir: string;
+  head: string | undefined;
+  body: string;
+  tail: string | undefined;
+  audio: string | undefined;
+}
+
+/**
+ * Renders a timeline: every shot on its own (picture, camera move, look, text, captions) into the
+ * shot cache, then the transitions between shots, then the audio mix, and finally a stitch that
+ * copies the encoded parts end to end (no re-encode) beside the normalized audio.
+ */
+export class Compositor {
+  private readonly audio: AudioMixer;
+
+  constructor(private readonly options: CompositorOptions) {
+    this.audio = new AudioMixer(options.runner);
+  }
+
+  async render(request: CompositeRequest): Promise<CompositeResult> {
+    const { timeline, signal } = request;
+    await mkdir(request.workDir, { recursive: true });
+    const shotReports: CompositeResult['shots'] = [];
+    const parts: ShotParts[] = [];
+    const keys: string[] = [];
+    const totalFrames = timeline.frames;
+    let framesDone = 0;
+    const durationS = totalFrames / timeline.fps;
+    request.progress(0, 'shots');
+    for (const shot of timeline.shots) keys.push(this.shotKey(timeline, shot));
+    // Shots are independent: a few render at once (ffmpeg start-up and seeking overlap), each into its own cache entry.
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < timeline.shots.length && !failed) {
+        const shot = timeline.shots[next++]!;
+        await request.beforeStep?.();
+        const started = performance.now();
+        const key = keys[shot.index]!;
+        let dir = await this.options.cache.lookup(key);
+        const cached = dir !== undefined;
+        if (!dir) {
+          dir = await this.options.cache.store(key, (temp) => this.renderShot(timeline, shot, temp, path.join(request.workDir, `shot-${shot.index}`), signal)).catch((error: unknown) => {
+            failed = true;
+            throw error;
+          });
+        }
+        parts[shot.index] = shotParts(dir, shot);
+        shotReports[shot.index] = { index: shot.index, cached, ms: Math.round(performance.now() - started) };
+        framesDone += shot.frames;
+        request.progress(0.7 * (framesDone / totalFrames), 'shots');
+      }
+    };
+    const workers = Array.from({ length: Math.min(SHOT_CONCURRENCY, timeline.shots.length) }, worker);
+    const outcomes = await Promise.allSettled(workers);
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
+    request.progress(0.7, 'transitions');
+    const segments: string[] = [parts[0]!.body];
+    for (let index = 1; index < timeline.shots.length; index++) {
+      const shot = timeline.shots[index]!;
+      if (shot.transitionFrames > 0) segments.push(await this.transition(timeline, shot, keys[index - 1]!, keys[index]!, parts[index - 1]!, parts[index]!, signal));
+      segments.push(parts[index]!.body);
+      request.progress(0.7 + 0.1 * (index / timeline.shots.length), 'transitions');
+    }
+    request.progress(0.8, 'audio');
+    const audioShots = timeline.shots.flatMap((shot, index): ShotAudio[] => {
+      const audio = parts[index]!.audio;
+      if (!audio) return [];
+      return [{ file: audio, atS: shot.startFrame / timeline.fps, durationS: (shot.frames + shot.handleFrames) / timeline.fps, fadeInS: shot.transitionFrames / timeline.fps, fadeOutS: shot.handleFrames / timeline.fps }];
+    });
+    // The audio depends on the shots' sound, not on their pictures: a text or look variant reuses the mix.
+    const audioKey = contentKey({
+      what: 'audio',
+      shots: timeline.shots.map((shot) => (shot.picture.type === 'video' && shot.picture.hasAudio ? { sha256: shot.picture.sha256, in: shot.picture.in, frames: shot.frames, head: shot.transitionFrames, handle: shot.handleFrames, start: shot.startFrame } : null)),
+      fps: timeline.fps,
+      frames: totalFrames,
+      voiceover: timeline.voiceover ?? null,
+      music: timeline.music ?? null,
+    });
+    const audioDir = (await this.options.cache.lookup(audioKey)) ?? (await this.options.cache.store(audioKey, async (temp) => {
+      const mix = await this.audio.mix({
+        durationS,
+        shots: audioShots,
+        ...(timeline.voiceover ? { voiceover: { text: timeline.voiceover.text, voice: timeline.voiceover.voice } } : {}),
+        ...(timeline.music ? { music: { track: timeline.music.track, gainDb: timeline.music.gain_db, duck: timeline.music.duck, ...musicFile(timeline.music.track) } } : {}),
+        workDir: request.workDir,
+        signal,
+      });
+      await rename(mix, path.join(temp, 'audio.wav'));
+      await writeFile(path.join(temp, 'level.txt'), await this.audio.levelFilter(path.join(temp, 'audio.wav'), durationS, signal));
+    }));
+    const audioFile = path.join(audioDir, 'audio.wav');
+    const levelFilter = await readFile(path.join(audioDir, 'level.txt'), 'utf8');
+    request.progress(0.9, 'stitch');
+    await request.beforeStep?.();
+    const list = path.join(request.workDir, 'segments.txt');
+    await writeFile(list, segments.map((file) => `file '${file.replace(/'/g, "'\\''")}'\n`).join(''));
+    const partial = `${request.outFile}.partial.mp4`;
+    const metadata = Object.entries(request.metadata).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]);
+    try {
+      await this.options.runner.ffmpegRun(
+        [
+          '-y',
+          ...['-f', 'concat', '-safe', '0', '-i', list, '-i', audioFile],
+          ...['-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-af', levelFilter, '-c:a', 'aac', '-b:a', timeline.quality === 'high' ? '192k' : '96k', '-ar', '48000', '-ac', '2'],
+          ...['-t', durationS.toFixed(6), '-map_metadata', '-1', '-map_chapters', '-1', ...metadata, '-movflags', '+faststart+use_metadata_tags'],
+          ...['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-f', 'mp4', partial],
+        ],
+        signal,
+        { stage: 'stitch', inputS: durationS },
+      );
+      const captions = captionCues(timeline);
+      if (captions.length > 0) await writeFile(request.captionsFile, webVtt(captions));
+      await rename(partial, request.outFile);
+      return { durationS, shots: shotReports, captions: captions.length > 0 };
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+
+  /** The content hash of a shot: its source (media hash and range), layers, look, size, quality, seed. */
+  private shotKey(timeline: Timeline, shot: TimelineShot): string {
+    return contentKey({
+      what: 'shot',
+      picture: pictureIdentity(shot.picture),
+      frames: shot.frames,
+      head: shot.transitionFrames,
+      handle: shot.handleFrames,
+      camera: shot.camera,
+      overlays: shot.overlays,
+      look: shot.lookApplies ? timeline.look.spec : null,
+      width: timeline.width,
+      height: timeline.height,
+      fps: timeline.fps,
+      quality: timeline.quality,
+      seed: timeline.seed,
+    });
+  }
+
+  private async renderShot(timeline: Timeline, shot: TimelineShot, dir: string, textDir: string, signal: AbortSignal): Promise<void> {
+    await mkdir(textDir, { recursive: true });
+    const totalFrames = shot.frames + shot.handleFrames;
+    const seconds = sourceSeconds(timeline, shot);
+    const { inputArgs, filter } = pictureFilter(timeline, shot, seconds, totalFrames);
+    const overlays = await overlayFilters(timeline, shot, textDir);
+    const outputs = splitOutputs(shot, dir, timeline);
+    const runLook = shot.lookApplies && lookChangesPixels(timeline.look);
+    if (!runLook) {
+      await this.options.runner.ffmpegRun(['-y', ...inputArgs, '-filter_complex', `[0:v]${filter}${overlays ? `,${overlays}` : ''},${outputs.filter}`, ...outputs.args], signal, { stage: 'shots', inputS: seconds });
+    } else {
+      const look = new LooksRender({
+        ffmpeg: this.options.ffmpeg,
+        decoderArgs: [...inputArgs, '-filter_complex', `[0:v]${filter}[v]`, '-map', '[v]', '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', '-'],
+        encoderArgs: ['-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${timeline.width}x${timeline.height}`, '-framerate', String(timeline.fps), '-i', '-', '-filter_complex', `[0:v]${overlays ? `${overlays},` : ''}${outputs.filter}`, ...outputs.args],
+        width: timeline.width,
+        height: timeline.height,
+        fps: timeline.fps,
+        spec: timeline.look.spec,
+        lutDir: this.options.lutDir,
+        imageDir: this.options.imageDir,
+        signal,
+        stallS: this.options.stallS,
+      });
+      await look.run();
+    }
+    if (shot.picture.type === 'video' && shot.picture.hasAudio) {
+      await this.options.runner.ffmpegRun(
+        ['-y', '-ss', shot.picture.in.toFixed(6), '-t', seconds.toFixed(6), '-i', shot.picture.file, '-map', '0:a:0', '-ac', '2', '-ar', '48000', '-c:a', 'pcm_s16le', '-fflags', '+bitexact', '-flags:a', '+bitexact', path.join(dir, 'audio.wav')],
+        signal,
+        { stage: 'shots', inputS: seconds },
+      );
+    }
+  }
+
+  /** The blend between one shot's handle and the next one's head, cached under both shots' keys. */
+  private async transition(timeline: Timeline, shot: TimelineShot, previousKey: string, key: string, previous: ShotParts, current: ShotParts, signal: AbortSignal): Promise<string> {
+    const transitionKey = contentKey({ what: 'transition', previousKey, key, name: shot.transition, frames: shot.transitionFrames });
+    const hit = await this.options.cache.lookup(transitionKey);
+    const dir = hit ?? (await this.options.cache.store(transitionKey, async (temp) => {
+      const seconds = shot.transitionFrames / timeline.fps;
+      await this.options.runner.ffmpegRun(
+        ['-y', '-i', previous.tail!, '-i', current.head!, '-filter_complex', `[0:v][1:v]xfade=transition=${XFADE[shot.transition]}:duration=${seconds.toFixed(6)}:offset=0,trim=end_frame=${shot.transitionFrames},setpts=PTS-STARTPTS,format=yuv420p[v]`, '-map', '[v]', ...videoEncoding(timeline), path.join(temp, 'transition.mp4')],
+        signal,
+        { stage: 'transitions', inputS: seconds },
+      );
+    }));
+    return path.join(dir, 'transition.mp4');
+  }
+}
+
+const XFADE: Record<TimelineShot['transition'], string> = { cut: 'fade', fade: 'fade', wipe: 'wipeleft', slide: 'slideleft', zoom: 'zoomin' };
+
+function musicFile(track: string): { file?: string } {
+  // Uploaded tracks are named by path by the render service; built-in beds by name.
+  return path.isAbsolute(track) ? { file: track } : {};
+}
+
+function pictureIdentity(picture: PictureLayer): unknown {
+  if (picture.type === 'video') return { type: 'video', sha256: picture.sha256, in: picture.in, width: picture.width, height: picture.height, hasAudio: picture.hasAudio };
+  if (picture.type === 'image') return { type: 'image', sha256: picture.sha256 };
+  return picture;
+}
+
+function shotParts(dir: string, shot: TimelineShot): ShotParts {
+  return {
+    dir,
+    head: shot.transitionFrames > 0 ? path.join(dir, 'head.mp4') : undefined,
+    body: path.join(dir, 'body.mp4'),
+    tail: shot.handleFrames > 0 ? path.join(dir, 'tail.mp4') : undefined,
+    audio: shot.picture.type === 'video' && shot.picture.hasAudio ? path.join(dir, 'audio.wav') : undefined,
+  };
+}
+
+/** The encoder settings every part shares, so the stitch can copy them end to end. */
+function videoEncoding(timeline: Timeline): string[] {
+  const quality = timeline.quality === 'preview' ? ['-preset', 'ultrafast', '-crf', '28'] : ['-preset', 'veryfast', '-crf', '20', '-profile:v', 'high'];
+  return [
+    ...['-c:v', 'libx264', ...quality, '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(timeline.fps * 2), '-r', String(timeline.fps)],
+    ...['-an', '-map_metadata', '-1', '-video_track_timescale', '90000', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-f', 'mp4'],
+  ];
+}
+
+/** The shot's picture at the output size and rate, exactly `totalFrames` long, camera move applied. */
+function pictureFilter(timeline: Timeline, shot: TimelineShot, seconds: number, totalFrames: number): { inputArgs: string[]; filter: string } {
+  const { width, height, fps } = timeline;
+  const picture = shot.picture;
+  const length = seconds.toFixed(6);
+  let inputArgs: string[];
+  if (picture.type === 'video') inputArgs = ['-ss', picture.in.toFixed(6), '-t', length, '-i', picture.file];
+  else if (picture.type === 'image') inputArgs = ['-loop', '1', '-framerate', String(fps), '-t', length, '-i', picture.file];
+  else inputArgs = ['-f', 'lavfi', '-i', `color=c=${picture.background}:s=${width}x${height}:r=${fps}:d=${length}`];
+  const steps = ['setpts=PTS-STARTPTS', `fps=${fps}`];
+  if (picture.type !== 'title') {
+    // Cover: the largest box of the output's aspect, centred (the camera then moves inside it).
+    const ratio = `${width}/${height}`;
+    steps.push(`crop=w='trunc(if(gt(iw/ih,${ratio}),ih*${ratio},iw)/2)*2':h='trunc(if(gt(iw/ih,${ratio}),ih,iw/(${ratio}))/2)*2'`);
+  }
+  const last = Math.max(1, totalFrames - 1);
+  const move: Partial<Record<TimelineShot['camera'], string>> = {
+    'push-in': `zoompan=z='1+${MOVE_ZOOM}*on/${last}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2'`,
+    'pull-out': `zoompan=z='${1 + MOVE_ZOOM}-${MOVE_ZOOM}*on/${last}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2'`,
+    'pan-left': `zoompan=z='${1 + MOVE_ZOOM}':x='(iw-iw/zoom)*(1-on/${last})':y='ih/2-ih/zoom/2'`,
+    'pan-right': `zoompan=z='${1 + MOVE_ZOOM}':x='(iw-iw/zoom)*on/${last}':y='ih/2-ih/zoom/2'`,
+  };
+  const camera = move[shot.camera];
+  if (camera) steps.push(`${camera}:d=1:s=${width}x${height}:fps=${fps}`);
+  else steps.push(`scale=${width}:${height}:flags=bicubic`);
+  // A source shorter than the shot holds its last picture rather than ending the shot early.
+  steps.push('setsar=1', 'format=yuv420p', `tpad=stop_mode=clone:stop=${totalFrames}`, `trim=end_frame=${totalFrames}`, 'setpts=PTS-STARTPTS');
+  return { inputArgs, filter: steps.join(',') };
+}
+
+/** The shot's frames split into head (under the incoming transition), body and tail handle, each its own file. */
+function splitOutputs(shot: TimelineShot, dir: string, timeline: Timeline): { filter: string; args: string[] } {
+  const pieces: { label: string; from: number; to: number; file: string }[] = [];
+  if (shot.transitionFrames > 0) pieces.push({ label: 'head', from: 0, to: shot.transitionFrames, file: 'head.mp4' });
+  pieces.push({ label: 'body', from: shot.transitionFrames, to: shot.frames, file: 'body.mp4' });
+  if (shot.handleFrames > 0) pieces.push({ label: 'tail', from: shot.frames, to: shot.frames + shot.handleFrames, file: 'tail.mp4' });
+  const split = pieces.length > 1 ? `split=${pieces.length}${pieces.map((piece) => `[${piece.label}in]`).join('')};` : `null[${pieces[0]!.label}in];`;
+  const trims = pieces.map((piece) => `[${piece.label}in]trim=start_frame=${piece.from}:end_frame=${piece.to},setpts=PTS-STARTPTS[${piece.label}]`).join(';');
+  return { filter: `${split}${trims}`, args: pieces.flatMap((piece) => ['-map', `[${piece.label}]`, ...videoEncoding(timeline), path.join(dir, piece.file)]) };
+}
+
+/** drawtext filters for the shot's text and caption layers (text goes through files: no escaping). */
+async function overlayFilters(timeline: Timeline, shot: TimelineShot, textDir: string): Promise<string> {
+  const filters: string[] = [];
+  const base = Math.min(timeline.width, timeline.height);
+  let fileIndex = 0;
+  const textFile = async (text: string): Promise<string> => {
+    const file = path.join(textDir, `text-${fileIndex++}.txt`);
+    await writeFile(file, text);
+    return filterPath(file);
+  };
+  for (const layer of shot.overlays) {
+    if (layer.type === 'text') {
+      const centre = layer.placement === 'center';
+      const size = Math.round(base * (centre ? 0.085 : 0.055));
+      const lines = wrap(layer.text, Math.max(8, Math.floor((timeline.width * 0.86) / (size * 0.58))));
+      const lineHeight = Math.round(size * 1.3);
+      const top = centre ? Math.round(timeline.height / 2 - (lines.length * lineHeight) / 2) : Math.round(timeline.height * 0.68);
+      for (const [index, line] of lines.entries()) {
+        const box = centre ? 'shadowcolor=black@0.6:shadowx=2:shadowy=2' : `box=1:boxcolor=black@0.55:boxborderw=${Math.round(size * 0.3)}`;
+        filters.push(`drawtext=fontfile=${centre ? FONT_BOLD : FONT}:textfile=${await textFile(line)}:fontsize=${size}:fontcolor=white:${box}:x=(w-text_w)/2:y=${top + index * lineHeight}`);
+      }
+    } else {
+      const size = Math.round(base * 0.05);
+      const y = Math.round(timeline.height * (timeline.height > timeline.width ? 0.8 : 0.86));
+      for (const state of captionStates(layer, timeline, shot)) {
+        filters.push(`drawtext=fontfile=${FONT_BOLD}:textfile=${await textFile(state.text)}:fontsize=${size}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${Math.round(size * 0.25)}:x=(w-text_w)/2:y=${y}:enable='between(t,${state.from.toFixed(3)},${state.to.toFixed(3)})'`);
+      }
+    }
+  }
+  return filters.join(',');
+}
+
+interface CaptionState {
+  /** Shot-local seconds. */
+  from: number;
+  to: number;
+  text: string;
+}
+
+/** Word-by-word captions: each group of words grows one word at a time, as each is spoken. */
+function captionStates(layer: Extract<OverlayLayer, { type: 'caption' }>, timeline: Timeline, shot: TimelineShot): CaptionState[] {
+  if (shot.picture.type !== 'video') return [];
+  const origin = shot.picture.in;
+  const shotS = shot.frames / timeline.fps;
+  const groups: TimedWord[][] = [];
+  for (const word of layer.words) {
+    const group = groups.at(-1);
+    if (group && group.length < CAPTION_WORDS && word.t - group.at(-1)!.end <= CAPTION_PAUSE_S) group.push(word);
+    else groups.push([word]);
+  }
+  const states: CaptionState[] = [];
+  groups.forEach((group, groupIndex) => {
+    const nextGroupStart = groups[groupIndex + 1]?.[0]?.t;
+    const groupEnd = Math.min(group.at(-1)!.end + 0.4, nextGroupStart ?? Infinity);
+    group.forEach((word, index) => {
+      const from = Math.max(0, word.t - origin);
+      const to = Math.min(shotS, (index + 1 < group.length ? group[index + 1]!.t : groupEnd) - origin);
+      if (to > from) states.push({ from, to, text: group.slice(0, index + 1).map((item) => item.word).join(' ') });
+    });
+  });
+  return states;
+}
+
+/** Every caption state on the output's clock, for the WebVTT sidecar. */
+function captionCues(timeline: Timeline): CaptionState[] {
+  return timeline.shots.flatMap((shot) =>
+    shot.overlays.flatMap((layer) => (layer.type === 'caption' ? captionStates(layer, timeline, shot).map((state) => ({ ...state, from: state.from + shot.startFrame / timeline.fps, to: state.to + shot.startFrame / timeline.fps })) : [])),
+  );
+}
+
+function webVtt(cues: CaptionState[]): string {
+  const stamp = (seconds: number): string => {
+    const ms = Math.round(seconds * 1000);
+    const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+    return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`;
+  };
+  return `WEBVTT\n\n${cues.map((cue, index) => `${index + 1}\n${stamp(cue.from)} --> ${stamp(cue.to)}\n${cue.text}\n`).join('\n')}`;
+}
+
+/** Greedy word wrap at `width` characters (a word longer than a line gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) lines.push(line);
+  }
+  return lines.slice(0, 4);
+}

@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { runFfmpeg } from './ffmpeg-fixtures.js';
+import type { StoryboardStore } from '../../studio/ports.js';
+import type { Storyboard, StoryboardBody } from '../../studio/storyboard.js';
+
+/** What flite says in the studio source and where (transcript-word events follow it). */
+export const STUDIO_SPEECH = [
+  { at: 2, text: 'Welcome to the garden hour everyone.' },
+  { at: 12, text: 'These tomatoes grew all summer long.' },
+  { at: 24, text: 'Next weekend we plan the new beds.' },
+];
+
+export const STUDIO_SOURCE_S = 36;
+
+/**
+ * A 36 s 1280×720 30 fps H.264/AAC recording: a moving test pattern, a quiet tone and flite speech at
+ * STUDIO_SPEECH times. Returns the file and its transcript as import events (each word spread evenly
+ * over its sentence's spoken length).
+ */
+export async function makeStudioSource(dir: string): Promise<{ file: string; events: { events: unknown[] } }> {
+  const events: unknown[] = [];
+  const wavs: string[] = [];
+  for (const [index, spoken] of STUDIO_SPEECH.entries()) {
+    const wav = path.join(dir, `studio-speech-${index}.wav`);
+    const result = spawnSync('flite', ['-voice', 'kal', '-t', spoken.text, '-o', wav], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`flite failed: ${result.stderr}`);
+    const seconds = Number(spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', wav], { encoding: 'utf8' }).stdout.trim());
+    const words = spoken.text.replace(/[.,]/g, '').split(' ');
+    words.forEach((word, wordIndex) => {
+      const t = spoken.at + (seconds * wordIndex) / words.length;
+      events.push({ t: Math.round(t * 1000) / 1000, type: 'transcript-word', word, end: Math.round((t + (seconds / words.length) * 0.9) * 1000) / 1000 });
+    });
+    wavs.push(wav);
+  }
+  const file = path.join(dir, 'studio-source.mp4');
+  const inputs = ['-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${STUDIO_SOURCE_S}`, '-f', 'lavfi', '-i', `sine=f=220:sample_rate=48000:d=${STUDIO_SOURCE_S}`];
+  for (const wav of wavs) inputs.push('-i', wav);
+  const speech = STUDIO_SPEECH.map((spoken, index) => `[${2 + index}]aresample=48000,adelay=${spoken.at * 1000}:all=1[s${index}]`).join(';');
+  const mix = `[1]volume=0.05[tone];${speech};[tone]${STUDIO_SPEECH.map((_, index) => `[s${index}]`).join('')}amix=inputs=${STUDIO_SPEECH.length + 1}:normalize=0:duration=first[a]`;
+  await runFfmpeg(['-y', ...inputs, '-filter_complex', mix, '-map', '0:v', '-map', '[a]', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', '-t', String(STUDIO_SOURCE_S), file]);
+  return { file, events: { events } };
+}
+
+/** A PNG image asset (a colour chart), written where the server keeps uploaded images. */
+export async function makeStudioImage(file: string): Promise<void> {
+  await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'smptehdbars=s=1280x720', '-frames:v', '1', file]);
+}
+
+/** A minimal in-memory storyboard store (the planner's SQLite store replaces it in the server). */
+export class MemoryStoryboardStore implements StoryboardStore {
+  private readonly boards = new Map<string, Storyboard>();
+
+  async create(body: StoryboardBody, provenance: Storyboard['provenance']): Promise<Storyboard> {
+    const now = '2026-12-06T00:00:00.000Z';
+    const storyboard: Storyboard = { ...body, id: randomUUID(), provenance, created_at: now, updated_at: now };
+    this.boards.set(storyboard.id, storyboard);
+    return storyboard;
+  }
+
+  async get(id: string): Promise<Storyboard | undefined> {
+    return this.boards.get(id);
+  }
+
+  async list(): Promise<Storyboard[]> {
+    return [...this.boards.values()].reverse();
+  }
+
+  async replace(id: string, body: StoryboardBody): Promise<Storyboard | undefined> {
+    const old = this.boards.get(id);
+    if (!old) return undefined;
+    const updated = { ...old, ...body, updated_at: new Date(Date.parse(old.updated_at) + 1000).toISOString() };
+    this.boards.set(id, updated);
+    return updated;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.boards.delete(id);
+  }
+}
+
+export const testProvenance = (prompt: string): Storyboard['provenance'] => ({ planner: 'test', prompt, seed: 7, sources: [], asset_ids: [], planned_at: '2026-12-06T00:00:00.000Z' });
+
+/** A 4-shot storyboard over the source: a title card, two clips and an image, 15 s. */
+export function fourShotStoryboard(recordingId: string, overrides: Partial<StoryboardBody> = {}): StoryboardBody {
+  return {
+    prompt: '15s recap of the garden hour, warm look',
+    style: 'warm',
+    aspect: '16:9',
+    duration_s: 15,
+    seed: 7,
+    captions: true,
+    shots: [
+      { index: 0, start: 0, duration: 3, kind: 'title', text: 'The Garden Hour', reasons: ['title'] },
+      { index: 1, start: 3, duration: 4, kind: 'clip', source: { recording_id: recordingId, in: 11.5, out: 15.5 }, camera: 'push-in', transition: { name: 'fade', duration: 0.6 }, text: 'Tomatoes', reasons: ["transcript: 'tomatoes'"] },
+      { index: 2, start: 7, duration: 5, kind: 'clip', source: { recording_id: recordingId, in: 23.5, out: 28.5 }, camera: 'pan-right', transition: { name: 'wipe', duration: 0.5 }, reasons: ["transcript: 'weekend plans'"] },
+      { index: 3, start: 12, duration: 3, kind: 'image', source: { asset_id: 'chart.png' }, camera: 'pull-out', transition: { name: 'slide', duration: 0.4 }, text: 'See you next week', reasons: ['end card'] },
+    ],
+    music: { track: 'uplift', gain_db: -12, duck: true },
+    ...overrides,
+  };
+}
