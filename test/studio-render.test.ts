@@ -313,7 +313,7 @@ describe('studio renders', () => {
         const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
         expect(view.status).toBe('cancelled');
         expect(view.result).toBeUndefined();
-        await waitFor('no ffmpeg left on the data dir', async () => ((await processesMentioning(dataDir)).length === 0 && (await processesMentioning('ffmpeg-hanging')).length === 0 ? true : undefined), 10_000, 50);
+        await waitFor('no ffmpeg left on the data dir', async () => ((await processesMentioning(dataDir)).length === 0 && (await processesMentioning('ffmpeg-hanging')).length === 0 ? true : undefined), 30_000, 50);
         expect((await fetch(`${url}/v1/video/renders/${id}/files/video.mp4`)).status).toBe(404);
         expect(existsSync(server.renders.renderDir(id))).toBe(false);
         expect((await readdir(path.join(dataDir, 'studio', 'cache'))).filter((name) => name.includes('partial'))).toEqual([]);
