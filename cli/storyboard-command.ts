@@ -12,7 +12,6 @@ import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import { storyboardRequestSchema, type Storyboard, type StoryboardRequest } from '../studio/storyboard.js';
 import { StudioSources } from '../studio/studio-sources.js';
 import { TemplateFolder } from '../studio/template-folder.js';
-import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
@@ -114,14 +113,7 @@ async function planHere(config: ReturnType<typeof readConfig>, request: Storyboa
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
   try {
-    const transcriber = new RecordingTranscriber({
-      catalog: recorder.catalog,
-      mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
-      engine: () => createAsrEngine(config),
-      ffmpeg: config.LIVEFX_FFMPEG,
-      ffprobe: config.LIVEFX_FFPROBE,
-      log,
-    });
+    const transcriber = RecordingTranscriber.forRecorder({ recorder, config, log });
     const sources = new StudioSources({ recorder, imagesDir: path.join(config.LIVEFX_DATA_DIR, 'images'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, transcriber });
     const presets = new SqlitePresetStore({ db: database.db });
     const presetNames = async (): Promise<string[]> => (await presets.list()).map((preset) => preset.name);
