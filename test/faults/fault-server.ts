@@ -75,8 +75,8 @@ export async function childrenOf(parentPid: number): Promise<ChildProcessInfo[]>
   return children;
 }
 
-/** Processes (any parent) whose command line mentions `text`, e.g. a server's data directory. */
-export async function processesMentioning(text: string): Promise<ChildProcessInfo[]> {
+/** Processes (any parent) whose command line mentions `text`, e.g. a server's data directory; `liveOnly` leaves zombies out. */
+export async function processesMentioning(text: string, { liveOnly = false }: { liveOnly?: boolean } = {}): Promise<ChildProcessInfo[]> {
   const found: ChildProcessInfo[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -84,6 +84,7 @@ export async function processesMentioning(text: string): Promise<ChildProcessInf
       const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
       if (!cmdline.includes(text)) continue;
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (liveOnly && stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
       found.push({ pid: Number(entry), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cmdline });
     } catch {
       // it ended while we looked
