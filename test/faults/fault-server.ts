@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { ADMIN_TOKEN, adminFetch, createStream as createAdminStream, startServer, waitFor, type RunningServer } from '../helpers/livefx-process.js';
 
@@ -28,6 +30,15 @@ export async function apiJson(url: string, init: RequestInit = {}): Promise<any>
   const response = await api(url, init);
   if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} answered ${response.status}: ${await response.text()}`);
   return response.json();
+}
+
+/** Downloads a finished recording's media of one kind into the server's data directory; answers the file. */
+export async function downloadRecordingMedia(server: RunningServer, recordingId: string, kind: string): Promise<string> {
+  const response = await api(`${server.url}/v1/recordings/${recordingId}/media/${kind}`);
+  expect(response.status).toBe(200);
+  const file = path.join(server.dataDir, `download-${kind}.mp4`);
+  await writeFile(file, Buffer.from(await response.arrayBuffer()));
+  return file;
 }
 
 export const createStream = (serverUrl: string, title: string): ReturnType<typeof createAdminStream> => createAdminStream(serverUrl, title);
