@@ -8,7 +8,6 @@ import { HighlightService } from '../highlights/highlight-service.js';
 import { JobCancelledError } from '../core/process/process-runner.js';
 import { Recorder } from '../recorder/recorder.js';
 import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
-import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 import { ImportError } from '../recorder/recording-importer.js';
 import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { LivefxDatabase } from '../core/database.js';
@@ -116,14 +115,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
-  const transcriber = new RecordingTranscriber({
-    catalog: recorder.catalog,
-    mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
-    engine: () => createAsrEngine(config),
-    ffmpeg: config.LIVEFX_FFMPEG,
-    ffprobe: config.LIVEFX_FFPROBE,
-    log,
-  });
+  const transcriber = RecordingTranscriber.forRecorder({ recorder, config, log });
     const service = new HighlightService({ recorder, dataDir: config.LIVEFX_DATA_DIR, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, transcriber, jobQueue: new SqliteJobQueue({ db: database.db, concurrency: 1 }), stallS: config.LIVEFX_HIGHLIGHT_STALL_S, log });
   try {
     let recordingId = target;

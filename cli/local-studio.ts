@@ -13,7 +13,6 @@ import { Planner } from '../studio/planner.js';
 import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import { StudioSources } from '../studio/studio-sources.js';
 import { TemplateFolder } from '../studio/template-folder.js';
-import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 
 /** The studio on a data directory, without a server: what `livefx storyboard` and `livefx render-video` use locally. */
 export interface LocalStudio {
@@ -32,14 +31,7 @@ export function openLocalStudio(config: LivefxConfig): LocalStudio {
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
-  const transcriber = new RecordingTranscriber({
-    catalog: recorder.catalog,
-    mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
-    engine: () => createAsrEngine(config),
-    ffmpeg: config.LIVEFX_FFMPEG,
-    ffprobe: config.LIVEFX_FFPROBE,
-    log,
-  });
+  const transcriber = RecordingTranscriber.forRecorder({ recorder, config, log });
   const sources = new StudioSources({ recorder, imagesDir: path.join(config.LIVEFX_DATA_DIR, 'images'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, transcriber });
   const presets = new SqlitePresetStore({ db: database.db });
   const presetNames = async (): Promise<string[]> => (await presets.list()).map((preset) => preset.name);

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../core/logger.js';
+import { IntervalTimer } from '../core/interval-timer.js';
 import { TypedEmitter } from '../core/typed-emitter.js';
 
 export interface DiskSpace {
@@ -39,11 +40,10 @@ export type DiskGuardEvents = {
 
 export class DiskGuard extends TypedEmitter<DiskGuardEvents> {
   private readonly statfs: StatfsFunction;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly interval = new IntervalTimer();
   private isLow = false;
   private lastSpace: DiskSpace | undefined;
   private checking: Promise<boolean> | undefined;
-  private isClosed = false;
 
   constructor(private readonly options: DiskGuardOptions) {
     super();
@@ -71,10 +71,9 @@ export class DiskGuard extends TypedEmitter<DiskGuardEvents> {
 
   /** Checks once now, then every intervalMs. */
   async start(): Promise<void> {
-    if (this.timer || this.isClosed) return;
+    if (this.interval.started || this.interval.closed) return;
     await this.check();
-    this.timer = setInterval(() => void this.check(), this.options.intervalMs);
-    this.timer.unref();
+    this.interval.start(() => void this.check(), this.options.intervalMs);
   }
 
   /** Measures now; resolves to true while the free space is below the floor. Concurrent calls share one statfs. */
@@ -91,7 +90,7 @@ export class DiskGuard extends TypedEmitter<DiskGuardEvents> {
       this.options.log.warn({ err: error, dir: this.options.dir }, 'free disk space could not be measured');
       return this.isLow;
     }
-    if (this.isClosed) return this.isLow;
+    if (this.interval.closed) return this.isLow;
     this.lastSpace = space;
     const low = space.freeBytes < this.options.minFreeBytes;
     if (low === this.isLow) return low;
@@ -105,9 +104,6 @@ export class DiskGuard extends TypedEmitter<DiskGuardEvents> {
 
   /** Stops checking. Idempotent. */
   close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.interval.close();
   }
 }

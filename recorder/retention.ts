@@ -1,6 +1,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
+import { IntervalTimer } from '../core/interval-timer.js';
 import type { RecordingCatalogStore, RecordingRow } from './recording-catalog.js';
 
 export interface RetentionOptions {
@@ -40,9 +41,8 @@ const DELETABLE = new Set<RecordingRow['state']>(['complete', 'recovered', 'impo
  * Each deletion is logged; a recording in progress is never touched.
  */
 export class RecordingRetention {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly interval = new IntervalTimer();
   private running: Promise<RetentionDeletion[]> | undefined;
-  private isClosed = false;
 
   constructor(private readonly options: RetentionOptions) {}
 
@@ -52,10 +52,9 @@ export class RecordingRetention {
 
   /** Runs once now, then every intervalMs; does nothing when no limit is set. */
   async start(): Promise<RetentionDeletion[]> {
-    if (!this.enabled || this.timer || this.isClosed) return [];
+    if (!this.enabled || this.interval.started || this.interval.closed) return [];
     const deleted = await this.run();
-    this.timer = setInterval(() => void this.run(), this.options.intervalMs ?? HOUR_MS);
-    this.timer.unref();
+    this.interval.start(() => void this.run(), this.options.intervalMs ?? HOUR_MS);
     return deleted;
   }
 
@@ -71,7 +70,7 @@ export class RecordingRetention {
   }
 
   private async apply(): Promise<RetentionDeletion[]> {
-    if (!this.enabled || this.isClosed) return [];
+    if (!this.enabled || this.interval.closed) return [];
     const { catalog, maxAgeDays, maxBytes } = this.options;
     const now = (this.options.now ?? Date.now)();
     // Oldest first: list() is newest first.
@@ -105,10 +104,7 @@ export class RecordingRetention {
 
   /** Stops the hourly runs. Idempotent. */
   close(): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.interval.close();
   }
 }
 

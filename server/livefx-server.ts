@@ -48,7 +48,6 @@ import { defaultParts, type LivefxParts } from './livefx-parts.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 import { Recorder } from '../recorder/recorder.js';
 import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
-import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 import { Planner } from '../studio/planner.js';
 import type { StoryboardStore } from '../studio/ports.js';
 import { StudioSources } from '../studio/studio-sources.js';
@@ -172,14 +171,7 @@ export class LivefxServer {
     await provenanceKeys.current();
     const signer = (this.openSigner = new ProvenanceSigner({ keys: provenanceKeys }));
     // One transcript per recording, made once when it has none (imports): highlights and the studio read the same words.
-    const transcriber = new RecordingTranscriber({
-      catalog: recorder.catalog,
-      mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
-      engine: () => createAsrEngine(this.config),
-      ffmpeg: this.config.LIVEFX_FFMPEG,
-      ffprobe: this.config.LIVEFX_FFPROBE,
-      log: this.log,
-    });
+    const transcriber = RecordingTranscriber.forRecorder({ recorder, config: this.config, log: this.log });
     const highlights = (this.openHighlights = new HighlightService({
       recorder,
       dataDir: this.config.LIVEFX_DATA_DIR,

@@ -1,12 +1,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { adminFetch as fetch, createStream, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 import { WhipClient } from './helpers/whip-client.js';
+import { processesMentioning } from './faults/fault-server.js';
 
 let server: RunningServer;
 let scratch: string;
@@ -14,22 +15,7 @@ let scratch: string;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Live processes (not zombies) whose command line names `text`, found by scanning /proc. */
-async function processesNaming(text: string): Promise<{ pid: number; name: string; cmdline: string }[]> {
-  const found: { pid: number; name: string; cmdline: string }[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
-      if (!cmdline.includes(text)) continue;
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      found.push({ pid: Number(entry), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cmdline });
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return found;
-}
+const processesNaming = (text: string) => processesMentioning(text, { liveOnly: true });
 
 async function api(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${server.url}${route}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });

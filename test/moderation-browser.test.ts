@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAfterTests } from './helpers/test-lifecycle.js';
 import { launchChromium } from './helpers/chromium.js';
 import { startServer, type RunningServer } from './helpers/livefx-process.js';
 import { ADMIN_TOKEN, adminApi, createStreamAsAdmin } from './helpers/admin-api.js';
@@ -21,10 +22,7 @@ beforeAll(async () => {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeAfterTests({ browser, server }));
 
 const openPage = (url: string): Promise<Page> => openIsolatedPage(browser, server.url, url, pageErrors, { viewport: { width: 1280, height: 900 } });
 

@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAfterTests } from './helpers/test-lifecycle.js';
 import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { ADMIN_TOKEN, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
@@ -64,11 +65,7 @@ beforeAll(async () => {
   jobId = posted.body.id;
 }, 40_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeAfterTests({ browser, server, scratch }));
 
 describe('review page /review?job=<id>', () => {
   it('shows the job running with its progress, then every clip in rank order with player, score, reasons, times and captions', async () => {

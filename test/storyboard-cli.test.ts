@@ -1,17 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, adminFetch } from './helpers/livefx-process.js';
-import { loadConfig } from '../core/config.js';
 import { LivefxDatabase } from '../core/database.js';
-import { LivefxServer } from '../server/livefx-server.js';
+import type { LivefxServer } from '../server/livefx-server.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import { runBuiltCli } from './helpers/cli-run.js';
-import { highlightShowEvents, makeHighlightShow } from './helpers/highlight-fixture.js';
+import { highlightShowEvents } from './helpers/highlight-fixture.js';
+import { startShowServer, type ShowServer } from './helpers/show-server.js';
 
+let opened: ShowServer | undefined;
 let scratch: string;
 let server: LivefxServer;
 let url: string;
@@ -23,19 +22,14 @@ const livefx = (args: string[], env: Record<string, string>) => runBuiltCli(args
 const lastLine = (text: string): string => text.trim().split('\n').pop()!;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'livefx-storyboard-cli-'));
-  showFile = await makeHighlightShow(scratch);
+  opened = await startShowServer('storyboard-cli', 'server-data');
+  ({ scratch, showFile, server, url } = opened);
   eventsFile = path.join(scratch, 'events.json');
   await writeFile(eventsFile, JSON.stringify(highlightShowEvents()));
-  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'server-data'), LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
-  url = (await server.start()).url;
   recordingId = (await server.recorder.importer.import({ media: showFile, events: highlightShowEvents(), title: 'show' })).id;
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => opened?.close());
 
 describe('livefx storyboard against a server (LIVEFX_URL)', () => {
   it('prints each shot with its reasons and the storyboard id last; the server has it', async () => {

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAfterTests } from './helpers/test-lifecycle.js';
 import { launchChromium } from './helpers/chromium.js';
 import { ADMIN_TOKEN, startServer, type RunningServer } from './helpers/livefx-process.js';
 import { openIsolatedPage } from './helpers/browser-pages.js';
@@ -20,11 +21,7 @@ beforeAll(async () => {
   recordings = await importStudioShows(server.url, scratch);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeAfterTests({ browser, server, scratch }));
 
 describe('GET /v1/recordings/:id/frame (the storyboard thumbnails)', () => {
   it('answers a JPEG of the frame at t, the same bytes again from its cache, scaled to the width asked', async () => {

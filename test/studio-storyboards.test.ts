@@ -1,18 +1,16 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, adminFetch } from './helpers/livefx-process.js';
-import { loadConfig } from '../core/config.js';
 import { LivefxError } from '../core/errors.js';
 import { accessRuleFor } from '../server/auth/route-access.js';
-import { LivefxServer } from '../server/livefx-server.js';
+import type { LivefxServer } from '../server/livefx-server.js';
 import { storyboardBodySchema } from '../studio/storyboard.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
-import { DEAD_AIR, highlightShowEvents, makeHighlightShow, PEAKS } from './helpers/highlight-fixture.js';
+import { DEAD_AIR, highlightShowEvents, PEAKS } from './helpers/highlight-fixture.js';
+import { startShowServer, type ShowServer } from './helpers/show-server.js';
 
-let scratch: string;
+let opened: ShowServer | undefined;
 let dataDir: string;
 let server: LivefxServer;
 let url: string;
@@ -37,12 +35,9 @@ const clips = (storyboard: any): any[] => storyboard.shots.filter((shot: any) =>
 const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
 
 beforeAll(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'livefx-studio-'));
-  dataDir = path.join(scratch, 'data');
-  const show = await makeHighlightShow(scratch);
-  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
-  url = (await server.start()).url;
-  recordingId = (await server.recorder.importer.import({ media: show, events: highlightShowEvents(), title: 'garden show' })).id;
+  opened = await startShowServer('studio');
+  ({ dataDir, server, url } = opened);
+  recordingId = (await server.recorder.importer.import({ media: opened.showFile, events: highlightShowEvents(), title: 'garden show' })).id;
   // A finished recording of another stream (its media is never read: access is refused first).
   otherStreamRecording = 'rec-of-another-stream';
   const now = new Date().toISOString();
@@ -54,10 +49,7 @@ beforeAll(async () => {
   await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=orange:s=320x180:d=1', '-frames:v', '1', path.join(dataDir, 'images', 'logo.png')]);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => opened?.close());
 
 describe('the planner', () => {
   it('picks the moment the prompt names, cites the transcript, and keeps the prompt\'s duration, aspect and look', async () => {

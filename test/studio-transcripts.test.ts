@@ -1,15 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
-import { loadConfig } from '../core/config.js';
+import { adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
 import { TRANSCRIPTION_EVENT } from '../highlights/analysis/recording-transcriber.js';
-import { LivefxServer } from '../server/livefx-server.js';
-import { highlightShowEvents, makeHighlightShow } from './helpers/highlight-fixture.js';
+import type { LivefxServer } from '../server/livefx-server.js';
+import { highlightShowEvents } from './helpers/highlight-fixture.js';
+import { startShowServer, type ShowServer } from './helpers/show-server.js';
 
-let scratch: string;
+let opened: ShowServer | undefined;
 let server: LivefxServer;
 let url: string;
 let showFile: string;
@@ -46,16 +43,11 @@ const counts = async (recordingId: string): Promise<{ words: number; transcripti
 };
 
 beforeAll(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'livefx-studio-transcripts-'));
-  showFile = await makeHighlightShow(scratch);
-  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_LOG_LEVEL: 'silent', LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
-  url = (await server.start()).url;
+  opened = await startShowServer('studio-transcripts');
+  ({ showFile, server, url } = opened);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => opened?.close());
 
 describe('recordings without a transcript', () => {
   it('are transcribed once with the speech engine, and highlights use those words for captions and chapter titles', async () => {

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAfterTests } from './helpers/test-lifecycle.js';
 import { makeSpeech, normaliseWords, type SpeechFixture } from './helpers/asr-speech.js';
 import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
@@ -31,11 +32,7 @@ beforeAll(async () => {
   browser = await launchChromium([`--use-file-for-fake-audio-capture=${wav}`]);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => closeAfterTests({ browser, server, scratch: dir }));
 
 interface CaptionAreaStats {
   /** Share of the caption area's pixels that are dark (the caption box) and bright (its text). */

@@ -54,3 +54,17 @@ export function writeSetting(key: string, value: string): void {
     // storage is off: nothing to remember it in
   }
 }
+
+/** A new element with its class and text. */
+export function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Shows a message in the target, or hides it when there is none. */
+export function showError(target: HTMLElement, message: string | null): void {
+  target.textContent = message ?? '';
+  target.hidden = !message;
+}

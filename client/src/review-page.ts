@@ -1,5 +1,6 @@
-import { byTestId, queryParam, renderStats } from './page-elements.js';
-import { authFetch, withPageToken } from './page-token.js';
+import { callApi } from './page-api.js';
+import { byTestId, element, queryParam, renderStats, showError } from './page-elements.js';
+import { withPageToken } from './page-token.js';
 
 type ReviewState = 'pending' | 'approved' | 'rejected';
 
@@ -35,8 +36,6 @@ interface JobView {
   updatedAt: string;
 }
 
-type ApiAnswer<T> = { ok: true; body: T } | { ok: false; status: number; message: string };
-
 const API = '/v1/video/highlights';
 const POLL_MS = 1000;
 
@@ -49,38 +48,7 @@ function formatClock(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${String(m).padStart(2, '0')}:${s}`;
 }
 
-async function callApi<T>(method: string, route: string, body?: unknown): Promise<ApiAnswer<T>> {
-  let response: Response;
-  try {
-    response = await authFetch(route, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
-  } catch (error) {
-    return { ok: false, status: 0, message: `the server cannot be reached (${(error as Error).message})` };
-  }
-  const text = await response.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // A non-JSON answer (a proxy's error page): report the status below.
-  }
-  if (!response.ok) {
-    const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${response.status}`;
-    return { ok: false, status: response.status, message };
-  }
-  return { ok: true, body: parsed as T };
-}
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function showError(target: HTMLElement, message: string | null): void {
-  target.textContent = message ?? '';
-  target.hidden = !message;
-}
 
 /** One clip's card: player, score, reasons, review buttons and the trim control. */
 class ClipCard {

@@ -1,6 +1,9 @@
 import type { Logger } from '../../core/logger.js';
 import type { RecordingCatalogStore, RecordingEvent } from '../../recorder/recording-catalog.js';
+import type { LivefxConfig } from '../../core/config.js';
+import type { Recorder } from '../../recorder/recorder.js';
 import type { AsrEngine } from '../../transforms/subtitles/asr-engine.js';
+import { createAsrEngine, type AsrEngineConfig } from '../../transforms/subtitles/create-asr-engine.js';
 import { transcribeFile, UnreadableMediaError } from '../../transforms/subtitles/transcribe-file.js';
 
 /** The event that marks a recording as transcribed after the fact (its words are `transcript-word` events beside it). */
@@ -17,6 +20,12 @@ export interface RecordingTranscriberOptions {
   log: Logger;
 }
 
+export interface RecordingTranscriberForRecorderOptions {
+  recorder: Recorder;
+  config: AsrEngineConfig & Pick<LivefxConfig, 'LIVEFX_FFMPEG' | 'LIVEFX_FFPROBE'>;
+  log: Logger;
+}
+
 export type TranscriptOrigin = 'stored' | 'transcribed' | 'cached' | 'none';
 
 /**
@@ -30,6 +39,18 @@ export class RecordingTranscriber {
   private readonly running = new Map<string, Promise<TranscriptOrigin>>();
 
   constructor(private readonly options: RecordingTranscriberOptions) {}
+
+  /** The transcriber of a recorder's recordings (the server's and the CLI's): it hears the transformed media where there is some, with the configured engine. */
+  static forRecorder({ recorder, config, log }: RecordingTranscriberForRecorderOptions): RecordingTranscriber {
+    return new RecordingTranscriber({
+      catalog: recorder.catalog,
+      mediaFile: async (id) => (await recorder.media(id, (await recorder.catalog.segments(id, 'transformed')).length > 0 ? 'transformed' : 'original')).file,
+      engine: () => createAsrEngine(config),
+      ffmpeg: config.LIVEFX_FFMPEG,
+      ffprobe: config.LIVEFX_FFPROBE,
+      log,
+    });
+  }
 
   /** Whether the recording has its words (from the live captions, its import, or an earlier transcription). */
   async origin(recordingId: string): Promise<TranscriptOrigin | undefined> {

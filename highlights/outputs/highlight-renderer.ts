@@ -22,18 +22,7 @@ export class HighlightRenderer {
 
   /** Cuts [start, start+duration) by stream copy; `start` must be a keyframe time. Resolves to the cut's real duration. */
   async cut(media: string, start: number, durationS: number, output: string, comment: string, signal: AbortSignal): Promise<number> {
-    const temporary = `${output}.partial.mp4`;
-    try {
-      await this.runner.ffmpegRun(
-        ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-        signal,
-        { stage: `cutting ${path.basename(output)}`, inputS: durationS },
-      );
-      await rename(temporary, output);
-    } finally {
-      // A failed or cancelled cut leaves no partial file behind.
-      await rm(temporary, { force: true });
-    }
+    await this.writeMp4(['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero'], output, comment, signal, { stage: `cutting ${path.basename(output)}`, inputS: durationS });
     return this.runner.durationS(output, signal, `cutting ${path.basename(output)}`);
   }
 
@@ -70,36 +59,15 @@ export class HighlightRenderer {
     const videoFilters = ['format=yuv420p'];
     if (burnCaptions) videoFilters.push(subtitlesFilter(burnCaptions));
     steps.push(`${joined}concat=n=${count}:v=1:a=${hasAudio ? 1 : 0}${hasAudio ? '[vj][aj]' : '[vj]'}`, `[vj]${videoFilters.join(',')}[vout]`);
-    const temporary = `${output}.partial.mp4`;
-    try {
-      await this.runner.ffmpegRun(
-        ['-v', 'error', '-y', '-ss', timeline.start.toFixed(3), '-i', media, '-t', (timeline.end - timeline.start).toFixed(3), '-filter_complex', steps.join(';'), '-map', '[vout]', ...(hasAudio ? ['-map', '[aj]'] : []), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-        signal,
-        { stage: `encoding ${path.basename(output)}`, inputS: timeline.end - timeline.start },
-      );
-      await rename(temporary, output);
-    } finally {
-      await rm(temporary, { force: true });
-    }
+    await this.writeMp4(['-v', 'error', '-y', '-ss', timeline.start.toFixed(3), '-i', media, '-t', (timeline.end - timeline.start).toFixed(3), '-filter_complex', steps.join(';'), '-map', '[vout]', ...(hasAudio ? ['-map', '[aj]'] : []), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k'], output, comment, signal, { stage: `encoding ${path.basename(output)}`, inputS: timeline.end - timeline.start });
     return this.runner.durationS(output, signal, `encoding ${path.basename(output)}`);
   }
 
   /** Final quality: a frame-exact x264 re-encode of [start, start+duration), with the WebVTT burned in when given. Resolves to its duration. */
   async encode(media: string, start: number, durationS: number, output: string, comment: string, burnCaptions: string | null, signal: AbortSignal): Promise<number> {
-    const temporary = `${output}.partial.mp4`;
     const filters = ['format=yuv420p'];
     if (burnCaptions) filters.push(subtitlesFilter(burnCaptions));
-    try {
-      await this.runner.ffmpegRun(
-        ['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-        signal,
-        { stage: `encoding ${path.basename(output)}`, inputS: durationS },
-      );
-      await rename(temporary, output);
-    } finally {
-      // A failed or cancelled cut leaves no partial file behind.
-      await rm(temporary, { force: true });
-    }
+    await this.writeMp4(['-v', 'error', '-y', '-ss', start.toFixed(3), '-i', media, '-t', durationS.toFixed(3), '-map', '0:v:0', '-map', '0:a:0?', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k'], output, comment, signal, { stage: `encoding ${path.basename(output)}`, inputS: durationS });
     return this.runner.durationS(output, signal, `encoding ${path.basename(output)}`);
   }
 
@@ -128,16 +96,10 @@ export class HighlightRenderer {
     const last = clips.length - 1;
     const graph = [...videoSteps, ...(hasAudio ? audioSteps : [])].join(';');
     const inputs = clips.flatMap((clip) => ['-i', clip.file]);
-    const temporary = `${output}.partial.mp4`;
     try {
-      await this.runner.ffmpegRun(
-        ['-v', 'error', '-y', ...inputs, '-i', metadata, '-filter_complex', graph, '-map', `[v${last}]`, ...(hasAudio ? ['-map', `[a${last}]`] : []), '-map_metadata', String(clips.length), '-map_chapters', String(clips.length), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-        signal,
-        { stage: 'reel (crossfades)', inputS: offset },
-      );
-      await rename(temporary, output);
+      await this.writeMp4(['-v', 'error', '-y', ...inputs, '-i', metadata, '-filter_complex', graph, '-map', `[v${last}]`, ...(hasAudio ? ['-map', `[a${last}]`] : []), '-map_metadata', String(clips.length), '-map_chapters', String(clips.length), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '128k'], output, comment, signal, { stage: 'reel (crossfades)', inputS: offset });
     } finally {
-      await Promise.all([rm(metadata, { force: true }), rm(temporary, { force: true })]);
+      await rm(metadata, { force: true });
     }
     return this.runner.durationS(output, signal, 'reel');
   }
@@ -169,14 +131,15 @@ export class HighlightRenderer {
 
   /** Stream-copies the files of a concat list into one MP4, with the chapters of an ffmetadata file when given. */
   private async join(list: string, metadata: string | null, output: string, comment: string, signal: AbortSignal, stage: string, inputS: number): Promise<void> {
-    const temporary = `${output}.partial.mp4`;
     const chapters = metadata ? ['-i', metadata, '-map_metadata', '1', '-map_chapters', '1'] : [];
+    await this.writeMp4(['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, ...chapters, '-map', '0', '-c', 'copy'], output, comment, signal, { stage, inputS });
+  }
+
+  /** Runs ffmpeg into `<output>.partial.mp4` (provenance comment, faststart) and renames it to `output` once whole: a failed or cancelled run leaves no partial file behind. */
+  private async writeMp4(args: string[], output: string, comment: string, signal: AbortSignal, progress: { stage: string; inputS: number }): Promise<void> {
+    const temporary = `${output}.partial.mp4`;
     try {
-      await this.runner.ffmpegRun(
-        ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, ...chapters, '-map', '0', '-c', 'copy', '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary],
-        signal,
-        { stage, inputS },
-      );
+      await this.runner.ffmpegRun([...args, '-metadata', `comment=${comment}`, '-movflags', '+faststart', temporary], signal, progress);
       await rename(temporary, output);
     } finally {
       await rm(temporary, { force: true });

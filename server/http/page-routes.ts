@@ -4,7 +4,35 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-const PAGES: Record<string, string> = { '/': 'index.html', '/publish': 'publish.html', '/watch': 'watch.html', '/operator': 'operator.html', '/review': 'review.html', '/studio': 'studio.html' };
+/** A page's body file, what its shared head (client/page-head.html) is filled with, and the scripts it ends with. */
+interface PageEntry {
+  file: string;
+  title: string;
+  /** The page's compiled module under dist/web/client/src, loaded last. */
+  module: string;
+  stylesheets?: string[];
+  /** Classic scripts the module relies on, loaded before it. */
+  scripts?: string[];
+}
+
+const SOCKET_IO = '/socket.io/socket.io.js';
+
+const PAGES: Record<string, PageEntry> = {
+  '/': { file: 'index.html', title: 'Home', module: 'home-page', scripts: [SOCKET_IO] },
+  '/publish': { file: 'publish.html', title: 'Publish', module: 'publish-page', scripts: [SOCKET_IO] },
+  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', scripts: [SOCKET_IO, '/vendor/hls.min.js'] },
+  '/operator': { file: 'operator.html', title: 'Operator', module: 'operator-page', scripts: [SOCKET_IO] },
+  '/review': { file: 'review.html', title: 'Highlights review', module: 'review-page' },
+  '/studio': { file: 'studio.html', title: 'Studio', module: 'studio-page', stylesheets: ['/static/studio.css'] },
+};
+
+/** One head and one ending for every page, so the pages' files hold only their bodies (no inline script or style: CSP stays strict). */
+function pageDocument(headTemplate: string, body: string, page: PageEntry): string {
+  const stylesheets = (page.stylesheets ?? []).map((href) => `<link rel="stylesheet" href="${href}">\n`).join('');
+  const scripts = (page.scripts ?? []).map((src) => `<script src="${src}"></script>\n`).join('');
+  const head = headTemplate.replace('{{title}}', page.title).replace('{{stylesheets}}', stylesheets);
+  return `${head}${body}${scripts}<script type="module" src="/assets/client/src/${page.module}.js"></script>\n</body>\n</html>\n`;
+}
 
 /** The streamer, viewer, operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
 export async function registerPageRoutes(app: FastifyInstance, projectRoot: string): Promise<void> {
@@ -15,9 +43,11 @@ export async function registerPageRoutes(app: FastifyInstance, projectRoot: stri
   app.get('/vendor/hls.min.js', async (_request, reply) =>
     reply.header('Content-Type', 'text/javascript; charset=utf-8').send(await readFile(hlsScript)),
   );
-  for (const [route, file] of Object.entries(PAGES)) {
-    app.get(route, async (_request, reply) =>
-      reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(await readFile(path.join(clientDir, file))),
-    );
+  const headFile = path.join(clientDir, 'page-head.html');
+  for (const [route, page] of Object.entries(PAGES)) {
+    app.get(route, async (_request, reply) => {
+      const [head, body] = await Promise.all([readFile(headFile, 'utf8'), readFile(path.join(clientDir, page.file), 'utf8')]);
+      return reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(pageDocument(head, body, page));
+    });
   }
 }

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { ADMIN_TOKEN, adminFetch, createStream as createAdminStream, startServer, waitFor, type RunningServer } from '../helpers/livefx-process.js';
 
@@ -28,6 +30,15 @@ export async function apiJson(url: string, init: RequestInit = {}): Promise<any>
   const response = await api(url, init);
   if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} answered ${response.status}: ${await response.text()}`);
   return response.json();
+}
+
+/** Downloads a finished recording's media of one kind into the server's data directory; answers the file. */
+export async function downloadRecordingMedia(server: RunningServer, recordingId: string, kind: string): Promise<string> {
+  const response = await api(`${server.url}/v1/recordings/${recordingId}/media/${kind}`);
+  expect(response.status).toBe(200);
+  const file = path.join(server.dataDir, `download-${kind}.mp4`);
+  await writeFile(file, Buffer.from(await response.arrayBuffer()));
+  return file;
 }
 
 export const createStream = (serverUrl: string, title: string): ReturnType<typeof createAdminStream> => createAdminStream(serverUrl, title);
@@ -75,8 +86,8 @@ export async function childrenOf(parentPid: number): Promise<ChildProcessInfo[]>
   return children;
 }
 
-/** Processes (any parent) whose command line mentions `text`, e.g. a server's data directory. */
-export async function processesMentioning(text: string): Promise<ChildProcessInfo[]> {
+/** Processes (any parent) whose command line mentions `text`, e.g. a server's data directory; `liveOnly` leaves zombies out. */
+export async function processesMentioning(text: string, { liveOnly = false }: { liveOnly?: boolean } = {}): Promise<ChildProcessInfo[]> {
   const found: ChildProcessInfo[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
@@ -84,6 +95,7 @@ export async function processesMentioning(text: string): Promise<ChildProcessInf
       const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
       if (!cmdline.includes(text)) continue;
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      if (liveOnly && stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
       found.push({ pid: Number(entry), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cmdline });
     } catch {
       // it ended while we looked

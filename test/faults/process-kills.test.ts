@@ -1,11 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WhepClient, type ViewerFrame } from '../helpers/whep-client.js';
 import { WhipClient } from '../helpers/whip-client.js';
 import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
-import { api, apiJson, childrenOf, createStream, eventsOf, probeMedia, recordingOf, sleep, startFaultServer, type ChildProcessInfo } from './fault-server.js';
+import { api, apiJson, downloadRecordingMedia, childrenOf, createStream, eventsOf, probeMedia, recordingOf, sleep, startFaultServer, type ChildProcessInfo } from './fault-server.js';
 
 // The ASR worker here is the command engine (LIVEFX_ASR_COMMAND) running a FAKE engine: a real child
 // process that can be killed from outside. PocketSphinx runs in a thread inside the pipeline worker,
@@ -123,10 +121,7 @@ describe('fault: each process of a live stream is killed mid-stream', () => {
     await waitFor('the recording complete', async () => ((await apiJson(`${server!.url}/v1/recordings/${recording.id}`)).state === 'complete' ? true : undefined));
     const frames: Record<string, number> = {};
     for (const kind of ['original', 'transformed']) {
-      const response = await api(`${server.url}/v1/recordings/${recording.id}/media/${kind}`);
-      expect(response.status).toBe(200);
-      const file = path.join(server.dataDir, `download-${kind}.mp4`);
-      await writeFile(file, Buffer.from(await response.arrayBuffer()));
+      const file = await downloadRecordingMedia(server, recording.id, kind);
       frames[kind] = probeMedia(file).videoFrames;
     }
     // Every frame the server assembled (livefx_frames_in_total; UDP loss on a loaded loopback can take some

@@ -1,10 +1,8 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WhepClient } from '../helpers/whep-client.js';
 import { WhipClient } from '../helpers/whip-client.js';
 import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
-import { api, apiJson, createStream, eventsOf, probeMedia, recordingOf, startFaultServer } from './fault-server.js';
+import { apiJson, downloadRecordingMedia, createStream, eventsOf, probeMedia, recordingOf, startFaultServer } from './fault-server.js';
 import { UdpRelay } from './udp-relay.js';
 
 const GAP_MS = 5000;
@@ -80,10 +78,7 @@ describe('fault: the publisher network drops every packet for 5 s', () => {
     // The recording holds the whole session, the gap as a jump in time: both media play to its end.
     const mediaS: Record<string, number> = {};
     for (const kind of ['original', 'transformed']) {
-      const response = await api(`${server.url}/v1/recordings/${recording.id}/media/${kind}`);
-      expect(response.status).toBe(200);
-      const file = path.join(server.dataDir, `download-${kind}.mp4`);
-      await writeFile(file, Buffer.from(await response.arrayBuffer()));
+      const file = await downloadRecordingMedia(server, recording.id, kind);
       mediaS[kind] = probeMedia(file).durationS;
       expect(Math.abs(mediaS[kind]! - finished.durationS), `${kind}: ${mediaS[kind]} s of ${finished.durationS} s`).toBeLessThan(1.5);
     }

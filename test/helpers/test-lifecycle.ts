@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { launchChromium } from './chromium.js';
@@ -8,6 +9,8 @@ export interface OpenedForTests {
   server?: RunningServer | undefined;
   browser?: Browser | undefined;
   sockets?: readonly Socket[];
+  /** A scratch folder of the file's fixtures, removed last. */
+  scratch?: string | undefined;
 }
 
 /** The built server and Debian's Chromium, started together for a file of browser tests. */
@@ -28,9 +31,10 @@ export function trackedSocket(sockets: Socket[], url: string, token?: string): S
   return socket;
 }
 
-/** Closes the browser first (its pages hold connections to the server), then the sockets, then the server. */
+/** Closes the browser first (its pages hold connections to the server), then the sockets, then the server; removes the scratch folder last. */
 export async function closeAfterTests(opened: OpenedForTests): Promise<void> {
   await opened.browser?.close();
   for (const socket of opened.sockets ?? []) socket.close();
   await opened.server?.stop();
+  if (opened.scratch) await rm(opened.scratch, { recursive: true, force: true });
 }
