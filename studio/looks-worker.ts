@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Y4mReader } from '../core/media/y4m-reader.js';
-import { diesWithParent } from '../core/process/dies-with-parent.js';
+import type { PipedProcess } from '../core/process/piped-process.js';
+import { ProcessRunner } from '../core/process/process-runner.js';
 import { Chain, type ChainEntry } from '../transforms/chain.js';
 import type { ChainSpec } from '../transforms/chain-spec.js';
 import { I420Frame, i420ByteLength } from '../transforms/frame.js';
@@ -27,23 +27,20 @@ export type LooksWorkerMessage = { type: 'frames'; frames: number } | { type: 'd
 
 const data = workerData as LooksWorkerData;
 const port = parentPort!;
-const children: ChildProcess[] = [];
+const runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
+const children: PipedProcess[] = [];
 
 port.on('message', (message: { type: 'abort' }) => {
-  if (message.type === 'abort') for (const child of children) child.kill('SIGKILL');
+  if (message.type === 'abort') for (const child of children) void child.close();
 });
 
-function start(args: string[], stdin: 'pipe' | 'ignore'): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const [program, argv] = diesWithParent(data.ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args]);
-  const child = spawn(program, argv, { stdio: [stdin, stdin === 'pipe' ? 'ignore' : 'pipe', 'pipe'] });
+function start(role: string, args: string[], stdin: 'pipe' | 'ignore'): { child: PipedProcess; stderr: () => string; exited: Promise<number | null> } {
+  const child = runner.open({ role, command: runner.ffmpeg, args: ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], stdin });
   children.push(child);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-4000)));
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('error', () => resolve(-1));
-    child.on('close', (code) => resolve(code));
-  });
-  return { child, stderr: () => stderr.trim().split('\n').slice(-3).join(' | '), exited };
+  // The encoder writes its file; anything it might print on stdout is drained, never left to block it.
+  if (stdin === 'pipe') child.process.stdout.resume();
+  const exited = child.exited.then((exit) => (child.startError ? -1 : exit.code));
+  return { child, stderr: () => child.stderr.trim().split('\n').slice(-3).join(' | '), exited };
 }
 
 async function run(): Promise<number> {
@@ -65,19 +62,19 @@ async function run(): Promise<number> {
   };
   const reader = new Y4mReader(frameBytes, acquire, (buffer) => ready.push(byBuffer.get(buffer)!));
   const clock = { frameIndex: 0, frameIntervalMs: 1000 / data.fps };
-  const encoder = start(data.encoderArgs, 'pipe');
-  const decoder = start(data.decoderArgs, 'ignore');
+  const encoder = start('encoder', data.encoderArgs, 'pipe');
+  const decoder = start('decoder', data.decoderArgs, 'ignore');
   let encoderFailed = false;
   void encoder.exited.then((code) => {
     if (code !== 0) {
       encoderFailed = true;
-      decoder.child.kill('SIGKILL');
+      void decoder.child.close();
     }
   });
-  const stdin = encoder.child.stdin!;
+  const stdin = encoder.child.process.stdin!;
   stdin.on('error', () => undefined);
   let frames = 0;
-  for await (const chunk of decoder.child.stdout as AsyncIterable<Buffer>) {
+  for await (const chunk of decoder.child.process.stdout as AsyncIterable<Buffer>) {
     reader.push(chunk);
     while (ready.length > 0) {
       const frame = ready.shift()!;
@@ -96,8 +93,8 @@ async function run(): Promise<number> {
   chain.close();
   const decoderCode = await decoder.exited;
   if (encoderFailed || decoderCode !== 0) {
-    encoder.child.kill('SIGKILL');
-    decoder.child.kill('SIGKILL');
+    void encoder.child.close();
+    void decoder.child.close();
     const who = encoderFailed ? `encoder: ${encoder.stderr()}` : `decoder exited with ${decoderCode}: ${decoder.stderr()}`;
     throw new Error(`look pass failed (${who})`);
   }

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,29 @@ describe('import boundaries of the repository', () => {
 
   it('there is no import cycle between top-level folders', () => {
     expect(problems.cycles).toEqual([]);
+  });
+});
+
+/** Source files that import child_process for more than its types (benchmarks and tests are tools, not the product). */
+function processLaunchers(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const file = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!['node_modules', 'dist', '.git', 'test', 'benchmarks'].includes(entry.name) && !entry.name.startsWith('.')) walk(file);
+      } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+        if (/^import\s+(?!type\s)[^;]*from\s+['"](node:)?child_process['"]/m.test(readFileSync(path.join(root, file), 'utf8'))) found.push(file);
+      }
+    }
+  };
+  walk('');
+  return found.sort();
+}
+
+describe('process launches (issue 13: one process runner)', () => {
+  it('only core/process/ starts child processes; everything else goes through ProcessRunner or SupervisedProcess', () => {
+    expect(processLaunchers(projectRoot)).toEqual(['core/process/piped-process.ts', 'core/process/process-runner.ts', 'core/process/supervised-process.ts']);
   });
 });
 

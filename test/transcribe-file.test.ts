@@ -117,6 +117,15 @@ describe('transcribeFile', () => {
     expect((garbled as Error).message).not.toContain(' @ 0x');
   });
 
+  it('says which program could not start when ffprobe or ffmpeg is missing (not a file the user must fix)', async () => {
+    const missingProbe = await transcribeFile(speech.file, { engine: new PocketSphinxEngine(), ffprobe: '/nonexistent/ffprobe' }).catch((caught: unknown) => caught);
+    expect(missingProbe).not.toBeInstanceOf(UnreadableMediaError);
+    expect((missingProbe as Error).message).toMatch(/^cannot run \/nonexistent\/ffprobe: /);
+    const missingDecoder = await transcribeFile(speech.file, { engine: new PocketSphinxEngine(), ffmpeg: '/nonexistent/ffmpeg' }).catch((caught: unknown) => caught);
+    expect(missingDecoder).not.toBeInstanceOf(UnreadableMediaError);
+    expect((missingDecoder as Error).message).toMatch(/cannot run ffmpeg: could not start ffmpeg for the decoder \(\/nonexistent\/ffmpeg\)/);
+  });
+
   it('refuses a file without an audio stream', async () => {
     const silentVideo = path.join(dir, 'no-audio.mp4');
     await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', silentVideo]);

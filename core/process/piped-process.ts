@@ -12,6 +12,8 @@ export interface PipedProcessOptions {
   args: readonly string[];
   /** 'pipe' to feed it (an encoder), 'ignore' otherwise. */
   stdin: 'pipe' | 'ignore';
+  /** Added to this process's environment (an ASR engine's settings). */
+  env?: Record<string, string>;
 }
 
 export interface ProcessExit {
@@ -20,10 +22,12 @@ export interface ProcessExit {
 }
 
 /**
- * One long-running child of the main thread with piped stdout/stderr (a render's decoder or encoder),
- * started through setpriv so it dies with this process. Unlike the live pipeline's SupervisedProcess
- * it is never restarted: a crash fails the run, with the child's last words (`failureMessage`).
- * Start it with ProcessRunner.open().
+ * One long-running child with piped stdout/stderr (a render's decoder or encoder, a file's audio
+ * decoder, an ASR command engine), started through setpriv so it dies with the thread that started it:
+ * the main thread's children die with the server, a pipeline worker's with that worker (which owns its stream).
+ * Unlike the live pipeline's SupervisedProcess it is never restarted: a crash fails the run, with the
+ * child's last words (`failureMessage`). Start it with ProcessRunner.open(); read its output from
+ * `process.stdout`, feed `process.stdin`, and learn of its end from `exited`.
  */
 export class PipedProcess {
   readonly process: ChildProcessByStdio<Writable | null, Readable, Readable>;
@@ -32,14 +36,15 @@ export class PipedProcess {
   readonly role: string;
   private readonly command: string;
   private stderrTail = '';
-  private spawnError: Error | undefined;
+  private spawnError: NodeJS.ErrnoException | undefined;
   private exitInfo: ProcessExit | undefined;
 
   constructor(options: PipedProcessOptions) {
     this.role = options.role;
     this.command = options.command;
     const [program, argv] = diesWithParent(options.command, options.args);
-    this.process = spawn(program, argv, { stdio: [options.stdin, 'pipe', 'pipe'] }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+    const env = options.env ? { ...process.env, ...options.env } : process.env;
+    this.process = spawn(program, argv, { stdio: [options.stdin, 'pipe', 'pipe'], env }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
     this.process.stderr.setEncoding('utf8');
     this.process.stderr.on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
@@ -54,6 +59,16 @@ export class PipedProcess {
       });
       this.process.on('close', (code, signal) => resolve((this.exitInfo = { code, signal })));
     });
+  }
+
+  /** The last 4 KiB the child wrote to stderr. */
+  get stderr(): string {
+    return this.stderrTail;
+  }
+
+  /** Why spawn failed ('ENOENT', 'EACCES' in its `code`); undefined once the child started. */
+  get startError(): NodeJS.ErrnoException | undefined {
+    return this.process.pid === undefined ? this.spawnError : undefined;
   }
 
   get running(): boolean {

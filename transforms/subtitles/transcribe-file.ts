@@ -1,20 +1,21 @@
-import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { diesWithParent } from '../../core/process/dies-with-parent.js';
+import { FfmpegError, JobCancelledError, ProcessRunner } from '../../core/process/process-runner.js';
 import type { AsrEngine, AsrResult, AsrStream } from './asr-engine.js';
 import { CaptionLayout, type CaptionCue, type CaptionLayoutOptions } from './caption-layout.js';
 import type { Transcript } from './transcript-formats.js';
 
 const SAMPLE_RATE = 16000;
 const CHUNK_SAMPLES = SAMPLE_RATE / 10;
-const STDERR_TAIL_BYTES = 4096;
 
 export interface TranscribeFileOptions {
   engine: AsrEngine;
   /** 0..1, called as the audio is decoded, and with 1 at the end. */
   onProgress?: (fraction: number) => void;
+  /** Ignored when `runner` is given (its ffmpeg and ffprobe are used). */
   ffmpeg?: string;
   ffprobe?: string;
+  /** Starts the probe and the decoder; default: a runner of its own with `ffmpeg`/`ffprobe`. */
+  runner?: ProcessRunner;
   layout?: CaptionLayoutOptions;
   /** Stops the decoder and the engine; transcribeFile then rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -48,25 +49,20 @@ function reasonFrom(stderr: string, file: string): string {
   return lines.slice(-2).join('; ') || 'ffmpeg gave no reason';
 }
 
-function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', (error) => reject(new Error(`cannot run ${command}: ${error.message}`)));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** Duration in ms (0 when the container does not say); throws UnreadableMediaError for no file or no audio. */
-async function probe(file: string, ffprobe: string): Promise<number> {
-  const result = await run(ffprobe, ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type', '-of', 'json', file]);
-  if (result.code !== 0) throw new UnreadableMediaError(file, reasonFrom(result.stderr, file));
+async function probe(file: string, runner: ProcessRunner, signal: AbortSignal | undefined): Promise<number> {
+  let stdout: string;
+  try {
+    stdout = await runner.probe(['-show_entries', 'format=duration:stream=codec_type', '-of', 'json', file], signal, { stage: 'transcription probe' });
+  } catch (error) {
+    if (error instanceof JobCancelledError && signal) throw abortReason(signal);
+    if (error instanceof FfmpegError && error.startFailed) throw new Error(`cannot run ${runner.ffprobe}: ${error.message}`, { cause: error });
+    if (error instanceof FfmpegError && error.exitCode !== null) throw new UnreadableMediaError(file, reasonFrom(error.stderr, file));
+    throw error;
+  }
   let output: unknown;
   try {
-    output = JSON.parse(result.stdout || '{}');
+    output = JSON.parse(stdout || '{}');
   } catch {
     throw new UnreadableMediaError(file, 'ffprobe gave no readable answer');
   }
@@ -82,7 +78,8 @@ async function probe(file: string, ffprobe: string): Promise<number> {
  * any audio or video to s16le 16 kHz mono, fed in 100 ms chunks with back-pressure.
  */
 export async function transcribeFile(file: string, options: TranscribeFileOptions): Promise<Transcript> {
-  const durationMs = await probe(file, options.ffprobe ?? 'ffprobe');
+  const runner = options.runner ?? new ProcessRunner({ ...(options.ffmpeg ? { ffmpeg: options.ffmpeg } : {}), ...(options.ffprobe ? { ffprobe: options.ffprobe } : {}), label: 'transcription' });
+  const durationMs = await probe(file, runner, options.signal);
   const stream = options.engine.open({ sampleRate: SAMPLE_RATE });
   const utterances: AsrResult[] = [];
   const layout = new CaptionLayout(options.layout);
@@ -98,7 +95,7 @@ export async function transcribeFile(file: string, options: TranscribeFileOption
     keep(layout.push('final', result));
   });
   try {
-    await feed(file, stream, durationMs, options);
+    await feed(file, stream, durationMs, runner, options);
     await stream.end();
   } catch (error) {
     await stream.close();
@@ -118,34 +115,36 @@ export async function transcribeFile(file: string, options: TranscribeFileOption
   };
 }
 
-function feed(file: string, stream: AsrStream, durationMs: number, options: TranscribeFileOptions): Promise<void> {
+function feed(file: string, stream: AsrStream, durationMs: number, runner: ProcessRunner, options: TranscribeFileOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     // The decoder dies with this process (a server killed mid-transcription leaves no ffmpeg behind).
-    const [command, args] = diesWithParent(options.ffmpeg ?? 'ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1']);
-    const decoder = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const decoder = runner.open({
+      role: 'decoder',
+      command: runner.ffmpeg,
+      args: ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 's16le', 'pipe:1'],
+      stdin: 'ignore',
+    });
+    const output = decoder.process.stdout;
     // An aligned buffer of our own: pipe chunks may start at odd byte offsets.
     const chunk = new Int16Array(CHUNK_SAMPLES);
     const chunkBytes = new Uint8Array(chunk.buffer);
     let filled = 0;
     let samples = 0;
     let reported = 0;
-    let stderr = '';
     let failed = false;
     const fail = (error: Error): void => {
       if (failed) return;
       failed = true;
-      decoder.kill('SIGKILL');
+      void decoder.close();
       reject(error);
     };
     stream.once('error', (error) => fail(error));
     if (options.signal?.aborted) fail(abortReason(options.signal));
     options.signal?.addEventListener('abort', () => fail(abortReason(options.signal!)), { once: true });
-    stream.on('drain', () => decoder.stdout.resume());
-    decoder.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-STDERR_TAIL_BYTES)));
-    decoder.on('error', (error) => fail(new Error(`cannot run ffmpeg: ${error.message}`)));
+    stream.on('drain', () => output.resume());
     const push = (view: Int16Array): void => {
       samples += view.length;
-      if (!stream.write(view)) decoder.stdout.pause();
+      if (!stream.write(view)) output.pause();
       const fraction = durationMs > 0 ? Math.min(0.99, (samples / SAMPLE_RATE) * 1000 / durationMs) : 0;
       // Progress in steps of 1 %, so a caller drawing a bar is not called 10 times per second of audio.
       if (fraction - reported >= 0.01) {
@@ -153,7 +152,7 @@ function feed(file: string, stream: AsrStream, durationMs: number, options: Tran
         options.onProgress?.(fraction);
       }
     };
-    decoder.stdout.on('data', (data: Buffer) => {
+    output.on('data', (data: Buffer) => {
       let offset = 0;
       while (offset < data.length) {
         const take = Math.min(chunkBytes.length - filled, data.length - offset);
@@ -166,10 +165,15 @@ function feed(file: string, stream: AsrStream, durationMs: number, options: Tran
         }
       }
     });
-    decoder.on('close', (code, signal) => {
+    // `exited` settles after 'close', so every decoded byte has been pushed.
+    void decoder.exited.then((exit) => {
       if (failed) return;
-      if (code !== 0) {
-        fail(new UnreadableMediaError(file, signal ? `ffmpeg was killed by ${signal}` : reasonFrom(stderr, file)));
+      if (decoder.startFailed(exit)) {
+        fail(new Error(`cannot run ffmpeg: ${decoder.failureMessage(exit)}`));
+        return;
+      }
+      if (exit.code !== 0) {
+        fail(new UnreadableMediaError(file, exit.signal ? `ffmpeg was killed by ${exit.signal}` : reasonFrom(decoder.stderr, file)));
         return;
       }
       const whole = filled - (filled % 2);

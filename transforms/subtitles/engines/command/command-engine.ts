@@ -1,3 +1,4 @@
+import { ProcessRunner } from '../../../../core/process/process-runner.js';
 import type { AsrEngine, AsrOpenOptions } from '../../asr-engine.js';
 import { CommandStream } from './command-stream.js';
 
@@ -14,6 +15,8 @@ export interface CommandEngineOptions {
   endTimeoutMs?: number;
   /** Grace between SIGTERM and SIGKILL on close() (default 2 s). */
   killTimeoutMs?: number;
+  /** Starts the engine processes (default: a runner of its own). */
+  runner?: ProcessRunner;
 }
 
 /**
@@ -33,15 +36,18 @@ export function parseCommandLine(text: string): { command: string; args: string[
 export class CommandEngine implements AsrEngine {
   readonly name: string;
   readonly version: string;
+  private readonly runner: ProcessRunner;
 
   constructor(private readonly options: CommandEngineOptions) {
     if (options.command.trim() === '') throw new Error('CommandEngine needs a command');
+    this.runner = options.runner ?? new ProcessRunner({ label: 'ASR' });
     this.name = options.name ?? `command:${options.command.split('/').pop()}`;
     this.version = options.version ?? 'unknown';
   }
 
   open(options: AsrOpenOptions): CommandStream {
     return new CommandStream({
+      runner: this.runner,
       command: this.options.command,
       args: this.options.args ?? [],
       env: this.options.env ?? {},

@@ -1,14 +1,15 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import { z } from 'zod';
-import { diesWithParent, SETPRIV } from '../../../../core/process/dies-with-parent.js';
+import { SETPRIV } from '../../../../core/process/dies-with-parent.js';
+import type { PipedProcess, ProcessExit } from '../../../../core/process/piped-process.js';
+import type { ProcessRunner } from '../../../../core/process/process-runner.js';
 import type { AsrResult, AsrWord } from '../../asr-engine.js';
 import { AsrError } from '../../asr-error.js';
 import { AsrStreamBase } from '../../asr-stream-base.js';
 
 /** The rate the command contract fixes for stdin. */
 export const COMMAND_SAMPLE_RATE = 16000;
-const STDERR_TAIL_BYTES = 2048;
 
 /** One line of the engine's stdout (see transforms/subtitles/README.md). */
 const commandLine = z.discriminatedUnion('type', [
@@ -23,6 +24,8 @@ const commandLine = z.discriminatedUnion('type', [
 ]);
 
 export interface CommandStreamSettings {
+  /** Starts the engine process (ProcessRunner.open), so it is launched like every other child. */
+  runner: ProcessRunner;
   command: string;
   args: string[];
   env: Record<string, string>;
@@ -39,60 +42,45 @@ const EXEC_FAILED_CODES = new Set([126, 127]);
 /**
  * One stream through an external engine process: PCM to its stdin, JSON lines from its stdout.
  * Its death before end() is an `error` (retryable); close() kills it and waits until it is reaped.
- * The process dies with the thread that started it (setpriv --pdeathsig), so a crashed worker
- * thread or server leaves no engine behind.
+ * The process dies with the thread that started it (setpriv --pdeathsig): in the live pipeline that is
+ * the stream's worker thread, which owns it, so a crashed worker or server leaves no engine behind.
  */
 export class CommandStream extends AsrStreamBase {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly exitedPromise: Promise<void>;
-  private stderrTail = '';
+  private readonly engine: PipedProcess;
+  private readonly stdin: Writable;
   private lastWordEndMs = 0;
 
   constructor(private readonly settings: CommandStreamSettings) {
     super({ sampleRate: settings.sampleRate, engineSampleRate: COMMAND_SAMPLE_RATE, label: `ASR command ${settings.command}`, endTimeoutMs: settings.endTimeoutMs });
-    const [program, argv] = diesWithParent(settings.command, settings.args);
-    this.child = spawn(program, argv, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...settings.env, LIVEFX_ASR_SAMPLE_RATE: String(COMMAND_SAMPLE_RATE) },
+    this.engine = settings.runner.open({
+      role: 'ASR engine',
+      command: settings.command,
+      args: settings.args,
+      stdin: 'pipe',
+      env: { ...settings.env, LIVEFX_ASR_SAMPLE_RATE: String(COMMAND_SAMPLE_RATE) },
     });
-    this.exitedPromise = new Promise((resolve) => {
-      this.child.once('close', () => resolve());
-      // A program that never started has nothing to wait for.
-      this.child.once('error', () => {
-        if (this.child.pid === undefined) resolve();
-      });
-    });
-    this.child.stdin.on('error', () => {}); // EPIPE from a dead engine; its exit is reported instead.
-    this.child.stdin.on('drain', () => this.engineDrained());
-    this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (text: string) => {
-      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
-    });
-    createInterface({ input: this.child.stdout, crlfDelay: Infinity }).on('line', (line) => this.onLine(line));
-    this.child.on('error', (error) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      const unavailable = code === 'ENOENT' || code === 'EACCES';
-      this.fail(new AsrError(unavailable ? 'engine_unavailable' : 'engine_crashed', `ASR command ${settings.command} could not run: ${error.message}`, !unavailable));
-    });
-    // 'close' comes after stdout is drained, so every line the engine wrote has been handled.
-    this.child.on('close', (code, signal) => this.onClose(code, signal));
+    this.stdin = this.engine.process.stdin!;
+    this.stdin.on('drain', () => this.engineDrained());
+    createInterface({ input: this.engine.process.stdout, crlfDelay: Infinity }).on('line', (line) => this.onLine(line));
+    // `exited` settles after 'close', which comes after stdout is drained, so every line the engine wrote has been handled.
+    void this.engine.exited.then((exit) => this.onExit(exit));
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.engine.process.pid;
   }
 
   protected override get pendingSamples(): number {
-    return this.child.stdin.writableLength / 2;
+    return this.stdin.writableLength / 2;
   }
 
   protected feed(samples: Int16Array): boolean {
     // Copied: the caller may reuse its buffer while ours waits in the pipe.
-    return this.child.stdin.write(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)));
+    return this.stdin.write(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)));
   }
 
   protected finishInput(): void {
-    this.child.stdin.end();
+    this.stdin.end();
   }
 
   protected dropUtterance(): void {
@@ -100,14 +88,16 @@ export class CommandStream extends AsrStreamBase {
   }
 
   protected async release(): Promise<void> {
-    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
-      const killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.settings.killTimeoutMs);
-      this.child.stdin.destroy();
-      this.child.kill('SIGTERM');
-      await this.exitedPromise;
+    const child = this.engine.process;
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      // SIGTERM first (PipedProcess.close() kills at once): an engine may flush or free a model.
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), this.settings.killTimeoutMs);
+      this.stdin.destroy();
+      child.kill('SIGTERM');
+      await this.engine.exited;
       clearTimeout(killTimer);
     }
-    return this.exitedPromise;
+    await this.engine.exited;
   }
 
   private onLine(line: string): void {
@@ -151,9 +141,15 @@ export class CommandStream extends AsrStreamBase {
     };
   }
 
-  private onClose(code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit({ code, signal }: ProcessExit): void {
     if (this.closed) return;
-    const stderr = this.stderrTail.trim();
+    const startError = this.engine.startError;
+    if (startError) {
+      const unavailable = startError.code === 'ENOENT' || startError.code === 'EACCES';
+      this.fail(new AsrError(unavailable ? 'engine_unavailable' : 'engine_crashed', `ASR command ${this.settings.command} could not run: ${startError.message}`, !unavailable));
+      return;
+    }
+    const stderr = this.engine.stderr.trim();
     if (SETPRIV !== undefined && code !== null && EXEC_FAILED_CODES.has(code) && /failed to execute/.test(stderr)) {
       // setpriv started but could not exec the engine: the same as spawn's ENOENT/EACCES without it.
       this.fail(new AsrError('engine_unavailable', `ASR command ${this.settings.command} could not run: ${stderr.split('\n').at(-1)}`, false));
