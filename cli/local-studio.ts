@@ -3,6 +3,8 @@ import { pino } from 'pino';
 import type { LivefxConfig } from '../core/config.js';
 import { LivefxDatabase } from '../core/database.js';
 import type { Logger } from '../core/logger.js';
+import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
+import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
 import { Recorder } from '../recorder/recorder.js';
 import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
@@ -23,6 +25,8 @@ export interface LocalStudio {
   storyboards: SqliteStoryboardStore;
   templates: TemplateFolder;
   planner: Planner;
+  /** Signs outputs with the data directory's provenance key, as the server does. */
+  signer: ProvenanceSigner;
   /** Finishes the recorder, then closes the database. */
   close(): Promise<void>;
 }
@@ -46,6 +50,7 @@ export function openLocalStudio(config: LivefxConfig): LocalStudio {
     storyboards: new SqliteStoryboardStore(database.db),
     templates,
     planner,
+    signer: new ProvenanceSigner({ keys: new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(config.LIVEFX_DATA_DIR) }) }),
     close: async () => {
       await recorder.close();
       database.close();

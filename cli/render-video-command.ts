@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,7 +22,7 @@ music and provenance: shots come from the shot cache when unchanged, so a varian
   -m, --merge <key=value>  a template's merge field (repeat for each)
   -q, --quality <q>        preview (default: ≤ 640 px, 15 fps, fast) or high (1080 p, 30 fps, x264 CRF)
       --seed <n>           the render's seed (default: the storyboard's)
-  -o, --output <file>      copy the finished video here
+  -o, --output <file>      copy the finished video here, with its signed manifest as <file>.provenance.json
       --json               print the render's result object
   -h, --help               this text
 
@@ -120,6 +120,7 @@ async function runLocal(config: ReturnType<typeof readConfig>, target: Target, o
     storyboards,
     templates,
     presetSpec: async (name) => (await studio.presets.get(name))?.spec,
+    signer: studio.signer,
     cacheMaxBytes: config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
     minFreeBytes: config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
     stallS: config.LIVEFX_HIGHLIGHT_STALL_S,
@@ -150,7 +151,11 @@ async function runLocal(config: ReturnType<typeof readConfig>, target: Target, o
     if (done.status !== 'done') throw new CliError(`render ${id} ${done.status}${done.error ? `: ${done.error}` : ''}`);
     const result = done.result as StoredRenderResult;
     const dir = service.renderDir(id);
-    if (output) await copyFile(path.join(dir, result.file), output);
+    if (output) {
+      await copyFile(path.join(dir, result.file), output);
+      // The signed manifest goes with the copy, so `livefx verify <output>` checks it.
+      await copyFile(path.join(dir, 'manifest.json'), `${output}.provenance.json`).catch(() => undefined);
+    }
     const local = (name: string | null): string | null => (name ? path.join(dir, name) : null);
     return { ...result, file: local(result.file)!, thumbnail: local(result.thumbnail)!, captions: local(result.captions) };
   } finally {
@@ -197,6 +202,9 @@ async function runRemote(baseUrl: string, auth: Record<string, string>, target: 
           const response = await fetch(new URL(result.file, baseUrl), { headers: auth, signal: context.signal });
           if (!response.ok || !response.body) throw new CliError(`downloading ${result.file} failed (${response.status})`);
           await pipeline(Readable.fromWeb(response.body as never), createWriteStream(output));
+          // The signed manifest goes with the download, so `livefx verify <output>` checks it.
+          const manifest = await fetch(new URL(`/v1/video/renders/${id}/files/manifest.json`, baseUrl), { headers: auth, signal: context.signal });
+          if (manifest.ok) await writeFile(`${output}.provenance.json`, await manifest.text());
         }
         const absolute = (route: string | null): string | null => (route ? new URL(route, baseUrl).toString() : null);
         return { ...result, file: absolute(result.file)!, thumbnail: absolute(result.thumbnail)!, captions: absolute(result.captions) };

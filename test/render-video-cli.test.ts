@@ -65,6 +65,10 @@ describe('livefx render-video', () => {
     const info = probe(out);
     expect([info.width, info.height]).toEqual([640, 640]);
     expect(Math.abs(info.duration - 4.5)).toBeLessThanOrEqual(0.1);
+    // The signed manifest came with the download: the copy verifies against the server's key.
+    const verified = await runBuiltCli(['verify', out], { cwd: scratch, env: { LIVEFX_URL: url, LIVEFX_TOKEN: ADMIN_TOKEN }, timeoutMs: 30_000 });
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^verified: signed by key /);
   });
 
   it('names an unknown storyboard and exits 1', async () => {
@@ -99,5 +103,7 @@ describe('livefx render-video', () => {
     expect(result.file.startsWith(path.join(dataDir, 'studio', 'renders'))).toBe(true);
     expect(result.shots).toHaveLength(2);
     expect(probe(out).width).toBe(640);
+    const verified = await runBuiltCli(['verify', out], { cwd: scratch, env: { LIVEFX_URL: '', LIVEFX_DATA_DIR: dataDir }, timeoutMs: 30_000 });
+    expect(verified.code, verified.stderr).toBe(0);
   });
 });
