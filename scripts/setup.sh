@@ -18,7 +18,8 @@ command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 compgen -G '/usr/lib/*/libpocketsphinx.so.3' >/dev/null || missing+=(libpocketsphinx3)
 [[ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ]] || missing+=(pocketsphinx-en-us)
 # Studio voice-overs are spoken by ffmpeg's flite source (Debian's ffmpeg is built with libflite1).
-if command -v ffmpeg >/dev/null 2>&1 && ! ffmpeg -hide_banner -filters 2>/dev/null | grep -q ' flite '; then
+# (Read whole first: with pipefail, grep -q closing the pipe early would fail ffmpeg and the check.)
+if command -v ffmpeg >/dev/null 2>&1 && ! grep -q ' flite ' <<<"$(ffmpeg -hide_banner -filters 2>/dev/null)"; then
   echo "livefx setup: this ffmpeg has no flite source (--enable-libflite): studio voice-overs will fail; Debian's ffmpeg package has it" >&2
 fi
 if $want_test; then
