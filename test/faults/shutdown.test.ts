@@ -34,10 +34,11 @@ describe('fault: graceful shutdown on SIGTERM / SIGINT', () => {
     const socket = socketOf(first.url, '/live');
     socket.on('state', (message: { state: string }) => states.push(message.state));
     expect((await socket.timeout(5000).emitWithAck('subscribe', { streamId: stream.id })).ok).toBe(true);
-    // Decoder, encoder, HLS muxer, caption decoder and the speech engine.
-    const children = await waitFor('the five processes of the stream', async () => {
+    // Decoder, encoder, HLS muxer, caption decoder, the live signals' level decoder and the speech engine
+    // (the level decoder came with the live signals; exactly five held only until it started).
+    const children = await waitFor('the six processes of the stream', async () => {
       const found = await childrenOf(serverPid);
-      return found.length === 5 ? found : undefined;
+      return found.length === 6 ? found : undefined;
     });
     await sleep(Math.max(0, 6000 - (Date.now() - Date.parse(live.startedAt))));
 
