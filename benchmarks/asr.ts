@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ASR_SENTENCES, NOISY_SET, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from '../test/helpers/asr-speech.js';
 import { percentile, renderBarChart, RESULTS_DIR, writeResult } from './bar-chart.js';
-import { projectRoot } from '../test/helpers/livefx-process.js';
 import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
 import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import type { PocketSphinxStream } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-stream.js';

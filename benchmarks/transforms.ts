@@ -21,7 +21,6 @@ import { Lut3d } from '../transforms/lut3d.js';
 import type { Transform } from '../transforms/transform.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { writeResult } from './bar-chart.js';
-import { projectRoot } from '../test/helpers/livefx-process.js';
 
 const SIZES: [number, number][] = [
   [640, 360],

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { isLivefxError } from '../core/errors.js';
 import { storyboardRequestSchema, type Storyboard, type StoryboardRequest } from '../studio/storyboard.js';
 import { openLocalStudio } from './local-studio.js';

@@ -3,14 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../core/config.js';
-import { LivefxServer } from '../server/livefx-server.js';
+import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { ADMIN_TOKEN } from './helpers/livefx-process.js';
 import { runBuiltCli } from './helpers/cli-run.js';
-import { makeStudioSource, MemoryStoryboardStore, testProvenance } from './helpers/studio-fixture.js';
+import { makeStudioSource, MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let source: { file: string; events: { events: unknown[] } };
@@ -44,7 +42,7 @@ function probe(file: string): { width: number; height: number; duration: number 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'livefx-render-video-cli-'));
   source = await makeStudioSource(scratch);
-  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'served'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_STUDIO_MIN_FREE_MB: '0' }), log: pino({ level: 'silent' }), parts: { storyboards: store } });
+  server = studioServer(path.join(scratch, 'served'), { LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
   ({ url } = await server.start());
   recordingId = (await server.recorder.importer.import({ media: source.file, events: source.events as any })).id;
 }, 120_000);
@@ -88,7 +86,7 @@ describe('livefx render-video', () => {
 
   it('renders a storyboard file on LIVEFX_DATA_DIR directly', async () => {
     const dataDir = path.join(scratch, 'local');
-    const local = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN }), log: pino({ level: 'silent' }) });
+    const local = studioServer(dataDir);
     await local.start();
     const localRecording = (await local.recorder.importer.import({ media: source.file, events: source.events as any })).id;
     await local.close();

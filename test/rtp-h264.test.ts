@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NalType, containsIdrSlice, joinAvcc, nalType, splitAnnexB, splitAvcc } from '../core/rtp/h264-nal.js';
 import { H264Packetizer } from '../core/rtp/h264-packetizer.js';
 import { parseH264Sps } from '../core/rtp/h264-sps.js';
-import { RtpFrameAssembler, type AssembledFrame, type RtpPacketView } from '../core/rtp/rtp-frame-assembler.js';
+import { RtpFrameAssembler, type RtpPacketView } from '../core/rtp/rtp-frame-assembler.js';
 import { decodeChecksums, runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { feed as feedAssembler, packetizeFrames, schedule as scheduleDeliveries, type Delivery, type Outcome } from './helpers/rtp-feed.js';
 

@@ -4,19 +4,17 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../core/config.js';
 import { parseChainSpec } from '../transforms/chain-spec.js';
 import { Chain } from '../transforms/chain.js';
 import { I420Frame } from '../transforms/frame.js';
 import { createTransform } from '../transforms/transform-factory.js';
 import { resolveLook } from '../studio/looks.js';
-import { LivefxServer } from '../server/livefx-server.js';
+import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
-import { ADMIN_TOKEN, adminFetch as fetch, createStream, waitFor } from './helpers/livefx-process.js';
+import { adminFetch as fetch, createStream, waitFor } from './helpers/livefx-process.js';
 import { processesMentioning } from './faults/fault-server.js';
-import { fourShotStoryboard, makeStudioImage, makeStudioSource, MemoryStoryboardStore, testProvenance } from './helpers/studio-fixture.js';
+import { fourShotStoryboard, makeStudioImage, makeStudioSource, MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let source: { file: string; events: { events: unknown[] } };
@@ -83,7 +81,7 @@ beforeAll(async () => {
   hangingFfmpeg = path.join(scratch, 'ffmpeg-hanging');
   await writeFile(hangingFfmpeg, `#!/bin/bash\npattern=$(cat ${hangPatternFile})\ncase "$*" in *"$pattern"*) exec -a "ffmpeg-hanging $*" sleep 600;; esac\nexec ffmpeg "$@"\n`);
   await chmod(hangingFfmpeg, 0o755);
-  server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }), log: pino({ level: 'silent' }), parts: { storyboards: store } });
+  server = studioServer(dataDir, { LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
   ({ url } = await server.start());
   recordingId = (await server.recorder.importer.import({ media: source.file, events: source.events as any })).id;
 }, 120_000);
@@ -325,7 +323,7 @@ describe('studio renders', () => {
 
   it('fails clearly at the disk floor and writes nothing', async () => {
     const floorDir = path.join(scratch, 'floor');
-    const floored = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: floorDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_STUDIO_MIN_FREE_MB: String(2 ** 40) }), log: pino({ level: 'silent' }), parts: { storyboards: store } });
+    const floored = studioServer(floorDir, { LIVEFX_STUDIO_MIN_FREE_MB: String(2 ** 40) }, store);
     const started = await floored.start();
     try {
       const imported = await floored.recorder.importer.import({ media: source.file, events: source.events as any });

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
 import { TRANSCRIPTION_EVENT } from '../highlights/analysis/recording-transcriber.js';

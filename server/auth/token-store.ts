@@ -1,6 +1,5 @@
 import type { Migration } from '../../core/database.js';
 import { LivefxError } from '../../core/errors.js';
-import { TypedEmitter } from '../../core/typed-emitter.js';
 
 /** Who may do what. `admin` ⊇ global `operator` ⊇ stream `operator` (its stream only). */
 export type TokenRole = 'admin' | 'operator';

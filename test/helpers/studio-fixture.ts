@@ -1,9 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../core/config.js';
+import { LivefxServer } from '../../server/livefx-server.js';
 import { runFfmpeg } from './ffmpeg-fixtures.js';
+import { ADMIN_TOKEN } from './livefx-process.js';
 import type { StoryboardStore } from '../../studio/ports.js';
 import type { Storyboard, StoryboardBody } from '../../studio/storyboard.js';
+
+/** A silent in-process server on a free port with the admin token, `env` on top, and `store` as its storyboards when given. */
+export function studioServer(dataDir: string, env: Record<string, string> = {}, store?: StoryboardStore): LivefxServer {
+  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
+  return new LivefxServer({ config, log: pino({ level: 'silent' }), ...(store ? { parts: { storyboards: store } } : {}) });
+}
 
 /** What flite says in the studio source and where (transcript-word events follow it). */
 export const STUDIO_SPEECH = [
