@@ -10,9 +10,10 @@ import { adminTokenCommand } from './admin-token-command.js';
 import { verifyCommand } from './verify-command.js';
 import { provenanceKeyCommand } from './provenance-key-command.js';
 import { storyboardCommand } from './storyboard-command.js';
+import { workerCommand } from './worker-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand, renderVideoCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand, renderVideoCommand, workerCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
