@@ -139,7 +139,8 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     const url = this.displayUrl;
     this.options.log.info({ redis: url, queues: [...this.queues.keys()], work: this.options.work }, 'job queue on BullMQ');
     for (const kind of this.queues.keys()) {
-      const queueEvents = new QueueEvents(kind, { connection: this.connection, prefix: this.prefix });
+      // Read from a second back, not from '$': an event written while this reader connects is not lost (a replay is harmless).
+      const queueEvents = new QueueEvents(kind, { connection: this.connection, prefix: this.prefix, lastEventId: `${Date.now() - 1000}-0` });
       queueEvents.on('error', (error) => this.connectionError(error));
       queueEvents.on('progress', ({ jobId }) => void this.emitFor('progress', jobId));
       queueEvents.on('completed', ({ jobId }) => void this.emitFor('done', jobId));
@@ -209,14 +210,17 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   async get(id: string): Promise<Job | undefined> {
     return this.guard(async () => {
       const found = await this.find(id);
-      return found ? this.toJob(found.job, await found.job.getState()) : undefined;
+      return found ? this.toJob(found.job, found.state) : undefined;
     });
   }
 
-  private async find(id: string): Promise<{ job: BullJob; queue: Queue } | undefined> {
+  /** The job and its state, the state read first: the data read after it is at least as new (never "failed" without its reason). */
+  private async find(id: string): Promise<{ job: BullJob; queue: Queue; state: string } | undefined> {
     for (const queue of this.queues.values()) {
+      const state = await queue.getJobState(id);
+      if (state === 'unknown') continue;
       const job = await BullJob.fromId(queue, id);
-      if (job) return { job, queue };
+      if (job) return { job, queue, state };
     }
     return undefined;
   }
@@ -238,7 +242,7 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     return this.guard(async () => {
       const found = await this.find(id);
       if (!found) return undefined;
-      const before = this.toJob(found.job, await found.job.getState());
+      const before = this.toJob(found.job, found.state);
       if (before.status === 'queued' || before.status === 'running') {
         await found.job.updateData({ ...(found.job.data as JobEnvelope), cancelled: true });
         // Whichever process runs it (this one or a worker elsewhere) aborts it.
@@ -262,8 +266,7 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     return this.guard(async () => {
       const found = await this.find(id);
       if (!found) return false;
-      const state = await found.job.getState();
-      if (state === 'active') return false;
+      if (found.state === 'active') return false;
       await found.job.remove();
       return true;
     });
@@ -273,7 +276,7 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   async settled(id: string): Promise<void> {
     for (;;) {
       const found = await this.guard(() => this.find(id));
-      if (!found || (await found.job.getState()) !== 'active') return;
+      if (!found || found.state !== 'active') return;
       await sleep(100);
     }
   }
