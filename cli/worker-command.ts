@@ -51,17 +51,18 @@ export function integerOption(values: CliInvocation['values'], name: string, com
   return parsed;
 }
 
-function queuesOption(values: CliInvocation['values']): readonly string[] | undefined {
+/** --queues as a list of known queues, or the usage error naming the unknown one. */
+export function queuesOption(values: CliInvocation['values'], command: string): readonly string[] | undefined {
   if (typeof values.queues !== 'string') return undefined;
   const queues = values.queues.split(',').map((queue) => queue.trim()).filter(Boolean);
   const unknown = queues.filter((queue) => !(JOB_QUEUES as readonly string[]).includes(queue));
-  if (queues.length === 0 || unknown.length > 0) throw new UsageError(`--queues: unknown queue "${unknown[0] ?? values.queues}" (known: ${JOB_QUEUES.join(', ')})`, 'worker');
+  if (queues.length === 0 || unknown.length > 0) throw new UsageError(`--queues: unknown queue "${unknown[0] ?? values.queues}" (known: ${JOB_QUEUES.join(', ')})`, command);
   return queues;
 }
 
 async function runWorker(invocation: CliInvocation, context: CliContext): Promise<number> {
   const concurrency = integerOption(invocation.values, 'concurrency', 'worker', { min: 1, max: 64 });
-  const queues = queuesOption(invocation.values);
+  const queues = queuesOption(invocation.values, 'worker');
   const config = readConfig(context.env);
   if (!config.LIVEFX_REDIS_URL) throw new CliError('livefx worker takes its jobs from Redis: set LIVEFX_REDIS_URL (the same as the nodes)');
   const log = createLogger(config.LIVEFX_LOG_LEVEL).child({ role: 'worker', pid: process.pid });

@@ -111,6 +111,14 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     this.connection = connectionOf(options.url);
   }
 
+  /** A client that only reads these queues (their counts for an autoscaler): it runs and enqueues nothing. */
+  static observer(options: Omit<BullMqJobQueueOptions, 'work' | 'workKinds' | 'concurrency' | 'attempts'>, kinds: readonly string[]): BullMqJobQueue {
+    const queue = new BullMqJobQueue({ ...options, work: false, concurrency: 1, attempts: 1 });
+    const runsNothing: JobHandler = () => Promise.reject(new Error('an observer of the job queue runs no jobs'));
+    for (const kind of kinds) queue.register(kind, runsNothing);
+    return queue;
+  }
+
   /** LIVEFX_REDIS_URL as shown to people (password hidden). */
   get displayUrl(): string {
     return redisUrlForDisplay(this.options.url);
