@@ -87,9 +87,23 @@ describe('jobs on BullMQ with external workers', () => {
     expect(metrics).toMatch(/^livefx_jobs_deadline_seconds\{queue="highlights"\} \d/m);
     expect(metrics).toMatch(/^livefx_jobs_queue_up 1$/m);
 
+    // The same Idempotency-Key twice at once: one job.
+    const keyed = await Promise.all(
+      [1, 2].map(async () => {
+        const response = await fetch(`${node.url}/v1/video/highlights`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `first-${recordingId}` }, body: JSON.stringify({ recording_id: recordingId, k: 3 }) });
+        return ((await response.json()) as { id: string }).id;
+      }),
+    );
+    expect(keyed).toEqual([`first-${recordingId}`, `first-${recordingId}`]);
+    expect((await api(node, 'GET', '/v1/video/highlights')).body.jobs.filter((job: JobView) => job.id === keyed[0])).toHaveLength(1);
+    const badKey = await fetch(`${node.url}/v1/video/highlights`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': '../x' }, body: JSON.stringify({ recording_id: recordingId }) });
+    expect(badKey.status).toBe(400);
+    expect(((await badKey.json()) as { error: { message: string } }).error.message).toMatch(/Idempotency-Key must be/);
+
     running.push(await startWorker(workerEnv()));
     reference = await finished(node, posted.body.id);
     expect(reference.status, JSON.stringify(reference)).toBe('done');
+    expect((await finished(node, keyed[0]!)).status).toBe('done');
     expect(reference.result!.clips.length).toBeGreaterThan(0);
     const file = await fetch(`${node.url}${reference.result!.clips[0]!.file}`);
     expect(file.status).toBe(200);

@@ -202,7 +202,7 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     if (this.isClosed) throw new Error('the job queue is closed');
     const queue = this.queues.get(kind);
     if (!queue) throw new Error(`no handler for jobs of kind "${kind}"`);
-    if (options.id !== undefined && !JOB_ID_PATTERN.test(options.id)) throw new Error(`job id "${options.id}" must be 1–128 letters, digits, "-", "_" or "." (not digits only)`);
+    if (options.id !== undefined && !JOB_ID_PATTERN.test(options.id)) throw new Error(`job id "${options.id}" must be 1–128 letters, digits, "-", "_" or "." (not digits only, not starting with ".")`);
     const envelope: JobEnvelope = { kind, params };
     // BullMQ keeps one job per id: adding an id that exists returns the job already there.
     const added = await this.guard(() =>

@@ -25,7 +25,7 @@ export interface JobContext {
 export type JobHandler = (job: Job, context: JobContext) => Promise<unknown>;
 
 export interface EnqueueOptions {
-  /** A caller-chosen job id (letters, digits, `-`, `_`, `.`; up to 128; not digits only): the idempotency key. */
+  /** A caller-chosen job id (letters, digits, `-`, `_`, `.`; up to 128; not digits only, not starting with `.`: ids name output folders): the idempotency key. */
   id?: string;
 }
 
@@ -44,7 +44,7 @@ export interface JobQueueStats {
 }
 
 /** Whether a caller's job id is acceptable (kept to what every backend stores as-is; BullMQ takes no all-digit ids). */
-export const JOB_ID_PATTERN = /^(?!\d+$)[A-Za-z0-9_.-]{1,128}$/;
+export const JOB_ID_PATTERN = /^(?!\d+$)[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 
 export type JobQueueEvents = {
   progress: [job: Job];

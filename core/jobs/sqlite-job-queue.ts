@@ -116,7 +116,7 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   private enqueueNow(kind: string, params: unknown, options: EnqueueOptions): Job {
     if (this.isClosed) throw new Error('the job queue is closed');
     if (!this.handlers.has(kind)) throw new Error(`no handler for jobs of kind "${kind}"`);
-    if (options.id !== undefined && !JOB_ID_PATTERN.test(options.id)) throw new Error(`job id "${options.id}" must be 1–128 letters, digits, "-", "_" or "." (not digits only)`);
+    if (options.id !== undefined && !JOB_ID_PATTERN.test(options.id)) throw new Error(`job id "${options.id}" must be 1–128 letters, digits, "-", "_" or "." (not digits only, not starting with ".")`);
     const now = new Date().toISOString();
     const id = options.id ?? randomUUID();
     // The same id twice is one job: the second enqueue returns the first.
