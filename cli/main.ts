@@ -10,9 +10,11 @@ import { adminTokenCommand } from './admin-token-command.js';
 import { verifyCommand } from './verify-command.js';
 import { provenanceKeyCommand } from './provenance-key-command.js';
 import { storyboardCommand } from './storyboard-command.js';
+import { workerCommand } from './worker-command.js';
+import { workersCommand } from './workers-command.js';
 
 /** Every `livefx <command>`; later commands (transcribe, import, highlights) are added to this list. */
-const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand, renderVideoCommand];
+const commands: readonly CliCommand[] = [renderCommand, importCommand, transcribeCommand, highlightsCommand, adminTokenCommand, verifyCommand, provenanceKeyCommand, storyboardCommand, renderVideoCommand, workerCommand, workersCommand];
 
 function topLevelUsage(): string {
   const width = Math.max(...commands.map((command) => command.name.length));
@@ -23,7 +25,7 @@ function topLevelUsage(): string {
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     'Run `livefx <command> --help` for its options. Settings come from the environment',
-    '(LIVEFX_DATA_DIR, LIVEFX_FFMPEG, LIVEFX_URL, LIVEFX_TOKEN, LIVEFX_LOG_LEVEL), as for the server.',
+    '(LIVEFX_DATA_DIR, LIVEFX_FFMPEG, LIVEFX_URL, LIVEFX_TOKEN, LIVEFX_REDIS_URL, LIVEFX_LOG_LEVEL), as for the server.',
   ].join('\n');
 }
 

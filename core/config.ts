@@ -57,6 +57,16 @@ export const configSchema = z.object({
   LIVEFX_IMPORT_MAX_MB: z.coerce.number().positive('must be a positive number of MB').default(8192),
   /** Highlights jobs (POST /v1/video/highlights) that run at once; each runs ffmpeg children; more wait in the queue. */
   LIVEFX_HIGHLIGHT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** Redis for the job queue (BullMQ), e.g. redis://127.0.0.1:6379; unset: jobs live in livefx.db and run in this process. */
+  LIVEFX_REDIS_URL: optionalString(z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')),
+  /** Where jobs run with LIVEFX_REDIS_URL: "embedded" (this node works too) or "external" (only `livefx worker` processes do; the node enqueues). */
+  LIVEFX_WORKERS: z.enum(['embedded', 'external']).default('embedded'),
+  /** Tries per job on BullMQ (a failed try waits 2 s, 4 s, … before the next); a malformed payload or a cancel is never retried. */
+  LIVEFX_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(2),
+  /** How long a worker's lock on a job lasts without renewal (renewed every half of it): a killed worker's job runs elsewhere within about twice this. */
+  LIVEFX_JOB_LOCK_S: z.coerce.number().min(1).max(600).default(6),
+  /** A job's deadline is its enqueue time plus this (seconds): livefx_jobs_deadline_seconds reports the earliest one's distance. */
+  LIVEFX_JOB_DEADLINE_S: z.coerce.number().min(1).max(7 * 86400).default(900),
   /** Size limit of the studio's shot cache ($LIVEFX_DATA_DIR/studio/cache, MB): least recently used shots are evicted above it. */
   LIVEFX_STUDIO_CACHE_MB: z.coerce.number().int('must be a whole number of MB').min(1, 'must be at least 1 MB').default(2048),
   /** Free space (MB) a studio render leaves on the data disk: below it the render fails before writing more. 0: no floor. */
@@ -138,6 +148,9 @@ const checkedSchema = configSchema.superRefine((config, context) => {
       path: ['HOST'],
       message: `binding to ${config.HOST} exposes livefx beyond this machine: set LIVEFX_ADMIN_TOKEN (at least 24 characters) first, or bind to 127.0.0.1`,
     });
+  }
+  if (config.LIVEFX_WORKERS === 'external' && !config.LIVEFX_REDIS_URL) {
+    context.addIssue({ code: 'custom', path: ['LIVEFX_WORKERS'], message: '"external" workers take jobs from Redis: set LIVEFX_REDIS_URL too, or leave LIVEFX_WORKERS at "embedded"' });
   }
   if ((config.LIVEFX_TLS_CERT === undefined) !== (config.LIVEFX_TLS_KEY === undefined)) {
     context.addIssue({ code: 'custom', path: [config.LIVEFX_TLS_CERT ? 'LIVEFX_TLS_KEY' : 'LIVEFX_TLS_CERT'], message: 'HTTPS needs both LIVEFX_TLS_CERT and LIVEFX_TLS_KEY' });

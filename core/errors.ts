@@ -84,6 +84,7 @@ const CODE_STATUS = {
   job_not_done: 409,
   no_approved_clips: 409,
   render_not_found: 404,
+  queue_unavailable: 503,
   // Studio (storyboards, templates).
   storyboard_not_found: 404,
   template_not_found: 404,

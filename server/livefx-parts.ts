@@ -3,6 +3,7 @@ import type { LivefxDatabase } from '../core/database.js';
 import type { Logger } from '../core/logger.js';
 import type { JobQueue } from '../core/jobs/job-queue.js';
 import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
+import { BullMqJobQueue } from '../core/jobs/bullmq-job-queue.js';
 import type { AudienceBus } from '../core/audience-bus.js';
 import { LocalAudienceBus } from '../core/local-audience-bus.js';
 import type { StreamDirectory } from '../core/stream-directory.js';
@@ -45,26 +46,64 @@ export interface DefaultPartsContext {
   database: LivefxDatabase;
 }
 
+/** The parts that hold shared state (the queue and the stores): all a `livefx worker` needs besides the files. */
+export type StateParts = Pick<LivefxParts, 'jobQueue' | 'catalog' | 'tokens' | 'presets' | 'storyboards'>;
+
 /** The parts not `given`, chosen from the configuration: today the embedded ones (werift, SQLite, in-process). */
 export function defaultParts(context: DefaultPartsContext, given: Partial<LivefxParts> = {}): LivefxParts {
-  const { config, log, database } = context;
-  const db = database.db;
+  const { config, log } = context;
   return {
+    ...defaultStateParts(context, given, { work: config.LIVEFX_WORKERS === 'embedded' }),
     sfu: given.sfu ?? weriftSfu(config, log),
-    jobQueue:
-      given.jobQueue ??
-      new SqliteJobQueue({
-        db,
-        concurrency: config.LIVEFX_HIGHLIGHT_CONCURRENCY,
-        onError: (error, job) => log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
-      }),
+    streamDirectory: given.streamDirectory ?? new LocalStreamDirectory(),
+    audienceBus: given.audienceBus ?? new LocalAudienceBus({ onListenerError: (error) => log.error({ err: error }, 'audience bus listener failed') }),
+  };
+}
+
+/** The queue and stores not `given`; `jobs` says whether (and which kinds) this process works on. */
+export function defaultStateParts(context: DefaultPartsContext, given: Partial<StateParts>, jobs: JobQueueRole): StateParts {
+  const db = context.database.db;
+  return {
+    jobQueue: given.jobQueue ?? defaultJobQueue(context, jobs),
     catalog: given.catalog ?? new SqliteRecordingCatalog({ db }),
     tokens: given.tokens ?? new SqliteTokenStore({ db }),
     presets: given.presets ?? new SqlitePresetStore({ db }),
-    streamDirectory: given.streamDirectory ?? new LocalStreamDirectory(),
     storyboards: given.storyboards ?? new SqliteStoryboardStore(db),
-    audienceBus: given.audienceBus ?? new LocalAudienceBus({ onListenerError: (error) => log.error({ err: error }, 'audience bus listener failed') }),
   };
+}
+
+export interface JobQueueRole {
+  /** Runs jobs in this process (with Redis; the SQLite queue always does). */
+  work: boolean;
+  /** Only these kinds (`livefx worker --queues`). */
+  workKinds?: readonly string[];
+  /** Jobs of one kind at once; LIVEFX_HIGHLIGHT_CONCURRENCY by default. */
+  concurrency?: number;
+}
+
+/**
+ * The job queue the configuration asks for: BullMQ on LIVEFX_REDIS_URL (this process works on the jobs
+ * when `work`), else the SQLite queue in livefx.db, which always works here.
+ */
+export function defaultJobQueue(context: DefaultPartsContext, options: JobQueueRole): JobQueue {
+  const { config, log } = context;
+  const concurrency = options.concurrency ?? config.LIVEFX_HIGHLIGHT_CONCURRENCY;
+  if (config.LIVEFX_REDIS_URL) {
+    return new BullMqJobQueue({
+      url: config.LIVEFX_REDIS_URL,
+      work: options.work,
+      ...(options.workKinds ? { workKinds: options.workKinds } : {}),
+      concurrency,
+      attempts: config.LIVEFX_JOB_ATTEMPTS,
+      lockMs: config.LIVEFX_JOB_LOCK_S * 1000,
+      log,
+    });
+  }
+  return new SqliteJobQueue({
+    db: context.database.db,
+    concurrency,
+    onError: (error, job) => log.warn({ err: error, jobId: job.id, kind: job.kind }, 'job failed'),
+  });
 }
 
 function weriftSfu(config: LivefxConfig, log: Logger): WeriftSfu {

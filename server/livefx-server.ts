@@ -22,8 +22,9 @@ import { registerProvenanceRoutes } from './http/provenance-routes.js';
 import { registerRecordingFrameRoutes } from './http/recording-frame-routes.js';
 import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
 import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
-import { HighlightService } from '../highlights/highlight-service.js';
-import { RenderService } from '../studio/render-service.js';
+import type { HighlightService } from '../highlights/highlight-service.js';
+import type { RenderService } from '../studio/render-service.js';
+import { openJobServices } from './job-services.js';
 import { registerRenderRoutes } from './http/render-routes.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerRequestLimits } from './http/request-limits.js';
@@ -38,7 +39,7 @@ import { AudienceHub } from './audience/audience-hub.js';
 import { ChatModeration } from './audience/chat-moderation.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { LivefxMetrics } from './metrics.js';
+import { LivefxMetrics, registerJobMetrics } from './metrics.js';
 import { Gauge } from 'prom-client';
 import type { Sfu } from './sfu/sfu.js';
 import { LivefxDatabase } from '../core/database.js';
@@ -47,11 +48,8 @@ import type { PresetStore } from './storage/preset-store.js';
 import { defaultParts, type LivefxParts } from './livefx-parts.js';
 import { StreamRegistry } from './streams/stream-registry.js';
 import { Recorder } from '../recorder/recorder.js';
-import { RecordingTranscriber } from '../highlights/analysis/recording-transcriber.js';
-import { Planner } from '../studio/planner.js';
 import type { StoryboardStore } from '../studio/ports.js';
-import { StudioSources } from '../studio/studio-sources.js';
-import { TemplateFolder } from '../studio/template-folder.js';
+import type { TemplateFolder } from '../studio/template-folder.js';
 import { registerStoryboardRoutes } from './http/storyboard-routes.js';
 
 /** How long shutdown lets HTTP requests in flight finish before it closes their connections. */
@@ -170,41 +168,15 @@ export class LivefxServer {
     const provenanceKeys = new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(this.config.LIVEFX_DATA_DIR) });
     await provenanceKeys.current();
     const signer = (this.openSigner = new ProvenanceSigner({ keys: provenanceKeys }));
-    // One transcript per recording, made once when it has none (imports): highlights and the studio read the same words.
-    const transcriber = RecordingTranscriber.forRecorder({ recorder, config: this.config, log: this.log });
-    const highlights = (this.openHighlights = new HighlightService({
-      recorder,
-      dataDir: this.config.LIVEFX_DATA_DIR,
-      ffmpeg: this.config.LIVEFX_FFMPEG,
-      ffprobe: this.config.LIVEFX_FFPROBE,
-      jobQueue: parts.jobQueue,
-      stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
-      signer,
-      transcriber,
-      log: this.log,
-    }));
-    await highlights.start();
-    const studioSources = new StudioSources({ recorder, imagesDir: path.join(this.config.LIVEFX_DATA_DIR, 'images'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE, transcriber });
-    const presetNames = async (): Promise<string[]> => (await presets.list()).map((preset) => preset.name);
-    const templates = (this.openTemplates = new TemplateFolder({ dir: path.join(this.config.LIVEFX_DATA_DIR, 'templates'), maxBytes: this.config.LIVEFX_TEMPLATE_MAX_KB * 1024, sources: studioSources, presetNames }));
-    const planner = new Planner({ sources: studioSources, presetNames, templateHints: (name) => templates.hints(name) });
-    templates.attachPlanner(planner);
     const storyboards = (this.openStoryboards = parts.storyboards);
-    this.openRenders = new RenderService({
-      jobQueue: parts.jobQueue,
-      dataDir: this.config.LIVEFX_DATA_DIR,
-      ffmpeg: this.config.LIVEFX_FFMPEG,
-      ffprobe: this.config.LIVEFX_FFPROBE,
-      recordings: recorder,
-      storyboards,
-      templates,
-      signer,
-      presetSpec: async (name) => (await presets.get(name))?.spec,
-      cacheMaxBytes: this.config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
-      minFreeBytes: this.config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
-      stallS: this.config.LIVEFX_HIGHLIGHT_STALL_S,
-      log: this.log,
-    });
+    const services = openJobServices({ config: this.config, log: this.log, jobQueue: parts.jobQueue, recorder, presets, storyboards, signer });
+    const highlights = (this.openHighlights = services.highlights);
+    this.openRenders = services.renders;
+    const { studioSources, templates, planner } = services;
+    this.openTemplates = templates;
+    // Every job kind is registered by now: the queue starts (with Redis, this checks that it answers).
+    await highlights.start();
+    registerJobMetrics(this.metrics, parts.jobQueue, this.config.LIVEFX_JOB_DEADLINE_S);
     registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {

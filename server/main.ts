@@ -19,6 +19,8 @@ async function main(): Promise<void> {
   const server = new LivefxServer({ config, log });
   const { url, adminToken } = await server.start().catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
+    // Said plainly too (e.g. "cannot reach Redis at redis://… (LIVEFX_REDIS_URL)"), not only in the JSON log.
+    process.stderr.write(`livefx: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
   const adminLines = adminToken

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobQueue, JobQueueStats } from '../core/jobs/job-queue.js';
 
 /** All Prometheus metrics of one server, on a registry of its own so tests can run several servers. */
 export class LivefxMetrics {
@@ -47,5 +48,53 @@ export class LivefxMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'livefx_' });
+  }
+}
+
+/** The per-queue gauges, by metric name: what an autoscaler (KEDA, HPA, `livefx workers`) reads. */
+const JOB_GAUGES: readonly { name: string; help: string; value: (stats: JobQueueStats) => number | null }[] = [
+  { name: 'livefx_jobs_waiting', help: 'Jobs waiting for a worker, by queue (job kind)', value: (stats) => stats.waiting },
+  { name: 'livefx_jobs_active', help: 'Jobs running now, by queue', value: (stats) => stats.active },
+  { name: 'livefx_jobs_delayed', help: 'Jobs waiting for a later try (backoff), by queue', value: (stats) => stats.delayed },
+  { name: 'livefx_jobs_failed', help: 'Jobs that failed for good and are kept, by queue', value: (stats) => stats.failed },
+  { name: 'livefx_jobs_oldest_waiting_seconds', help: 'Age of the oldest waiting job, by queue (0: none waits)', value: (stats) => stats.oldestWaitingS },
+  {
+    name: 'livefx_jobs_deadline_seconds',
+    help: 'Seconds until the earliest deadline (enqueue time + LIVEFX_JOB_DEADLINE_S) of an unfinished job, by queue; negative: overdue; absent: none',
+    value: (stats) => stats.deadlineS,
+  },
+];
+
+/** Job queue gauges read at scrape time (one stats() call per scrape); while the queue is unreachable they are absent and livefx_jobs_queue_up is 0. */
+export function registerJobMetrics(metrics: LivefxMetrics, queue: Pick<JobQueue, 'stats'>, deadlineS: number): void {
+  let pending: { at: number; stats: Promise<JobQueueStats[] | undefined> } | undefined;
+  const current = (): Promise<JobQueueStats[] | undefined> => {
+    const now = performance.now();
+    // The gauges of one scrape share one read.
+    if (!pending || now - pending.at > 200) pending = { at: now, stats: queue.stats(deadlineS).catch(() => undefined) };
+    return pending.stats;
+  };
+  new Gauge({
+    name: 'livefx_jobs_queue_up',
+    help: '1 while the job queue answers (always, without Redis), 0 while its Redis cannot be reached',
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await current()) ? 1 : 0);
+    },
+  });
+  for (const gauge of JOB_GAUGES) {
+    new Gauge({
+      name: gauge.name,
+      help: gauge.help,
+      labelNames: ['queue'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        for (const stats of (await current()) ?? []) {
+          const value = gauge.value(stats);
+          if (value !== null) this.set({ queue: stats.queue }, value);
+        }
+      },
+    });
   }
 }

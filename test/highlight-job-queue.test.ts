@@ -111,4 +111,21 @@ describe('SqliteJobQueue', () => {
     expect(highlights.calls).not.toContain(job.id);
     expect(() => second.register('renders', renders.handler)).toThrow(/already have a handler/);
   });
+
+  it('an enqueue with an id that exists returns that job; stats count waiting and running jobs per kind with the oldest age and deadline', async () => {
+    const work = blocking();
+    const jobs = queue({ work: work.handler }, 1);
+    const first = await jobs.enqueue('work', { n: 1 }, { id: 'recording-3-preview' });
+    const again = await jobs.enqueue('work', { n: 2 }, { id: 'recording-3-preview' });
+    expect(again.id).toBe(first.id);
+    expect(again.params).toEqual({ n: 1 });
+    await jobs.enqueue('work', { n: 3 });
+    await until(() => work.calls.length === 1);
+    const [stats] = await jobs.stats(600);
+    expect(stats).toMatchObject({ queue: 'work', waiting: 1, active: 1, delayed: 0, failed: 0 });
+    expect(stats!.oldestWaitingS).toBeGreaterThanOrEqual(0);
+    expect(stats!.deadlineS).toBeGreaterThan(590);
+    expect(stats!.deadlineS).toBeLessThanOrEqual(600);
+    await expect(jobs.enqueue('work', {}, { id: 'no spaces' })).rejects.toThrow(/job id "no spaces" must be/);
+  });
 });

@@ -24,6 +24,28 @@ export interface JobContext {
 
 export type JobHandler = (job: Job, context: JobContext) => Promise<unknown>;
 
+export interface EnqueueOptions {
+  /** A caller-chosen job id (letters, digits, `-`, `_`, `.`; up to 128; not digits only, not starting with `.`: ids name output folders): the idempotency key. */
+  id?: string;
+}
+
+/** What a queue (one kind of job) holds now. */
+export interface JobQueueStats {
+  queue: string;
+  waiting: number;
+  active: number;
+  /** Waiting for a later try (backoff) or a set time. */
+  delayed: number;
+  failed: number;
+  /** Age of the oldest waiting job (seconds); 0 when none waits. */
+  oldestWaitingS: number;
+  /** Seconds until the earliest deadline among jobs not finished (negative: overdue); null when there are none. */
+  deadlineS: number | null;
+}
+
+/** Whether a caller's job id is acceptable (kept to what every backend stores as-is; BullMQ takes no all-digit ids). */
+export const JOB_ID_PATTERN = /^(?!\d+$)[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
+
 export type JobQueueEvents = {
   progress: [job: Job];
   done: [job: Job];
@@ -40,7 +62,8 @@ export interface JobQueue {
   register(kind: string, handler: JobHandler): void;
   /** Re-queues what a stop interrupted, then starts taking jobs of the registered kinds. */
   start(): Promise<{ requeued: number }>;
-  enqueue(kind: string, params: unknown): Promise<Job>;
+  /** Queues a job; with `id`, enqueueing the same id again (from any node) returns the existing job instead of a second one. */
+  enqueue(kind: string, params: unknown, options?: EnqueueOptions): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
   /** Newest first. */
   list(filter?: { kind?: string; status?: JobStatus }): Promise<Job[]>;
@@ -54,6 +77,8 @@ export interface JobQueue {
   setResult(id: string, result: unknown): Promise<Job | undefined>;
   on<E extends keyof JobQueueEvents>(event: E, listener: (...args: JobQueueEvents[E]) => void): this;
   off<E extends keyof JobQueueEvents>(event: E, listener: (...args: JobQueueEvents[E]) => void): this;
+  /** Counts per kind (queue) for /metrics and the autoscaler; `deadlineS` is the queue's job deadline (LIVEFX_JOB_DEADLINE_S). */
+  stats(deadlineS: number): Promise<JobQueueStats[]>;
   /** Stops taking jobs and aborts the running ones (they run again on the next start). Idempotent. */
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Migration } from '../database.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import type { Job, JobHandler, JobQueue, JobQueueEvents, JobStatus } from './job-queue.js';
+import { JOB_ID_PATTERN, type EnqueueOptions, type Job, type JobHandler, type JobQueue, type JobQueueEvents, type JobQueueStats, type JobStatus } from './job-queue.js';
 
 export const highlightMigrations: readonly Migration[] = [
   {
@@ -109,17 +109,19 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
     return { requeued };
   }
 
-  async enqueue(kind: string, params: unknown): Promise<Job> {
-    return this.enqueueNow(kind, params);
+  async enqueue(kind: string, params: unknown, options: EnqueueOptions = {}): Promise<Job> {
+    return this.enqueueNow(kind, params, options);
   }
 
-  private enqueueNow(kind: string, params: unknown): Job {
+  private enqueueNow(kind: string, params: unknown, options: EnqueueOptions): Job {
     if (this.isClosed) throw new Error('the job queue is closed');
     if (!this.handlers.has(kind)) throw new Error(`no handler for jobs of kind "${kind}"`);
+    if (options.id !== undefined && !JOB_ID_PATTERN.test(options.id)) throw new Error(`job id "${options.id}" must be 1–128 letters, digits, "-", "_" or "." (not digits only, not starting with ".")`);
     const now = new Date().toISOString();
-    const id = randomUUID();
+    const id = options.id ?? randomUUID();
+    // The same id twice is one job: the second enqueue returns the first.
     this.db
-      .prepare("INSERT INTO highlight_jobs (id, kind, params, status, progress, stage, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, 'queued', ?, ?)")
+      .prepare("INSERT OR IGNORE INTO highlight_jobs (id, kind, params, status, progress, stage, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, 'queued', ?, ?)")
       .run(id, kind, JSON.stringify(params), now, now);
     queueMicrotask(() => this.pump());
     return this.read(id)!;
@@ -167,6 +169,32 @@ export class SqliteJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
   async remove(id: string): Promise<boolean> {
     if (this.running.has(id)) return false;
     return this.db.prepare("DELETE FROM highlight_jobs WHERE id = ? AND status NOT IN ('queued', 'running')").run(id).changes > 0;
+  }
+
+  async stats(deadlineS: number): Promise<JobQueueStats[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT kind,
+           SUM(status = 'queued') AS waiting, SUM(status = 'running') AS active, SUM(status = 'failed') AS failed,
+           MIN(CASE WHEN status = 'queued' THEN created_at END) AS oldest_waiting,
+           MIN(CASE WHEN status IN ('queued', 'running') THEN created_at END) AS oldest_open
+         FROM highlight_jobs GROUP BY kind`,
+      )
+      .all() as { kind: string; waiting: number; active: number; failed: number; oldest_waiting: string | null; oldest_open: string | null }[];
+    const byKind = new Map(rows.map((row) => [row.kind, row]));
+    const now = Date.now();
+    return [...new Set([...this.handlers.keys(), ...byKind.keys()])].sort().map((kind) => {
+      const row = byKind.get(kind);
+      return {
+        queue: kind,
+        waiting: row?.waiting ?? 0,
+        active: row?.active ?? 0,
+        delayed: 0,
+        failed: row?.failed ?? 0,
+        oldestWaitingS: row?.oldest_waiting ? Math.max(0, (now - Date.parse(row.oldest_waiting)) / 1000) : 0,
+        deadlineS: row?.oldest_open ? (Date.parse(row.oldest_open) + deadlineS * 1000 - now) / 1000 : null,
+      };
+    });
   }
 
   async settled(id: string): Promise<void> {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Recorder } from '../../recorder/recorder.js';
 import { highlightRequestSchema } from '../../highlights/highlight-params.js';
 import type { HighlightClip, HighlightResult, HighlightService } from '../../highlights/highlight-service.js';
-import type { Job } from '../../core/jobs/job-queue.js';
+import { JOB_ID_PATTERN, type Job } from '../../core/jobs/job-queue.js';
 import { LivefxError } from '../../core/errors.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
@@ -78,7 +78,12 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     if (recording.state === 'recording' || recorder.isRecording(recording.id)) {
       throw new LivefxError('recording_in_progress', `recording ${recording.id} is still in progress; highlights can be made once the stream has ended`);
     }
-    const job = await queue.enqueue('highlights', body);
+    // A client that retries (or two nodes behind a balancer) with the same key gets the one job made first.
+    const key = request.headers['idempotency-key'];
+    if (key !== undefined && (typeof key !== 'string' || !JOB_ID_PATTERN.test(key))) {
+      throw new LivefxError('invalid_request', 'Idempotency-Key must be 1–128 letters, digits, "-", "_" or "." (not digits only, not starting with "."); it becomes the job id');
+    }
+    const job = await queue.enqueue('highlights', body, key === undefined ? {} : { id: key });
     return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: job.status });
   });
 
