@@ -14,6 +14,10 @@ interface KernelExports {
   pixelatePlane(plane: number, width: number, height: number, block: number, columnSums: number): void;
   scaleAround(plane: number, gains: number, length: number, centre: number): void;
   addGrain(y: number, width: number, height: number, noise: number, offsetX: number, offsetY: number): void;
+  downscalePlane(source: number, width: number, height: number, target: number): void;
+  upscalePlane(source: number, width: number, height: number, target: number, scratch: number): void;
+  toonLuma(plane: number, width: number, height: number, passes: number, scratchA: number, scratchB: number, ink: number, weights: number, reciprocals: number, posterized: number, inkGain: number): void;
+  inkChroma(u: number, v: number, chromaWidth: number, chromaHeight: number, ink: number, inkWidth: number, step: number, saturated: number): void;
   blendRows(target: number, targetStride: number, source: number, alpha: number, sourceStride: number, columns: number, rows: number): void;
 }
 

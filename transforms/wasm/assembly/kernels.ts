@@ -280,3 +280,163 @@ export function blendRows(target: usize, targetStride: i32, source: usize, alpha
     }
   }
 }
+
+// toon (transforms/toon.ts) and the half-resolution scalers (transforms/half-resolution.ts).
+const CENTRE_WEIGHT: u32 = 128;
+const RECIPROCAL_BITS: u32 = 21;
+
+/** 2×2 box average into a ceil(width/2)×ceil(height/2) plane (edges replicated), 16 outputs per step. */
+export function downscalePlane(source: usize, width: i32, height: i32, target: usize): void {
+  const halfWidth = (width + 1) >> 1;
+  const halfHeight = (height + 1) >> 1;
+  const evenWidth = width & ~1;
+  const two = i16x8.splat(2);
+  for (let row = 0; row < halfHeight; row++) {
+    const top = source + <usize>(2 * row * width);
+    const bottom = 2 * row + 1 < height ? top + <usize>width : top;
+    const out = target + <usize>(row * halfWidth);
+    let x = 0;
+    for (; x + 32 <= evenWidth; x += 32) {
+      const first = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.load(top + <usize>x)), i16x8.extadd_pairwise_i8x16_u(v128.load(bottom + <usize>x)));
+      const second = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.load(top + <usize>x, 16)), i16x8.extadd_pairwise_i8x16_u(v128.load(bottom + <usize>x, 16)));
+      v128.store(out + <usize>(x >> 1), i8x16.narrow_i16x8_u(i16x8.shr_u(i16x8.add(first, two), 2), i16x8.shr_u(i16x8.add(second, two), 2)));
+    }
+    for (; x < evenWidth; x += 2) {
+      const at = <usize>x;
+      store<u8>(out + (at >> 1), (<i32>load<u8>(top + at) + <i32>load<u8>(top + at + 1) + <i32>load<u8>(bottom + at) + <i32>load<u8>(bottom + at + 1) + 2) >> 2);
+    }
+    if (evenWidth < width) store<u8>(out + <usize>(evenWidth >> 1), (<i32>load<u8>(top + <usize>evenWidth) + <i32>load<u8>(bottom + <usize>evenWidth) + 1) >> 1);
+  }
+}
+
+/**
+ * Bilinear 2× upscale of a ceil(width/2)×ceil(height/2) plane back to width×height (weights 3/4
+ * and 1/4 each way); `scratch` holds one row of vertical blends, half width + 2 u16 values.
+ */
+export function upscalePlane(source: usize, width: i32, height: i32, target: usize, scratch: usize): void {
+  const halfWidth = (width + 1) >> 1;
+  const halfHeight = (height + 1) >> 1;
+  const lastHalfRow = halfHeight - 1;
+  const evenWidth = width & ~1;
+  const three = i16x8.splat(3);
+  for (let row = 0; row < height; row++) {
+    const near = row >> 1;
+    const far = (row & 1) == 0 ? (near > 0 ? near - 1 : 0) : near < lastHalfRow ? near + 1 : lastHalfRow;
+    const nearRow = source + <usize>(near * halfWidth);
+    const farRow = source + <usize>(far * halfWidth);
+    let column = 0;
+    for (; column + 8 <= halfWidth; column += 8) {
+      const blended = i16x8.add(i16x8.mul(v128.load8x8_u(nearRow + <usize>column), three), v128.load8x8_u(farRow + <usize>column));
+      v128.store(scratch + <usize>((column + 1) << 1), blended);
+    }
+    for (; column < halfWidth; column++) store<u16>(scratch + <usize>((column + 1) << 1), 3 * <u32>load<u8>(nearRow + <usize>column) + <u32>load<u8>(farRow + <usize>column));
+    store<u16>(scratch, load<u16>(scratch, 2));
+    store<u16>(scratch + <usize>((halfWidth + 1) << 1), load<u16>(scratch + <usize>(halfWidth << 1)));
+    const out = target + <usize>(row * width);
+    let at = scratch + 2;
+    for (let x = 0; x < evenWidth; x += 2, at += 2) {
+      const centre = 3 * <u32>load<u16>(at);
+      store<u8>(out + <usize>x, (centre + <u32>load<u16>(at - 2) + 8) >> 4);
+      store<u8>(out + <usize>x, (centre + <u32>load<u16>(at, 2) + 8) >> 4, 1);
+    }
+    if (evenWidth < width) store<u8>(out + <usize>evenWidth, (3 * <u32>load<u16>(at) + <u32>load<u16>(at - 2) + 8) >> 4);
+  }
+}
+
+/** One output of the toon smoothing: the weighted mean of a sample and its four neighbours. */
+// @ts-ignore: decorator
+@inline
+function smoothSample(centre: u32, left: u32, right: u32, up: u32, down: u32, weights: usize, reciprocals: usize): u32 {
+  const offset = weights + 255 - <usize>centre;
+  const leftWeight = <u32>load<u8>(offset + <usize>left);
+  const rightWeight = <u32>load<u8>(offset + <usize>right);
+  const upWeight = <u32>load<u8>(offset + <usize>up);
+  const downWeight = <u32>load<u8>(offset + <usize>down);
+  const sum = CENTRE_WEIGHT * centre + leftWeight * left + rightWeight * right + upWeight * up + downWeight * down;
+  return (sum * load<u32>(reciprocals + (<usize>(leftWeight + rightWeight + upWeight + downWeight) << 2)) + (1 << (RECIPROCAL_BITS - 1))) >> RECIPROCAL_BITS;
+}
+
+/** One pass of toon's 5-tap cross, each neighbour weighted by how close it is in value (border samples repeat). */
+function smoothCross(source: usize, width: i32, height: i32, target: usize, weights: usize, reciprocals: usize): void {
+  const last = width - 1;
+  for (let row = 0; row < height; row++) {
+    const start = source + <usize>(row * width);
+    const above = row > 0 ? start - <usize>width : start;
+    const below = row < height - 1 ? start + <usize>width : start;
+    const out = target + <usize>(row * width);
+    let left = <u32>load<u8>(start);
+    let centre = left;
+    for (let column = 0; column < last; column++) {
+      const at = <usize>column;
+      const right = <u32>load<u8>(start + at + 1);
+      store<u8>(out + at, smoothSample(centre, left, right, <u32>load<u8>(above + at), <u32>load<u8>(below + at), weights, reciprocals));
+      left = centre;
+      centre = right;
+    }
+    store<u8>(out + <usize>last, smoothSample(centre, left, centre, <u32>load<u8>(above + <usize>last), <u32>load<u8>(below + <usize>last), weights, reciprocals));
+  }
+}
+
+/** Sobel magnitude → ink gain (kept in `ink`), and the posterized band darkened by it into `target`. */
+function inkAndPosterize(source: usize, width: i32, height: i32, target: usize, ink: usize, posterized: usize, inkGain: usize): void {
+  const last = width - 1;
+  for (let row = 0; row < height; row++) {
+    const middle = source + <usize>(row * width);
+    const above = row > 0 ? middle - <usize>width : middle;
+    const below = row < height - 1 ? middle + <usize>width : middle;
+    const out = target + <usize>(row * width);
+    const inkRow = ink + (<usize>(row * width) << 1);
+    let smoothLeft = <i32>load<u8>(above) + 2 * <i32>load<u8>(middle) + <i32>load<u8>(below);
+    let differenceLeft = <i32>load<u8>(below) - <i32>load<u8>(above);
+    let smoothCentre = smoothLeft;
+    let differenceCentre = differenceLeft;
+    let centre = <usize>load<u8>(middle);
+    for (let column = 0; column < width; column++) {
+      const next = <usize>(column < last ? column + 1 : last);
+      const nextCentre = load<u8>(middle + next);
+      const top = <i32>load<u8>(above + next);
+      const bottom = <i32>load<u8>(below + next);
+      const smoothRight = top + 2 * <i32>nextCentre + bottom;
+      const differenceRight = bottom - top;
+      const gx = smoothRight - smoothLeft;
+      const gy = differenceLeft + 2 * differenceCentre + differenceRight;
+      const gain = <i32>load<u16>(inkGain + (<usize>((abs(gx) + abs(gy)) >> 2) << 1));
+      store<u16>(inkRow + (<usize>column << 1), gain);
+      store<u8>(out + <usize>column, 16 + (((<i32>load<u8>(posterized + centre) - 16) * gain) >> 8));
+      smoothLeft = smoothCentre;
+      smoothCentre = smoothRight;
+      differenceLeft = differenceCentre;
+      differenceCentre = differenceRight;
+      centre = <usize>nextCentre;
+    }
+  }
+}
+
+/** toon's luma: `passes` smoothing passes through the two scratch planes, then posterize and ink back into `plane`. */
+export function toonLuma(plane: usize, width: i32, height: i32, passes: i32, scratchA: usize, scratchB: usize, ink: usize, weights: usize, reciprocals: usize, posterized: usize, inkGain: usize): void {
+  let smoothed = plane;
+  for (let pass = 0; pass < passes; pass++) {
+    const target = pass % 2 == 0 ? scratchA : scratchB;
+    smoothCross(smoothed, width, height, target, weights, reciprocals);
+    smoothed = target;
+  }
+  if (smoothed == plane) {
+    memory.copy(scratchA, plane, <usize>(width * height));
+    smoothed = scratchA;
+  }
+  inkAndPosterize(smoothed, width, height, plane, ink, posterized, inkGain);
+}
+
+/** toon's chroma: boosted, and pulled to grey under the ink (`step` ink samples per chroma sample). */
+export function inkChroma(u: usize, v: usize, chromaWidth: i32, chromaHeight: i32, ink: usize, inkWidth: i32, step: i32, saturated: usize): void {
+  for (let row = 0; row < chromaHeight; row++) {
+    const start = <usize>(row * chromaWidth);
+    const inkRow = ink + (<usize>(row * step * inkWidth) << 1);
+    for (let column = 0; column < chromaWidth; column++) {
+      const gain = <i32>load<u16>(inkRow + (<usize>(column * step) << 1));
+      const at = start + <usize>column;
+      store<u8>(u + at, 128 + ((<i32>load<i16>(saturated + (<usize>load<u8>(u + at) << 1)) * gain) >> 8));
+      store<u8>(v + at, 128 + ((<i32>load<i16>(saturated + (<usize>load<u8>(v + at) << 1)) * gain) >> 8));
+    }
+  }
+}
