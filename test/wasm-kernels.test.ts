@@ -90,6 +90,8 @@ const CASES: { label: string; entry: unknown }[] = [
   { label: 'toon, full resolution', entry: { name: 'toon', params: { resolution: 'full', smoothing: 3, levels: 6 } } },
   { label: 'toon, half resolution', entry: { name: 'toon', params: { resolution: 'half' } } },
   { label: 'toon, no smoothing', entry: { name: 'toon', params: { resolution: 'full', smoothing: 0, edgeThreshold: 8 } } },
+  { label: 'sketch, full resolution', entry: { name: 'sketch', params: { resolution: 'full', blur: 9, strength: 0.8, paper: 0.7, seed: 5 } } },
+  { label: 'sketch, half resolution', entry: { name: 'sketch', params: { resolution: 'half' } } },
   { label: 'image top-right at half opacity', entry: { name: 'image', params: { file: logo, position: 'top-right', scale: 0.3, opacity: 0.5 } } },
   { label: 'image centre, wider than small frames', entry: { name: 'image', params: { file: logo, position: 'center', scale: 1 } } },
   { label: 'text ticker', entry: { name: 'text', params: { text: 'Live from the wasm backend — 0123456789', style: 'ticker', tickerSpeed: 0.9 } } },

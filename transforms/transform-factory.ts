@@ -19,6 +19,7 @@ import { WasmGrain } from './wasm/wasm-grain.js';
 import { WasmKernels } from './wasm/wasm-kernels.js';
 import { WasmLut3d } from './wasm/wasm-lut3d.js';
 import { WasmPixelate } from './wasm/wasm-pixelate.js';
+import { WasmSketch } from './wasm/wasm-sketch.js';
 import { WasmToon } from './wasm/wasm-toon.js';
 import { WasmVignette } from './wasm/wasm-vignette.js';
 
@@ -49,7 +50,7 @@ const factories: Record<TransformName, TransformFactory> = {
   vignette: (params, _folders, _report, kernels) => configured(kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
   grain: (params, _folders, _report, kernels) => configured(kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
-  sketch: (params) => configured(new Sketch(), params),
+  sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
   'face-blur': (params, _folders, report) => configured(new FaceBlur(report), params),
   subtitles: (params) => configured(new Subtitles(), params),
 };

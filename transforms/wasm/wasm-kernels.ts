@@ -18,6 +18,7 @@ interface KernelExports {
   upscalePlane(source: number, width: number, height: number, target: number, scratch: number): void;
   toonLuma(plane: number, width: number, height: number, passes: number, scratchA: number, scratchB: number, ink: number, weights: number, reciprocals: number, posterized: number, inkGain: number): void;
   inkChroma(u: number, v: number, chromaWidth: number, chromaHeight: number, ink: number, inkWidth: number, step: number, saturated: number): void;
+  sketchLuma(plane: number, width: number, height: number, radius: number, base: number, columnSums: number, fullRange: number, dodgeReciprocal: number, tone: number, paper: number): void;
   blendRows(target: number, targetStride: number, source: number, alpha: number, sourceStride: number, columns: number, rows: number): void;
 }
 

@@ -440,3 +440,47 @@ export function inkChroma(u: usize, v: usize, chromaWidth: i32, chromaHeight: i3
     }
   }
 }
+
+// sketch (transforms/sketch.ts).
+const AREA_BITS: i32 = 22;
+const DODGE_BITS: i32 = 15;
+const DODGE_LIFT: i32 = 20;
+
+/**
+ * sketch's luma: full-range copy into `base`, a sliding box blur of `radius` (column sums, edge
+ * rows and columns repeated), the colour dodge of each sample by its blur, the tone curve and the
+ * 256×256 paper tile. i32 arithmetic wraps like the reference's `>>`.
+ */
+export function sketchLuma(plane: usize, width: i32, height: i32, radius: i32, base: usize, columnSums: usize, fullRange: usize, dodgeReciprocal: usize, tone: usize, paper: usize): void {
+  const count = width * height;
+  for (let index = 0; index < count; index++) store<u8>(base + <usize>index, load<u8>(fullRange + <usize>load<u8>(plane + <usize>index)));
+  for (let column = 0; column < width; column++) {
+    let sum = (radius + 1) * <i32>load<u8>(base + <usize>column);
+    for (let offset = 1; offset <= radius; offset++) sum += <i32>load<u8>(base + <usize>(min(offset, height - 1) * width + column));
+    store<i32>(columnSums + (<usize>column << 2), sum);
+  }
+  const area = (2 * radius + 1) * (2 * radius + 1);
+  const inverseArea = <i32>Math.round(<f64>(1 << AREA_BITS) / <f64>area);
+  const areaRounding = 1 << (AREA_BITS - 1);
+  const dodgeRounding = 1 << (DODGE_BITS - 1);
+  const last = width - 1;
+  for (let row = 0; row < height; row++) {
+    const start = plane + <usize>(row * width);
+    const baseRow = base + <usize>(row * width);
+    const paperRow = paper + (<usize>((row & 255) * 256) << 1);
+    let sum = (radius + 1) * load<i32>(columnSums);
+    for (let offset = 1; offset <= radius; offset++) sum += load<i32>(columnSums + (<usize>min(offset, last) << 2));
+    for (let column = 0; column < width; column++) {
+      const blurred = (sum * inverseArea + areaRounding) >> AREA_BITS;
+      const dodged = ((<i32>load<u8>(baseRow + <usize>column) + DODGE_LIFT) * load<i32>(dodgeReciprocal + (<usize>blurred << 2)) + dodgeRounding) >> DODGE_BITS;
+      store<u8>(start + <usize>column, 16 + ((<i32>load<u8>(tone + <usize>dodged) * <i32>load<u16>(paperRow + (<usize>(column & 255) << 1))) >> 8));
+      sum += load<i32>(columnSums + (<usize>(column + radius < last ? column + radius + 1 : last) << 2)) - load<i32>(columnSums + (<usize>(column > radius ? column - radius : <i32>0) << 2));
+    }
+    const leaving = base + <usize>((row > radius ? row - radius : <i32>0) * width);
+    const entering = base + <usize>((row + radius < height - 1 ? row + radius + 1 : height - 1) * width);
+    for (let column = 0; column < width; column++) {
+      const at = columnSums + (<usize>column << 2);
+      store<i32>(at, load<i32>(at) + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
+    }
+  }
+}
