@@ -47,6 +47,21 @@ export function timeFfmpeg(filter: string, width: number, height: number): numbe
   return Math.max(0, ((withFilter - base) * 1000) / FFMPEG_FRAMES);
 }
 
+/**
+ * ffmpeg's nearest graphs to toon and sketch at full and half resolution: bilateral smoothing,
+ * lutyuv bands and a multiplied negated Sobel for toon; the colour dodge of luma with its blurred
+ * negative for sketch. The half ones run the same graph between an area downscale and a bilinear upscale.
+ */
+export function stylizationGraphs(width: number, height: number): { toon: string; toonHalf: string; sketch: string; sketchHalf: string } {
+  const toonGraph = (sigmaS: number) =>
+    `split[toonSmooth][toonEdges];[toonSmooth]bilateral=sigmaS=${sigmaS}:sigmaR=0.05:planes=1,lutyuv=y='16+(trunc((val-16)*5/219.01)+0.5)*43.8':u='128+(val-128)*1.3':v='128+(val-128)*1.3'[toonBands];` +
+    `[toonEdges]sobel=planes=1,negate=components=y[toonInk];[toonBands][toonInk]blend=c0_mode=multiply:c1_mode=normal:c2_mode=normal`;
+  const sketchGraph = (sigma: number) => `split[sketchBase][sketchBlur];[sketchBlur]negate,gblur=sigma=${sigma}:planes=1[sketchNegative];[sketchBase][sketchNegative]blend=c0_mode=dodge,lutyuv=u=128:v=128`;
+  const atHalf = (graph: string) => `scale=iw/2:ih/2:flags=area,${graph},scale=${width}:${height}:flags=bilinear`;
+  // Box blur of radius 6 (sketch's default) has the spread of a Gaussian with sigma 3.7.
+  return { toon: toonGraph(1.5), toonHalf: atHalf(toonGraph(0.75)), sketch: sketchGraph(3.7), sketchHalf: atHalf(sketchGraph(1.9)) };
+}
+
 export function round(value: number): number {
   return Math.round(value * 100) / 100;
 }

@@ -20,7 +20,7 @@ import { Lut3d } from '../transforms/lut3d.js';
 import type { Transform } from '../transforms/transform.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { writeResult } from './bar-chart.js';
-import { round, testFrame, timeFfmpeg, timeOurs } from './transform-timing.js';
+import { round, stylizationGraphs, testFrame, timeFfmpeg, timeOurs } from './transform-timing.js';
 
 const SIZES: [number, number][] = [
   [640, 360],
@@ -34,11 +34,6 @@ const SIZES: [number, number][] = [
  * negative for sketch. The half rows run the same graph between an area downscale and a bilinear upscale.
  */
 function stylizationCases(width: number, height: number): [string, Transform<unknown>, string][] {
-  const toonGraph = (sigmaS: number) =>
-    `split[toonSmooth][toonEdges];[toonSmooth]bilateral=sigmaS=${sigmaS}:sigmaR=0.05:planes=1,lutyuv=y='16+(trunc((val-16)*5/219.01)+0.5)*43.8':u='128+(val-128)*1.3':v='128+(val-128)*1.3'[toonBands];` +
-    `[toonEdges]sobel=planes=1,negate=components=y[toonInk];[toonBands][toonInk]blend=c0_mode=multiply:c1_mode=normal:c2_mode=normal`;
-  const sketchGraph = (sigma: number) => `split[sketchBase][sketchBlur];[sketchBlur]negate,gblur=sigma=${sigma}:planes=1[sketchNegative];[sketchBase][sketchNegative]blend=c0_mode=dodge,lutyuv=u=128:v=128`;
-  const atHalf = (graph: string) => `scale=iw/2:ih/2:flags=area,${graph},scale=${width}:${height}:flags=bilinear`;
   const make = (resolution: 'full' | 'half') => {
     const toon = new Toon();
     toon.configure(toonParams.parse({ resolution }));
@@ -48,12 +43,12 @@ function stylizationCases(width: number, height: number): [string, Transform<unk
   };
   const [toonFull, sketchFull] = make('full');
   const [toonHalf, sketchHalf] = make('half');
-  // Box blur of radius 6 (sketch's default) has the spread of a Gaussian with sigma 3.7.
+  const graphs = stylizationGraphs(width, height);
   return [
-    ['toon (full resolution)', toonFull, toonGraph(1.5)],
-    ['toon@half (half resolution)', toonHalf, atHalf(toonGraph(0.75))],
-    ['sketch (full resolution)', sketchFull, sketchGraph(3.7)],
-    ['sketch@half (half resolution)', sketchHalf, atHalf(sketchGraph(1.9))],
+    ['toon (full resolution)', toonFull, graphs.toon],
+    ['toon@half (half resolution)', toonHalf, graphs.toonHalf],
+    ['sketch (full resolution)', sketchFull, graphs.sketch],
+    ['sketch@half (half resolution)', sketchHalf, graphs.sketchHalf],
   ];
 }
 

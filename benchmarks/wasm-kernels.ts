@@ -14,7 +14,7 @@ import { createTransform } from '../transforms/transform-factory.js';
 import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
 import { writeResult } from './bar-chart.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
-import { round, testFrame, timeFfmpeg, timeOurs } from './transform-timing.js';
+import { round, stylizationGraphs, testFrame, timeFfmpeg, timeOurs } from './transform-timing.js';
 
 const SIZES: [number, number][] = [
   [1280, 720],
@@ -33,12 +33,17 @@ const eq = `eq=brightness=${color.brightness}:contrast=${color.contrast}:saturat
 /** Each kernel's chain entry and ffmpeg's nearest filter graph (the same ones as benchmarks/transforms.ts). */
 function kernelCases(width: number, height: number): { name: string; entry: unknown; ffmpeg: string }[] {
   const logoWidth = Math.round(width * 0.2);
+  const stylization = stylizationGraphs(width, height);
   return [
     { name: 'color', entry: { name: 'color', params: color }, ffmpeg: eq },
     { name: 'lut3d', entry: { name: 'lut3d', params: { file: 'grade.cube' } }, ffmpeg: `lut3d=file=${path.join(dir, 'grade.cube')}:interp=tetrahedral` },
     { name: 'pixelate', entry: { name: 'pixelate', params: { blockSize: 16 } }, ffmpeg: `scale=iw/16:ih/16:flags=area,scale=${width}:${height}:flags=neighbor` },
     { name: 'vignette', entry: { name: 'vignette', params: { strength: 0.5 } }, ffmpeg: 'vignette=angle=PI/4' },
     { name: 'grain', entry: { name: 'grain', params: { amount: 0.3 } }, ffmpeg: 'noise=alls=12:allf=t' },
+    { name: 'toon', entry: { name: 'toon', params: { resolution: 'full' } }, ffmpeg: stylization.toon },
+    { name: 'toon@half', entry: { name: 'toon', params: { resolution: 'half' } }, ffmpeg: stylization.toonHalf },
+    { name: 'sketch', entry: { name: 'sketch', params: { resolution: 'full' } }, ffmpeg: stylization.sketch },
+    { name: 'sketch@half', entry: { name: 'sketch', params: { resolution: 'half' } }, ffmpeg: stylization.sketchHalf },
     {
       name: 'image (overlay blend)',
       entry: { name: 'image', params: { file: 'logo.png', scale: 0.2 } },

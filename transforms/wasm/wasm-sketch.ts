@@ -17,8 +17,8 @@ export class WasmSketch extends Sketch {
   /** The full-range copy (luma size), the column sums (i32 per column), the half-size luma and one upscale row, in one block. */
   private buffers = 0;
   private buffersFor = '';
-  private base = 0;
-  private columnSums = 0;
+  private fullRangeLuma = 0;
+  private blurColumnSums = 0;
   private halfLuma = 0;
   private upscaleRow = 0;
 
@@ -40,7 +40,7 @@ export class WasmSketch extends Sketch {
     this.sizeBuffers(width, height);
     const tables = this.tables;
     const luma = (plane: number, lumaWidth: number, lumaHeight: number, radius: number): void =>
-      kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, this.base, this.columnSums, tables + FULL_RANGE, tables + DODGE_RECIPROCAL, tables + TONE, tables + PAPER);
+      kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, this.fullRangeLuma, this.blurColumnSums, tables + FULL_RANGE, tables + DODGE_RECIPROCAL, tables + TONE, tables + PAPER);
     const planes = kernels.enter(frame);
     if (this.resolution.active) {
       kernels.exports.downscalePlane(planes.y, width, height, this.halfLuma);
@@ -81,9 +81,9 @@ export class WasmSketch extends Sketch {
     const heap = this.kernels.heap;
     heap.release(this.buffers);
     this.buffers = heap.allocate(aligned(samples) + aligned(4 * width) + aligned(halfSamples) + 2 * (Math.ceil(width / 2) + 2));
-    this.base = this.buffers;
-    this.columnSums = this.base + aligned(samples);
-    this.halfLuma = this.columnSums + aligned(4 * width);
+    this.fullRangeLuma = this.buffers;
+    this.blurColumnSums = this.fullRangeLuma + aligned(samples);
+    this.halfLuma = this.blurColumnSums + aligned(4 * width);
     this.upscaleRow = this.halfLuma + aligned(halfSamples);
     this.buffersFor = key;
   }

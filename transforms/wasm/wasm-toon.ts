@@ -19,11 +19,11 @@ export class WasmToon extends Toon {
   private readonly kernels: WasmKernels;
   private tables = 0;
   private uploaded = false;
-  /** Scratch A and B (luma size), the ink gains (u16, luma size), the half-size luma and one upscale row, in one block. */
+  /** Smoothing planes A and B (luma size), the ink gains (u16, luma size), the half-size luma and one upscale row, in one block. */
   private buffers = 0;
   private buffersFor = '';
-  private scratchA = 0;
-  private scratchB = 0;
+  private smoothA = 0;
+  private smoothB = 0;
   private inkGains = 0;
   private halfLuma = 0;
   private upscaleRow = 0;
@@ -54,11 +54,11 @@ export class WasmToon extends Toon {
       const halfHeight = Math.ceil(height / 2);
       exports.downscalePlane(planes.y, width, height, this.halfLuma);
       // One pass at half size smooths about as far as two at full size.
-      exports.toonLuma(this.halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), this.scratchA, this.scratchB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
+      exports.toonLuma(this.halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), this.smoothA, this.smoothB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
       exports.upscalePlane(this.halfLuma, width, height, planes.y, this.upscaleRow);
       exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, this.inkGains, halfWidth, 1, tables + SATURATED);
     } else {
-      exports.toonLuma(planes.y, width, height, this.settings.smoothing, this.scratchA, this.scratchB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
+      exports.toonLuma(planes.y, width, height, this.settings.smoothing, this.smoothA, this.smoothB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
       exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, this.inkGains, width, 2, tables + SATURATED);
     }
     kernels.leave(frame);
@@ -92,9 +92,9 @@ export class WasmToon extends Toon {
     heap.release(this.buffers);
     const aligned = (bytes: number): number => Math.ceil(bytes / 64) * 64;
     this.buffers = heap.allocate(2 * aligned(samples) + aligned(2 * samples) + aligned(halfSamples) + 2 * (Math.ceil(width / 2) + 2));
-    this.scratchA = this.buffers;
-    this.scratchB = this.scratchA + aligned(samples);
-    this.inkGains = this.scratchB + aligned(samples);
+    this.smoothA = this.buffers;
+    this.smoothB = this.smoothA + aligned(samples);
+    this.inkGains = this.smoothB + aligned(samples);
     this.halfLuma = this.inkGains + aligned(2 * samples);
     this.upscaleRow = this.halfLuma + aligned(halfSamples);
     this.buffersFor = key;
