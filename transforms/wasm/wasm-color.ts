@@ -32,9 +32,9 @@ export class WasmColor extends Color {
       this.uploaded = true;
     }
     const planes = kernels.enter(frame);
-    if (!this.lumaIdentity) kernels.exports.mapPlane(planes.y, frame.y.length, this.tables);
-    if (!this.uIdentity) kernels.exports.mapPlane(planes.u, frame.u.length, this.tables + 256);
-    if (!this.vIdentity) kernels.exports.mapPlane(planes.v, frame.v.length, this.tables + 512);
+    if (!this.lumaIdentity) kernels.exports.mapPlane(planes.y, planes.y, frame.y.length, this.tables);
+    if (!this.uIdentity) kernels.exports.mapPlane(planes.u, planes.u, frame.u.length, this.tables + 256);
+    if (!this.vIdentity) kernels.exports.mapPlane(planes.v, planes.v, frame.v.length, this.tables + 512);
     kernels.leave(frame);
   }
 

@@ -9,7 +9,7 @@ const MAXIMUM_PAGES = 8192;
 /** The kernels' exports (transforms/wasm/assembly/kernels.ts); every pointer is a byte offset into the memory. */
 interface KernelExports {
   heapBase(): number;
-  mapPlane(plane: number, length: number, table: number): void;
+  mapPlane(source: number, target: number, length: number, table: number): void;
   lut3d(y: number, u: number, v: number, width: number, height: number, lumaTable: number, chromaTable: number): void;
   pixelatePlane(plane: number, width: number, height: number, block: number, columnSums: number): void;
   scaleAround(plane: number, gains: number, length: number, centre: number): void;

@@ -8,8 +8,8 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** color: plane[i] = table[plane[i]] for a 256-byte table, 16 samples per step by 16 swizzles of 16 entries. */
-export function mapPlane(plane: usize, length: i32, table: usize): void {
+/** color (and sketch's full-range copy): target[i] = table[source[i]] for a 256-byte table, 16 samples per step by 16 swizzles of 16 entries. */
+export function mapPlane(source: usize, target: usize, length: i32, table: usize): void {
   const t0 = v128.load(table);
   const t1 = v128.load(table, 16);
   const t2 = v128.load(table, 32);
@@ -29,9 +29,8 @@ export function mapPlane(plane: usize, length: i32, table: usize): void {
   const sixteen = i8x16.splat(16);
   let index = 0;
   for (; index + 16 <= length; index += 16) {
-    const at = plane + <usize>index;
     // An index outside 0…15 makes swizzle give 0, so each sub-table fills only its own lanes.
-    let lanes = v128.load(at);
+    let lanes = v128.load(source + <usize>index);
     let out = i8x16.swizzle(t0, lanes);
     lanes = i8x16.sub(lanes, sixteen);
     out = v128.or(out, i8x16.swizzle(t1, lanes));
@@ -63,12 +62,9 @@ export function mapPlane(plane: usize, length: i32, table: usize): void {
     out = v128.or(out, i8x16.swizzle(t14, lanes));
     lanes = i8x16.sub(lanes, sixteen);
     out = v128.or(out, i8x16.swizzle(t15, lanes));
-    v128.store(at, out);
+    v128.store(target + <usize>index, out);
   }
-  for (; index < length; index++) {
-    const at = plane + <usize>index;
-    store<u8>(at, load<u8>(table + <usize>load<u8>(at)));
-  }
+  for (; index < length; index++) store<u8>(target + <usize>index, load<u8>(table + <usize>load<u8>(source + <usize>index)));
 }
 
 // lut3d: the layout of transforms/lut3d.ts's YUV tables.
@@ -452,8 +448,7 @@ const DODGE_LIFT: i32 = 20;
  * 256×256 paper tile. i32 arithmetic wraps like the reference's `>>`.
  */
 export function sketchLuma(plane: usize, width: i32, height: i32, radius: i32, base: usize, columnSums: usize, fullRange: usize, dodgeReciprocal: usize, tone: usize, paper: usize): void {
-  const count = width * height;
-  for (let index = 0; index < count; index++) store<u8>(base + <usize>index, load<u8>(fullRange + <usize>load<u8>(plane + <usize>index)));
+  mapPlane(plane, base, width * height, fullRange);
   for (let column = 0; column < width; column++) {
     let sum = (radius + 1) * <i32>load<u8>(base + <usize>column);
     for (let offset = 1; offset <= radius; offset++) sum += <i32>load<u8>(base + <usize>(min(offset, height - 1) * width + column));
@@ -478,7 +473,19 @@ export function sketchLuma(plane: usize, width: i32, height: i32, radius: i32, b
     }
     const leaving = base + <usize>((row > radius ? row - radius : <i32>0) * width);
     const entering = base + <usize>((row + radius < height - 1 ? row + radius + 1 : height - 1) * width);
-    for (let column = 0; column < width; column++) {
+    let column = 0;
+    for (; column + 16 <= width; column += 16) {
+      const incoming = v128.load(entering + <usize>column);
+      const outgoing = v128.load(leaving + <usize>column);
+      const low = i16x8.sub(i16x8.extend_low_i8x16_u(incoming), i16x8.extend_low_i8x16_u(outgoing));
+      const high = i16x8.sub(i16x8.extend_high_i8x16_u(incoming), i16x8.extend_high_i8x16_u(outgoing));
+      const at = columnSums + (<usize>column << 2);
+      v128.store(at, i32x4.add(v128.load(at), i32x4.extend_low_i16x8_s(low)));
+      v128.store(at, i32x4.add(v128.load(at, 16), i32x4.extend_high_i16x8_s(low)), 16);
+      v128.store(at, i32x4.add(v128.load(at, 32), i32x4.extend_low_i16x8_s(high)), 32);
+      v128.store(at, i32x4.add(v128.load(at, 48), i32x4.extend_high_i16x8_s(high)), 48);
+    }
+    for (; column < width; column++) {
       const at = columnSums + (<usize>column << 2);
       store<i32>(at, load<i32>(at) + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
     }
