@@ -58,6 +58,22 @@ export class WasmHeap {
     return start;
   }
 
+  /**
+   * One block holding parts of the given sizes, each 64-byte aligned; `offsets` receives where
+   * each part starts. Returns the block, for release(). For buffers that change with the frame size.
+   */
+  allocateParts(sizes: readonly number[], offsets: number[]): number {
+    let total = 0;
+    for (const size of sizes) total += alignUp(size);
+    const block = this.allocate(total);
+    let at = block;
+    sizes.forEach((size, index) => {
+      offsets[index] = at;
+      at += alignUp(size);
+    });
+    return block;
+  }
+
   /** Gives a block back; releasing one twice, or one never allocated, is ignored. */
   release(pointer: number): void {
     const size = this.sizes.get(pointer);

@@ -75,16 +75,11 @@ export class WasmSketch extends Sketch {
   private sizeBuffers(width: number, height: number): void {
     const key = `${width}x${height}`;
     if (key === this.buffersFor) return;
-    const aligned = (bytes: number): number => Math.ceil(bytes / 64) * 64;
-    const samples = width * height;
-    const halfSamples = Math.ceil(width / 2) * Math.ceil(height / 2);
     const heap = this.kernels.heap;
     heap.release(this.buffers);
-    this.buffers = heap.allocate(aligned(samples) + aligned(4 * width) + aligned(halfSamples) + 2 * (Math.ceil(width / 2) + 2));
-    this.fullRangeLuma = this.buffers;
-    this.blurColumnSums = this.fullRangeLuma + aligned(samples);
-    this.halfLuma = this.blurColumnSums + aligned(4 * width);
-    this.upscaleRow = this.halfLuma + aligned(halfSamples);
+    const parts: number[] = [];
+    this.buffers = heap.allocateParts([width * height, 4 * width, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)], parts);
+    [this.fullRangeLuma, this.blurColumnSums, this.halfLuma, this.upscaleRow] = parts as [number, number, number, number];
     this.buffersFor = key;
   }
 }

@@ -87,16 +87,11 @@ export class WasmToon extends Toon {
     const key = `${width}x${height}`;
     if (key === this.buffersFor) return;
     const samples = width * height;
-    const halfSamples = Math.ceil(width / 2) * Math.ceil(height / 2);
     const heap = this.kernels.heap;
     heap.release(this.buffers);
-    const aligned = (bytes: number): number => Math.ceil(bytes / 64) * 64;
-    this.buffers = heap.allocate(2 * aligned(samples) + aligned(2 * samples) + aligned(halfSamples) + 2 * (Math.ceil(width / 2) + 2));
-    this.smoothA = this.buffers;
-    this.smoothB = this.smoothA + aligned(samples);
-    this.inkGains = this.smoothB + aligned(samples);
-    this.halfLuma = this.inkGains + aligned(2 * samples);
-    this.upscaleRow = this.halfLuma + aligned(halfSamples);
+    const parts: number[] = [];
+    this.buffers = heap.allocateParts([samples, samples, 2 * samples, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)], parts);
+    [this.smoothA, this.smoothB, this.inkGains, this.halfLuma, this.upscaleRow] = parts as [number, number, number, number, number];
     this.buffersFor = key;
   }
 }
