@@ -59,6 +59,8 @@ describe('operator console: uploads, colours and presets', () => {
       await waitFor('the uploaded LUT reaches the viewer', () => (recentLuma() < 40 ? true : undefined), 5000);
       expect((await chainOf(stream.id)).transforms).toEqual([expect.objectContaining({ name: 'lut3d', enabled: true, params: expect.objectContaining({ file: 'darken.cube' }) })]);
       await expect.poll(() => card.getByTestId('transform-ms').textContent(), { timeout: 5000 }).toMatch(/^\d+\.\d{2} ms/);
+      // The kernel runs on the WebAssembly backend (auto, on a runtime with SIMD), and the card says so.
+      await expect.poll(() => card.getByTestId('transform-ms').textContent(), { timeout: 5000 }).toMatch(/^\d+\.\d{2} ms · wasm/);
 
       // Save the chain as a preset: both consoles list it at once.
       await operator.getByTestId('preset-name').fill('night grade');

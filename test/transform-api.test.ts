@@ -8,7 +8,8 @@ import { publishAndWatch } from './helpers/publish-and-watch.js';
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServer();
+  // The WebAssembly SIMD kernels, named explicitly (auto picks them too where the runtime has SIMD).
+  server = await startServer({ LIVEFX_TRANSFORM_BACKEND: 'wasm' });
   const lutDir = path.join(server.dataDir, 'luts');
   await mkdir(lutDir, { recursive: true });
   // A LUT that maps every colour to near-black: unmistakable at the viewer.
@@ -81,6 +82,9 @@ describe('transform chain API', () => {
 
     expect((await put(stream.id, { transforms: [{ name: 'color', params: { brightness: -0.4 } }] })).status).toBe(200);
     await waitFor('darker picture', () => (meanOfRecent(3) < before - 40 ? true : undefined), 5000);
+    // The stream's stats say where the kernel ran.
+    const backendOf = async () => ((await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { stats?: { chain?: { transforms?: { name: string; backend?: string }[] } } }).stats?.chain?.transforms?.[0];
+    expect(await waitFor('color reported on the wasm backend', async () => ((await backendOf())?.backend === 'wasm' ? true : undefined), 10_000)).toBe(true);
 
     // Toggle off by index: the picture comes back on the same connection.
     const patched = await fetch(`${server.url}/v1/streams/${stream.id}/transforms/0`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' });

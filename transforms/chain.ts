@@ -106,6 +106,7 @@ export class Chain {
         averageMs: this.averages[index]!,
         skippedFrames: this.skipped[index]!,
         halfResolution: entry.transform.resolution?.active ?? false,
+        backend: entry.transform.backend ?? 'js',
         ...noteOf(entry),
       })),
     };

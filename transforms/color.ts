@@ -33,9 +33,9 @@ export class Color implements Transform<ColorParams> {
   readonly name = 'color';
   readonly params = colorParams;
   readonly heavy = false;
-  private readonly lumaTable = new Uint8Array(256);
-  private readonly uTable = new Uint8Array(256);
-  private readonly vTable = new Uint8Array(256);
+  protected readonly lumaTable = new Uint8Array(256);
+  protected readonly uTable = new Uint8Array(256);
+  protected readonly vTable = new Uint8Array(256);
   // The same tables for two pixels at once (measured 1.7–3.4× faster than a byte at a time).
   private readonly lumaPairs = new Uint16Array(65536);
   private readonly uPairs = new Uint16Array(65536);
@@ -43,9 +43,9 @@ export class Color implements Transform<ColorParams> {
   /** 32-bit views (two pairs per read, measured 1.5× faster than 16-bit ones) or 16-bit views of planes already seen; the worker reuses its frame buffers, so this stops growing. */
   private readonly wordViews = new WeakMap<Uint8Array, Uint32Array | Uint16Array | null>();
   /** Planes whose table changes nothing are skipped (e.g. chroma when only contrast is set). */
-  private lumaIdentity = true;
-  private uIdentity = true;
-  private vIdentity = true;
+  protected lumaIdentity = true;
+  protected uIdentity = true;
+  protected vIdentity = true;
 
   constructor() {
     this.configure(colorParams.parse({}));

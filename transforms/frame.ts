@@ -35,16 +35,19 @@ export class I420Frame implements Frame {
   pts = 0;
   captureMs = 0;
 
+  /** `storage`: where the planes live (e.g. the transforms' WebAssembly memory); allocated here when absent. */
   constructor(
     readonly width: number,
     readonly height: number,
+    storage?: Buffer,
   ) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2) {
       throw new RangeError(`invalid frame size ${width}x${height}`);
     }
     const lumaBytes = width * height;
     const chromaBytes = Math.ceil(width / 2) * Math.ceil(height / 2);
-    this.buffer = Buffer.alloc(lumaBytes + 2 * chromaBytes);
+    if (storage && storage.length !== lumaBytes + 2 * chromaBytes) throw new RangeError(`a ${width}x${height} frame needs ${lumaBytes + 2 * chromaBytes} bytes, not ${storage.length}`);
+    this.buffer = storage ?? Buffer.alloc(lumaBytes + 2 * chromaBytes);
     this.y = this.buffer.subarray(0, lumaBytes);
     this.u = this.buffer.subarray(lumaBytes, lumaBytes + chromaBytes);
     this.v = this.buffer.subarray(lumaBytes + chromaBytes);

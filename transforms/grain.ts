@@ -31,11 +31,11 @@ export class Grain implements Transform<GrainParams> {
   readonly name = 'grain';
   readonly params = grainParams;
   readonly heavy = false;
-  private readonly noise = new Int8Array(TILE * TILE);
+  protected readonly noise = new Int8Array(TILE * TILE);
   private readonly state = new Uint32Array(1);
-  private amount = 0.3;
+  protected amount = 0.3;
   private seed = 1;
-  private readonly scaled = new Int16Array(256);
+  protected readonly scaled = new Int16Array(256);
   /** Scaled noise + LANE_OFFSET of bytes 0 and 2 (even) and 1 and 3 (odd) of each word, by [phase][row][word]: 512 KB each. */
   private readonly evenLanes = new Int32Array(4 * TILE * PACKED_ROW);
   private readonly oddLanes = new Int32Array(4 * TILE * PACKED_ROW);
@@ -54,9 +54,9 @@ export class Grain implements Transform<GrainParams> {
 
   apply(frame: Frame, clock: FrameClock): void {
     if (this.amount === 0) return;
-    this.state[0] = ((this.seed + 1) * 0x9e3779b1 + clock.frameIndex * 0x85ebca6b) >>> 0 || 1;
-    const offsetX = xorshift32(this.state) & (TILE - 1);
-    const offsetY = xorshift32(this.state) & (TILE - 1);
+    const offset = this.tileOffset(clock.frameIndex);
+    const offsetX = offset & (TILE - 1);
+    const offsetY = offset >> 8;
     const { y, width, height } = frame;
     const words = this.wordView(y.buffer);
     const evenLanes = this.evenLanes;
@@ -92,6 +92,14 @@ export class Grain implements Transform<GrainParams> {
   }
 
   close(): void {}
+
+  /** Where frame `frameIndex` reads the noise tile: offsetY · 256 + offsetX (a number, so nothing is allocated per frame). */
+  protected tileOffset(frameIndex: number): number {
+    this.state[0] = ((this.seed + 1) * 0x9e3779b1 + frameIndex * 0x85ebca6b) >>> 0 || 1;
+    const offsetX = xorshift32(this.state) & (TILE - 1);
+    const offsetY = xorshift32(this.state) & (TILE - 1);
+    return offsetY * TILE + offsetX;
+  }
 
   /** Columns from–to of one row, a byte at a time (the same grain as the packed path). */
   private addBytes(y: Uint8Array, rowStart: number, from: number, to: number, tileRow: number, offsetX: number): void {

@@ -3,7 +3,8 @@ import { Image } from '@napi-rs/canvas';
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import { OverlayRaster } from './overlay-raster.js';
-import type { Transform } from './transform.js';
+import type { Transform, TransformBackendName } from './transform.js';
+import type { WasmKernels } from './wasm/wasm-kernels.js';
 
 export const imageParams = z
   .object({
@@ -24,12 +25,20 @@ export class ImageOverlay implements Transform<ImageParams> {
   readonly name = 'image';
   readonly params = imageParams;
   readonly heavy = false;
-  readonly raster = new OverlayRaster();
+  readonly raster: OverlayRaster;
+  readonly backend: TransformBackendName;
   private image: Image | undefined;
   private settings: ImageParams | undefined;
   private drawnFor = '';
 
-  constructor(private readonly resolveFile: (name: string) => string = (name) => name) {}
+  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend). */
+  constructor(
+    private readonly resolveFile: (name: string) => string = (name) => name,
+    options: { kernels?: WasmKernels } = {},
+  ) {
+    this.raster = new OverlayRaster(options);
+    this.backend = options.kernels ? 'wasm' : 'js';
+  }
 
   configure(params: ImageParams): void {
     const image = new Image();
@@ -69,5 +78,7 @@ export class ImageOverlay implements Transform<ImageParams> {
 
   close(): void {
     this.image = undefined;
+    this.raster.close();
+    this.drawnFor = '';
   }
 }

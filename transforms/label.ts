@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import { TextOverlay } from './text-overlay.js';
-import type { Transform } from './transform.js';
+import type { Transform, TransformBackendName } from './transform.js';
+import type { WasmKernels } from './wasm/wasm-kernels.js';
 
 export const labelParams = z
   .object({
@@ -16,9 +17,13 @@ export class Label implements Transform<LabelParams> {
   readonly name = 'label';
   readonly params = labelParams;
   readonly heavy = false;
-  readonly overlay = new TextOverlay();
+  readonly overlay: TextOverlay;
+  readonly backend: TransformBackendName;
 
-  constructor() {
+  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend). */
+  constructor(options: { kernels?: WasmKernels } = {}) {
+    this.overlay = new TextOverlay(options);
+    this.backend = options.kernels ? 'wasm' : 'js';
     this.configure(labelParams.parse({}));
   }
 
@@ -30,5 +35,7 @@ export class Label implements Transform<LabelParams> {
     this.overlay.apply(frame, clock.frameIndex);
   }
 
-  close(): void {}
+  close(): void {
+    this.overlay.close();
+  }
 }

@@ -53,9 +53,9 @@ export class Lut3d implements Transform<Lut3dParams> {
   readonly name = 'lut3d';
   readonly params = lut3dParams;
   readonly heavy = true;
-  private lut: CubeLut | undefined;
+  protected lut: CubeLut | undefined;
   private interp: Interpolation = 'tetrahedral';
-  private strength = 1;
+  protected strength = 1;
   private readonly yTerm = new Float32Array(256);
   private readonly rFromV = new Float32Array(256);
   private readonly gFromU = new Float32Array(256);
@@ -69,12 +69,12 @@ export class Lut3d implements Transform<Lut3dParams> {
    * Output Y by [U level][V level][input Y]: 1.1 MB. A full 256×256×256 table (16 MB, one read per
    * pixel) was faster on clean pictures but slower on noisy ones, from cache misses.
    */
-  private readonly lumaTable = new Uint8Array(CHROMA_LEVELS * U_STRIDE);
+  protected readonly lumaTable = new Uint8Array(CHROMA_LEVELS * U_STRIDE);
   /**
    * Output U (low 16 bits) and V (high 16 bits) by [U level][V level][input Y]: one read gives
    * both, and a weighted sum of four entries keeps the two lanes apart (each stays under 4096).
    */
-  private readonly chromaTable = new Int32Array(CHROMA_LEVELS * U_STRIDE);
+  protected readonly chromaTable = new Int32Array(CHROMA_LEVELS * U_STRIDE);
 
   constructor(private readonly resolveFile: (name: string) => string = (name) => name) {
     for (let value = 0; value < 256; value++) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
 import { rgbToU, rgbToV, rgbToY } from './bt601.js';
 import type { Frame } from './frame.js';
+import type { WasmKernels } from './wasm/wasm-kernels.js';
 
 /** Fonts from Debian's fonts-dejavu-core (scripts/setup.sh installs it), registered once by name. */
 const FONT_FILES: Record<string, string> = {
@@ -33,13 +34,29 @@ export class OverlayRaster {
   width = 0;
   height = 0;
   /** Luma and alpha at full resolution; chroma and its alpha at half, like the frame. */
-  private y = new Uint8Array(0);
-  private alpha = new Uint8Array(0);
-  private u = new Uint8Array(0);
-  private v = new Uint8Array(0);
-  private chromaAlpha = new Uint8Array(0);
+  private y: Uint8Array = new Uint8Array(0);
+  private alpha: Uint8Array = new Uint8Array(0);
+  private u: Uint8Array = new Uint8Array(0);
+  private v: Uint8Array = new Uint8Array(0);
+  private chromaAlpha: Uint8Array = new Uint8Array(0);
   /** How many times the raster was drawn: tests check it is not redrawn per frame. */
   draws = 0;
+  /** With kernels (the wasm backend) the planes live in their memory and blend() runs the SIMD kernel. */
+  private readonly kernels: WasmKernels | undefined;
+  /** Where y, alpha, u, v and chromaAlpha start in the kernels' memory (one block). */
+  private block = 0;
+
+  constructor(options: { kernels?: WasmKernels } = {}) {
+    this.kernels = options.kernels;
+  }
+
+  /** Gives the planes' memory back to the kernels (a later draw allocates again). */
+  close(): void {
+    this.kernels?.heap.release(this.block);
+    this.block = 0;
+    this.width = 0;
+    this.height = 0;
+  }
 
   /** Draws width×height (even) pixels with `paint` and converts them. Allocates only when the size changes. */
   draw(width: number, height: number, paint: (context: SKRSContext2D) => void): void {
@@ -53,11 +70,7 @@ export class OverlayRaster {
     if (evenWidth !== this.width || evenHeight !== this.height) {
       this.width = evenWidth;
       this.height = evenHeight;
-      this.y = new Uint8Array(evenWidth * evenHeight);
-      this.alpha = new Uint8Array(evenWidth * evenHeight);
-      this.u = new Uint8Array((evenWidth / 2) * (evenHeight / 2));
-      this.v = new Uint8Array(this.u.length);
-      this.chromaAlpha = new Uint8Array(this.u.length);
+      this.allocatePlanes(evenWidth * evenHeight, (evenWidth / 2) * (evenHeight / 2));
     }
     // Canvas pixels are not premultiplied in getImageData: colour channels are straight.
     for (let index = 0; index < evenWidth * evenHeight; index++) {
@@ -107,6 +120,10 @@ export class OverlayRaster {
     const columns = Math.min(visibleWidth, this.width - start, frame.width - left);
     const rows = Math.min(this.height, frame.height - top);
     if (columns <= 0 || rows <= 0) return;
+    if (this.kernels) {
+      this.blendWithKernels(this.kernels, frame, left, top, start, columns, rows);
+      return;
+    }
     const { y: frameY, u: frameU, v: frameV, width: frameWidth } = frame;
     for (let row = 0; row < rows; row++) {
       let source = row * this.width + start;
@@ -129,5 +146,39 @@ export class OverlayRaster {
         frameV[target] = (frameV[target]! * (255 - a) + this.v[source]! * a + 127) / 255;
       }
     }
+  }
+
+  private allocatePlanes(lumaSamples: number, chromaSamples: number): void {
+    const kernels = this.kernels;
+    if (!kernels) {
+      this.y = new Uint8Array(lumaSamples);
+      this.alpha = new Uint8Array(lumaSamples);
+      this.u = new Uint8Array(chromaSamples);
+      this.v = new Uint8Array(chromaSamples);
+      this.chromaAlpha = new Uint8Array(chromaSamples);
+      return;
+    }
+    kernels.heap.release(this.block);
+    this.block = kernels.heap.allocate(2 * lumaSamples + 3 * chromaSamples);
+    const all = kernels.bytes(this.block, 2 * lumaSamples + 3 * chromaSamples);
+    this.y = all.subarray(0, lumaSamples);
+    this.alpha = all.subarray(lumaSamples, 2 * lumaSamples);
+    this.u = all.subarray(2 * lumaSamples, 2 * lumaSamples + chromaSamples);
+    this.v = all.subarray(2 * lumaSamples + chromaSamples, 2 * lumaSamples + 2 * chromaSamples);
+    this.chromaAlpha = all.subarray(2 * lumaSamples + 2 * chromaSamples);
+  }
+
+  /** blend() by the SIMD kernel: the same rows and columns, the same rounding. */
+  private blendWithKernels(kernels: WasmKernels, frame: Frame, left: number, top: number, start: number, columns: number, rows: number): void {
+    const planes = kernels.enter(frame);
+    const { blendRows } = kernels.exports;
+    const width = frame.width;
+    blendRows(planes.y + top * width + left, width, this.y.byteOffset + start, this.alpha.byteOffset + start, this.width, columns, rows);
+    const chromaWidth = Math.ceil(width / 2);
+    const chromaTarget = (top >> 1) * chromaWidth + (left >> 1);
+    const chromaStart = start >> 1;
+    blendRows(planes.u + chromaTarget, chromaWidth, this.u.byteOffset + chromaStart, this.chromaAlpha.byteOffset + chromaStart, this.width / 2, columns >> 1, rows >> 1);
+    blendRows(planes.v + chromaTarget, chromaWidth, this.v.byteOffset + chromaStart, this.chromaAlpha.byteOffset + chromaStart, this.width / 2, columns >> 1, rows >> 1);
+    kernels.leave(frame);
   }
 }

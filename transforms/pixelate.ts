@@ -10,7 +10,7 @@ export class Pixelate implements Transform<PixelateParams> {
   readonly name = 'pixelate';
   readonly params = pixelateParams;
   readonly heavy = false;
-  private blockSize = 16;
+  protected blockSize = 16;
   /** One sum per block of a block row; grows only when a wider frame arrives. */
   private sums = new Int32Array(0);
   /** 32-bit views of planes already seen (null: not 4-byte aligned); the worker reuses its frame buffers. */

@@ -41,14 +41,14 @@ export class Sketch implements Transform<SketchParams> {
   readonly params = sketchParams;
   readonly heavy = false;
   readonly resolution = new HalfResolution();
-  private settings: SketchParams = sketchParams.parse({});
+  protected settings: SketchParams = sketchParams.parse({});
   /** Limited-range luma to 0…255. */
-  private readonly fullRange = new Uint8Array(256);
-  private readonly dodgeReciprocal = new Uint32Array(256);
+  protected readonly fullRange = new Uint8Array(256);
+  protected readonly dodgeReciprocal = new Uint32Array(256);
   /** Dodged value (0…MAX_DODGED, white from 255 on) to output luma above black (0…219), through the stroke-weight curve. */
-  private readonly tone = new Uint8Array(MAX_DODGED + 1);
+  protected readonly tone = new Uint8Array(MAX_DODGED + 1);
   /** Per paper sample, the gain (of 256) on the distance from black. */
-  private readonly paperTile = new Uint16Array(PAPER_TILE * PAPER_TILE);
+  protected readonly paperTile = new Uint16Array(PAPER_TILE * PAPER_TILE);
   private base = new Uint8Array(0);
   private columnSums = new Int32Array(0);
   private sizedWidth = 0;

@@ -1,5 +1,6 @@
 import { OVERLAY_FONT, OverlayRaster, measureTextWidth } from './overlay-raster.js';
 import type { Frame } from './frame.js';
+import type { WasmKernels } from './wasm/wasm-kernels.js';
 
 export type TextPlacement = 'title' | 'lower-third' | 'ticker' | 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right';
 
@@ -23,9 +24,19 @@ const MARGIN = 0.04;
  * frame at its placement (a ticker scrolls by the frame index, so it is deterministic).
  */
 export class TextOverlay {
-  private readonly raster = new OverlayRaster();
+  private readonly raster: OverlayRaster;
   private style: TextOverlayStyle | undefined;
   private drawnFor = '';
+
+  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend). */
+  constructor(options: { kernels?: WasmKernels } = {}) {
+    this.raster = new OverlayRaster(options);
+  }
+
+  close(): void {
+    this.raster.close();
+    this.drawnFor = '';
+  }
 
   get draws(): number {
     return this.raster.draws;

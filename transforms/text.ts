@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import { TextOverlay } from './text-overlay.js';
-import type { Transform } from './transform.js';
+import type { Transform, TransformBackendName } from './transform.js';
+import type { WasmKernels } from './wasm/wasm-kernels.js';
 
 const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #ffcc00');
 const hexColorWithAlpha = z.string().regex(/^(#[0-9a-fA-F]{8})?$/, 'must be a colour with alpha like #00000099, or empty for no box');
@@ -25,7 +26,13 @@ export class Text implements Transform<TextParams> {
   readonly name = 'text';
   readonly params = textParams;
   readonly heavy = false;
-  readonly overlay = new TextOverlay();
+  readonly overlay: TextOverlay;
+  readonly backend: TransformBackendName;
+
+  constructor(options: { kernels?: WasmKernels } = {}) {
+    this.overlay = new TextOverlay(options);
+    this.backend = options.kernels ? 'wasm' : 'js';
+  }
 
   configure(params: TextParams): void {
     this.overlay.setStyle({ text: params.text, placement: params.style, fontSize: params.fontSize, color: params.color, background: params.background, tickerSpeed: params.tickerSpeed });
@@ -35,5 +42,7 @@ export class Text implements Transform<TextParams> {
     this.overlay.apply(frame, clock.frameIndex);
   }
 
-  close(): void {}
+  close(): void {
+    this.overlay.close();
+  }
 }

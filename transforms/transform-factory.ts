@@ -12,7 +12,16 @@ import { Subtitles } from './subtitles/subtitles-transform.js';
 import { Text } from './text.js';
 import { Toon } from './toon.js';
 import type { Transform, TransformReport } from './transform.js';
+import type { TransformBackend } from './transform-backend.js';
 import { Vignette } from './vignette.js';
+import { WasmColor } from './wasm/wasm-color.js';
+import { WasmGrain } from './wasm/wasm-grain.js';
+import { WasmKernels } from './wasm/wasm-kernels.js';
+import { WasmLut3d } from './wasm/wasm-lut3d.js';
+import { WasmPixelate } from './wasm/wasm-pixelate.js';
+import { WasmSketch } from './wasm/wasm-sketch.js';
+import { WasmToon } from './wasm/wasm-toon.js';
+import { WasmVignette } from './wasm/wasm-vignette.js';
 
 /** Folders that file names in transform parameters are resolved in. */
 export interface AssetFolders {
@@ -28,22 +37,28 @@ function configured<P>(transform: Transform<P>, params: unknown): Transform<unkn
 
 const inFolder = (folder: string) => (name: string) => path.join(folder, path.basename(name));
 
-const factories: Record<TransformName, (params: unknown, folders: AssetFolders, report?: TransformReport) => Transform<unknown>> = {
-  color: (params) => configured(new Color(), params),
-  lut3d: (params, folders) => configured(new Lut3d(inFolder(folders.lutDir)), params),
-  text: (params) => configured(new Text(), params),
-  label: (params) => configured(new Label(), params),
-  image: (params, folders) => configured(new ImageOverlay(inFolder(folders.imageDir)), params),
-  pixelate: (params) => configured(new Pixelate(), params),
-  vignette: (params) => configured(new Vignette(), params),
-  grain: (params) => configured(new Grain(), params),
-  toon: (params) => configured(new Toon(), params),
-  sketch: (params) => configured(new Sketch(), params),
+/** `kernels` is given when the chain runs on the wasm backend; transforms without a wasm kernel yet ignore it. */
+type TransformFactory = (params: unknown, folders: AssetFolders, report: TransformReport | undefined, kernels: WasmKernels | undefined) => Transform<unknown>;
+
+const factories: Record<TransformName, TransformFactory> = {
+  color: (params, _folders, _report, kernels) => configured(kernels ? new WasmColor({ kernels }) : new Color(), params),
+  lut3d: (params, folders, _report, kernels) => configured(kernels ? new WasmLut3d({ kernels, resolveFile: inFolder(folders.lutDir) }) : new Lut3d(inFolder(folders.lutDir)), params),
+  text: (params, _folders, _report, kernels) => configured(new Text({ kernels }), params),
+  label: (params, _folders, _report, kernels) => configured(new Label({ kernels }), params),
+  image: (params, folders, _report, kernels) => configured(new ImageOverlay(inFolder(folders.imageDir), { kernels }), params),
+  pixelate: (params, _folders, _report, kernels) => configured(kernels ? new WasmPixelate({ kernels }) : new Pixelate(), params),
+  vignette: (params, _folders, _report, kernels) => configured(kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
+  grain: (params, _folders, _report, kernels) => configured(kernels ? new WasmGrain({ kernels }) : new Grain(), params),
+  toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
+  sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
   'face-blur': (params, _folders, report) => configured(new FaceBlur(report), params),
   subtitles: (params) => configured(new Subtitles(), params),
 };
 
-/** Builds and configures the transform a spec entry names. May throw (e.g. a malformed .cube file). */
-export function createTransform(entry: ChainSpecEntry, folders: AssetFolders, report?: TransformReport): Transform<unknown> {
-  return factories[entry.name](entry.params, folders, report);
+/**
+ * Builds and configures the transform a spec entry names, on `backend` (the TypeScript reference
+ * unless told otherwise; `wasm` uses this thread's WasmKernels). May throw (e.g. a malformed .cube file).
+ */
+export function createTransform(entry: ChainSpecEntry, folders: AssetFolders, report?: TransformReport, backend: TransformBackend = 'js'): Transform<unknown> {
+  return factories[entry.name](entry.params, folders, report, backend === 'wasm' ? WasmKernels.forThisThread() : undefined);
 }

@@ -4,6 +4,9 @@ import type { Frame, FrameClock } from './frame.js';
 /** Where a transform tells its host something an operator should know (the server's log, a CLI's stderr). */
 export type TransformReport = (level: 'info' | 'warn' | 'error', message: string) => void;
 
+/** The backend a transform's kernel runs on, as chain stats report it. */
+export type TransformBackendName = 'js' | 'wasm';
+
 /** A frame kernel. `configure` may allocate; `apply` works in place and must not allocate. */
 export interface Transform<P = unknown> {
   readonly name: string;
@@ -11,6 +14,8 @@ export interface Transform<P = unknown> {
   readonly params: ZodType<P>;
   /** Heavy transforms are the ones the chain may run every other frame when the deadline is tight. */
   readonly heavy: boolean;
+  /** Where the kernel runs (LIVEFX_TRANSFORM_BACKEND); absent means the TypeScript reference. */
+  readonly backend?: TransformBackendName;
   /**
    * Present on transforms that can run their kernel at half resolution (about a quarter of the
    * cost); the chain asks for that before it skips frames of heavy transforms.

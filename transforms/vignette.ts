@@ -20,10 +20,10 @@ export class Vignette implements Transform<VignetteParams> {
   readonly name = 'vignette';
   readonly params = vignetteParams;
   readonly heavy = false;
-  private settings: VignetteParams = vignetteParams.parse({});
-  private lumaGain = new Uint16Array(0);
-  private chromaGain = new Uint16Array(0);
-  private builtFor = '';
+  protected settings: VignetteParams = vignetteParams.parse({});
+  protected lumaGain = new Uint16Array(0);
+  protected chromaGain = new Uint16Array(0);
+  protected builtFor = '';
 
   configure(params: VignetteParams): void {
     this.settings = params;
@@ -46,7 +46,7 @@ export class Vignette implements Transform<VignetteParams> {
 
   close(): void {}
 
-  private build(width: number, height: number, key: string): void {
+  protected build(width: number, height: number, key: string): void {
     const chromaWidth = Math.ceil(width / 2);
     const chromaHeight = Math.ceil(height / 2);
     if (this.lumaGain.length !== width * height) this.lumaGain = new Uint16Array(width * height);

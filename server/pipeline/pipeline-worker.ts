@@ -9,6 +9,8 @@ import { BurnIn } from '../../transforms/burn-in.js';
 import type { ChainEntry } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { createTransform } from '../../transforms/transform-factory.js';
+import { resolveTransformBackend, type TransformBackend } from '../../transforms/transform-backend.js';
+import { WasmKernels } from '../../transforms/wasm/wasm-kernels.js';
 import { I420Frame, i420ByteLength } from '../../transforms/frame.js';
 import { joinAvcc } from '../../core/rtp/h264-nal.js';
 import { parseAvcDecoderConfig } from '../../core/media/avc-decoder-config.js';
@@ -50,6 +52,8 @@ class PipelineWorker {
   private busy = new Set<Buffer>();
   private scratch!: I420Frame;
   private readonly chain = new Chain();
+  /** Where the chain's kernels run; with wasm, the frames live in this thread's kernel memory (no copy per kernel). */
+  private readonly backend: TransformBackend;
   /** The latency probe, kept last in the chain whatever the operator's transforms are. */
   private burnIn: ChainEntry | undefined;
   private readonly decoder: SupervisedProcess;
@@ -97,6 +101,7 @@ class PipelineWorker {
     ({ width: this.width, height: this.height } = fitWithin(settings.width, settings.height, settings.maxInput.width, settings.maxInput.height));
     this.fpsCap = new FrameRateCap(settings.maxInput.fps);
     this.minFrameIntervalMs = 1000 / settings.maxInput.fps;
+    this.backend = this.chooseBackend();
     this.allocateFrames();
     this.burnIn = settings.burnIn ? { transform: new BurnIn(), enabled: true } : undefined;
     const initial = this.buildChain(settings.chain);
@@ -293,7 +298,7 @@ class PipelineWorker {
     try {
       spec.transforms.forEach((entry, index) => {
         try {
-          entries.push({ transform: createTransform(entry, this.settings, this.report), enabled: entry.enabled });
+          entries.push({ transform: createTransform(entry, this.settings, this.report, this.backend), enabled: entry.enabled });
         } catch (error) {
           throw new Error(`transforms.${index} (${entry.name}): ${error instanceof Error ? error.message : String(error)}`);
         }
@@ -360,9 +365,22 @@ class PipelineWorker {
   }
 
   private allocateFrames(): void {
-    this.frames = Array.from({ length: FRAME_POOL_SIZE }, () => new I420Frame(this.width, this.height));
-    this.scratch = new I420Frame(this.width, this.height);
+    const kernels = this.backend === 'wasm' ? WasmKernels.forThisThread() : undefined;
+    if (kernels) for (const frame of [...this.frames, ...(this.scratch ? [this.scratch] : [])]) kernels.releaseFrame(frame);
+    const allocate = (): I420Frame => (kernels ? kernels.allocateFrame(this.width, this.height) : new I420Frame(this.width, this.height));
+    this.frames = Array.from({ length: FRAME_POOL_SIZE }, allocate);
+    this.scratch = allocate();
     this.busy.clear();
+  }
+
+  /** LIVEFX_TRANSFORM_BACKEND; an explicit wasm this runtime cannot run is reported and the reference kernels run instead. */
+  private chooseBackend(): TransformBackend {
+    try {
+      return resolveTransformBackend(this.settings.transformBackend);
+    } catch (error) {
+      this.report('error', `${error instanceof Error ? error.message : String(error)}; the TypeScript kernels run instead`);
+      return 'js';
+    }
   }
 
   /** The interval between processed frames: the publisher's, or longer when LIVEFX_MAX_INPUT_FPS drops some. */

@@ -57,6 +57,7 @@ export type LiveStreamSettings = Pick<
   | 'LIVEFX_RESTART_BACKOFF_MAX_MS'
   | 'LIVEFX_ASR_COMMAND'
   | 'LIVEFX_ASR_FALLBACK'
+  | 'LIVEFX_TRANSFORM_BACKEND'
   | 'LIVEFX_MAX_INPUT_RESOLUTION'
   | 'LIVEFX_MAX_INPUT_FPS'
   | 'LIVEFX_MAX_PUBLISH_KBPS'
@@ -465,6 +466,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       imageDir: this.imageDir,
       asrCommand: this.config.LIVEFX_ASR_COMMAND,
       asrFallback: this.config.LIVEFX_ASR_FALLBACK,
+      transformBackend: this.config.LIVEFX_TRANSFORM_BACKEND,
       maxInput: { ...maxInputSize(this.config), fps: this.config.LIVEFX_MAX_INPUT_FPS, kbps: this.config.LIVEFX_MAX_PUBLISH_KBPS },
     });
     this.pipeline = pipeline;

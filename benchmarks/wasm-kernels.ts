@@ -1,0 +1,141 @@
+// The WebAssembly SIMD kernels against the TypeScript reference kernels and ffmpeg's equivalent
+// filter (one thread), per 720p and 1080p frame, in the same run; then the chain color + lut3d +
+// text + image + label at 720p on both backends. CPU time, so the machine's other load counts less;
+// the load average is recorded beside the figures.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Chain } from '../transforms/chain.js';
+import { chainSpecSchema } from '../transforms/chain-spec.js';
+import { I420Frame } from '../transforms/frame.js';
+import type { Transform } from '../transforms/transform.js';
+import type { TransformBackend } from '../transforms/transform-backend.js';
+import { createTransform } from '../transforms/transform-factory.js';
+import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
+import { writeResult } from './bar-chart.js';
+import { gradeCube, writeLogo } from './bench-assets.js';
+import { round, stylizationGraphs, testFrame, timeFfmpeg, timeOurs } from './transform-timing.js';
+
+const SIZES: [number, number][] = [
+  [1280, 720],
+  [1920, 1080],
+];
+const BACKENDS: TransformBackend[] = ['js', 'wasm'];
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const dir = mkdtempSync(path.join(tmpdir(), 'livefx-bench-wasm-'));
+writeFileSync(path.join(dir, 'grade.cube'), gradeCube(33));
+writeLogo(path.join(dir, 'logo.png'));
+const folders = { lutDir: dir, imageDir: dir };
+const kernels = WasmKernels.forThisThread();
+const color = { brightness: 0.05, contrast: 1.2, saturation: 1.3, gamma: 1.1 };
+const eq = `eq=brightness=${color.brightness}:contrast=${color.contrast}:saturation=${color.saturation}:gamma=${color.gamma}`;
+
+/** Each kernel's chain entry and ffmpeg's nearest filter graph (the same ones as benchmarks/transforms.ts). */
+function kernelCases(width: number, height: number): { name: string; entry: unknown; ffmpeg: string }[] {
+  const logoWidth = Math.round(width * 0.2);
+  const stylization = stylizationGraphs(width, height);
+  return [
+    { name: 'color', entry: { name: 'color', params: color }, ffmpeg: eq },
+    { name: 'lut3d', entry: { name: 'lut3d', params: { file: 'grade.cube' } }, ffmpeg: `lut3d=file=${path.join(dir, 'grade.cube')}:interp=tetrahedral` },
+    { name: 'pixelate', entry: { name: 'pixelate', params: { blockSize: 16 } }, ffmpeg: `scale=iw/16:ih/16:flags=area,scale=${width}:${height}:flags=neighbor` },
+    { name: 'vignette', entry: { name: 'vignette', params: { strength: 0.5 } }, ffmpeg: 'vignette=angle=PI/4' },
+    { name: 'grain', entry: { name: 'grain', params: { amount: 0.3 } }, ffmpeg: 'noise=alls=12:allf=t' },
+    { name: 'toon', entry: { name: 'toon', params: { resolution: 'full' } }, ffmpeg: stylization.toon },
+    { name: 'toon@half', entry: { name: 'toon', params: { resolution: 'half' } }, ffmpeg: stylization.toonHalf },
+    { name: 'sketch', entry: { name: 'sketch', params: { resolution: 'full' } }, ffmpeg: stylization.sketch },
+    { name: 'sketch@half', entry: { name: 'sketch', params: { resolution: 'half' } }, ffmpeg: stylization.sketchHalf },
+    {
+      name: 'image (overlay blend)',
+      entry: { name: 'image', params: { file: 'logo.png', scale: 0.2 } },
+      ffmpeg: `null[base];movie=${path.join(dir, 'logo.png')},scale=${logoWidth}:-2[logo];[base][logo]overlay=${Math.round(width * 0.04)}:${Math.round(height * 0.04)}`,
+    },
+    {
+      name: 'text (overlay blend)',
+      entry: { name: 'text', params: { text: 'Live from the studio', style: 'lower-third' } },
+      ffmpeg: `drawtext=fontfile=${FONT}:text='Live from the studio':fontsize=${Math.round(height * 0.05)}:fontcolor=white:box=1:boxcolor=black@0.6:x=${Math.round(width * 0.04)}:y=${Math.round(height * 0.78)}`,
+    },
+  ];
+}
+
+/** A frame where the backend keeps them: in the kernels' memory for wasm, as the pipeline worker allocates it. */
+function frameFor(backend: TransformBackend, width: number, height: number): I420Frame {
+  return backend === 'wasm' ? kernels.allocateFrame(width, height) : new I420Frame(width, height);
+}
+
+function timeOn(backend: TransformBackend, transform: Transform<unknown>, input: Buffer, width: number, height: number): number {
+  const frame = frameFor(backend, width, height);
+  try {
+    return timeOurs(transform, input, width, height, frame);
+  } finally {
+    if (backend === 'wasm') kernels.releaseFrame(frame);
+  }
+}
+
+const loadBefore = loadavg().map(round);
+const rows: { size: string; kernel: string; jsMs: number; wasmMs: number; ffmpegMs: number; wasmToFfmpeg: number; wasmToJs: number }[] = [];
+const recordRow = (size: string, kernel: string, times: Record<TransformBackend, number>, ffmpegMs: number): void => {
+  const row = { size, kernel, jsMs: round(times.js), wasmMs: round(times.wasm), ffmpegMs: round(ffmpegMs), wasmToFfmpeg: round(times.wasm / ffmpegMs), wasmToJs: round(times.wasm / times.js) };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+};
+
+for (const [width, height] of SIZES) {
+  const input = testFrame(width, height);
+  for (const { name, entry, ffmpeg } of kernelCases(width, height)) {
+    const parsed = chainSpecSchema.parse({ transforms: [entry] }).transforms[0]!;
+    const times = {} as Record<TransformBackend, number>;
+    for (const backend of BACKENDS) {
+      const transform = createTransform(parsed, folders, undefined, backend);
+      times[backend] = timeOn(backend, transform, input, width, height);
+      transform.close();
+    }
+    recordRow(`${width}x${height}`, name, times, timeFfmpeg(ffmpeg, width, height));
+  }
+}
+
+// The chain of issue 4 at 720p; its target in issue 18 is 3 ms (0.15 of ffmpeg's time).
+{
+  const [width, height] = [1280, 720];
+  const spec = chainSpecSchema.parse({
+    transforms: [
+      { name: 'color', params: color },
+      { name: 'lut3d', params: { file: 'grade.cube' } },
+      { name: 'text', params: { text: 'Live from the studio', style: 'lower-third' } },
+      { name: 'image', params: { file: 'logo.png', scale: 0.2 } },
+      { name: 'label', params: {} },
+    ],
+  });
+  const input = testFrame(width, height);
+  const times = {} as Record<TransformBackend, number>;
+  for (const backend of BACKENDS) {
+    const chain = new Chain(undefined, { adaptive: false });
+    chain.replace(spec.transforms.map((entry) => ({ transform: createTransform(entry, folders, undefined, backend), enabled: true })));
+    const chainTransform = { name: 'chain', heavy: false, configure() {}, close() {}, apply: (frame: I420Frame, clock: { frameIndex: number; frameIntervalMs: number }) => chain.apply(frame, clock) } as unknown as Transform<unknown>;
+    times[backend] = timeOn(backend, chainTransform, input, width, height);
+    chain.close();
+  }
+  const graph = [
+    eq,
+    `lut3d=file=${path.join(dir, 'grade.cube')}:interp=tetrahedral`,
+    `drawtext=fontfile=${FONT}:text='Live from the studio':fontsize=36:fontcolor=white:box=1:boxcolor=black@0.6:x=51:y=562[graded];movie=${path.join(dir, 'logo.png')}[logo];[graded][logo]overlay=51:29`,
+    `drawtext=fontfile=${FONT}:text='AI-processed':fontsize=25:fontcolor=white:box=1:boxcolor=black@0.7:x=w-tw-60:y=29`,
+  ].join(',');
+  recordRow(`${width}x${height}`, 'chain: color + lut3d + text + image + label', times, timeFfmpeg(graph, width, height));
+}
+rmSync(dir, { recursive: true, force: true });
+
+const result = {
+  benchmark: 'WebAssembly SIMD kernels vs the TypeScript reference vs ffmpeg, per frame, one core',
+  date: new Date().toISOString(),
+  node: process.version,
+  method:
+    'js and wasm: median CPU time (user+system) of apply() over 60 frames (wasm frames in the kernels\' memory, as in the pipeline worker); ffmpeg: (CPU time with filter − without) / 150 frames, -threads 1 -filter_threads 1, yuv420p in and out',
+  loadAverage: { before: loadBefore, after: loadavg().map(round), cores: cpus().length },
+  rows,
+  targets: { wasmToFfmpeg: 1, chainMsAt720p: 3, chainToFfmpeg: 0.15 },
+};
+await writeResult('wasm-kernels', result, {
+  title: 'ms per frame (one core): TypeScript vs WebAssembly SIMD vs ffmpeg',
+  unit: 'ms per frame',
+  groups: rows.map((row) => ({ label: `${row.kernel.split(/[ :]/)[0]} ${row.size.split('x')[1]}p`, values: { js: row.jsMs, wasm: row.wasmMs, ffmpeg: row.ffmpegMs } })),
+});

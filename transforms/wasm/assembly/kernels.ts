@@ -1,0 +1,493 @@
+// AssemblyScript, compiled to WebAssembly with 128-bit SIMD by `npm run build` (asconfig.json beside
+// this folder). Every pointer is a byte offset into the one imported memory; the TypeScript wrappers
+// in transforms/wasm/ own the allocations. Each kernel gives the same bytes as its reference in
+// transforms/*.ts: the maths is the same integer maths, only done 16 samples at a time.
+
+/** Where static data ends: the wrappers allocate above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** color (and sketch's full-range copy): target[i] = table[source[i]] for a 256-byte table, 16 samples per step by 16 swizzles of 16 entries. */
+export function mapPlane(source: usize, target: usize, length: i32, table: usize): void {
+  const t0 = v128.load(table);
+  const t1 = v128.load(table, 16);
+  const t2 = v128.load(table, 32);
+  const t3 = v128.load(table, 48);
+  const t4 = v128.load(table, 64);
+  const t5 = v128.load(table, 80);
+  const t6 = v128.load(table, 96);
+  const t7 = v128.load(table, 112);
+  const t8 = v128.load(table, 128);
+  const t9 = v128.load(table, 144);
+  const t10 = v128.load(table, 160);
+  const t11 = v128.load(table, 176);
+  const t12 = v128.load(table, 192);
+  const t13 = v128.load(table, 208);
+  const t14 = v128.load(table, 224);
+  const t15 = v128.load(table, 240);
+  const sixteen = i8x16.splat(16);
+  let index = 0;
+  for (; index + 16 <= length; index += 16) {
+    // An index outside 0…15 makes swizzle give 0, so each sub-table fills only its own lanes.
+    let lanes = v128.load(source + <usize>index);
+    let out = i8x16.swizzle(t0, lanes);
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t1, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t2, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t3, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t4, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t5, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t6, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t7, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t8, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t9, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t10, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t11, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t12, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t13, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t14, lanes));
+    lanes = i8x16.sub(lanes, sixteen);
+    out = v128.or(out, i8x16.swizzle(t15, lanes));
+    v128.store(target + <usize>index, out);
+  }
+  for (; index < length; index++) store<u8>(target + <usize>index, load<u8>(table + <usize>load<u8>(source + <usize>index)));
+}
+
+// lut3d: the layout of transforms/lut3d.ts's YUV tables.
+const CHROMA_LEVELS: i32 = 65;
+const CELL: i32 = 256;
+const U_STRIDE: i32 = CHROMA_LEVELS * CELL;
+const PACKED_HALF: i32 = 8 | (8 << 16);
+
+/** lut3d: each 2×2 block reads its four chroma cells (weights in sixteenths), as Lut3d.apply does. */
+export function lut3d(y: usize, u: usize, v: usize, width: i32, height: i32, lumaTable: usize, chromaTable: usize): void {
+  const chromaWidth = (width + 1) >> 1;
+  const pairs = width >> 1;
+  for (let row = 0; row + 1 < height; row += 2) {
+    let top = y + <usize>(row * width);
+    let bottom = top + <usize>width;
+    let chromaIndex = <usize>((row >> 1) * chromaWidth);
+    for (let pair = 0; pair < pairs; pair++, chromaIndex++, top += 2, bottom += 2) {
+      const uValue = <i32>load<u8>(u + chromaIndex);
+      const vValue = <i32>load<u8>(v + chromaIndex);
+      const uFraction = uValue & 3;
+      const vFraction = vValue & 3;
+      const w00 = (4 - uFraction) * (4 - vFraction);
+      const w01 = (4 - uFraction) * vFraction;
+      const w10 = uFraction * (4 - vFraction);
+      const w11 = uFraction * vFraction;
+      const c00 = ((uValue >> 2) * CHROMA_LEVELS + (vValue >> 2)) * CELL;
+      const l00 = lumaTable + <usize>c00;
+      const l01 = l00 + <usize>CELL;
+      const l10 = l00 + <usize>U_STRIDE;
+      const l11 = l10 + <usize>CELL;
+      const a = <usize>load<u8>(top);
+      const b = <usize>load<u8>(top, 1);
+      const c = <usize>load<u8>(bottom);
+      const d = <usize>load<u8>(bottom, 1);
+      store<u8>(top, (w00 * load<u8>(l00 + a) + w01 * load<u8>(l01 + a) + w10 * load<u8>(l10 + a) + w11 * load<u8>(l11 + a) + 8) >> 4);
+      store<u8>(top, (w00 * load<u8>(l00 + b) + w01 * load<u8>(l01 + b) + w10 * load<u8>(l10 + b) + w11 * load<u8>(l11 + b) + 8) >> 4, 1);
+      store<u8>(bottom, (w00 * load<u8>(l00 + c) + w01 * load<u8>(l01 + c) + w10 * load<u8>(l10 + c) + w11 * load<u8>(l11 + c) + 8) >> 4);
+      store<u8>(bottom, (w00 * load<u8>(l00 + d) + w01 * load<u8>(l01 + d) + w10 * load<u8>(l10 + d) + w11 * load<u8>(l11 + d) + 8) >> 4, 1);
+      const mean = <usize>((<i32>(a + b + c + d) + 2) >> 2);
+      const k00 = chromaTable + ((<usize>c00 + mean) << 2);
+      const packed =
+        w00 * load<i32>(k00) +
+        w01 * load<i32>(k00 + (<usize>CELL << 2)) +
+        w10 * load<i32>(k00 + (<usize>U_STRIDE << 2)) +
+        w11 * load<i32>(k00 + (<usize>(U_STRIDE + CELL) << 2)) +
+        PACKED_HALF;
+      store<u8>(u + chromaIndex, (packed & 0xffff) >> 4);
+      store<u8>(v + chromaIndex, <u32>packed >>> 20);
+    }
+    if (width & 1) lut3dEdgeBlock(y, u, v, width, height, lumaTable, chromaTable, row, width - 1);
+  }
+  if (height & 1) for (let column = 0; column < width; column += 2) lut3dEdgeBlock(y, u, v, width, height, lumaTable, chromaTable, height - 1, column);
+}
+
+/** One block of 1 or 2 pixels at the right or bottom edge of an odd-sized frame (Lut3d's applyBlock). */
+function lut3dEdgeBlock(y: usize, u: usize, v: usize, width: i32, height: i32, lumaTable: usize, chromaTable: usize, row: i32, column: i32): void {
+  const chromaIndex = <usize>((row >> 1) * ((width + 1) >> 1) + (column >> 1));
+  const uValue = <i32>load<u8>(u + chromaIndex);
+  const vValue = <i32>load<u8>(v + chromaIndex);
+  const uFraction = uValue & 3;
+  const vFraction = vValue & 3;
+  const w00 = (4 - uFraction) * (4 - vFraction);
+  const w01 = (4 - uFraction) * vFraction;
+  const w10 = uFraction * (4 - vFraction);
+  const w11 = uFraction * vFraction;
+  const c00 = ((uValue >> 2) * CHROMA_LEVELS + (vValue >> 2)) * CELL;
+  const l00 = lumaTable + <usize>c00;
+  let sum = 0;
+  let count = 0;
+  for (let dy = 0; dy < 2 && row + dy < height; dy++) {
+    for (let dx = 0; dx < 2 && column + dx < width; dx++) {
+      const at = y + <usize>((row + dy) * width + column + dx);
+      const luma = <usize>load<u8>(at);
+      sum += <i32>luma;
+      count++;
+      store<u8>(at, (w00 * load<u8>(l00 + luma) + w01 * load<u8>(l00 + <usize>CELL + luma) + w10 * load<u8>(l00 + <usize>U_STRIDE + luma) + w11 * load<u8>(l00 + <usize>(U_STRIDE + CELL) + luma) + 8) >> 4);
+    }
+  }
+  // Math.round of a positive mean, in integers.
+  const mean = <usize>((2 * sum + count) / (2 * count));
+  const k00 = chromaTable + ((<usize>c00 + mean) << 2);
+  const packed =
+    w00 * load<i32>(k00) + w01 * load<i32>(k00 + (<usize>CELL << 2)) + w10 * load<i32>(k00 + (<usize>U_STRIDE << 2)) + w11 * load<i32>(k00 + (<usize>(U_STRIDE + CELL) << 2)) + PACKED_HALF;
+  store<u8>(u + chromaIndex, (packed & 0xffff) >> 4);
+  store<u8>(v + chromaIndex, <u32>packed >>> 20);
+}
+
+/**
+ * pixelate: each block row's column sums are gathered 16 columns at a time in 16-bit lanes (a
+ * block of 128 rows stays under 65536), then each block's mean fills the row, which is copied down.
+ * `columnSums` holds width rounded up to 16 u16 values.
+ */
+export function pixelatePlane(plane: usize, width: i32, height: i32, block: i32, columnSums: usize): void {
+  const paddedWidth = (width + 15) & ~15;
+  for (let top = 0; top < height; top += block) {
+    const bottom = min(height, top + block);
+    memory.fill(columnSums, 0, <usize>(paddedWidth << 1));
+    for (let row = top; row < bottom; row++) {
+      const start = plane + <usize>(row * width);
+      let column = 0;
+      for (; column + 16 <= width; column += 16) {
+        const pixels = v128.load(start + <usize>column);
+        const sums = columnSums + <usize>(column << 1);
+        v128.store(sums, i16x8.add(v128.load(sums), i16x8.extend_low_i8x16_u(pixels)));
+        v128.store(sums, i16x8.add(v128.load(sums, 16), i16x8.extend_high_i8x16_u(pixels)), 16);
+      }
+      for (; column < width; column++) {
+        const sum = columnSums + <usize>(column << 1);
+        store<u16>(sum, load<u16>(sum) + <u16>load<u8>(start + <usize>column));
+      }
+    }
+    const first = plane + <usize>(top * width);
+    const rows = bottom - top;
+    for (let left = 0; left < width; left += block) {
+      const right = min(width, left + block);
+      let sum = 0;
+      for (let column = left; column < right; column++) sum += <i32>load<u16>(columnSums + <usize>(column << 1));
+      const count = rows * (right - left);
+      memory.fill(first + <usize>left, <u8>((2 * sum + count) / (2 * count)), <usize>(right - left));
+    }
+    for (let row = top + 1; row < bottom; row++) memory.copy(plane + <usize>(row * width), first, <usize>width);
+  }
+}
+
+/** vignette: sample = centre + (((sample − centre) · gain) >> 8) with 8.8 gains, 16 samples per step. */
+export function scaleAround(plane: usize, gains: usize, length: i32, centre: i32): void {
+  const centreLanes = i16x8.splat(<i16>centre);
+  let index = 0;
+  for (; index + 16 <= length; index += 16) {
+    const at = plane + <usize>index;
+    const pixels = v128.load(at);
+    const low = i16x8.sub(i16x8.extend_low_i8x16_u(pixels), centreLanes);
+    const high = i16x8.sub(i16x8.extend_high_i8x16_u(pixels), centreLanes);
+    const gainLow = v128.load(gains + <usize>(index << 1));
+    const gainHigh = v128.load(gains + <usize>(index << 1), 16);
+    const a = i32x4.shr_s(i32x4.extmul_low_i16x8_s(low, gainLow), 8);
+    const b = i32x4.shr_s(i32x4.extmul_high_i16x8_s(low, gainLow), 8);
+    const c = i32x4.shr_s(i32x4.extmul_low_i16x8_s(high, gainHigh), 8);
+    const d = i32x4.shr_s(i32x4.extmul_high_i16x8_s(high, gainHigh), 8);
+    v128.store(at, i8x16.narrow_i16x8_u(i16x8.add(i16x8.narrow_i32x4_s(a, b), centreLanes), i16x8.add(i16x8.narrow_i32x4_s(c, d), centreLanes)));
+  }
+  for (; index < length; index++) {
+    const at = plane + <usize>index;
+    store<u8>(at, centre + (((<i32>load<u8>(at) - centre) * <i32>load<u16>(gains + <usize>(index << 1))) >> 8));
+  }
+}
+
+/**
+ * grain: adds a 256×256 tile of 16-bit noise to luma, clamped to 0…255, read from (offsetX,
+ * offsetY) and wrapping. Each tile row is stored twice over (512 values), so a run of 256 never wraps.
+ */
+export function addGrain(y: usize, width: i32, height: i32, noise: usize, offsetX: i32, offsetY: i32): void {
+  for (let row = 0; row < height; row++) {
+    const start = y + <usize>(row * width);
+    const noiseRow = noise + <usize>((((row + offsetY) & 255) * 512) << 1);
+    for (let column = 0; column < width; ) {
+      const run = min(width - column, 256);
+      const pixels = start + <usize>column;
+      const grain = noiseRow + <usize>(((column + offsetX) & 255) << 1);
+      let index = 0;
+      for (; index + 16 <= run; index += 16) {
+        const at = pixels + <usize>index;
+        const values = v128.load(at);
+        const noiseAt = grain + <usize>(index << 1);
+        const low = i16x8.add(i16x8.extend_low_i8x16_u(values), v128.load(noiseAt));
+        const high = i16x8.add(i16x8.extend_high_i8x16_u(values), v128.load(noiseAt, 16));
+        v128.store(at, i8x16.narrow_i16x8_u(low, high));
+      }
+      for (; index < run; index++) {
+        const at = pixels + <usize>index;
+        const value = <i32>load<u8>(at) + <i32>load<i16>(grain + <usize>(index << 1));
+        store<u8>(at, value < 0 ? 0 : value > 255 ? 255 : value);
+      }
+      column += run;
+    }
+  }
+}
+
+/**
+ * Overlay alpha blend: target = (target·(255 − a) + source·a + 127) / 255, rounded down, for
+ * `rows` rows of `columns` samples. (x + 1 + (x >> 8)) >> 8 is x / 255 for every x up to 65152.
+ */
+export function blendRows(target: usize, targetStride: i32, source: usize, alpha: usize, sourceStride: i32, columns: i32, rows: i32): void {
+  const opaque = i8x16.splat(-1);
+  const half = i16x8.splat(127);
+  const one = i16x8.splat(1);
+  for (let row = 0; row < rows; row++) {
+    const targetRow = target + <usize>(row * targetStride);
+    const sourceRow = source + <usize>(row * sourceStride);
+    const alphaRow = alpha + <usize>(row * sourceStride);
+    let column = 0;
+    for (; column + 16 <= columns; column += 16) {
+      const at = targetRow + <usize>column;
+      const frame = v128.load(at);
+      const overlay = v128.load(sourceRow + <usize>column);
+      const weight = v128.load(alphaRow + <usize>column);
+      const inverse = i8x16.sub(opaque, weight);
+      const low = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_u(frame, inverse), i16x8.extmul_low_i8x16_u(overlay, weight)), half);
+      const high = i16x8.add(i16x8.add(i16x8.extmul_high_i8x16_u(frame, inverse), i16x8.extmul_high_i8x16_u(overlay, weight)), half);
+      const lowOut = i16x8.shr_u(i16x8.add(i16x8.add(low, one), i16x8.shr_u(low, 8)), 8);
+      const highOut = i16x8.shr_u(i16x8.add(i16x8.add(high, one), i16x8.shr_u(high, 8)), 8);
+      v128.store(at, i8x16.narrow_i16x8_u(lowOut, highOut));
+    }
+    for (; column < columns; column++) {
+      const a = <i32>load<u8>(alphaRow + <usize>column);
+      if (a == 0) continue;
+      const at = targetRow + <usize>column;
+      store<u8>(at, (<i32>load<u8>(at) * (255 - a) + <i32>load<u8>(sourceRow + <usize>column) * a + 127) / 255);
+    }
+  }
+}
+
+// toon (transforms/toon.ts) and the half-resolution scalers (transforms/half-resolution.ts).
+const CENTRE_WEIGHT: u32 = 128;
+const RECIPROCAL_BITS: u32 = 21;
+
+/** 2×2 box average into a ceil(width/2)×ceil(height/2) plane (edges replicated), 16 outputs per step. */
+export function downscalePlane(source: usize, width: i32, height: i32, target: usize): void {
+  const halfWidth = (width + 1) >> 1;
+  const halfHeight = (height + 1) >> 1;
+  const evenWidth = width & ~1;
+  const two = i16x8.splat(2);
+  for (let row = 0; row < halfHeight; row++) {
+    const top = source + <usize>(2 * row * width);
+    const bottom = 2 * row + 1 < height ? top + <usize>width : top;
+    const out = target + <usize>(row * halfWidth);
+    let x = 0;
+    for (; x + 32 <= evenWidth; x += 32) {
+      const first = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.load(top + <usize>x)), i16x8.extadd_pairwise_i8x16_u(v128.load(bottom + <usize>x)));
+      const second = i16x8.add(i16x8.extadd_pairwise_i8x16_u(v128.load(top + <usize>x, 16)), i16x8.extadd_pairwise_i8x16_u(v128.load(bottom + <usize>x, 16)));
+      v128.store(out + <usize>(x >> 1), i8x16.narrow_i16x8_u(i16x8.shr_u(i16x8.add(first, two), 2), i16x8.shr_u(i16x8.add(second, two), 2)));
+    }
+    for (; x < evenWidth; x += 2) {
+      const at = <usize>x;
+      store<u8>(out + (at >> 1), (<i32>load<u8>(top + at) + <i32>load<u8>(top + at + 1) + <i32>load<u8>(bottom + at) + <i32>load<u8>(bottom + at + 1) + 2) >> 2);
+    }
+    if (evenWidth < width) store<u8>(out + <usize>(evenWidth >> 1), (<i32>load<u8>(top + <usize>evenWidth) + <i32>load<u8>(bottom + <usize>evenWidth) + 1) >> 1);
+  }
+}
+
+/**
+ * Bilinear 2× upscale of a ceil(width/2)×ceil(height/2) plane back to width×height (weights 3/4
+ * and 1/4 each way); `scratch` holds one row of vertical blends, half width + 2 u16 values.
+ */
+export function upscalePlane(source: usize, width: i32, height: i32, target: usize, scratch: usize): void {
+  const halfWidth = (width + 1) >> 1;
+  const halfHeight = (height + 1) >> 1;
+  const lastHalfRow = halfHeight - 1;
+  const evenWidth = width & ~1;
+  const three = i16x8.splat(3);
+  for (let row = 0; row < height; row++) {
+    const near = row >> 1;
+    const far = (row & 1) == 0 ? (near > 0 ? near - 1 : 0) : near < lastHalfRow ? near + 1 : lastHalfRow;
+    const nearRow = source + <usize>(near * halfWidth);
+    const farRow = source + <usize>(far * halfWidth);
+    let column = 0;
+    for (; column + 8 <= halfWidth; column += 8) {
+      const blended = i16x8.add(i16x8.mul(v128.load8x8_u(nearRow + <usize>column), three), v128.load8x8_u(farRow + <usize>column));
+      v128.store(scratch + <usize>((column + 1) << 1), blended);
+    }
+    for (; column < halfWidth; column++) store<u16>(scratch + <usize>((column + 1) << 1), 3 * <u32>load<u8>(nearRow + <usize>column) + <u32>load<u8>(farRow + <usize>column));
+    store<u16>(scratch, load<u16>(scratch, 2));
+    store<u16>(scratch + <usize>((halfWidth + 1) << 1), load<u16>(scratch + <usize>(halfWidth << 1)));
+    const out = target + <usize>(row * width);
+    let at = scratch + 2;
+    for (let x = 0; x < evenWidth; x += 2, at += 2) {
+      const centre = 3 * <u32>load<u16>(at);
+      store<u8>(out + <usize>x, (centre + <u32>load<u16>(at - 2) + 8) >> 4);
+      store<u8>(out + <usize>x, (centre + <u32>load<u16>(at, 2) + 8) >> 4, 1);
+    }
+    if (evenWidth < width) store<u8>(out + <usize>evenWidth, (3 * <u32>load<u16>(at) + <u32>load<u16>(at - 2) + 8) >> 4);
+  }
+}
+
+/** One output of the toon smoothing: the weighted mean of a sample and its four neighbours. */
+// @ts-ignore: decorator
+@inline
+function smoothSample(centre: u32, left: u32, right: u32, up: u32, down: u32, weights: usize, reciprocals: usize): u32 {
+  const offset = weights + 255 - <usize>centre;
+  const leftWeight = <u32>load<u8>(offset + <usize>left);
+  const rightWeight = <u32>load<u8>(offset + <usize>right);
+  const upWeight = <u32>load<u8>(offset + <usize>up);
+  const downWeight = <u32>load<u8>(offset + <usize>down);
+  const sum = CENTRE_WEIGHT * centre + leftWeight * left + rightWeight * right + upWeight * up + downWeight * down;
+  return (sum * load<u32>(reciprocals + (<usize>(leftWeight + rightWeight + upWeight + downWeight) << 2)) + (1 << (RECIPROCAL_BITS - 1))) >> RECIPROCAL_BITS;
+}
+
+/** One pass of toon's 5-tap cross, each neighbour weighted by how close it is in value (border samples repeat). */
+function smoothCross(source: usize, width: i32, height: i32, target: usize, weights: usize, reciprocals: usize): void {
+  const last = width - 1;
+  for (let row = 0; row < height; row++) {
+    const start = source + <usize>(row * width);
+    const above = row > 0 ? start - <usize>width : start;
+    const below = row < height - 1 ? start + <usize>width : start;
+    const out = target + <usize>(row * width);
+    let left = <u32>load<u8>(start);
+    let centre = left;
+    for (let column = 0; column < last; column++) {
+      const at = <usize>column;
+      const right = <u32>load<u8>(start + at + 1);
+      store<u8>(out + at, smoothSample(centre, left, right, <u32>load<u8>(above + at), <u32>load<u8>(below + at), weights, reciprocals));
+      left = centre;
+      centre = right;
+    }
+    store<u8>(out + <usize>last, smoothSample(centre, left, centre, <u32>load<u8>(above + <usize>last), <u32>load<u8>(below + <usize>last), weights, reciprocals));
+  }
+}
+
+/** Sobel magnitude → ink gain (kept in `ink`), and the posterized band darkened by it into `target`. */
+function inkAndPosterize(source: usize, width: i32, height: i32, target: usize, ink: usize, posterized: usize, inkGain: usize): void {
+  const last = width - 1;
+  for (let row = 0; row < height; row++) {
+    const middle = source + <usize>(row * width);
+    const above = row > 0 ? middle - <usize>width : middle;
+    const below = row < height - 1 ? middle + <usize>width : middle;
+    const out = target + <usize>(row * width);
+    const inkRow = ink + (<usize>(row * width) << 1);
+    let smoothLeft = <i32>load<u8>(above) + 2 * <i32>load<u8>(middle) + <i32>load<u8>(below);
+    let differenceLeft = <i32>load<u8>(below) - <i32>load<u8>(above);
+    let smoothCentre = smoothLeft;
+    let differenceCentre = differenceLeft;
+    let centre = <usize>load<u8>(middle);
+    for (let column = 0; column < width; column++) {
+      const next = <usize>(column < last ? column + 1 : last);
+      const nextCentre = load<u8>(middle + next);
+      const top = <i32>load<u8>(above + next);
+      const bottom = <i32>load<u8>(below + next);
+      const smoothRight = top + 2 * <i32>nextCentre + bottom;
+      const differenceRight = bottom - top;
+      const gx = smoothRight - smoothLeft;
+      const gy = differenceLeft + 2 * differenceCentre + differenceRight;
+      const gain = <i32>load<u16>(inkGain + (<usize>((abs(gx) + abs(gy)) >> 2) << 1));
+      store<u16>(inkRow + (<usize>column << 1), gain);
+      store<u8>(out + <usize>column, 16 + (((<i32>load<u8>(posterized + centre) - 16) * gain) >> 8));
+      smoothLeft = smoothCentre;
+      smoothCentre = smoothRight;
+      differenceLeft = differenceCentre;
+      differenceCentre = differenceRight;
+      centre = <usize>nextCentre;
+    }
+  }
+}
+
+/** toon's luma: `passes` smoothing passes through the two scratch planes, then posterize and ink back into `plane`. */
+export function toonLuma(plane: usize, width: i32, height: i32, passes: i32, scratchA: usize, scratchB: usize, ink: usize, weights: usize, reciprocals: usize, posterized: usize, inkGain: usize): void {
+  let smoothed = plane;
+  for (let pass = 0; pass < passes; pass++) {
+    const target = pass % 2 == 0 ? scratchA : scratchB;
+    smoothCross(smoothed, width, height, target, weights, reciprocals);
+    smoothed = target;
+  }
+  if (smoothed == plane) {
+    memory.copy(scratchA, plane, <usize>(width * height));
+    smoothed = scratchA;
+  }
+  inkAndPosterize(smoothed, width, height, plane, ink, posterized, inkGain);
+}
+
+/** toon's chroma: boosted, and pulled to grey under the ink (`step` ink samples per chroma sample). */
+export function inkChroma(u: usize, v: usize, chromaWidth: i32, chromaHeight: i32, ink: usize, inkWidth: i32, step: i32, saturated: usize): void {
+  for (let row = 0; row < chromaHeight; row++) {
+    const start = <usize>(row * chromaWidth);
+    const inkRow = ink + (<usize>(row * step * inkWidth) << 1);
+    for (let column = 0; column < chromaWidth; column++) {
+      const gain = <i32>load<u16>(inkRow + (<usize>(column * step) << 1));
+      const at = start + <usize>column;
+      store<u8>(u + at, 128 + ((<i32>load<i16>(saturated + (<usize>load<u8>(u + at) << 1)) * gain) >> 8));
+      store<u8>(v + at, 128 + ((<i32>load<i16>(saturated + (<usize>load<u8>(v + at) << 1)) * gain) >> 8));
+    }
+  }
+}
+
+// sketch (transforms/sketch.ts).
+const AREA_BITS: i32 = 22;
+const DODGE_BITS: i32 = 15;
+const DODGE_LIFT: i32 = 20;
+
+/**
+ * sketch's luma: full-range copy into `base`, a sliding box blur of `radius` (column sums, edge
+ * rows and columns repeated), the colour dodge of each sample by its blur, the tone curve and the
+ * 256×256 paper tile. i32 arithmetic wraps like the reference's `>>`.
+ */
+export function sketchLuma(plane: usize, width: i32, height: i32, radius: i32, base: usize, columnSums: usize, fullRange: usize, dodgeReciprocal: usize, tone: usize, paper: usize): void {
+  mapPlane(plane, base, width * height, fullRange);
+  for (let column = 0; column < width; column++) {
+    let sum = (radius + 1) * <i32>load<u8>(base + <usize>column);
+    for (let offset = 1; offset <= radius; offset++) sum += <i32>load<u8>(base + <usize>(min(offset, height - 1) * width + column));
+    store<i32>(columnSums + (<usize>column << 2), sum);
+  }
+  const area = (2 * radius + 1) * (2 * radius + 1);
+  const inverseArea = <i32>Math.round(<f64>(1 << AREA_BITS) / <f64>area);
+  const areaRounding = 1 << (AREA_BITS - 1);
+  const dodgeRounding = 1 << (DODGE_BITS - 1);
+  const last = width - 1;
+  for (let row = 0; row < height; row++) {
+    const start = plane + <usize>(row * width);
+    const baseRow = base + <usize>(row * width);
+    const paperRow = paper + (<usize>((row & 255) * 256) << 1);
+    let sum = (radius + 1) * load<i32>(columnSums);
+    for (let offset = 1; offset <= radius; offset++) sum += load<i32>(columnSums + (<usize>min(offset, last) << 2));
+    for (let column = 0; column < width; column++) {
+      const blurred = (sum * inverseArea + areaRounding) >> AREA_BITS;
+      const dodged = ((<i32>load<u8>(baseRow + <usize>column) + DODGE_LIFT) * load<i32>(dodgeReciprocal + (<usize>blurred << 2)) + dodgeRounding) >> DODGE_BITS;
+      store<u8>(start + <usize>column, 16 + ((<i32>load<u8>(tone + <usize>dodged) * <i32>load<u16>(paperRow + (<usize>(column & 255) << 1))) >> 8));
+      sum += load<i32>(columnSums + (<usize>(column + radius < last ? column + radius + 1 : last) << 2)) - load<i32>(columnSums + (<usize>(column > radius ? column - radius : <i32>0) << 2));
+    }
+    const leaving = base + <usize>((row > radius ? row - radius : <i32>0) * width);
+    const entering = base + <usize>((row + radius < height - 1 ? row + radius + 1 : height - 1) * width);
+    let column = 0;
+    for (; column + 16 <= width; column += 16) {
+      const incoming = v128.load(entering + <usize>column);
+      const outgoing = v128.load(leaving + <usize>column);
+      const low = i16x8.sub(i16x8.extend_low_i8x16_u(incoming), i16x8.extend_low_i8x16_u(outgoing));
+      const high = i16x8.sub(i16x8.extend_high_i8x16_u(incoming), i16x8.extend_high_i8x16_u(outgoing));
+      const at = columnSums + (<usize>column << 2);
+      v128.store(at, i32x4.add(v128.load(at), i32x4.extend_low_i16x8_s(low)));
+      v128.store(at, i32x4.add(v128.load(at, 16), i32x4.extend_high_i16x8_s(low)), 16);
+      v128.store(at, i32x4.add(v128.load(at, 32), i32x4.extend_low_i16x8_s(high)), 32);
+      v128.store(at, i32x4.add(v128.load(at, 48), i32x4.extend_high_i16x8_s(high)), 48);
+    }
+    for (; column < width; column++) {
+      const at = columnSums + (<usize>column << 2);
+      store<i32>(at, load<i32>(at) + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
+    }
+  }
+}
