@@ -94,6 +94,7 @@ const CODE_STATUS = {
   invalid_merge_value: 422,
   unknown_merge_field: 422,
   disk_floor: 507,
+  render_failed: 500,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

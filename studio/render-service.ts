@@ -10,6 +10,7 @@ import { isMusicBed } from './audio-beds.js';
 import { Compositor } from './compositor.js';
 import { LookNotFoundError, resolveLook, AI_EDITED_LABEL } from './looks.js';
 import type { StoryboardStore, StudioCaller, TemplateLibrary } from './ports.js';
+import { RenderFailure } from './render-error.js';
 import { sha256OfFile, unsignedFields, type RenderManifest } from './render-manifest.js';
 import { ENGINE_VERSION, ShotCache } from './shot-cache.js';
 import { storyboardBodySchema, type RenderRequest, type RenderResult, type StoryboardBody } from './storyboard.js';
@@ -338,7 +339,8 @@ export class RenderService {
       };
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
-      throw error;
+      // Stored as `[code] message`: the API shows `{ code, message }` (a cancel is not a failure).
+      throw error instanceof JobCancelledError ? error : new RenderFailure(error);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

@@ -336,7 +336,7 @@ describe('studio renders', () => {
         return ['done', 'failed'].includes(current.status) ? current : undefined;
       }, 60_000, 100);
       expect(view.status).toBe('failed');
-      expect(view.error).toMatch(/below the floor of .* MB \(LIVEFX_STUDIO_MIN_FREE_MB\); nothing was written/);
+      expect(view.error).toEqual({ code: 'disk_floor', message: expect.stringMatching(/below the floor of .* MB \(LIVEFX_STUDIO_MIN_FREE_MB\); nothing was written/) });
       expect(existsSync(path.join(floorDir, 'studio', 'renders', id))).toBe(false);
       expect(await readdir(path.join(floorDir, 'studio', 'cache')).catch(() => [])).toEqual([]);
     } finally {
