@@ -65,6 +65,7 @@ const CODE_STATUS = {
   file_exists: 409,
   invalid_lut: 422,
   invalid_image: 422,
+  invalid_audio: 422,
   // Audience and moderation.
   banned: 403,
   muted: 403,

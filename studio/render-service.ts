@@ -197,7 +197,7 @@ export class RenderService {
   private async audioFile(track: string): Promise<string> {
     if (!/^[\w][\w .-]{0,120}$/.test(track) || track.includes('..')) throw new LivefxError('invalid_request', `music.track "${track}": must be a built-in bed (uplift, calm, drive) or the name of an audio file in the audio folder`, { httpStatus: 400 });
     const file = path.join(this.options.dataDir, 'audio', track);
-    if (!(await stat(file).catch(() => undefined))?.isFile()) throw new LivefxError('asset_not_found', `music track "${track}" is neither a built-in bed (uplift, calm, drive) nor a file in ${path.join(this.options.dataDir, 'audio')}`);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) throw new LivefxError('asset_not_found', `music track "${track}" is neither a built-in bed (uplift, calm, drive) nor an uploaded track (upload it with POST /v1/music)`);
     return file;
   }
 
