@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import type { StoryboardBody } from '../studio/storyboard.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
 import { MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { processesMentioning } from './faults/fault-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FACE_PHOTO = path.join(here, 'fixtures', 'face-man-in-suit.jpg');
@@ -24,25 +26,32 @@ let server: LivefxServer;
 let url: string;
 let faceRecording: string;
 let facelessRecording: string;
+let dataDir: string;
+/** ffmpeg, except that a run whose arguments contain the text in this file hangs (named after its arguments, so it can be found). */
+let hangPatternFile: string;
 const store = new MemoryStoryboardStore();
 
-function verticalShot(recordingId: string, camera: 'follow-face' | 'static'): StoryboardBody {
+function verticalShot(recordingId: string, camera: 'follow-face' | 'static', seed = 3): StoryboardBody {
   return {
     prompt: 'vertical short of the face',
     style: 'clean',
     aspect: '9:16',
     duration_s: SHOT_S,
-    seed: 3,
+    seed,
     captions: false,
     shots: [{ index: 0, start: 0, duration: SHOT_S, kind: 'clip', source: { recording_id: recordingId, in: 0, out: SHOT_S }, camera, reasons: ['test'] }],
   };
 }
 
-async function renderPreview(body: StoryboardBody): Promise<string> {
+async function startRender(body: StoryboardBody): Promise<string> {
   const storyboard = await store.create(body, testProvenance(body.prompt));
   const response = await fetch(`${url}/v1/video/renders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ storyboard_id: storyboard.id }) });
   expect(response.status).toBe(202);
-  const { id } = (await response.json()) as { id: string };
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function renderPreview(body: StoryboardBody): Promise<string> {
+  const id = await startRender(body);
   const view = await waitFor(`render ${id}`, async () => {
     const current = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
     return ['done', 'failed', 'cancelled'].includes(current.status) ? current : undefined;
@@ -91,7 +100,13 @@ beforeAll(async () => {
   ]);
   const facelessSource = path.join(scratch, 'pattern.mp4');
   await runFfmpeg(['-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${SHOT_S + 1}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', facelessSource]);
-  server = studioServer(path.join(scratch, 'data'), { LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
+  hangPatternFile = path.join(scratch, 'hang-pattern');
+  await writeFile(hangPatternFile, 'no-such-argument-ever');
+  const hangingFfmpeg = path.join(scratch, 'ffmpeg-hanging');
+  await writeFile(hangingFfmpeg, `#!/bin/bash\npattern=$(cat ${hangPatternFile})\ncase "$*" in *"$pattern"*) exec -a "ffmpeg-hanging $*" sleep 600;; esac\nexec ffmpeg "$@"\n`);
+  await chmod(hangingFfmpeg, 0o755);
+  dataDir = path.join(scratch, 'data');
+  server = studioServer(dataDir, { LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
   ({ url } = await server.start());
   faceRecording = (await server.recorder.importer.import({ media: faceSource, events: { events: [] } as any })).id;
   facelessRecording = (await server.recorder.importer.import({ media: facelessSource, events: { events: [] } as any })).id;
@@ -122,6 +137,29 @@ describe('follow-face camera', () => {
     expect(followFrames.length).toBe(SHOT_S * 15);
     expect(followFrames).toEqual(frameHashes(still));
   }, 300_000);
+
+  it('cancels a render while it looks for faces: its decoder is gone, nothing is served or left half-written', async () => {
+    // The sampler's decoder is the only ffmpeg that writes RGB.
+    await writeFile(hangPatternFile, 'rgb24');
+    try {
+      const id = await startRender(verticalShot(faceRecording, 'follow-face', 4));
+      await waitFor('the face sampler hanging', async () => {
+        const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
+        if (view.status !== 'running' && view.status !== 'queued') throw new Error(`render ended before the hang: ${JSON.stringify(view)}`);
+        return (await processesMentioning('ffmpeg-hanging')).length > 0 ? true : undefined;
+      }, 60_000, 50);
+      const cancelled = await fetch(`${url}/v1/video/renders/${id}`, { method: 'DELETE' });
+      expect(((await cancelled.json()) as any).status).toBe('cancelled');
+      expect(((await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any).status).toBe('cancelled');
+      await waitFor('no ffmpeg left', async () => ((await processesMentioning(dataDir)).length === 0 && (await processesMentioning('ffmpeg-hanging')).length === 0 ? true : undefined), 30_000, 50);
+      expect((await fetch(`${url}/v1/video/renders/${id}/files/video.mp4`)).status).toBe(404);
+      expect(existsSync(server.renders.renderDir(id))).toBe(false);
+      expect(existsSync(path.join(dataDir, 'studio', 'work', id))).toBe(false);
+      expect((await readdir(path.join(dataDir, 'studio', 'cache'))).filter((name) => !/^[0-9a-f]{64}$/.test(name))).toEqual([]);
+    } finally {
+      await writeFile(hangPatternFile, 'no-such-argument-ever');
+    }
+  }, 120_000);
 });
 
 describe('camera path', () => {

@@ -282,6 +282,7 @@ describe('studio renders', () => {
     { stage: 'transitions', pattern: 'xfade', style: 'clean' },
     { stage: 'audio', pattern: 'sidechaincompress', style: 'clean' },
     { stage: 'stitch', pattern: 'concat -safe', style: 'clean' },
+    { stage: 'finishing', pattern: 'thumbnail.jpg', style: 'clean' },
   ];
   for (const [index, { stage, pattern, style }] of stages.entries()) {
     it(`cancels a render in its ${stage} stage (${pattern}): no ffmpeg left, nothing served, nothing half-written`, async () => {
