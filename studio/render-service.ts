@@ -41,6 +41,8 @@ export interface RenderServiceOptions {
   cacheMaxBytes: number;
   /** Free space the data directory's disk must keep; a render below it fails before writing more. */
   minFreeBytes: number;
+  /** Free bytes on the disk of a folder (default: statfs); a test gives a fake, a disk cannot be filled safely on a shared machine. */
+  freeBytes?: (dir: string) => Promise<number>;
   stallS: number;
   log: Logger;
 }
@@ -204,8 +206,7 @@ export class RenderService {
   private async checkDisk(): Promise<void> {
     if (this.options.minFreeBytes <= 0) return;
     await mkdir(this.rendersDir(), { recursive: true });
-    const space = await statfs(this.rendersDir());
-    const free = space.bavail * space.bsize;
+    const free = this.options.freeBytes ? await this.options.freeBytes(this.rendersDir()) : await statfs(this.rendersDir()).then((space) => space.bavail * space.bsize);
     if (free < this.options.minFreeBytes) {
       throw new LivefxError('disk_floor', `render stopped: ${Math.floor(free / 2 ** 20)} MB free on the data disk, below the floor of ${Math.round(this.options.minFreeBytes / 2 ** 20)} MB (LIVEFX_STUDIO_MIN_FREE_MB); nothing was written`);
     }

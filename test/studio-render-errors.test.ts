@@ -1,7 +1,13 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { openLocalStudio } from '../cli/local-studio.js';
+import { loadConfig } from '../core/config.js';
+import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
+import { RenderService } from '../studio/render-service.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LivefxServer } from '../server/livefx-server.js';
 import { describeRenderError, renderErrorView } from '../studio/render-error.js';
@@ -17,6 +23,7 @@ let server: LivefxServer | undefined;
 let url: string;
 let recordingId: string;
 let failingFfmpeg: string;
+let media: string;
 const store = new MemoryStoryboardStore();
 
 /** Two clips with a fade between them: the transition step runs ffmpeg's xfade, which the failing ffmpeg refuses. */
@@ -49,7 +56,7 @@ beforeAll(async () => {
   // A real ffmpeg, except that a transition (xfade) fails the way a broken filter would.
   await writeFile(failingFfmpeg, '#!/bin/bash\ncase "$*" in *xfade*) echo "xfade: simulated filter failure" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
   await chmod(failingFfmpeg, 0o755);
-  const media = path.join(scratch, 'pattern.mp4');
+  media = path.join(scratch, 'pattern.mp4');
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30:d=8', '-f', 'lavfi', '-i', 'sine=f=330:sample_rate=48000:d=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', media]);
   server = studioServer(dataDir, { LIVEFX_FFMPEG: failingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
   ({ url } = await server.start());
@@ -108,4 +115,50 @@ describe('render failures', () => {
     expect(view.status).toBe('failed');
     expect(view.error).toEqual({ code: 'render_failed', message: 'render "shots" stage: ffmpeg exited with 1' });
   }, 120_000);
+});
+
+describe('the disk floor during a render', () => {
+  it('stops at the first check below the floor after shots were made: disk_floor, nothing published, no partial file left', async () => {
+    const localDir = path.join(scratch, 'local');
+    const config = loadConfig({ LIVEFX_DATA_DIR: localDir, LIVEFX_STUDIO_MIN_FREE_MB: '100' });
+    const studio = openLocalStudio(config);
+    const queue = new SqliteJobQueue({ db: studio.database.db, concurrency: 1 });
+    // A fake disk that fills up as the render goes: plenty of room for the first checks (the start, the first two shots), then 10 MB.
+    let checks = 0;
+    const service = new RenderService({
+      jobQueue: queue,
+      dataDir: localDir,
+      ffmpeg: 'ffmpeg',
+      ffprobe: 'ffprobe',
+      recordings: studio.recorder,
+      storyboards: studio.storyboards,
+      cacheMaxBytes: 2 ** 30,
+      minFreeBytes: 100 * 2 ** 20,
+      freeBytes: async () => (++checks <= 3 ? 2 ** 40 : 10 * 2 ** 20),
+      stallS: 30,
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      const recording = (await studio.recorder.importer.import({ media, events: { events: [] } as any })).id;
+      const body = twoClips(recording);
+      body.shots.push({ index: 2, start: 5, duration: 2, kind: 'clip', source: { recording_id: recording, in: 6, out: 8 }, reasons: [] });
+      body.duration_s = 7;
+      const job = await service.submitStoryboard(body, { quality: 'preview' }, { role: 'admin' });
+      await queue.start();
+      await queue.settled(job.id);
+      const done = (await queue.get(job.id))!;
+      expect(done.status).toBe('failed');
+      expect(checks).toBeGreaterThan(3);
+      expect(renderErrorView(done.error)).toEqual({ code: 'disk_floor', message: expect.stringMatching(/10 MB free on the data disk, below the floor of 100 MB \(LIVEFX_STUDIO_MIN_FREE_MB\); nothing was written/) });
+      expect(existsSync(service.renderDir(job.id))).toBe(false);
+      expect(existsSync(path.join(localDir, 'studio', 'work', job.id))).toBe(false);
+      // The shots made before the floor are whole cache entries; nothing half-made is left.
+      const cache = await readdir(path.join(localDir, 'studio', 'cache'));
+      expect(cache.length).toBeGreaterThan(0);
+      expect(cache.filter((name) => !/^[0-9a-f]{64}$/.test(name))).toEqual([]);
+    } finally {
+      await service.close();
+      await studio.close();
+    }
+  }, 180_000);
 });
