@@ -243,7 +243,7 @@ export class Compositor {
     if (picture.type !== 'video') return undefined;
     const crop = coverCrop(picture.width, picture.height, timeline.width, timeline.height);
     if (crop.width >= picture.width - 1 && crop.height >= picture.height - 1) return undefined;
-    const samples = await new FaceSampler({ ffmpeg: this.options.ffmpeg, file: picture.file, sourceWidth: picture.width, sourceHeight: picture.height, in: picture.in, seconds, signal }).run();
+    const samples = await new FaceSampler({ ffmpeg: this.options.ffmpeg, file: picture.file, sourceWidth: picture.width, sourceHeight: picture.height, in: picture.in, seconds, signal, stallS: this.options.stallS }).run();
     const facePath = followFacePath({ samples, frames: totalFrames, fps: timeline.fps, sourceWidth: picture.width, sourceHeight: picture.height, cropWidth: crop.width, cropHeight: crop.height });
     if (!facePath) return undefined;
     const commands = path.join(textDir, 'follow-face.cmd');

@@ -25,7 +25,7 @@ export interface FaceSamplerWorkerData {
   minFaceHeight: number;
 }
 
-export type FaceSamplerMessage = { type: 'done'; samples: FaceSample[] } | { type: 'error'; message: string };
+export type FaceSamplerMessage = { type: 'sampled'; samples: number } | { type: 'done'; samples: FaceSample[] } | { type: 'error'; message: string };
 
 const data = workerData as FaceSamplerWorkerData;
 const port = parentPort!;
@@ -61,6 +61,7 @@ async function run(): Promise<FaceSample[]> {
       if (filled < frameBytes) continue;
       filled = 0;
       samples.push({ t: samples.length / data.sampleFps, faces: await detect(samples.length) });
+      port.postMessage({ type: 'sampled', samples: samples.length } satisfies FaceSamplerMessage);
     }
   }
   const exit = await decoder.exited;

@@ -23,6 +23,8 @@ export interface FaceSamplerOptions {
   in: number;
   seconds: number;
   signal: AbortSignal;
+  /** The sampler is stopped when no picture is searched for this long (a stalled decoder or detector). */
+  stallS: number;
 }
 
 export class FaceSamplerError extends Error {
@@ -67,19 +69,26 @@ export class FaceSampler {
       minConfidence: MIN_CONFIDENCE,
       minFaceHeight: MIN_FACE_HEIGHT,
     };
+    const { stallS } = this.options;
     return new Promise<FaceSample[]>((resolve, reject) => {
       const worker = (this.worker = new Worker(workerUrl(), { workerData: data, execArgv: [] }));
       let settled = false;
+      let lastProgress = performance.now();
+      const watchdog = setInterval(() => {
+        if (performance.now() - lastProgress > stallS * 1000) finish(new FaceSamplerError(`follow-face: the face sampler made no progress for ${stallS} s and was stopped`));
+      }, 1000);
       const finish = (error: Error | undefined, samples: FaceSample[] = []): void => {
         if (settled) return;
         settled = true;
+        clearInterval(watchdog);
         signal.removeEventListener('abort', onAbort);
         void this.close().then(() => (error ? reject(error) : resolve(samples)));
       };
       const onAbort = (): void => finish(new JobCancelledError('cancelled'));
       signal.addEventListener('abort', onAbort, { once: true });
       worker.on('message', (message: FaceSamplerMessage) => {
-        if (message.type === 'done') finish(undefined, message.samples);
+        if (message.type === 'sampled') lastProgress = performance.now();
+        else if (message.type === 'done') finish(undefined, message.samples);
         else finish(new FaceSamplerError(`follow-face: ${message.message}`));
       });
       worker.on('error', (error) => finish(new FaceSamplerError(`follow-face: the face sampler failed: ${error.message}`)));
