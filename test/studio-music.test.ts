@@ -96,6 +96,25 @@ describe('music uploads', () => {
     expect(meanVolume(file, 4.2, 4.5)).toBeGreaterThan(-30);
   }, 200_000);
 
+  it('takes an uploaded track or a built-in bed as music.track in a storyboard edit, and refuses one that is neither', async () => {
+    const storyboard = await store.create(titleWithMusic('calm'), testProvenance('music edit'));
+    const patch = async (music: unknown): Promise<{ status: number; body: any }> => {
+      const response = await fetch(`${url}/v1/video/storyboards/${storyboard.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ music }) });
+      return { status: response.status, body: await response.json() };
+    };
+    const uploaded = await patch({ track: 'theme.ogg', gain_db: -14, duck: true });
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(200);
+    expect(uploaded.body.music).toEqual({ track: 'theme.ogg', gain_db: -14, duck: true });
+    expect((await patch({ track: 'drive' })).status).toBe(200);
+    const missing = await patch({ track: 'nope.mp3' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ code: 'asset_not_found', field: 'music.track', message: expect.stringContaining('POST /v1/music') });
+    const escape = await patch({ track: '../livefx.db' });
+    expect(escape.status).toBe(400);
+    expect(escape.body.error).toMatchObject({ code: 'invalid_file_name', field: 'music.track' });
+    expect((await store.get(storyboard.id))!.music!.track).toBe('drive');
+  });
+
   it('refuses what is not a usable audio file, a bad name and an oversized file, and leaves nothing behind', async () => {
     const notAudio = await upload('fake.mp3', Buffer.from('this is not an mp3 file at all'));
     expect(notAudio.status).toBe(422);

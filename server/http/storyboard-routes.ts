@@ -98,6 +98,7 @@ function registerStoryboards(app: FastifyInstance, options: StoryboardRoutesOpti
     const body = parse(storyboardBodySchema, merged);
     await checkSources(request, body);
     for (const shot of body.shots) if (shot.source && 'asset_id' in shot.source) await sources.assetFile(shot.source.asset_id);
+    if (body.music) await sources.checkMusicTrack(body.music.track);
     const total = Math.round(body.shots.reduce((sum, shot) => sum + shot.duration, 0) * 1000) / 1000;
     if (Array.isArray(patch.shots) && patch.duration_s === undefined) body.duration_s = Math.min(180, Math.max(5, total));
     const replaced = await store.replace(current.id, body);
