@@ -16,6 +16,7 @@ import { runBuiltCli } from './helpers/cli-run.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
 import { MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { processesMentioning } from './faults/fault-server.js';
 
 let scratch: string;
 let dataDir: string;
@@ -24,6 +25,8 @@ let url: string;
 let recordingId: string;
 let failingFfmpeg: string;
 let media: string;
+/** ffprobe, except that a run whose arguments contain the text in this file hangs (named so it can be found). */
+let probeHangFile: string;
 const store = new MemoryStoryboardStore();
 
 /** Two clips with a fade between them: the transition step runs ffmpeg's xfade, which the failing ffmpeg refuses. */
@@ -56,9 +59,14 @@ beforeAll(async () => {
   // A real ffmpeg, except that a transition (xfade) fails the way a broken filter would.
   await writeFile(failingFfmpeg, '#!/bin/bash\ncase "$*" in *xfade*) echo "xfade: simulated filter failure" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
   await chmod(failingFfmpeg, 0o755);
+  probeHangFile = path.join(scratch, 'probe-hang-pattern');
+  await writeFile(probeHangFile, 'no-such-argument-ever');
+  const hangingFfprobe = path.join(scratch, 'ffprobe-hanging');
+  await writeFile(hangingFfprobe, `#!/bin/bash\npattern=$(cat ${probeHangFile})\ncase "$*" in *"$pattern"*) exec -a "ffprobe-hanging $*" sleep 600;; esac\nexec ffprobe "$@"\n`);
+  await chmod(hangingFfprobe, 0o755);
   media = path.join(scratch, 'pattern.mp4');
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30:d=8', '-f', 'lavfi', '-i', 'sine=f=330:sample_rate=48000:d=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', media]);
-  server = studioServer(dataDir, { LIVEFX_FFMPEG: failingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
+  server = studioServer(dataDir, { LIVEFX_FFMPEG: failingFfmpeg, LIVEFX_FFPROBE: hangingFfprobe, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
   ({ url } = await server.start());
   recordingId = (await server.recorder.importer.import({ media, events: { events: [] } as any })).id;
 }, 120_000);
@@ -100,6 +108,30 @@ describe('render failures', () => {
     expect(run.stderr).toMatch(/render \S+ failed: .*simulated filter failure.* \(render_failed\)/);
     expect(run.stderr).not.toContain('[object Object]');
   }, 200_000);
+
+  it('cancels a render in its resolving stage (the source probe hangs): no probe left, nothing served or left behind', async () => {
+    await writeFile(probeHangFile, 'stream=codec_type,width,height');
+    try {
+      const storyboard = await store.create({ ...twoClips(recordingId), seed: 77 }, testProvenance('cancelled while resolving'));
+      const response = await fetch(`${url}/v1/video/renders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ storyboard_id: storyboard.id }) });
+      const { id } = (await response.json()) as { id: string };
+      await waitFor('the probe hanging', async () => {
+        const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
+        if (view.status !== 'running' && view.status !== 'queued') throw new Error(`render ended before the hang: ${JSON.stringify(view)}`);
+        return view.stage === 'resolving' && (await processesMentioning('ffprobe-hanging')).length > 0 ? true : undefined;
+      }, 60_000, 50);
+      expect(((await (await fetch(`${url}/v1/video/renders/${id}`, { method: 'DELETE' })).json()) as any).status).toBe('cancelled');
+      await waitFor('no probe left', async () => ((await processesMentioning('ffprobe-hanging')).length === 0 && (await processesMentioning(dataDir)).length === 0 ? true : undefined), 30_000, 50);
+      const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
+      expect(view.status).toBe('cancelled');
+      expect(view.error).toBeUndefined();
+      expect((await fetch(`${url}/v1/video/renders/${id}/files/video.mp4`)).status).toBe(404);
+      expect(existsSync(server!.renders.renderDir(id))).toBe(false);
+      expect(existsSync(path.join(dataDir, 'studio', 'work', id))).toBe(false);
+    } finally {
+      await writeFile(probeHangFile, 'no-such-argument-ever');
+    }
+  }, 120_000);
 
   it('shows a failure stored as plain text by an older version as { code, message } after a restart', async () => {
     await server!.close();
