@@ -95,6 +95,8 @@ function registerStoryboards(app: FastifyInstance, options: StoryboardRoutesOpti
     // Shots are renumbered and retimed from their order and lengths, so a client may reorder, delete and retime freely.
     const merged = { ...stored, ...patch } as Record<string, unknown>;
     if (Array.isArray(patch.shots)) merged.shots = retimed(patch.shots);
+    // null removes an optional part (the studio page's "no music").
+    for (const key of ['music', 'voiceover']) if (patch[key] === null) delete merged[key];
     const body = parse(storyboardBodySchema, merged);
     await checkSources(request, body);
     for (const shot of body.shots) if (shot.source && 'asset_id' in shot.source) await sources.assetFile(shot.source.asset_id);
