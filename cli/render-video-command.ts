@@ -7,6 +7,7 @@ import { isLivefxError } from '../core/errors.js';
 import type { Job } from '../core/jobs/job-queue.js';
 import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { RenderService, type StoredRenderResult } from '../studio/render-service.js';
+import { describeRenderError } from '../studio/render-error.js';
 import { openLocalStudio } from './local-studio.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
@@ -148,7 +149,7 @@ async function runLocal(config: ReturnType<typeof readConfig>, target: Target, o
     await queue.settled(id);
     const done = (await queue.get(id))!;
     if (context.signal.aborted) throw new InterruptedError();
-    if (done.status !== 'done') throw new CliError(`render ${id} ${done.status}${done.error ? `: ${done.error}` : ''}`);
+    if (done.status !== 'done') throw new CliError(`render ${id} ${done.status}${done.error ? `: ${describeRenderError(done.error)}` : ''}`);
     const result = done.result as StoredRenderResult;
     const dir = service.renderDir(id);
     if (output) {
@@ -209,7 +210,7 @@ async function runRemote(baseUrl: string, auth: Record<string, string>, target: 
         const absolute = (route: string | null): string | null => (route ? new URL(route, baseUrl).toString() : null);
         return { ...result, file: absolute(result.file)!, thumbnail: absolute(result.thumbnail)!, captions: absolute(result.captions) };
       }
-      if (view.status === 'failed') throw new CliError(`render ${id} failed: ${view.error}`);
+      if (view.status === 'failed') throw new CliError(`render ${id} failed: ${describeRenderError(view.error)}`);
       if (view.status === 'cancelled') throw new CliError(`render ${id} was cancelled`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

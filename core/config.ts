@@ -86,6 +86,8 @@ export const configSchema = z.object({
   LIVEFX_LUT_MAX_MB: z.coerce.number().int().min(1).max(1024).default(32),
   /** Largest logo image upload (MB). */
   LIVEFX_IMAGE_MAX_MB: z.coerce.number().int().min(1).max(1024).default(8),
+  /** Largest studio music track upload (MB). */
+  LIVEFX_MUSIC_MAX_MB: z.coerce.number().int().min(1).max(1024).default(50),
   /** socket.io messages per second per connection, on every namespace (the burst is twice this); 0: no limit. */
   LIVEFX_SOCKET_MESSAGES_PER_S: z.coerce.number().min(0).default(20),
   /** Largest socket.io message (KB); socket.io closes a connection that sends a larger one. */

@@ -65,6 +65,7 @@ const CODE_STATUS = {
   file_exists: 409,
   invalid_lut: 422,
   invalid_image: 422,
+  invalid_audio: 422,
   // Audience and moderation.
   banned: 403,
   muted: 403,
@@ -95,6 +96,7 @@ const CODE_STATUS = {
   invalid_merge_value: 422,
   unknown_merge_field: 422,
   disk_floor: 507,
+  render_failed: 500,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

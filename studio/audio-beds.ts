@@ -2,6 +2,8 @@
 // the same samples on every install, so a fresh server has music and renders stay deterministic.
 
 export const MUSIC_BEDS = ['uplift', 'calm', 'drive'] as const;
+/** Names of uploaded music tracks (`$LIVEFX_DATA_DIR/audio/`): a plain file name with an audio extension, never a path. */
+export const MUSIC_FILE_NAME = /^(?!.*\.\.)[\w][\w .-]{0,100}\.(mp3|wav|ogg|oga|opus|m4a|aac|flac)$/i;
 export type MusicBed = (typeof MUSIC_BEDS)[number];
 
 interface BedDesign {

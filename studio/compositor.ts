@@ -2,6 +2,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcessRunner } from '../core/process/process-runner.js';
 import { AudioMixer, filterPath, type ShotAudio } from './audio-mixer.js';
+import { coverCrop, cropCommands, followFacePath } from './camera-path.js';
+import { FaceSampler } from './face-sampler.js';
 import { lookChangesPixels } from './looks.js';
 import { LooksRender } from './looks-render.js';
 import { contentKey, type ShotCache } from './shot-cache.js';
@@ -16,6 +18,8 @@ const CAPTION_WORDS = 4;
 const CAPTION_PAUSE_S = 0.7;
 /** Shots rendered at once. */
 const SHOT_CONCURRENCY = 2;
+/** In the key of follow-face shots only: bumped when the face path changes, without touching other shots' entries. */
+const FOLLOW_FACE_VERSION = 'follow-face/1';
 
 export type RenderStage = 'shots' | 'transitions' | 'audio' | 'stitch';
 
@@ -186,6 +190,7 @@ export class Compositor {
       head: shot.transitionFrames,
       handle: shot.handleFrames,
       camera: shot.camera,
+      follow: shot.camera === 'follow-face' ? FOLLOW_FACE_VERSION : undefined,
       overlays: shot.overlays,
       look: shot.lookApplies ? timeline.look.spec : null,
       width: timeline.width,
@@ -200,7 +205,8 @@ export class Compositor {
     await mkdir(textDir, { recursive: true });
     const totalFrames = shot.frames + shot.handleFrames;
     const seconds = sourceSeconds(timeline, shot);
-    const { inputArgs, filter } = pictureFilter(timeline, shot, seconds, totalFrames);
+    const follow = shot.camera === 'follow-face' ? await this.followFace(timeline, shot, seconds, totalFrames, textDir, signal) : undefined;
+    const { inputArgs, filter } = pictureFilter(timeline, shot, seconds, totalFrames, follow);
     const overlays = await overlayFilters(timeline, shot, textDir);
     const outputs = splitOutputs(shot, dir, timeline);
     const runLook = shot.lookApplies && lookChangesPixels(timeline.look);
@@ -229,6 +235,20 @@ export class Compositor {
         { stage: 'shots', inputS: seconds },
       );
     }
+  }
+
+  /** The crop window along the shot's face (sampled in a worker thread); undefined without a face: the centred crop stays. */
+  private async followFace(timeline: Timeline, shot: TimelineShot, seconds: number, totalFrames: number, textDir: string, signal: AbortSignal): Promise<FollowCrop | undefined> {
+    const picture = shot.picture;
+    if (picture.type !== 'video') return undefined;
+    const crop = coverCrop(picture.width, picture.height, timeline.width, timeline.height);
+    if (crop.width >= picture.width - 1 && crop.height >= picture.height - 1) return undefined;
+    const samples = await new FaceSampler({ ffmpeg: this.options.ffmpeg, file: picture.file, sourceWidth: picture.width, sourceHeight: picture.height, in: picture.in, seconds, signal, stallS: this.options.stallS }).run();
+    const facePath = followFacePath({ samples, frames: totalFrames, fps: timeline.fps, sourceWidth: picture.width, sourceHeight: picture.height, cropWidth: crop.width, cropHeight: crop.height });
+    if (!facePath) return undefined;
+    const commands = path.join(textDir, 'follow-face.cmd');
+    await writeFile(commands, cropCommands(facePath, timeline.fps, 'follow'));
+    return { commands, width: crop.width, height: crop.height, x: facePath.x[0]!, y: facePath.y[0]! };
   }
 
   /** The blend between one shot's handle and the next one's head, cached under both shots' keys. */
@@ -279,8 +299,17 @@ function videoEncoding(timeline: Timeline): string[] {
   ];
 }
 
+/** A follow-face crop: its size, first position and the sendcmd file moving it frame by frame. */
+interface FollowCrop {
+  commands: string;
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+}
+
 /** The shot's picture at the output size and rate, exactly `totalFrames` long, camera move applied. */
-function pictureFilter(timeline: Timeline, shot: TimelineShot, seconds: number, totalFrames: number): { inputArgs: string[]; filter: string } {
+function pictureFilter(timeline: Timeline, shot: TimelineShot, seconds: number, totalFrames: number, follow?: FollowCrop): { inputArgs: string[]; filter: string } {
   const { width, height, fps } = timeline;
   const picture = shot.picture;
   const length = seconds.toFixed(6);
@@ -289,7 +318,8 @@ function pictureFilter(timeline: Timeline, shot: TimelineShot, seconds: number, 
   else if (picture.type === 'image') inputArgs = ['-loop', '1', '-framerate', String(fps), '-t', length, '-i', picture.file];
   else inputArgs = ['-f', 'lavfi', '-i', `color=c=${picture.background}:s=${width}x${height}:r=${fps}:d=${length}`];
   const steps = ['setpts=PTS-STARTPTS', `fps=${fps}`];
-  if (picture.type !== 'title') {
+  if (follow) steps.push(`sendcmd=f=${filterPath(follow.commands)}`, `crop@follow=w=${follow.width}:h=${follow.height}:x=${follow.x}:y=${follow.y}`);
+  else if (picture.type !== 'title') {
     // Cover: the largest box of the output's aspect, centred (the camera then moves inside it).
     const ratio = `${width}/${height}`;
     steps.push(`crop=w='trunc(if(gt(iw/ih,${ratio}),ih*${ratio},iw)/2)*2':h='trunc(if(gt(iw/ih,${ratio}),ih,iw/(${ratio}))/2)*2'`);

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { JobCancelledError } from '../core/process/process-runner.js';
 import type { LooksWorkerData, LooksWorkerMessage } from './looks-worker.js';
+import { StudioWorker } from './studio-worker.js';
 
 export interface LooksRenderOptions extends LooksWorkerData {
   signal: AbortSignal;
@@ -15,62 +12,38 @@ export class LooksRenderError extends Error {
   override readonly name = 'LooksRenderError';
 }
 
-/** The worker's file: beside this one when built, else the built copy (tests run the sources). */
-function workerUrl(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./looks-worker.js', import.meta.url);
-  const built = new URL('../dist/studio/looks-worker.js', import.meta.url);
-  if (!existsSync(fileURLToPath(built))) throw new LooksRenderError(`the look pass worker is not built (${fileURLToPath(built)}): run npm run build`);
-  return built;
-}
-
 /**
  * Runs one shot's look pass in a worker thread (decode → live transform chain → encode). Cancelling
  * ends the thread, and its ffmpeg children with it; a pass with no new frame for `stallS` is killed.
  */
 export class LooksRender {
-  private worker: Worker | undefined;
-  private closed = false;
+  private readonly worker: StudioWorker<LooksWorkerMessage, number>;
 
-  constructor(private readonly options: LooksRenderOptions) {}
-
-  run(): Promise<number> {
-    const { signal, stallS, onFrames, ...data } = this.options;
-    if (signal.aborted) return Promise.reject(new JobCancelledError('cancelled'));
-    return new Promise<number>((resolve, reject) => {
-      const worker = (this.worker = new Worker(workerUrl(), { workerData: data satisfies LooksWorkerData, execArgv: [] }));
-      let lastProgress = performance.now();
-      let settled = false;
-      const finish = (error: Error | undefined, frames = 0): void => {
-        if (settled) return;
-        settled = true;
-        clearInterval(watchdog);
-        signal.removeEventListener('abort', onAbort);
-        void this.close().then(() => (error ? reject(error) : resolve(frames)));
-      };
-      const onAbort = (): void => finish(new JobCancelledError('cancelled'));
-      signal.addEventListener('abort', onAbort, { once: true });
-      const watchdog = setInterval(() => {
-        if (performance.now() - lastProgress > stallS * 1000) finish(new LooksRenderError(`the look pass made no progress for ${stallS} s and was stopped`));
-      }, 1000);
-      worker.on('message', (message: LooksWorkerMessage) => {
+  constructor(options: LooksRenderOptions) {
+    const { signal, stallS, onFrames, ...data } = options;
+    this.worker = new StudioWorker<LooksWorkerMessage, number>({
+      file: 'looks-worker.js',
+      workerData: data satisfies LooksWorkerData,
+      signal,
+      stallS,
+      what: 'the look pass',
+      makeError: (message) => new LooksRenderError(message),
+      onMessage: (message, control) => {
         if (message.type === 'frames') {
-          lastProgress = performance.now();
+          control.progress();
           onFrames?.(message.frames);
-        } else if (message.type === 'done') finish(undefined, message.frames);
-        else finish(new LooksRenderError(message.message));
-      });
-      worker.on('error', (error) => finish(new LooksRenderError(`look pass worker failed: ${error.message}`)));
-      worker.on('exit', (code) => finish(new LooksRenderError(`look pass worker exited with ${code}`)));
+        } else if (message.type === 'done') control.done(message.frames);
+        else control.fail(new LooksRenderError(message.message));
+      },
     });
   }
 
+  run(): Promise<number> {
+    return this.worker.run();
+  }
+
   /** Ends the thread (its ffmpeg children die with it). Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const worker = this.worker;
-    if (!worker) return;
-    worker.postMessage({ type: 'abort' });
-    await worker.terminate();
+  close(): Promise<void> {
+    return this.worker.close();
   }
 }

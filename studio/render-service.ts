@@ -10,6 +10,7 @@ import { isMusicBed } from './audio-beds.js';
 import { Compositor } from './compositor.js';
 import { LookNotFoundError, resolveLook, AI_EDITED_LABEL } from './looks.js';
 import type { StoryboardStore, StudioCaller, TemplateLibrary } from './ports.js';
+import { RenderFailure } from './render-error.js';
 import { sha256OfFile, unsignedFields, type RenderManifest } from './render-manifest.js';
 import { ENGINE_VERSION, ShotCache } from './shot-cache.js';
 import { storyboardBodySchema, type RenderRequest, type RenderResult, type StoryboardBody } from './storyboard.js';
@@ -40,6 +41,8 @@ export interface RenderServiceOptions {
   cacheMaxBytes: number;
   /** Free space the data directory's disk must keep; a render below it fails before writing more. */
   minFreeBytes: number;
+  /** Free bytes on the disk of a folder (default: statfs); a test gives a fake, a disk cannot be filled safely on a shared machine. */
+  freeBytes?: (dir: string) => Promise<number>;
   stallS: number;
   log: Logger;
 }
@@ -196,15 +199,14 @@ export class RenderService {
   private async audioFile(track: string): Promise<string> {
     if (!/^[\w][\w .-]{0,120}$/.test(track) || track.includes('..')) throw new LivefxError('invalid_request', `music.track "${track}": must be a built-in bed (uplift, calm, drive) or the name of an audio file in the audio folder`, { httpStatus: 400 });
     const file = path.join(this.options.dataDir, 'audio', track);
-    if (!(await stat(file).catch(() => undefined))?.isFile()) throw new LivefxError('asset_not_found', `music track "${track}" is neither a built-in bed (uplift, calm, drive) nor a file in ${path.join(this.options.dataDir, 'audio')}`);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) throw new LivefxError('asset_not_found', `music track "${track}" is neither a built-in bed (uplift, calm, drive) nor an uploaded track (upload it with POST /v1/music)`);
     return file;
   }
 
   private async checkDisk(): Promise<void> {
     if (this.options.minFreeBytes <= 0) return;
     await mkdir(this.rendersDir(), { recursive: true });
-    const space = await statfs(this.rendersDir());
-    const free = space.bavail * space.bsize;
+    const free = this.options.freeBytes ? await this.options.freeBytes(this.rendersDir()) : await statfs(this.rendersDir()).then((space) => space.bavail * space.bsize);
     if (free < this.options.minFreeBytes) {
       throw new LivefxError('disk_floor', `render stopped: ${Math.floor(free / 2 ** 20)} MB free on the data disk, below the floor of ${Math.round(this.options.minFreeBytes / 2 ** 20)} MB (LIVEFX_STUDIO_MIN_FREE_MB); nothing was written`);
     }
@@ -338,7 +340,8 @@ export class RenderService {
       };
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
-      throw error;
+      // Stored as `[code] message`: the API shows `{ code, message }` (a cancel is not a failure).
+      throw error instanceof JobCancelledError ? error : new RenderFailure(error);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

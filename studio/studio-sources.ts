@@ -9,12 +9,15 @@ import type { RecordingTranscriber } from '../highlights/analysis/recording-tran
 import type { Recorder } from '../recorder/recorder.js';
 import { allEvents, type RecordingRow } from '../recorder/recording-catalog.js';
 import { IMAGE_FILE_NAME } from '../transforms/chain-spec.js';
+import { isMusicBed, MUSIC_BEDS } from './audio-beds.js';
 import type { StudioCaller } from './ports.js';
 
 export interface StudioSourcesOptions {
   recorder: Recorder;
   /** Uploaded images and logos (`$LIVEFX_DATA_DIR/images`): an asset id is a file name there. */
   imagesDir: string;
+  /** Uploaded music tracks (`POST /v1/music`); default: `audio/` beside the images folder. */
+  audioDir?: string;
   ffmpeg: string;
   ffprobe: string;
   /** Gives recordings without a transcript one before they are planned from (none: they are planned without words). */
@@ -74,6 +77,16 @@ export class StudioSources {
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) throw new LivefxError('asset_not_found', `no asset "${id}": upload it first (POST /v1/images)`, { details: { field: 'sources.asset_ids' } });
     return file;
+  }
+
+  /** Checks a storyboard's `music.track`: a built-in bed, or the file name of an uploaded track. */
+  async checkMusicTrack(track: string): Promise<void> {
+    if (isMusicBed(track)) return;
+    const dir = path.resolve(this.options.audioDir ?? path.join(path.dirname(this.options.imagesDir), 'audio'));
+    const file = path.resolve(dir, track);
+    const details = { details: { field: 'music.track' } };
+    if (path.dirname(file) !== dir || track.includes('..') || !/^[\w][\w .-]{0,120}$/.test(track)) throw new LivefxError('invalid_file_name', `music.track "${track.slice(0, 200)}" is neither a built-in bed (${MUSIC_BEDS.join(', ')}) nor a file name of an uploaded track (no folders or "..")`, details);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) throw new LivefxError('asset_not_found', `music.track "${track}" is neither a built-in bed (${MUSIC_BEDS.join(', ')}) nor an uploaded track (upload it with POST /v1/music)`, details);
   }
 
   /** The asset ids named (each checked), or every uploaded image, in name order. */

@@ -16,7 +16,7 @@ import { LivefxServer } from '../server/livefx-server.js';
 /** Routes whose only refusals are access control's: pages, health, whoami, metrics and the lists that take no query. */
 const NEVER_REFUSING_ROUTES = [
   ...['/', '/publish', '/watch', '/operator', '/review', '/healthz', '/vendor/hls.min.js', '/v1/transforms', '/v1/auth/whoami', '/metrics', '/studio', '/v1/provenance/key'],
-  ...['/v1/streams', '/v1/tokens', '/v1/presets', '/v1/luts', '/v1/images', '/v1/video/highlights', '/v1/video/storyboards', '/v1/video/templates', '/v1/video/renders'],
+  ...['/v1/streams', '/v1/tokens', '/v1/presets', '/v1/luts', '/v1/images', '/v1/music', '/v1/video/highlights', '/v1/video/storyboards', '/v1/video/templates', '/v1/video/renders'],
 ].map((route) => `GET ${route}`);
 /** Socket events that cannot refuse: `time` answers the server clock to anyone; any operator may list presets. */
 const NEVER_REFUSING_EVENTS = ['/live time', '/operator list-presets'];

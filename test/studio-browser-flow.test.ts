@@ -46,8 +46,12 @@ async function saved(): Promise<void> {
 async function renderFromPage(button: 'studio-render-preview' | 'studio-render-final', timeoutMs: number): Promise<string[]> {
   await page.evaluate(() => ((window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses.length = 0));
   await page.getByTestId(button).click();
-  // The status still reads the last render's end until this one is shown: wait for this render's own end.
-  const lastSeen = (): Promise<string> => page.evaluate(() => (window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses.at(-1) ?? '');
+  // The status still reads the last render's end until this one is shown (a button's change records it again): wait for this render's own end, after its `queued`.
+  const lastSeen = (): Promise<string> =>
+    page.evaluate(() => {
+      const seen = (window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses;
+      return seen.some((entry) => entry.startsWith('queued @')) ? (seen.at(-1) ?? '') : '';
+    });
   await expect.poll(lastSeen, { timeout: timeoutMs, interval: 250 }).toMatch(/^(done|failed|cancelled) @ /);
   expect(await page.getByTestId('studio-render-error').isVisible(), (await page.getByTestId('studio-render-error').textContent()) ?? '').toBe(false);
   expect(await page.getByTestId('studio-render-status').textContent()).toBe('done');
@@ -172,6 +176,17 @@ describe('/studio: prompt → storyboard → preview plays → edit → final pl
     await saved();
     expect((await storyboardOf(id)).shots.length).toBe(count - 1);
     await expect.poll(() => cards.count()).toBe(count - 1);
+
+    // Music: the built-in beds are offered (uploads too); "none" takes it away again.
+    await page.getByTestId('studio-music').selectOption('calm');
+    await saved();
+    expect((await storyboardOf(id)).music).toEqual({ track: 'calm', gain_db: -18, duck: true });
+    await page.getByTestId('studio-music').selectOption('');
+    await saved();
+    expect((await storyboardOf(id)).music).toBeUndefined();
+    await page.getByTestId('studio-music').selectOption('uplift');
+    await saved();
+    expect((await storyboardOf(id)).music?.track).toBe('uplift');
   });
 
   it('renders the final, plays it at full size, and reuses cached shots', async () => {

@@ -282,6 +282,7 @@ describe('studio renders', () => {
     { stage: 'transitions', pattern: 'xfade', style: 'clean' },
     { stage: 'audio', pattern: 'sidechaincompress', style: 'clean' },
     { stage: 'stitch', pattern: 'concat -safe', style: 'clean' },
+    { stage: 'finishing', pattern: 'thumbnail.jpg', style: 'clean' },
   ];
   for (const [index, { stage, pattern, style }] of stages.entries()) {
     it(`cancels a render in its ${stage} stage (${pattern}): no ffmpeg left, nothing served, nothing half-written`, async () => {
@@ -336,7 +337,7 @@ describe('studio renders', () => {
         return ['done', 'failed'].includes(current.status) ? current : undefined;
       }, 60_000, 100);
       expect(view.status).toBe('failed');
-      expect(view.error).toMatch(/below the floor of .* MB \(LIVEFX_STUDIO_MIN_FREE_MB\); nothing was written/);
+      expect(view.error).toEqual({ code: 'disk_floor', message: expect.stringMatching(/below the floor of .* MB \(LIVEFX_STUDIO_MIN_FREE_MB\); nothing was written/) });
       expect(existsSync(path.join(floorDir, 'studio', 'renders', id))).toBe(false);
       expect(await readdir(path.join(floorDir, 'studio', 'cache')).catch(() => [])).toEqual([]);
     } finally {

@@ -27,6 +27,7 @@ export interface Storyboard {
   seed: number;
   shots: Shot[];
   captions: boolean;
+  music?: { track: string; gain_db: number; duck: boolean };
   provenance?: Record<string, unknown>;
 }
 

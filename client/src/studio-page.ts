@@ -22,6 +22,7 @@ const boardCard = byTestId('studio-storyboard');
 const boardId = byTestId('studio-storyboard-id');
 const boardSummary = byTestId('studio-storyboard-summary');
 const saveStatus = byTestId('studio-save-status');
+const music = byTestId<HTMLSelectElement>('studio-music');
 const editError = byTestId('studio-edit-error');
 const shotList = byTestId('studio-shots-list');
 const renderCard = byTestId('studio-render-card');
@@ -154,6 +155,11 @@ function showStoryboard(next: Storyboard): void {
   boardSummary.textContent = `${next.shots.length} shot${next.shots.length === 1 ? '' : 's'} · ${total.toFixed(1)} s · ${next.aspect} · ${next.style} · seed ${next.seed}`;
   shotList.replaceChildren(...next.shots.map((shot) => new StudioShotCard(shot, next.shots.length, recordings, { replace, move, remove }, saving).root));
   shotList.setAttribute('aria-busy', String(saving));
+  const track = next.music?.track;
+  // A track stored but not listed (uploaded since the page loaded, or deleted) still shows as chosen.
+  if (track && ![...music.options].some((option) => option.value === track)) music.append(new Option(track, track));
+  music.value = track ?? '';
+  music.disabled = saving;
   renderPreview.disabled = rendering !== undefined;
   renderFinal.disabled = rendering !== undefined;
 }
@@ -191,14 +197,35 @@ function remove(index: number): void {
   void save(storyboard.shots.filter((_shot, position) => position !== index));
 }
 
-/** PATCH /v1/video/storyboards/:id with the edited shots; a refusal is shown and the cards go back to what is stored. */
-async function save(edited: Shot[]): Promise<void> {
-  if (!storyboard || saving) return;
+/** PATCH /v1/video/storyboards/:id with the edited shots. */
+function save(edited: Shot[]): Promise<void> {
   const shots = sequenced(edited);
   const total = Math.round(shots.reduce((sum, shot) => sum + shot.duration, 0) * 1000) / 1000;
   const body: Record<string, unknown> = { shots };
   // The length follows the shots while it stays in the allowed range; outside it the server says why.
   if (total >= 5 && total <= 180) body.duration_s = total;
+  return patchStoryboard(body);
+}
+
+// A built-in bed or an uploaded track (POST /v1/music); "none" removes the music.
+music.addEventListener('change', () => {
+  const current = storyboard?.music;
+  void patchStoryboard({ music: music.value ? { track: music.value, gain_db: current?.gain_db ?? -18, duck: current?.duck ?? true } : null });
+});
+
+/** The music the storyboard may use: the built-in beds, then the usable uploaded tracks. */
+async function loadMusic(): Promise<void> {
+  const answer = await callApi<{ tracks: { name: string; error?: string }[]; beds: string[] }>('GET', '/v1/music');
+  if (!answer.ok) return;
+  const beds = answer.body.beds.map((bed) => new Option(`${bed} (built-in)`, bed));
+  const tracks = answer.body.tracks.filter((track) => track.error === undefined).map((track) => new Option(track.name, track.name));
+  music.replaceChildren(new Option('none', ''), ...beds, ...tracks);
+  music.value = storyboard?.music?.track ?? '';
+}
+
+/** Sends an edit; a refusal is shown and the cards go back to what is stored. */
+async function patchStoryboard(body: Record<string, unknown>): Promise<void> {
+  if (!storyboard || saving) return;
   saving = true;
   showError(editError, null);
   saveStatus.textContent = 'saving…';
@@ -316,7 +343,7 @@ function showProvenance(fields: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   if (!(await checkSignIn())) return;
-  await loadRecordings();
+  await Promise.all([loadRecordings(), loadMusic()]);
   const id = queryParam('storyboard');
   if (id) await loadStoryboard(id);
 }

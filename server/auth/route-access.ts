@@ -38,7 +38,7 @@ export function accessRuleFor(method: string, route: string): AccessRule {
   if (route === '/v1/streams') return method === 'GET' ? 'global-operator' : 'admin';
   if (route === '/v1/streams/:id') return method === 'GET' ? 'stream-viewer' : 'stream-operator';
   if (route.startsWith('/v1/streams/:id/')) return 'stream-operator';
-  if (/^\/v1\/(presets|luts|images)(\/|$)/.test(route)) return 'any-operator';
+  if (/^\/v1\/(presets|luts|images|music)(\/|$)/.test(route)) return 'any-operator';
   if (/^\/v1\/(recordings|video\/highlights)(\/|$)/.test(route)) return 'global-operator';
   // The studio: any operator; which recordings it may use is checked per recording (an operator of one stream: that stream's).
   if (/^\/v1\/video\/(storyboards|templates|renders)(\/|$)/.test(route)) return 'any-operator';

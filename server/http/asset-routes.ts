@@ -3,21 +3,31 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IMAGE_FILE_NAME, LUT_FILE_NAME } from '../../transforms/chain-spec.js';
+import { MUSIC_BEDS, MUSIC_FILE_NAME } from '../../studio/audio-beds.js';
 import type { LivefxConfig } from '../../core/config.js';
 import { AssetFolder } from '../storage/asset-folder.js';
+import { AudioInspector } from '../storage/audio-inspector.js';
 import { LivefxError } from '../../core/errors.js';
 import { asMultipartError, assertPartReadable } from './multipart-errors.js';
 
-/** Upload limits by default (LIVEFX_LUT_MAX_MB, LIVEFX_IMAGE_MAX_MB). */
-const DEFAULT_UPLOAD_LIMITS = { LIVEFX_LUT_MAX_MB: 32, LIVEFX_IMAGE_MAX_MB: 8 };
+/** Upload limits by default (LIVEFX_LUT_MAX_MB, LIVEFX_IMAGE_MAX_MB, LIVEFX_MUSIC_MAX_MB), and ffprobe for music. */
+const DEFAULT_UPLOAD_LIMITS = { LIVEFX_LUT_MAX_MB: 32, LIVEFX_IMAGE_MAX_MB: 8, LIVEFX_MUSIC_MAX_MB: 50, LIVEFX_FFPROBE: 'ffprobe' };
+
+export interface AssetFolders {
+  luts: AssetFolder;
+  images: AssetFolder;
+  /** Music tracks for studio storyboards (`music.track`), in `audio/` where renders read them. */
+  music: AssetFolder;
+}
 
 const uploadQuery = z.object({ overwrite: z.enum(['true', 'false']).optional() });
 
-/** The LUT and image folders under the data directory, as the lut3d and image transforms read them. */
+/** The LUT and image folders under the data directory, as the lut3d and image transforms read them, and the studio's music. */
 export function assetFolders(
   dataDir: string,
-  limits: Pick<LivefxConfig, 'LIVEFX_LUT_MAX_MB' | 'LIVEFX_IMAGE_MAX_MB'> = DEFAULT_UPLOAD_LIMITS,
-): { luts: AssetFolder; images: AssetFolder } {
+  limits: Pick<LivefxConfig, 'LIVEFX_LUT_MAX_MB' | 'LIVEFX_IMAGE_MAX_MB' | 'LIVEFX_MUSIC_MAX_MB' | 'LIVEFX_FFPROBE'> = DEFAULT_UPLOAD_LIMITS,
+): AssetFolders {
+  const audio = new AudioInspector({ ffprobe: limits.LIVEFX_FFPROBE });
   return {
     luts: new AssetFolder({
       kind: 'lut',
@@ -34,6 +44,15 @@ export function assetFolders(
       nameRule: 'a name ending in .png, .jpg or .jpeg made of letters, digits and " ._-", starting with a letter or digit, no folders',
       maxBytes: limits.LIVEFX_IMAGE_MAX_MB * 2 ** 20,
       detailFields: ['width', 'height'],
+    }),
+    music: new AssetFolder({
+      kind: 'audio',
+      dir: path.join(dataDir, 'audio'),
+      namePattern: MUSIC_FILE_NAME,
+      nameRule: 'a name ending in .mp3, .wav, .ogg, .oga, .opus, .m4a, .aac or .flac made of letters, digits and " ._-", starting with a letter or digit, no folders',
+      maxBytes: limits.LIVEFX_MUSIC_MAX_MB * 2 ** 20,
+      detailFields: ['duration', 'codec', 'channels', 'sample_rate'],
+      inspect: (file) => audio.inspect(file),
     }),
   };
 }
@@ -75,8 +94,8 @@ async function readUploadForm(request: FastifyRequest, folder: AssetFolder): Pro
   return { name: file.filename, data };
 }
 
-function registerFolder(app: FastifyInstance, route: string, listKey: string, folder: AssetFolder): void {
-  app.get(route, async () => ({ [listKey]: await folder.list() }));
+function registerFolder(app: FastifyInstance, route: string, listKey: string, folder: AssetFolder, listed: Record<string, unknown> = {}): void {
+  app.get(route, async () => ({ [listKey]: await folder.list(), ...listed }));
 
   app.post(route, async (request, reply) => {
     const query = uploadQuery.safeParse(request.query ?? {});
@@ -94,10 +113,12 @@ function registerFolder(app: FastifyInstance, route: string, listKey: string, fo
   });
 }
 
-/** LUT and logo uploads: GET/POST /v1/luts, DELETE /v1/luts/:name, and the same under /v1/images. */
-export async function registerAssetRoutes(app: FastifyInstance, folders: { luts: AssetFolder; images: AssetFolder }): Promise<void> {
-  // Each route asks for its own folder's limit; this default is only the larger of the two.
-  await app.register(fastifyMultipart, { limits: { fileSize: Math.max(folders.luts.maxBytes, folders.images.maxBytes), files: 1, fields: 4, parts: 5 } });
+/** LUT, logo and music uploads: GET/POST /v1/luts, DELETE /v1/luts/:name, and the same under /v1/images and /v1/music. */
+export async function registerAssetRoutes(app: FastifyInstance, folders: AssetFolders): Promise<void> {
+  // Each route asks for its own folder's limit; this default is only the largest of them.
+  await app.register(fastifyMultipart, { limits: { fileSize: Math.max(folders.luts.maxBytes, folders.images.maxBytes, folders.music.maxBytes), files: 1, fields: 4, parts: 5 } });
   registerFolder(app, '/v1/luts', 'luts', folders.luts);
   registerFolder(app, '/v1/images', 'images', folders.images);
+  // The built-in beds are listed beside the uploads: both are valid as a storyboard's music.track.
+  registerFolder(app, '/v1/music', 'tracks', folders.music, { beds: MUSIC_BEDS });
 }

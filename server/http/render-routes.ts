@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LivefxError } from '../../core/errors.js';
 import type { Job } from '../../core/jobs/job-queue.js';
 import type { StudioCaller } from '../../studio/ports.js';
+import { renderErrorView } from '../../studio/render-error.js';
 import type { RenderService, StoredRenderResult } from '../../studio/render-service.js';
 import { renderRequestSchema } from '../../studio/storyboard.js';
 import { sendRangedFile } from './ranged-file.js';
@@ -49,7 +50,7 @@ export function registerRenderRoutes(app: FastifyInstance, renders: RenderServic
       progress: job.progress,
       stage: job.stage,
       ...(result ? { result } : {}),
-      ...(job.error ? { error: job.error } : {}),
+      ...(job.error ? { error: renderErrorView(job.error) } : {}),
       created_at: job.createdAt,
       updated_at: job.updatedAt,
     };

@@ -95,9 +95,12 @@ function registerStoryboards(app: FastifyInstance, options: StoryboardRoutesOpti
     // Shots are renumbered and retimed from their order and lengths, so a client may reorder, delete and retime freely.
     const merged = { ...stored, ...patch } as Record<string, unknown>;
     if (Array.isArray(patch.shots)) merged.shots = retimed(patch.shots);
+    // null removes an optional part (the studio page's "no music").
+    for (const key of ['music', 'voiceover']) if (patch[key] === null) delete merged[key];
     const body = parse(storyboardBodySchema, merged);
     await checkSources(request, body);
     for (const shot of body.shots) if (shot.source && 'asset_id' in shot.source) await sources.assetFile(shot.source.asset_id);
+    if (body.music) await sources.checkMusicTrack(body.music.track);
     const total = Math.round(body.shots.reduce((sum, shot) => sum + shot.duration, 0) * 1000) / 1000;
     if (Array.isArray(patch.shots) && patch.duration_s === undefined) body.duration_s = Math.min(180, Math.max(5, total));
     const replaced = await store.replace(current.id, body);

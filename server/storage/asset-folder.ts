@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LivefxError } from '../../core/errors.js';
-import { inspectAssets, type AssetKind } from './asset-inspector.js';
+import { inspectAssets, type AssetInspection, type AssetKind } from './asset-inspector.js';
 
 /** Why an asset operation was refused: a stable code, its HTTP status, and a message naming the problem. */
 export class AssetError extends LivefxError {
   override name = 'AssetError';
-  declare readonly code: 'invalid_file_name' | 'invalid_lut' | 'invalid_image' | 'file_exists' | 'file_not_found' | 'file_too_large';
+  declare readonly code: 'invalid_file_name' | 'invalid_lut' | 'invalid_image' | 'invalid_audio' | 'file_exists' | 'file_not_found' | 'file_too_large';
   constructor(code: AssetError['code'], httpStatus: number, message: string) {
     super(code, message, { httpStatus });
   }
@@ -26,7 +26,16 @@ export interface AssetFolderOptions {
   maxBytes: number;
   /** The detail fields of an entry, null when the file is unusable (then `error` says why). */
   detailFields: readonly string[];
+  /** Checks one file instead of the LUT/image inspector thread (music tracks: ffprobe). */
+  inspect?: (file: string) => Promise<AssetInspection>;
 }
+
+/** Per kind: the refusal of an unusable upload, and how messages name the folder and one file of it. */
+const KIND_WORDS: Record<AssetKind, { invalid: 'invalid_lut' | 'invalid_image' | 'invalid_audio'; usable: string; folder: string; one: string }> = {
+  lut: { invalid: 'invalid_lut', usable: 'a usable .cube file', folder: 'LUT', one: 'a LUT' },
+  image: { invalid: 'invalid_image', usable: 'a usable PNG or JPEG', folder: 'images', one: 'an image' },
+  audio: { invalid: 'invalid_audio', usable: 'a usable audio file', folder: 'music', one: 'a music track' },
+};
 
 /**
  * A folder of uploaded files for a transform (`luts/`, `images/`): listing, atomic uploads that
@@ -70,7 +79,7 @@ export class AssetFolder {
       else stale.push({ name, bytes: info.size, stamp });
     }
     // Only new or changed files are inspected again (once per change, in one worker).
-    const inspections = await inspectAssets(this.kind, stale.map((file) => path.join(this.options.dir, file.name)));
+    const inspections = await this.inspect(stale.map((file) => path.join(this.options.dir, file.name)));
     stale.forEach((file, position) => {
       const inspection = inspections[position]!;
       const entry = this.entryOf(file.name, file.bytes, inspection.ok ? inspection.details : undefined, inspection.ok ? undefined : inspection.error);
@@ -93,11 +102,10 @@ export class AssetFolder {
     const temporary = path.join(this.options.dir, `.upload-${randomBytes(6).toString('hex')}.tmp`);
     await writeFile(temporary, data);
     try {
-      const [inspection] = await inspectAssets(this.kind, [temporary]);
+      const [inspection] = await this.inspect([temporary]);
       if (!inspection!.ok) {
-        throw this.kind === 'lut'
-          ? new AssetError('invalid_lut', 422, `"${name}" is not a usable .cube file: ${inspection!.error}`)
-          : new AssetError('invalid_image', 422, `"${name}" is not a usable PNG or JPEG: ${inspection!.error}`);
+        const words = KIND_WORDS[this.kind];
+        throw new AssetError(words.invalid, 422, `"${name}" is not ${words.usable}: ${inspection!.error}`);
       }
       if (overwrite) await rename(temporary, target);
       else {
@@ -117,13 +125,18 @@ export class AssetFolder {
   async remove(name: string): Promise<void> {
     const target = this.pathOf(name);
     await unlink(target).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'ENOENT' ? new AssetError('file_not_found', 404, `no file "${name}" in the ${this.kind === 'lut' ? 'LUT' : 'images'} folder`) : error;
+      throw error.code === 'ENOENT' ? new AssetError('file_not_found', 404, `no file "${name}" in the ${KIND_WORDS[this.kind].folder} folder`) : error;
     });
     this.cache.delete(name);
   }
 
   tooLarge(): AssetError {
-    return new AssetError('file_too_large', 413, `the file is larger than the ${this.maxBytes / (1024 * 1024)} MiB allowed for ${this.kind === 'lut' ? 'a LUT' : 'an image'}`);
+    return new AssetError('file_too_large', 413, `the file is larger than the ${this.maxBytes / (1024 * 1024)} MiB allowed for ${KIND_WORDS[this.kind].one}`);
+  }
+
+  private inspect(files: string[]): Promise<AssetInspection[]> {
+    const inspect = this.options.inspect;
+    return inspect ? Promise.all(files.map((file) => inspect(file))) : inspectAssets(this.kind, files);
   }
 
   private exists(name: string): AssetError {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 
-export type AssetKind = 'lut' | 'image';
+export type AssetKind = 'lut' | 'image' | 'audio';
 
 /** What a file turned out to be: its details (LUT size and title, picture width and height) or why it is unusable. */
 export type AssetInspection = { ok: true; details: Record<string, string | number> } | { ok: false; error: string };

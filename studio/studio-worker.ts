@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { JobCancelledError } from '../core/process/process-runner.js';
+
+/** How a worker's messages end its run: `progress` feeds the watchdog, `done` and `fail` settle it. */
+export interface StudioWorkerControl<Result> {
+  progress(): void;
+  done(result: Result): void;
+  fail(error: Error): void;
+}
+
+export interface StudioWorkerOptions<Message, Result> {
+  /** The worker's built file name in studio/ (e.g. `looks-worker.js`). */
+  file: string;
+  workerData: unknown;
+  signal: AbortSignal;
+  /** The run fails when the worker reports no progress for this long. */
+  stallS: number;
+  /** Words for errors: `${what} made no progress…`, `${what} worker failed…`. */
+  what: string;
+  makeError: (message: string) => Error;
+  onMessage: (message: Message, control: StudioWorkerControl<Result>) => void;
+}
+
+/** The worker's file: beside this one when built, else the built copy (tests run the sources). */
+function workerUrl(file: string, makeError: (message: string) => Error): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL(`./${file}`, import.meta.url);
+  const built = new URL(`../dist/studio/${file}`, import.meta.url);
+  if (!existsSync(fileURLToPath(built))) throw makeError(`the worker ${file} is not built (${fileURLToPath(built)}): run npm run build`);
+  return built;
+}
+
+/**
+ * One run of a studio worker thread (a shot's look pass, a follow-face sampler): started, watched for
+ * progress, ended on cancel, on a stall or when it settles. Children the thread started die with it.
+ */
+export class StudioWorker<Message, Result> {
+  private worker: Worker | undefined;
+  private closed = false;
+
+  constructor(private readonly options: StudioWorkerOptions<Message, Result>) {}
+
+  run(): Promise<Result> {
+    const { signal, stallS, what, makeError, onMessage } = this.options;
+    if (signal.aborted) return Promise.reject(new JobCancelledError('cancelled'));
+    return new Promise<Result>((resolve, reject) => {
+      const worker = (this.worker = new Worker(workerUrl(this.options.file, makeError), { workerData: this.options.workerData, execArgv: [] }));
+      let lastProgress = performance.now();
+      let settled = false;
+      const finish = (error: Error | undefined, result?: Result): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(watchdog);
+        signal.removeEventListener('abort', onAbort);
+        void this.close().then(() => (error ? reject(error) : resolve(result as Result)));
+      };
+      const onAbort = (): void => finish(new JobCancelledError('cancelled'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const watchdog = setInterval(() => {
+        if (performance.now() - lastProgress > stallS * 1000) finish(makeError(`${what} made no progress for ${stallS} s and was stopped`));
+      }, 1000);
+      const control: StudioWorkerControl<Result> = {
+        progress: () => (lastProgress = performance.now()),
+        done: (result) => finish(undefined, result),
+        fail: (error) => finish(error),
+      };
+      worker.on('message', (message: Message) => onMessage(message, control));
+      worker.on('error', (error) => finish(makeError(`${what} worker failed: ${error.message}`)));
+      worker.on('exit', (code) => finish(makeError(`${what} worker exited with ${code}`)));
+    });
+  }
+
+  /** Ends the thread (asking it to stop its children first). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
+    worker.postMessage({ type: 'abort' });
+    await worker.terminate();
+  }
+}
