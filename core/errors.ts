@@ -94,6 +94,8 @@ const CODE_STATUS = {
   invalid_merge_value: 422,
   unknown_merge_field: 422,
   disk_floor: 507,
+  // Shared state (LIVEFX_DATABASE_URL): the store cannot be reached; retry later.
+  store_unavailable: 503,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../core/config.js';
 import { LivefxServer } from './livefx-server.js';
 import { createLogger } from '../core/logger.js';
+import { LivefxError } from '../core/errors.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   const server = new LivefxServer({ config, log });
   const { url, adminToken } = await server.start().catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
+    // Said plainly too: an unreachable LIVEFX_DATABASE_URL names the (masked) URL here.
+    if (error instanceof LivefxError) process.stderr.write(`livefx: could not start: ${error.message}\n`);
     process.exit(1);
   });
   const adminLines = adminToken
