@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminFetch, createStream, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { adminFetch, createStream, projectRoot, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 import { freePort, PostgresServer } from './helpers/postgres-server.js';
 import { WhepClient } from './helpers/whep-client.js';
 import { WhipClient } from './helpers/whip-client.js';
@@ -141,6 +144,30 @@ describe('two nodes on one PostgreSQL database', () => {
     } finally {
       await viewer.stop();
       await publisher.stop();
+    }
+  });
+
+  it('generate one admin token for the whole cluster; `livefx admin-token --rotate` on PostgreSQL replaces it on every node, and local-only commands refuse', async () => {
+    const nodeC = await startServer({ LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_ADMIN_TOKEN: '' });
+    try {
+      const generated = /ADMIN TOKEN[^\n]*\n\s+(lfx_adm_\S+)/.exec(nodeC.output())?.[1];
+      expect(generated, nodeC.output()).toBeDefined();
+      expect((await fetch(`${nodeA.url}/v1/tokens`, { headers: bearer(generated!) })).status).toBe(200);
+      const env = { ...process.env, LIVEFX_DATA_DIR: nodeC.dataDir, LIVEFX_DATABASE_URL: databaseUrl };
+      const cli = path.join(projectRoot, 'bin', 'livefx.js');
+      const rotated = await promisify(execFile)(process.execPath, [cli, 'admin-token', '--rotate'], { env });
+      expect(rotated.stderr).toContain(`new admin token for PostgreSQL at postgres://postgres@127.0.0.1:${cluster.port}/`);
+      const fresh = rotated.stdout.trim();
+      expect(fresh).toMatch(/^lfx_adm_/);
+      for (const node of [nodeA, nodeB, nodeC]) {
+        expect((await fetch(`${node.url}/v1/tokens`, { headers: bearer(generated!) })).status).toBe(401);
+        expect((await fetch(`${node.url}/v1/tokens`, { headers: bearer(fresh) })).status).toBe(200);
+      }
+      const imported = await promisify(execFile)(process.execPath, [cli, 'import', path.join(projectRoot, 'package.json')], { env }).catch((error: { code: number; stderr: string }) => error);
+      expect((imported as { code: number }).code).toBe(1);
+      expect((imported as { stderr: string }).stderr).toMatch(/LIVEFX_DATABASE_URL keeps recordings, presets and storyboards in PostgreSQL: set LIVEFX_URL/);
+    } finally {
+      await nodeC.stop();
     }
   });
 });
