@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { LivefxError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -8,6 +9,9 @@ const MIGRATION_LOCK = 0x6c6678; // "lfx"
 
 /** How long a request waits for a connection before it is answered 503 store_unavailable. */
 const CONNECT_TIMEOUT_MS = 5000;
+
+/** How long the notification listener waits before it connects again after losing its connection. */
+const LISTEN_RETRY_MS = 1000;
 
 /** Node's and PostgreSQL's ways of saying "the server is not there": refused, reset, shut down, starting, full. */
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
@@ -64,13 +68,20 @@ export class PostgresDatabase implements PostgresQueryable {
   readonly url: string;
   /** The ids this opening applied (empty when another node had, or the schema was current). */
   readonly applied: string[] = [];
+  /** This process's id in notifications, so it can skip its own. */
+  readonly nodeId = randomUUID();
   private readonly pool: pg.Pool;
   private readonly log: Logger;
+  private readonly connectionString: string;
   private reachable = true;
   private closing: Promise<void> | undefined;
+  private readonly listeners = new Map<string, ((payload: unknown) => void)[]>();
+  private listener: pg.Client | undefined;
+  private listenRetry: NodeJS.Timeout | undefined;
 
   private constructor(options: PostgresDatabaseOptions) {
     this.url = maskedDatabaseUrl(options.url);
+    this.connectionString = options.url;
     this.log = options.log;
     this.pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30_000 });
     // An idle connection cut by a restart or an outage is reported here; the next query opens a new one.
@@ -127,10 +138,73 @@ export class PostgresDatabase implements PostgresQueryable {
     });
   }
 
+  /**
+   * Calls `handler` with what other nodes `notify` on `channel` (PostgreSQL LISTEN/NOTIFY over one
+   * connection of its own, connected again after an outage); this node's own notifications are skipped.
+   */
+  listen(channel: string, handler: (payload: unknown) => void): void {
+    const handlers = this.listeners.get(channel) ?? [];
+    handlers.push(handler);
+    this.listeners.set(channel, handlers);
+    if (this.listener) void this.listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+    else this.connectListener();
+  }
+
+  /** Tells the other nodes listening on `channel` (best effort: a node that is not connected misses it). */
+  async notify(channel: string, payload: unknown): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ from: this.nodeId, payload })]);
+  }
+
   /** Ends every connection. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.pool.end().catch((error: unknown) => this.log.warn({ err: error }, 'PostgreSQL pool did not close cleanly'));
+    this.closing ??= (async () => {
+      clearTimeout(this.listenRetry);
+      const listener = this.listener;
+      this.listener = undefined;
+      await listener?.end().catch(() => undefined);
+      await this.pool.end().catch((error: unknown) => this.log.warn({ err: error }, 'PostgreSQL pool did not close cleanly'));
+    })();
     return this.closing;
+  }
+
+  private connectListener(): void {
+    if (this.closing || this.listener || this.listenRetry) return;
+    const client = (this.listener = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }));
+    const retry = (): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+      if (this.closing) return;
+      this.listenRetry = setTimeout(() => {
+        this.listenRetry = undefined;
+        this.connectListener();
+      }, LISTEN_RETRY_MS);
+      this.listenRetry.unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (message) => {
+      let parsed: { from?: unknown; payload?: unknown };
+      try {
+        parsed = JSON.parse(message.payload ?? '') as typeof parsed;
+      } catch {
+        return;
+      }
+      if (parsed.from === this.nodeId) return;
+      for (const handler of this.listeners.get(message.channel) ?? []) {
+        try {
+          handler(parsed.payload);
+        } catch (error) {
+          this.log.error({ err: error, channel: message.channel }, 'a PostgreSQL notification handler failed');
+        }
+      }
+    });
+    client
+      .connect()
+      .then(async () => {
+        for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      })
+      .catch(retry);
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminFetch, createStream, projectRoot, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { ADMIN_TOKEN, adminFetch, createStream, projectRoot, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 import { freePort, PostgresServer } from './helpers/postgres-server.js';
 import { WhepClient } from './helpers/whep-client.js';
 import { WhipClient } from './helpers/whip-client.js';
@@ -79,9 +79,18 @@ describe('two nodes on one PostgreSQL database', () => {
     expect(droppedAt - revokedAt).toBeLessThan(10_000);
   });
 
-  it('share presets and storyboards: saved through either node, listed the same through both', async () => {
+  it('share presets and storyboards: saved through either node, listed the same through both, and consoles on the other node told', async () => {
+    const operatorConsole = io(`${nodeB.url}/operator`, { transports: ['websocket'], reconnection: false, auth: { token: ADMIN_TOKEN } });
+    sockets.push(operatorConsole);
+    const heard: { presets: { name: string }[] }[] = [];
+    operatorConsole.on('presets', (event: { presets: { name: string }[] }) => heard.push(event));
+    await new Promise<void>((resolve, reject) => {
+      operatorConsole.once('connect', () => resolve());
+      operatorConsole.once('connect_error', reject);
+    });
     const saved = await apiJson(`${nodeA.url}/v1/presets/cluster%20warm`, { method: 'PUT', headers: json, body: JSON.stringify({ transforms: [{ name: 'color', params: { saturation: 1.4 } }] }) });
     expect(saved.status).toBe(201);
+    await waitFor('node B\'s operator console told of the preset saved through A', () => heard.some((event) => event.presets.some((preset) => preset.name === 'cluster warm')) || undefined, 10_000);
     expect((await apiJson(`${nodeB.url}/v1/presets/cluster%20warm`, { method: 'PUT', headers: json, body: JSON.stringify({ transforms: [{ name: 'color', params: { saturation: 0.6 } }] }) })).status).toBe(200);
     const [throughA, throughB] = await Promise.all([apiJson(`${nodeA.url}/v1/presets`), apiJson(`${nodeB.url}/v1/presets`)]);
     expect(throughA.body).toEqual(throughB.body);
@@ -124,6 +133,16 @@ describe('two nodes on one PostgreSQL database', () => {
       await cluster.start();
       await waitFor('node A answering the preset list again', async () => ((await adminFetch(`${nodeA.url}/v1/presets`)).status === 200 ? true : undefined), 30_000);
       await waitFor('node B answering the recordings list again', async () => ((await adminFetch(`${nodeB.url}/v1/recordings`)).status === 200 ? true : undefined), 30_000);
+      // The nodes listen to each other again: a preset saved through A reaches B's console.
+      const operatorConsole = io(`${nodeB.url}/operator`, { transports: ['websocket'], reconnection: false, auth: { token: ADMIN_TOKEN } });
+      sockets.push(operatorConsole);
+      const heard: string[] = [];
+      operatorConsole.on('presets', (event: { presets: { name: string }[] }) => heard.push(...event.presets.map((preset) => preset.name)));
+      await waitFor('node B\'s console told of presets saved through A after the outage', async () => {
+        if (heard.some((name) => name.startsWith('after outage'))) return true;
+        await adminFetch(`${nodeA.url}/v1/presets/after%20outage%20${Date.now()}`, { method: 'PUT', headers: json, body: '{"transforms":[]}' });
+        return undefined;
+      }, 30_000, 1000);
       // The chain change made during the outage reached the shared catalog by itself.
       const chainEvents = await waitFor('the outage\'s chain change in the catalog, read through B', async () => {
         const lines = (await (await adminFetch(`${nodeB.url}/v1/recordings/${recording.id}/events?type=chain`)).text()).split('\n').filter(Boolean).map((line) => JSON.parse(line));

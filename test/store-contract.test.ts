@@ -21,6 +21,7 @@ import type { StoryboardStore } from '../studio/ports.js';
 import { PostgresStoryboardStore } from '../studio/postgres-storyboard-store.js';
 import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import type { StoryboardBody, StoryboardProvenance } from '../studio/storyboard.js';
+import { waitFor } from './helpers/livefx-process.js';
 import { freePort, PostgresServer } from './helpers/postgres-server.js';
 
 // The same contract for every backend of the stores behind the server's async seams: livefx.db
@@ -308,6 +309,45 @@ describe('PostgreSQL specifics', () => {
       expect(rows.map((row) => row.id).sort()).toEqual([...shared].sort());
     } finally {
       await Promise.all(opened.map((database) => database.close()));
+    }
+  });
+
+  it('tells the other nodes of a revoked token and a changed preset (LISTEN/NOTIFY), not the node that made the change', async () => {
+    const url = await cluster.createDatabase('notify');
+    const [one, two] = await Promise.all([PostgresDatabase.open({ url, migrations: MIGRATIONS, log }), PostgresDatabase.open({ url, migrations: MIGRATIONS, log })]);
+    try {
+      const tokensOne = new PostgresTokenStore({ database: one });
+      const tokensTwo = new PostgresTokenStore({ database: two });
+      const presetsOne = new PostgresPresetStore({ database: one });
+      const presetsTwo = new PostgresPresetStore({ database: two });
+      const revokedOnTwo: string[] = [];
+      const changedOnTwo: string[] = [];
+      const revokedOnOne: string[] = [];
+      tokensTwo.on('revoked', (record) => revokedOnTwo.push(record.id));
+      tokensOne.on('revoked', (record) => revokedOnOne.push(record.id));
+      presetsTwo.on('changed', (list, change) => changedOnTwo.push(`${change.action} ${change.name}: ${list.map((preset) => preset.name).join(',')}`));
+      // The listeners connect in the background: revoke probes until one gets through, then count from zero.
+      await waitFor(
+        'a first notification at the other node',
+        async () => {
+          if (revokedOnTwo.length > 0) return true;
+          await tokensOne.revoke((await tokensOne.issue('operator')).id);
+          return undefined;
+        },
+        10_000,
+        300,
+      );
+      revokedOnOne.length = 0;
+      revokedOnTwo.length = 0;
+      const token = await tokensOne.issue('operator');
+      await tokensOne.revoke(token.id);
+      await presetsOne.save('shared look', { transforms: [] }, 'alice');
+      await waitFor('the revocation and the preset change at the other node', () => (revokedOnTwo.includes(token.id) && changedOnTwo.length > 0) || undefined, 10_000);
+      expect(changedOnTwo).toEqual(['created shared look: shared look']);
+      expect(revokedOnOne).toEqual([token.id]);
+      expect(revokedOnTwo).toEqual([token.id]);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
     }
   });
 

@@ -2,6 +2,8 @@ import type { PostgresDatabase, PostgresQueryable } from '../../core/postgres-da
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import { newTokenRecord, newTokenSecret, TokenError, tokenHash, tokenRecordOf, type IssuedToken, type TokenRecord, type TokenRole, type TokenRow, type TokenStore, type TokenStoreEvents } from './token-store.js';
 
+const REVOKED_CHANNEL = 'livefx_token_revoked';
+
 export interface PostgresTokenStoreOptions {
   database: PostgresDatabase;
 }
@@ -17,6 +19,11 @@ export class PostgresTokenStore extends TypedEmitter<TokenStoreEvents> implement
   constructor(options: PostgresTokenStoreOptions) {
     super();
     this.database = options.database;
+    // Another node revoked a token: its sockets here are disconnected at once (the sweep is the fallback).
+    this.database.listen(REVOKED_CHANNEL, (payload) => {
+      const record = payload as TokenRecord | undefined;
+      if (typeof record?.id === 'string' && typeof record.revokedAt === 'string') this.safeEmit('revoked', record);
+    });
   }
 
   async issue(role: TokenRole, options: { streamId?: string; label?: string } = {}): Promise<IssuedToken> {
@@ -42,7 +49,7 @@ export class PostgresTokenStore extends TypedEmitter<TokenStoreEvents> implement
     const { rows } = await this.database.query<TokenRow>('UPDATE auth_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING *', [new Date().toISOString(), id]);
     if (rows[0]) {
       const revoked = tokenRecordOf(rows[0]);
-      this.safeEmit('revoked', revoked);
+      await this.announce([revoked]);
       return revoked;
     }
     const record = await this.get(id);
@@ -60,8 +67,16 @@ export class PostgresTokenStore extends TypedEmitter<TokenStoreEvents> implement
       const { rows } = await client.query<TokenRow>("UPDATE auth_tokens SET revoked_at = $1 WHERE role = 'admin' AND revoked_at IS NULL RETURNING *", [new Date().toISOString()]);
       return { revoked: rows.map(tokenRecordOf), issued: await this.insert(client, 'admin', { label }) };
     });
-    for (const record of revoked) this.safeEmit('revoked', record);
+    await this.announce(revoked);
     return issued;
+  }
+
+  /** Here and on every other node; a lost notification is made up for by each node's socket sweep. */
+  private async announce(revoked: readonly TokenRecord[]): Promise<void> {
+    for (const record of revoked) {
+      this.safeEmit('revoked', record);
+      await this.database.notify(REVOKED_CHANNEL, record).catch(() => undefined);
+    }
   }
 
   private async insert(on: PostgresQueryable, role: TokenRole, options: { streamId?: string; label?: string }): Promise<IssuedToken> {

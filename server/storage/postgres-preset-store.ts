@@ -2,6 +2,8 @@ import type { PostgresDatabase } from '../../core/postgres-database.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import { checkPresetName, fromRow, parsePresetSpec, presetNotFound, type Preset, type PresetChange, type PresetRow, type PresetStore, type PresetStoreEvents } from './preset-store.js';
 
+const CHANGED_CHANNEL = 'livefx_preset_changed';
+
 export interface PostgresPresetStoreOptions {
   database: PostgresDatabase;
 }
@@ -13,6 +15,15 @@ export class PostgresPresetStore extends TypedEmitter<PresetStoreEvents> impleme
   constructor(options: PostgresPresetStoreOptions) {
     super();
     this.database = options.database;
+    // A change made through another node reaches this node's operator consoles too.
+    this.database.listen(CHANGED_CHANNEL, (payload) => {
+      const change = payload as PresetChange | undefined;
+      if (typeof change?.name !== 'string' || typeof change.by !== 'string' || !['created', 'replaced', 'deleted'].includes(change.action)) return;
+      this.list().then(
+        (list) => this.safeEmit('changed', list, change),
+        () => undefined,
+      );
+    });
   }
 
   async list(): Promise<Preset[]> {
@@ -54,5 +65,6 @@ export class PostgresPresetStore extends TypedEmitter<PresetStoreEvents> impleme
 
   private async announce(change: PresetChange): Promise<void> {
     this.safeEmit('changed', await this.list(), change);
+    await this.database.notify(CHANGED_CHANNEL, change).catch(() => undefined);
   }
 }
