@@ -22,6 +22,17 @@ const sockets: Socket[] = [];
 const json = { 'content-type': 'application/json' };
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
+/** An /operator socket of `nodeUrl` signed in with `token`, connected (kept for afterAll to close). */
+async function operatorSocket(nodeUrl: string, token: string): Promise<Socket> {
+  const socket = io(`${nodeUrl}/operator`, { transports: ['websocket'], reconnection: false, auth: { token } });
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
 async function apiJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
   const response = await adminFetch(url, init);
   return { status: response.status, body: await response.json() };
@@ -63,12 +74,7 @@ describe('two nodes on one PostgreSQL database', () => {
     expect((await (await fetch(`${nodeB.url}/v1/auth/whoami`, { headers: bearer(token) })).json())).toMatchObject({ role: 'operator', tokenId: issued.body.id, label: 'cluster operator' });
     expect((await fetch(`${nodeB.url}/v1/presets`, { headers: bearer(token) })).status).toBe(200);
     expect((await apiJson(`${nodeB.url}/v1/tokens`)).body.tokens.map((record: any) => record.id)).toContain(issued.body.id);
-    const socket = io(`${nodeB.url}/operator`, { transports: ['websocket'], reconnection: false, auth: { token } });
-    sockets.push(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
+    const socket = await operatorSocket(nodeB.url, token);
     const dropped = new Promise<number>((resolve) => socket.once('disconnect', () => resolve(Date.now())));
     const revokedAt = Date.now();
     expect((await apiJson(`${nodeA.url}/v1/tokens/${issued.body.id}`, { method: 'DELETE' })).status).toBe(200);
@@ -80,14 +86,9 @@ describe('two nodes on one PostgreSQL database', () => {
   });
 
   it('share presets and storyboards: saved through either node, listed the same through both, and consoles on the other node told', async () => {
-    const operatorConsole = io(`${nodeB.url}/operator`, { transports: ['websocket'], reconnection: false, auth: { token: ADMIN_TOKEN } });
-    sockets.push(operatorConsole);
+    const operatorConsole = await operatorSocket(nodeB.url, ADMIN_TOKEN);
     const heard: { presets: { name: string }[] }[] = [];
     operatorConsole.on('presets', (event: { presets: { name: string }[] }) => heard.push(event));
-    await new Promise<void>((resolve, reject) => {
-      operatorConsole.once('connect', () => resolve());
-      operatorConsole.once('connect_error', reject);
-    });
     const saved = await apiJson(`${nodeA.url}/v1/presets/cluster%20warm`, { method: 'PUT', headers: json, body: JSON.stringify({ transforms: [{ name: 'color', params: { saturation: 1.4 } }] }) });
     expect(saved.status).toBe(201);
     await waitFor('node B\'s operator console told of the preset saved through A', () => heard.some((event) => event.presets.some((preset) => preset.name === 'cluster warm')) || undefined, 10_000);
@@ -134,8 +135,7 @@ describe('two nodes on one PostgreSQL database', () => {
       await waitFor('node A answering the preset list again', async () => ((await adminFetch(`${nodeA.url}/v1/presets`)).status === 200 ? true : undefined), 30_000);
       await waitFor('node B answering the recordings list again', async () => ((await adminFetch(`${nodeB.url}/v1/recordings`)).status === 200 ? true : undefined), 30_000);
       // The nodes listen to each other again: a preset saved through A reaches B's console.
-      const operatorConsole = io(`${nodeB.url}/operator`, { transports: ['websocket'], reconnection: false, auth: { token: ADMIN_TOKEN } });
-      sockets.push(operatorConsole);
+      const operatorConsole = await operatorSocket(nodeB.url, ADMIN_TOKEN);
       const heard: string[] = [];
       operatorConsole.on('presets', (event: { presets: { name: string }[] }) => heard.push(...event.presets.map((preset) => preset.name)));
       await waitFor('node B\'s console told of presets saved through A after the outage', async () => {
