@@ -22,9 +22,9 @@ const sockets: Socket[] = [];
 const json = { 'content-type': 'application/json' };
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-/** An /operator socket of `nodeUrl` signed in with `token`, connected (kept for afterAll to close). */
-async function operatorSocket(nodeUrl: string, token: string): Promise<Socket> {
-  const socket = io(`${nodeUrl}/operator`, { transports: ['websocket'], reconnection: false, auth: { token } });
+/** A socket of `namespace` (default /operator) at `nodeUrl` signed in with `token`, connected (kept for afterAll to close). */
+async function operatorSocket(nodeUrl: string, token: string, namespace = '/operator'): Promise<Socket> {
+  const socket = io(`${nodeUrl}${namespace}`, { transports: ['websocket'], reconnection: false, auth: { token } });
   sockets.push(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -126,6 +126,8 @@ describe('two nodes on one PostgreSQL database', () => {
       expect((await apiJson(`${nodeB.url}/v1/recordings`)).body.error.code).toBe('store_unavailable');
       // What needs no store still answers: the stream's state, a chain change (recorded once the store is back).
       expect((await apiJson(`${nodeA.url}/v1/streams/${stream.id}`)).body.state).toBe('live');
+      // The publish page signs in with the stream key, which needs no store.
+      await operatorSocket(nodeA.url, stream.streamKey, '/live');
       const changed = await apiJson(`${nodeA.url}/v1/streams/${stream.id}/transforms`, { method: 'PUT', headers: json, body: JSON.stringify({ transforms: [{ name: 'color', params: { contrast: 1.25 } }] }) });
       expect(changed.status).toBe(200);
       await waitFor('60 more frames at the viewer while PostgreSQL is down', () => viewer.frames.length >= seenAtStop + 60 || undefined, 30_000);
