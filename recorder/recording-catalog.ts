@@ -54,80 +54,47 @@ export interface EventFilter {
  * The recordings schema. Transcript words, chat and reactions are events (types `transcript-word`,
  * `chat`, `reaction`), so they need no tables of their own; imports are rows in state `imported`.
  */
+const CREATE_RECORDINGS = `
+  CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    stream_id TEXT,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'recovered', 'imported')),
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    duration_s REAL NOT NULL DEFAULT 0
+  );
+  CREATE INDEX recordings_by_stream ON recordings (stream_id, started_at);
+  CREATE INDEX recordings_by_start ON recordings (started_at);
+  CREATE INDEX recordings_by_state ON recordings (state);
+  CREATE TABLE recording_segments (
+    recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('original', 'transformed')),
+    idx INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (recording_id, kind, idx)
+  );
+  CREATE TABLE recording_events (
+    recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    t REAL NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (recording_id, seq)
+  );
+  CREATE INDEX recording_events_by_time ON recording_events (recording_id, t);
+  CREATE INDEX recording_events_by_type ON recording_events (recording_id, type, t);
+`;
+
 export const recordingMigrations: readonly Migration[] = [
   {
     id: 'recordings/1-create',
-    up(db) {
-      db.exec(`
-        CREATE TABLE recordings (
-          id TEXT PRIMARY KEY,
-          stream_id TEXT,
-          title TEXT NOT NULL,
-          state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'recovered', 'imported')),
-          started_at TEXT NOT NULL,
-          ended_at TEXT,
-          duration_s REAL NOT NULL DEFAULT 0
-        );
-        CREATE INDEX recordings_by_stream ON recordings (stream_id, started_at);
-        CREATE INDEX recordings_by_start ON recordings (started_at);
-        CREATE INDEX recordings_by_state ON recordings (state);
-        CREATE TABLE recording_segments (
-          recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-          kind TEXT NOT NULL CHECK (kind IN ('original', 'transformed')),
-          idx INTEGER NOT NULL,
-          file TEXT NOT NULL,
-          start_s REAL NOT NULL,
-          duration_s REAL NOT NULL,
-          bytes INTEGER NOT NULL,
-          PRIMARY KEY (recording_id, kind, idx)
-        );
-        CREATE TABLE recording_events (
-          recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-          seq INTEGER NOT NULL,
-          t REAL NOT NULL,
-          type TEXT NOT NULL,
-          payload TEXT NOT NULL,
-          PRIMARY KEY (recording_id, seq)
-        );
-        CREATE INDEX recording_events_by_time ON recording_events (recording_id, t);
-        CREATE INDEX recording_events_by_type ON recording_events (recording_id, type, t);
-      `);
-    },
-    // SQLite's REAL is 8 bytes and its INTEGER 64 bits: PostgreSQL needs DOUBLE PRECISION and BIGINT for the same values.
-    postgres: `
-      CREATE TABLE recordings (
-        id TEXT PRIMARY KEY,
-        stream_id TEXT,
-        title TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'recovered', 'imported')),
-        started_at TEXT NOT NULL,
-        ended_at TEXT,
-        duration_s DOUBLE PRECISION NOT NULL DEFAULT 0
-      );
-      CREATE INDEX recordings_by_stream ON recordings (stream_id, started_at);
-      CREATE INDEX recordings_by_start ON recordings (started_at);
-      CREATE INDEX recordings_by_state ON recordings (state);
-      CREATE TABLE recording_segments (
-        recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-        kind TEXT NOT NULL CHECK (kind IN ('original', 'transformed')),
-        idx INTEGER NOT NULL,
-        file TEXT NOT NULL,
-        start_s DOUBLE PRECISION NOT NULL,
-        duration_s DOUBLE PRECISION NOT NULL,
-        bytes BIGINT NOT NULL,
-        PRIMARY KEY (recording_id, kind, idx)
-      );
-      CREATE TABLE recording_events (
-        recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        t DOUBLE PRECISION NOT NULL,
-        type TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        PRIMARY KEY (recording_id, seq)
-      );
-      CREATE INDEX recording_events_by_time ON recording_events (recording_id, t);
-      CREATE INDEX recording_events_by_type ON recording_events (recording_id, type, t);
-    `,
+    up: (db) => db.exec(CREATE_RECORDINGS),
+    // SQLite's REAL is 8 bytes and its INTEGER 64 bits: PostgreSQL needs DOUBLE PRECISION and BIGINT (sizes) for the same values.
+    postgres: CREATE_RECORDINGS.replaceAll(' REAL ', ' DOUBLE PRECISION ').replace('bytes INTEGER', 'bytes BIGINT'),
   },
 ];
 
