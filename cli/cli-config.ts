@@ -20,3 +20,14 @@ export function readConfig(env: NodeJS.ProcessEnv): LivefxConfig {
     throw error;
   }
 }
+
+/**
+ * Commands that work on LIVEFX_DATA_DIR without a server read and write its livefx.db. With
+ * LIVEFX_DATABASE_URL the shared state lives in PostgreSQL instead: refuse rather than write where no node reads.
+ */
+export function requireLocalStore(config: Pick<LivefxConfig, 'LIVEFX_DATABASE_URL'>, command: string): void {
+  if (!config.LIVEFX_DATABASE_URL) return;
+  throw new CliError(
+    `livefx ${command} without LIVEFX_URL works on LIVEFX_DATA_DIR's livefx.db, but LIVEFX_DATABASE_URL keeps recordings, presets and storyboards in PostgreSQL: set LIVEFX_URL to a livefx server using that database (and LIVEFX_TOKEN)`,
+  );
+}

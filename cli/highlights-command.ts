@@ -13,7 +13,7 @@ import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js'
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
-import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
+import { readConfig, refusedHint, requireLocalStore, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { ProgressBar } from './progress-bar.js';
 
@@ -112,6 +112,7 @@ async function runHighlights(invocation: CliInvocation, context: CliContext): Pr
     print(result, values.json === true, context, (file) => (file ? new URL(file, config.LIVEFX_URL).toString() : null));
     return 0;
   }
+  requireLocalStore(config, 'highlights');
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });

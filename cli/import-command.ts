@@ -11,7 +11,7 @@ import { recordingView, type RecordingView } from '../server/http/recording-rout
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
-import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
+import { readConfig, refusedHint, requireLocalStore, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
 const HELP = `usage: livefx import <video> [--events <events.json>] [--title <title>] [--json]
@@ -74,6 +74,7 @@ async function runImport(invocation: CliInvocation, context: CliContext): Promis
 }
 
 async function importLocally(config: LivefxConfig, video: string, events: string | undefined, title: string | undefined): Promise<RecordingView> {
+  requireLocalStore(config, 'import');
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   try {
     const catalog = new SqliteRecordingCatalog({ db: database.db });

@@ -15,6 +15,7 @@ import { Planner } from '../studio/planner.js';
 import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import { StudioSources } from '../studio/studio-sources.js';
 import { TemplateFolder } from '../studio/template-folder.js';
+import { requireLocalStore } from './cli-config.js';
 
 /** The studio on a data directory, without a server: what `livefx storyboard` and `livefx render-video` use locally. */
 export interface LocalStudio {
@@ -32,6 +33,7 @@ export interface LocalStudio {
 }
 
 export function openLocalStudio(config: LivefxConfig): LocalStudio {
+  requireLocalStore(config, 'storyboard / render-video');
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
   const log = pino({ level: 'silent' });
   const recorder = new Recorder({ catalog: new SqliteRecordingCatalog({ db: database.db }), dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { LivefxConfig } from '../core/config.js';
 import { CliError } from './cli-errors.js';
-import { refusedHint, serverAuthHeaders } from './cli-config.js';
+import { refusedHint, requireLocalStore, serverAuthHeaders } from './cli-config.js';
 import type { SpecSource } from './render-chain.js';
 
 const presetResponse = z.object({ spec: z.unknown() });
@@ -16,6 +16,7 @@ const errorResponse = z.object({ error: z.object({ message: z.string() }) });
 export async function lookUpPreset(name: string, config: LivefxConfig): Promise<{ spec: unknown; source: SpecSource }> {
   const source: SpecSource = { description: `preset "${name}"`, folder: undefined };
   if (config.LIVEFX_URL) return { spec: await fetchPreset(name, config.LIVEFX_URL, serverAuthHeaders(config)), source };
+  requireLocalStore(config, 'render --preset');
   return { spec: await readStoredPreset(name, config.LIVEFX_DATA_DIR), source };
 }
 

@@ -1,4 +1,5 @@
 import { LivefxDatabase } from '../core/database.js';
+import { PostgresDatabase } from '../core/postgres-database.js';
 import { createLogger } from '../core/logger.js';
 import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
 import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
@@ -67,7 +68,12 @@ async function runWorker(invocation: CliInvocation, context: CliContext): Promis
   if (!config.LIVEFX_REDIS_URL) throw new CliError('livefx worker takes its jobs from Redis: set LIVEFX_REDIS_URL (the same as the nodes)');
   const log = createLogger(config.LIVEFX_LOG_LEVEL).child({ role: 'worker', pid: process.pid });
   const database = LivefxDatabase.open(config.LIVEFX_DATA_DIR, MIGRATIONS);
-  const parts = defaultStateParts({ config, log, database }, {}, { work: true, ...(queues ? { workKinds: queues } : {}), ...(concurrency ? { concurrency } : {}) });
+  // LIVEFX_DATABASE_URL: the same shared catalog and stores as the nodes.
+  const shared = config.LIVEFX_DATABASE_URL ? await PostgresDatabase.open({ url: config.LIVEFX_DATABASE_URL, migrations: MIGRATIONS, log }).catch((error: unknown) => {
+    database.close();
+    throw new CliError(error instanceof Error ? error.message : String(error));
+  }) : undefined;
+  const parts = defaultStateParts({ config, log, database, shared }, {}, { work: true, ...(queues ? { workKinds: queues } : {}), ...(concurrency ? { concurrency } : {}) });
   // Reads recordings and exports them; recovery and retention stay with the node that records.
   const recorder = new Recorder({ catalog: parts.catalog, dataDir: config.LIVEFX_DATA_DIR, segmentS: config.LIVEFX_RECORD_SEGMENT_S, ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, log });
   const signer = new ProvenanceSigner({ keys: new ProvenanceKeyStore({ dir: ProvenanceKeyStore.dirIn(config.LIVEFX_DATA_DIR) }) });
@@ -82,6 +88,7 @@ async function runWorker(invocation: CliInvocation, context: CliContext): Promis
     await parts.jobQueue.close();
     await recorder.close();
     database.close();
+    await shared?.close();
     throw new CliError(error instanceof Error ? error.message : String(error));
   }
   log.info({ queues: queues ?? JOB_QUEUES, concurrency: concurrency ?? config.LIVEFX_HIGHLIGHT_CONCURRENCY }, 'worker ready');
@@ -90,6 +97,7 @@ async function runWorker(invocation: CliInvocation, context: CliContext): Promis
   await parts.jobQueue.close();
   await recorder.close();
   database.close();
+  await shared?.close();
   log.info('worker stopped');
   return 0;
 }

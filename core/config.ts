@@ -137,6 +137,13 @@ export const configSchema = z.object({
   /** PEM certificate and key files: both set serves HTTPS (browsers need a secure context for the camera off localhost). */
   LIVEFX_TLS_CERT: optionalString(z.string()),
   LIVEFX_TLS_KEY: optionalString(z.string()),
+  /** postgres://user:password@host:port/database: tokens, presets, the recordings catalog and storyboards live there, shared by every node; unset: livefx.db (SQLite). */
+  LIVEFX_DATABASE_URL: optionalString(
+    z
+      .string()
+      .max(2048)
+      .refine((value) => /^postgres(ql)?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be a postgres:// (or postgresql://) URL, e.g. postgres://livefx:secret@db.internal:5432/livefx'),
+  ),
 });
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;

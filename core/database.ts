@@ -2,11 +2,16 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 
-/** One schema change. Ids are never renamed or reused: they are what `schema_migrations` remembers. */
+/**
+ * One schema change, for SQLite and (when the feature's store is shared) PostgreSQL. Ids are never
+ * renamed or reused: they are what `schema_migrations` remembers, on either backend.
+ */
 export interface Migration {
   /** Unique and stable, prefixed by the feature that owns it, e.g. `presets/1-create`. */
   id: string;
   up(db: Database): void;
+  /** The same step in PostgreSQL's dialect; absent for what stays in livefx.db on every node (the embedded job queue). */
+  postgres?: string;
 }
 
 export class MigrationError extends Error {

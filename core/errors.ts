@@ -97,6 +97,8 @@ const CODE_STATUS = {
   unknown_merge_field: 422,
   disk_floor: 507,
   render_failed: 500,
+  // Shared state (LIVEFX_DATABASE_URL): the store cannot be reached; retry later.
+  store_unavailable: 503,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

@@ -1,4 +1,5 @@
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { isLivefxError } from '../core/errors.js';
 import type { RecordingCatalogStore, RecordingEvent } from './recording-catalog.js';
 
 /** How often appended events go to the catalog (one transaction) and events.jsonl is fsync'd. */
@@ -40,6 +41,8 @@ export class EventLog {
   private readonly timer: NodeJS.Timeout;
   private nextSeq: number;
   private isClosed = false;
+  /** The catalog's store answered store_unavailable: batches are kept and retried, the failure logged once. */
+  private storeDown = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: EventLogOptions) {
@@ -81,7 +84,14 @@ export class EventLog {
       try {
         await this.catalog.insertEvents(this.recordingId, batch);
         fdatasyncSync(this.fd);
+        if (this.storeDown) this.storeDown = false;
       } catch (error) {
+        if (isLivefxError(error) && error.code === 'store_unavailable' && !this.isClosed) {
+          // A shared store that is down for now: the batch goes in again with the next flush (seqs make it idempotent).
+          this.pending = batch.concat(this.pending);
+          if (this.storeDown) return;
+          this.storeDown = true;
+        }
         // The lines are in events.jsonl; recovery re-inserts what the catalog missed.
         this.onError(error);
       }

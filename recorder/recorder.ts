@@ -17,6 +17,8 @@ import { RecordingRetention } from './retention.js';
 export interface RecorderOptions {
   /** Where recordings are listed (livefx.db by default; any store that returns Promises). */
   catalog: RecordingCatalogStore;
+  /** The catalog is shared by several nodes (LIVEFX_DATABASE_URL): recovery and retention touch only the recordings whose folders are in this data directory. */
+  sharedCatalog?: boolean | undefined;
   dataDir: string;
   segmentS: number;
   ffmpeg: string;
@@ -101,6 +103,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     this.retention = new RecordingRetention({
       catalog: this.catalog,
       recordingsDir: this.recordingsDir,
+      sharedCatalog: options.sharedCatalog,
       maxAgeDays: options.retentionDays,
       maxBytes: options.retentionMaxBytes,
       log: options.log,
@@ -136,7 +139,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   async recover(): Promise<RecoveryReport[]> {
     const leftovers = await this.importer.removeLeftovers();
     if (leftovers.length > 0) this.options.log.warn({ folders: leftovers }, 'removed folders of imports that a crash interrupted');
-    return new RecordingRecovery({ catalog: this.catalog, recordingsDir: this.recordingsDir, probe: this.probe, log: this.options.log }).recoverAll();
+    return new RecordingRecovery({ catalog: this.catalog, recordingsDir: this.recordingsDir, probe: this.probe, log: this.options.log, sharedCatalog: this.options.sharedCatalog }).recoverAll();
   }
 
   /** Records every stream of the registry that goes live from now on. */

@@ -54,47 +54,140 @@ export interface EventFilter {
  * The recordings schema. Transcript words, chat and reactions are events (types `transcript-word`,
  * `chat`, `reaction`), so they need no tables of their own; imports are rows in state `imported`.
  */
+const CREATE_RECORDINGS = `
+  CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    stream_id TEXT,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'recovered', 'imported')),
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    duration_s REAL NOT NULL DEFAULT 0
+  );
+  CREATE INDEX recordings_by_stream ON recordings (stream_id, started_at);
+  CREATE INDEX recordings_by_start ON recordings (started_at);
+  CREATE INDEX recordings_by_state ON recordings (state);
+  CREATE TABLE recording_segments (
+    recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('original', 'transformed')),
+    idx INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (recording_id, kind, idx)
+  );
+  CREATE TABLE recording_events (
+    recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    t REAL NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (recording_id, seq)
+  );
+  CREATE INDEX recording_events_by_time ON recording_events (recording_id, t);
+  CREATE INDEX recording_events_by_type ON recording_events (recording_id, type, t);
+`;
+
 export const recordingMigrations: readonly Migration[] = [
   {
     id: 'recordings/1-create',
-    up(db) {
-      db.exec(`
-        CREATE TABLE recordings (
-          id TEXT PRIMARY KEY,
-          stream_id TEXT,
-          title TEXT NOT NULL,
-          state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'recovered', 'imported')),
-          started_at TEXT NOT NULL,
-          ended_at TEXT,
-          duration_s REAL NOT NULL DEFAULT 0
-        );
-        CREATE INDEX recordings_by_stream ON recordings (stream_id, started_at);
-        CREATE INDEX recordings_by_start ON recordings (started_at);
-        CREATE INDEX recordings_by_state ON recordings (state);
-        CREATE TABLE recording_segments (
-          recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-          kind TEXT NOT NULL CHECK (kind IN ('original', 'transformed')),
-          idx INTEGER NOT NULL,
-          file TEXT NOT NULL,
-          start_s REAL NOT NULL,
-          duration_s REAL NOT NULL,
-          bytes INTEGER NOT NULL,
-          PRIMARY KEY (recording_id, kind, idx)
-        );
-        CREATE TABLE recording_events (
-          recording_id TEXT NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
-          seq INTEGER NOT NULL,
-          t REAL NOT NULL,
-          type TEXT NOT NULL,
-          payload TEXT NOT NULL,
-          PRIMARY KEY (recording_id, seq)
-        );
-        CREATE INDEX recording_events_by_time ON recording_events (recording_id, t);
-        CREATE INDEX recording_events_by_type ON recording_events (recording_id, type, t);
-      `);
-    },
+    up: (db) => db.exec(CREATE_RECORDINGS),
+    // SQLite's REAL is 8 bytes and its INTEGER 64 bits: PostgreSQL needs DOUBLE PRECISION and BIGINT (sizes) for the same values.
+    postgres: CREATE_RECORDINGS.replaceAll(' REAL ', ' DOUBLE PRECISION ').replace('bytes INTEGER', 'bytes BIGINT'),
   },
 ];
+
+/** A row of the recordings table, as both catalogs read it. */
+export interface RecordingRecord {
+  id: string;
+  stream_id: string | null;
+  title: string;
+  state: RecordingState;
+  started_at: string;
+  ended_at: string | null;
+  duration_s: number;
+}
+
+export function toRecording(row: RecordingRecord): RecordingRow {
+  return { id: row.id, streamId: row.stream_id, title: row.title, state: row.state, startedAt: row.started_at, endedAt: row.ended_at, durationS: row.duration_s };
+}
+
+/** A row of recording_segments (PostgreSQL hands BIGINT back as a string). */
+export interface SegmentRecord {
+  recording_id: string;
+  kind: MediaKind;
+  idx: number;
+  file: string;
+  start_s: number;
+  duration_s: number;
+  bytes: number | string;
+}
+
+export function toSegment(row: SegmentRecord): SegmentRow {
+  return { recordingId: row.recording_id, kind: row.kind, index: row.idx, file: row.file, startS: row.start_s, durationS: row.duration_s, bytes: Number(row.bytes) };
+}
+
+/** Events read per query while iterating a recording's log. */
+export const EVENT_PAGE = 1000;
+
+/** A WHERE clause with `?` placeholders, shared by both catalogs (PostgreSQL numbers them). */
+export interface WhereClause {
+  sql: string;
+  values: (string | number)[];
+}
+
+/** The recordings a list filter selects (an empty sql: all of them). */
+export function recordingWhere(filter: RecordingFilter): WhereClause {
+  const where: string[] = [];
+  const values: string[] = [];
+  if (filter.streamId !== undefined) {
+    where.push('stream_id = ?');
+    values.push(filter.streamId);
+  }
+  if (filter.from !== undefined) {
+    where.push('started_at >= ?');
+    values.push(filter.from);
+  }
+  if (filter.to !== undefined) {
+    where.push('started_at <= ?');
+    values.push(filter.to);
+  }
+  return { sql: where.length ? ` WHERE ${where.join(' AND ')}` : '', values };
+}
+
+/** The events of one recording an event filter selects. */
+export function eventWhere(recordingId: string, filter: EventFilter): WhereClause {
+  const where = ['recording_id = ?'];
+  const values: (string | number)[] = [recordingId];
+  if (filter.types && filter.types.length > 0) {
+    where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
+    values.push(...filter.types);
+  }
+  if (filter.fromS !== undefined) {
+    where.push('t >= ?');
+    values.push(filter.fromS);
+  }
+  if (filter.toS !== undefined) {
+    where.push('t <= ?');
+    values.push(filter.toS);
+  }
+  return { sql: ` WHERE ${where.join(' AND ')}`, values };
+}
+
+/** The keyset condition of the page after the event at (t, seq), appended to an eventWhere clause. */
+export const AFTER_EVENT = ' AND (t > ? OR (t = ? AND seq > ?))';
+
+/** Pages through a log: `page(after)` reads the next EVENT_PAGE events in (t, seq) order after `after`. */
+export async function* pagedEvents(page: (after: { t: number; seq: number } | undefined) => Promise<{ seq: number; t: number; type: string; payload: string }[]>): AsyncIterableIterator<RecordingEvent> {
+  let rows = await page(undefined);
+  while (rows.length > 0) {
+    for (const row of rows) yield { seq: row.seq, t: row.t, type: row.type, payload: JSON.parse(row.payload) as Record<string, unknown> };
+    if (rows.length < EVENT_PAGE) return;
+    const last = rows[rows.length - 1]!;
+    rows = await page({ t: last.t, seq: last.seq });
+  }
+}
 
 /**
  * Where recordings, their media segments and their event logs are kept: the seam a networked catalog

@@ -30,6 +30,8 @@ export interface RecordingRecoveryOptions {
   /** Reads the segments a crash left (ffprobe through the process runner). */
   probe: MediaProbe;
   log: Logger;
+  /** The catalog is shared with other nodes: a recording in state `recording` without a folder here is live on another node, not left by a crash. */
+  sharedCatalog?: boolean | undefined;
 }
 
 const eventLineSchema = z.object({
@@ -49,15 +51,18 @@ export class RecordingRecovery {
   private readonly recordingsDir: string;
   private readonly probe: MediaProbe;
   private readonly log: Logger;
+  private readonly sharedCatalog: boolean;
 
   constructor(options: RecordingRecoveryOptions) {
     ({ catalog: this.catalog, recordingsDir: this.recordingsDir, probe: this.probe, log: this.log } = options);
+    this.sharedCatalog = options.sharedCatalog ?? false;
   }
 
   /** Recovers every unfinished recording; call before any new recording starts. */
   async recoverAll(): Promise<RecoveryReport[]> {
     const reports: RecoveryReport[] = [];
     for (const recording of await this.catalog.inState('recording')) {
+      if (this.sharedCatalog && !existsSync(path.join(this.recordingsDir, recording.id))) continue;
       try {
         const report = await this.recover(recording);
         reports.push(report);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
@@ -8,6 +9,8 @@ export interface RetentionOptions {
   catalog: RecordingCatalogStore;
   /** `$LIVEFX_DATA_DIR/recordings`. */
   recordingsDir: string;
+  /** The catalog is shared with other nodes: only recordings whose folder is in recordingsDir are this node's to delete. */
+  sharedCatalog?: boolean | undefined;
   /** Recordings that ended longer ago than this are deleted; undefined: no age limit. */
   maxAgeDays?: number | undefined;
   /** The recordings folder is kept under this many bytes, oldest deleted first; undefined: no size limit. */
@@ -74,7 +77,7 @@ export class RecordingRetention {
     const { catalog, maxAgeDays, maxBytes } = this.options;
     const now = (this.options.now ?? Date.now)();
     // Oldest first: list() is newest first.
-    const recordings = (await catalog.list()).reverse();
+    const recordings = (await catalog.list()).reverse().filter((recording) => !this.options.sharedCatalog || existsSync(path.join(this.options.recordingsDir, recording.id)));
     // Every folder is measured only for a size limit; an age limit alone measures just what it deletes.
     const sizes = new Map<string, number>();
     if (maxBytes !== undefined) for (const recording of recordings) sizes.set(recording.id, await folderBytes(path.join(this.options.recordingsDir, recording.id)));

@@ -1,22 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { EventFilter, MediaKind, RecordingCatalogStore, RecordingEvent, RecordingFilter, RecordingRow, RecordingState, SegmentRow } from './recording-catalog.js';
-
-interface RecordingRecord {
-  id: string;
-  stream_id: string | null;
-  title: string;
-  state: RecordingState;
-  started_at: string;
-  ended_at: string | null;
-  duration_s: number;
-}
-
-function toRecording(row: RecordingRecord): RecordingRow {
-  return { id: row.id, streamId: row.stream_id, title: row.title, state: row.state, startedAt: row.started_at, endedAt: row.ended_at, durationS: row.duration_s };
-}
-
-/** Events read per query while iterating a recording's log. */
-const EVENT_PAGE = 1000;
+import { AFTER_EVENT, EVENT_PAGE, eventWhere, pagedEvents, recordingWhere, toRecording, toSegment, type EventFilter, type MediaKind, type RecordingCatalogStore, type RecordingEvent, type RecordingFilter, type RecordingRecord, type RecordingRow, type RecordingState, type SegmentRecord, type SegmentRow } from './recording-catalog.js';
 
 export interface SqliteRecordingCatalogOptions {
   db: Database;
@@ -59,22 +42,8 @@ export class SqliteRecordingCatalog implements RecordingCatalogStore {
 
   /** Newest first. */
   async list(filter: RecordingFilter = {}): Promise<RecordingRow[]> {
-    const where: string[] = [];
-    const values: string[] = [];
-    if (filter.streamId !== undefined) {
-      where.push('stream_id = ?');
-      values.push(filter.streamId);
-    }
-    if (filter.from !== undefined) {
-      where.push('started_at >= ?');
-      values.push(filter.from);
-    }
-    if (filter.to !== undefined) {
-      where.push('started_at <= ?');
-      values.push(filter.to);
-    }
-    const sql = `SELECT * FROM recordings${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id`;
-    return (this.db.prepare(sql).all(...values) as RecordingRecord[]).map(toRecording);
+    const where = recordingWhere(filter);
+    return (this.db.prepare(`SELECT * FROM recordings${where.sql} ORDER BY started_at DESC, id`).all(...where.values) as RecordingRecord[]).map(toRecording);
   }
 
   async inState(state: RecordingState): Promise<RecordingRow[]> {
@@ -95,8 +64,8 @@ export class SqliteRecordingCatalog implements RecordingCatalogStore {
       kind
         ? this.db.prepare('SELECT * FROM recording_segments WHERE recording_id = ? AND kind = ? ORDER BY idx').all(recordingId, kind)
         : this.db.prepare('SELECT * FROM recording_segments WHERE recording_id = ? ORDER BY kind, idx').all(recordingId)
-    ) as { recording_id: string; kind: MediaKind; idx: number; file: string; start_s: number; duration_s: number; bytes: number }[];
-    return rows.map((row) => ({ recordingId: row.recording_id, kind: row.kind, index: row.idx, file: row.file, startS: row.start_s, durationS: row.duration_s, bytes: row.bytes }));
+    ) as SegmentRecord[];
+    return rows.map(toSegment);
   }
 
   /** Inserts events in one transaction; events already there (same seq) are skipped. Returns how many were new. */
@@ -110,31 +79,13 @@ export class SqliteRecordingCatalog implements RecordingCatalogStore {
   }
 
   /** In time order (then append order); each page is one query, so no statement stays open across an await. */
-  async *events(recordingId: string, filter: EventFilter = {}): AsyncIterableIterator<RecordingEvent> {
-    const where = ['recording_id = ?'];
-    const values: (string | number)[] = [recordingId];
-    if (filter.types && filter.types.length > 0) {
-      where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
-      values.push(...filter.types);
-    }
-    if (filter.fromS !== undefined) {
-      where.push('t >= ?');
-      values.push(filter.fromS);
-    }
-    if (filter.toS !== undefined) {
-      where.push('t <= ?');
-      values.push(filter.toS);
-    }
-    const select = `SELECT seq, t, type, payload FROM recording_events WHERE ${where.join(' AND ')}`;
+  events(recordingId: string, filter: EventFilter = {}): AsyncIterableIterator<RecordingEvent> {
+    const where = eventWhere(recordingId, filter);
+    const select = `SELECT seq, t, type, payload FROM recording_events${where.sql}`;
     const first = this.db.prepare(`${select} ORDER BY t, seq LIMIT ${EVENT_PAGE}`);
-    const next = this.db.prepare(`${select} AND (t > ? OR (t = ? AND seq > ?)) ORDER BY t, seq LIMIT ${EVENT_PAGE}`);
-    let page = first.all(...values) as { seq: number; t: number; type: string; payload: string }[];
-    while (page.length > 0) {
-      for (const row of page) yield { seq: row.seq, t: row.t, type: row.type, payload: JSON.parse(row.payload) as Record<string, unknown> };
-      if (page.length < EVENT_PAGE) return;
-      const last = page[page.length - 1]!;
-      page = next.all(...values, last.t, last.t, last.seq) as typeof page;
-    }
+    const next = this.db.prepare(`${select}${AFTER_EVENT} ORDER BY t, seq LIMIT ${EVENT_PAGE}`);
+    type EventRecord = { seq: number; t: number; type: string; payload: string };
+    return pagedEvents(async (after) => (after ? next.all(...where.values, after.t, after.t, after.seq) : first.all(...where.values)) as EventRecord[]);
   }
 
   /** Ids of the chat messages an operator removed (`moderation` events with action `remove-chat`); the `chat` events themselves stay. */

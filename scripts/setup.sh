@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what livefx needs, and only what is missing, so it is safe to run again:
 # Debian packages (ffmpeg, fonts-dejavu-core, libpocketsphinx3, pocketsphinx-en-us; with --test also
-# chromium, flite and redis-server) through apt-get when root,
+# chromium, flite, redis-server and postgresql) through apt-get when root,
 # then npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,8 @@ if $want_test; then
   command -v flite >/dev/null 2>&1 || missing+=(flite)
   # The job queue tests start their own throwaway Redis (BullMQ).
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # The cluster tests start a throwaway PostgreSQL cluster (initdb + pg_ctl from /usr/lib/postgresql/<version>/bin).
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 fi
 
 if ((${#missing[@]} > 0)); then

@@ -16,6 +16,11 @@ import type { PresetStore } from './storage/preset-store.js';
 import { SqlitePresetStore } from './storage/sqlite-preset-store.js';
 import type { StoryboardStore } from '../studio/ports.js';
 import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
+import type { PostgresDatabase } from '../core/postgres-database.js';
+import { PostgresRecordingCatalog } from '../recorder/postgres-recording-catalog.js';
+import { PostgresTokenStore } from './auth/postgres-token-store.js';
+import { PostgresPresetStore } from './storage/postgres-preset-store.js';
+import { PostgresStoryboardStore } from '../studio/postgres-storyboard-store.js';
 import type { Sfu } from './sfu/sfu.js';
 import { WeriftSfu } from './sfu/werift-sfu.js';
 
@@ -44,12 +49,17 @@ export interface DefaultPartsContext {
   log: Logger;
   /** livefx.db, open and migrated: the embedded parts keep their tables there. */
   database: LivefxDatabase;
+  /** LIVEFX_DATABASE_URL's database, open and migrated: the catalog and stores live there instead (shared by every node). */
+  shared?: PostgresDatabase | undefined;
 }
 
 /** The parts that hold shared state (the queue and the stores): all a `livefx worker` needs besides the files. */
 export type StateParts = Pick<LivefxParts, 'jobQueue' | 'catalog' | 'tokens' | 'presets' | 'storyboards'>;
 
-/** The parts not `given`, chosen from the configuration: today the embedded ones (werift, SQLite, in-process). */
+/**
+ * The parts not `given`, chosen from the configuration: the embedded ones (werift, SQLite, in-process),
+ * with the catalog and stores on PostgreSQL when LIVEFX_DATABASE_URL opened `shared`.
+ */
 export function defaultParts(context: DefaultPartsContext, given: Partial<LivefxParts> = {}): LivefxParts {
   const { config, log } = context;
   return {
@@ -63,12 +73,13 @@ export function defaultParts(context: DefaultPartsContext, given: Partial<Livefx
 /** The queue and stores not `given`; `jobs` says whether (and which kinds) this process works on. */
 export function defaultStateParts(context: DefaultPartsContext, given: Partial<StateParts>, jobs: JobQueueRole): StateParts {
   const db = context.database.db;
+  const shared = context.shared;
   return {
     jobQueue: given.jobQueue ?? defaultJobQueue(context, jobs),
-    catalog: given.catalog ?? new SqliteRecordingCatalog({ db }),
-    tokens: given.tokens ?? new SqliteTokenStore({ db }),
-    presets: given.presets ?? new SqlitePresetStore({ db }),
-    storyboards: given.storyboards ?? new SqliteStoryboardStore(db),
+    catalog: given.catalog ?? (shared ? new PostgresRecordingCatalog({ database: shared }) : new SqliteRecordingCatalog({ db })),
+    tokens: given.tokens ?? (shared ? new PostgresTokenStore({ database: shared }) : new SqliteTokenStore({ db })),
+    presets: given.presets ?? (shared ? new PostgresPresetStore({ database: shared }) : new SqlitePresetStore({ db })),
+    storyboards: given.storyboards ?? (shared ? new PostgresStoryboardStore({ database: shared }) : new SqliteStoryboardStore(db)),
   };
 }
 

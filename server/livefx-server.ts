@@ -44,6 +44,7 @@ import { Gauge } from 'prom-client';
 import type { Sfu } from './sfu/sfu.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from './storage/migrations.js';
+import { PostgresDatabase } from '../core/postgres-database.js';
 import type { PresetStore } from './storage/preset-store.js';
 import { defaultParts, type LivefxParts } from './livefx-parts.js';
 import { StreamRegistry } from './streams/stream-registry.js';
@@ -82,6 +83,7 @@ export class LivefxServer {
   private openRegistry: StreamRegistry | undefined;
   private openAudience: AudienceHub | undefined;
   private openDatabase: LivefxDatabase | undefined;
+  private openShared: PostgresDatabase | undefined;
   private openRecorder: Recorder | undefined;
   private openHighlights: HighlightService | undefined;
   private openSigner: ProvenanceSigner | undefined;
@@ -123,7 +125,10 @@ export class LivefxServer {
     const app = this.http;
     const database = (this.openDatabase = LivefxDatabase.open(this.config.LIVEFX_DATA_DIR, MIGRATIONS));
     if (database.applied.length > 0) this.log.info({ file: database.file, migrations: database.applied }, 'database schema migrated');
-    const parts = (this.openParts = defaultParts({ config: this.config, log: this.log, database }, this.givenParts));
+    // LIVEFX_DATABASE_URL: the shared stores; unreachable → a store_unavailable error naming the (masked) URL, and no start.
+    const shared = this.config.LIVEFX_DATABASE_URL ? (this.openShared = await PostgresDatabase.open({ url: this.config.LIVEFX_DATABASE_URL, migrations: MIGRATIONS, log: this.log })) : undefined;
+    if (shared) this.log.info({ database: shared.url, migrations: shared.applied }, 'shared store: PostgreSQL');
+    const parts = (this.openParts = defaultParts({ config: this.config, log: this.log, database, shared }, this.givenParts));
     const registry = (this.openRegistry = new StreamRegistry({ config: this.config, metrics: this.metrics, log: this.log, directory: parts.streamDirectory }));
     const audience = (this.openAudience = new AudienceHub({ registry, log: this.log, bus: parts.audienceBus }));
     const { presets, tokens } = parts;
@@ -138,6 +143,7 @@ export class LivefxServer {
     const generatedAdmin = !this.config.LIVEFX_ADMIN_TOKEN && !(await tokens.hasAdmin()) ? await tokens.issue('admin', { label: 'admin (generated on first start)' }) : undefined;
     const recorder = (this.openRecorder = new Recorder({
       catalog: parts.catalog,
+      sharedCatalog: shared !== undefined,
       dataDir: this.config.LIVEFX_DATA_DIR,
       segmentS: this.config.LIVEFX_RECORD_SEGMENT_S,
       ffmpeg: this.config.LIVEFX_FFMPEG,
@@ -327,6 +333,7 @@ export class LivefxServer {
       clearTimeout(cut);
       await this.http.close();
       this.openDatabase?.close();
+      await this.openShared?.close();
     })();
     return this.closing;
   }

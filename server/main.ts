@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../core/config.js';
 import { LivefxServer } from './livefx-server.js';
 import { createLogger } from '../core/logger.js';
+import { LivefxError } from '../core/errors.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 

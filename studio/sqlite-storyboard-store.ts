@@ -5,25 +5,22 @@ import type { StoryboardStore } from './ports.js';
 import type { Storyboard, StoryboardBody, StoryboardProvenance } from './storyboard.js';
 
 /** The storyboards table: the body and its provenance as JSON (the schema lives in storyboard.ts, validated before storing). */
-export const storyboardMigrations: readonly Migration[] = [
-  {
-    id: 'studio/1-storyboards',
-    up(db) {
-      db.exec(`
-        CREATE TABLE storyboards (
-          id TEXT PRIMARY KEY,
-          body TEXT NOT NULL,
-          provenance TEXT NOT NULL,
-          created_at TEXT NOT NULL,
-          updated_at TEXT NOT NULL
-        );
-        CREATE INDEX storyboards_by_creation ON storyboards (created_at);
-      `);
-    },
-  },
-];
+const CREATE_STORYBOARDS = `
+  CREATE TABLE storyboards (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    provenance TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX storyboards_by_creation ON storyboards (created_at);
+`;
 
-interface StoryboardRecord {
+/** Both backends read this DDL the same way. */
+export const storyboardMigrations: readonly Migration[] = [{ id: 'studio/1-storyboards', up: (db) => db.exec(CREATE_STORYBOARDS), postgres: CREATE_STORYBOARDS }];
+
+/** A row of the storyboards table, as both stores read it. */
+export interface StoryboardRecord {
   id: string;
   body: string;
   provenance: string;
@@ -31,7 +28,7 @@ interface StoryboardRecord {
   updated_at: string;
 }
 
-function toStoryboard(row: StoryboardRecord): Storyboard {
+export function toStoryboard(row: StoryboardRecord): Storyboard {
   const body = JSON.parse(row.body) as StoryboardBody;
   return { id: row.id, ...body, provenance: JSON.parse(row.provenance) as StoryboardProvenance, created_at: row.created_at, updated_at: row.updated_at };
 }

@@ -67,11 +67,10 @@ export class Authenticator {
       if (grant === 'invalid') throw new AccessError(401, 'invalid_token', 'this viewer link is not valid (or its key was rotated)');
       return { role: 'viewer', streamId: grant.streamId, expiresAt: grant.expiresAt };
     }
+    // Stream keys live in memory: a streamer's page never waits on (or fails with) a shared store.
+    const streamId = this.streamOfKey(token);
+    if (streamId) return { role: 'streamer', streamId };
     const record = await this.tokens.verify(token);
-    if (!record) {
-      const streamId = this.streamOfKey(token);
-      if (streamId) return { role: 'streamer', streamId };
-    }
     if (!record) throw new AccessError(401, 'invalid_token', 'the token is not valid or was revoked');
     if (record.role === 'admin') return { role: 'admin', tokenId: record.id, label: record.label };
     return { role: 'operator', tokenId: record.id, label: record.label, ...(record.streamId ? { streamId: record.streamId } : {}) };

@@ -1,5 +1,6 @@
 import type { Namespace, Server as SocketServer, Socket } from 'socket.io';
-import { AccessError, type Authenticator, type Principal } from './access.js';
+import { LivefxError } from '../../core/errors.js';
+import type { Authenticator, Principal } from './access.js';
 import type { TokenRecord } from './token-store.js';
 
 /** The principal a socket authenticated as in its handshake (`auth: { token }`). */
@@ -39,7 +40,8 @@ export function attachSocketAccess(
         refuse,
       );
       function refuse(error: unknown): void {
-        if (!(error instanceof AccessError)) return next(error as Error);
+        // Access refusals and a store that cannot be reached (store_unavailable) are told with their code.
+        if (!(error instanceof LivefxError)) return next(error as Error);
         const refusal = new Error(error.message) as Error & { data: unknown };
         refusal.data = { code: error.code, message: error.message };
         next(refusal);
@@ -58,7 +60,7 @@ export function attachSocketAccess(
     }
   };
   auth.tokens.on('revoked', (record: TokenRecord) => disconnectWhere((tokenId) => tokenId === record.id));
-  // Revocations by another process (`livefx admin-token --rotate` on the data directory) are found here.
+  // Revocations by another process (`livefx admin-token --rotate`, another node on the shared store) are found here.
   const sweepRevoked = async (): Promise<void> => {
     const tokenIds = new Set<string>();
     for (const namespace of attached) {
@@ -83,5 +85,5 @@ export function attachSocketAccess(
   return () => clearInterval(sweep);
 }
 
-/** How often open sockets' tokens are checked against the store. */
-const REVOCATION_SWEEP_MS = 10_000;
+/** How often open sockets' tokens are checked against the store (a revocation on another node or by the CLI lands within this). */
+const REVOCATION_SWEEP_MS = 5_000;

@@ -1,31 +1,10 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { TypedEmitter } from '../../core/typed-emitter.js';
-import { TokenError, type IssuedToken, type TokenRecord, type TokenRole, type TokenStore, type TokenStoreEvents } from './token-store.js';
+import { newTokenRecord, newTokenSecret, TokenError, tokenHash, tokenRecordOf, type IssuedToken, type TokenRecord, type TokenRole, type TokenRow, type TokenStore, type TokenStoreEvents } from './token-store.js';
 
 export interface SqliteTokenStoreOptions {
   db: Database;
 }
-
-interface TokenRow {
-  id: string;
-  role: TokenRole;
-  stream_id: string | null;
-  label: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-const hashOf = (token: string): string => createHash('sha256').update(token).digest('hex');
-
-const recordOf = (row: TokenRow): TokenRecord => ({
-  id: row.id,
-  role: row.role,
-  ...(row.stream_id ? { streamId: row.stream_id } : {}),
-  label: row.label,
-  createdAt: row.created_at,
-  ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
-});
 
 /**
  * Opaque bearer tokens in livefx.db: random 32-byte secrets, stored as SHA-256 only, revocable.
@@ -40,28 +19,22 @@ export class SqliteTokenStore extends TypedEmitter<TokenStoreEvents> implements 
   }
 
   async issue(role: TokenRole, options: { streamId?: string; label?: string } = {}): Promise<IssuedToken> {
-    const token = `lfx_${role === 'admin' ? 'adm' : 'op'}_${randomBytes(32).toString('base64url')}`;
-    const record: TokenRecord = {
-      id: randomUUID(),
-      role,
-      ...(options.streamId ? { streamId: options.streamId } : {}),
-      label: options.label ?? (options.streamId ? `operator of ${options.streamId}` : role),
-      createdAt: new Date().toISOString(),
-    };
+    const token = newTokenSecret(role);
+    const record = newTokenRecord(role, options);
     this.db
       .prepare('INSERT INTO auth_tokens (id, hash, role, stream_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(record.id, hashOf(token), role, record.streamId ?? null, record.label, record.createdAt);
+      .run(record.id, tokenHash(token), role, record.streamId ?? null, record.label, record.createdAt);
     return { ...record, token };
   }
 
   /** The live (not revoked) token with this secret. */
   async verify(token: string): Promise<TokenRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM auth_tokens WHERE hash = ? AND revoked_at IS NULL').get(hashOf(token)) as TokenRow | undefined;
-    return row ? recordOf(row) : undefined;
+    const row = this.db.prepare('SELECT * FROM auth_tokens WHERE hash = ? AND revoked_at IS NULL').get(tokenHash(token)) as TokenRow | undefined;
+    return row ? tokenRecordOf(row) : undefined;
   }
 
   async list(): Promise<TokenRecord[]> {
-    return (this.db.prepare('SELECT * FROM auth_tokens ORDER BY created_at, id').all() as TokenRow[]).map(recordOf);
+    return (this.db.prepare('SELECT * FROM auth_tokens ORDER BY created_at, id').all() as TokenRow[]).map(tokenRecordOf);
   }
 
   async get(id: string): Promise<TokenRecord | undefined> {
@@ -70,7 +43,7 @@ export class SqliteTokenStore extends TypedEmitter<TokenStoreEvents> implements 
 
   private record(id: string): TokenRecord | undefined {
     const row = this.db.prepare('SELECT * FROM auth_tokens WHERE id = ?').get(id) as TokenRow | undefined;
-    return row ? recordOf(row) : undefined;
+    return row ? tokenRecordOf(row) : undefined;
   }
 
   /** Revokes one token; whoever holds it is refused from now on and its sockets are disconnected. */
@@ -92,7 +65,7 @@ export class SqliteTokenStore extends TypedEmitter<TokenStoreEvents> implements 
 
   /** Revokes every stored admin token and issues a new one (the `livefx admin-token --rotate` path). */
   async rotateAdmin(label = 'admin (generated)'): Promise<IssuedToken> {
-    const live = (this.db.prepare("SELECT * FROM auth_tokens WHERE role = 'admin' AND revoked_at IS NULL").all() as TokenRow[]).map(recordOf);
+    const live = (this.db.prepare("SELECT * FROM auth_tokens WHERE role = 'admin' AND revoked_at IS NULL").all() as TokenRow[]).map(tokenRecordOf);
     for (const record of live) await this.revoke(record.id);
     return this.issue('admin', { label });
   }

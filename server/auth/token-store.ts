@@ -1,3 +1,4 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Migration } from '../../core/database.js';
 import { LivefxError } from '../../core/errors.js';
 
@@ -27,21 +28,54 @@ export class TokenError extends LivefxError {
   }
 }
 
-export const authMigrations: readonly Migration[] = [
-  {
-    id: 'auth/1-tokens',
-    up: (db) =>
-      db.exec(`CREATE TABLE auth_tokens (
-        id TEXT PRIMARY KEY,
-        hash TEXT NOT NULL UNIQUE,
-        role TEXT NOT NULL CHECK (role IN ('admin', 'operator')),
-        stream_id TEXT,
-        label TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        revoked_at TEXT
-      )`),
-  },
-];
+/** Both backends read this DDL the same way. */
+const CREATE_TOKENS = `CREATE TABLE auth_tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'operator')),
+  stream_id TEXT,
+  label TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+)`;
+
+export const authMigrations: readonly Migration[] = [{ id: 'auth/1-tokens', up: (db) => db.exec(CREATE_TOKENS), postgres: CREATE_TOKENS }];
+
+/** A row of auth_tokens, as both stores read it. */
+export interface TokenRow {
+  id: string;
+  role: TokenRole;
+  stream_id: string | null;
+  label: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** What is stored of a secret: its SHA-256 (hex). */
+export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** A new secret for a role: `lfx_adm_…` / `lfx_op_…` and 32 random bytes. */
+export const newTokenSecret = (role: TokenRole): string => `lfx_${role === 'admin' ? 'adm' : 'op'}_${randomBytes(32).toString('base64url')}`;
+
+/** A new token's record (not yet stored): a random id, its label defaulting to the role or the stream it covers. */
+export function newTokenRecord(role: TokenRole, options: { streamId?: string; label?: string }): TokenRecord {
+  return {
+    id: randomUUID(),
+    role,
+    ...(options.streamId ? { streamId: options.streamId } : {}),
+    label: options.label ?? (options.streamId ? `operator of ${options.streamId}` : role),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+export const tokenRecordOf = (row: TokenRow): TokenRecord => ({
+  id: row.id,
+  role: row.role,
+  ...(row.stream_id ? { streamId: row.stream_id } : {}),
+  label: row.label,
+  createdAt: row.created_at,
+  ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+});
 
 export type TokenStoreEvents = {
   /** A token was revoked (here, or by another process that told this one). */

@@ -14,19 +14,16 @@ export interface Preset {
 /** Preset names: shown in lists and used in URLs, so short and plain. */
 export const PRESET_NAME = /^[\w][\w .-]{0,63}$/;
 
-export const presetMigrations: readonly Migration[] = [
-  {
-    id: 'presets/1-create',
-    up: (db) =>
-      db.exec(`CREATE TABLE presets (
-        name TEXT PRIMARY KEY,
-        spec TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        updated_by TEXT NOT NULL
-      )`),
-  },
-];
+/** Both backends read this DDL the same way. */
+const CREATE_PRESETS = `CREATE TABLE presets (
+  name TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL
+)`;
+
+export const presetMigrations: readonly Migration[] = [{ id: 'presets/1-create', up: (db) => db.exec(CREATE_PRESETS), postgres: CREATE_PRESETS }];
 
 /** Why a preset operation was refused: a stable code, its HTTP status, and a message naming the problem. */
 export class PresetError extends LivefxError {
@@ -79,3 +76,19 @@ export function parsePresetSpec(input: unknown): ChainSpec {
   if (!parsed.ok) throw new PresetError('invalid_chain', 400, parsed.error);
   return parsed.spec;
 }
+
+/** A row of the presets table, as both stores read it. */
+export interface PresetRow {
+  name: string;
+  spec: string;
+  created_at: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export function fromRow(row: PresetRow): Preset {
+  return { name: row.name, spec: JSON.parse(row.spec) as ChainSpec, createdAt: row.created_at, updatedAt: row.updated_at, updatedBy: row.updated_by };
+}
+
+/** The refusal of a delete or apply naming a preset that is not there. */
+export const presetNotFound = (name: string): PresetError => new PresetError('preset_not_found', 404, `no preset named "${name}"`);

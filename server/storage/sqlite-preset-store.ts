@@ -1,7 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
-import { checkPresetName, parsePresetSpec, PresetError, type Preset, type PresetChange, type PresetStore, type PresetStoreEvents } from './preset-store.js';
+import { checkPresetName, fromRow, parsePresetSpec, presetNotFound, type Preset, type PresetChange, type PresetRow, type PresetStore, type PresetStoreEvents } from './preset-store.js';
 
 export interface SqlitePresetStoreOptions {
   db: Database;
@@ -12,14 +11,6 @@ interface UpsertValues {
   spec: string;
   now: string;
   updatedBy: string;
-}
-
-interface PresetRow {
-  name: string;
-  spec: string;
-  created_at: string;
-  updated_at: string;
-  updated_by: string;
 }
 
 /** Presets in the `presets` table of livefx.db; specs are validated like a stream's chain before they are stored. */
@@ -50,7 +41,7 @@ export class SqlitePresetStore extends TypedEmitter<PresetStoreEvents> implement
 
   async require(name: string): Promise<Preset> {
     const preset = this.one(name);
-    if (!preset) throw new PresetError('preset_not_found', 404, `no preset named "${name}"`);
+    if (!preset) throw presetNotFound(name);
     return preset;
   }
 
@@ -65,7 +56,7 @@ export class SqlitePresetStore extends TypedEmitter<PresetStoreEvents> implement
 
   async delete(name: string, deletedBy: string): Promise<void> {
     checkPresetName(name);
-    if (this.statements.remove.run(name).changes === 0) throw new PresetError('preset_not_found', 404, `no preset named "${name}"`);
+    if (this.statements.remove.run(name).changes === 0) throw presetNotFound(name);
     this.announce({ action: 'deleted', name, by: deletedBy });
   }
 
@@ -81,8 +72,4 @@ export class SqlitePresetStore extends TypedEmitter<PresetStoreEvents> implement
   private announce(change: PresetChange): void {
     this.safeEmit('changed', this.all(), change);
   }
-}
-
-function fromRow(row: PresetRow): Preset {
-  return { name: row.name, spec: JSON.parse(row.spec) as ChainSpec, createdAt: row.created_at, updatedAt: row.updated_at, updatedBy: row.updated_by };
 }
