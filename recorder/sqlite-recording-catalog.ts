@@ -59,20 +59,11 @@ export class SqliteRecordingCatalog implements RecordingCatalogStore {
 
   /** Newest first. */
   async list(filter: RecordingFilter = {}): Promise<RecordingRow[]> {
-    const where: string[] = [];
-    const values: string[] = [];
-    if (filter.streamId !== undefined) {
-      where.push('stream_id = ?');
-      values.push(filter.streamId);
-    }
-    if (filter.from !== undefined) {
-      where.push('started_at >= ?');
-      values.push(filter.from);
-    }
-    if (filter.to !== undefined) {
-      where.push('started_at <= ?');
-      values.push(filter.to);
-    }
+    const { where, values } = givenConditions([
+      ['stream_id = ?', filter.streamId],
+      ['started_at >= ?', filter.from],
+      ['started_at <= ?', filter.to],
+    ]);
     const sql = `SELECT * FROM recordings${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id`;
     return (this.db.prepare(sql).all(...values) as RecordingRecord[]).map(toRecording);
   }
@@ -111,19 +102,14 @@ export class SqliteRecordingCatalog implements RecordingCatalogStore {
 
   /** In time order (then append order); each page is one query, so no statement stays open across an await. */
   async *events(recordingId: string, filter: EventFilter = {}): AsyncIterableIterator<RecordingEvent> {
-    const where = ['recording_id = ?'];
-    const values: (string | number)[] = [recordingId];
+    const { where, values } = givenConditions([
+      ['recording_id = ?', recordingId],
+      ['t >= ?', filter.fromS],
+      ['t <= ?', filter.toS],
+    ]);
     if (filter.types && filter.types.length > 0) {
       where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
       values.push(...filter.types);
-    }
-    if (filter.fromS !== undefined) {
-      where.push('t >= ?');
-      values.push(filter.fromS);
-    }
-    if (filter.toS !== undefined) {
-      where.push('t <= ?');
-      values.push(filter.toS);
     }
     const select = `SELECT seq, t, type, payload FROM recording_events WHERE ${where.join(' AND ')}`;
     const first = this.db.prepare(`${select} ORDER BY t, seq LIMIT ${EVENT_PAGE}`);
@@ -179,4 +165,16 @@ export class SqliteRecordingCatalog implements RecordingCatalogStore {
   private insertEvent(recordingId: string, event: RecordingEvent): number {
     return this.insertEventStatement.run(recordingId, event.seq, event.t, event.type, JSON.stringify(event.payload)).changes;
   }
+}
+
+/** The WHERE conditions whose value is given (a filter leaves the others out), and their values in the same order. */
+function givenConditions(conditions: readonly [condition: string, value: string | number | undefined][]): { where: string[]; values: (string | number)[] } {
+  const where: string[] = [];
+  const values: (string | number)[] = [];
+  for (const [condition, value] of conditions) {
+    if (value === undefined) continue;
+    where.push(condition);
+    values.push(value);
+  }
+  return { where, values };
 }
