@@ -17,6 +17,11 @@ export interface BarChart {
   target?: { value: number; label: string };
 }
 
+/** One group of one series per label, in the order given: for charts of a single measure such as seconds. */
+export function singleSeriesGroups(series: string, valuesByLabel: Record<string, number>): BarGroup[] {
+  return Object.entries(valuesByLabel).map(([label, value]) => ({ label, values: { [series]: value } }));
+}
+
 export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
 
 function escapeXml(text: string): string {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../core/config.js';
 import { LivefxServer } from '../server/livefx-server.js';
-import { writeResult } from './bar-chart.js';
+import { singleSeriesGroups, writeResult } from './bar-chart.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { ADMIN_TOKEN, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { mediaSignalEvents } from '../test/helpers/media-signal-events.js';
@@ -255,13 +255,13 @@ async function main(): Promise<void> {
       title: `1 h 720p: preview, final, ffmpeg (load ${load[0]})`,
       unit: 's',
       target: { value: PREVIEW_TARGET_S, label: `preview target ${PREVIEW_TARGET_S} s` },
-      groups: [
-        { label: 'no cache', values: { seconds: previewCold.seconds } },
-        { label: 'cached', values: { seconds: previewCached.seconds } },
-        { label: 'live signals', values: { seconds: previewLive.seconds } },
-        { label: final.capped ? 'final*' : 'final', values: { seconds: finalProjectedS ?? final.seconds } },
-        { label: baseline.capped ? 'ffmpeg*' : 'ffmpeg', values: { seconds: baselineProjectedS ?? baselineS } },
-      ],
+      groups: singleSeriesGroups('seconds', {
+        'no cache': previewCold.seconds,
+        cached: previewCached.seconds,
+        'live signals': previewLive.seconds,
+        [final.capped ? 'final*' : 'final']: finalProjectedS ?? final.seconds,
+        [baseline.capped ? 'ffmpeg*' : 'ffmpeg']: baselineProjectedS ?? baselineS,
+      }),
     });
   } finally {
     await server?.close();

@@ -14,7 +14,7 @@ import { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardStore } from '../studio/ports.js';
 import type { Storyboard, StoryboardBody } from '../studio/storyboard.js';
 import { bedExpression } from '../studio/audio-beds.js';
-import { writeResult } from './bar-chart.js';
+import { singleSeriesGroups, writeResult } from './bar-chart.js';
 import { ADMIN_TOKEN, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 import { sampleTree } from './process-usage.js';
 
@@ -182,12 +182,7 @@ async function main(): Promise<void> {
       title: `4-shot 30 s 9:16 studio render from 720p (load ${load[0]})`,
       unit: 's',
       target: { value: HIGH_TARGET_S, label: `high target ${HIGH_TARGET_S} s` },
-      groups: [
-        { label: 'preview', values: { seconds: preview.seconds } },
-        { label: 'high', values: { seconds: high.seconds } },
-        { label: 'variant', values: { seconds: variant.seconds } },
-        { label: 'ffmpeg graph', values: { seconds: baselineS } },
-      ],
+      groups: singleSeriesGroups('seconds', { preview: preview.seconds, high: high.seconds, variant: variant.seconds, 'ffmpeg graph': baselineS }),
     });
   } finally {
     clearInterval(sampler);

@@ -2,7 +2,8 @@ import { SqliteTokenStore } from '../server/auth/sqlite-token-store.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import path from 'node:path';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig } from './cli-config.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { pino } from 'pino';
@@ -26,14 +27,9 @@ admin token of every node using it.
 
 Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line.`;
 
-export const adminTokenCommand: CliCommand = {
-  name: 'admin-token',
+export const adminTokenCommand = commandFromHelp(HELP, runAdminToken, {
   summary: 'make a new admin token (revoking the stored ones) on LIVEFX_DATA_DIR',
-  help: HELP,
-  options: { rotate: { type: 'boolean' } },
-  positionals: { min: 0, max: 0, names: [] },
-  run: runAdminToken,
-};
+});
 
 async function runAdminToken(invocation: CliInvocation, context: CliContext): Promise<number> {
   if (invocation.values.rotate !== true) throw new UsageError('say --rotate: the stored admin token cannot be shown (only its hash is kept), only replaced', 'admin-token');

@@ -12,7 +12,8 @@ import { ImportError } from '../recorder/recording-importer.js';
 import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig, refusedHint, requireLocalStore, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { ProgressBar } from './progress-bar.js';
@@ -41,24 +42,10 @@ otherwise it runs here on $LIVEFX_DATA_DIR and the outputs go to $LIVEFX_DATA_DI
 A remote job whose progress stays unchanged for $LIVEFX_HIGHLIGHT_POLL_STALL_S (600 s) is given up on (exit 1).
 Progress goes to stderr. Exit codes: 0 done, 1 failed, 2 wrong command line, 130 interrupted.`;
 
-export const highlightsCommand: CliCommand = {
-  name: 'highlights',
+export const highlightsCommand = commandFromHelp(HELP, runHighlights, {
   summary: 'make highlight clips, a reel and chapters of a recording or video',
-  help: HELP,
-  options: {
-    events: { type: 'string', short: 'e' },
-    k: { type: 'string', short: 'k' },
-    strategy: { type: 'string', short: 's' },
-    keywords: { type: 'string' },
-    'min-clip-s': { type: 'string' },
-    'max-clip-s': { type: 'string' },
-    quality: { type: 'string', short: 'q' },
-    seed: { type: 'string' },
-    json: { type: 'boolean' },
-  },
   positionals: { min: 1, max: 1, names: ['recording-id | video'] },
-  run: runHighlights,
-};
+});
 
 function numberOption(values: CliInvocation['values'], name: string): number | undefined {
   const value = values[name];

@@ -10,7 +10,8 @@ import type { LivefxConfig } from '../core/config.js';
 import { recordingView, type RecordingView } from '../server/http/recording-routes.js';
 import { LivefxDatabase } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig, refusedHint, requireLocalStore, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
@@ -37,18 +38,10 @@ Exit codes: 0 done (the new id on stdout), 1 failed (the message says why), 2 wr
 /** Uploads larger than this show progress on stderr. */
 const PROGRESS_MIN_BYTES = 4 * 2 ** 20;
 
-export const importCommand: CliCommand = {
-  name: 'import',
+export const importCommand = commandFromHelp(HELP, runImport, {
   summary: 'import an outside video (and its chat/events JSON) as a recording',
-  help: HELP,
-  options: {
-    events: { type: 'string', short: 'e' },
-    title: { type: 'string', short: 't' },
-    json: { type: 'boolean' },
-  },
   positionals: { min: 1, max: 1, names: ['video'] },
-  run: runImport,
-};
+});
 
 async function runImport(invocation: CliInvocation, context: CliContext): Promise<number> {
   const { values } = invocation;

@@ -1,4 +1,5 @@
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig } from './cli-config.js';
 import { ProvenanceKeyStore } from '../core/provenance/provenance-key-store.js';
 
@@ -14,14 +15,9 @@ and public key, and the public keys retired by earlier rotations, which still ve
 
 Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line.`;
 
-export const provenanceKeyCommand: CliCommand = {
-  name: 'provenance-key',
+export const provenanceKeyCommand = commandFromHelp(HELP, runProvenanceKey, {
   summary: 'show or rotate the provenance signing key of LIVEFX_DATA_DIR',
-  help: HELP,
-  options: { rotate: { type: 'boolean' }, json: { type: 'boolean' } },
-  positionals: { min: 0, max: 0, names: [] },
-  run: runProvenanceKey,
-};
+});
 
 async function runProvenanceKey(invocation: CliInvocation, context: CliContext): Promise<number> {
   const config = readConfig(context.env);

@@ -9,7 +9,8 @@ import { SqliteJobQueue } from '../core/jobs/sqlite-job-queue.js';
 import { RenderService, type StoredRenderResult } from '../studio/render-service.js';
 import { describeRenderError } from '../studio/render-error.js';
 import { openLocalStudio } from './local-studio.js';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { ProgressBar } from './progress-bar.js';
@@ -32,20 +33,10 @@ With LIVEFX_URL set (and LIVEFX_TOKEN), the render runs on that server (POST /v1
 otherwise here on $LIVEFX_DATA_DIR, with outputs in $LIVEFX_DATA_DIR/studio/renders/<id>/.
 Progress goes to stderr. Exit codes: 0 done, 1 failed, 2 wrong command line, 130 interrupted.`;
 
-export const renderVideoCommand: CliCommand = {
-  name: 'render-video',
+export const renderVideoCommand = commandFromHelp(HELP, runRenderVideo, {
   summary: 'render a studio storyboard or template into a video',
-  help: HELP,
-  options: {
-    merge: { type: 'string', short: 'm', multiple: true },
-    quality: { type: 'string', short: 'q' },
-    seed: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-    json: { type: 'boolean' },
-  },
   positionals: { min: 1, max: 1, names: ['storyboard-id | template-name | template.json'] },
-  run: runRenderVideo,
-};
+});
 
 
 type Target = { kind: 'storyboard-id'; id: string } | { kind: 'storyboard-file'; body: unknown } | { kind: 'template-file'; template: object; name: string };

@@ -1,7 +1,8 @@
 import { isLivefxError } from '../core/errors.js';
 import { storyboardRequestSchema, type Storyboard, type StoryboardRequest } from '../studio/storyboard.js';
 import { openLocalStudio } from './local-studio.js';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig, refusedHint, serverAuthHeaders } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 
@@ -28,24 +29,10 @@ With LIVEFX_URL set, the server plans it (POST /v1/video/storyboards, with LIVEF
 planned here on $LIVEFX_DATA_DIR and stored there. Recordings without a transcript are transcribed once
 first. Exit codes: 0 done, 1 failed, 2 wrong command line, 130 interrupted.`;
 
-export const storyboardCommand: CliCommand = {
-  name: 'storyboard',
+export const storyboardCommand = commandFromHelp(HELP, runStoryboard, {
   summary: 'plan a storyboard (shots of your recordings, with reasons) from a prompt',
-  help: HELP,
-  options: {
-    recording: { type: 'string', short: 'r', multiple: true },
-    asset: { type: 'string', short: 'a', multiple: true },
-    shots: { type: 'string', short: 'n' },
-    duration: { type: 'string', short: 'd' },
-    aspect: { type: 'string' },
-    style: { type: 'string', short: 's' },
-    template: { type: 'string', short: 't' },
-    seed: { type: 'string' },
-    json: { type: 'boolean' },
-  },
   positionals: { min: 1, max: 1, names: ['prompt'] },
-  run: runStoryboard,
-};
+});
 
 const OPTION_OF_FIELD: Record<string, string> = { shots: '--shots', duration_s: '--duration', aspect: '--aspect', style: '--style', template: '--template', seed: '--seed', prompt: '<prompt>', sources: '--recording/--asset' };
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createAsrEngine } from '../transforms/subtitles/create-asr-engine.js';
 import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';
 import { formatTranscript, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../transforms/subtitles/transcript-formats.js';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { ProgressBar } from './progress-bar.js';
@@ -25,18 +26,10 @@ set, that program instead (the command contract in transforms/subtitles/README.m
 taking over if it fails for good (LIVEFX_ASR_FALLBACK=none: it fails the run instead).
 Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line, 130 interrupted.`;
 
-export const transcribeCommand: CliCommand = {
-  name: 'transcribe',
+export const transcribeCommand = commandFromHelp(HELP, runTranscribe, {
   summary: 'transcribe the speech in an audio or video file (WebVTT, SRT, JSON or text)',
-  help: HELP,
-  options: {
-    format: { type: 'string', short: 'f' },
-    output: { type: 'string', short: 'o' },
-    quiet: { type: 'boolean', short: 'q' },
-  },
   positionals: { min: 1, max: 1, names: ['audio-or-video'] },
-  run: runTranscribe,
-};
+});
 
 async function runTranscribe(invocation: CliInvocation, context: CliContext): Promise<number> {
   const { values } = invocation;

@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ProvenanceKeyStore, type ProvenancePublicKey } from '../core/provenance/provenance-key-store.js';
 import { manifestPathOf, verifyManifest } from '../core/provenance/provenance-manifest.js';
-import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
+import type { CliContext, CliInvocation } from './cli-command.js';
+import { commandFromHelp } from './help-options.js';
 import { readConfig } from './cli-config.js';
 import { CliError } from './cli-errors.js';
 
@@ -23,14 +24,10 @@ from LIVEFX_DATA_DIR/keys. Keys retired by a rotation still verify what they sig
 Exit codes: 0 verified ("verified: signed by key … at …"), 1 not verified (the message says what
 failed: file changed, manifest edited, unknown key or bad signature, no manifest), 2 wrong command line.`;
 
-export const verifyCommand: CliCommand = {
-  name: 'verify',
+export const verifyCommand = commandFromHelp(HELP, runVerify, {
   summary: 'check a file against its signed provenance manifest',
-  help: HELP,
-  options: { manifest: { type: 'string' } },
   positionals: { min: 1, max: 1, names: ['file'] },
-  run: runVerify,
-};
+});
 
 const exists = async (file: string): Promise<boolean> => {
   try {

@@ -28,6 +28,13 @@ interface Recording {
   errors: AsrError[];
 }
 
+/** The error `stream` reports while (or after) it is fed `seconds` of audio. */
+async function errorWhileFeeding(stream: AsrStream, seconds: number): Promise<AsrError> {
+  const error = new Promise<AsrError>((resolve) => stream.once('error', resolve));
+  await feed(stream, seconds);
+  return error;
+}
+
 /** Writes `seconds` of silence at `sampleRate` in 100 ms chunks, giving the engine's pipe a moment now and then. */
 async function feed(stream: AsrStream, seconds: number, sampleRate = 16000, recording?: { writtenMs: number }): Promise<void> {
   const chunk = new Int16Array(sampleRate / 10);
@@ -99,9 +106,7 @@ describe('command engine (process contract, against a fake engine)', () => {
   it("reports a crash mid-stream as a retryable error with the engine's stderr, leaves no process, and reopens", async () => {
     const engine = fakeEngine({ FAKE_ASR_CRASH_AT: '1.0' });
     const stream = engine.open({ sampleRate: 16000 });
-    const error = new Promise<AsrError>((resolve) => stream.once('error', resolve));
-    await feed(stream, 1.5);
-    const crash = await error;
+    const crash = await errorWhileFeeding(stream, 1.5);
     expect(crash.code).toBe('engine_crashed');
     expect(crash.retryable).toBe(true);
     expect(crash.message).toContain('exited with code 3');
@@ -119,9 +124,7 @@ describe('command engine (process contract, against a fake engine)', () => {
 
   it('treats a line outside the contract as a non-retryable protocol error', async () => {
     const stream = fakeEngine({ FAKE_ASR_GARBAGE_AT: '0.5' }).open({ sampleRate: 16000 });
-    const error = new Promise<AsrError>((resolve) => stream.once('error', resolve));
-    await feed(stream, 1);
-    const failure = await error;
+    const failure = await errorWhileFeeding(stream, 1);
     expect(failure.code).toBe('protocol_error');
     expect(failure.retryable).toBe(false);
     expect(failure.message).toContain('this is not json');

@@ -1,8 +1,8 @@
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
-import { closeAfterTests, trackedSocket } from './helpers/test-lifecycle.js';
+import { createStream, waitFor, adminFetch as fetch } from './helpers/livefx-process.js';
+import { serverForFile, trackedSocket } from './helpers/test-lifecycle.js';
 
 interface ChatMessage {
   id: string;
@@ -17,17 +17,10 @@ interface ReactionsUpdate {
   recent: Record<string, number>;
 }
 
-let server: RunningServer;
-const sockets: Socket[] = [];
-
-beforeAll(async () => {
-  server = await startServer();
-});
-
-afterAll(() => closeAfterTests({ server, sockets }));
+const session = serverForFile();
 
 function audienceSocket(): Socket {
-  return trackedSocket(sockets, `${server.url}/audience`);
+  return trackedSocket(session.sockets, `${session.server.url}/audience`);
 }
 
 const ask = (socket: Socket, event: string, message: unknown): Promise<any> => socket.timeout(5000).emitWithAck(event, message);
@@ -41,7 +34,7 @@ async function joined(streamId: string, name: string): Promise<Socket> {
 
 describe('/audience namespace', () => {
   it('broadcasts chat to every socket in the stream, sender included, and gives a joining page the history', async () => {
-    const stream = await createStream(server.url, 'chat');
+    const stream = await createStream(session.server.url, 'chat');
     const alice = await joined(stream.id, '  Alice  ');
     const readOnly = audienceSocket();
     const watched = await ask(readOnly, 'watch-chat', { streamId: stream.id });
@@ -69,7 +62,7 @@ describe('/audience namespace', () => {
     expect(history.history.map((message: ChatMessage) => `${message.user}: ${message.text}`)).toEqual(['Alice: hello everyone', 'Alice: second']);
 
     // Another stream's chat stays there.
-    const other = await createStream(server.url, 'other');
+    const other = await createStream(session.server.url, 'other');
     const elsewhere = await joined(other.id, 'Carol');
     await ask(elsewhere, 'chat', { streamId: other.id, text: 'wrong room?' });
     await ask(alice, 'chat', { streamId: stream.id, text: 'third' });
@@ -78,7 +71,7 @@ describe('/audience namespace', () => {
   });
 
   it('keeps the last 50 messages as history, oldest first', async () => {
-    const stream = await createStream(server.url, 'history');
+    const stream = await createStream(session.server.url, 'history');
     for (let sender = 0; sender < 20; sender++) {
       const socket = await joined(stream.id, `viewer ${sender}`);
       for (let line = 0; line < 3; line++) expect((await ask(socket, 'chat', { streamId: stream.id, text: `${sender}.${line}` })).ok).toBe(true);
@@ -92,7 +85,7 @@ describe('/audience namespace', () => {
   });
 
   it('sends text exactly as typed (markup included): escaping is the pages’ job', async () => {
-    const stream = await createStream(server.url, 'markup');
+    const stream = await createStream(session.server.url, 'markup');
     const sender = await joined(stream.id, '<b>Mallory</b>');
     const reader = audienceSocket();
     await ask(reader, 'watch-chat', { streamId: stream.id });
@@ -105,7 +98,7 @@ describe('/audience namespace', () => {
   });
 
   it('refuses bad requests with invalid_request naming the field, and long messages with message_too_long', async () => {
-    const stream = await createStream(server.url, 'validation');
+    const stream = await createStream(session.server.url, 'validation');
     const socket = audienceSocket();
     const joinError = async (message: unknown) => (await ask(socket, 'join', message)).error;
     expect(await joinError({ streamId: stream.id, name: '   ' })).toEqual({ code: 'invalid_request', message: 'join: name: must not be empty' });
@@ -133,16 +126,16 @@ describe('/audience namespace', () => {
     expect((await ask(socket, 'watch-chat', { streamId: 'nope' })).error.code).toBe('not_found');
     expect((await ask(socket, 'chat', { streamId: 'nope', text: 'hi' })).error.code).toBe('not_found');
 
-    const stream = await createStream(server.url, 'ending');
+    const stream = await createStream(session.server.url, 'ending');
     expect((await ask(socket, 'join', { streamId: stream.id, name: 'Eve' })).ok).toBe(true);
-    expect((await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${session.server.url}/v1/streams/${stream.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await ask(socket, 'chat', { streamId: stream.id, text: 'anyone?' })).error).toEqual({ code: 'stream_ended', message: `stream "${stream.id}" has ended` });
     expect((await ask(socket, 'react', { streamId: stream.id, kind: 'like' })).error.code).toBe('stream_ended');
     expect((await ask(audienceSocket(), 'join', { streamId: stream.id, name: 'Frank' })).error.code).toBe('stream_ended');
   });
 
   it('throttles a chat flood per viewer, across reconnects, and accepts again after the wait it names', async () => {
-    const stream = await createStream(server.url, 'flood');
+    const stream = await createStream(session.server.url, 'flood');
     const flooder = await joined(stream.id, 'Flooder');
     const acks = [];
     for (let index = 0; index < 5; index++) acks.push(await ask(flooder, 'chat', { streamId: stream.id, text: `spam ${index}` }));
@@ -172,7 +165,7 @@ describe('/audience namespace', () => {
   });
 
   it('aggregates reactions into a few broadcasts with totals and a recent window, and throttles a reaction flood', async () => {
-    const stream = await createStream(server.url, 'reactions');
+    const stream = await createStream(session.server.url, 'reactions');
     const clicker = await joined(stream.id, 'Clicker');
     const other = await joined(stream.id, 'Other');
     const updates: ReactionsUpdate[] = [];

@@ -47,6 +47,27 @@ async function expectProcessedFramesAdvance(page: Page): Promise<void> {
   expect(second.lastCode!.frameNumber).toBeGreaterThan(first.lastCode!.frameNumber);
 }
 
+interface RtpStatQuery {
+  /** The page's window global and its property holding the RTCPeerConnection. */
+  global: string;
+  connection: string;
+  type: 'inbound-rtp' | 'outbound-rtp';
+  kind: 'audio' | 'video';
+  field: string;
+}
+
+/** One number from the page's peer connection stats (the entry of that type and kind), 0 until there is one. */
+function rtpStat(page: Page, query: RtpStatQuery): Promise<number> {
+  return page.evaluate(async ({ global, connection, type, kind, field }) => {
+    const holder = (window as unknown as Record<string, Record<string, RTCPeerConnection>>)[global]!;
+    let value = 0;
+    (await holder[connection]!.getStats()).forEach((entry: Record<string, unknown>) => {
+      if (entry.type === type && entry.kind === kind) value = (entry[field] as number | undefined) ?? 0;
+    });
+    return value;
+  }, query);
+}
+
 describe('browser: publish page → processed stream → watch page', () => {
   it('plays the processed stream over WebRTC and HLS, and ends for viewers when the publisher closes the tab', async () => {
     const stream = await createStream(server.url, 'browser e2e');
@@ -54,15 +75,7 @@ describe('browser: publish page → processed stream → watch page', () => {
     await goLive(publisher, `${server.url}${stream.urls.publish!}&source=pattern`);
     await expect.poll(() => publisher.getByTestId('stats').textContent(), { timeout: 10_000 }).toMatch(/Resolution\d+×\d+/);
     // REMB and the x-google bitrate hints let Chromium's estimate reach 2 Mbit/s at 720p quickly.
-    const targetBitrate = (): Promise<number> =>
-      publisher.evaluate(async () => {
-        const report = await (window as unknown as { livefxPublisher: { pc: RTCPeerConnection } }).livefxPublisher.pc.getStats();
-        let target = 0;
-        report.forEach((entry: { type: string; kind?: string; targetBitrate?: number }) => {
-          if (entry.type === 'outbound-rtp' && entry.kind === 'video') target = entry.targetBitrate ?? 0;
-        });
-        return target;
-      });
+    const targetBitrate = (): Promise<number> => rtpStat(publisher, { global: 'livefxPublisher', connection: 'pc', type: 'outbound-rtp', kind: 'video', field: 'targetBitrate' });
     await expect.poll(targetBitrate, { timeout: 10_000 }).toBeGreaterThanOrEqual(2_000_000);
 
     const webrtc = await browser.newPage();
@@ -75,15 +88,7 @@ describe('browser: publish page → processed stream → watch page', () => {
     expect(await webrtc.getByTestId('latency').textContent()).toMatch(/^-?\d+ ms$/);
 
     // The publisher's audio (the pattern's beep) is forwarded to WebRTC viewers.
-    const audioPackets = (): Promise<number> =>
-      webrtc.evaluate(async () => {
-        const pc = (window as unknown as { livefxViewer: { peerConnection?: RTCPeerConnection } }).livefxViewer.peerConnection;
-        let packets = 0;
-        (await pc!.getStats()).forEach((entry: { type: string; kind?: string; packetsReceived?: number }) => {
-          if (entry.type === 'inbound-rtp' && entry.kind === 'audio') packets = entry.packetsReceived ?? 0;
-        });
-        return packets;
-      });
+    const audioPackets = (): Promise<number> => rtpStat(webrtc, { global: 'livefxViewer', connection: 'peerConnection', type: 'inbound-rtp', kind: 'audio', field: 'packetsReceived' });
     await expect.poll(audioPackets, { timeout: 5000 }).toBeGreaterThan(50);
 
     const hls = await browser.newPage();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Chain } from '../transforms/chain.js';
+import { Chain, type ChainEntry } from '../transforms/chain.js';
 import { I420Frame, type Frame, type FrameClock } from '../transforms/frame.js';
 import { HalfResolution } from '../transforms/half-resolution.js';
 import type { Transform } from '../transforms/transform.js';
@@ -53,6 +53,15 @@ class Scalable implements Transform<Record<string, never>> {
 
 const clockAt = (frameIndex: number): FrameClock => ({ frameIndex, frameIntervalMs: 33.3 });
 
+/** Every transform given, enabled, in that order. */
+const allEnabled = (...transforms: Transform<unknown>[]): ChainEntry[] => transforms.map((transform) => ({ transform, enabled: true }));
+
+/** Runs frames `from` … `to` − 1 of a 2×2 picture through `chain` (for tests of timing, not of pixels). */
+function runFrames(chain: Chain, from: number, to: number): void {
+  const frame = new I420Frame(2, 2);
+  for (let index = from; index < to; index++) chain.apply(frame, clockAt(index));
+}
+
 describe('Chain', () => {
   it('applies enabled transforms in order and skips disabled ones', () => {
     const chain = new Chain();
@@ -76,9 +85,9 @@ describe('Chain', () => {
     const frame = new I420Frame(2, 2);
     const first = new AddLuma('first', 1);
     const second = new AddLuma('second', 2);
-    chain.replace([{ transform: first, enabled: true }]);
+    chain.replace(allEnabled(first));
     chain.apply(frame, clockAt(0));
-    chain.replace([{ transform: second, enabled: true }]);
+    chain.replace(allEnabled(second));
     // Nothing changes until the next frame starts.
     expect(first.closed).toBe(false);
     chain.apply(frame, clockAt(1));
@@ -93,19 +102,15 @@ describe('Chain', () => {
     const chain = new Chain(() => time.now);
     const heavy = new AddLuma('heavy', 0, true, time);
     const light = new AddLuma('light', 0, false);
-    chain.replace([
-      { transform: heavy, enabled: true },
-      { transform: light, enabled: true },
-    ]);
-    const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    chain.replace(allEnabled(heavy, light));
+    runFrames(chain, 0, 60);
     const stats = chain.stats();
     expect(stats.degraded).toBe(true);
     expect(stats.framesOverDeadline).toBe(0);
     expect(stats.transforms[0]!.skippedFrames).toBeGreaterThan(10);
     expect(light.applied).toBe(60);
     time.cost = 1;
-    for (let index = 60; index < 200; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 60, 200);
     expect(chain.stats().degraded).toBe(false);
   });
 
@@ -114,12 +119,8 @@ describe('Chain', () => {
     const chain = new Chain(() => time.now, { adaptive: false });
     const heavy = new AddLuma('heavy', 0, true, time);
     const scalable = new Scalable('toon-like', false, time, 30);
-    chain.replace([
-      { transform: heavy, enabled: true },
-      { transform: scalable, enabled: true },
-    ]);
-    const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 100; index++) chain.apply(frame, clockAt(index));
+    chain.replace(allEnabled(heavy, scalable));
+    runFrames(chain, 0, 100);
     const stats = chain.stats();
     expect(stats.degraded).toBe(false);
     expect(stats.halfResolution).toBe(false);
@@ -132,7 +133,7 @@ describe('Chain', () => {
   it('passes what a transform says an operator must know into its stats, only while it is enabled', () => {
     const chain = new Chain();
     const noted = Object.assign(new AddLuma('noted', 0), { note: 'faces not blurred yet' as string | undefined, operatorNote(this: { note: string | undefined }) { return this.note; } });
-    chain.replace([{ transform: noted, enabled: true }, { transform: new AddLuma('quiet', 0), enabled: true }]);
+    chain.replace(allEnabled(noted, new AddLuma('quiet', 0)));
     const frame = new I420Frame(2, 2);
     chain.apply(frame, clockAt(0));
     expect(chain.stats().transforms.map((timing) => timing.note)).toEqual(['faces not blurred yet', undefined]);
@@ -147,9 +148,8 @@ describe('Chain', () => {
   it('counts frames whose chain time exceeds the frame interval', () => {
     const time = { now: 0, cost: 50 };
     const chain = new Chain(() => time.now);
-    chain.replace([{ transform: new AddLuma('slow', 0, false, time), enabled: true }]);
-    const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 5; index++) chain.apply(frame, clockAt(index));
+    chain.replace(allEnabled(new AddLuma('slow', 0, false, time)));
+    runFrames(chain, 0, 5);
     expect(chain.stats().framesOverDeadline).toBe(5);
     // Not heavy, so degrading cannot help: the chain reports the overrun instead of pretending.
     expect(chain.stats().degraded).toBe(false);
@@ -158,7 +158,7 @@ describe('Chain', () => {
   it('closes every transform once on close and refuses new specs after', () => {
     const chain = new Chain();
     const transform = new AddLuma('a', 1);
-    chain.replace([{ transform, enabled: true }]);
+    chain.replace(allEnabled(transform));
     chain.apply(new I420Frame(2, 2), clockAt(0));
     chain.close();
     chain.close();
@@ -170,9 +170,9 @@ describe('Chain', () => {
     const time = { now: 0 };
     const chain = new Chain(() => time.now);
     const scalable = new Scalable('toon-like', true, time, 30);
-    chain.replace([{ transform: scalable, enabled: true }]);
+    chain.replace(allEnabled(scalable));
     const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 0, 60);
     let stats = chain.stats();
     // 30 ms of 33.3 is over 60 %; at half resolution 7.5 ms is not, so frames need not be skipped.
     expect(stats.halfResolution).toBe(true);
@@ -182,7 +182,7 @@ describe('Chain', () => {
     expect(scalable.appliedAtHalf).toBeGreaterThan(40);
     // Cheap again: 4 ms at full resolution predicts well under half the interval.
     scalable.cost = 4;
-    for (let index = 60; index < 200; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 60, 200);
     stats = chain.stats();
     expect(stats.halfResolution).toBe(false);
     expect(stats.transforms[0]!.halfResolution).toBe(false);
@@ -195,10 +195,9 @@ describe('Chain', () => {
     const time = { now: 0 };
     const chain = new Chain(() => time.now);
     const scalable = new Scalable('toon-like', false, time, 30);
-    chain.replace([{ transform: scalable, enabled: true }]);
-    const frame = new I420Frame(2, 2);
+    chain.replace(allEnabled(scalable));
     // 7.5 ms at half resolution is under the 35 % recovery mark, but 30 ms at full would be over 60 %.
-    for (let index = 0; index < 300; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 0, 300);
     expect(chain.stats().halfResolution).toBe(true);
     expect(scalable.appliedAtHalf).toBeGreaterThan(280);
   });
@@ -208,17 +207,16 @@ describe('Chain', () => {
     const chain = new Chain(() => time.now);
     // Scaling down and up costs something too: this one is only twice as cheap at half resolution.
     const scalable = new Scalable('sketch-like', false, time, 30, 0.5);
-    chain.replace([{ transform: scalable, enabled: true }]);
-    const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    chain.replace(allEnabled(scalable));
+    runFrames(chain, 0, 60);
     expect(chain.stats().halfResolution).toBe(true);
     // 12 ms at full is 36 % of the interval: it fits. At half (6 ms), assuming the 4× saving would predict 24 ms and keep it there.
     scalable.cost = 12;
-    for (let index = 60; index < 200; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 60, 200);
     expect(chain.stats().halfResolution).toBe(false);
     // And it stays at full: 12 ms is under the 60 % mark.
     const atHalf = scalable.appliedAtHalf;
-    for (let index = 200; index < 300; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 200, 300);
     expect(scalable.appliedAtHalf).toBe(atHalf);
   });
 
@@ -228,10 +226,7 @@ describe('Chain', () => {
     const chain = new Chain(() => time.now);
     const scalable = new Scalable('toon-like', false, time, 40);
     const heavy = new AddLuma('lut-like', 0, true, time);
-    chain.replace([
-      { transform: scalable, enabled: true },
-      { transform: heavy, enabled: true },
-    ]);
+    chain.replace(allEnabled(scalable, heavy));
     const frame = new I420Frame(2, 2);
     let skippedWhenHalfStarted = -1;
     for (let index = 0; index < 120; index++) {
@@ -253,9 +248,8 @@ describe('Chain', () => {
     const chain = new Chain(() => time.now);
     const fixed = new Scalable('fixed', true, time, 30);
     fixed.resolution.choice = 'full';
-    chain.replace([{ transform: fixed, enabled: true }]);
-    const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    chain.replace(allEnabled(fixed));
+    runFrames(chain, 0, 60);
     const stats = chain.stats();
     expect(stats.halfResolution).toBe(false);
     expect(stats.degraded).toBe(true);
@@ -266,11 +260,11 @@ describe('Chain', () => {
   it('starts transforms swapped in while degraded at half resolution, so a parameter change does not flash full', () => {
     const time = { now: 0 };
     const chain = new Chain(() => time.now);
-    chain.replace([{ transform: new Scalable('before', false, time, 30), enabled: true }]);
+    chain.replace(allEnabled(new Scalable('before', false, time, 30)));
     const frame = new I420Frame(2, 2);
-    for (let index = 0; index < 60; index++) chain.apply(frame, clockAt(index));
+    runFrames(chain, 0, 60);
     const after = new Scalable('after', false, time, 30);
-    chain.replace([{ transform: after, enabled: true }]);
+    chain.replace(allEnabled(after));
     chain.apply(frame, clockAt(60));
     expect(after.appliedAtHalf).toBe(1);
     expect(chain.stats().transforms[0]).toMatchObject({ name: 'after', halfResolution: true });

@@ -1,20 +1,13 @@
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
-import { closeAfterTests, trackedSocket } from './helpers/test-lifecycle.js';
+import { createStream, waitFor, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
+import { serverForFile, trackedSocket } from './helpers/test-lifecycle.js';
 
-let server: RunningServer;
-const sockets: Socket[] = [];
-
-beforeAll(async () => {
-  server = await startServer();
-});
-
-afterAll(() => closeAfterTests({ server, sockets }));
+const session = serverForFile();
 
 function operatorConsole(): Socket {
-  return trackedSocket(sockets, `${server.url}/operator`, ADMIN_TOKEN);
+  return trackedSocket(session.sockets, `${session.server.url}/operator`, ADMIN_TOKEN);
 }
 
 interface ChainEvent {
@@ -25,7 +18,7 @@ interface ChainEvent {
 
 describe('/operator namespace', () => {
   it('broadcasts every change to all consoles of the stream, saying who made it', async () => {
-    const stream = await createStream(server.url);
+    const stream = await createStream(session.server.url);
     const first = operatorConsole();
     const second = operatorConsole();
     const seenBySecond: ChainEvent[] = [];
@@ -41,7 +34,7 @@ describe('/operator namespace', () => {
     expect(seenBySecond[0]!.chain.transforms[0]!.params.saturation).toBe(1.5);
 
     // A change through the HTTP API reaches the consoles too.
-    await fetch(`${server.url}/v1/streams/${stream.id}/transforms/0`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"params":{"saturation":0.5}}' });
+    await fetch(`${session.server.url}/v1/streams/${stream.id}/transforms/0`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"params":{"saturation":0.5}}' });
     await waitFor('HTTP change broadcast', () => seenBySecond[1]);
     expect(seenBySecond[1]!.changedBy).toMatch(/^http /);
 
@@ -50,7 +43,7 @@ describe('/operator namespace', () => {
   });
 
   it('answers refusals with an error code and a message naming the problem', async () => {
-    const stream = await createStream(server.url);
+    const stream = await createStream(session.server.url);
     const socket = operatorConsole();
     const ask = (event: string, message: unknown) => socket.timeout(5000).emitWithAck(event, message);
     expect(await ask('join', { streamId: 'nope' })).toEqual({ ok: false, error: { code: 'not_found', message: 'no stream with id "nope"' } });
@@ -63,7 +56,7 @@ describe('/operator namespace', () => {
     await ask('set-chain', { streamId: stream.id, spec: { transforms: [{ name: 'color' }] } });
     expect((await ask('patch-transform', { streamId: stream.id, index: 0, patch: {} })).error.code).toBe('invalid_request');
     expect((await ask('patch-transform', { streamId: stream.id, index: 'x' })).error.code).toBe('bad_request');
-    await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
+    await fetch(`${session.server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
     expect((await ask('set-chain', { streamId: stream.id, spec: { transforms: [] } })).error.code).toBe('stream_ended');
   });
 });

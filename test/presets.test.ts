@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
-import { closeAfterTests, trackedSocket } from './helpers/test-lifecycle.js';
+import { createStream, startServer, waitFor, adminFetch as fetch, ADMIN_TOKEN } from './helpers/livefx-process.js';
+import { serverForFile, trackedSocket } from './helpers/test-lifecycle.js';
 import { LivefxDatabase, MigrationError } from '../core/database.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 
@@ -20,23 +20,16 @@ interface ErrorBody {
   error: { code: string; message: string };
 }
 
-let server: RunningServer;
-const sockets: Socket[] = [];
+const session = serverForFile();
 
-beforeAll(async () => {
-  server = await startServer();
-});
-
-afterAll(() => closeAfterTests({ server, sockets }));
-
-function operatorConsole(url = server.url): Socket {
-  return trackedSocket(sockets, `${url}/operator`, ADMIN_TOKEN);
+function operatorConsole(url = session.server.url): Socket {
+  return trackedSocket(session.sockets, `${url}/operator`, ADMIN_TOKEN);
 }
 
-const putPreset = (name: string, body: unknown, url = server.url) =>
+const putPreset = (name: string, body: unknown, url = session.server.url) =>
   fetch(`${url}/v1/presets/${encodeURIComponent(name)}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const applyOverHttp = (streamId: string, name: string) =>
-  fetch(`${server.url}/v1/streams/${streamId}/transforms/preset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+  fetch(`${session.server.url}/v1/streams/${streamId}/transforms/preset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
 const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
 describe('preset HTTP API', () => {
@@ -57,24 +50,24 @@ describe('preset HTTP API', () => {
 
     expect((await putPreset('Blocky look.v2', { transforms: [{ name: 'pixelate' }] })).status).toBe(201);
     expect((await putPreset('alpha_1', { transforms: [] })).status).toBe(201);
-    const list = await json<{ presets: PresetBody[] }>(await fetch(`${server.url}/v1/presets`));
+    const list = await json<{ presets: PresetBody[] }>(await fetch(`${session.server.url}/v1/presets`));
     const names = list.presets.map((preset) => preset.name);
     expect(names).toEqual([...names].sort());
     expect(names).toEqual(expect.arrayContaining(['warm', 'Blocky look.v2', 'alpha_1']));
     expect(list.presets.find((preset) => preset.name === 'warm')).toMatchObject({ spec: second.spec, createdAt: first.createdAt, updatedAt: second.updatedAt });
 
-    const one = await fetch(`${server.url}/v1/presets/${encodeURIComponent('Blocky look.v2')}`);
+    const one = await fetch(`${session.server.url}/v1/presets/${encodeURIComponent('Blocky look.v2')}`);
     expect(one.status).toBe(200);
     expect((await json<PresetBody>(one)).spec.transforms[0]).toEqual({ name: 'pixelate', enabled: true, params: { blockSize: 16 } });
 
     // Every preset change is logged with who made it.
-    await waitFor('the log line', () => (/"action":"replaced","name":"warm","by":"http [^"]+".*"msg":"preset replaced"/.test(server.output()) ? true : undefined), 3000);
+    await waitFor('the log line', () => (/"action":"replaced","name":"warm","by":"http [^"]+".*"msg":"preset replaced"/.test(session.server.output()) ? true : undefined), 3000);
 
-    expect((await fetch(`${server.url}/v1/presets/alpha_1`, { method: 'DELETE' })).status).toBe(200);
-    const gone = await fetch(`${server.url}/v1/presets/alpha_1`);
+    expect((await fetch(`${session.server.url}/v1/presets/alpha_1`, { method: 'DELETE' })).status).toBe(200);
+    const gone = await fetch(`${session.server.url}/v1/presets/alpha_1`);
     expect(gone.status).toBe(404);
     expect((await json<ErrorBody>(gone)).error.code).toBe('preset_not_found');
-    const again = await fetch(`${server.url}/v1/presets/alpha_1`, { method: 'DELETE' });
+    const again = await fetch(`${session.server.url}/v1/presets/alpha_1`, { method: 'DELETE' });
     expect(again.status).toBe(404);
     expect((await json<ErrorBody>(again)).error.code).toBe('preset_not_found');
   });
@@ -98,11 +91,11 @@ describe('preset HTTP API', () => {
       expect(error.code).toBe('invalid_chain');
       expect(error.message).toMatch(message);
     }
-    expect((await fetch(`${server.url}/v1/presets/refused`)).status).toBe(404);
+    expect((await fetch(`${session.server.url}/v1/presets/refused`)).status).toBe(404);
   });
 
   it('applies a preset to a stream like PUT /transforms: disclosure label, asset checks, stream errors', async () => {
-    const stream = await createStream(server.url);
+    const stream = await createStream(session.server.url);
     const operator = operatorConsole();
     const events: { chain: PresetBody['spec']; changedBy: string }[] = [];
     operator.on('chain', (event: { chain: PresetBody['spec']; changedBy: string }) => events.push(event));
@@ -114,7 +107,7 @@ describe('preset HTTP API', () => {
     const spec = await json<PresetBody['spec']>(applied);
     expect(spec.transforms.map((entry) => entry.name)).toEqual(['color', 'grain', 'label']);
     expect(spec.transforms[0]!.params.contrast).toBe(1.3);
-    expect(await json(await fetch(`${server.url}/v1/streams/${stream.id}/transforms`))).toEqual(spec);
+    expect(await json(await fetch(`${session.server.url}/v1/streams/${stream.id}/transforms`))).toEqual(spec);
     const event = await waitFor('chain broadcast', () => events[0]);
     expect(event.changedBy).toMatch(/^http .*preset "stylized"/);
     expect(event.chain).toEqual(spec);
@@ -128,13 +121,13 @@ describe('preset HTTP API', () => {
     expect(missingLut.status).toBe(400);
     expect((await json<ErrorBody>(missingLut)).error.code).toBe('lut_not_found');
     // The refused preset left the running chain alone.
-    expect(await json(await fetch(`${server.url}/v1/streams/${stream.id}/transforms`))).toEqual(spec);
+    expect(await json(await fetch(`${session.server.url}/v1/streams/${stream.id}/transforms`))).toEqual(spec);
 
-    const noName = await fetch(`${server.url}/v1/streams/${stream.id}/transforms/preset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const noName = await fetch(`${session.server.url}/v1/streams/${stream.id}/transforms/preset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(noName.status).toBe(400);
     expect((await json<ErrorBody>(noName)).error.message).toMatch(/^name:/);
     expect((await applyOverHttp('nostream', 'stylized')).status).toBe(404);
-    await fetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
+    await fetch(`${session.server.url}/v1/streams/${stream.id}`, { method: 'DELETE' });
     const ended = await applyOverHttp(stream.id, 'stylized');
     expect(ended.status).toBe(409);
     expect((await json<ErrorBody>(ended)).error.code).toBe('stream_ended');
@@ -143,7 +136,7 @@ describe('preset HTTP API', () => {
 
 describe('presets over the /operator socket', () => {
   it('saves, lists, applies and deletes, broadcasting every preset change to all consoles', async () => {
-    const stream = await createStream(server.url);
+    const stream = await createStream(session.server.url);
     const saver = operatorConsole();
     const watcher = operatorConsole(); // joined to no stream: presets are for every console
     const joined = operatorConsole();

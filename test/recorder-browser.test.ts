@@ -3,10 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goLive } from './helpers/browser-pages.js';
+import { goLiveInNewPage } from './helpers/browser-pages.js';
 import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { createStream, recordingInProgress, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 
 let server: RunningServer;
 let browser: Browser;
@@ -46,13 +46,8 @@ async function openViewer(url: string, name: string): Promise<Page> {
 describe('browser: a recorded session with chat and reactions', () => {
   it('records 30 s of a browser publisher: both media files play for the session length with video and Opus, and every chat, reaction, viewer and chain event is on the session clock', async () => {
     const stream = await createStream(server.url, 'recorded show');
-    const publisher = await browser.newPage();
-    publisher.on('pageerror', (error) => pageErrors.push(`publisher: ${error.message}`));
-    await goLive(publisher, `${server.url}${stream.urls.publish!}&source=pattern`);
-    const recording = await waitFor('the recording in progress', async () => {
-      const list = (await (await fetch(`${server.url}/v1/recordings?streamId=${stream.id}`)).json()) as { recordings: { id: string; state: string; startedAt: string }[] };
-      return list.recordings[0];
-    });
+    const publisher = await goLiveInNewPage(browser, `${server.url}${stream.urls.publish!}&source=pattern`, pageErrors);
+    const recording = await recordingInProgress(server.url, stream.id);
     expect(recording.state).toBe('recording');
     const startedMs = Date.parse(recording.startedAt);
     const sessionNow = (): number => (Date.now() - startedMs) / 1000;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAfterTests } from './helpers/test-lifecycle.js';
+import { playVideoInPage, recordJobStatuses } from './helpers/browser-pages.js';
 import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { ADMIN_TOKEN, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
@@ -30,19 +31,6 @@ const job = async (id: string): Promise<any> => (await api('GET', `/v1/video/hig
 const duration = (clip: { start: number; end: number }): number => clip.end - clip.start;
 const clock = (seconds: number): string => `${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
 
-/** Every distinct "status @ progress (stage)" the page showed, recorded in the page from its first paint on. */
-function recordStatuses(): void {
-  const seen: string[] = [];
-  (window as unknown as { seenStatuses: string[] }).seenStatuses = seen;
-  new MutationObserver(() => {
-    const status = document.querySelector('[data-testid="job-status"]')?.textContent;
-    const bar = document.querySelector<HTMLProgressElement>('[data-testid="job-progress"]');
-    const stage = document.querySelector('[data-testid="job-stage"]')?.textContent;
-    const entry = `${status} @ ${bar?.value}${stage ? ` (${stage})` : ''}`;
-    if (status && seen[seen.length - 1] !== entry) seen.push(entry);
-  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
-}
-
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'livefx-review-'));
   const [show] = await Promise.all([makeHighlightShow(scratch), (async () => (browser = await launchChromium()))()]);
@@ -57,7 +45,7 @@ beforeAll(async () => {
   expect(imported.status, JSON.stringify(recording)).toBe(201);
   page = await browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.addInitScript(recordStatuses);
+  await page.addInitScript(recordJobStatuses, { status: 'job-status', progress: 'job-progress', stage: 'job-stage' });
   // A job ahead in the queue (one at a time), so the reviewed one is still queued or running when the page opens.
   expect((await api('POST', '/v1/video/highlights', { recording_id: recording.id, k: 1 })).status).toBe(202);
   const posted = await api('POST', '/v1/video/highlights', { recording_id: recording.id });
@@ -109,15 +97,7 @@ describe('review page /review?job=<id>', () => {
   });
 
   it('plays a clip', async () => {
-    const state = await page.evaluate(async () => {
-      const video = document.querySelector<HTMLVideoElement>('[data-testid="clip"] [data-testid="clip-video"]')!;
-      video.muted = true;
-      await video.play();
-      const started = Date.now();
-      while (video.currentTime < 0.5 && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 100));
-      video.pause();
-      return { currentTime: video.currentTime, readyState: video.readyState, error: video.error?.message ?? null };
-    });
+    const state = await playVideoInPage(page, '[data-testid="clip"] [data-testid="clip-video"]', 0.5, 10_000);
     expect(state.error).toBeNull();
     expect(state.readyState).toBeGreaterThanOrEqual(2);
     expect(state.currentTime).toBeGreaterThanOrEqual(0.5);

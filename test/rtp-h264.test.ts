@@ -52,6 +52,15 @@ function feed(assembler: RtpFrameAssembler, deliveries: Delivery[]): Outcome {
   return feedAssembler(assembler, deliveries, indexOf);
 }
 
+/** Feeds `deliveries` to a new H.264 assembler and expects every access unit back, whole and in order, none lost. */
+function expectEveryFrameBack(deliveries: Delivery[], accessUnits: Buffer[][]): void {
+  const assembler = new RtpFrameAssembler('H264');
+  const outcome = feed(assembler, deliveries);
+  expect(outcome.indexes).toEqual(accessUnits.map((_, index) => index));
+  outcome.frames.forEach((frame, index) => expectSameNals(splitAnnexB(frame.data), withoutDelimiters(accessUnits[index]!)));
+  expect(assembler.framesLost).toBe(0);
+}
+
 function decode(annexB: Buffer): { checksums: string[]; errors: string } {
   return decodeChecksums('h264', annexB);
 }
@@ -343,11 +352,7 @@ describe('RtpFrameAssembler with H.264', () => {
     swap(3, 5); // inside the first keyframe
     const boundary = frames[0]!.length + frames[1]!.length; // first packet of frame 2
     swap(boundary - 1, boundary); // frame 1's marker packet arrives after frame 2's first packet
-    const assembler = new RtpFrameAssembler('H264');
-    const outcome = feed(assembler, deliveries);
-    expect(outcome.indexes).toEqual(high1080.map((_, index) => index));
-    outcome.frames.forEach((frame, index) => expectSameNals(splitAnnexB(frame.data), withoutDelimiters(high1080[index]!)));
-    expect(assembler.framesLost).toBe(0);
+    expectEveryFrameBack(deliveries, high1080);
   });
 
   it('ignores duplicated packets, also ones arriving after their frame was emitted', () => {
@@ -357,11 +362,7 @@ describe('RtpFrameAssembler with H.264', () => {
       if (index >= 10) copies.push(all[index - 10]!); // a stale copy of an older packet
       return copies;
     });
-    const assembler = new RtpFrameAssembler('H264');
-    const outcome = feed(assembler, deliveries);
-    expect(outcome.indexes).toEqual(baseline240.map((_, index) => index));
-    outcome.frames.forEach((frame, index) => expectSameNals(splitAnnexB(frame.data), withoutDelimiters(baseline240[index]!)));
-    expect(assembler.framesLost).toBe(0);
+    expectEveryFrameBack(deliveries, baseline240);
   });
 
   describe('after a loss, drops frames until the next keyframe', () => {

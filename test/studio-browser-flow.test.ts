@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './helpers/chromium.js';
 import { ADMIN_TOKEN, startServer, type RunningServer } from './helpers/livefx-process.js';
-import { openIsolatedPage } from './helpers/browser-pages.js';
+import { openIsolatedPage, playVideoInPage, recordJobStatuses, type PlayedVideo } from './helpers/browser-pages.js';
 import { adminApi, importStudioShows, type StudioRecording } from './studio-browser-fixture.js';
 
 let scratch: string;
@@ -16,18 +16,6 @@ let browser: Browser;
 let page: Page;
 let recordings: StudioRecording[];
 const pageErrors: string[] = [];
-
-/** Every distinct "status @ progress" the render card showed, recorded in the page from its first paint on. */
-function recordRenderStatuses(): void {
-  const seen: string[] = [];
-  (window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses = seen;
-  new MutationObserver(() => {
-    const status = document.querySelector('[data-testid="studio-render-status"]')?.textContent;
-    const bar = document.querySelector<HTMLProgressElement>('[data-testid="studio-progress"]');
-    const entry = `${status} @ ${bar?.value}`;
-    if (status && seen[seen.length - 1] !== entry) seen.push(entry);
-  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
-}
 
 const storyboardOf = async (id: string): Promise<any> => {
   const answer = await adminApi(server.url, 'GET', `/v1/video/storyboards/${id}`);
@@ -44,38 +32,30 @@ async function saved(): Promise<void> {
 
 /** Renders at a quality from the page and waits until done; resolves to what the page showed on the way. */
 async function renderFromPage(button: 'studio-render-preview' | 'studio-render-final', timeoutMs: number): Promise<string[]> {
-  await page.evaluate(() => ((window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses.length = 0));
+  await page.evaluate(() => ((window as unknown as { seenStatuses: string[] }).seenStatuses.length = 0));
   await page.getByTestId(button).click();
   // The status still reads the last render's end until this one is shown (a button's change records it again): wait for this render's own end, after its `queued`.
   const lastSeen = (): Promise<string> =>
     page.evaluate(() => {
-      const seen = (window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses;
+      const seen = (window as unknown as { seenStatuses: string[] }).seenStatuses;
       return seen.some((entry) => entry.startsWith('queued @')) ? (seen.at(-1) ?? '') : '';
     });
   await expect.poll(lastSeen, { timeout: timeoutMs, interval: 250 }).toMatch(/^(done|failed|cancelled) @ /);
   expect(await page.getByTestId('studio-render-error').isVisible(), (await page.getByTestId('studio-render-error').textContent()) ?? '').toBe(false);
   expect(await page.getByTestId('studio-render-status').textContent()).toBe('done');
-  return page.evaluate(() => [...(window as unknown as { seenRenderStatuses: string[] }).seenRenderStatuses]);
+  return page.evaluate(() => [...(window as unknown as { seenStatuses: string[] }).seenStatuses]);
 }
 
 /** Plays the page's video muted until its clock passes 1 s; resolves to its picture size and clock. */
-async function playVideo(): Promise<{ width: number; height: number; currentTime: number; error: string | null }> {
-  return page.evaluate(async () => {
-    const video = document.querySelector<HTMLVideoElement>('[data-testid="studio-video"]')!;
-    video.muted = true;
-    await video.play();
-    const started = Date.now();
-    while (video.currentTime < 1 && Date.now() - started < 15_000) await new Promise((resolve) => setTimeout(resolve, 100));
-    video.pause();
-    return { width: video.videoWidth, height: video.videoHeight, currentTime: video.currentTime, error: video.error ? `${video.error.code} ${video.error.message}` : null };
-  });
+function playVideo(): Promise<PlayedVideo> {
+  return playVideoInPage(page, '[data-testid="studio-video"]', 1, 15_000);
 }
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'livefx-studio-flow-'));
   [server, browser] = await Promise.all([startServer({ LIVEFX_LOG_LEVEL: 'warn' }), launchChromium()]);
   recordings = await importStudioShows(server.url, scratch);
-  page = await openIsolatedPage(browser, server.url, `/studio?token=${ADMIN_TOKEN}`, pageErrors, { viewport: { width: 1400, height: 1000 }, beforeLoad: (opening) => void opening.addInitScript(recordRenderStatuses) });
+  page = await openIsolatedPage(browser, server.url, `/studio?token=${ADMIN_TOKEN}`, pageErrors, { viewport: { width: 1400, height: 1000 }, beforeLoad: (opening) => void opening.addInitScript(recordJobStatuses, { status: 'studio-render-status', progress: 'studio-progress' }) });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,38 +1,33 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAfterTests } from './helpers/test-lifecycle.js';
-import { makeSpeech, normaliseWords, type SpeechFixture } from './helpers/asr-speech.js';
+import { closeAfterTests, speechFolder } from './helpers/test-lifecycle.js';
+import { normaliseWords } from './helpers/asr-speech.js';
 import { launchChromium } from './helpers/chromium.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
-import { goLive } from './helpers/browser-pages.js';
+import { createStream, recordingInProgress, startServer, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { goLiveInNewPage } from './helpers/browser-pages.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'There were twenty three people in the room.', 'Please bring your notes and a pen.'];
 /** Words the captions must show (the digits are how the layout writes "twenty three"). */
 const EXPECTED = ['meeting', 'starts', 'tomorrow', 'people', 'room', 'bring', 'notes'];
 
-let dir: string;
-let speech: SpeechFixture;
+const fixture = speechFolder('livefx-subtitles-browser-', SENTENCES, { leadSilenceMs: 1000, gapMs: 1500 });
 let server: RunningServer;
 let browser: Browser;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'livefx-subtitles-browser-'));
-  speech = await makeSpeech(dir, 'speech', SENTENCES, { leadSilenceMs: 1000, gapMs: 1500 });
   // Chromium plays the file as the microphone, in a loop.
-  const wav = path.join(dir, 'microphone.wav');
-  const converted = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', '-i', speech.file, '-ar', '48000', '-ac', '1', '-c:a', 'pcm_s16le', wav]);
+  const wav = path.join(fixture.dir, 'microphone.wav');
+  const converted = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', '-i', fixture.speech.file, '-ar', '48000', '-ac', '1', '-c:a', 'pcm_s16le', wav]);
   expect(converted.status, converted.stderr.toString()).toBe(0);
   server = await startServer({ LIVEFX_MEDIA_TIMEOUT_S: '3' });
   browser = await launchChromium([`--use-file-for-fake-audio-capture=${wav}`]);
 });
 
-afterAll(() => closeAfterTests({ browser, server, scratch: dir }));
+afterAll(() => closeAfterTests({ browser, server }));
 
 interface CaptionAreaStats {
   /** Share of the caption area's pixels that are dark (the caption box) and bright (its text). */
@@ -77,13 +72,8 @@ function percentile(values: number[], share: number): number {
 describe('browser: live subtitles', () => {
   it('captions a Chromium publisher\'s speech: burned into the video, shown (and toggled) on the watch page, and kept as the recording\'s transcript', async () => {
     const stream = await createStream(server.url, 'captioned talk');
-    const publisher = await browser.newPage();
-    publisher.on('pageerror', (error) => pageErrors.push(`publisher: ${error.message}`));
-    await goLive(publisher, `${server.url}${stream.urls.publish!}&source=camera`);
-    const recording = await waitFor('the recording in progress', async () => {
-      const list = (await (await fetch(`${server.url}/v1/recordings?streamId=${stream.id}`)).json()) as { recordings: { id: string; startedAt: string }[] };
-      return list.recordings[0];
-    });
+    const publisher = await goLiveInNewPage(browser, `${server.url}${stream.urls.publish!}&source=camera`, pageErrors);
+    const recording = await recordingInProgress(server.url, stream.id);
     const startedMs = Date.parse(recording.startedAt);
 
     const viewerContext = await browser.newContext();

@@ -1,22 +1,14 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HlsCaptionWriter } from '../server/pipeline/hls-caption-writer.js';
+import { scratchFolder } from './helpers/test-lifecycle.js';
 
-let dir: string;
-
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'livefx-hls-captions-'));
-});
-
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const scratch = scratchFolder('livefx-hls-captions-', 'test');
 
 describe('HLS captions rendition', () => {
   it('writes WebVTT segments on the video timeline, a sliding captions playlist and a master playlist', async () => {
-    const writer = new HlsCaptionWriter({ dir, segmentS: 1, listSize: 3, bandwidth: 2_628_000 });
+    const writer = new HlsCaptionWriter({ dir: scratch.path, segmentS: 1, listSize: 3, bandwidth: 2_628_000 });
     const origin = Date.now() + 60_000;
     writer.setOrigin(origin);
     writer.cue({ id: 0, lines: ['The meeting starts', 'at 7:30'], startMs: origin + 1200, endMs: origin + 2500, final: true });
@@ -24,30 +16,30 @@ describe('HLS captions rendition', () => {
     writer.cue({ id: 1, lines: [], startMs: 0, endMs: 0, final: false });
     // Segment 1 (1–2 s) is written 2.5 s after it ended.
     writer.tick(origin + 4500);
-    expect((await readdir(dir)).sort()).toEqual(['captions.m3u8', expect.stringMatching(/^captions-\d+\.vtt$/), expect.stringMatching(/^captions-\d+\.vtt$/), 'master.m3u8'].sort());
-    const playlist = await readFile(path.join(dir, 'captions.m3u8'), 'utf8');
+    expect((await readdir(scratch.path)).sort()).toEqual(['captions.m3u8', expect.stringMatching(/^captions-\d+\.vtt$/), expect.stringMatching(/^captions-\d+\.vtt$/), 'master.m3u8'].sort());
+    const playlist = await readFile(path.join(scratch.path, 'captions.m3u8'), 'utf8');
     const names = [...playlist.matchAll(/^(captions-(\d+)\.vtt)$/gm)];
     expect(names).toHaveLength(2);
     expect(Number(names[1]![2])).toBe(Number(names[0]![2]) + 1);
     expect(playlist).toMatch(/#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:\d+\n#EXTINF:1\.000,\ncaptions-/);
-    const first = await readFile(path.join(dir, names[0]![1]!), 'utf8');
-    const second = await readFile(path.join(dir, names[1]![1]!), 'utf8');
+    const first = await readFile(path.join(scratch.path, names[0]![1]!), 'utf8');
+    const second = await readFile(path.join(scratch.path, names[1]![1]!), 'utf8');
     expect(first).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n\n');
     expect(second).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n\n00:00:01.200 --> 00:00:02.500\nThe meeting starts\nat 7:30\n');
-    const master = await readFile(path.join(dir, 'master.m3u8'), 'utf8');
+    const master = await readFile(path.join(scratch.path, 'master.m3u8'), 'utf8');
     expect(master).toBe(
       '#EXTM3U\n#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="captions.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=2628000,SUBTITLES="captions"\nindex.m3u8\n',
     );
 
     // The window slides: old segments leave the playlist and, a little later, the disk.
     writer.tick(origin + 12_400);
-    const later = await readFile(path.join(dir, 'captions.m3u8'), 'utf8');
+    const later = await readFile(path.join(scratch.path, 'captions.m3u8'), 'utf8');
     expect([...later.matchAll(/^captions-\d+\.vtt$/gm)]).toHaveLength(3);
-    expect((await readdir(dir)).filter((name) => name.endsWith('.vtt'))).toHaveLength(5);
+    expect((await readdir(scratch.path)).filter((name) => name.endsWith('.vtt'))).toHaveLength(5);
 
     // Captions switched off: the rendition is withdrawn, so players fall back to index.m3u8.
     writer.close(true);
     writer.close(true);
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(scratch.path)).toEqual([]);
   });
 });

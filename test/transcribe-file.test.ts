@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture } from './helpers/asr-speech.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { normaliseWords, wordErrorRate } from './helpers/asr-speech.js';
+import { speechFolder } from './helpers/test-lifecycle.js';
 import { CommandEngine } from '../transforms/subtitles/engines/command/command-engine.js';
 import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import { transcribeFile, UnreadableMediaError } from '../transforms/subtitles/transcribe-file.js';
@@ -18,26 +18,19 @@ function parseTimestamp(text: string): number {
 }
 
 describe('transcribeFile', () => {
-  let dir: string;
-  let speech: SpeechFixture;
+  const fixture = speechFolder('livefx-transcribe-', SENTENCES, { leadSilenceMs: 800, gapMs: 1200 });
   let video: string;
   let transcript: Transcript;
   const progress: number[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'livefx-transcribe-'));
-    speech = await makeSpeech(dir, 'speech', SENTENCES, { leadSilenceMs: 800, gapMs: 1200 });
     // A video file with Opus audio at 48 kHz stereo: ffmpeg must decode, downmix and resample it.
-    video = path.join(dir, 'talk.mkv');
+    video = path.join(fixture.dir, 'talk.mkv');
     await runFfmpeg([
-      '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${(speech.durationMs / 1000).toFixed(2)}`,
-      '-i', speech.file, '-ac', '2', '-ar', '48000', '-c:a', 'libopus', '-b:a', '64k', '-c:v', 'libx264', '-preset', 'ultrafast', '-shortest', video,
+      '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${(fixture.speech.durationMs / 1000).toFixed(2)}`,
+      '-i', fixture.speech.file, '-ac', '2', '-ar', '48000', '-c:a', 'libopus', '-b:a', '64k', '-c:v', 'libx264', '-preset', 'ultrafast', '-shortest', video,
     ]);
     transcript = await transcribeFile(video, { engine: new PocketSphinxEngine(), onProgress: (fraction) => progress.push(fraction) });
-  });
-
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('transcribes the speech in a video file, with progress from 0 to 1', () => {
@@ -45,7 +38,7 @@ describe('transcribeFile', () => {
     const words = transcript.words.map((word) => word.word);
     // Measured: 13.6 % (3 of 22: "and a pen" → "in japan" after Opus at 64 kbit/s; 4.5 % from the WAV).
     expect(wordErrorRate(reference, words)).toBeLessThanOrEqual(0.2);
-    expect(transcript.durationMs).toBeGreaterThan(speech.durationMs - 100);
+    expect(transcript.durationMs).toBeGreaterThan(fixture.speech.durationMs - 100);
     expect(progress.length).toBeGreaterThan(5);
     expect(progress[progress.length - 1]).toBe(1);
     for (let index = 1; index < progress.length; index++) expect(progress[index]!).toBeGreaterThan(progress[index - 1]!);
@@ -63,7 +56,7 @@ describe('transcribeFile', () => {
     for (const cue of cues) {
       expect(cue.endMs).toBeGreaterThan(cue.startMs);
       // Each cue begins inside a spoken sentence.
-      expect(speech.sentences.some((sentence) => cue.startMs >= sentence.startMs - 150 && cue.startMs <= sentence.endMs)).toBe(true);
+      expect(fixture.speech.sentences.some((sentence) => cue.startMs >= sentence.startMs - 150 && cue.startMs <= sentence.endMs)).toBe(true);
       for (const line of cue.text.split('\n')) expect(line.length).toBeLessThanOrEqual(42);
     }
     const text = cues.map((cue) => cue.text).join(' ');
@@ -79,7 +72,7 @@ describe('transcribeFile', () => {
     expect(json.engine.name).toBe('pocketsphinx');
     expect(json.words.length).toBeGreaterThan(15);
     for (const word of json.words) {
-      expect(speech.sentences.some((sentence) => word.startMs >= sentence.startMs - 150 && word.endMs <= sentence.endMs + 150)).toBe(true);
+      expect(fixture.speech.sentences.some((sentence) => word.startMs >= sentence.startMs - 150 && word.endMs <= sentence.endMs + 150)).toBe(true);
     }
     const lines = formatTranscript(transcript, 'txt').trim().split('\n');
     expect(lines).toHaveLength(SENTENCES.length);
@@ -93,7 +86,7 @@ describe('transcribeFile', () => {
       args: [fileURLToPath(new URL('./fixtures/fake-asr-engine.mjs', import.meta.url))],
       env: { FAKE_ASR_SCRIPT: JSON.stringify(script) },
     });
-    const result = await transcribeFile(speech.file, { engine });
+    const result = await transcribeFile(fixture.speech.file, { engine });
     expect(result.words).toEqual([
       { word: 'scripted', startMs: 1000, endMs: 1500 },
       { word: 'words', startMs: 1600, endMs: 2000 },
@@ -102,12 +95,12 @@ describe('transcribeFile', () => {
   });
 
   it('names the file and ffmpeg\'s reason when it cannot be read', async () => {
-    const missing = path.join(dir, 'no-such-file.mp4');
+    const missing = path.join(fixture.dir, 'no-such-file.mp4');
     const error = await transcribeFile(missing, { engine: new PocketSphinxEngine() }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UnreadableMediaError);
     expect((error as Error).message).toContain(missing);
     expect((error as Error).message).toMatch(/No such file or directory/);
-    const garbage = path.join(dir, 'garbage.mp3');
+    const garbage = path.join(fixture.dir, 'garbage.mp3');
     await writeFile(garbage, Buffer.from('this is not an mp3 file at all, just text'.repeat(50)));
     const garbled = await transcribeFile(garbage, { engine: new PocketSphinxEngine() }).catch((caught: unknown) => caught);
     expect(garbled).toBeInstanceOf(UnreadableMediaError);
@@ -118,16 +111,16 @@ describe('transcribeFile', () => {
   });
 
   it('says which program could not start when ffprobe or ffmpeg is missing (not a file the user must fix)', async () => {
-    const missingProbe = await transcribeFile(speech.file, { engine: new PocketSphinxEngine(), ffprobe: '/nonexistent/ffprobe' }).catch((caught: unknown) => caught);
+    const missingProbe = await transcribeFile(fixture.speech.file, { engine: new PocketSphinxEngine(), ffprobe: '/nonexistent/ffprobe' }).catch((caught: unknown) => caught);
     expect(missingProbe).not.toBeInstanceOf(UnreadableMediaError);
     expect((missingProbe as Error).message).toMatch(/^cannot run \/nonexistent\/ffprobe: /);
-    const missingDecoder = await transcribeFile(speech.file, { engine: new PocketSphinxEngine(), ffmpeg: '/nonexistent/ffmpeg' }).catch((caught: unknown) => caught);
+    const missingDecoder = await transcribeFile(fixture.speech.file, { engine: new PocketSphinxEngine(), ffmpeg: '/nonexistent/ffmpeg' }).catch((caught: unknown) => caught);
     expect(missingDecoder).not.toBeInstanceOf(UnreadableMediaError);
     expect((missingDecoder as Error).message).toMatch(/cannot run ffmpeg: could not start ffmpeg for the decoder \(\/nonexistent\/ffmpeg\)/);
   });
 
   it('refuses a file without an audio stream', async () => {
-    const silentVideo = path.join(dir, 'no-audio.mp4');
+    const silentVideo = path.join(fixture.dir, 'no-audio.mp4');
     await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', silentVideo]);
     await expect(transcribeFile(silentVideo, { engine: new PocketSphinxEngine() })).rejects.toThrow(/no-audio\.mp4: it has no audio stream/);
   });

@@ -1,4 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { BlockAccumulator } from '../../core/media/block-accumulator.js';
 import { MatroskaLiveWriter } from '../../core/media/matroska-live-writer.js';
 import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
 import { SupervisedProcess, type ProcessCrash } from '../../core/process/supervised-process.js';
@@ -32,12 +33,11 @@ export class OpusPcmDecoder {
   private originMs: number | undefined;
   private decodedSamples = 0;
   private readonly chunk: Int16Array;
-  private readonly chunkBytes: Uint8Array;
-  private filled = 0;
+  private readonly pcm: BlockAccumulator<Uint8Array>;
 
   constructor(private readonly options: OpusPcmDecoderOptions) {
     this.chunk = new Int16Array(options.chunkSamples);
-    this.chunkBytes = new Uint8Array(this.chunk.buffer);
+    this.pcm = new BlockAccumulator(new Uint8Array(this.chunk.buffer), () => this.onChunk());
     this.process = new SupervisedProcess({ role: options.role, command: options.ffmpegPath, args: () => this.args(), initialBackoffMs: 100, maxBackoffMs: options.restartBackoffMaxMs });
     this.process.on('start', (child, restart) => this.onStart(child, restart));
     this.process.on('crash', (crash) => options.onCrash(crash));
@@ -78,24 +78,14 @@ export class OpusPcmDecoder {
     this.writer = undefined;
     this.originMs = undefined;
     this.decodedSamples = 0;
-    this.filled = 0;
+    this.pcm.reset();
     this.options.onStart?.(restart);
-    child.stdout.on('data', (data: Buffer) => this.onPcm(data));
+    child.stdout.on('data', (data: Buffer) => this.pcm.write(data));
   }
 
-  private onPcm(data: Buffer): void {
-    let offset = 0;
-    while (offset < data.length) {
-      const take = Math.min(this.chunkBytes.length - this.filled, data.length - offset);
-      this.chunkBytes.set(data.subarray(offset, offset + take), this.filled);
-      this.filled += take;
-      offset += take;
-      if (this.filled === this.chunkBytes.length) {
-        this.filled = 0;
-        const startMs = this.originMs! + (this.decodedSamples * 1000) / this.options.sampleRate;
-        this.decodedSamples += this.chunk.length;
-        this.options.onChunk(this.chunk, startMs);
-      }
-    }
+  private onChunk(): void {
+    const startMs = this.originMs! + (this.decodedSamples * 1000) / this.options.sampleRate;
+    this.decodedSamples += this.chunk.length;
+    this.options.onChunk(this.chunk, startMs);
   }
 }

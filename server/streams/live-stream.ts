@@ -405,13 +405,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onVideoFrame(frame: AssembledFrame): void {
     this.metrics.framesIn.inc();
-    for (const tap of this.taps) {
-      try {
-        tap.originalVideo(frame);
-      } catch (error) {
-        this.tapFailed(error);
-      }
-    }
+    this.feedTaps('originalVideo', frame);
     if (!this.pipeline) {
       if (!frame.keyframe) return;
       this.startPipeline(frame);
@@ -431,19 +425,19 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     for (const subscriber of this.subscribers.values()) subscriber.sendAudio(packet);
     if (packet.length <= 12) return;
     const payload = rtpPayload(packet);
-    for (const tap of this.taps) {
-      try {
-        tap.originalAudio(payload, arrivalMs);
-      } catch (error) {
-        this.tapFailed(error);
-      }
-    }
+    this.feedTaps('originalAudio', payload, arrivalMs);
     if (this.pipeline) this.pipeline.pushAudio(payload, arrivalMs);
   }
 
-  /** A tap that throws is reported; the stream goes on (and no closure is made per frame to catch it). */
-  private tapFailed(error: unknown): void {
-    this.log.error({ err: error, streamId: this.id }, 'media tap failed');
+  /** Hands media to every tap; a tap that throws is reported and the stream goes on (no closure or array is made per frame). */
+  private feedTaps<Kind extends keyof LiveMediaTap>(kind: Kind, media: Parameters<LiveMediaTap[Kind]>[0], arrivalMs?: number): void {
+    for (const tap of this.taps) {
+      try {
+        (tap[kind] as (this: LiveMediaTap, media: unknown, arrivalMs: number | undefined) => void).call(tap, media, arrivalMs);
+      } catch (error) {
+        this.log.error({ err: error, streamId: this.id }, 'media tap failed');
+      }
+    }
   }
 
   private startPipeline(first: AssembledFrame): void {
@@ -501,13 +495,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
 
   private onEncoded(unit: EncodedAccessUnit): void {
     this.metrics.framesOut.inc();
-    for (const tap of this.taps) {
-      try {
-        tap.transformedVideo(unit);
-      } catch (error) {
-        this.tapFailed(error);
-      }
-    }
+    this.feedTaps('transformedVideo', unit);
     if (this.subscribers.size === this.originalSubscribers.size) return;
     this.packetizer.packetizeAvcc(unit.data, (payload, marker) => {
       this.outputSequence = (this.outputSequence + 1) & 0xffff;

@@ -33,3 +33,57 @@ export async function goLive(page: Page, url: string): Promise<void> {
   await page.getByTestId('go-live').click();
   await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
 }
+
+/** A new page of `browser` that goes live at `url` (as goLive does); its uncaught errors are collected into `pageErrors` as the publisher's. */
+export async function goLiveInNewPage(browser: Browser, url: string, pageErrors: string[]): Promise<Page> {
+  const publisher = await browser.newPage();
+  publisher.on('pageerror', (error) => pageErrors.push(`publisher: ${error.message}`));
+  await goLive(publisher, url);
+  return publisher;
+}
+
+/** Test ids of a job's status text, progress bar and, where the page shows one, its stage. */
+export interface JobStatusIds {
+  status: string;
+  progress: string;
+  stage?: string;
+}
+
+/**
+ * An init script (`page.addInitScript(recordJobStatuses, ids)`): every distinct "status @ progress (stage)"
+ * the page shows goes into `window.seenStatuses`, from its first paint on. It runs in the page, so it uses nothing from here.
+ */
+export function recordJobStatuses(ids: JobStatusIds): void {
+  const seen: string[] = [];
+  (window as unknown as { seenStatuses: string[] }).seenStatuses = seen;
+  const text = (id: string | undefined): string | null | undefined => (id === undefined ? undefined : document.querySelector(`[data-testid="${id}"]`)?.textContent);
+  new MutationObserver(() => {
+    const status = text(ids.status);
+    const bar = document.querySelector<HTMLProgressElement>(`[data-testid="${ids.progress}"]`);
+    const stage = text(ids.stage);
+    const entry = `${status} @ ${bar?.value}${stage ? ` (${stage})` : ''}`;
+    if (status && seen[seen.length - 1] !== entry) seen.push(entry);
+  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+
+/** Where a played video got: its position, ready state, picture size and error ("code message"), if any. */
+export interface PlayedVideo {
+  currentTime: number;
+  readyState: number;
+  width: number;
+  height: number;
+  error: string | null;
+}
+
+/** Plays the page's video at `selector` (muted) until it is `seconds` in or `timeoutMs` passed, pauses it and reports where it got. */
+export function playVideoInPage(page: Page, selector: string, seconds: number, timeoutMs: number): Promise<PlayedVideo> {
+  return page.evaluate(async ({ selector, seconds, timeoutMs }) => {
+    const video = document.querySelector<HTMLVideoElement>(selector)!;
+    video.muted = true;
+    await video.play();
+    const started = Date.now();
+    while (video.currentTime < seconds && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 100));
+    video.pause();
+    return { currentTime: video.currentTime, readyState: video.readyState, width: video.videoWidth, height: video.videoHeight, error: video.error ? `${video.error.code} ${video.error.message}` : null };
+  }, { selector, seconds, timeoutMs });
+}

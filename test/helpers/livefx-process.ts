@@ -135,6 +135,14 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }
 
+/** A stream's recording once it has started, as the admin's GET /v1/recordings?streamId= lists it. */
+export async function recordingInProgress(url: string, streamId: string): Promise<{ id: string; state: string; startedAt: string }> {
+  return waitFor('the recording in progress', async () => {
+    const list = (await (await adminFetch(`${url}/v1/recordings?streamId=${streamId}`)).json()) as { recordings: { id: string; state: string; startedAt: string }[] };
+    return list.recordings[0];
+  });
+}
+
 /** Whether a process with this id exists (signal 0 checks without sending anything). */
 export function isAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;

@@ -1,4 +1,5 @@
 import type { AsrResult, AsrWord } from '../../asr-engine.js';
+import { BlockAccumulator } from '../../../../core/media/block-accumulator.js';
 import { EnergyGate, type EnergyGateOptions } from '../../energy-gate.js';
 import { POCKETSPHINX_SAMPLE_RATE, PocketSphinxDecoder, type PocketSphinxDecoderOptions } from './pocketsphinx-library.js';
 
@@ -49,8 +50,7 @@ const SAMPLES_PER_MS = POCKETSPHINX_SAMPLE_RATE / 1000;
 export class PocketSphinxRecognizer {
   private readonly decoder: PocketSphinxDecoder;
   private readonly gate: EnergyGate | undefined;
-  private readonly block = new Int16Array(BLOCK_MS * SAMPLES_PER_MS);
-  private blockFill = 0;
+  private readonly blocks = new BlockAccumulator(new Int16Array(BLOCK_MS * SAMPLES_PER_MS), (block) => this.processBlock(block));
   private readonly preRoll: Int16Array[];
   private preRollCount = 0;
   private readonly partialIntervalSamples: number;
@@ -82,14 +82,14 @@ export class PocketSphinxRecognizer {
     this.gate = options.gate === false ? undefined : new EnergyGate(options.gate ?? {});
     this.hangoverSamples = (options.hangoverMs ?? 2000) * SAMPLES_PER_MS;
     this.warmUpSamples = (options.warmUpMs ?? 2000) * SAMPLES_PER_MS;
-    this.preRoll = Array.from({ length: Math.ceil((options.preRollMs ?? 500) / BLOCK_MS) }, () => new Int16Array(this.block.length));
+    this.preRoll = Array.from({ length: Math.ceil((options.preRollMs ?? 500) / BLOCK_MS) }, () => new Int16Array(this.blocks.block.length));
     this.partialIntervalSamples = (options.partialIntervalMs ?? 500) * SAMPLES_PER_MS;
     this.maxUtteranceSamples = (options.maxUtteranceMs ?? 15_000) * SAMPLES_PER_MS;
   }
 
   get stats(): RecognizerStats {
     return {
-      audioMs: (this.streamSamples + this.blockFill) / SAMPLES_PER_MS,
+      audioMs: (this.streamSamples + this.blocks.filled) / SAMPLES_PER_MS,
       decodedAudioMs: this.decodedSamples / SAMPLES_PER_MS,
       decoderMs: Math.round(this.decoderMs),
       utterances: this.utterances,
@@ -98,27 +98,17 @@ export class PocketSphinxRecognizer {
 
   /** 16 kHz mono PCM. */
   write(samples: Int16Array): void {
-    let offset = 0;
-    while (offset < samples.length) {
-      const take = Math.min(this.block.length - this.blockFill, samples.length - offset);
-      this.block.set(samples.subarray(offset, offset + take), this.blockFill);
-      this.blockFill += take;
-      offset += take;
-      if (this.blockFill === this.block.length) {
-        this.processBlock(this.block);
-        this.blockFill = 0;
-      }
-    }
+    this.blocks.write(samples);
   }
 
   /** The end of the audio: decodes what is left and emits the last final. */
   finish(): void {
-    if (this.blockFill > 0) {
-      const rest = this.block.subarray(0, this.blockFill);
+    if (this.blocks.filled > 0) {
+      const rest = this.blocks.block.subarray(0, this.blocks.filled);
       if (!this.inUtterance && this.gate?.test(rest, POCKETSPHINX_SAMPLE_RATE) !== false) this.startUtterance();
       if (this.inUtterance) this.feed(rest);
-      this.streamSamples += this.blockFill;
-      this.blockFill = 0;
+      this.streamSamples += this.blocks.filled;
+      this.blocks.reset();
     }
     if (this.inUtterance) this.endUtterance(true);
   }
@@ -127,8 +117,8 @@ export class PocketSphinxRecognizer {
   cancel(): void {
     if (this.inUtterance) this.endUtterance(false);
     // The dropped samples still count, so later times stay measured from the stream's first sample.
-    this.streamSamples += this.blockFill;
-    this.blockFill = 0;
+    this.streamSamples += this.blocks.filled;
+    this.blocks.reset();
     this.preRollCount = 0;
   }
 
@@ -185,7 +175,7 @@ export class PocketSphinxRecognizer {
     this.lastPartialText = '';
     const kept = this.preRoll.slice(this.preRoll.length - this.preRollCount);
     this.preRollCount = 0;
-    this.utteranceStartSample = this.streamSamples - kept.length * this.block.length;
+    this.utteranceStartSample = this.streamSamples - kept.length * this.blocks.block.length;
     this.utteranceDecodedStart = this.decodedSamples;
     for (const block of kept) this.feed(block);
   }
@@ -224,7 +214,7 @@ export class PocketSphinxRecognizer {
    */
   private heard(words: AsrWord[]): AsrWord[] {
     if (!this.gate) return words;
-    const limitMs = (this.lastVoicedSample + this.block.length) / SAMPLES_PER_MS + WORD_ONSET_SLACK_MS;
+    const limitMs = (this.lastVoicedSample + this.blocks.block.length) / SAMPLES_PER_MS + WORD_ONSET_SLACK_MS;
     return words.filter((word) => word.startMs <= limitMs);
   }
 
