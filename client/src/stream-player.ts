@@ -1,6 +1,6 @@
 import { BurnInReader } from './burn-in-reader.js';
 import { LiveSocket, StreamAccessError, type StreamState, type StreamView } from './live-socket.js';
-import { readSetting, writeSetting } from './page-elements.js';
+import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
 import { withPageToken } from './page-token.js';
@@ -16,9 +16,9 @@ export interface StreamPlayerElements {
   unmute: HTMLButtonElement;
   ended: HTMLElement;
   error: HTMLElement;
-  mode?: HTMLElement;
-  latency?: HTMLElement;
-  state?: HTMLElement;
+  mode?: HTMLElement | undefined;
+  latency?: HTMLElement | undefined;
+  state?: HTMLElement | undefined;
 }
 
 export interface StreamPlayerOptions {
@@ -27,9 +27,9 @@ export interface StreamPlayerOptions {
   /** Play HLS from the start (`&mode=hls`); otherwise WebRTC, falling back to HLS. */
   hlsOnly: boolean;
   /** The stream as the server described it on subscribing (its title, for the page). */
-  onStream?: (stream: StreamView) => void;
+  onStream?: ((stream: StreamView) => void) | undefined;
   /** The stream ended (the player has stopped). */
-  onEnded?: () => void;
+  onEnded?: (() => void) | undefined;
 }
 
 interface CaptionMessage {
@@ -76,6 +76,32 @@ export class StreamPlayer {
   private readonly streamId: string;
   private readonly elements: StreamPlayerElements;
 
+  /**
+   * The player of a page laid out with the player's test ids (watch, embed): the stream and mode
+   * from the page's URL (`?stream=`, `&mode=hls`), exposed as window.livefxViewer.
+   */
+  static inPage(callbacks: Pick<StreamPlayerOptions, 'onStream' | 'onEnded'> = {}): StreamPlayer {
+    const optional = (testId: string): HTMLElement | undefined => document.querySelector<HTMLElement>(`[data-testid="${testId}"]`) ?? undefined;
+    const player = new StreamPlayer({
+      ...callbacks,
+      streamId: queryParam('stream') ?? '',
+      hlsOnly: queryParam('mode') === 'hls',
+      elements: {
+        video: byTestId<HTMLVideoElement>('player'),
+        captions: byTestId('captions'),
+        captionsToggle: byTestId<HTMLButtonElement>('captions-toggle'),
+        unmute: byTestId<HTMLButtonElement>('unmute'),
+        ended: byTestId('ended'),
+        error: byTestId('error'),
+        mode: optional('mode'),
+        latency: optional('latency'),
+        state: optional('state'),
+      },
+    });
+    (window as unknown as { livefxViewer: StreamPlayer['viewer'] }).livefxViewer = player.viewer;
+    return player;
+  }
+
   constructor(private readonly options: StreamPlayerOptions) {
     this.streamId = options.streamId;
     this.elements = options.elements;
@@ -89,6 +115,10 @@ export class StreamPlayer {
 
   /** Connects, then plays; a refusal or an unreachable server is shown in the page. */
   async start(): Promise<void> {
+    if (!this.streamId) {
+      this.showError('This page needs ?stream=<id>.');
+      return;
+    }
     const { unmute, video, captionsToggle } = this.elements;
     unmute.addEventListener('click', () => {
       video.muted = !video.muted;
