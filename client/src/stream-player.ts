@@ -70,6 +70,7 @@ export class StreamPlayer {
   private hls: { destroy(): void } | undefined;
   private firstFrameTimer: number | undefined;
   private reader: BurnInReader | undefined;
+  private closed = false;
   private shownCaptionId = -1;
   private captionText = '';
   private captionTimer: number | undefined;
@@ -99,6 +100,7 @@ export class StreamPlayer {
       },
     });
     (window as unknown as { livefxViewer: StreamPlayer['viewer'] }).livefxViewer = player.viewer;
+    window.addEventListener('pagehide', () => player.close());
     return player;
   }
 
@@ -106,6 +108,18 @@ export class StreamPlayer {
     this.streamId = options.streamId;
     this.elements = options.elements;
     this.setState('waiting');
+  }
+
+  /** Stops playing and lets go of the connections (the session on the server ends); idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    window.clearTimeout(this.firstFrameTimer);
+    window.clearTimeout(this.captionTimer);
+    this.reader?.stop();
+    this.webrtc?.stop();
+    this.hls?.destroy();
+    this.live?.socket.close();
   }
 
   showError(message: string): void {
