@@ -15,6 +15,32 @@ function optionalString(schema: z.ZodType<string>) {
   return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 }
 
+/**
+ * A list of web origins ("https://site.example", comma separated) or `*` for any; empty: none.
+ * Each entry is normalized to the form browsers send in `Origin` (scheme, host, port; no path).
+ */
+const originList = z.string().transform((value, context) => {
+  const origins: string[] = [];
+  for (const entry of value.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    if (entry === '*') {
+      origins.push(entry);
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
+      context.addIssue({ code: 'custom', message: `"${entry}" is not an origin: write scheme, host and port only (e.g. https://site.example or http://127.0.0.1:3000), or * for any` });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
+
 /** The one configuration schema of livefx: every setting comes from an environment variable with a default. */
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -144,6 +170,10 @@ export const configSchema = z.object({
       .max(2048)
       .refine((value) => /^postgres(ql)?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be a postgres:// (or postgresql://) URL, e.g. postgres://livefx:secret@db.internal:5432/livefx'),
   ),
+  /** Origins whose pages may call WHIP, WHEP and HLS (`*`: any; bearer tokens and signed links, never cookies); an origin listed by name may also call the /v1 API. */
+  LIVEFX_CORS_ORIGINS: originList.default(['*']),
+  /** Origins whose pages may frame the /embed player (`*`: any); every other page may be framed by none. */
+  LIVEFX_EMBED_ORIGINS: originList.default(['*']),
 });
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;

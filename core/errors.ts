@@ -37,6 +37,7 @@ const CODE_STATUS = {
   link_expired: 401,
   token_revoked: 401,
   forbidden: 403,
+  origin_not_allowed: 403,
   token_not_found: 404,
   // Limits.
   rate_limited: 429,

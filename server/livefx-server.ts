@@ -11,6 +11,8 @@ import { attachSocketAccess } from './auth/socket-access.js';
 import { ViewerLinks } from './auth/viewer-links.js';
 import { registerAuthRoutes, viewerLink } from './http/auth-routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { CrossOriginPolicy } from './http/cross-origin-policy.js';
+import { registerPreflightRoutes } from './http/preflight-routes.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler, sendRefusal } from './http/error-handler.js';
 import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
@@ -183,7 +185,8 @@ export class LivefxServer {
     // Every job kind is registered by now: the queue starts (with Redis, this checks that it answers).
     await highlights.start();
     registerJobMetrics(this.metrics, parts.jobQueue, this.config.LIVEFX_JOB_DEADLINE_S);
-    registerSecurityHeaders(app, this.config.LIVEFX_TLS_CERT !== undefined);
+    const crossOrigin = new CrossOriginPolicy({ corsOrigins: this.config.LIVEFX_CORS_ORIGINS, embedOrigins: this.config.LIVEFX_EMBED_ORIGINS });
+    registerSecurityHeaders(app, { tls: this.config.LIVEFX_TLS_CERT !== undefined, policy: crossOrigin });
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
       if (this.closing) return sendRefusal(reply.header('connection', 'close'), new LivefxError('shutting_down', 'the server is shutting down'));
@@ -202,6 +205,7 @@ export class LivefxServer {
     registerModerationRoutes(app, registry, moderation);
     registerPresetRoutes(app, registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
+    registerPreflightRoutes(app, crossOrigin);
     registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
     registerMediaRoutes(app, registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });

@@ -13,11 +13,14 @@ import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/logger.js';
 import { LivefxServer } from '../server/livefx-server.js';
 
-/** Routes whose only refusals are access control's: pages, health, whoami, metrics and the lists that take no query. */
+/** Routes whose only refusals are access control's: pages, health, whoami, metrics and the lists that take no query; and the media routes' CORS preflights (any origin by default). */
 const NEVER_REFUSING_ROUTES = [
-  ...['/', '/publish', '/watch', '/operator', '/review', '/healthz', '/vendor/hls.min.js', '/v1/transforms', '/v1/auth/whoami', '/metrics', '/studio', '/v1/provenance/key'],
-  ...['/v1/streams', '/v1/tokens', '/v1/presets', '/v1/luts', '/v1/images', '/v1/music', '/v1/video/highlights', '/v1/video/storyboards', '/v1/video/templates', '/v1/video/renders'],
-].map((route) => `GET ${route}`);
+  ...[
+    ...['/', '/publish', '/watch', '/embed', '/operator', '/review', '/healthz', '/vendor/hls.min.js', '/v1/transforms', '/v1/auth/whoami', '/metrics', '/studio', '/v1/provenance/key'],
+    ...['/v1/streams', '/v1/tokens', '/v1/presets', '/v1/luts', '/v1/images', '/v1/music', '/v1/video/highlights', '/v1/video/storyboards', '/v1/video/templates', '/v1/video/renders'],
+  ].map((route) => `GET ${route}`),
+  ...['/whip/:id', '/whip/:id/:session', '/whep/:id', '/whep/:id/:session', '/hls/:id/:file'].map((route) => `OPTIONS ${route}`),
+];
 /** Socket events that cannot refuse: `time` answers the server clock to anyone; any operator may list presets. */
 const NEVER_REFUSING_EVENTS = ['/live time', '/operator list-presets'];
 const NAMESPACES = ['/operator', '/audience', '/live'] as const;
@@ -51,7 +54,7 @@ async function serverSurface(): Promise<Surface> {
       const serverSocket = server.io.of(namespace).sockets.get(socket.id!)!;
       events[namespace] = serverSocket.eventNames().map(String).filter((event) => !RESERVED_EVENTS.has(event));
     }
-    const unique = new Map(routes.filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS').map((route) => [`${route.method} ${route.url}`, route]));
+    const unique = new Map(routes.filter((route) => route.method !== 'HEAD').map((route) => [`${route.method} ${route.url}`, route]));
     return { routes: [...unique.values()], events };
   } finally {
     for (const socket of sockets) socket.close();
@@ -147,6 +150,11 @@ describe('one error model', () => {
     const withBody = (method: string): boolean => method !== 'GET' && method !== 'DELETE';
     for (const route of surface.routes) {
       const unknown = fill(route.url, 'no-such-id');
+      if (route.method === 'OPTIONS') {
+        // A CORS preflight from a page on an origin LIVEFX_CORS_ORIGINS does not name.
+        await send(route, unknown, { headers: { ...admin, origin: 'https://not-listed.example', 'access-control-request-method': 'POST' } });
+        continue;
+      }
       // Ending the stream would turn the other refusals of its routes into stream_ended: DELETEs name nothing that exists.
       const known = route.method === 'DELETE' ? unknown : fill(route.url, streamId);
       await send(route, unknown);
@@ -177,7 +185,7 @@ describe('one error model', () => {
     const silent = surface.routes.map((route) => `${route.method} ${route.url}`).filter((route) => !refused.has(route));
     expect(silent.sort(), 'routes whose own checks refused nothing: add a request that makes them refuse, or list them as never refusing').toEqual([...NEVER_REFUSING_ROUTES].sort());
     // The walk reached past access control: refusals of each kind were seen.
-    for (const code of ['401 unauthorized', '401 invalid_token', '404 stream_not_found', '400 invalid_request', '415 unsupported_media_type', '400 invalid_multipart', '400 invalid_url', '414 path_too_long', '404 not_found', '431 headers_too_large']) {
+    for (const code of ['401 unauthorized', '401 invalid_token', '404 stream_not_found', '400 invalid_request', '415 unsupported_media_type', '400 invalid_multipart', '400 invalid_url', '414 path_too_long', '404 not_found', '431 headers_too_large', '403 origin_not_allowed']) {
       expect([...codes], code).toContain(code);
     }
   }, 60_000);

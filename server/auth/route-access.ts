@@ -21,13 +21,15 @@ declare module 'fastify' {
 /** Who may call a route. Streams are named by the route's `:id`. */
 export type AccessRule = 'public' | 'stream-key' | 'admin' | 'any-operator' | 'global-operator' | 'stream-operator' | 'stream-viewer';
 
-const PAGES = new Set(['/', '/publish', '/watch', '/operator', '/review', '/studio']);
+const PAGES = new Set(['/', '/publish', '/watch', '/embed', '/operator', '/review', '/studio']);
 
 /**
  * The whole access policy of the HTTP API in one place. A route not named here is admin-only
  * (closed by default), so a new route is never open by accident.
  */
 export function accessRuleFor(method: string, route: string): AccessRule {
+  // A CORS preflight never carries credentials; it only asks what the real request may send.
+  if (method === 'OPTIONS') return 'public';
   if (PAGES.has(route) || route === '/healthz' || route === '/v1/auth/whoami' || /^\/(assets|static|vendor)\//.test(route)) return 'public';
   if (route === '/v1/transforms' && method === 'GET') return 'public';
   // Verifiers need the provenance public keys without an account; rotating them stays admin-only (the default).

@@ -16,11 +16,14 @@ interface PageEntry {
 }
 
 const SOCKET_IO = '/socket.io/socket.io.js';
+const HLS_JS = '/vendor/hls.min.js';
 
 const PAGES: Record<string, PageEntry> = {
   '/': { file: 'index.html', title: 'Home', module: 'home-page', scripts: [SOCKET_IO] },
   '/publish': { file: 'publish.html', title: 'Publish', module: 'publish-page', scripts: [SOCKET_IO] },
-  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', scripts: [SOCKET_IO, '/vendor/hls.min.js'] },
+  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', scripts: [SOCKET_IO, HLS_JS] },
+  // The player alone, the one page other sites may frame (LIVEFX_EMBED_ORIGINS).
+  '/embed': { file: 'embed.html', title: 'Player', module: 'embed-page', scripts: [SOCKET_IO, HLS_JS] },
   '/operator': { file: 'operator.html', title: 'Operator', module: 'operator-page', scripts: [SOCKET_IO] },
   '/review': { file: 'review.html', title: 'Highlights review', module: 'review-page' },
   '/studio': { file: 'studio.html', title: 'Studio', module: 'studio-page', stylesheets: ['/static/studio.css'] },
@@ -34,7 +37,7 @@ function pageDocument(headTemplate: string, body: string, page: PageEntry): stri
   return `${head}${body}${scripts}<script type="module" src="/assets/client/src/${page.module}.js"></script>\n</body>\n</html>\n`;
 }
 
-/** The streamer, viewer, operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
+/** The streamer, viewer (and embeddable player), operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
 export async function registerPageRoutes(app: FastifyInstance, projectRoot: string): Promise<void> {
   const clientDir = path.join(projectRoot, 'client');
   await app.register(fastifyStatic, { root: path.join(projectRoot, 'dist', 'web'), prefix: '/assets/', decorateReply: false });

@@ -1,40 +1,62 @@
 import type { FastifyInstance } from 'fastify';
+import { CrossOriginPolicy } from './cross-origin-policy.js';
 
 /**
  * The pages load only their own scripts (no inline script or style attributes), hls.js feeds
  * MediaSource from blob: URLs and may run its worker from one, and everything live goes over
- * this origin's WebSocket. Nothing may frame the pages.
+ * this origin's WebSocket. Who may frame a page is the one part that differs (the embed player).
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "worker-src 'self' blob:",
-  "connect-src 'self' ws: wss:",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function contentSecurityPolicy(frameAncestors: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "worker-src 'self' blob:",
+    "connect-src 'self' ws: wss:",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    `frame-ancestors ${frameAncestors}`,
+  ].join('; ');
+}
+
+/** Every page but /embed: nothing may frame it. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy("'none'");
+
+/** What a cross-origin WHIP/WHEP client and player must read: the session URL, ICE servers, the entity tag, the accepted offer type, retry and auth hints. */
+const EXPOSED_HEADERS = 'Location, Link, ETag, Accept-Post, Retry-After, WWW-Authenticate, Content-Range';
 
 /**
  * Security headers on every HTTP response. Tokens travel in page URLs (`?token=`), so no referrer
- * ever leaves; camera and microphone are this origin's only. No CORS headers are ever sent:
- * other origins cannot read the API (closed by default).
+ * ever leaves; camera and microphone are this origin's only. CORS headers go only on the media
+ * routes and (for origins listed by name) the /v1 API, as `policy` says; /embed alone may be framed.
  */
-export function registerSecurityHeaders(app: FastifyInstance, tls: boolean): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+export function registerSecurityHeaders(app: FastifyInstance, options: { tls: boolean; policy: CrossOriginPolicy }): void {
+  const { policy } = options;
+  const embedPolicy = contentSecurityPolicy(policy.embedFrameAncestors);
+  app.addHook('onSend', async (request, reply, payload) => {
+    const surface = CrossOriginPolicy.surfaceOf(request.url.split('?', 1)[0]!);
+    reply.header('Content-Security-Policy', surface === 'embed' ? embedPolicy : CONTENT_SECURITY_POLICY);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('X-Frame-Options', 'DENY');
+    // X-Frame-Options cannot name origins: the embed player relies on frame-ancestors alone.
+    if (surface !== 'embed') reply.header('X-Frame-Options', 'DENY');
     reply.header('Cross-Origin-Opener-Policy', 'same-origin');
-    reply.header('Cross-Origin-Resource-Policy', 'same-origin');
+    reply.header('Cross-Origin-Resource-Policy', policy.resourcePolicy(surface));
     reply.header('Permissions-Policy', 'camera=(self), microphone=(self), geolocation=(), payment=(), usb=()');
-    if (tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
+    if (options.tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
+    const allowOrigin = policy.allowOrigin(surface, request.headers.origin);
+    if (allowOrigin !== undefined) {
+      reply.header('Access-Control-Allow-Origin', allowOrigin);
+      reply.header('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    }
+    if (policy.variesByOrigin(surface)) {
+      const vary = reply.getHeader('Vary');
+      reply.header('Vary', vary === undefined || vary === '' ? 'Origin' : `${String(vary)}, Origin`);
+    }
     return payload;
   });
 }
