@@ -21,14 +21,53 @@ export interface ValidatedSpec {
   labelOff: boolean;
 }
 
-/** The server's rules, unchanged: the schema (defaults filled in), then the disclosure label. */
+/**
+ * The server's rules, unchanged: the schema (defaults filled in), then the disclosure label. On the
+ * command line a LUT or image may also be a path (absolute, or relative to the current folder): it is
+ * checked here and given to the schema as a plain name, and the validated spec holds its absolute path.
+ */
 export function validateSpec(input: unknown, source: SpecSource): ValidatedSpec {
-  const parsed = parseChainSpec(input);
+  const { spec: named, paths } = nameAssetPaths(input, source);
+  const parsed = parseChainSpec(named);
   if (!parsed.ok) throw new CliError(`${source.description} is not a valid chain spec: ${parsed.error}`);
+  for (const [index, file] of paths) parsed.spec.transforms[index]!.params.file = file;
   return withDisclosure(parsed.spec);
 }
 
-/** Transforms whose `file` parameter names an asset, and the folder of LIVEFX_DATA_DIR it lives in. */
+/** Asset files by transform: the folder of LIVEFX_DATA_DIR they live in, and what a path must end with. */
+const ASSET_FOLDERS: Partial<Record<string, { folder: string; what: string; extension: RegExp; expected: string; placeholder: string }>> = {
+  lut3d: { folder: 'luts', what: 'LUT', extension: /\.cube$/i, expected: '.cube', placeholder: 'command-line.cube' },
+  image: { folder: 'images', what: 'image', extension: /\.(png|jpe?g)$/i, expected: '.png, .jpg or .jpeg', placeholder: 'command-line.png' },
+};
+
+/** A `file` the user typed as a path rather than a name in the asset folders. */
+const isPath = (file: string): boolean => path.isAbsolute(file) || file.includes('/') || file.includes(path.sep);
+
+/**
+ * Swaps each asset path in a raw spec for a placeholder name the schema accepts (the file's own name
+ * may hold characters the server's folder rule refuses), after checking the file is there.
+ */
+function nameAssetPaths(input: unknown, source: SpecSource): { spec: unknown; paths: Map<number, string> } {
+  const paths = new Map<number, string>();
+  if (!isRecord(input) || !Array.isArray(input.transforms)) return { spec: input, paths };
+  const transforms = input.transforms.map((entry: unknown, index) => {
+    if (!isRecord(entry) || !isRecord(entry.params) || typeof entry.params.file !== 'string' || !isPath(entry.params.file)) return entry;
+    const asset = ASSET_FOLDERS[String(entry.name)];
+    if (!asset) return entry;
+    const file = path.resolve(entry.params.file);
+    const where = `${source.description}: transforms.${index}.params.file`;
+    if (!asset.extension.test(file)) throw new CliError(`${where}: ${file} is not a ${asset.what} file (expected ${asset.expected})`);
+    if (!isFile(file)) throw new CliError(`${where}: ${asset.what} file ${file} not found`);
+    paths.set(index, file);
+    return { ...entry, params: { ...entry.params, file: asset.placeholder } };
+  });
+  return { spec: { ...input, transforms }, paths };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Transforms' reports during a render. Offline, prepare() waits for what live streams cannot (e.g.
  * face-blur's detections), so only errors matter; the rest shows with LIVEFX_LOG_LEVEL=debug.
@@ -37,14 +76,9 @@ const reportToStderr: TransformReport = (level, message) => {
   if (level === 'error' || process.env.LIVEFX_LOG_LEVEL === 'debug') process.stderr.write(`livefx render: ${message}\n`);
 };
 
-const ASSET_FOLDERS: Partial<Record<string, { folder: string; what: string }>> = {
-  lut3d: { folder: 'luts', what: 'LUT' },
-  image: { folder: 'images', what: 'image' },
-};
-
 /**
- * Builds the chain an offline render runs. Asset names are looked up beside the spec first, then in
- * LIVEFX_DATA_DIR; disabled transforms are left out since they change no pixel.
+ * Builds the chain an offline render runs. Asset paths are used as they are; asset names are looked up
+ * beside the spec first, then in LIVEFX_DATA_DIR; disabled transforms are left out since they change no pixel.
  */
 export function buildRenderChain(spec: ChainSpec, source: SpecSource, dataDir: string): Chain {
   const entries: ChainEntry[] = [];
@@ -72,6 +106,8 @@ function findAssetFolder(name: string, params: Record<string, unknown>, source: 
   const asset = ASSET_FOLDERS[name];
   if (!asset) return dataDir;
   const file = String(params.file);
+  // validateSpec made every path the user typed absolute and checked it.
+  if (path.isAbsolute(file)) return path.dirname(file);
   const candidates = [...(source.folder ? [source.folder] : []), path.join(dataDir, asset.folder)];
   const found = candidates.find((folder) => isFile(path.join(folder, file)));
   if (found) return found;

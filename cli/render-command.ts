@@ -19,7 +19,8 @@ Applies a transform chain to a file, offline, exactly as a live stream would get
   <input>                 a PNG or JPEG image (written back in the same format) or a video (written as MP4:
                           H.264 CRF 18, same frame rate and frame count, audio copied when MP4 can hold it)
   -p, --preset <spec>     a chain spec JSON file ({ "transforms": [ … ] }, as PUT /v1/streams/:id/transforms takes);
-                          its LUT and image files are looked up beside it, then in $LIVEFX_DATA_DIR/luts and /images.
+                          its LUT and image files are looked up beside it, then in $LIVEFX_DATA_DIR/luts and /images;
+                          a "file" that is a path (absolute, or relative to the current folder) is used as it is.
                           Not a file: the name of a stored preset, fetched from $LIVEFX_URL when set, else read
                           from $LIVEFX_DATA_DIR/livefx.db
   -o, --output <file>     where to write (.png/.jpg for images, .mp4 for videos); written under a temporary name,

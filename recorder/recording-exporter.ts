@@ -3,6 +3,7 @@ import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FfmpegError, JobCancelledError, type ProcessRunner } from '../core/process/process-runner.js';
 import type { MediaKind, RecordingCatalogStore, SegmentRow } from './recording-catalog.js';
+import { hideChapterTrack } from './mp4-chapter-track.js';
 import { RecordingManifest } from './recording-manifest.js';
 
 export interface ExportedMedia {
@@ -111,7 +112,8 @@ export class RecordingExporter {
     const chapters = webm ? null : ((await this.chapterSource?.(recordingId)) ?? null);
     const metadata = path.join(dir, `${kind}.${run}.ffmetadata`);
     if (chapters) await writeFile(metadata, chapters);
-    const args = ['-loglevel', 'error', '-y', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];
+    // -copyts keeps the session times the list pins: media that starts late (a transformed stream's first keyframe) starts late in the file too.
+    const args = ['-loglevel', 'error', '-y', '-copyts', '-f', 'concat', '-safe', '1', '-i', list, ...(chapters ? ['-i', metadata, '-map_chapters', '1'] : []), '-map', '0', '-c', 'copy'];
     args.push(...(webm ? ['-f', 'webm'] : ['-movflags', '+faststart', '-f', 'mp4']), temporary);
     const inputS = segments.reduce((total, segment) => total + segment.durationS, 0);
     try {
@@ -119,6 +121,8 @@ export class RecordingExporter {
         if (error instanceof FfmpegError && !error.startFailed && error.stderr) throw new ExportError(`ffmpeg could not join the ${kind} segments of ${recordingId}: ${error.stderr}`);
         throw error;
       });
+      // Chapters as chapters: the MP4 muxer also writes them as a text track, which showed as a third stream.
+      if (chapters) await hideChapterTrack(temporary);
       await rename(temporary, file);
     } finally {
       await rm(temporary, { force: true });
@@ -129,14 +133,20 @@ export class RecordingExporter {
   }
 }
 
-/** The concat demuxer's list; each entry's duration runs to the next segment's start, so the joined timeline has no drift. */
+/**
+ * The concat demuxer's list, on the session clock. Each entry is pinned at its segment's start
+ * (`inpoint`, 0 for the first) and lasts until the next segment's start, so every file keeps its own
+ * session timestamps and the joined timeline has no drift. Left to itself ffmpeg places a file by its
+ * probed start time, and counts it as 0 when the probe finds none (a one-frame last segment): that file's
+ * media then landed a whole session late, and the transformed export lasted seconds too long.
+ */
 function concatList(segments: readonly SegmentRow[]): string {
   const lines = ['ffconcat version 1.0'];
   segments.forEach((segment, position) => {
     const next = segments[position + 1];
-    const duration = next ? next.startS - segment.startS : segment.durationS;
-    lines.push(`file '${segment.file}'`);
-    if (duration > 0) lines.push(`duration ${duration.toFixed(3)}`);
+    const startS = position === 0 ? 0 : segment.startS;
+    const endS = next ? next.startS : segment.startS + segment.durationS;
+    lines.push(`file '${segment.file}'`, `inpoint ${startS.toFixed(3)}`, `duration ${Math.max(0, endS - startS).toFixed(3)}`);
   });
   return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import { MediaProbe, MediaProbeError } from '../core/media/media-probe.js';
 import { FfmpegError, ProcessRunner } from '../core/process/process-runner.js';
 import { LivefxError } from '../core/errors.js';
 import { EventLog } from './event-log.js';
+import { readMediaSignature } from './media-signature.js';
 import type { RecordingCatalogStore, RecordingEvent, RecordingRow, SegmentRow } from './recording-catalog.js';
 import { RecordingManifest, type RecordingManifestData } from './recording-manifest.js';
 
@@ -147,6 +148,9 @@ export class RecordingImporter {
     }
     // Events first: they are cheap to check and a bad one should not cost a copy of the media.
     const events = input.events === undefined || input.events === '' ? [] : RecordingImporter.parseEvents(input.events);
+    // The first bytes next: what is not a video container is refused without starting ffprobe.
+    const signature = await readMediaSignature(source);
+    if ('problem' in signature) throw new ImportError('invalid_media', 422, `${name} is not a readable media file: ${signature.problem}`);
     const probed = await this.probe(source, name);
     const limitS = probed.durationS + 1;
     events.forEach((event, index) => {
@@ -169,9 +173,10 @@ export class RecordingImporter {
       const container = containerFor(probed);
       const spec = CONTAINERS[container];
       const file = `original.${spec.extension}`;
-      await this.copy(source, path.join(temporary, file), spec.args, name, probed.durationS);
-      const copied = await this.probe(path.join(temporary, file), name);
-      // A file cut short can still probe (its index is at the front): what was copied shows it.
+      const copyErrors = await this.copy(source, path.join(temporary, file), spec.args, name, probed.durationS);
+      // A file cut short can still probe (its index is at the front): what was copied shows it. An MP4
+      // whose boxes are all whole and that copied without an error is spared this second ffprobe.
+      const copied = signature.wholeBoxes && copyErrors.trim() === '' ? probed : await this.probe(path.join(temporary, file), name);
       if (copied.durationS < probed.durationS * 0.9 - 1) {
         throw new ImportError('invalid_media', 422, `${name} looks truncated: it says it lasts ${probed.durationS.toFixed(1)} s but only ${copied.durationS.toFixed(1)} s could be read`);
       }
@@ -252,10 +257,11 @@ export class RecordingImporter {
   }
 
   /** Stream copy of the first video and audio stream (no re-encode), timestamps starting at 0. */
-  private async copy(source: string, target: string, formatArgs: readonly string[], name: string, inputS: number): Promise<void> {
+  /** Resolves to what ffmpeg said on stderr (errors only): empty for a clean copy. */
+  private async copy(source: string, target: string, formatArgs: readonly string[], name: string, inputS: number): Promise<string> {
     const args = ['-loglevel', 'error', '-y', '-i', source, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', ...formatArgs, target];
     try {
-      await this.runner.ffmpegRun(args, undefined, { stage: `copying ${name}`, inputS });
+      return await this.runner.ffmpegRun(args, undefined, { stage: `copying ${name}`, inputS });
     } catch (error) {
       if (!(error instanceof FfmpegError) || error.startFailed) throw error;
       throw new ImportError('invalid_media', 422, `${name} could not be copied without re-encoding: ${error.stderr.split('\n').filter(Boolean).join('; ').slice(0, 500) || error.message}`);

@@ -1,11 +1,14 @@
 import { ConfigError, loadConfig } from '../core/config.js';
 import { LivefxServer } from './livefx-server.js';
+import { LogDestination } from '../core/log-destination.js';
 import { createLogger } from '../core/logger.js';
-import { LivefxError } from '../core/errors.js';
+import { ShutdownDeadline } from './shutdown-deadline.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
 async function main(): Promise<void> {
+  // The log reader may be gone (EPIPE from a dead `tee` or collector): the server goes on without it.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   let config;
   try {
     config = loadConfig();
@@ -16,13 +19,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.LIVEFX_LOG_LEVEL);
+  const logDestination = new LogDestination({ fd: 1 });
+  const log = createLogger(config.LIVEFX_LOG_LEVEL, logDestination);
+  // The last log lines reach the reader before the process goes (at most 1 s: a slow reader must not hold it).
+  const exit = (code: number): void => void logDestination.drain(1000).then(() => process.exit(code));
   const server = new LivefxServer({ config, log });
   const { url, adminToken } = await server.start().catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
     // Said plainly too (e.g. "cannot reach Redis at redis://… (LIVEFX_REDIS_URL)"), not only in the JSON log.
     process.stderr.write(`livefx: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    exit(1);
+    return new Promise<never>(() => undefined);
   });
   const adminLines = adminToken
     ? [
@@ -51,21 +58,20 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     const startedMs = Date.now();
+    // The hard deadline comes first, so nothing after it (a log line included) can keep the process alive.
+    new ShutdownDeadline({
+      ms: SHUTDOWN_DEADLINE_MS,
+      onExpired: () => log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; exiting without finishing it'),
+    });
     log.info({ signal }, 'shutting down');
-    // A hard deadline: whatever hangs, the process goes (exit code 1, said in the log).
-    const deadline = setTimeout(() => {
-      log.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown took too long; exiting without finishing it');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
     server.close().then(
       () => {
         log.info({ ms: Date.now() - startedMs }, 'shut down');
-        process.exit(0);
+        exit(0);
       },
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -1,4 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
@@ -24,6 +25,22 @@ async function say(page: Page, text: string): Promise<void> {
 
 const lastMessage = (page: Page) => page.getByTestId('chat-message').last();
 const messageTexts = (page: Page): Promise<string[]> => page.locator('[data-testid="chat-message"] .chat-text').allTextContents();
+/**
+ * Pixels of an element's screenshot that are clearly coloured (channel spread over 80): an icon is;
+ * the dark page, the grey labels and the empty box a browser draws for a glyph it has no font for are not.
+ */
+async function colouredPixels(element: Locator): Promise<number> {
+  const png = await element.screenshot();
+  const decoded = spawnSync('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { input: png, maxBuffer: 1 << 24 });
+  if (decoded.status !== 0) throw new Error(decoded.stderr.toString());
+  let coloured = 0;
+  for (let offset = 0; offset + 2 < decoded.stdout.length; offset += 3) {
+    const [red, green, blue] = [decoded.stdout[offset]!, decoded.stdout[offset + 1]!, decoded.stdout[offset + 2]!];
+    if (Math.max(red, green, blue) - Math.min(red, green, blue) > 80) coloured++;
+  }
+  return coloured;
+}
+
 const reactionCount = async (page: Page, kind: string): Promise<string> => ((await page.locator(`[data-testid="reaction-counts"] [data-kind="${kind}"]`).textContent()) ?? '').trim();
 
 describe('browser: audience chat and reactions', () => {
@@ -113,6 +130,32 @@ describe('browser: audience chat and reactions', () => {
     expect(await bob.getByTestId('chat-input').isDisabled()).toBe(true);
     await expect.poll(() => operator.getByTestId('chat-error').textContent(), { timeout: 5000 }).toBe('Chat is closed: the stream has ended.');
 
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws every reaction icon, on the buttons, in the counts and floating, without an emoji font (Debian\'s Chromium has none)', async () => {
+    const stream = await createStream(server.url, 'icons');
+    const viewer = await openPage(stream.urls.watch!);
+    await joinChat(viewer, 'Ico');
+    const kinds = ['like', 'laugh', 'wow', 'clap', 'heart'];
+    for (const kind of kinds) await viewer.getByTestId(`react-${kind}`).click();
+    for (const kind of kinds) await expect.poll(() => reactionCount(viewer, kind), { timeout: 5000 }).toMatch(/ 1$/);
+    const coloured: Record<string, { button: number; count: number }> = {};
+    for (const kind of kinds) {
+      // A 24 px icon is mostly colour (over 200 px); an empty box or a missing image has none.
+      coloured[kind] = { button: await colouredPixels(viewer.getByTestId(`react-${kind}`)), count: await colouredPixels(viewer.locator(`[data-testid="reaction-counts"] [data-kind="${kind}"]`)) };
+    }
+    console.log(`reaction icons, coloured pixels: ${JSON.stringify(coloured)}`);
+    for (const kind of kinds) {
+      expect(coloured[kind]!.button, kind).toBeGreaterThan(150);
+      expect(coloured[kind]!.count, kind).toBeGreaterThan(60);
+    }
+    // The emoji stays as text for screen readers and copying.
+    expect(await reactionCount(viewer, 'like')).toBe('👍 1');
+    await viewer.getByTestId('react-heart').click();
+    const float = viewer.locator('.reaction-float[data-kind="heart"] img');
+    await expect.poll(() => float.count(), { timeout: 2000, interval: 50 }).toBeGreaterThan(0);
+    expect(await float.first().evaluate((image: HTMLImageElement) => image.naturalWidth)).toBeGreaterThan(0);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -138,6 +138,41 @@ describe('livefx render', () => {
     expect(missing.stderr).toContain(`LUT file "teal.cube" not found: looked in ${dir} (beside the spec) and ${path.join(dir, 'data', 'luts')}`);
   });
 
+  it('takes a LUT given as an absolute or a relative path (the server keeps its folder rule), and names a missing one', async () => {
+    // A folder away from the spec and from the data folder, and a name the server's folder rule refuses.
+    await mkdir(file('grades'), { recursive: true });
+    const rows = ['LUT_3D_SIZE 2', ...Array.from({ length: 8 }, () => '0.05 0.05 0.05')];
+    await writeFile(file('grades/night (v2).cube'), `${rows.join('\n')}\n`);
+    await writeFile(file('absolute-lut.json'), JSON.stringify({ transforms: [{ name: 'lut3d', params: { file: file('grades/night (v2).cube') } }] }));
+    const absolute = await livefx(['render', 'photo.jpg', '-p', 'absolute-lut.json', '-o', 'absolute-lut.jpg']);
+    expect(absolute.code, absolute.stderr).toBe(0);
+    expect(meanLuma(file('absolute-lut.jpg'))).toBeLessThan(40);
+    // Relative to where the command runs, not to the spec: the spec lives in specs/, the command runs in the test folder.
+    await writeFile(file('specs/relative-lut.json'), JSON.stringify({ transforms: [{ name: 'lut3d', params: { file: 'grades/night (v2).cube' } }] }));
+    const relative = await livefx(['render', 'photo.jpg', '-p', 'specs/relative-lut.json', '-o', 'relative-lut.jpg']);
+    expect(relative.code, relative.stderr).toBe(0);
+    expect(meanLuma(file('relative-lut.jpg'))).toBeLessThan(40);
+    await writeFile(file('missing-path.json'), JSON.stringify({ transforms: [{ name: 'lut3d', params: { file: './grades/teal.cube' } }] }));
+    const missing = await livefx(['render', 'photo.jpg', '-p', 'missing-path.json', '-o', 'missing-path.jpg']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`spec missing-path.json: transforms.0.params.file: LUT file ${file('grades/teal.cube')} not found`);
+    await writeFile(file('not-a-lut.json'), JSON.stringify({ transforms: [{ name: 'lut3d', params: { file: file('notes.txt') } }] }));
+    const wrong = await livefx(['render', 'photo.jpg', '-p', 'not-a-lut.json', '-o', 'not-a-lut.jpg']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`${file('notes.txt')} is not a LUT file (expected .cube)`);
+  });
+
+  it('still refuses a path for a LUT on the server: there it must be a name in the LUT folder', async () => {
+    const server = await startServer();
+    try {
+      const refused = await fetch(`${server.url}/v1/presets/pathy`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transforms: [{ name: 'lut3d', params: { file: file('grades/night (v2).cube') } }] }) });
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(await refused.json())).toMatch(/must be the name of a \.cube file in the LUT folder/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('adds the AI-processed label to a stylized render and says so', async () => {
     const run = await livefx(['render', 'photo.jpg', '-p', 'pixelate.json', '-o', 'pixelated.jpg', '--quiet']);
     expect(run.code, run.stderr).toBe(0);

@@ -212,6 +212,37 @@ describe('POST /v1/recordings: importing outside recordings', () => {
 });
 
 describe('RecordingImporter', () => {
+  it('refuses what is not a video container, or an MP4 whose boxes do not add up, before starting any ffprobe or ffmpeg', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-import-cheap-'));
+    const database = LivefxDatabase.open(dataDir, MIGRATIONS);
+    try {
+      // Programs that do not exist: an import that started one would fail with "could not run", not invalid_media.
+      const importer = new RecordingImporter({ catalog: new SqliteRecordingCatalog({ db: database.db }), recordingsDir: path.join(dataDir, 'recordings'), ffmpeg: '/nonexistent/ffmpeg', ffprobe: '/nonexistent/ffprobe' });
+      const good = await readFile(file('good.mp4'));
+      const png = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=48x32', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1']).stdout;
+      const cases: [string, Buffer, RegExp][] = [
+        ['picture.png', png, /picture\.png is not a readable media file: it is a PNG image, not a video/],
+        ['noise.mp4', randomBytes(4096), /noise\.mp4 is not a readable media file: its first bytes are not those of a video container livefx imports/],
+        ['empty.mp4', Buffer.alloc(0), /empty\.mp4 is not a readable media file: the file is empty/],
+        ['cut.mp4', good.subarray(0, Math.floor(good.length / 2)), /cut\.mp4 is not a readable media file: moov atom not found: the file ends inside its mdat box/],
+        ['shifted.mp4', Buffer.concat([good.subarray(0, good.readUInt32BE(0)), Buffer.alloc(37, 0xff), good.subarray(good.readUInt32BE(0))]), /shifted\.mp4 is not a readable media file: it is damaged: at byte \d+ there is no MP4 box/],
+      ];
+      for (const [name, bytes, message] of cases) {
+        await writeFile(file(name), bytes);
+        const refused = await importer.import({ media: file(name) }).then(
+          () => undefined,
+          (error: unknown) => error as { code?: string; message: string },
+        );
+        expect(refused?.code, `${name}: ${refused?.message}`).toBe('invalid_media');
+        expect(refused!.message).toMatch(message);
+      }
+      expect(await readdir(path.join(dataDir, 'recordings')).catch(() => [])).toEqual([]);
+    } finally {
+      database.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('removes the renamed folder when the catalog transaction fails (no folder, no row)', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'livefx-import-atomic-'));
     try {

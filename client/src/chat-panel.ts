@@ -19,6 +19,24 @@ import { socketAuth } from './page-token.js';
 
 export const REACTION_EMOJI: Record<ReactionKind, string> = { like: '👍', laugh: '😂', wow: '😮', clap: '👏', heart: '❤️' };
 
+/**
+ * A reaction's icon: an SVG the server serves (a browser without a colour emoji font, e.g. Debian's
+ * Chromium, draws the emoji as empty boxes), with the emoji kept as visually hidden text for screen
+ * readers and copying.
+ */
+function reactionIcon(kind: ReactionKind): DocumentFragment {
+  const icon = document.createElement('img');
+  icon.className = 'reaction-icon';
+  icon.src = `/static/reactions/${kind}.svg`;
+  icon.alt = '';
+  const text = document.createElement('span');
+  text.className = 'visually-hidden';
+  text.textContent = REACTION_EMOJI[kind];
+  const fragment = document.createDocumentFragment();
+  fragment.append(icon, text);
+  return fragment;
+}
+
 /** The page keeps this many messages; older ones leave the list (the server keeps its own history). */
 const MAX_SHOWN_MESSAGES = 200;
 /** Floating reactions drawn per kind and update at most, so a burst stays readable. */
@@ -301,7 +319,7 @@ export class ChatPanel {
         chip.className = 'reaction-count';
         chip.dataset.kind = kind;
         chip.title = this.recent ? `${kind}: ${this.recent.counts[kind]} in the last ${this.recent.windowS} s` : kind;
-        chip.textContent = `${REACTION_EMOJI[kind]} ${this.totals[kind]}`;
+        chip.append(reactionIcon(kind), ` ${this.totals[kind]}`);
         return chip;
       }),
     );
@@ -314,7 +332,7 @@ export class ChatPanel {
     const bubble = document.createElement('span');
     bubble.className = 'reaction-float';
     bubble.dataset.kind = kind;
-    bubble.textContent = REACTION_EMOJI[kind];
+    bubble.append(reactionIcon(kind));
     bubble.style.left = `${10 + Math.random() * 80}%`;
     bubble.style.animationDelay = `${delayMs}ms`;
     bubble.addEventListener('animationend', () => bubble.remove());
