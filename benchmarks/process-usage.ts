@@ -33,6 +33,16 @@ export async function sampleTree(pid: number): Promise<{ self: ProcessSample; ch
   return { self: { cpuSeconds: self.cpuSeconds, rssBytes: self.rssBytes }, children, childCount };
 }
 
+/**
+ * CPU seconds (user + system) of a process plus every child it has waited for (ffmpeg runs that
+ * ended): the load-independent cost of work done between two readings, whatever else runs.
+ */
+export async function cpuSecondsWithEndedChildren(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
 /** Average share of one core used between two samples taken `seconds` apart. */
 export function coreShare(before: ProcessSample, after: ProcessSample, seconds: number): number {
   return (after.cpuSeconds - before.cpuSeconds) / seconds;
