@@ -26,8 +26,8 @@ export interface AudioMixInput {
   durationS: number;
   shots: ShotAudio[];
   voiceover?: { text: string; voice: string };
-  /** A built-in bed's name or an audio file's path. */
-  music?: { track: string; file?: string; gainDb: number; duck: boolean };
+  /** `file`: an uploaded track (looped), or a built-in bed made by synthesizeBed. */
+  music?: { track: string; file: string; gainDb: number; duck: boolean };
   workDir: string;
   signal: AbortSignal;
 }
@@ -86,9 +86,7 @@ export class AudioMixer {
     inputIndex++;
     filters.push(`${speechParts.join('')}amix=inputs=${speechParts.length}:normalize=0:duration=longest,atrim=0:${duration}[speechbus]`);
     if (input.music) {
-      if (input.music.file) args.push('-stream_loop', '-1', '-i', input.music.file);
-      else if (isMusicBed(input.music.track)) args.push('-f', 'lavfi', '-t', duration, '-i', `aevalsrc=exprs='${bedExpression(input.music.track)}':s=${SAMPLE_RATE}:d=${duration}`);
-      else throw new AudioMixError(`music track "${input.music.track}" is neither a built-in bed nor an audio asset`);
+      args.push('-stream_loop', '-1', '-i', input.music.file);
       const fadeOutAt = Math.max(0, input.durationS - 1.5).toFixed(6);
       filters.push(`[${inputIndex}:a:0]${format},atrim=0:${duration},volume=${input.music.gainDb}dB,afade=t=in:d=0.5,afade=t=out:st=${fadeOutAt}:d=1.5[music]`);
       if (input.music.duck) {
@@ -108,6 +106,20 @@ export class AudioMixer {
       { stage: 'audio', inputS: input.durationS },
     );
     return out;
+  }
+
+  /**
+   * A built-in bed `durationS` long as a float WAV: synthesized sample by sample (about a second of
+   * CPU for 30 s), so the compositor keeps it in its cache for every later mix of the same length.
+   */
+  async synthesizeBed(bed: string, durationS: number, out: string, signal: AbortSignal): Promise<void> {
+    if (!isMusicBed(bed)) throw new AudioMixError(`music track "${bed}" is not a built-in bed`);
+    const duration = durationS.toFixed(6);
+    await this.runner.ffmpegRun(
+      ['-y', '-f', 'lavfi', '-t', duration, '-i', `aevalsrc=exprs='${bedExpression(bed)}':s=${SAMPLE_RATE}:d=${duration}`, '-c:a', 'pcm_f32le', '-fflags', '+bitexact', '-flags:a', '+bitexact', out],
+      signal,
+      { stage: 'audio', inputS: durationS },
+    );
   }
 
   /**

@@ -201,11 +201,12 @@ export class Compositor {
       encoding: { bitrate: audioBitrate(timeline), preview: timeline.quality === 'preview' },
     });
     const dir = (await this.options.cache.lookup(audioKey)) ?? (await this.options.cache.store(audioKey, async (temp) => {
+      const music = timeline.music ? { track: timeline.music.track, gainDb: timeline.music.gain_db, duck: timeline.music.duck, file: await this.musicFile(timeline.music.track, durationS, signal) } : undefined;
       const mix = await this.audio.mix({
         durationS,
         shots: audioShots,
         ...(timeline.voiceover ? { voiceover: { text: timeline.voiceover.text, voice: timeline.voiceover.voice } } : {}),
-        ...(timeline.music ? { music: { track: timeline.music.track, gainDb: timeline.music.gain_db, duck: timeline.music.duck, ...musicFile(timeline.music.track) } } : {}),
+        ...(music ? { music } : {}),
         workDir,
         signal,
       });
@@ -214,6 +215,14 @@ export class Compositor {
       await rm(mix, { force: true });
     }));
     return path.join(dir, 'audio.m4a');
+  }
+
+  /** An uploaded track's path (the render service names it by path), or a built-in bed of this length from the cache. */
+  private async musicFile(track: string, durationS: number, signal: AbortSignal): Promise<string> {
+    if (path.isAbsolute(track)) return track;
+    const key = contentKey({ what: 'bed', track, duration: durationS.toFixed(6) });
+    const dir = (await this.options.cache.lookup(key)) ?? (await this.options.cache.store(key, (temp) => this.audio.synthesizeBed(track, durationS, path.join(temp, 'bed.wav'), signal)));
+    return path.join(dir, 'bed.wav');
   }
 
   /** The content hash of a shot: its source (media hash and range), layers, look, size, quality, seed. */
@@ -308,11 +317,6 @@ function concurrencyLimit(slots: number): <T>(task: () => Promise<T>) => Promise
 }
 
 const XFADE: Record<TimelineShot['transition'], string> = { cut: 'fade', fade: 'fade', wipe: 'wipeleft', slide: 'slideleft', zoom: 'zoomin' };
-
-function musicFile(track: string): { file?: string } {
-  // Uploaded tracks are named by path by the render service; built-in beds by name.
-  return path.isAbsolute(track) ? { file: track } : {};
-}
 
 function pictureIdentity(picture: PictureLayer): unknown {
   // The shot holds pictures only (its sound goes to the audio lane), so hasAudio is not part of it.
