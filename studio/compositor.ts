@@ -336,8 +336,8 @@ function shotParts(dir: string, shot: TimelineShot): ShotParts {
 
 /** The encoder settings every part shares, so the stitch can copy them end to end. */
 function videoEncoding(timeline: Timeline): string[] {
-  // High: superfast at CRF 23 measured SSIM 0.9947 / PSNR 49.8 dB against veryfast CRF 20's 0.9931 / 48.0 dB
-  // with 30 % less encoder CPU (and 1.45× the bytes) on a 1080×1920 shot (benchmarks/README.md).
+  // High: superfast CRF 23 measured the same SSIM (0.991) and +0.5 dB PSNR as veryfast CRF 20 for 39 % less
+  // encoder CPU, at 1.27× the bytes, on a 1080×1920 shot (benchmarks/studio-encoder-presets.ts).
   const quality = timeline.quality === 'preview' ? ['-preset', 'ultrafast', '-crf', '28'] : ['-preset', 'superfast', '-crf', '23', '-profile:v', 'high'];
   return [
     ...['-c:v', 'libx264', ...quality, '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(timeline.fps * 2), '-r', String(timeline.fps)],
