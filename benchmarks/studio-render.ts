@@ -16,7 +16,7 @@ import type { Storyboard, StoryboardBody } from '../studio/storyboard.js';
 import { bedExpression } from '../studio/audio-beds.js';
 import { singleSeriesGroups, writeResult } from './bar-chart.js';
 import { ADMIN_TOKEN, adminFetch as fetch } from '../test/helpers/livefx-process.js';
-import { sampleTree } from './process-usage.js';
+import { cpuSecondsWithEndedChildren, sampleTree } from './process-usage.js';
 
 const SOURCE_S = 60;
 const PREVIEW_TARGET_S = 10;
@@ -132,50 +132,70 @@ async function main(): Promise<void> {
       peak.childrenRssMb = Math.max(peak.childrenRssMb, round(sample.children.rssBytes / 2 ** 20));
     }, () => undefined);
   }, 100);
+  const loadAtStart = loadavg().map((value) => round(value, 2));
   try {
     const started = performance.now();
-    const recording = await makeRecording(scratch);
-    log(`recording made in ${round((performance.now() - started) / 1000)} s`);
+    // `--recording <file>` reuses a recording made earlier by makeRecording (it takes minutes on a busy machine).
+    const given = process.argv.indexOf('--recording');
+    const recording = given > 0 && process.argv[given + 1] ? process.argv[given + 1]! : await makeRecording(scratch);
+    log(`recording ${recording} ready in ${round((performance.now() - started) / 1000)} s`);
     server = new LivefxServer({ config: loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: path.join(scratch, 'data'), LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, LIVEFX_LOG_LEVEL: 'silent' }), log: pino({ level: 'silent' }), parts: { storyboards: store } });
     const { url } = await server.start();
     const recordingId = (await server.recorder.importer.import({ media: recording, title: 'garden hour' })).id;
-    const renderS = async (body: StoryboardBody, quality: 'preview' | 'high'): Promise<{ seconds: number; shots: { index: number; cached: boolean; ms: number }[] }> => {
+    // The end of a render is taken from the job queue's event, not by polling the API: polling ran
+    // inside the measured process and, on a busy machine, cost seconds of its CPU per render.
+    const ended = new Map<string, () => void>();
+    const endedIds = new Set<string>();
+    const onEnd = (job: { id: string }): void => {
+      endedIds.add(job.id);
+      ended.get(job.id)?.();
+    };
+    server.renders.queue.on('done', onEnd).on('failed', onEnd);
+    const renderS = async (body: StoryboardBody, quality: 'preview' | 'high'): Promise<{ seconds: number; cpuS: number; shots: { index: number; cached: boolean; ms: number }[] }> => {
+      const cpuBefore = await cpuSecondsWithEndedChildren(process.pid);
       const board = await store.create(body, { planner: 'benchmark', prompt: body.prompt, seed: body.seed, sources: [], asset_ids: [], planned_at: '2026-12-06T00:00:00.000Z' });
       const renderStarted = performance.now();
       const posted = (await (await fetch(`${url}/v1/video/renders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ storyboard_id: board.id, quality }) })).json()) as { id: string };
-      for (;;) {
-        const view = (await (await fetch(`${url}/v1/video/renders/${posted.id}`)).json()) as { status: string; error?: string; result?: { shots: { index: number; cached: boolean; ms: number }[] } };
-        if (view.status === 'done') return { seconds: round((performance.now() - renderStarted) / 1000, 2), shots: view.result!.shots };
-        if (view.status !== 'queued' && view.status !== 'running') throw new Error(`render ${posted.id} ${view.status}: ${view.error}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await new Promise<void>((resolve) => (endedIds.has(posted.id) ? resolve() : ended.set(posted.id, resolve)));
+      const seconds = round((performance.now() - renderStarted) / 1000, 2);
+      const cpuS = round((await cpuSecondsWithEndedChildren(process.pid)) - cpuBefore, 1);
+      const view = (await (await fetch(`${url}/v1/video/renders/${posted.id}`)).json()) as { status: string; error?: string; result?: { shots: { index: number; cached: boolean; ms: number }[] } };
+      if (view.status !== 'done') throw new Error(`render ${posted.id} ${view.status}: ${view.error}`);
+      return { seconds, cpuS, shots: view.result!.shots };
     };
     const preview = await renderS(storyboard(recordingId, 'See you next week'), 'preview');
-    log(`preview ${preview.seconds} s`);
+    log(`preview ${preview.seconds} s (${preview.cpuS} s CPU)`);
     const high = await renderS(storyboard(recordingId, 'See you next week'), 'high');
-    log(`high ${high.seconds} s`);
+    log(`high ${high.seconds} s (${high.cpuS} s CPU)`);
     const variant = await renderS(storyboard(recordingId, 'See you on Sunday'), 'high');
-    log(`variant ${variant.seconds} s (${variant.shots.map((shot) => shot.cached).join(', ')})`);
+    log(`variant ${variant.seconds} s, ${variant.cpuS} s CPU (${variant.shots.map((shot) => shot.cached).join(', ')})`);
     const peakDuringRenders = { ...peak };
+    const loadBefore = loadavg().map((value) => round(value, 2));
+    const baselineCpuBefore = await cpuSecondsWithEndedChildren(process.pid);
     const baselineS = await run('ffmpeg', baselineArgs(recording, path.join(scratch, 'baseline.mp4'), 'See you next week'));
-    log(`baseline single ffmpeg graph ${baselineS} s`);
+    const baselineCpuS = round((await cpuSecondsWithEndedChildren(process.pid)) - baselineCpuBefore, 1);
+    log(`baseline single ffmpeg graph ${baselineS} s (${baselineCpuS} s CPU)`);
     const load = loadavg().map((value) => round(value, 2));
     const result = {
       date: new Date().toISOString(),
-      machine: { cores: cpus().length, loadAverage: load },
+      machine: { cores: cpus().length, loadAverageAtStart: loadAtStart, loadAverageBeforeBaseline: loadBefore, loadAverage: load },
+      cpuNote: 'CPU seconds (user + system) of the server process and its ffmpeg children over each render, the same for the baseline ffmpeg: independent of what else runs on the machine',
       storyboard: { shots: 4, durationS: 30, aspect: '9:16', style: 'warm', source: '1280×720 30 fps H.264 3 Mbit/s with AAC speech', captions: true, music: 'uplift, ducked' },
       previewS: preview.seconds,
       previewTargetS: PREVIEW_TARGET_S,
+      previewCpuS: preview.cpuS,
       previewShots: preview.shots,
       highS: high.seconds,
       highTargetS: HIGH_TARGET_S,
       highRealTimeX: round(30 / high.seconds, 2),
+      highCpuS: high.cpuS,
       highShots: high.shots,
       variantS: variant.seconds,
       variantFractionOfHigh: round(variant.seconds / high.seconds, 2),
       variantTargetFraction: VARIANT_TARGET_FRACTION,
+      variantCpuS: variant.cpuS,
       variantShots: variant.shots,
-      baseline: { what: 'one ffmpeg filter graph: the same cuts, cover crop and scale, camera moves, text, eq grade, xfades, audio mix with ducking and one-pass loudnorm, x264 veryfast CRF 20', seconds: baselineS },
+      baseline: { what: 'one ffmpeg filter graph: the same cuts, cover crop and scale, camera moves, text, eq grade, xfades, audio mix with ducking and one-pass loudnorm, x264 veryfast CRF 20', seconds: baselineS, cpuS: baselineCpuS },
       peakRssMb: { serverProcess: peakDuringRenders.serverRssMb, ffmpegChildren: peakDuringRenders.childrenRssMb, note: 'the server runs in the benchmark process; the look pass worker thread is inside it' },
     };
     await writeResult('studio-render', result, {

@@ -11,8 +11,10 @@ const SAMPLE_RATE = 48_000;
 
 /** One shot's own sound, placed on the timeline. */
 export interface ShotAudio {
-  /** A WAV of the shot's source range (its transition handle included). */
+  /** The shot's source media; its range is read straight from it (no intermediate file per shot). */
   file: string;
+  /** Where the range starts in the source (seconds). */
+  inS: number;
   atS: number;
   durationS: number;
   /** Crossfade lengths with the shots around it (0: a short de-click fade). */
@@ -24,8 +26,8 @@ export interface AudioMixInput {
   durationS: number;
   shots: ShotAudio[];
   voiceover?: { text: string; voice: string };
-  /** A built-in bed's name or an audio file's path. */
-  music?: { track: string; file?: string; gainDb: number; duck: boolean };
+  /** `file`: an uploaded track (looped), or a built-in bed made by synthesizeBed. */
+  music?: { track: string; file: string; gainDb: number; duck: boolean };
   workDir: string;
   signal: AbortSignal;
 }
@@ -58,11 +60,12 @@ export class AudioMixer {
     let inputIndex = 0;
     const speechParts: string[] = [];
     for (const shot of input.shots) {
-      args.push('-i', shot.file);
+      // Seeking before -i is exact for audio (decoded from the packet before and cut to the sample).
+      args.push('-ss', shot.inS.toFixed(6), '-t', shot.durationS.toFixed(6), '-i', shot.file);
       const fadeIn = Math.max(shot.fadeInS, DECLICK_S);
       const fadeOut = Math.max(shot.fadeOutS, DECLICK_S);
       const delayMs = Math.round(shot.atS * 1000);
-      filters.push(`[${inputIndex}:a]${format},atrim=0:${shot.durationS.toFixed(6)},apad=whole_dur=${shot.durationS.toFixed(6)},afade=t=in:d=${fadeIn},afade=t=out:st=${(shot.durationS - fadeOut).toFixed(6)}:d=${fadeOut},adelay=${delayMs}|${delayMs}[shot${inputIndex}]`);
+      filters.push(`[${inputIndex}:a:0]${format},atrim=0:${shot.durationS.toFixed(6)},apad=whole_dur=${shot.durationS.toFixed(6)},afade=t=in:d=${fadeIn},afade=t=out:st=${(shot.durationS - fadeOut).toFixed(6)}:d=${fadeOut},adelay=${delayMs}|${delayMs}[shot${inputIndex}]`);
       speechParts.push(`[shot${inputIndex}]`);
       inputIndex++;
     }
@@ -83,11 +86,9 @@ export class AudioMixer {
     inputIndex++;
     filters.push(`${speechParts.join('')}amix=inputs=${speechParts.length}:normalize=0:duration=longest,atrim=0:${duration}[speechbus]`);
     if (input.music) {
-      if (input.music.file) args.push('-stream_loop', '-1', '-i', input.music.file);
-      else if (isMusicBed(input.music.track)) args.push('-f', 'lavfi', '-t', duration, '-i', `aevalsrc=exprs='${bedExpression(input.music.track)}':s=${SAMPLE_RATE}:d=${duration}`);
-      else throw new AudioMixError(`music track "${input.music.track}" is neither a built-in bed nor an audio asset`);
+      args.push('-stream_loop', '-1', '-i', input.music.file);
       const fadeOutAt = Math.max(0, input.durationS - 1.5).toFixed(6);
-      filters.push(`[${inputIndex}:a]${format},atrim=0:${duration},volume=${input.music.gainDb}dB,afade=t=in:d=0.5,afade=t=out:st=${fadeOutAt}:d=1.5[music]`);
+      filters.push(`[${inputIndex}:a:0]${format},atrim=0:${duration},volume=${input.music.gainDb}dB,afade=t=in:d=0.5,afade=t=out:st=${fadeOutAt}:d=1.5[music]`);
       if (input.music.duck) {
         filters.push('[speechbus]asplit=2[speech][key]');
         // Music drops by up to ~20 dB while anyone speaks and comes back within half a second.
@@ -108,6 +109,20 @@ export class AudioMixer {
   }
 
   /**
+   * A built-in bed `durationS` long as a float WAV: synthesized sample by sample (about a second of
+   * CPU for 30 s), so the compositor keeps it in its cache for every later mix of the same length.
+   */
+  async synthesizeBed(bed: string, durationS: number, out: string, signal: AbortSignal): Promise<void> {
+    if (!isMusicBed(bed)) throw new AudioMixError(`music track "${bed}" is not a built-in bed`);
+    const duration = durationS.toFixed(6);
+    await this.runner.ffmpegRun(
+      ['-y', '-f', 'lavfi', '-t', duration, '-i', `aevalsrc=exprs='${bedExpression(bed)}':s=${SAMPLE_RATE}:d=${duration}`, '-c:a', 'pcm_f32le', '-fflags', '+bitexact', '-flags:a', '+bitexact', out],
+      signal,
+      { stage: 'audio', inputS: durationS },
+    );
+  }
+
+  /**
    * How to bring the mix to the target loudness in the final encode: a gain ahead of a look-ahead
    * limiter whose ceiling keeps the true peak under −1 dBTP after AAC. The limiter takes some loudness
    * off loud mixes, so the gain is measured through the limiter (ebur128) and corrected until it lands
@@ -125,6 +140,21 @@ export class AudioMixer {
       gainDb += TARGET_LUFS - integrated;
     }
     return filter(gainDb);
+  }
+
+  /**
+   * The finished audio track: the mix through its level filter, AAC in an MP4, so the stitch copies
+   * it beside the video instead of encoding while it stitches (and a picture-only variant reuses it).
+   */
+  async encode(track: { mix: string; levelFilter: string; bitrate: string; preview: boolean; out: string; durationS: number; signal: AbortSignal }): Promise<void> {
+    const { mix, levelFilter, bitrate, out, durationS, signal } = track;
+    // A preview takes the fast AAC coder (less than half the CPU of the default two-loop search).
+    const coder = track.preview ? ['-aac_coder', 'fast'] : [];
+    await this.runner.ffmpegRun(
+      ['-y', '-i', mix, '-af', levelFilter, '-c:a', 'aac', ...coder, '-b:a', bitrate, '-ar', String(SAMPLE_RATE), '-ac', '2', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:a', '+bitexact', '-f', 'mp4', out],
+      signal,
+      { stage: 'audio', inputS: durationS },
+    );
   }
 
   /** Integrated loudness (LUFS) of a file through a filter, by ffmpeg's ebur128. */

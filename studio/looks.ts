@@ -55,3 +55,11 @@ export function resolveLook(style: string, presetSpec: (name: string) => unknown
 export function lookChangesPixels(look: ResolvedLook): boolean {
   return look.spec.transforms.some((entry) => entry.enabled);
 }
+
+/** Transforms whose output pixel depends only on the same input pixel, so they commute with scaling and cropping. */
+const PER_PIXEL: ReadonlySet<string> = new Set(['color', 'lut3d']);
+
+/** Whether every enabled transform of a look is per-pixel (it may then run before the camera move, on fewer pixels). */
+export function lookIsPerPixel(look: ResolvedLook): boolean {
+  return look.spec.transforms.every((entry) => !entry.enabled || PER_PIXEL.has(entry.name));
+}

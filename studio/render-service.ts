@@ -84,6 +84,7 @@ export class RenderService {
   private readonly runner: ProcessRunner;
   private readonly compositor: Compositor;
   private readonly hashes = new Map<string, string>();
+  private readonly probes = new Map<string, { width: number; height: number; hasAudio: boolean }>();
   private ffmpegVersion: string | undefined;
 
   constructor(private readonly options: RenderServiceOptions) {
@@ -220,7 +221,16 @@ export class RenderService {
     return hash;
   }
 
+  /** The media's picture size and whether it has sound; remembered like its hash (shots often share a recording). */
   private async probe(file: string, signal: AbortSignal): Promise<{ width: number; height: number; hasAudio: boolean }> {
+    const info = await stat(file);
+    const memo = `${file}:${info.size}:${info.mtimeMs}`;
+    let probed = this.probes.get(memo);
+    if (!probed) this.probes.set(memo, (probed = await this.probeNow(file, signal)));
+    return probed;
+  }
+
+  private async probeNow(file: string, signal: AbortSignal): Promise<{ width: number; height: number; hasAudio: boolean }> {
     const out = await this.runner.probe(['-show_entries', 'stream=codec_type,width,height', '-of', 'json', file], signal, { stage: 'resolving' });
     const streams = (JSON.parse(out) as { streams?: { codec_type: string; width?: number; height?: number }[] }).streams ?? [];
     const video = streams.find((stream) => stream.codec_type === 'video');

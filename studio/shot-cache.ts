@@ -10,7 +10,7 @@ export interface ShotCacheOptions {
 }
 
 /** Bumped whenever the compositor renders the same inputs differently: old entries then miss. */
-export const ENGINE_VERSION = 'studio-compositor/1';
+export const ENGINE_VERSION = 'studio-compositor/2';
 
 /** The cache key of anything rendered: a sha256 over its inputs as canonical JSON. */
 export function contentKey(inputs: unknown): string {
