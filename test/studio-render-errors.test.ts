@@ -112,7 +112,9 @@ describe('render failures', () => {
   it('cancels a render in its resolving stage (the source probe hangs): no probe left, nothing served or left behind', async () => {
     await writeFile(probeHangFile, 'stream=codec_type,width,height');
     try {
-      const storyboard = await store.create({ ...twoClips(recordingId), seed: 77 }, testProvenance('cancelled while resolving'));
+      // A recording of its own: the render service remembers what it probed, so a recording rendered before would not be probed again.
+      const unprobed = (await server!.recorder.importer.import({ media, events: { events: [] } as any })).id;
+      const storyboard = await store.create({ ...twoClips(unprobed), seed: 77 }, testProvenance('cancelled while resolving'));
       const response = await fetch(`${url}/v1/video/renders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ storyboard_id: storyboard.id }) });
       const { id } = (await response.json()) as { id: string };
       await waitFor('the probe hanging', async () => {
