@@ -173,10 +173,10 @@ export class RecordingImporter {
       const container = containerFor(probed);
       const spec = CONTAINERS[container];
       const file = `original.${spec.extension}`;
-      const copyErrors = await this.copy(source, path.join(temporary, file), spec.args, name, probed.durationS);
-      // A file cut short can still probe (its index is at the front): what was copied shows it. An MP4
-      // whose boxes are all whole and that copied without an error is spared this second ffprobe.
-      const copied = signature.wholeBoxes && copyErrors.trim() === '' ? probed : await this.probe(path.join(temporary, file), name);
+      await this.copy(source, path.join(temporary, file), spec.args, name, probed.durationS);
+      // A file cut short can still probe (its index is at the front): what was copied shows it. Always
+      // probed: the copy's duration is what the catalog keeps (it can differ from the source's by a few ms).
+      const copied = await this.probe(path.join(temporary, file), name);
       if (copied.durationS < probed.durationS * 0.9 - 1) {
         throw new ImportError('invalid_media', 422, `${name} looks truncated: it says it lasts ${probed.durationS.toFixed(1)} s but only ${copied.durationS.toFixed(1)} s could be read`);
       }
