@@ -1,6 +1,7 @@
 import type { Frame, FrameClock } from '../frame.js';
 import { Sketch, type SketchParams } from '../sketch.js';
 import type { WasmKernels } from './wasm-kernels.js';
+import { WasmScratch } from './wasm-scratch.js';
 
 /** Byte offsets of the reference's tables in one block of the kernels' memory (tone: 3507 bytes; paper: 256×256 u16). */
 const FULL_RANGE = 0;
@@ -12,11 +13,7 @@ const PAPER = 4800;
 export class WasmSketch extends Sketch {
   readonly backend = 'wasm';
   private readonly kernels: WasmKernels;
-  private tables = 0;
-  private uploaded = false;
-  /** The full-range copy (luma size), the column sums (i32 per column), the half-size luma and one upscale row, in one block. */
-  private buffers = 0;
-  private buffersFor = '';
+  private readonly scratch: WasmScratch;
   private fullRangeLuma = 0;
   private blurColumnSums = 0;
   private halfLuma = 0;
@@ -25,20 +22,20 @@ export class WasmSketch extends Sketch {
   constructor(options: { kernels: WasmKernels }) {
     super();
     this.kernels = options.kernels;
-    this.tables = this.kernels.heap.allocate(PAPER + this.paperTile.byteLength);
+    this.scratch = new WasmScratch({ kernels: options.kernels, tableBytes: PAPER + this.paperTile.byteLength });
   }
 
   override configure(params: SketchParams): void {
     super.configure(params);
-    this.uploaded = false;
+    this.scratch.invalidateTables();
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
     const kernels = this.kernels;
     const { width, height } = frame;
-    if (!this.uploaded) this.uploadTables();
-    this.sizeBuffers(width, height);
-    const tables = this.tables;
+    if (this.scratch.takeStaleTables()) this.uploadTables();
+    if (this.scratch.fit(width, height, bufferBytes)) [this.fullRangeLuma, this.blurColumnSums, this.halfLuma, this.upscaleRow] = this.scratch.parts as [number, number, number, number];
+    const tables = this.scratch.tables;
     const luma = (plane: number, lumaWidth: number, lumaHeight: number, radius: number): void =>
       kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, this.fullRangeLuma, this.blurColumnSums, tables + FULL_RANGE, tables + DODGE_RECIPROCAL, tables + TONE, tables + PAPER);
     const planes = kernels.enter(frame);
@@ -55,31 +52,17 @@ export class WasmSketch extends Sketch {
   }
 
   override close(): void {
-    this.kernels.heap.release(this.tables);
-    this.kernels.heap.release(this.buffers);
-    this.tables = 0;
-    this.buffers = 0;
-    this.buffersFor = '';
+    this.scratch.close();
   }
 
   private uploadTables(): void {
-    const kernels = this.kernels;
-    kernels.upload(this.tables + FULL_RANGE, this.fullRange);
-    kernels.upload(this.tables + DODGE_RECIPROCAL, this.dodgeReciprocal);
-    kernels.upload(this.tables + TONE, this.tone);
-    kernels.upload(this.tables + PAPER, this.paperTile);
-    this.uploaded = true;
-  }
-
-  /** Full-size buffers also serve the half-resolution path, so switching never allocates. */
-  private sizeBuffers(width: number, height: number): void {
-    const key = `${width}x${height}`;
-    if (key === this.buffersFor) return;
-    const heap = this.kernels.heap;
-    heap.release(this.buffers);
-    const parts: number[] = [];
-    this.buffers = heap.allocateParts([width * height, 4 * width, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)], parts);
-    [this.fullRangeLuma, this.blurColumnSums, this.halfLuma, this.upscaleRow] = parts as [number, number, number, number];
-    this.buffersFor = key;
+    const scratch = this.scratch;
+    scratch.upload(FULL_RANGE, this.fullRange);
+    scratch.upload(DODGE_RECIPROCAL, this.dodgeReciprocal);
+    scratch.upload(TONE, this.tone);
+    scratch.upload(PAPER, this.paperTile);
   }
 }
+
+/** The full-range copy (luma size), the column sums (i32 per column), the half-size luma and one upscale row; full-size buffers also serve the half-resolution path, so switching never allocates. */
+const bufferBytes = (width: number, height: number): readonly number[] => [width * height, 4 * width, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)];

@@ -1,6 +1,7 @@
 import type { Frame, FrameClock } from '../frame.js';
 import { Toon, type ToonParams } from '../toon.js';
 import type { WasmKernels } from './wasm-kernels.js';
+import { WasmScratch } from './wasm-scratch.js';
 
 /** Byte offsets of the reference's tables in one block of the kernels' memory. */
 const WEIGHTS = 0;
@@ -17,11 +18,7 @@ const TABLE_BYTES = 3392;
 export class WasmToon extends Toon {
   readonly backend = 'wasm';
   private readonly kernels: WasmKernels;
-  private tables = 0;
-  private uploaded = false;
-  /** Smoothing planes A and B (luma size), the ink gains (u16, luma size), the half-size luma and one upscale row, in one block. */
-  private buffers = 0;
-  private buffersFor = '';
+  private readonly scratch: WasmScratch;
   private smoothA = 0;
   private smoothB = 0;
   private inkGains = 0;
@@ -31,21 +28,21 @@ export class WasmToon extends Toon {
   constructor(options: { kernels: WasmKernels }) {
     super();
     this.kernels = options.kernels;
-    this.tables = this.kernels.heap.allocate(TABLE_BYTES);
+    this.scratch = new WasmScratch({ kernels: options.kernels, tableBytes: TABLE_BYTES });
   }
 
   override configure(params: ToonParams): void {
     super.configure(params);
-    this.uploaded = false;
+    this.scratch.invalidateTables();
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
     const kernels = this.kernels;
     const { width, height } = frame;
-    if (!this.uploaded) this.uploadTables();
-    this.sizeBuffers(width, height);
+    if (this.scratch.takeStaleTables()) this.uploadTables();
+    if (this.scratch.fit(width, height, bufferBytes)) [this.smoothA, this.smoothB, this.inkGains, this.halfLuma, this.upscaleRow] = this.scratch.parts as [number, number, number, number, number];
     const { exports } = kernels;
-    const tables = this.tables;
+    const tables = this.scratch.tables;
     const chromaWidth = Math.ceil(width / 2);
     const chromaHeight = Math.ceil(height / 2);
     const planes = kernels.enter(frame);
@@ -65,33 +62,18 @@ export class WasmToon extends Toon {
   }
 
   override close(): void {
-    this.kernels.heap.release(this.tables);
-    this.kernels.heap.release(this.buffers);
-    this.tables = 0;
-    this.buffers = 0;
-    this.buffersFor = '';
+    this.scratch.close();
   }
 
   private uploadTables(): void {
-    const kernels = this.kernels;
-    kernels.upload(this.tables + WEIGHTS, this.neighbourWeight);
-    kernels.upload(this.tables + RECIPROCALS, this.reciprocal);
-    kernels.upload(this.tables + POSTERIZED, this.posterized);
-    kernels.upload(this.tables + INK_GAIN, this.inkGain);
-    kernels.upload(this.tables + SATURATED, this.saturated);
-    this.uploaded = true;
-  }
-
-  /** Full-size buffers also serve the half-resolution path, so switching never allocates. */
-  private sizeBuffers(width: number, height: number): void {
-    const key = `${width}x${height}`;
-    if (key === this.buffersFor) return;
-    const samples = width * height;
-    const heap = this.kernels.heap;
-    heap.release(this.buffers);
-    const parts: number[] = [];
-    this.buffers = heap.allocateParts([samples, samples, 2 * samples, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)], parts);
-    [this.smoothA, this.smoothB, this.inkGains, this.halfLuma, this.upscaleRow] = parts as [number, number, number, number, number];
-    this.buffersFor = key;
+    const scratch = this.scratch;
+    scratch.upload(WEIGHTS, this.neighbourWeight);
+    scratch.upload(RECIPROCALS, this.reciprocal);
+    scratch.upload(POSTERIZED, this.posterized);
+    scratch.upload(INK_GAIN, this.inkGain);
+    scratch.upload(SATURATED, this.saturated);
   }
 }
+
+/** Smoothing planes A and B (luma size), the ink gains (u16, luma size), the half-size luma and one upscale row; full-size buffers also serve the half-resolution path, so switching never allocates. */
+const bufferBytes = (width: number, height: number): readonly number[] => [width * height, width * height, 2 * width * height, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)];
