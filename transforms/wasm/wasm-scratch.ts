@@ -17,9 +17,29 @@ export class WasmScratch {
   private height = 0;
   private closed = false;
 
-  constructor(options: { kernels: WasmKernels; tableBytes: number }) {
+  private readonly tableParts: (() => readonly (readonly [offset: number, table: ArrayBufferView])[]) | undefined;
+  private readonly bufferBytes: ((width: number, height: number) => readonly number[]) | undefined;
+
+  /** `tables`: each table and its byte offset in the tables' block; `bufferBytes`: each buffer part's bytes for a frame size. */
+  constructor(options: {
+    kernels: WasmKernels;
+    tableBytes: number;
+    tables?: () => readonly (readonly [offset: number, table: ArrayBufferView])[];
+    bufferBytes?: (width: number, height: number) => readonly number[];
+  }) {
     this.kernels = options.kernels;
     this.tables = options.tableBytes > 0 ? this.kernels.heap.allocate(options.tableBytes) : 0;
+    this.tableParts = options.tables;
+    this.bufferBytes = options.bufferBytes;
+  }
+
+  /** Before a frame: uploads the tables if they changed and fits the buffers to its size; returns where the buffer parts start. */
+  prepare(width: number, height: number): readonly number[] {
+    if (this.tableParts && this.takeStaleTables()) {
+      for (const [offset, table] of this.tableParts()) this.upload(offset, table);
+    }
+    if (this.bufferBytes) this.fit(width, height, this.bufferBytes);
+    return this.parts;
   }
 
   /** The tables changed (a configure): they are uploaded again before the next frame. */

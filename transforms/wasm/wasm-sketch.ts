@@ -12,37 +12,35 @@ const PAPER = 4800;
 /** Sketch with the WebAssembly kernel: the reference's tables, box blur, dodge and paper; its half-resolution scalers too. */
 export class WasmSketch extends Sketch {
   readonly backend = 'wasm';
-  private readonly kernels: WasmKernels;
   private readonly scratch: WasmScratch;
-  private fullRangeLuma = 0;
-  private blurColumnSums = 0;
-  private halfLuma = 0;
-  private upscaleRow = 0;
 
   constructor(options: { kernels: WasmKernels }) {
     super();
-    this.kernels = options.kernels;
-    this.scratch = new WasmScratch({ kernels: options.kernels, tableBytes: PAPER + this.paperTile.byteLength });
+    this.scratch = new WasmScratch({
+      kernels: options.kernels,
+      tableBytes: PAPER + this.paperTile.byteLength,
+      tables: () => [[FULL_RANGE, this.fullRange], [DODGE_RECIPROCAL, this.dodgeReciprocal], [TONE, this.tone], [PAPER, this.paperTile]],
+      bufferBytes,
+    });
   }
 
   override configure(params: SketchParams): void {
     super.configure(params);
-    this.scratch.invalidateTables();
+    // The base constructor configures before the scratch exists; its tables start out stale anyway.
+    this.scratch?.invalidateTables();
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
-    const kernels = this.kernels;
+    const { kernels, tables } = this.scratch;
     const { width, height } = frame;
-    if (this.scratch.takeStaleTables()) this.uploadTables();
-    if (this.scratch.fit(width, height, bufferBytes)) [this.fullRangeLuma, this.blurColumnSums, this.halfLuma, this.upscaleRow] = this.scratch.parts as [number, number, number, number];
-    const tables = this.scratch.tables;
+    const [fullRangeLuma, blurColumnSums, halfLuma, upscaleRow] = this.scratch.prepare(width, height) as [number, number, number, number];
     const luma = (plane: number, lumaWidth: number, lumaHeight: number, radius: number): void =>
-      kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, this.fullRangeLuma, this.blurColumnSums, tables + FULL_RANGE, tables + DODGE_RECIPROCAL, tables + TONE, tables + PAPER);
+      kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, fullRangeLuma, blurColumnSums, tables + FULL_RANGE, tables + DODGE_RECIPROCAL, tables + TONE, tables + PAPER);
     const planes = kernels.enter(frame);
     if (this.resolution.active) {
-      kernels.exports.downscalePlane(planes.y, width, height, this.halfLuma);
-      luma(this.halfLuma, Math.ceil(width / 2), Math.ceil(height / 2), Math.max(1, Math.round(this.settings.blur / 2)));
-      kernels.exports.upscalePlane(this.halfLuma, width, height, planes.y, this.upscaleRow);
+      kernels.exports.downscalePlane(planes.y, width, height, halfLuma);
+      luma(halfLuma, Math.ceil(width / 2), Math.ceil(height / 2), Math.max(1, Math.round(this.settings.blur / 2)));
+      kernels.exports.upscalePlane(halfLuma, width, height, planes.y, upscaleRow);
     } else {
       luma(planes.y, width, height, this.settings.blur);
     }
@@ -53,14 +51,6 @@ export class WasmSketch extends Sketch {
 
   override close(): void {
     this.scratch.close();
-  }
-
-  private uploadTables(): void {
-    const scratch = this.scratch;
-    scratch.upload(FULL_RANGE, this.fullRange);
-    scratch.upload(DODGE_RECIPROCAL, this.dodgeReciprocal);
-    scratch.upload(TONE, this.tone);
-    scratch.upload(PAPER, this.paperTile);
   }
 }
 

@@ -17,61 +17,49 @@ const TABLE_BYTES = 3392;
  */
 export class WasmToon extends Toon {
   readonly backend = 'wasm';
-  private readonly kernels: WasmKernels;
   private readonly scratch: WasmScratch;
-  private smoothA = 0;
-  private smoothB = 0;
-  private inkGains = 0;
-  private halfLuma = 0;
-  private upscaleRow = 0;
 
   constructor(options: { kernels: WasmKernels }) {
     super();
-    this.kernels = options.kernels;
-    this.scratch = new WasmScratch({ kernels: options.kernels, tableBytes: TABLE_BYTES });
+    this.scratch = new WasmScratch({
+      kernels: options.kernels,
+      tableBytes: TABLE_BYTES,
+      tables: () => [[WEIGHTS, this.neighbourWeight], [RECIPROCALS, this.reciprocal], [POSTERIZED, this.posterized], [INK_GAIN, this.inkGain], [SATURATED, this.saturated]],
+      bufferBytes,
+    });
   }
 
   override configure(params: ToonParams): void {
     super.configure(params);
-    this.scratch.invalidateTables();
+    // The base constructor configures before the scratch exists; its tables start out stale anyway.
+    this.scratch?.invalidateTables();
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
-    const kernels = this.kernels;
+    const { kernels, tables } = this.scratch;
     const { width, height } = frame;
-    if (this.scratch.takeStaleTables()) this.uploadTables();
-    if (this.scratch.fit(width, height, bufferBytes)) [this.smoothA, this.smoothB, this.inkGains, this.halfLuma, this.upscaleRow] = this.scratch.parts as [number, number, number, number, number];
+    const [smoothA, smoothB, inkGains, halfLuma, upscaleRow] = this.scratch.prepare(width, height) as [number, number, number, number, number];
     const { exports } = kernels;
-    const tables = this.scratch.tables;
     const chromaWidth = Math.ceil(width / 2);
     const chromaHeight = Math.ceil(height / 2);
     const planes = kernels.enter(frame);
     if (this.resolution.active) {
       const halfWidth = Math.ceil(width / 2);
       const halfHeight = Math.ceil(height / 2);
-      exports.downscalePlane(planes.y, width, height, this.halfLuma);
+      exports.downscalePlane(planes.y, width, height, halfLuma);
       // One pass at half size smooths about as far as two at full size.
-      exports.toonLuma(this.halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), this.smoothA, this.smoothB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
-      exports.upscalePlane(this.halfLuma, width, height, planes.y, this.upscaleRow);
-      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, this.inkGains, halfWidth, 1, tables + SATURATED);
+      exports.toonLuma(halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), smoothA, smoothB, inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
+      exports.upscalePlane(halfLuma, width, height, planes.y, upscaleRow);
+      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, halfWidth, 1, tables + SATURATED);
     } else {
-      exports.toonLuma(planes.y, width, height, this.settings.smoothing, this.smoothA, this.smoothB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
-      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, this.inkGains, width, 2, tables + SATURATED);
+      exports.toonLuma(planes.y, width, height, this.settings.smoothing, smoothA, smoothB, inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
+      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, width, 2, tables + SATURATED);
     }
     kernels.leave(frame);
   }
 
   override close(): void {
     this.scratch.close();
-  }
-
-  private uploadTables(): void {
-    const scratch = this.scratch;
-    scratch.upload(WEIGHTS, this.neighbourWeight);
-    scratch.upload(RECIPROCALS, this.reciprocal);
-    scratch.upload(POSTERIZED, this.posterized);
-    scratch.upload(INK_GAIN, this.inkGain);
-    scratch.upload(SATURATED, this.saturated);
   }
 }
 
