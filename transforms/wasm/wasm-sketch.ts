@@ -3,12 +3,6 @@ import { Sketch, type SketchParams } from '../sketch.js';
 import type { WasmKernels } from './wasm-kernels.js';
 import { WasmScratch } from './wasm-scratch.js';
 
-/** Byte offsets of the reference's tables in one block of the kernels' memory (tone: 3507 bytes; paper: 256×256 u16). */
-const FULL_RANGE = 0;
-const DODGE_RECIPROCAL = 256;
-const TONE = 1280;
-const PAPER = 4800;
-
 /** Sketch with the WebAssembly kernel: the reference's tables, box blur, dodge and paper; its half-resolution scalers too. */
 export class WasmSketch extends Sketch {
   readonly backend = 'wasm';
@@ -18,8 +12,7 @@ export class WasmSketch extends Sketch {
     super();
     this.scratch = new WasmScratch({
       kernels: options.kernels,
-      tableBytes: PAPER + this.paperTile.byteLength,
-      tables: () => [[FULL_RANGE, this.fullRange], [DODGE_RECIPROCAL, this.dodgeReciprocal], [TONE, this.tone], [PAPER, this.paperTile]],
+      tables: [this.fullRange, this.dodgeReciprocal, this.tone, this.paperTile],
       bufferBytes,
     });
   }
@@ -31,11 +24,12 @@ export class WasmSketch extends Sketch {
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
-    const { kernels, tables } = this.scratch;
+    const { kernels, tableOffsets } = this.scratch;
+    const [fullRange, dodgeReciprocal, tone, paper] = tableOffsets as [number, number, number, number];
     const { width, height } = frame;
     const [fullRangeLuma, blurColumnSums, halfLuma, upscaleRow] = this.scratch.prepare(width, height) as [number, number, number, number];
     const luma = (plane: number, lumaWidth: number, lumaHeight: number, radius: number): void =>
-      kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, fullRangeLuma, blurColumnSums, tables + FULL_RANGE, tables + DODGE_RECIPROCAL, tables + TONE, tables + PAPER);
+      kernels.exports.sketchLuma(plane, lumaWidth, lumaHeight, radius, fullRangeLuma, blurColumnSums, fullRange, dodgeReciprocal, tone, paper);
     const planes = kernels.enter(frame);
     if (this.resolution.active) {
       kernels.exports.downscalePlane(planes.y, width, height, halfLuma);

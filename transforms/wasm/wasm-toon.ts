@@ -3,14 +3,6 @@ import { Toon, type ToonParams } from '../toon.js';
 import type { WasmKernels } from './wasm-kernels.js';
 import { WasmScratch } from './wasm-scratch.js';
 
-/** Byte offsets of the reference's tables in one block of the kernels' memory. */
-const WEIGHTS = 0;
-const RECIPROCALS = 512;
-const POSTERIZED = 1600;
-const INK_GAIN = 1856;
-const SATURATED = 2880;
-const TABLE_BYTES = 3392;
-
 /**
  * Toon with the WebAssembly kernels: the reference's tables and the same smoothing, Sobel inking
  * and posterizing; at half resolution the box downscale and bilinear upscale run there too.
@@ -23,8 +15,7 @@ export class WasmToon extends Toon {
     super();
     this.scratch = new WasmScratch({
       kernels: options.kernels,
-      tableBytes: TABLE_BYTES,
-      tables: () => [[WEIGHTS, this.neighbourWeight], [RECIPROCALS, this.reciprocal], [POSTERIZED, this.posterized], [INK_GAIN, this.inkGain], [SATURATED, this.saturated]],
+      tables: [this.neighbourWeight, this.reciprocal, this.posterized, this.inkGain, this.saturated],
       bufferBytes,
     });
   }
@@ -36,7 +27,8 @@ export class WasmToon extends Toon {
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
-    const { kernels, tables } = this.scratch;
+    const { kernels, tableOffsets } = this.scratch;
+    const [weights, reciprocals, posterized, inkGain, saturated] = tableOffsets as [number, number, number, number, number];
     const { width, height } = frame;
     const [smoothA, smoothB, inkGains, halfLuma, upscaleRow] = this.scratch.prepare(width, height) as [number, number, number, number, number];
     const { exports } = kernels;
@@ -48,12 +40,12 @@ export class WasmToon extends Toon {
       const halfHeight = Math.ceil(height / 2);
       exports.downscalePlane(planes.y, width, height, halfLuma);
       // One pass at half size smooths about as far as two at full size.
-      exports.toonLuma(halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), smoothA, smoothB, inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
+      exports.toonLuma(halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), smoothA, smoothB, inkGains, weights, reciprocals, posterized, inkGain);
       exports.upscalePlane(halfLuma, width, height, planes.y, upscaleRow);
-      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, halfWidth, 1, tables + SATURATED);
+      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, halfWidth, 1, saturated);
     } else {
-      exports.toonLuma(planes.y, width, height, this.settings.smoothing, smoothA, smoothB, inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
-      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, width, 2, tables + SATURATED);
+      exports.toonLuma(planes.y, width, height, this.settings.smoothing, smoothA, smoothB, inkGains, weights, reciprocals, posterized, inkGain);
+      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, width, 2, saturated);
     }
     kernels.leave(frame);
   }

@@ -12,7 +12,7 @@ export class WasmVignette extends Vignette {
 
   constructor(options: { kernels: WasmKernels }) {
     super();
-    this.scratch = new WasmScratch({ kernels: options.kernels, tableBytes: 0 });
+    this.scratch = new WasmScratch({ kernels: options.kernels });
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
