@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { LivefxConfig } from '../core/config.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
+import { commandFromHelp } from './help-options.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { FileRender } from './file-render.js';
 import { ffprobeBeside, MediaProbe, MediaProbeError, type MediaInfo, type StillImageInfo, type VideoInfo } from '../core/media/media-probe.js';
@@ -39,19 +40,10 @@ const OUTPUT_EXTENSIONS: Record<'png' | 'jpeg' | 'video', string[]> = { png: ['.
 /** Odd sizes are padded to even for I420 by repeating the last column/row, so no dark edge leaks into the chain. */
 const PAD_TO_EVEN = 'pad=ceil(iw/2)*2:ceil(ih/2)*2';
 
-export const renderCommand: CliCommand = {
-  name: 'render',
+export const renderCommand: CliCommand = commandFromHelp(HELP, runRender, {
   summary: 'apply a chain spec to an image or a video file (offline, same chain as live)',
-  help: HELP,
-  options: {
-    preset: { type: 'string', short: 'p' },
-    output: { type: 'string', short: 'o' },
-    overwrite: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
-  },
   positionals: { min: 1, max: 1, names: ['input'] },
-  run: runRender,
-};
+});
 
 async function runRender(invocation: CliInvocation, context: CliContext): Promise<number> {
   const { values } = invocation;

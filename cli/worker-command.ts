@@ -9,6 +9,7 @@ import { defaultStateParts } from '../server/livefx-parts.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
+import { commandFromHelp } from './help-options.js';
 import { CliError, UsageError } from './cli-errors.js';
 
 /** Job kinds a worker can run (one BullMQ queue each). */
@@ -29,17 +30,9 @@ SIGTERM or Ctrl-C stops it: running jobs are aborted and go back to the queue fo
 A worker killed outright (kill -9) loses its locks after $LIVEFX_JOB_LOCK_S (6 s); its jobs then run
 on another worker. Logs (pino JSON) go to stdout. Exit codes: 0 stopped, 1 could not start, 2 wrong command line.`;
 
-export const workerCommand: CliCommand = {
-  name: 'worker',
+export const workerCommand: CliCommand = commandFromHelp(HELP, runWorker, {
   summary: 'run queued highlights and render jobs (needs LIVEFX_REDIS_URL), no HTTP server',
-  help: HELP,
-  options: {
-    concurrency: { type: 'string', short: 'c' },
-    queues: { type: 'string', short: 'q' },
-  },
-  positionals: { min: 0, max: 0, names: [] },
-  run: runWorker,
-};
+});
 
 /** A whole number flag within bounds, or the usage error naming it. */
 export function integerOption(values: CliInvocation['values'], name: string, command: string, bounds: { min: number; max: number }): number | undefined {

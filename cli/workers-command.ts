@@ -4,6 +4,7 @@ import { BullMqJobQueue } from '../core/jobs/bullmq-job-queue.js';
 import { createLogger } from '../core/logger.js';
 import type { CliCommand, CliContext, CliInvocation } from './cli-command.js';
 import { readConfig } from './cli-config.js';
+import { commandFromHelp } from './help-options.js';
 import { CliError, UsageError } from './cli-errors.js';
 import { integerOption, JOB_QUEUES, queuesOption } from './worker-command.js';
 import { WorkerPool } from './worker-pool.js';
@@ -28,22 +29,9 @@ Each decision is one log line (pino JSON on stdout) with its reason; a worker th
 SIGTERM or Ctrl-C stops every worker (their running jobs go back to the queue). Exit codes: 0 stopped,
 1 could not start (e.g. Redis unreachable), 2 wrong command line.`;
 
-export const workersCommand: CliCommand = {
-  name: 'workers',
+export const workersCommand: CliCommand = commandFromHelp(HELP, runWorkers, {
   summary: 'run between --min and --max workers on this machine, scaled with the job backlog',
-  help: HELP,
-  options: {
-    min: { type: 'string' },
-    max: { type: 'string' },
-    'jobs-per-worker': { type: 'string' },
-    'max-wait-s': { type: 'string' },
-    'idle-grace-s': { type: 'string' },
-    concurrency: { type: 'string', short: 'c' },
-    queues: { type: 'string', short: 'q' },
-  },
-  positionals: { min: 0, max: 0, names: [] },
-  run: runWorkers,
-};
+});
 
 /** bin/livefx.js from dist/cli/. */
 const livefxBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'livefx.js');

@@ -112,6 +112,12 @@ export class PostgresDatabase implements PostgresQueryable {
     });
   }
 
+  /** The first row a query returns, as `map` makes it; undefined when it returns none. */
+  async queryOne<Row extends object, T>(text: string, values: readonly unknown[], map: (row: Row) => T): Promise<T | undefined> {
+    const { rows } = await this.query<Row>(text, values);
+    return rows[0] ? map(rows[0]) : undefined;
+  }
+
   /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   async transaction<T>(work: (client: PostgresQueryable) => Promise<T>): Promise<T> {
     return this.guard(async () => {

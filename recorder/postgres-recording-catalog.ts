@@ -48,8 +48,7 @@ export class PostgresRecordingCatalog implements RecordingCatalogStore {
   }
 
   async get(id: string): Promise<RecordingRow | undefined> {
-    const { rows } = await this.database.query<RecordingRecord>('SELECT * FROM recordings WHERE id = $1', [id]);
-    return rows[0] ? toRecording(rows[0]) : undefined;
+    return this.database.queryOne('SELECT * FROM recordings WHERE id = $1', [id], toRecording);
   }
 
   async list(filter: RecordingFilter = {}): Promise<RecordingRow[]> {

@@ -141,19 +141,17 @@ export interface WhereClause {
 export function recordingWhere(filter: RecordingFilter): WhereClause {
   const where: string[] = [];
   const values: string[] = [];
-  if (filter.streamId !== undefined) {
-    where.push('stream_id = ?');
-    values.push(filter.streamId);
-  }
-  if (filter.from !== undefined) {
-    where.push('started_at >= ?');
-    values.push(filter.from);
-  }
-  if (filter.to !== undefined) {
-    where.push('started_at <= ?');
-    values.push(filter.to);
-  }
+  addCondition(where, values, 'stream_id = ?', filter.streamId);
+  addCondition(where, values, 'started_at >= ?', filter.from);
+  addCondition(where, values, 'started_at <= ?', filter.to);
   return { sql: where.length ? ` WHERE ${where.join(' AND ')}` : '', values };
+}
+
+/** Adds `condition` with its one value to a clause when the filter sets that value. */
+function addCondition<T extends string | number>(where: string[], values: T[], condition: string, value: T | undefined): void {
+  if (value === undefined) return;
+  where.push(condition);
+  values.push(value);
 }
 
 /** The events of one recording an event filter selects. */
@@ -164,14 +162,8 @@ export function eventWhere(recordingId: string, filter: EventFilter): WhereClaus
     where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
     values.push(...filter.types);
   }
-  if (filter.fromS !== undefined) {
-    where.push('t >= ?');
-    values.push(filter.fromS);
-  }
-  if (filter.toS !== undefined) {
-    where.push('t <= ?');
-    values.push(filter.toS);
-  }
+  addCondition(where, values, 't >= ?', filter.fromS);
+  addCondition(where, values, 't <= ?', filter.toS);
   return { sql: ` WHERE ${where.join(' AND ')}`, values };
 }
 

@@ -24,8 +24,7 @@ export class PostgresStoryboardStore implements StoryboardStore {
   }
 
   async get(id: string): Promise<Storyboard | undefined> {
-    const { rows } = await this.database.query<StoryboardRecord>('SELECT * FROM storyboards WHERE id = $1', [id]);
-    return rows[0] ? toStoryboard(rows[0]) : undefined;
+    return this.database.queryOne('SELECT * FROM storyboards WHERE id = $1', [id], toStoryboard);
   }
 
   async list(): Promise<Storyboard[]> {
@@ -33,8 +32,7 @@ export class PostgresStoryboardStore implements StoryboardStore {
   }
 
   async replace(id: string, body: StoryboardBody): Promise<Storyboard | undefined> {
-    const { rows } = await this.database.query<StoryboardRecord>('UPDATE storyboards SET body = $1, updated_at = $2 WHERE id = $3 RETURNING *', [JSON.stringify(body), new Date().toISOString(), id]);
-    return rows[0] ? toStoryboard(rows[0]) : undefined;
+    return this.database.queryOne('UPDATE storyboards SET body = $1, updated_at = $2 WHERE id = $3 RETURNING *', [JSON.stringify(body), new Date().toISOString(), id], toStoryboard);
   }
 
   async delete(id: string): Promise<boolean> {

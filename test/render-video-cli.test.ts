@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { ADMIN_TOKEN } from './helpers/livefx-process.js';
 import { runBuiltCli } from './helpers/cli-run.js';
-import { makeStudioSource, MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { closeStudio, importRecording, makeStudioSource, MemoryStoryboardStore, startStudioServer, studioServer, testProvenance } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let source: { file: string; events: { events: unknown[] } };
@@ -42,15 +42,11 @@ function probe(file: string): { width: number; height: number; duration: number 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'livefx-render-video-cli-'));
   source = await makeStudioSource(scratch);
-  server = studioServer(path.join(scratch, 'served'), { LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
-  ({ url } = await server.start());
-  recordingId = (await server.recorder.importer.import({ media: source.file, events: source.events as any })).id;
+  ({ server, url } = await startStudioServer(path.join(scratch, 'served'), { LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store));
+  recordingId = await importRecording(server, source.file, source.events);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeStudio(server, scratch));
 
 describe('livefx render-video', () => {
   it('renders a storyboard on the server named by LIVEFX_URL with a progress bar and saves it with -o', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
-import { MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { closeStudio, hangingProgram, importRecording, MemoryStoryboardStore, startStudioServer, testProvenance } from './helpers/studio-fixture.js';
 import { processesMentioning } from './faults/fault-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -101,21 +101,14 @@ beforeAll(async () => {
   const facelessSource = path.join(scratch, 'pattern.mp4');
   await runFfmpeg(['-f', 'lavfi', '-i', `testsrc2=s=1280x720:r=30:d=${SHOT_S + 1}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-pix_fmt', 'yuv420p', facelessSource]);
   hangPatternFile = path.join(scratch, 'hang-pattern');
-  await writeFile(hangPatternFile, 'no-such-argument-ever');
-  const hangingFfmpeg = path.join(scratch, 'ffmpeg-hanging');
-  await writeFile(hangingFfmpeg, `#!/bin/bash\npattern=$(cat ${hangPatternFile})\ncase "$*" in *"$pattern"*) exec -a "ffmpeg-hanging $*" sleep 600;; esac\nexec ffmpeg "$@"\n`);
-  await chmod(hangingFfmpeg, 0o755);
+  const hangingFfmpeg = await hangingProgram(scratch, 'ffmpeg', hangPatternFile);
   dataDir = path.join(scratch, 'data');
-  server = studioServer(dataDir, { LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
-  ({ url } = await server.start());
-  faceRecording = (await server.recorder.importer.import({ media: faceSource, events: { events: [] } as any })).id;
-  facelessRecording = (await server.recorder.importer.import({ media: facelessSource, events: { events: [] } as any })).id;
+  ({ server, url } = await startStudioServer(dataDir, { LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store));
+  faceRecording = await importRecording(server, faceSource);
+  facelessRecording = await importRecording(server, facelessSource);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeStudio(server, scratch));
 
 describe('follow-face camera', () => {
   it('keeps a face that crosses a 16:9 source near the centre of the 9:16 crop', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
-import { MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { closeStudio, MemoryStoryboardStore, startStudioServer, storyboardBody, testProvenance } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let dataDir: string;
@@ -25,16 +25,13 @@ async function upload(name: string, content: Buffer, query = ''): Promise<{ stat
 
 /** A title card alone: the render's only sound is the music. */
 function titleWithMusic(track: string): StoryboardBody {
-  return {
+  return storyboardBody({
     prompt: 'music upload check',
     style: 'clean',
-    aspect: '16:9',
-    duration_s: 6,
     seed: 9,
-    captions: false,
     shots: [{ index: 0, start: 0, duration: 6, kind: 'title', text: 'Our own music', reasons: [] }],
     music: { track, gain_db: -6, duck: false },
-  };
+  });
 }
 
 async function renderStoryboard(body: StoryboardBody): Promise<{ status: number; view: any }> {
@@ -63,14 +60,10 @@ beforeAll(async () => {
   const file = path.join(scratch, 'theme.ogg');
   await runFfmpeg(['-f', 'lavfi', '-i', 'sine=f=440:sample_rate=48000:d=4', '-c:a', 'libvorbis', file]);
   track = await readFile(file);
-  server = studioServer(dataDir, { LIVEFX_STUDIO_MIN_FREE_MB: '0', LIVEFX_MUSIC_MAX_MB: '1' }, store);
-  ({ url } = await server.start());
+  ({ server, url } = await startStudioServer(dataDir, { LIVEFX_STUDIO_MIN_FREE_MB: '0', LIVEFX_MUSIC_MAX_MB: '1' }, store));
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeStudio(server, scratch));
 
 describe('music uploads', () => {
   it('stores a track checked by ffprobe and lists it beside the built-in beds', async () => {

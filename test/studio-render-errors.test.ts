@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,7 +15,7 @@ import type { StoryboardBody } from '../studio/storyboard.js';
 import { runBuiltCli } from './helpers/cli-run.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
-import { MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { closeStudio, hangingProgram, importRecording, MemoryStoryboardStore, startStudioServer, storyboardBody, testProvenance } from './helpers/studio-fixture.js';
 import { processesMentioning } from './faults/fault-server.js';
 
 let scratch: string;
@@ -31,18 +31,15 @@ const store = new MemoryStoryboardStore();
 
 /** Two clips with a fade between them: the transition step runs ffmpeg's xfade, which the failing ffmpeg refuses. */
 function twoClips(recording: string): StoryboardBody {
-  return {
+  return storyboardBody({
     prompt: 'a render that fails at its transition',
     style: 'clean',
-    aspect: '16:9',
-    duration_s: 5,
     seed: 5,
-    captions: false,
     shots: [
       { index: 0, start: 0, duration: 2.5, kind: 'clip', source: { recording_id: recording, in: 0, out: 2.5 }, reasons: [] },
       { index: 1, start: 2.5, duration: 2.5, kind: 'clip', source: { recording_id: recording, in: 3, out: 5.5 }, transition: { name: 'fade', duration: 0.5 }, reasons: [] },
     ],
-  };
+  });
 }
 
 async function failedRender(id: string): Promise<any> {
@@ -60,21 +57,14 @@ beforeAll(async () => {
   await writeFile(failingFfmpeg, '#!/bin/bash\ncase "$*" in *xfade*) echo "xfade: simulated filter failure" >&2; exit 1;; esac\nexec ffmpeg "$@"\n');
   await chmod(failingFfmpeg, 0o755);
   probeHangFile = path.join(scratch, 'probe-hang-pattern');
-  await writeFile(probeHangFile, 'no-such-argument-ever');
-  const hangingFfprobe = path.join(scratch, 'ffprobe-hanging');
-  await writeFile(hangingFfprobe, `#!/bin/bash\npattern=$(cat ${probeHangFile})\ncase "$*" in *"$pattern"*) exec -a "ffprobe-hanging $*" sleep 600;; esac\nexec ffprobe "$@"\n`);
-  await chmod(hangingFfprobe, 0o755);
+  const hangingFfprobe = await hangingProgram(scratch, 'ffprobe', probeHangFile);
   media = path.join(scratch, 'pattern.mp4');
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30:d=8', '-f', 'lavfi', '-i', 'sine=f=330:sample_rate=48000:d=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', media]);
-  server = studioServer(dataDir, { LIVEFX_FFMPEG: failingFfmpeg, LIVEFX_FFPROBE: hangingFfprobe, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
-  ({ url } = await server.start());
-  recordingId = (await server.recorder.importer.import({ media, events: { events: [] } as any })).id;
+  ({ server, url } = await startStudioServer(dataDir, { LIVEFX_FFMPEG: failingFfmpeg, LIVEFX_FFPROBE: hangingFfprobe, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store));
+  recordingId = await importRecording(server, media);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeStudio(server, scratch));
 
 describe('render failures', () => {
   it('reads a stored failure as { code, message }, and failures stored as plain text before codes were kept', () => {
@@ -143,8 +133,7 @@ describe('render failures', () => {
     db.prepare('INSERT INTO highlight_jobs (id, kind, params, status, progress, stage, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run('old-render', 'render', '{}', 'failed', 0.4, 'failed', 'render "shots" stage: ffmpeg exited with 1', now, now);
     db.close();
-    server = studioServer(dataDir, { LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
-    ({ url } = await server.start());
+    ({ server, url } = await startStudioServer(dataDir, { LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store));
     const view = (await (await fetch(`${url}/v1/video/renders/old-render`)).json()) as any;
     expect(view.status).toBe('failed');
     expect(view.error).toEqual({ code: 'render_failed', message: 'render "shots" stage: ffmpeg exited with 1' });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { adminFetch as fetch, createStream, waitFor } from './helpers/livefx-process.js';
 import { processesMentioning } from './faults/fault-server.js';
-import { fourShotStoryboard, makeStudioImage, makeStudioSource, MemoryStoryboardStore, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { closeStudio, fourShotStoryboard, hangingProgram, importRecording, makeStudioImage, makeStudioSource, MemoryStoryboardStore, startStudioServer, studioServer, testProvenance } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let source: { file: string; events: { events: unknown[] } };
@@ -77,19 +77,12 @@ beforeAll(async () => {
   await mkdir(path.join(dataDir, 'images'), { recursive: true });
   await makeStudioImage(path.join(dataDir, 'images', 'chart.png'));
   hangPatternFile = path.join(scratch, 'hang-pattern');
-  await writeFile(hangPatternFile, 'no-such-argument-ever');
-  hangingFfmpeg = path.join(scratch, 'ffmpeg-hanging');
-  await writeFile(hangingFfmpeg, `#!/bin/bash\npattern=$(cat ${hangPatternFile})\ncase "$*" in *"$pattern"*) exec -a "ffmpeg-hanging $*" sleep 600;; esac\nexec ffmpeg "$@"\n`);
-  await chmod(hangingFfmpeg, 0o755);
-  server = studioServer(dataDir, { LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store);
-  ({ url } = await server.start());
-  recordingId = (await server.recorder.importer.import({ media: source.file, events: source.events as any })).id;
+  hangingFfmpeg = await hangingProgram(scratch, 'ffmpeg', hangPatternFile);
+  ({ server, url } = await startStudioServer(dataDir, { LIVEFX_FFMPEG: hangingFfmpeg, LIVEFX_STUDIO_MIN_FREE_MB: '0' }, store));
+  recordingId = await importRecording(server, source.file, source.events);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => closeStudio(server, scratch));
 
 describe('studio renders', () => {
   let firstPreview: { id: string; storyboardId: string; file: string; view: any };

@@ -31,8 +31,7 @@ export class PostgresTokenStore extends TypedEmitter<TokenStoreEvents> implement
   }
 
   async verify(token: string): Promise<TokenRecord | undefined> {
-    const { rows } = await this.database.query<TokenRow>('SELECT * FROM auth_tokens WHERE hash = $1 AND revoked_at IS NULL', [tokenHash(token)]);
-    return rows[0] ? tokenRecordOf(rows[0]) : undefined;
+    return this.database.queryOne('SELECT * FROM auth_tokens WHERE hash = $1 AND revoked_at IS NULL', [tokenHash(token)], tokenRecordOf);
   }
 
   async list(): Promise<TokenRecord[]> {
@@ -40,8 +39,7 @@ export class PostgresTokenStore extends TypedEmitter<TokenStoreEvents> implement
   }
 
   async get(id: string): Promise<TokenRecord | undefined> {
-    const { rows } = await this.database.query<TokenRow>('SELECT * FROM auth_tokens WHERE id = $1', [id]);
-    return rows[0] ? tokenRecordOf(rows[0]) : undefined;
+    return this.database.queryOne('SELECT * FROM auth_tokens WHERE id = $1', [id], tokenRecordOf);
   }
 
   /** Revokes one token; two nodes revoking at once both answer with the one revocation that happened. */

@@ -32,8 +32,7 @@ export class PostgresPresetStore extends TypedEmitter<PresetStoreEvents> impleme
   }
 
   async get(name: string): Promise<Preset | undefined> {
-    const { rows } = await this.database.query<PresetRow>('SELECT * FROM presets WHERE name = $1', [name]);
-    return rows[0] ? fromRow(rows[0]) : undefined;
+    return this.database.queryOne('SELECT * FROM presets WHERE name = $1', [name], fromRow);
   }
 
   async require(name: string): Promise<Preset> {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../core/config.js';
@@ -13,6 +14,43 @@ import type { Storyboard, StoryboardBody } from '../../studio/storyboard.js';
 export function studioServer(dataDir: string, env: Record<string, string> = {}, store?: StoryboardStore): LivefxServer {
   const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LIVEFX_DATA_DIR: dataDir, LIVEFX_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
   return new LivefxServer({ config, log: pino({ level: 'silent' }), ...(store ? { parts: { storyboards: store } } : {}) });
+}
+
+/** studioServer, started; with its URL. */
+export async function startStudioServer(dataDir: string, env: Record<string, string>, store?: StoryboardStore): Promise<{ server: LivefxServer; url: string }> {
+  const server = studioServer(dataDir, env, store);
+  const { url } = await server.start();
+  return { server, url };
+}
+
+/** Imports a media file (with its events, none by default) into the server's recorder; returns the recording id. */
+export async function importRecording(server: LivefxServer, media: string, events: { events: unknown[] } = { events: [] }): Promise<string> {
+  return (await server.recorder.importer.import({ media, events: events as any })).id;
+}
+
+/** For afterAll: closes the server (when one started) and removes the scratch folder. */
+export async function closeStudio(server: LivefxServer | undefined, scratch: string): Promise<void> {
+  await server?.close();
+  await rm(scratch, { recursive: true, force: true });
+}
+
+/**
+ * A script in `dir` that runs `program` (ffmpeg or ffprobe), except that a run whose arguments contain
+ * the text in `patternFile` (written with a text no run has) hangs, named `<program>-hanging <arguments>`
+ * so processesMentioning finds it. Returns the script's path.
+ */
+export async function hangingProgram(dir: string, program: 'ffmpeg' | 'ffprobe', patternFile: string): Promise<string> {
+  await writeFile(patternFile, 'no-such-argument-ever');
+  const script = path.join(dir, `${program}-hanging`);
+  await writeFile(script, `#!/bin/bash\npattern=$(cat ${patternFile})\ncase "$*" in *"$pattern"*) exec -a "${program}-hanging $*" sleep 600;; esac\nexec ${program} "$@"\n`);
+  await chmod(script, 0o755);
+  return script;
+}
+
+/** A storyboard body: what `fields` leaves out is a 16:9 board with seed 7, no captions and no music, as long as its shots. */
+export function storyboardBody(fields: Pick<StoryboardBody, 'prompt' | 'style' | 'shots'> & Partial<StoryboardBody>): StoryboardBody {
+  const last = fields.shots[fields.shots.length - 1];
+  return { aspect: '16:9', duration_s: last ? last.start + last.duration : 0, seed: 7, captions: false, ...fields };
 }
 
 /** What flite says in the studio source and where (transcript-word events follow it). */
@@ -94,12 +132,9 @@ export const testProvenance = (prompt: string): Storyboard['provenance'] => ({ p
 
 /** A 4-shot storyboard over the source: a title card, two clips and an image, 15 s. */
 export function fourShotStoryboard(recordingId: string, overrides: Partial<StoryboardBody> = {}): StoryboardBody {
-  return {
+  return storyboardBody({
     prompt: '15s recap of the garden hour, warm look',
     style: 'warm',
-    aspect: '16:9',
-    duration_s: 15,
-    seed: 7,
     captions: true,
     shots: [
       { index: 0, start: 0, duration: 3, kind: 'title', text: 'The Garden Hour', reasons: ['title'] },
@@ -109,5 +144,5 @@ export function fourShotStoryboard(recordingId: string, overrides: Partial<Story
     ],
     music: { track: 'uplift', gain_db: -12, duck: true },
     ...overrides,
-  };
+  });
 }

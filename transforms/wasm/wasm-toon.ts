@@ -1,14 +1,7 @@
 import type { Frame, FrameClock } from '../frame.js';
 import { Toon, type ToonParams } from '../toon.js';
 import type { WasmKernels } from './wasm-kernels.js';
-
-/** Byte offsets of the reference's tables in one block of the kernels' memory. */
-const WEIGHTS = 0;
-const RECIPROCALS = 512;
-const POSTERIZED = 1600;
-const INK_GAIN = 1856;
-const SATURATED = 2880;
-const TABLE_BYTES = 3392;
+import { WasmScratch } from './wasm-scratch.js';
 
 /**
  * Toon with the WebAssembly kernels: the reference's tables and the same smoothing, Sobel inking
@@ -16,82 +9,51 @@ const TABLE_BYTES = 3392;
  */
 export class WasmToon extends Toon {
   readonly backend = 'wasm';
-  private readonly kernels: WasmKernels;
-  private tables = 0;
-  private uploaded = false;
-  /** Smoothing planes A and B (luma size), the ink gains (u16, luma size), the half-size luma and one upscale row, in one block. */
-  private buffers = 0;
-  private buffersFor = '';
-  private smoothA = 0;
-  private smoothB = 0;
-  private inkGains = 0;
-  private halfLuma = 0;
-  private upscaleRow = 0;
+  private readonly scratch: WasmScratch;
 
   constructor(options: { kernels: WasmKernels }) {
     super();
-    this.kernels = options.kernels;
-    this.tables = this.kernels.heap.allocate(TABLE_BYTES);
+    this.scratch = new WasmScratch({
+      kernels: options.kernels,
+      tables: [this.neighbourWeight, this.reciprocal, this.posterized, this.inkGain, this.saturated],
+      bufferBytes,
+    });
   }
 
   override configure(params: ToonParams): void {
     super.configure(params);
-    this.uploaded = false;
+    // The base constructor configures before the scratch exists; its tables start out stale anyway.
+    this.scratch?.invalidateTables();
   }
 
   override apply(frame: Frame, _clock: FrameClock): void {
-    const kernels = this.kernels;
+    const { kernels, tableOffsets } = this.scratch;
+    const [weights, reciprocals, posterized, inkGain, saturated] = tableOffsets as [number, number, number, number, number];
     const { width, height } = frame;
-    if (!this.uploaded) this.uploadTables();
-    this.sizeBuffers(width, height);
+    const [smoothA, smoothB, inkGains, halfLuma, upscaleRow] = this.scratch.prepare(width, height) as [number, number, number, number, number];
     const { exports } = kernels;
-    const tables = this.tables;
     const chromaWidth = Math.ceil(width / 2);
     const chromaHeight = Math.ceil(height / 2);
     const planes = kernels.enter(frame);
     if (this.resolution.active) {
       const halfWidth = Math.ceil(width / 2);
       const halfHeight = Math.ceil(height / 2);
-      exports.downscalePlane(planes.y, width, height, this.halfLuma);
+      exports.downscalePlane(planes.y, width, height, halfLuma);
       // One pass at half size smooths about as far as two at full size.
-      exports.toonLuma(this.halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), this.smoothA, this.smoothB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
-      exports.upscalePlane(this.halfLuma, width, height, planes.y, this.upscaleRow);
-      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, this.inkGains, halfWidth, 1, tables + SATURATED);
+      exports.toonLuma(halfLuma, halfWidth, halfHeight, Math.ceil(this.settings.smoothing / 2), smoothA, smoothB, inkGains, weights, reciprocals, posterized, inkGain);
+      exports.upscalePlane(halfLuma, width, height, planes.y, upscaleRow);
+      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, halfWidth, 1, saturated);
     } else {
-      exports.toonLuma(planes.y, width, height, this.settings.smoothing, this.smoothA, this.smoothB, this.inkGains, tables + WEIGHTS, tables + RECIPROCALS, tables + POSTERIZED, tables + INK_GAIN);
-      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, this.inkGains, width, 2, tables + SATURATED);
+      exports.toonLuma(planes.y, width, height, this.settings.smoothing, smoothA, smoothB, inkGains, weights, reciprocals, posterized, inkGain);
+      exports.inkChroma(planes.u, planes.v, chromaWidth, chromaHeight, inkGains, width, 2, saturated);
     }
     kernels.leave(frame);
   }
 
   override close(): void {
-    this.kernels.heap.release(this.tables);
-    this.kernels.heap.release(this.buffers);
-    this.tables = 0;
-    this.buffers = 0;
-    this.buffersFor = '';
-  }
-
-  private uploadTables(): void {
-    const kernels = this.kernels;
-    kernels.upload(this.tables + WEIGHTS, this.neighbourWeight);
-    kernels.upload(this.tables + RECIPROCALS, this.reciprocal);
-    kernels.upload(this.tables + POSTERIZED, this.posterized);
-    kernels.upload(this.tables + INK_GAIN, this.inkGain);
-    kernels.upload(this.tables + SATURATED, this.saturated);
-    this.uploaded = true;
-  }
-
-  /** Full-size buffers also serve the half-resolution path, so switching never allocates. */
-  private sizeBuffers(width: number, height: number): void {
-    const key = `${width}x${height}`;
-    if (key === this.buffersFor) return;
-    const samples = width * height;
-    const heap = this.kernels.heap;
-    heap.release(this.buffers);
-    const parts: number[] = [];
-    this.buffers = heap.allocateParts([samples, samples, 2 * samples, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)], parts);
-    [this.smoothA, this.smoothB, this.inkGains, this.halfLuma, this.upscaleRow] = parts as [number, number, number, number, number];
-    this.buffersFor = key;
+    this.scratch.close();
   }
 }
+
+/** Smoothing planes A and B (luma size), the ink gains (u16, luma size), the half-size luma and one upscale row; full-size buffers also serve the half-resolution path, so switching never allocates. */
+const bufferBytes = (width: number, height: number): readonly number[] => [width * height, width * height, 2 * width * height, Math.ceil(width / 2) * Math.ceil(height / 2), 2 * (Math.ceil(width / 2) + 2)];
