@@ -97,6 +97,29 @@ describe('Chain', () => {
     expect([...frame.y]).toEqual([3, 3, 3, 3]);
   });
 
+  it('closes a change that never reached a frame when another replaces it, and keeps what is shared or running', () => {
+    const chain = new Chain();
+    const frame = new I420Frame(2, 2);
+    const running = new AddLuma('running', 1);
+    // Shared by every spec, as the pipeline's burn-in entry is.
+    const shared: ChainEntry = { transform: new AddLuma('shared', 0), enabled: true };
+    chain.replace([...allEnabled(running), shared]);
+    chain.apply(frame, clockAt(0));
+    const skipped = new AddLuma('skipped', 5);
+    chain.replace([...allEnabled(skipped, running), shared]);
+    const last = new AddLuma('last', 2);
+    chain.replace([...allEnabled(last), shared]);
+    // The change in between never ran: its own transform is closed at once (WebAssembly kernels hold memory no GC frees).
+    expect(skipped.closed).toBe(true);
+    expect(running.closed).toBe(false);
+    expect((shared.transform as AddLuma).closed).toBe(false);
+    chain.apply(frame, clockAt(1));
+    expect(running.closed).toBe(true);
+    expect((shared.transform as AddLuma).closed).toBe(false);
+    expect(skipped.applied).toBe(0);
+    expect(last.applied).toBe(1);
+  });
+
   it('runs heavy transforms every other frame while over budget, and recovers when cheap again', () => {
     const time = { now: 0, cost: 30 };
     const chain = new Chain(() => time.now);

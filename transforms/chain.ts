@@ -58,7 +58,12 @@ export class Chain {
   /** Replaces the whole chain at the next frame boundary; the replaced transforms are closed then. */
   replace(entries: ChainEntry[]): void {
     if (this.closed) throw new Error('chain is closed');
+    // A change that never reached a frame is closed here: its transforms may hold WebAssembly memory, which no GC frees.
+    const replaced = this.pending;
     this.pending = entries;
+    if (!replaced) return;
+    const kept = new Set([...entries, ...this.entries].map((entry) => entry.transform));
+    for (const entry of replaced) if (!kept.has(entry.transform)) entry.transform.close();
   }
 
   get size(): number {
