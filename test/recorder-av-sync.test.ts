@@ -139,5 +139,5 @@ describe('recording A/V sync', () => {
       expect(offsetsMs.length).toBeGreaterThanOrEqual(flashes.length - 1);
       for (const offset of offsetsMs) expect(Math.abs(offset), `${kind}: audio − video offsets ${offsetsMs.join(', ')} ms`).toBeLessThanOrEqual(40);
     }
-  }, 60_000);
+  }, 90_000);
 });

@@ -160,5 +160,5 @@ describe('browser: a recorded session with chat and reactions', () => {
     await bob.context().close();
     await publisher.close();
     expect(pageErrors).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 });

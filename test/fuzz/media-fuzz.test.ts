@@ -125,7 +125,7 @@ describe('media fuzz', () => {
     });
     console.log(`fuzz media: ${accepted} of ${total} mutated offers were still usable (answered, then deleted)`);
     await session.finish('sdp', total);
-  }, 180_000);
+  }, 240_000);
 
   it(`survives ${FUZZ_COUNT} junk datagrams of each kind (random, RTP, RTCP, STUN, DTLS) on the live media ports`, async () => {
     session.nextSurface();
