@@ -42,7 +42,7 @@ const HEAD_BYTES = 256;
 const BOX_TYPE = /^[\x20-\x7e]{4}$/;
 
 /** What the first bytes say: why the file cannot be imported, or the container it claims to be. */
-export type MediaSignature = { problem: string } | { container: string; /** MP4/MOV only: every top-level box is whole and moov is there. */ wholeBoxes: boolean };
+export type MediaSignature = { problem: string } | { container: string };
 
 /**
  * A look at a file's first bytes (and, for MP4/MOV, its top-level boxes) before any ffprobe or ffmpeg
@@ -60,9 +60,9 @@ export async function readMediaSignature(file: string): Promise<MediaSignature> 
     if (mistake) return { problem: `it is ${mistake.name}, not a video` };
     const container = SIGNATURES.find((signature) => signature.matches(head));
     if (!container) return { problem: `its first bytes are not those of a video container livefx imports (${SIGNATURES.map((signature) => signature.name).join(', ')})` };
-    if (container.name !== 'MP4/MOV') return { container: container.name, wholeBoxes: false };
+    if (container.name !== 'MP4/MOV') return { container: container.name };
     const problem = await isoBoxProblem(handle, size);
-    return problem ? { problem } : { container: container.name, wholeBoxes: true };
+    return problem ? { problem } : { container: container.name };
   } finally {
     await handle.close();
   }

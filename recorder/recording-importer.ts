@@ -257,11 +257,10 @@ export class RecordingImporter {
   }
 
   /** Stream copy of the first video and audio stream (no re-encode), timestamps starting at 0. */
-  /** Resolves to what ffmpeg said on stderr (errors only): empty for a clean copy. */
-  private async copy(source: string, target: string, formatArgs: readonly string[], name: string, inputS: number): Promise<string> {
+  private async copy(source: string, target: string, formatArgs: readonly string[], name: string, inputS: number): Promise<void> {
     const args = ['-loglevel', 'error', '-y', '-i', source, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-avoid_negative_ts', 'make_zero', ...formatArgs, target];
     try {
-      return await this.runner.ffmpegRun(args, undefined, { stage: `copying ${name}`, inputS });
+      await this.runner.ffmpegRun(args, undefined, { stage: `copying ${name}`, inputS });
     } catch (error) {
       if (!(error instanceof FfmpegError) || error.startFailed) throw error;
       throw new ImportError('invalid_media', 422, `${name} could not be copied without re-encoding: ${error.stderr.split('\n').filter(Boolean).join('; ').slice(0, 500) || error.message}`);
