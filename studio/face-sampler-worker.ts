@@ -4,11 +4,12 @@ import { ProcessRunner } from '../core/process/process-runner.js';
 import { FACE_FLOATS } from '../transforms/face-detection/detector-protocol.js';
 import { FaceDetector } from '../transforms/face-detection/face-detector.js';
 import type { FaceBox, FaceSample } from './camera-path.js';
+import { WorkerChildren } from './worker-children.js';
 
 // The face samples of one follow-face shot, off the server's event loop: ffmpeg decodes the shot's
 // source at a few frames per second straight to the detector's RGB size, and the live face-blur
-// detector (BlazeFace, its own thread) searches each picture whole. The ffmpeg child is
-// started from this thread, so it dies with it.
+// detector (BlazeFace, its own thread) searches each picture whole. The ffmpeg child is killed on
+// the parent's abort message (WorkerChildren) and dies with this thread besides.
 
 export interface FaceSamplerWorkerData {
   ffmpeg: string;
@@ -33,12 +34,7 @@ const runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
 let decoder: PipedProcess | undefined;
 let detector: FaceDetector | undefined;
 
-port.on('message', (message: { type: 'abort' }) => {
-  if (message.type === 'abort') {
-    void decoder?.close();
-    detector?.close();
-  }
-});
+const children = new WorkerChildren(port, () => detector?.close());
 
 async function run(): Promise<FaceSample[]> {
   detector = new FaceDetector({ minConfidence: data.minConfidence, maxRestarts: 0 });
@@ -47,7 +43,7 @@ async function run(): Promise<FaceSample[]> {
   const frameBytes = data.width * data.height * 3;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-ss', data.in.toFixed(6), '-t', data.seconds.toFixed(6), '-i', data.file];
   args.push('-vf', `setpts=PTS-STARTPTS,fps=${data.sampleFps},scale=${data.width}:${data.height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
-  decoder = runner.open({ role: 'face-sampler', command: runner.ffmpeg, args, stdin: 'ignore' });
+  decoder = children.add(runner.open({ role: 'face-sampler', command: runner.ffmpeg, args, stdin: 'ignore' }));
   const samples: FaceSample[] = [];
   let filled = 0;
   // Bytes are written straight into the detector's shared image; the next picture waits (the pipe pauses) while one is searched.

@@ -6,10 +6,12 @@ import { Chain, type ChainEntry } from '../transforms/chain.js';
 import type { ChainSpec } from '../transforms/chain-spec.js';
 import { I420Frame, i420ByteLength } from '../transforms/frame.js';
 import { createTransform } from '../transforms/transform-factory.js';
+import { WorkerChildren } from './worker-children.js';
 
 // The look pass of one shot, off the server's event loop: ffmpeg decodes the shot's pictures to y4m,
 // the live transform chain runs on every frame here, and a second ffmpeg encodes the result. Both
-// children are started from this thread, so they die with it (PR_SET_PDEATHSIG follows the thread).
+// children are started from this thread, killed on the parent's abort message (WorkerChildren) and
+// with the thread besides (PR_SET_PDEATHSIG follows the thread).
 
 export interface LooksWorkerData {
   ffmpeg: string;
@@ -28,15 +30,10 @@ export type LooksWorkerMessage = { type: 'frames'; frames: number } | { type: 'd
 const data = workerData as LooksWorkerData;
 const port = parentPort!;
 const runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
-const children: PipedProcess[] = [];
-
-port.on('message', (message: { type: 'abort' }) => {
-  if (message.type === 'abort') for (const child of children) void child.close();
-});
+const children = new WorkerChildren(port);
 
 function start(role: string, args: string[], stdin: 'pipe' | 'ignore'): { child: PipedProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = runner.open({ role, command: runner.ffmpeg, args: ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], stdin });
-  children.push(child);
+  const child = children.add(runner.open({ role, command: runner.ffmpeg, args: ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], stdin }));
   // The encoder writes its file; anything it might print on stdout is drained, never left to block it.
   if (stdin === 'pipe') child.process.stdout.resume();
   const exited = child.exited.then((exit) => (child.startError ? -1 : exit.code));
@@ -63,7 +60,13 @@ async function run(): Promise<number> {
   const reader = new Y4mReader(frameBytes, acquire, (buffer) => ready.push(byBuffer.get(buffer)!));
   const clock = { frameIndex: 0, frameIntervalMs: 1000 / data.fps };
   const encoder = start('encoder', data.encoderArgs, 'pipe');
-  const decoder = start('decoder', data.decoderArgs, 'ignore');
+  let decoder: ReturnType<typeof start>;
+  try {
+    decoder = start('decoder', data.decoderArgs, 'ignore');
+  } catch (error) {
+    void encoder.child.close();
+    throw error;
+  }
   let encoderFailed = false;
   void encoder.exited.then((code) => {
     if (code !== 0) {

@@ -2,6 +2,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { JobCancelledError } from '../core/process/process-runner.js';
+import { isWorkerChildrenMessage } from './worker-children.js';
+
+/** How long a thread gets to kill and reap its children on abort before it is ended regardless. */
+const ABORT_GRACE_MS = 5000;
 
 /** How a worker's messages end its run: `progress` feeds the watchdog, `done` and `fail` settle it. */
 export interface StudioWorkerControl<Result> {
@@ -38,6 +42,10 @@ function workerUrl(file: string, makeError: (message: string) => Error): URL {
 export class StudioWorker<Message, Result> {
   private worker: Worker | undefined;
   private closed = false;
+  /** The thread's children still running, as it reported them (WorkerChildren). */
+  private readonly childPids = new Set<number>();
+  private aborted: (() => void) | undefined;
+  private exited = false;
 
   constructor(private readonly options: StudioWorkerOptions<Message, Result>) {}
 
@@ -65,19 +73,47 @@ export class StudioWorker<Message, Result> {
         done: (result) => finish(undefined, result),
         fail: (error) => finish(error),
       };
-      worker.on('message', (message: Message) => onMessage(message, control));
+      worker.on('message', (message: Message) => {
+        if (!isWorkerChildrenMessage(message)) return onMessage(message, control);
+        if (message.type === 'child') this.childPids.add(message.pid);
+        else if (message.type === 'child-exit') this.childPids.delete(message.pid);
+        else this.aborted?.();
+      });
       worker.on('error', (error) => finish(makeError(`${what} worker failed: ${error.message}`)));
-      worker.on('exit', (code) => finish(makeError(`${what} worker exited with ${code}`)));
+      worker.on('exit', (code) => {
+        this.exited = true;
+        this.aborted?.();
+        finish(makeError(`${what} worker exited with ${code}`));
+      });
     });
   }
 
-  /** Ends the thread (asking it to stop its children first). Idempotent. */
+  /**
+   * Ends the thread: it kills and reaps its children first (answering `aborted`), then it is terminated;
+   * a child it reported that outlived a thread which never answered is SIGKILLed here. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const worker = this.worker;
     if (!worker) return;
-    worker.postMessage({ type: 'abort' });
+    if (!this.exited) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.aborted = resolve;
+        timer = setTimeout(resolve, ABORT_GRACE_MS);
+        worker.postMessage({ type: 'abort' });
+      });
+      clearTimeout(timer);
+    }
     await worker.terminate();
+    for (const pid of this.childPids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.childPids.clear();
   }
 }

@@ -10,8 +10,7 @@ import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
-import { closeStudio, hangingProgram, importRecording, MemoryStoryboardStore, startStudioServer, testProvenance } from './helpers/studio-fixture.js';
-import { processesMentioning } from './faults/fault-server.js';
+import { closeStudio, hangingProgram, importRecording, MemoryStoryboardStore, startStudioServer, testProvenance, processesOf } from './helpers/studio-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FACE_PHOTO = path.join(here, 'fixtures', 'face-man-in-suit.jpg');
@@ -139,12 +138,12 @@ describe('follow-face camera', () => {
       await waitFor('the face sampler hanging', async () => {
         const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
         if (view.status !== 'running' && view.status !== 'queued') throw new Error(`render ended before the hang: ${JSON.stringify(view)}`);
-        return (await processesMentioning('ffmpeg-hanging')).length > 0 ? true : undefined;
+        return (await processesOf(dataDir, 'ffmpeg')).length > 0 ? true : undefined;
       }, 60_000, 50);
       const cancelled = await fetch(`${url}/v1/video/renders/${id}`, { method: 'DELETE' });
       expect(((await cancelled.json()) as any).status).toBe('cancelled');
       expect(((await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any).status).toBe('cancelled');
-      await waitFor('no ffmpeg left', async () => ((await processesMentioning(dataDir)).length === 0 && (await processesMentioning('ffmpeg-hanging')).length === 0 ? true : undefined), 30_000, 50);
+      await waitFor('no ffmpeg left', async () => ((await processesOf(dataDir)).length === 0 ? true : undefined), 30_000, 50);
       expect((await fetch(`${url}/v1/video/renders/${id}/files/video.mp4`)).status).toBe(404);
       expect(existsSync(server.renders.renderDir(id))).toBe(false);
       expect(existsSync(path.join(dataDir, 'studio', 'work', id))).toBe(false);

@@ -15,8 +15,7 @@ import type { StoryboardBody } from '../studio/storyboard.js';
 import { runBuiltCli } from './helpers/cli-run.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { ADMIN_TOKEN, adminFetch as fetch, waitFor } from './helpers/livefx-process.js';
-import { closeStudio, hangingProgram, importRecording, MemoryStoryboardStore, startStudioServer, storyboardBody, testProvenance } from './helpers/studio-fixture.js';
-import { processesMentioning } from './faults/fault-server.js';
+import { closeStudio, hangingProgram, importRecording, MemoryStoryboardStore, startStudioServer, storyboardBody, testProvenance, processesOf } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let dataDir: string;
@@ -110,10 +109,10 @@ describe('render failures', () => {
       await waitFor('the probe hanging', async () => {
         const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
         if (view.status !== 'running' && view.status !== 'queued') throw new Error(`render ended before the hang: ${JSON.stringify(view)}`);
-        return view.stage === 'resolving' && (await processesMentioning('ffprobe-hanging')).length > 0 ? true : undefined;
+        return view.stage === 'resolving' && (await processesOf(dataDir, 'ffprobe')).length > 0 ? true : undefined;
       }, 60_000, 50);
       expect(((await (await fetch(`${url}/v1/video/renders/${id}`, { method: 'DELETE' })).json()) as any).status).toBe('cancelled');
-      await waitFor('no probe left', async () => ((await processesMentioning('ffprobe-hanging')).length === 0 && (await processesMentioning(dataDir)).length === 0 ? true : undefined), 30_000, 50);
+      await waitFor('no probe left', async () => ((await processesOf(dataDir)).length === 0 ? true : undefined), 30_000, 50);
       const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
       expect(view.status).toBe('cancelled');
       expect(view.error).toBeUndefined();

@@ -13,8 +13,7 @@ import { resolveLook } from '../studio/looks.js';
 import type { LivefxServer } from '../server/livefx-server.js';
 import type { StoryboardBody } from '../studio/storyboard.js';
 import { adminFetch as fetch, createStream, waitFor } from './helpers/livefx-process.js';
-import { processesMentioning } from './faults/fault-server.js';
-import { closeStudio, fourShotStoryboard, hangingProgram, importRecording, makeStudioImage, makeStudioSource, MemoryStoryboardStore, startStudioServer, studioServer, testProvenance } from './helpers/studio-fixture.js';
+import { closeStudio, fourShotStoryboard, hangingProgram, importRecording, makeStudioImage, makeStudioSource, MemoryStoryboardStore, startStudioServer, studioServer, testProvenance, processesOf } from './helpers/studio-fixture.js';
 
 let scratch: string;
 let source: { file: string; events: { events: unknown[] } };
@@ -298,14 +297,20 @@ describe('studio renders', () => {
         await waitFor(`the render hanging in ${stage}`, async () => {
           const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
           if (view.status !== 'running' && view.status !== 'queued') throw new Error(`render ended before the hang: ${JSON.stringify(view)}`);
-          return view.stage === stage && (await processesMentioning('ffmpeg-hanging')).length > 0 ? true : undefined;
+          return view.stage === stage && (await processesOf(dataDir, 'ffmpeg')).length > 0 ? true : undefined;
         }, 60_000, 50);
         const cancelled = await fetch(`${url}/v1/video/renders/${id}`, { method: 'DELETE' });
         expect(((await cancelled.json()) as any).status).toBe('cancelled');
         const view = (await (await fetch(`${url}/v1/video/renders/${id}`)).json()) as any;
         expect(view.status).toBe('cancelled');
         expect(view.result).toBeUndefined();
-        await waitFor('no ffmpeg left on the data dir', async () => ((await processesMentioning(dataDir)).length === 0 && (await processesMentioning('ffmpeg-hanging')).length === 0 ? true : undefined), 30_000, 50);
+        let left: string[] = [];
+        await waitFor('no ffmpeg left on the data dir', async () => {
+          left = (await processesOf(dataDir)).map((found) => `${found.pid} ${found.name}: ${found.cmdline.slice(0, 300)}`);
+          return left.length === 0 ? true : undefined;
+        }, 30_000, 50).catch((error: Error) => {
+          throw new Error(`${error.message}; still running:\n${left.join('\n')}`);
+        });
         expect((await fetch(`${url}/v1/video/renders/${id}/files/video.mp4`)).status).toBe(404);
         expect(existsSync(server.renders.renderDir(id))).toBe(false);
         expect((await readdir(path.join(dataDir, 'studio', 'cache'))).filter((name) => name.includes('partial'))).toEqual([]);

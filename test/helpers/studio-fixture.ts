@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../core/config.js';
 import { LivefxServer } from '../../server/livefx-server.js';
+import { type ChildProcessInfo, processesMentioning } from '../faults/fault-server.js';
 import { runFfmpeg } from './ffmpeg-fixtures.js';
 import { ADMIN_TOKEN } from './livefx-process.js';
 import type { StoryboardStore } from '../../studio/ports.js';
@@ -45,6 +46,16 @@ export async function hangingProgram(dir: string, program: 'ffmpeg' | 'ffprobe',
   await writeFile(script, `#!/bin/bash\npattern=$(cat ${patternFile})\ncase "$*" in *"$pattern"*) exec -a "${program}-hanging $*" sleep 600;; esac\nexec ${program} "$@"\n`);
   await chmod(script, 0o755);
   return script;
+}
+
+/**
+ * The processes of one test's server that mention its data dir; with `hanging`, only the runs that
+ * hangingProgram made hang. Other test files hang their own runs at the same time: a bare
+ * `ffmpeg-hanging` would find theirs too.
+ */
+export async function processesOf(dataDir: string, hanging?: 'ffmpeg' | 'ffprobe'): Promise<ChildProcessInfo[]> {
+  const found = await processesMentioning(dataDir);
+  return hanging ? found.filter((info) => info.cmdline.includes(`${hanging}-hanging`)) : found;
 }
 
 /** A storyboard body: what `fields` leaves out is a 16:9 board with seed 7, no captions and no music, as long as its shots. */
