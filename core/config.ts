@@ -85,6 +85,12 @@ export const configSchema = z.object({
   LIVEFX_HIGHLIGHT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   /** Redis for the job queue (BullMQ), e.g. redis://127.0.0.1:6379; unset: jobs live in livefx.db and run in this process. */
   LIVEFX_REDIS_URL: optionalString(z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')),
+  /** This node's id in the node registry (with LIVEFX_REDIS_URL); unset: the host name and a random suffix, new at each start. */
+  LIVEFX_NODE_ID: optionalString(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1-64 letters, digits, ".", "_" or "-"')),
+  /** With LIVEFX_REDIS_URL: new streams are not placed on this node while its machine's CPU use (percent) is above this. */
+  LIVEFX_CPU_LIMIT: z.coerce.number().min(1).max(100).default(90),
+  /** A draining node (SIGTERM with LIVEFX_REDIS_URL, or POST /v1/nodes/:id/drain) exits this many seconds after the drain began even if streams are still open. */
+  LIVEFX_DRAIN_DEADLINE_S: z.coerce.number().min(0).max(7 * 86400).default(3600),
   /** Where jobs run with LIVEFX_REDIS_URL: "embedded" (this node works too) or "external" (only `livefx worker` processes do; the node enqueues). */
   LIVEFX_WORKERS: z.enum(['embedded', 'external']).default('embedded'),
   /** Tries per job on BullMQ (a failed try waits 2 s, 4 s, … before the next); a malformed payload or a cancel is never retried. */

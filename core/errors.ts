@@ -46,6 +46,7 @@ const CODE_STATUS = {
   message_too_long: 413,
   too_many_streams: 503,
   too_many_viewers: 503,
+  no_capacity: 503,
   shutting_down: 503,
   // Streams and signalling.
   stream_not_found: 404,
@@ -100,6 +101,9 @@ const CODE_STATUS = {
   render_failed: 500,
   // Shared state (LIVEFX_DATABASE_URL): the store cannot be reached; retry later.
   store_unavailable: 503,
+  // Nodes (LIVEFX_REDIS_URL): the node registry and readiness.
+  node_not_found: 404,
+  node_not_ready: 503,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

@@ -54,6 +54,13 @@ import { Recorder } from '../recorder/recorder.js';
 import type { StoryboardStore } from '../studio/ports.js';
 import type { TemplateFolder } from '../studio/template-folder.js';
 import { registerStoryboardRoutes } from './http/storyboard-routes.js';
+import { NodeCluster, describeNode, type NodeInfo, type NodeLoad } from './cluster/node-cluster.js';
+import { ClusterRedirects, REDIRECT_PARAM } from './cluster/cluster-redirects.js';
+import { PLACEMENT_HEADER, StreamPlacement } from './cluster/stream-placement.js';
+import { CpuMeter } from './cluster/cpu-meter.js';
+import { registerNodeRoutes } from './http/node-routes.js';
+import { registerNodeMetrics } from './metrics.js';
+import type { AccessGrant } from './auth/route-access.js';
 
 /** How long shutdown lets HTTP requests in flight finish before it closes their connections. */
 const IN_FLIGHT_GRACE_MS = 1000;
@@ -71,6 +78,8 @@ export interface LivefxServerOptions {
   log?: Logger;
   /** Parts to use instead of the defaults (see defaultParts); the server closes them on close(). */
   parts?: Partial<LivefxParts>;
+  /** Called once a drain (SIGTERM with LIVEFX_REDIS_URL, or POST /v1/nodes/:id/drain) is complete: the process exits then. */
+  onDrained?: () => void;
 }
 
 /** One livefx server: HTTP API, signalling, socket.io, the SFU and every stream. */
@@ -95,11 +104,18 @@ export class LivefxServer {
   private openAuth: Authenticator | undefined;
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private openCluster: NodeCluster | undefined;
+  private draining: Promise<void> | undefined;
+  private readonly onDrained: (() => void) | undefined;
+  private readonly startedAt = new Date().toISOString();
+  private readonly cpu = new CpuMeter();
+  private publicUrl = '';
 
   constructor(options: LivefxServerOptions) {
     const config = (this.config = options.config);
     const log = (this.log = options.log ?? createLogger(config.LIVEFX_LOG_LEVEL));
     this.givenParts = options.parts ?? {};
+    this.onDrained = options.onDrained;
     // Per-request logs would drown the log in HLS segment fetches; errors are logged by the error handler.
     const https = config.LIVEFX_TLS_CERT && config.LIVEFX_TLS_KEY ? { cert: readFileSync(config.LIVEFX_TLS_CERT), key: readFileSync(config.LIVEFX_TLS_KEY) } : undefined;
     this.http = Fastify({
@@ -130,8 +146,18 @@ export class LivefxServer {
     // LIVEFX_DATABASE_URL: the shared stores; unreachable → a store_unavailable error naming the (masked) URL, and no start.
     const shared = this.config.LIVEFX_DATABASE_URL ? (this.openShared = await PostgresDatabase.open({ url: this.config.LIVEFX_DATABASE_URL, migrations: MIGRATIONS, log: this.log })) : undefined;
     if (shared) this.log.info({ database: shared.url, migrations: shared.applied }, 'shared store: PostgreSQL');
-    const parts = (this.openParts = defaultParts({ config: this.config, log: this.log, database, shared }, this.givenParts));
+    // LIVEFX_REDIS_URL: this node joins the node registry, and its streams' owners live in Redis (unreachable: no start).
+    const cluster = this.config.LIVEFX_REDIS_URL
+      ? (this.openCluster = await NodeCluster.open({ redisUrl: this.config.LIVEFX_REDIS_URL, nodeId: this.config.LIVEFX_NODE_ID, cpuLimit: this.config.LIVEFX_CPU_LIMIT, load: () => this.nodeLoad(), log: this.log }))
+      : undefined;
+    const parts = (this.openParts = defaultParts({ config: this.config, log: this.log, database, shared }, cluster ? { streamDirectory: cluster.directory, ...this.givenParts } : this.givenParts));
     const registry = (this.openRegistry = new StreamRegistry({ config: this.config, metrics: this.metrics, log: this.log, directory: parts.streamDirectory }));
+    const redirects = cluster ? new ClusterRedirects({ cluster }) : undefined;
+    const placement = cluster ? new StreamPlacement({ cluster, log: this.log }) : undefined;
+    if (cluster) {
+      cluster.on('drain', () => void this.drain());
+      registry.on('streamclosed', (stream) => void cluster.removeStream(stream.id).catch((error: unknown) => this.log.warn({ err: error, streamId: stream.id }, 'node registry: the stream record could not be removed')));
+    }
     const audience = (this.openAudience = new AudienceHub({ registry, log: this.log, bus: parts.audienceBus }));
     const { presets, tokens } = parts;
     presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));
@@ -193,12 +219,22 @@ export class LivefxServer {
     });
     // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
     registerRequestLimits(app, this.config, this.metrics);
-    registerRouteAccess(app, auth, (id) => registry.get(id));
+    // Another node's signed grants: a WHEP redirect's token, a placed stream's creation.
+    const grant: AccessGrant = (request, rule, streamId) =>
+      (rule === 'stream-viewer' && request.routeOptions.url === '/whep/:id' && (redirects?.accepts((request.query as Record<string, unknown>)[REDIRECT_PARAM], 'whep', streamId) ?? false)) ||
+      (rule === 'admin' && request.method === 'POST' && request.routeOptions.url === '/v1/streams' && (placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false));
+    registerRouteAccess(app, auth, (id) => registry.get(id), grant);
     registerErrorHandler(app, { config: this.config, metrics: this.metrics, log: this.log });
     registerStreamRoutes(app, registry, {
       operatorToken: (stream) => tokens.issue('operator', { streamId: stream.id, label: `operator of ${stream.id} (${stream.title})` }),
       viewerLink: (stream) => viewerLink(auth, stream, this.config.LIVEFX_VIEWER_LINK_TTL_S),
-    });
+      announce: async (stream) => {
+        // Written before the answer, so the stream's URLs work on every node at once.
+        if (!cluster) return undefined;
+        await cluster.publishStream(stream);
+        return { id: cluster.nodeId, url: cluster.url };
+      },
+    }, { placement, draining: () => this.draining !== undefined });
     registerAuthRoutes(app, auth, registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, registry);
     const moderation = new ChatModeration(registry, audience);
@@ -206,8 +242,9 @@ export class LivefxServer {
     registerPresetRoutes(app, registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerPreflightRoutes(app, crossOrigin);
-    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
-    registerMediaRoutes(app, registry);
+    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects);
+    registerMediaRoutes(app, registry, redirects);
+    registerNodeRoutes(app, { nodes: async () => (cluster ? cluster.nodes() : [this.localNode()]), drain: (id) => this.drainNode(id), readinessProblems: () => this.readinessProblems() }, registry, redirects);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
     registerProvenanceRoutes(app, provenanceKeys);
@@ -216,6 +253,7 @@ export class LivefxServer {
     registerRenderRoutes(app, this.renders);
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
+    registerNodeMetrics(this.metrics, () => (cluster ? cluster.lastKnown : [this.localNode()]));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     limitSocketMessages(this.io, this.config, this.log, this.metrics);
     this.stopSocketAccess = attachSocketAccess(this.io, auth, {
@@ -232,7 +270,81 @@ export class LivefxServer {
     const port = typeof address === 'object' && address ? address.port : this.config.PORT;
     const host = this.config.HOST.includes(':') ? `[${this.config.HOST}]` : this.config.HOST;
     const url = `${this.config.LIVEFX_TLS_CERT ? 'https' : 'http'}://${host}:${port}`;
+    this.publicUrl = (this.config.LIVEFX_URL ?? url).replace(/\/$/, '');
+    // The first heartbeat is written before the node says it runs: placement sees it at once.
+    await cluster?.start(this.publicUrl);
     return generatedAdmin ? { url, adminToken: generatedAdmin.token } : { url };
+  }
+
+  /** Whether this node is one of several (LIVEFX_REDIS_URL): SIGTERM then drains before it stops. */
+  get clustered(): boolean {
+    return this.openCluster !== undefined;
+  }
+
+  /**
+   * Drains this node: no new stream is placed here, its open streams and their viewers go on until they
+   * end or LIVEFX_DRAIN_DEADLINE_S passes; then `onDrained` is called (the process exits). Idempotent.
+   */
+  drain(): Promise<void> {
+    this.draining ??= (async () => {
+      const registry = this.openRegistry;
+      this.openCluster?.markDraining();
+      this.log.info({ openStreams: registry?.openCount() ?? 0, deadlineS: this.config.LIVEFX_DRAIN_DEADLINE_S }, 'draining: no new streams; waiting for the open ones to end');
+      if (registry && registry.openCount() > 0) {
+        await new Promise<void>((resolve) => {
+          const deadline = setTimeout(() => {
+            this.log.warn({ openStreams: registry.openCount() }, 'drain deadline passed (LIVEFX_DRAIN_DEADLINE_S): stopping with streams still open');
+            done();
+          }, this.config.LIVEFX_DRAIN_DEADLINE_S * 1000);
+          const onClosed = (): void => {
+            if (registry.openCount() === 0) done();
+          };
+          const done = (): void => {
+            clearTimeout(deadline);
+            registry.off('streamclosed', onClosed);
+            resolve();
+          };
+          registry.on('streamclosed', onClosed);
+        });
+      }
+      this.log.info('drained');
+      this.onDrained?.();
+    })();
+    return this.draining;
+  }
+
+  private async drainNode(id: string): Promise<boolean> {
+    const selfId = this.openCluster?.nodeId ?? this.localNodeId;
+    if (id === selfId) {
+      void this.drain();
+      return true;
+    }
+    return this.openCluster ? this.openCluster.requestDrain(id) : false;
+  }
+
+  private get localNodeId(): string {
+    return this.config.LIVEFX_NODE_ID ?? 'local';
+  }
+
+  /** This node's figures now: what its heartbeat reports. */
+  private nodeLoad(): NodeLoad {
+    const open = this.openRegistry?.list().filter((stream) => stream.state !== 'ended') ?? [];
+    return { streamIds: open.map((stream) => stream.id), viewers: open.reduce((sum, stream) => sum + stream.webrtcViewers, 0), maxStreams: this.config.LIVEFX_MAX_STREAMS };
+  }
+
+  /** This node alone, without a node registry (no LIVEFX_REDIS_URL). */
+  private localNode(): NodeInfo {
+    const identity = { id: this.localNodeId, url: this.publicUrl, state: this.draining ? 'draining' : 'serving', cpuPercent: this.cpu.sample(), cpuLimit: this.config.LIVEFX_CPU_LIMIT, startedAt: this.startedAt } as const;
+    return describeNode(identity, this.nodeLoad());
+  }
+
+  private async readinessProblems(): Promise<string[]> {
+    const problems: string[] = [];
+    if (this.draining) problems.push('this node is draining');
+    const [redis, store] = await Promise.allSettled([this.openCluster?.ping(), this.openShared?.query('SELECT 1')]);
+    if (redis.status === 'rejected') problems.push(`Redis cannot be reached (LIVEFX_REDIS_URL): ${errorMessage(redis.reason)}`);
+    if (store.status === 'rejected') problems.push(`PostgreSQL cannot be reached (LIVEFX_DATABASE_URL): ${errorMessage(store.reason)}`);
+    return problems;
   }
 
   /** The parts in use (given or default), from start() until close(). */
@@ -324,6 +436,7 @@ export class LivefxServer {
       this.openAudience?.close();
       await this.openParts?.audienceBus.close();
       await this.openParts?.streamDirectory.close();
+      await this.openCluster?.close();
       await this.openParts?.sfu.close();
       // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.
       // socket.io closes the HTTP server too, which then waits for every open connection. A keep-alive
@@ -341,4 +454,8 @@ export class LivefxServer {
     })();
     return this.closing;
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.LIVEFX_LOG_LEVEL, logDestination);
   // The last log lines reach the reader before the process goes (at most 1 s: a slow reader must not hold it).
   const exit = (code: number): void => void logDestination.drain(1000).then(() => process.exit(code));
-  const server = new LivefxServer({ config, log });
+  // A finished drain stops the node as SIGTERM does (`stop`, defined below, is called long after this line).
+  const server = new LivefxServer({ config, log, onDrained: () => stop('drained') });
   const { url, adminToken } = await server.start().catch((error: unknown) => {
     log.fatal({ err: error }, 'could not start');
     // Said plainly too (e.g. "cannot reach Redis at redis://… (LIVEFX_REDIS_URL)"), not only in the JSON log.
@@ -75,8 +76,18 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // With other nodes (LIVEFX_REDIS_URL) the first SIGTERM drains: streams go on until they end or LIVEFX_DRAIN_DEADLINE_S; a second one stops at once.
+  let drainSignals = 0;
+  const onSignal = (signal: string): void => {
+    if (server.clustered && drainSignals++ === 0) {
+      log.info({ signal }, 'draining before shutting down (send it again to stop now)');
+      void server.drain();
+      return;
+    }
+    stop(signal);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
 }
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NodeInfo } from './cluster/node-cluster.js';
 import type { JobQueue, JobQueueStats } from '../core/jobs/job-queue.js';
 
 /** All Prometheus metrics of one server, on a registry of its own so tests can run several servers. */
@@ -78,6 +79,32 @@ export function registerJobMetrics(metrics: LivefxMetrics, queue: Pick<JobQueue,
           const value = gauge.value(stats);
           if (value !== null) this.set({ queue: stats.queue }, value);
         }
+      },
+    });
+  }
+}
+
+/** Per-node gauges: one series per alive node, labelled by its id. */
+const NODE_GAUGES: { name: string; help: string; value: (node: NodeInfo) => number }[] = [
+  { name: 'livefx_node_streams', help: 'Open streams on each alive node (its last heartbeat)', value: (node) => node.streams },
+  { name: 'livefx_node_viewers', help: 'WebRTC viewers on each alive node (its last heartbeat)', value: (node) => node.viewers },
+  { name: 'livefx_node_free_slots', help: 'Free processing slots (LIVEFX_MAX_STREAMS minus open streams) on each alive node', value: (node) => node.freeSlots },
+  { name: 'livefx_node_cpu_percent', help: 'Machine CPU use reported by each alive node', value: (node) => node.cpuPercent },
+  { name: 'livefx_node_serving', help: '1 for an alive node taking new streams, 0 for a draining one', value: (node) => (node.state === 'serving' ? 1 : 0) },
+  { name: 'livefx_node_heartbeat_age_seconds', help: 'Age of each alive node\'s last heartbeat', value: (node) => (Date.now() - Date.parse(node.lastHeartbeat)) / 1000 },
+];
+
+/** Node gauges read at scrape time from what the last heartbeat read (a scrape never waits for Redis). */
+export function registerNodeMetrics(metrics: LivefxMetrics, nodes: () => NodeInfo[]): void {
+  for (const gauge of NODE_GAUGES) {
+    new Gauge({
+      name: gauge.name,
+      help: gauge.help,
+      labelNames: ['node'] as const,
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        for (const node of nodes()) this.set({ node: node.id }, gauge.value(node));
       },
     });
   }

@@ -16,7 +16,7 @@ import { LivefxServer } from '../server/livefx-server.js';
 /** Routes whose only refusals are access control's: pages, health, whoami, metrics and the lists that take no query; and the media routes' CORS preflights (any origin by default). */
 const NEVER_REFUSING_ROUTES = [
   ...[
-    ...['/', '/publish', '/watch', '/embed', '/operator', '/review', '/healthz', '/vendor/hls.min.js', '/v1/transforms', '/v1/auth/whoami', '/metrics', '/studio', '/v1/provenance/key'],
+    ...['/', '/publish', '/watch', '/embed', '/operator', '/review', '/healthz', '/vendor/hls.min.js', '/v1/transforms', '/v1/auth/whoami', '/metrics', '/studio', '/v1/provenance/key', '/readyz', '/v1/nodes'],
     ...['/v1/streams', '/v1/tokens', '/v1/presets', '/v1/luts', '/v1/images', '/v1/music', '/v1/video/highlights', '/v1/video/storyboards', '/v1/video/templates', '/v1/video/renders'],
   ].map((route) => `GET ${route}`),
   ...['/whip/:id', '/whip/:id/:session', '/whep/:id', '/whep/:id/:session', '/hls/:id/:file'].map((route) => `OPTIONS ${route}`),

@@ -30,7 +30,7 @@ const PAGES = new Set(['/', '/publish', '/watch', '/embed', '/operator', '/revie
 export function accessRuleFor(method: string, route: string): AccessRule {
   // A CORS preflight never carries credentials; it only asks what the real request may send.
   if (method === 'OPTIONS') return 'public';
-  if (PAGES.has(route) || route === '/healthz' || route === '/v1/auth/whoami' || /^\/(assets|static|vendor)\//.test(route)) return 'public';
+  if (PAGES.has(route) || route === '/healthz' || route === '/readyz' || route === '/v1/auth/whoami' || /^\/(assets|static|vendor)\//.test(route)) return 'public';
   if (route === '/v1/transforms' && method === 'GET') return 'public';
   // Verifiers need the provenance public keys without an account; rotating them stays admin-only (the default).
   if (route === '/v1/provenance/key' && method === 'GET') return 'public';
@@ -54,7 +54,10 @@ const describe = (request: FastifyRequest): string => `${request.method} ${reque
  * the route's rule before the body is even read. 401 without a (valid) token, 403 with a token
  * that does not reach this route.
  */
-export function registerRouteAccess(app: FastifyInstance, auth: Authenticator, findStream: (id: string) => GuardedStream | undefined): void {
+/** Lets a request through a rule without a token (a signed redirect or placement token another node gave it). */
+export type AccessGrant = (request: FastifyRequest, rule: AccessRule, streamId: string) => boolean;
+
+export function registerRouteAccess(app: FastifyInstance, auth: Authenticator, findStream: (id: string) => GuardedStream | undefined, grant?: AccessGrant): void {
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
@@ -67,6 +70,7 @@ export function registerRouteAccess(app: FastifyInstance, auth: Authenticator, f
     const principal = (request.principal = await auth.identify(presentedToken(request.headers.authorization, request.query)));
     const what = describe(request);
     const streamId = (request.params as { id?: string } | undefined)?.id ?? '';
+    if (grant?.(request, rule, streamId)) return;
     switch (rule) {
       case 'public':
         return;

@@ -6,6 +6,7 @@ import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
+import { REDIRECT_PARAM, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -30,16 +31,32 @@ function assertRoomForViewer(stream: LiveStream): void {
 }
 
 /** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
-export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger, limits: { sdpMaxBytes: number }): void {
+/** A redirect to the stream's owner (RFC 9725 §4.5): 307 keeps the method and the offer. */
+function sendRedirect(reply: FastifyReply, location: string): FastifyReply {
+  return reply.code(307).header('Location', location).header('Cache-Control', 'no-store').send();
+}
+
+/**
+ * WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. With `redirects`
+ * (several nodes), a POST for a stream another node owns is redirected there, and session URLs are absolute.
+ */
+export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger, limits: { sdpMaxBytes: number }, redirects?: ClusterRedirects): void {
+  const base = redirects?.baseUrl ?? '';
   app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: limits.sdpMaxBytes }, (_request, body, done) =>
     done(null, body),
   );
 
-  app.post<{ Params: { id: string } }>('/whip/:id', async (request, reply) => {
-    const stream = findStream(registry, request.params.id);
+  app.post<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/whip/:id', async (request, reply) => {
     const token = bearerToken(request.headers.authorization);
-    if (!token) throw new LivefxError('unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
-    if (!stream.keyMatches(token)) throw new LivefxError('unauthorized', 'the stream key is wrong');
+    if (redirects && !registry.get(request.params.id)) {
+      const owner = await redirects.whip(request.params.id, token);
+      if (owner) return sendRedirect(reply, owner);
+    }
+    const stream = findStream(registry, request.params.id);
+    // Redirected here by another node, which checked the key: its signed token stands for it.
+    const redirected = redirects?.accepts(request.query[REDIRECT_PARAM], 'whip', stream.id) ?? false;
+    if (!token && !redirected) throw new LivefxError('unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
+    if (!redirected && !stream.keyMatches(token ?? '')) throw new LivefxError('unauthorized', 'the stream key is wrong');
     if (stream.state === 'ended') throw new LivefxError('stream_ended', 'this stream has ended; create a new one');
     if (stream.publishing) throw new LivefxError('already_publishing', 'this stream already has a publisher');
     const offer = sdpBody(request.body);
@@ -53,7 +70,7 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
       throw error;
     }
     log.info({ streamId: stream.id, sessionId }, 'publisher connected over WHIP');
-    return sendAnswer(reply, `/whip/${stream.id}/${sessionId}`, answerSdp);
+    return sendAnswer(reply, `${base}/whip/${stream.id}/${sessionId}`, answerSdp);
   });
 
   app.delete<{ Params: { id: string; session: string } }>('/whip/:id/:session', async (request, reply) => {
@@ -68,6 +85,10 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
   });
 
   app.post<{ Params: { id: string }; Querystring: { source?: string } }>('/whep/:id', async (request, reply) => {
+    if (redirects && !registry.get(request.params.id)) {
+      const owner = await redirects.whep(request.params.id, request.principal, request.query);
+      if (owner) return sendRedirect(reply, owner);
+    }
     const stream = findStream(registry, request.params.id);
     if (stream.state === 'ended') throw new LivefxError('stream_ended', 'this stream has ended');
     const source = request.query.source ?? 'processed';
@@ -88,7 +109,7 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
       throw error;
     }
     stream.addSubscriber(subscriber, source);
-    return sendAnswer(reply, `/whep/${stream.id}/${subscriber.id}`, answerSdp);
+    return sendAnswer(reply, `${base}/whep/${stream.id}/${subscriber.id}`, answerSdp);
   });
 
   app.delete<{ Params: { id: string; session: string } }>('/whep/:id/:session', async (request, reply) => {

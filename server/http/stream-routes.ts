@@ -4,6 +4,8 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { LiveStream } from '../streams/live-stream.js';
 import { LivefxError } from '../../core/errors.js';
 import { parseBody } from './validation.js';
+import { PLACEMENT_HEADER, type StreamPlacement } from '../cluster/stream-placement.js';
+import { sendRefusal } from './error-handler.js';
 
 const createStreamBody = z
   .object({
@@ -34,16 +36,44 @@ export function findStream(registry: StreamRegistry, id: string): LiveStream {
 export interface StreamCredentials {
   operatorToken(stream: LiveStream): Promise<{ id: string; token: string }>;
   viewerLink(stream: LiveStream): { token: string; expiresAt: string; url: string };
+  /** Makes the new stream known to the other nodes; returns the node it lives on (undefined: a single server). */
+  announce(stream: LiveStream): Promise<{ id: string; url: string } | undefined>;
 }
 
-export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry, credentials: StreamCredentials): void {
+/** How a node takes part in placement: with LIVEFX_REDIS_URL, the stream may be created on another node. */
+export interface StreamPlacementRole {
+  /** Unset without LIVEFX_REDIS_URL: every stream is created here. */
+  placement?: StreamPlacement | undefined;
+  /** A draining node creates no stream itself. */
+  draining(): boolean;
+}
+
+/** How long a client refused for lack of capacity should wait before trying again. */
+const NO_CAPACITY_RETRY_S = 5;
+
+export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry, credentials: StreamCredentials, role: StreamPlacementRole): void {
   app.post('/v1/streams', async (request, reply) => {
     const body = parseBody(createStreamBody, request.body);
+    const placement = role.placement;
+    const placedHere = placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false;
+    try {
+      if (placement && !placedHere) {
+        // A draining node is no candidate itself: the stream goes elsewhere.
+        const placed = await placement.place(body);
+        if (!placed.here) return reply.code(placed.status).send(placed.body);
+      } else if (role.draining()) {
+        throw new LivefxError('no_capacity', 'this node is draining: it takes no new stream');
+      }
+    } catch (error) {
+      if (error instanceof LivefxError && error.code === 'no_capacity') return sendRefusal(reply.header('Retry-After', String(NO_CAPACITY_RETRY_S)), error);
+      throw error;
+    }
     const open = registry.openCount();
     if (open >= registry.maxStreams) {
       throw new LivefxError('too_many_streams', `this server already has ${open} streams, the most allowed (LIVEFX_MAX_STREAMS); end one (DELETE /v1/streams/:id) first`);
     }
     const stream = registry.create(body.title, { record: body.record, visibility: body.visibility });
+    const node = await credentials.announce(stream);
     const operator = await credentials.operatorToken(stream);
     const link = stream.visibility === 'private' ? credentials.viewerLink(stream) : undefined;
     const urls = streamUrls(stream);
@@ -54,6 +84,7 @@ export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegis
       operatorToken: operator.token,
       operatorTokenId: operator.id,
       ...(link ? { viewerLink: link } : {}),
+      ...(node ? { node } : {}),
       urls: { ...urls, operator: `${urls.operator}&token=${operator.token}`, ...(link ? { watch: link.url, watchHls: `${link.url}&mode=hls` } : {}) },
     });
   });

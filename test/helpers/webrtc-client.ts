@@ -30,11 +30,17 @@ export async function negotiate(pc: RTCPeerConnection, endpoint: string, headers
   await pc.setLocalDescription(await pc.createOffer());
   await iceGatheringComplete(pc);
   const offer = pc.localDescription!.sdp;
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/sdp', ...headers },
-    body: rewrite.offer ? rewrite.offer(offer) : offer,
-  });
+  const body = rewrite.offer ? rewrite.offer(offer) : offer;
+  let response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body, redirect: 'manual' });
+  // A redirect to the stream's owner (RFC 9725 §4.5) is followed here, as a WHIP/WHEP client must: the offer again, and
+  // Authorization only to the same origin (as browsers and fetch do; the redirect URL carries its own signed token).
+  for (let hops = 0; (response.status === 307 || response.status === 308) && hops < 3; hops++) {
+    const target = new URL(response.headers.get('location') ?? '', endpoint);
+    const sameOrigin = target.origin === new URL(endpoint).origin;
+    const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => sameOrigin || name.toLowerCase() !== 'authorization'));
+    endpoint = target.toString();
+    response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp', ...kept }, body, redirect: 'manual' });
+  }
   if (response.status !== 201) {
     throw new SignallingError(response.status, `${endpoint} answered ${response.status}: ${await response.text()}`);
   }

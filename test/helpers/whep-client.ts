@@ -101,6 +101,11 @@ export class WhepClient {
     this.decoder.stdin.write(Buffer.concat([annexB, Buffer.from([0, 0, 0, 1, 9, 0xf0])]));
   }
 
+  /** The session URL the server answered with (absolute, as resolved against the endpoint followed). */
+  get session(): string | undefined {
+    return this.sessionUrl;
+  }
+
   async stop(): Promise<void> {
     this.decoder?.kill('SIGKILL');
     if (this.sessionUrl) await fetch(this.sessionUrl, { method: 'DELETE' }).catch(() => undefined);

@@ -74,7 +74,7 @@ export class WhipClient {
     if (this.options.audio || this.options.audioFile) pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
     this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` }, this.options.sdpRewrite);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('publisher did not connect within 10 s')), 10_000);
+      const timer = setTimeout(() => reject(new Error('publisher did not connect within 30 s')), 30_000);
       if (pc.connectionState === 'connected') resolve();
       pc.connectionStateChange.subscribe((state) => {
         if (state === 'connected') {
@@ -190,6 +190,11 @@ export class WhipClient {
   }
 
   /** Ends publishing the standard way: DELETE on the session URL. */
+  /** The session URL the server answered with (absolute, as resolved against the endpoint followed). */
+  get session(): string | undefined {
+    return this.sessionUrl;
+  }
+
   async stop(): Promise<void> {
     this.encoder?.kill('SIGKILL');
     this.stopAudio();

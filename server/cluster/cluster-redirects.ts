@@ -1,0 +1,58 @@
+import { LivefxError } from '../../core/errors.js';
+import { type Principal, requireViewerOf } from '../auth/access.js';
+import { NodeCluster } from './node-cluster.js';
+
+/** The query parameter a redirect's signed token travels in. */
+export const REDIRECT_PARAM = 'redirect';
+
+/**
+ * Where a request for a stream this node does not own goes: the owner's absolute URL. WHIP and WHEP
+ * are checked here first (the stream key by its hash, a viewer's access by the stream's visibility),
+ * then carry a short-lived signed token the owner accepts in place of `Authorization`, which
+ * cross-origin redirects drop. Undefined when no alive node owns the stream (the caller's 404).
+ */
+export class ClusterRedirects {
+  private readonly cluster: NodeCluster;
+
+  constructor(options: { cluster: NodeCluster }) {
+    this.cluster = options.cluster;
+  }
+
+  /** This node's public URL: the base of the absolute session URLs it answers with. */
+  get baseUrl(): string {
+    return this.cluster.url;
+  }
+
+  /** Whether `token` (a redirect's query parameter) grants `grant` on the stream. */
+  accepts(token: unknown, grant: 'whip' | 'whep', streamId: string): boolean {
+    return this.cluster.tokens.verify(token, grant, streamId);
+  }
+
+  async whip(streamId: string, streamKey: string | undefined): Promise<string | undefined> {
+    const remote = await this.cluster.remoteStream(streamId);
+    if (!remote) return undefined;
+    if (!streamKey) throw new LivefxError('unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
+    if (!NodeCluster.keyMatches(remote.record, streamKey)) throw new LivefxError('unauthorized', 'the stream key is wrong');
+    return this.signed(remote.node.url, `/whip/${streamId}`, {}, 'whip', streamId);
+  }
+
+  async whep(streamId: string, principal: Principal, query: Record<string, unknown>): Promise<string | undefined> {
+    const remote = await this.cluster.remoteStream(streamId);
+    if (!remote) return undefined;
+    requireViewerOf(principal, remote.record, 'WHEP');
+    return this.signed(remote.node.url, `/whep/${streamId}`, query, 'whep', streamId);
+  }
+
+  /** The same path and query on the owner (HLS and pages: their `?token=` works on every node). */
+  async passOn(streamId: string, pathAndQuery: string): Promise<string | undefined> {
+    const remote = await this.cluster.remoteStream(streamId);
+    return remote ? `${remote.node.url}${pathAndQuery}` : undefined;
+  }
+
+  private signed(base: string, pathname: string, query: Record<string, unknown>, grant: 'whip' | 'whep', streamId: string): string {
+    const url = new URL(pathname, base);
+    for (const [name, value] of Object.entries(query)) if (typeof value === 'string' && name !== REDIRECT_PARAM && name !== 'token') url.searchParams.set(name, value);
+    url.searchParams.set(REDIRECT_PARAM, this.cluster.tokens.sign(grant, streamId));
+    return url.toString();
+  }
+}
