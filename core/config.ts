@@ -83,7 +83,7 @@ export const configSchema = z.object({
   LIVEFX_IMPORT_MAX_MB: z.coerce.number().positive('must be a positive number of MB').default(8192),
   /** Highlights jobs (POST /v1/video/highlights) that run at once; each runs ffmpeg children; more wait in the queue. */
   LIVEFX_HIGHLIGHT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
-  /** Redis for the job queue (BullMQ), e.g. redis://127.0.0.1:6379; unset: jobs live in livefx.db and run in this process. */
+  /** Redis for the job queue (BullMQ) and the node registry, e.g. redis://127.0.0.1:6379; unset: jobs live in livefx.db and run in this process, and the server is alone. */
   LIVEFX_REDIS_URL: optionalString(z.string().regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')),
   /** This node's id in the node registry (with LIVEFX_REDIS_URL); unset: the host name and a random suffix, new at each start. */
   LIVEFX_NODE_ID: optionalString(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1-64 letters, digits, ".", "_" or "-"')),

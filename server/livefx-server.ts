@@ -156,7 +156,11 @@ export class LivefxServer {
     const placement = cluster ? new StreamPlacement({ cluster, log: this.log }) : undefined;
     if (cluster) {
       cluster.on('drain', () => void this.drain());
-      registry.on('streamclosed', (stream) => void cluster.removeStream(stream.id).catch((error: unknown) => this.log.warn({ err: error, streamId: stream.id }, 'node registry: the stream record could not be removed')));
+      registry.on('streamclosed', (stream) => {
+        cluster.beat();
+        void cluster.removeStream(stream.id).catch((error: unknown) => this.log.warn({ err: error, streamId: stream.id }, 'node registry: the stream record could not be removed'));
+      });
+      registry.on('newstream', () => cluster.beat());
     }
     const audience = (this.openAudience = new AudienceHub({ registry, log: this.log, bus: parts.audienceBus }));
     const { presets, tokens } = parts;
@@ -231,7 +235,7 @@ export class LivefxServer {
       announce: async (stream) => {
         // Written before the answer, so the stream's URLs work on every node at once.
         if (!cluster) return undefined;
-        await cluster.publishStream(stream);
+        await cluster.publishStream(stream).catch((error: unknown) => this.log.warn({ err: error, streamId: stream.id }, 'node registry: the stream record could not be written (Redis); it is served here only'));
         return { id: cluster.nodeId, url: cluster.url };
       },
     }, { placement, draining: () => this.draining !== undefined });

@@ -34,9 +34,13 @@ function startNode(name: 'a' | 'b' | 'c'): Promise<RunningServer> {
   return startServer({ LIVEFX_REDIS_URL: redis.url, LIVEFX_NODE_ID: nodeId(name), LIVEFX_MAX_STREAMS: '1', LIVEFX_CPU_LIMIT: '100', LIVEFX_HTTP_RATE_PER_IP: '0' });
 }
 
+type PlacedStream = CreatedStream & { node: { id: string; url: string } };
+
 /** A stream's creation through `url`, and the node it landed on. */
-async function createThrough(url: string, title: string): Promise<CreatedStream & { node: { id: string; url: string } }> {
-  return (await createStream(url, title, { record: false })) as CreatedStream & { node: { id: string; url: string } };
+async function createThrough(url: string, title: string): Promise<PlacedStream> {
+  const created = await createStream(url, title, { record: false });
+  expect(created.node, 'the node the stream was placed on').toBeDefined();
+  return created as PlacedStream;
 }
 
 beforeAll(async () => {
@@ -49,16 +53,16 @@ afterAll(async () => {
   for (const server of Object.values(nodes)) {
     if (!server || server.process.exitCode !== null || server.process.signalCode !== null) continue;
     // A node drains on SIGTERM: its streams are ended first so it stops at once.
-    const listed = (await (await adminFetch(`${server.url}/v1/streams`)).json().catch(() => ({ streams: [] }))) as { streams: { id: string }[] };
-    for (const stream of listed.streams) await adminFetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' }).catch(() => undefined);
+    const listed = (await (await adminFetch(`${server.url}/v1/streams`)).json().catch(() => ({}))) as { streams?: { id: string }[] };
+    for (const stream of listed.streams ?? []) await adminFetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' }).catch(() => undefined);
     await server.stop();
   }
   await redis?.close();
 }, 120_000);
 
 describe('live streams across nodes (LIVEFX_REDIS_URL)', () => {
-  let onA: CreatedStream;
-  let onB: CreatedStream;
+  let onA: PlacedStream;
+  let onB: PlacedStream;
   let publisher: WhipClient;
   let viewer: WhepClient;
 
@@ -144,6 +148,7 @@ describe('live streams across nodes (LIVEFX_REDIS_URL)', () => {
   it('drains node A: new streams land elsewhere, its stream keeps flowing, and it exits 0 once the stream ends', async () => {
     // B's slot is freed for the new stream.
     expect((await adminFetch(`${node('b').url}/v1/streams/${onB.id}`, { method: 'DELETE' })).status).toBe(200);
+    await waitFor('node B reporting its free slot', async () => (await listNodes(node('a').url)).find((entry) => entry.id === nodeId('b'))?.freeSlots === 1, 15_000, 200);
     const drain = await adminFetch(`${node('b').url}/v1/nodes/${nodeId('a')}/drain`, { method: 'POST' });
     expect(drain.status).toBe(202);
     await waitFor('node A draining in the registry', async () => (await listNodes(node('b').url)).find((entry) => entry.id === nodeId('a'))?.state === 'draining', 15_000, 200);
@@ -179,4 +184,21 @@ describe('live streams across nodes (LIVEFX_REDIS_URL)', () => {
     expect(body.error.message).toContain('Redis');
     expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
   }, 30_000);
+});
+
+describe('a server without LIVEFX_REDIS_URL', () => {
+  it('is alone: ready, listed as the only node, and creates every stream itself', async () => {
+    const alone = await startServer({ LIVEFX_HTTP_RATE_PER_IP: '0' });
+    try {
+      const ready = await fetch(`${alone.url}/readyz`);
+      expect(ready.status).toBe(200);
+      const listed = await listNodes(alone.url);
+      expect(listed.map((entry) => [entry.id, entry.state, entry.url])).toEqual([['local', 'serving', alone.url]]);
+      const created = await createStream(alone.url, 'alone', { record: false });
+      expect(created.node).toBeUndefined();
+      expect((await adminFetch(`${alone.url}/v1/nodes/elsewhere/drain`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      expect(await alone.stop()).toBe(0);
+    }
+  }, 60_000);
 });

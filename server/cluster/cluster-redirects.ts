@@ -29,7 +29,7 @@ export class ClusterRedirects {
   }
 
   async whip(streamId: string, streamKey: string | undefined): Promise<string | undefined> {
-    const remote = await this.cluster.remoteStream(streamId);
+    const remote = await this.owner(streamId);
     if (!remote) return undefined;
     if (!streamKey) throw new LivefxError('unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
     if (!NodeCluster.keyMatches(remote.record, streamKey)) throw new LivefxError('unauthorized', 'the stream key is wrong');
@@ -37,7 +37,7 @@ export class ClusterRedirects {
   }
 
   async whep(streamId: string, principal: Principal, query: Record<string, unknown>): Promise<string | undefined> {
-    const remote = await this.cluster.remoteStream(streamId);
+    const remote = await this.owner(streamId);
     if (!remote) return undefined;
     requireViewerOf(principal, remote.record, 'WHEP');
     return this.signed(remote.node.url, `/whep/${streamId}`, query, 'whep', streamId);
@@ -45,8 +45,16 @@ export class ClusterRedirects {
 
   /** The same path and query on the owner (HLS and pages: their `?token=` works on every node). */
   async passOn(streamId: string, pathAndQuery: string): Promise<string | undefined> {
-    const remote = await this.cluster.remoteStream(streamId);
+    const remote = await this.owner(streamId);
     return remote ? `${remote.node.url}${pathAndQuery}` : undefined;
+  }
+
+  private async owner(streamId: string): ReturnType<NodeCluster['remoteStream']> {
+    try {
+      return await this.cluster.remoteStream(streamId);
+    } catch (error) {
+      throw new LivefxError('node_not_ready', `stream "${streamId}" is not on this node, and the node registry (Redis, LIVEFX_REDIS_URL) cannot be reached to find its owner; try again shortly`, { cause: error });
+    }
   }
 
   private signed(base: string, pathname: string, query: Record<string, unknown>, grant: 'whip' | 'whep', streamId: string): string {

@@ -146,6 +146,11 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
     return this.nodeState;
   }
 
+  /** Writes the heartbeat now (a stream opened or ended here: placement sees the new free slots without waiting for the next beat). */
+  beat(): void {
+    void this.heartbeat();
+  }
+
   /** From now on no stream is placed here; the next heartbeat tells the other nodes (this one is sent at once). */
   markDraining(): void {
     if (this.nodeState === 'draining') return;

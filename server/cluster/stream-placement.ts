@@ -14,7 +14,7 @@ export type Placement = { here: true } | { here: false; status: number; body: un
  * Places new streams across the nodes: most free processing slots first among alive serving nodes under
  * their CPU limit. Another node's creation is forwarded to it over HTTP with a signed placement token
  * (the request was already authorised here); a node that refuses (full since its last heartbeat) is
- * skipped for the next one. None left: 503 `no_capacity`.
+ * skipped for the next one. None left: 503 `no_capacity`. Redis unreachable: here.
  */
 export class StreamPlacement {
   private readonly cluster: NodeCluster;
@@ -31,7 +31,15 @@ export class StreamPlacement {
   }
 
   async place(body: unknown): Promise<Placement> {
-    for (const node of await this.cluster.placementOrder()) {
+    let order: NodeInfo[];
+    try {
+      order = await this.cluster.placementOrder();
+    } catch (error) {
+      // Redis lost: this node goes on alone (its own LIVEFX_MAX_STREAMS still holds) rather than refusing every stream.
+      this.log.warn({ err: error }, 'placement: the node registry cannot be read; creating the stream here');
+      return { here: true };
+    }
+    for (const node of order) {
       if (node.id === this.cluster.nodeId) return { here: true };
       const answer = await this.forward(node, body);
       if (answer) return answer;

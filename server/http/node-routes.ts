@@ -39,7 +39,8 @@ export function registerNodeRoutes(app: FastifyInstance, context: NodeRoutesCont
     if (request.method !== 'GET' || !STREAM_PAGES.has(request.routeOptions.url ?? '')) return;
     const streamId = (request.query as { stream?: unknown }).stream;
     if (typeof streamId !== 'string' || registry.get(streamId)) return;
-    const owner = await redirects.passOn(streamId, request.url);
+    // Redis away: the page is served here (it then reports the stream as unknown) rather than failing.
+    const owner = await redirects.passOn(streamId, request.url).catch(() => undefined);
     if (owner) return reply.code(307).header('Location', owner).header('Cache-Control', 'no-store').send();
   });
 }

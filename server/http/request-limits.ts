@@ -13,7 +13,7 @@ type RequestLimitConfig = Pick<LivefxConfig, 'LIVEFX_HTTP_RATE_PER_IP' | 'LIVEFX
 const LIMIT_CODES = new Set(['too_many_streams', 'too_many_viewers', 'file_too_large']);
 
 /** Monitoring must always get through: a probe that is refused looks like an outage. */
-const EXEMPT_PATHS = new Set(['/healthz', '/metrics']);
+const EXEMPT_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** A rate of N per second allows a burst of 2N, so a page load (HTML, scripts, first API calls) is never refused. */
 function limiterFor(perSecond: number): RateLimiter | undefined {
@@ -29,7 +29,7 @@ function tokenKey(token: string): string {
  * Request rate limits, checked before anything else a request costs: per client address, and per
  * presented token whatever the address. HLS playlist and segment fetches have their own, larger
  * per-address bucket, so a player keeps playing when the same address is busy with the API (and
- * API calls cannot starve its media); /healthz and /metrics are never limited.
+ * API calls cannot starve its media); /healthz, /readyz and /metrics are never limited.
  */
 export function registerRequestLimits(app: FastifyInstance, config: RequestLimitConfig, metrics: LivefxMetrics): void {
   app.addHook('onError', async (_request, _reply, error) => {

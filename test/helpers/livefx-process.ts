@@ -89,6 +89,8 @@ export interface CreatedStream {
   operatorTokenId: string;
   visibility: 'public' | 'private';
   viewerLink?: { token: string; expiresAt: string; url: string };
+  /** With LIVEFX_REDIS_URL: the node the stream was placed on. */
+  node?: { id: string; url: string };
   urls: Record<string, string>;
 }
 
