@@ -1,6 +1,12 @@
+import type { FastifyReply } from 'fastify';
 import { LivefxError } from '../../core/errors.js';
 import { type Principal, requireViewerOf } from '../auth/access.js';
 import { NodeCluster } from './node-cluster.js';
+
+/** A redirect to a stream's owner: 307 keeps the method and body (RFC 9725 §4.5 for WHIP and WHEP), never cached. */
+export function sendRedirect(reply: FastifyReply, location: string): FastifyReply {
+  return reply.code(307).header('Location', location).header('Cache-Control', 'no-store').send();
+}
 
 /** The query parameter a redirect's signed token travels in. */
 export const REDIRECT_PARAM = 'redirect';

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
-import type { ClusterRedirects } from '../cluster/cluster-redirects.js';
+import { sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 
 const HLS_FILE = /^(index\.m3u8|master\.m3u8|captions\.m3u8|segment-\d{1,20}\.ts|captions-\d{1,20}\.vtt)$/;
 
@@ -27,7 +27,7 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
   app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
     // Another node's stream: redirected there (players resolve the segments against the owner's playlist URL, so only the playlist is redirected).
     const owner = redirects && !registry.get(request.params.id) ? await redirects.passOn(request.params.id, request.url) : undefined;
-    if (owner) return reply.code(307).header('Location', owner).header('Cache-Control', 'no-store').send();
+    if (owner) return sendRedirect(reply, owner);
     const stream = findStream(registry, request.params.id);
     const file = request.params.file;
     if (!HLS_FILE.test(file)) throw new LivefxError('not_found', `no HLS file "${file}"`);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LivefxError } from '../../core/errors.js';
 import type { NodeInfo } from '../cluster/node-cluster.js';
-import type { ClusterRedirects } from '../cluster/cluster-redirects.js';
+import { sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { sendRefusal } from './error-handler.js';
 
@@ -41,6 +41,6 @@ export function registerNodeRoutes(app: FastifyInstance, context: NodeRoutesCont
     if (typeof streamId !== 'string' || registry.get(streamId)) return;
     // Redis away: the page is served here (it then reports the stream as unknown) rather than failing.
     const owner = await redirects.passOn(streamId, request.url).catch(() => undefined);
-    if (owner) return reply.code(307).header('Location', owner).header('Cache-Control', 'no-store').send();
+    if (owner) return sendRedirect(reply, owner);
   });
 }

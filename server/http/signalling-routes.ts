@@ -6,7 +6,7 @@ import type { LiveStream } from '../streams/live-stream.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
-import { REDIRECT_PARAM, type ClusterRedirects } from '../cluster/cluster-redirects.js';
+import { REDIRECT_PARAM, sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -31,11 +31,6 @@ function assertRoomForViewer(stream: LiveStream): void {
 }
 
 /** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
-/** A redirect to the stream's owner (RFC 9725 §4.5): 307 keeps the method and the offer. */
-function sendRedirect(reply: FastifyReply, location: string): FastifyReply {
-  return reply.code(307).header('Location', location).header('Cache-Control', 'no-store').send();
-}
-
 /**
  * WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. With `redirects`
  * (several nodes), a POST for a stream another node owns is redirected there, and session URLs are absolute.
