@@ -248,7 +248,7 @@ export class LivefxServer {
     registerPreflightRoutes(app, crossOrigin);
     registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects);
     registerMediaRoutes(app, registry, redirects);
-    registerNodeRoutes(app, { nodes: async () => (cluster ? cluster.nodes() : [this.localNode()]), drain: (id) => this.drainNode(id), readinessProblems: () => this.readinessProblems() }, registry, redirects);
+    registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     registerHighlightRoutes(app, highlights, recorder);
     registerProvenanceRoutes(app, provenanceKeys);
@@ -462,4 +462,13 @@ export class LivefxServer {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A node-registry read or write; Redis unreachable is a 503 `node_not_ready`, not an internal error. */
+async function registryCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new LivefxError('node_not_ready', `the node registry (Redis, LIVEFX_REDIS_URL) cannot be reached: ${errorMessage(error)}`, { cause: error });
+  }
 }

@@ -183,6 +183,11 @@ describe('live streams across nodes (LIVEFX_REDIS_URL)', () => {
     expect(body.error.code).toBe('node_not_ready');
     expect(body.error.message).toContain('Redis');
     expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
+    // What needs the registry says so (503), instead of failing inside.
+    const listing = await adminFetch(`${b.url}/v1/nodes`);
+    expect(listing.status).toBe(503);
+    expect(((await listing.json()) as { error: { code: string } }).error.code).toBe('node_not_ready');
+    expect((await fetch(`${b.url}/whep/not-on-this-node`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0' })).status).toBe(503);
   }, 30_000);
 });
 

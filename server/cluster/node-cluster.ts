@@ -212,7 +212,8 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
   /** Whether `key` is the stream key of `record` (compared by hash: nodes never share keys themselves). */
   static keyMatches(record: SharedStreamRecord, key: string): boolean {
     const given = Buffer.from(sha256(key));
-    return timingSafeEqual(given, Buffer.from(record.keyHash.padEnd(given.length).slice(0, given.length)));
+    const expected = Buffer.from(record.keyHash);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   /** Asks node `nodeId` to drain (it reads the request at its next heartbeat); false when no alive node has that id. */
