@@ -207,3 +207,26 @@ describe('a server without LIVEFX_REDIS_URL', () => {
     }
   }, 60_000);
 });
+
+describe('SIGTERM on a node with LIVEFX_REDIS_URL', () => {
+  it('drains: the node reports draining and keeps its open stream, then exits 0 once the stream ends', async () => {
+    const ownRedis = await startRedis();
+    const server = await startServer({ LIVEFX_REDIS_URL: ownRedis.url, LIVEFX_NODE_ID: nodeId('d'), LIVEFX_CPU_LIMIT: '100', LIVEFX_HTTP_RATE_PER_IP: '0' });
+    try {
+      const stream = await createStream(server.url, 'held open', { record: false });
+      const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+      server.process.kill('SIGTERM');
+      await waitFor('the node draining', async () => (await listNodes(server.url))[0]?.state === 'draining', 15_000, 200);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+      // Still serving its stream: the drain waits for it.
+      expect(((await (await adminFetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { state: string }).state).toBe('idle');
+      expect(server.process.exitCode).toBeNull();
+      expect((await adminFetch(`${server.url}/v1/streams/${stream.id}`, { method: 'DELETE' })).status).toBe(200);
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
+      expect(code).toBe(0);
+    } finally {
+      await server.stop('SIGKILL');
+      await ownRedis.close();
+    }
+  }, 90_000);
+});
