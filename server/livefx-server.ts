@@ -300,6 +300,8 @@ export class LivefxServer {
             this.log.warn({ openStreams: registry.openCount() }, 'drain deadline passed (LIVEFX_DRAIN_DEADLINE_S): stopping with streams still open');
             done();
           }, this.config.LIVEFX_DRAIN_DEADLINE_S * 1000);
+          // The open streams keep the process alive, not this timer (a server closed meanwhile must not be held).
+          deadline.unref();
           const onClosed = (): void => {
             if (registry.openCount() === 0) done();
           };
