@@ -106,6 +106,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   /** Set by the watchdog while the publisher's video has stopped (a gap in progress), cleared when it resumes. */
   private mediaStalled = false;
   private framesLostReported = 0;
+  private decoderDropsReported = 0;
   private readonly watchdog: NodeJS.Timeout;
   private pipelineStats: PipelineStats | undefined;
   private currentChain: ChainSpec = { transforms: [] };
@@ -468,6 +469,10 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('encoded', (unit) => this.onEncoded(unit));
     pipeline.on('stats', (stats) => {
       this.pipelineStats = stats;
+      if (stats.decoderInput.framesDropped > this.decoderDropsReported) {
+        this.metrics.framesDropped.inc({ reason: 'decoder-behind' }, stats.decoderInput.framesDropped - this.decoderDropsReported);
+        this.decoderDropsReported = stats.decoderInput.framesDropped;
+      }
       this.metrics.stageSeconds.observe({ stage: 'decode' }, stats.stageMs.decode / 1000);
       this.metrics.stageSeconds.observe({ stage: 'transforms' }, stats.stageMs.transforms / 1000);
       this.metrics.stageSeconds.observe({ stage: 'encode' }, stats.stageMs.encode / 1000);
@@ -475,6 +480,12 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     });
     pipeline.on('chain-error', (message) => this.log.error({ streamId: this.id, error: message }, 'transform chain could not be configured; running without it'));
     pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
+    pipeline.on('decoder-resumed', (resume) => {
+      this.metrics.decoderResumes.inc({ first_frame: resume.keyframe ? 'keyframe' : 'delta' });
+      const fields = { streamId: this.id, ...resume };
+      if (resume.keyframe) this.log.info(fields, 'decoder resumed at a keyframe');
+      else this.log.error(fields, 'decoder was given a delta frame first; its pictures are broken until the next keyframe');
+    });
     pipeline.on('transform-report', (level, message) => this.log[level]({ streamId: this.id }, message));
     pipeline.on('caption', (cue) => this.safeEmit('caption', cue));
     pipeline.on('transcript-words', (words) => this.safeEmit('transcript-words', words));
