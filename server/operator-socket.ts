@@ -62,6 +62,8 @@ export function attachOperatorNamespace(
   alerts?.on('alert', (alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
   const wire = (stream: LiveStream): void => {
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
+    // The stream's own alerts (stream_overloaded) go the way the recorder's do.
+    stream.on('alert', (code, message) => operators.to(room(stream.id)).emit('alert', { streamId: stream.id, code, message, at: new Date().toISOString() }));
   };
   for (const stream of registry.list()) wire(stream);
   registry.on('newstream', wire);

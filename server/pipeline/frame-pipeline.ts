@@ -17,6 +17,8 @@ export type FramePipelineEvents = {
   'need-keyframe': [reason: string];
   /** A (re)started decoder was given its first frame. */
   'decoder-resumed': [resume: DecoderResume];
+  /** The stream sheds work to keep up (heavy transforms off, frames skipped before the decoder); at most once a minute. */
+  overload: [message: string];
   crash: [crash: ProcessCrash];
   'transform-report': [level: 'info' | 'warn' | 'error', message: string];
   /** The start-up chain could not be configured (e.g. its LUT file went bad); the stream runs without it. */
@@ -152,6 +154,9 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         break;
       case 'decoder-resumed':
         this.safeEmit('decoder-resumed', message.resume);
+        break;
+      case 'overload':
+        this.safeEmit('overload', message.message);
         break;
       case 'crash':
         this.safeEmit('crash', message.crash);

@@ -55,6 +55,8 @@ export interface PipelineStats extends PipelineFigures {
   restarts: { decoder: number; encoder: number; hls: number };
   /** Frames dropped at the decoder's input because it was behind (each drop waits for the next keyframe), and frames waiting in it now. */
   decoderInput: { framesDropped: number; backlog: number };
+  /** 1: every decoded frame goes through the chain; n: every n-th, because the chain misses the frame interval even degraded. */
+  processedEvery: number;
   input: InputFigures;
 }
 
@@ -72,6 +74,8 @@ export type PipelineOutput =
   | { type: 'need-keyframe'; reason: string }
   /** A (re)started decoder was given its first frame. */
   | { type: 'decoder-resumed'; resume: DecoderResume }
+  /** The stream sheds work to keep up (an operator alert); at most once a minute. */
+  | { type: 'overload'; message: string }
   | { type: 'chain-result'; requestId: number; error?: string }
   | { type: 'crash'; crash: ProcessCrash }
   /** Something a transform says an operator should know (face-blur not protecting, …). */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chain } from '../../transforms/chain.js';
 import { BurnIn } from '../../transforms/burn-in.js';
-import type { ChainEntry } from '../../transforms/chain.js';
+import type { ChainEntry, ChainStats } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { createTransform } from '../../transforms/transform-factory.js';
 import { resolveTransformBackend, type TransformBackend } from '../../transforms/transform-backend.js';
@@ -37,6 +37,12 @@ const MIN_FORCED_KEYFRAME_GAP_MS = 500;
 const BITRATE_TOLERANCE = 1.2;
 /** While the decoder's input is dropped for being behind, the publisher is asked for a keyframe at most this often. */
 const DROP_KEYFRAME_REQUEST_GAP_MS = 500;
+/** Share of the frame interval the chain may take per processed frame before frames are skipped whole. */
+const STRIDE_BUDGET = 0.8;
+/** At most every 6th frame is processed (5 fps from 30): past that the decoder's input bound drops frames. */
+const MAX_FRAME_STRIDE = 6;
+/** Operators hear of an overload at most this often while it lasts. */
+const OVERLOAD_ALERT_GAP_MS = 60_000;
 
 class PipelineWorker {
   /** The size frames are processed at: the publisher's, or smaller to fit LIVEFX_MAX_INPUT_RESOLUTION (the decoder scales). */
@@ -65,6 +71,11 @@ class PipelineWorker {
   private readonly decoderInput: DecoderInput;
   private decoderRestarting = false;
   private lastDropKeyframeRequestMs = 0;
+  private lastOverloadAlertMs = -Infinity;
+  /** 1: every decoded frame is processed; n: every n-th (the chain is over its deadline even degraded). */
+  private frameStride = 1;
+  private strideCounter = 0;
+  private decoderDropsAlerted = 0;
   /** When the stats timer last ran: a late tick means this thread was busy, so the decoder's silence proves nothing. */
   private lastTickMs = epochMs();
   private readonly encodeQueue = new TimingQueue(64);
@@ -202,6 +213,22 @@ class PipelineWorker {
     });
   }
 
+  /** Tells the operators when the stream sheds work: heavy transforms off, or frames skipped before the decoder. */
+  private alertOverload(now: number, chain: ChainStats): void {
+    if (now - this.lastOverloadAlertMs < OVERLOAD_ALERT_GAP_MS) return;
+    const skipped = this.decoderInput.framesDropped - this.decoderDropsAlerted;
+    const off = chain.heavyOff ? chain.transforms.filter((timing) => timing.enabled && this.chain.isHeavy(timing.name)).map((timing) => timing.name) : [];
+    if (off.length === 0 && skipped === 0 && this.frameStride === 1) return;
+    this.lastOverloadAlertMs = now;
+    this.decoderDropsAlerted = this.decoderInput.framesDropped;
+    const parts = [
+      ...(this.frameStride > 1 ? [`every ${ordinal(this.frameStride)} frame processed: the chain takes ${Math.round(chain.averageMs)} ms for a ${Math.round(this.outputIntervalMs)} ms frame interval`] : []),
+      ...(off.length > 0 ? [`heavy transforms off (${off.join(', ')}): running them every other frame still missed the ${Math.round(this.outputIntervalMs)} ms frame interval`] : []),
+      ...(skipped > 0 ? [`${skipped} frames skipped before the decoder, which was behind`] : []),
+    ];
+    this.post({ type: 'overload', message: `stream overloaded: ${parts.join('; ')}` });
+  }
+
   private onAudioInput(data: ArrayBuffer, captureMs: number): void {
     if (!this.settings.hasAudio) return;
     const packet = Buffer.from(data);
@@ -226,6 +253,12 @@ class PipelineWorker {
     // Over LIVEFX_MAX_INPUT_FPS: decoded (later frames depend on it) but neither processed nor encoded.
     if (!this.fpsCap.passes(timing.rtpTimestamp)) {
       this.counters.overFpsLimit++;
+      return;
+    }
+    // The chain cannot keep this rate even degraded: every n-th frame is processed, evenly, rather than
+    // the worker falling behind until the decoder's input is cut (a freeze until the next keyframe).
+    if (this.frameStride > 1 && this.strideCounter++ % this.frameStride !== 0) {
+      this.counters.dropped++;
       return;
     }
     const decodedMs = epochMs();
@@ -451,6 +484,9 @@ class PipelineWorker {
     const threadWasBusy = now - this.lastTickMs > 2 * STATS_INTERVAL_MS;
     this.lastTickMs = now;
     this.checkDecoder(now, threadWasBusy);
+    const chainStats = this.chain.stats();
+    this.frameStride = Math.min(MAX_FRAME_STRIDE, Math.max(1, Math.ceil(chainStats.averageMs / (this.outputIntervalMs * STRIDE_BUDGET))));
+    this.alertOverload(now, chainStats);
     const seconds = (now - this.counters.lastTick) / 1000;
     const inputKbps = (this.counters.bytesIn * 8) / 1000 / seconds;
     const limited: PipelineStats['input']['limited'] = [];
@@ -464,9 +500,10 @@ class PipelineWorker {
       fpsOut: round((this.counters.framesOut - this.counters.lastOut) / seconds),
       framesDropped: this.counters.dropped,
       stageMs: { decode: round(this.stage.decode), transforms: round(this.stage.transforms), encode: round(this.stage.encode) },
-      chain: this.chain.stats(),
+      chain: chainStats,
       restarts: { decoder: this.decoder.restarts, encoder: this.encoder.restarts, hls: this.hls.restarts },
       decoderInput: { framesDropped: this.decoderInput.framesDropped, backlog: this.decoderInput.backlog },
+      processedEvery: this.frameStride,
       input: {
         width: this.inputWidth,
         height: this.inputHeight,
@@ -494,6 +531,10 @@ class PipelineWorker {
     this.chain.close();
     this.post({ type: 'closed' });
   }
+}
+
+function ordinal(value: number): string {
+  return `${value}${value === 2 ? 'nd' : value === 3 ? 'rd' : 'th'}`;
 }
 
 function round(value: number): number {

@@ -38,6 +38,8 @@ export type LiveStreamEvents = {
   'media-gap': [fromMs: number, durationMs: number];
   /** One second of live signals (scene changes, motion, audio level; epoch ms), for the recording. */
   signals: [batch: LiveSignalBatch];
+  /** Something the stream's operators must know now (`stream_overloaded`: the pipeline is shedding work). */
+  alert: [code: string, message: string];
 };
 
 export type { LiveMediaTap };
@@ -218,6 +220,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       viewers: { webrtc: this.subscribers.size, hls: this.hlsViewers.size },
       chain: stats?.chain ?? { averageMs: 0, framesOverDeadline: 0, degraded: false, transforms: [] },
       input: stats?.input ?? { width: 0, height: 0, fps: 0, kbps: 0, framesOverFpsLimit: 0, limited: [] },
+      processedEvery: stats?.processedEvery ?? 1,
     };
   }
 
@@ -480,6 +483,10 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     });
     pipeline.on('chain-error', (message) => this.log.error({ streamId: this.id, error: message }, 'transform chain could not be configured; running without it'));
     pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
+    pipeline.on('overload', (message) => {
+      this.log.warn({ streamId: this.id }, message);
+      this.safeEmit('alert', 'stream_overloaded', message);
+    });
     pipeline.on('decoder-resumed', (resume) => {
       this.metrics.decoderResumes.inc({ first_frame: resume.keyframe ? 'keyframe' : 'delta' });
       const fields = { streamId: this.id, ...resume };

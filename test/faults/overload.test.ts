@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
 import { diesWithParent } from '../../core/process/dies-with-parent.js';
 import { WhepClient } from '../helpers/whep-client.js';
 import { WhipClient } from '../helpers/whip-client.js';
 import { waitFor, type RunningServer } from '../helpers/livefx-process.js';
-import { api, apiJson, childrenOf, createStream, sleep, startFaultServer, type ChildProcessInfo } from './fault-server.js';
+import { api, apiJson, childrenOf, createStream, sleep, socketOf, startFaultServer, type ChildProcessInfo } from './fault-server.js';
 
 /** How long the stream is held over its deadline while the test watches. */
 const OVERLOAD_S = 60;
@@ -30,9 +31,11 @@ let server: RunningServer | undefined;
 let hog: ChildProcess | undefined;
 let publisher: WhipClient | undefined;
 let viewer: WhepClient | undefined;
+let operator: Socket | undefined;
 
 afterAll(async () => {
   hog?.kill('SIGKILL');
+  operator?.close();
   await viewer?.stop();
   await publisher?.stop();
   const code = await server?.stop('SIGTERM');
@@ -59,6 +62,11 @@ describe('fault: a stream far over its deadline while the machine is busy', () =
       body: JSON.stringify({ transforms: HEAVY_CHAIN }),
     });
     expect(chain.status, await chain.text()).toBe(200);
+    // An operator console on the stream: it must hear that the stream sheds work.
+    operator = socketOf(server.url, '/operator');
+    const alerts: { streamId: string; code: string; message: string }[] = [];
+    operator.on('alert', (alert) => alerts.push(alert));
+    expect((await operator.timeout(10_000).emitWithAck('join', { streamId: stream.id })).ok).toBe(true);
     // A CPU hog of our own (its pid is ours to kill): one core busy with other work.
     hog = spawn(...diesWithParent('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-threads', '1', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=1000', '-threads', '1', '-f', 'null', '-']), { stdio: 'ignore' });
     publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 1920, height: 1080, fps: 30, kbps: 4000 });
@@ -118,6 +126,8 @@ describe('fault: a stream far over its deadline while the machine is busy', () =
     expect(resumedAtKeyframe).toBe(DECODER_KILLS + 1);
     // Each restart asked the publisher for a keyframe (PLI through the SFU).
     expect(publisher.keyframeRequests).toBeGreaterThanOrEqual(DECODER_KILLS);
+    const alert = await waitFor('an overload alert at the operator console', () => alerts.find((entry) => entry.code === 'stream_overloaded' && entry.streamId === stream.id), 30_000);
+    expect(alert.message).toMatch(/^stream overloaded: /);
 
     const view = await apiJson(`${server.url}/v1/streams/${stream.id}`);
     const decoderBehind = Number(/^livefx_frames_dropped_total\{reason="decoder-behind"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
@@ -133,6 +143,8 @@ describe('fault: a stream far over its deadline while the machine is busy', () =
         decoderBehindDrops: decoderBehind,
         chainMs: view.stats.chain.averageMs,
         keyframeRequests: publisher.keyframeRequests,
+        processedEvery: view.stats.processedEvery,
+        alert: alert.message,
         resumeWaitsMs: restartResumes.map((line) => JSON.parse(line).waitedMs),
       })}\n`,
     );
