@@ -21,7 +21,7 @@ const deletePresetMessage = z.object({ name: z.string().max(200) }).strict();
 const applyPresetMessage = z.object({ streamId: z.string().min(1).max(64), name: z.string().max(200) }).strict();
 const watchModerationMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 
-/** Something that raises operator alerts for a stream (the recorder: `disk_low`). */
+/** Something that raises operator alerts for a stream (the recorder: `disk_low`; streams raise `stream_overloaded` themselves). */
 export interface OperatorAlertSource {
   on(event: 'alert', listener: (alert: { streamId: string; code: string; message: string }) => void): unknown;
 }
