@@ -91,11 +91,6 @@ export class DecoderInput {
     stdin.write(IvfWriter.fileHeader(this.options.codec, width, height));
   }
 
-  /** Whether the decoder will take nothing but a keyframe next. */
-  get awaitingKeyframe(): boolean {
-    return this.waitingForKeyframe;
-  }
-
   /** Frames written and not yet answered. */
   get backlog(): number {
     return this.timings.length;
