@@ -21,6 +21,7 @@ export class LivefxMetrics {
   readonly accessRefusals = this.counter('livefx_access_refusals_total', 'HTTP requests refused by access control, by code (unauthorized, invalid_token, link_expired, forbidden)', 'code');
   readonly limitRefusals = this.counter('livefx_limit_refusals_total', 'Requests and messages refused by a configured limit, by limit', 'limit');
   readonly keyframeRequests = this.counter('livefx_keyframe_requests_total', 'PLIs sent to publishers');
+  readonly decoderResumes = this.counter('livefx_decoder_resumes_total', 'Live decoders (re)started and given their first frame, by what that frame was (keyframe or delta)', 'first_frame');
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'livefx_' });

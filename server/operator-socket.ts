@@ -21,7 +21,7 @@ const deletePresetMessage = z.object({ name: z.string().max(200) }).strict();
 const applyPresetMessage = z.object({ streamId: z.string().min(1).max(64), name: z.string().max(200) }).strict();
 const watchModerationMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 
-/** Something that raises operator alerts for a stream (the recorder: `disk_low`). */
+/** Something that raises operator alerts for a stream (the recorder: `disk_low`; streams raise `stream_overloaded` themselves). */
 export interface OperatorAlertSource {
   on(event: 'alert', listener: (alert: { streamId: string; code: string; message: string }) => void): unknown;
 }
@@ -62,6 +62,8 @@ export function attachOperatorNamespace(
   alerts?.on('alert', (alert) => operators.to(room(alert.streamId)).emit('alert', { ...alert, at: new Date().toISOString() }));
   const wire = (stream: LiveStream): void => {
     stream.on('chain', (chain, changedBy) => operators.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, changedBy, at: new Date().toISOString() }));
+    // The stream's own alerts (stream_overloaded) go the way the recorder's do.
+    stream.on('alert', (code, message) => operators.to(room(stream.id)).emit('alert', { streamId: stream.id, code, message, at: new Date().toISOString() }));
   };
   for (const stream of registry.list()) wire(stream);
   registry.on('newstream', wire);

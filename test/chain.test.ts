@@ -137,6 +137,26 @@ describe('Chain', () => {
     expect(chain.stats().degraded).toBe(false);
   });
 
+  it('turns heavy transforms off altogether when every other frame is still too slow, and tries them again later', () => {
+    const time = { now: 0, cost: 80 };
+    const chain = new Chain(() => time.now);
+    const heavy = new AddLuma('heavy', 0, true, time);
+    const light = new AddLuma('light', 0, false);
+    chain.replace(allEnabled(heavy, light));
+    runFrames(chain, 0, 100);
+    // 80 ms every other frame is 40 ms a frame, over 60 % of 33 ms: the heavy one goes off.
+    expect(chain.stats()).toMatchObject({ degraded: true, heavyOff: true });
+    const appliedWhenOff = heavy.applied;
+    runFrames(chain, 100, 250);
+    expect(heavy.applied).toBe(appliedWhenOff);
+    expect(light.applied).toBe(250);
+    // The load passes: on the next try (300 frames on) it runs again, and the chain recovers.
+    time.cost = 1;
+    runFrames(chain, 250, 800);
+    expect(heavy.applied).toBeGreaterThan(appliedWhenOff + 100);
+    expect(chain.stats()).toMatchObject({ degraded: false, heavyOff: false });
+  });
+
   it('never degrades when built for offline renders, but still times every transform', () => {
     const time = { now: 0, cost: 30 };
     const chain = new Chain(() => time.now, { adaptive: false });

@@ -27,5 +27,10 @@ export interface ChainStats {
    * step it takes before skipping frames. Absent in stats from before a chain ran.
    */
   halfResolution?: boolean;
+  /**
+   * True while heavy transforms are skipped on every frame: the last step, when running them every
+   * other frame still misses the deadline. They are tried again every 300 frames. Absent in stats from before a chain ran.
+   */
+  heavyOff?: boolean;
   transforms: TransformTiming[];
 }

@@ -22,12 +22,15 @@ const FULL_RESOLUTION_BELOW = 0.5;
 const HALF_RESOLUTION_SAVING = 4;
 /** Frames the averages get to follow one change of degradation before the next (0.5 s at 30 fps). */
 const SETTLE_FRAMES = 15;
+/** Frames heavy transforms stay off before they are tried again every other frame (10 s at 30 fps): the load may have passed. */
+const HEAVY_OFF_FRAMES = 300;
 
 /**
  * An ordered list of individually enabled transforms. A new list is swapped in atomically at the
  * next frame boundary; timings are kept per transform. When the chain would miss the frame interval
  * it degrades in steps: first transforms that can work at half resolution do, then heavy transforms
- * run every other frame; each step is undone when the cost falls again.
+ * run every other frame, then not at all (tried again every HEAVY_OFF_FRAMES); each step is undone
+ * when the cost falls again.
  */
 export class Chain {
   private entries: ChainEntry[] = [];
@@ -42,6 +45,8 @@ export class Chain {
   private chainAverageMs = 0;
   private overDeadline = 0;
   private degraded = false;
+  /** The last step: heavy transforms skipped on every frame; counts down to the next try. */
+  private heavyOffLeft = 0;
   private halfResolution = false;
   private settling = 0;
   private closed = false;
@@ -66,6 +71,11 @@ export class Chain {
     for (const entry of replaced) if (!kept.has(entry.transform)) entry.transform.close();
   }
 
+  /** Whether the running transform of that name is heavy (skipped first under load). */
+  isHeavy(name: string): boolean {
+    return this.entries.some((entry) => entry.transform.name === name && entry.transform.heavy);
+  }
+
   get size(): number {
     return (this.pending ?? this.entries).length;
   }
@@ -79,7 +89,7 @@ export class Chain {
   apply(frame: Frame, clock: FrameClock): void {
     if (this.pending) this.swapPending();
     const chainStart = this.now();
-    const skipHeavy = this.degraded && (clock.frameIndex & 1) === 1;
+    const skipHeavy = this.heavyOffLeft > 0 || (this.degraded && (clock.frameIndex & 1) === 1);
     for (let index = 0; index < this.entries.length; index++) {
       const entry = this.entries[index]!;
       if (!entry.enabled) continue;
@@ -105,6 +115,7 @@ export class Chain {
       framesOverDeadline: this.overDeadline,
       degraded: this.degraded,
       halfResolution: this.halfResolution,
+      heavyOff: this.heavyOffLeft > 0,
       transforms: this.entries.map((entry, index) => ({
         name: entry.transform.name,
         enabled: entry.enabled,
@@ -148,11 +159,18 @@ export class Chain {
       this.settling--;
       return;
     }
+    if (this.heavyOffLeft > 0) {
+      // Without its heavy transforms the chain's average says nothing about them: wait, then try every other frame again.
+      if (--this.heavyOffLeft > 0) return;
+      this.settling = SETTLE_FRAMES;
+      return;
+    }
     if (this.halfResolution) this.learnHalfResolutionSaving();
     const average = this.chainAverageMs;
     if (average > budget * DEGRADE_ABOVE) {
       if (!this.halfResolution && this.requestHalfResolution(true)) this.halfResolution = true;
       else if (!this.degraded && this.hasHeavyTransform()) this.degraded = true;
+      else if (this.degraded && this.hasHeavyTransform()) this.heavyOffLeft = HEAVY_OFF_FRAMES;
       else return;
     } else if (this.degraded && average < budget * RECOVER_BELOW) {
       this.degraded = false;

@@ -14,6 +14,7 @@ const statsElement = byTestId('operator-stats');
 const stateElement = byTestId('state');
 const endButton = byTestId<HTMLButtonElement>('end-stream');
 const errorElement = byTestId('error');
+const alertElement = byTestId('operator-alert');
 
 function renderOperatorStats(stats: StreamStats): void {
   renderStats(statsElement, [
@@ -21,6 +22,7 @@ function renderOperatorStats(stats: StreamStats): void {
     ['Input', inputLimitsNote(stats.input)],
     ['FPS in / out', `${stats.fpsIn} / ${stats.fpsOut}`],
     ['Frames dropped', String(stats.framesDropped)],
+    ['Processed', stats.processedEvery > 1 ? `1 frame in ${stats.processedEvery} (overloaded)` : 'every frame'],
     ['Decode', `${stats.stageMs.decode.toFixed(2)} ms`],
     ['Transforms', `${stats.stageMs.transforms.toFixed(2)} ms`],
     ['Encode', `${stats.stageMs.encode.toFixed(2)} ms`],
@@ -45,6 +47,11 @@ async function main(): Promise<void> {
     showRefusal(error.data.message ?? error.message);
   });
   operatorSocket.on('revoked', () => showRefusal('your operator token was revoked'));
+  // Alerts about this stream (disk_low, stream_overloaded): the latest one stays shown, with its time.
+  operatorSocket.on('alert', (alert: { code: string; message: string; at: string }) => {
+    alertElement.textContent = `${new Date(alert.at).toLocaleTimeString()} ${alert.code}: ${alert.message}`;
+    alertElement.hidden = false;
+  });
   const moderation = new ModerationPanel(operatorSocket, streamId);
   const chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'read-only', decorate: moderation.decorate });
   const setState = (state: string): void => {

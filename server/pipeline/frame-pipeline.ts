@@ -4,6 +4,7 @@ import { LivefxError } from '../../core/errors.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from '../../core/process/supervised-process.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
+import type { DecoderResume } from './decoder-input.js';
 import type { LiveSignalBatch, PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
 
 import type { EncodedAccessUnit } from '../../core/live-tap.js';
@@ -14,6 +15,10 @@ export type FramePipelineEvents = {
   encoded: [unit: EncodedAccessUnit];
   stats: [stats: PipelineStats];
   'need-keyframe': [reason: string];
+  /** A (re)started decoder was given its first frame. */
+  'decoder-resumed': [resume: DecoderResume];
+  /** The stream sheds work to keep up (heavy transforms off, frames skipped before the decoder); at most once a minute. */
+  overload: [message: string];
   crash: [crash: ProcessCrash];
   'transform-report': [level: 'info' | 'warn' | 'error', message: string];
   /** The start-up chain could not be configured (e.g. its LUT file went bad); the stream runs without it. */
@@ -146,6 +151,12 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         break;
       case 'need-keyframe':
         this.safeEmit('need-keyframe', message.reason);
+        break;
+      case 'decoder-resumed':
+        this.safeEmit('decoder-resumed', message.resume);
+        break;
+      case 'overload':
+        this.safeEmit('overload', message.message);
         break;
       case 'crash':
         this.safeEmit('crash', message.crash);

@@ -3,6 +3,7 @@ import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { InputFigures, PipelineFigures } from '../streams/stream-view.js';
 import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from '../../core/process/supervised-process.js';
+import type { DecoderResume } from './decoder-input.js';
 
 import type { LiveSignalBatch, VideoCodecName } from '../../core/live-media.js';
 
@@ -52,6 +53,10 @@ export type PipelineInput =
 export interface PipelineStats extends PipelineFigures {
   chain: ChainStats;
   restarts: { decoder: number; encoder: number; hls: number };
+  /** Frames dropped at the decoder's input because it was behind (each drop waits for the next keyframe), and frames waiting in it now. */
+  decoderInput: { framesDropped: number; backlog: number };
+  /** 1: every decoded frame goes through the chain; n: every n-th, because the chain misses the frame interval even degraded. */
+  processedEvery: number;
   input: InputFigures;
 }
 
@@ -67,6 +72,10 @@ export type PipelineOutput =
     }
   | { type: 'stats'; stats: PipelineStats }
   | { type: 'need-keyframe'; reason: string }
+  /** A (re)started decoder was given its first frame. */
+  | { type: 'decoder-resumed'; resume: DecoderResume }
+  /** The stream sheds work to keep up (an operator alert); at most once a minute. */
+  | { type: 'overload'; message: string }
   | { type: 'chain-result'; requestId: number; error?: string }
   | { type: 'crash'; crash: ProcessCrash }
   /** Something a transform says an operator should know (face-blur not protecting, …). */

@@ -1,12 +1,13 @@
 // Entry of the worker thread that processes one live stream: it owns the decoder, the transform
 // chain, the encoder and the HLS muxer, so pixel work never runs on the server's event loop.
-import { DECODE_LEAK_MS, TimingQueue } from './timing-queue.js';
+import { TimingQueue } from './timing-queue.js';
+import { DecoderInput } from './decoder-input.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chain } from '../../transforms/chain.js';
 import { BurnIn } from '../../transforms/burn-in.js';
-import type { ChainEntry } from '../../transforms/chain.js';
+import type { ChainEntry, ChainStats } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { createTransform } from '../../transforms/transform-factory.js';
 import { resolveTransformBackend, type TransformBackend } from '../../transforms/transform-backend.js';
@@ -19,7 +20,6 @@ import { MatroskaLiveWriter } from '../../core/media/matroska-live-writer.js';
 import { EncoderInputWriter, encoderArgs } from '../../core/media/encoder-input-writer.js';
 import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
 import { FrameRateCap, fitWithin } from './input-limits.js';
-import { IvfWriter } from '../../core/media/ivf-writer.js';
 import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
 import { SupervisedProcess } from '../../core/process/supervised-process.js';
 import { Y4mReader } from '../../core/media/y4m-reader.js';
@@ -35,6 +35,14 @@ const SMOOTHING = 0.1;
 const MIN_FORCED_KEYFRAME_GAP_MS = 500;
 /** A publisher sending more than this share over LIVEFX_MAX_PUBLISH_KBPS is reported as not lowering (keyframes make short peaks). */
 const BITRATE_TOLERANCE = 1.2;
+/** While the decoder's input is dropped for being behind, the publisher is asked for a keyframe at most this often. */
+const DROP_KEYFRAME_REQUEST_GAP_MS = 500;
+/** Share of the frame interval the chain may take per processed frame before frames are skipped whole. */
+const STRIDE_BUDGET = 0.8;
+/** At most every 6th frame is processed (5 fps from 30): past that the decoder's input bound drops frames. */
+const MAX_FRAME_STRIDE = 6;
+/** Operators hear of an overload at most this often while it lasts. */
+const OVERLOAD_ALERT_GAP_MS = 60_000;
 
 class PipelineWorker {
   /** The size frames are processed at: the publisher's, or smaller to fit LIVEFX_MAX_INPUT_RESOLUTION (the decoder scales). */
@@ -59,9 +67,17 @@ class PipelineWorker {
   private readonly decoder: SupervisedProcess;
   private readonly encoder: SupervisedProcess;
   private readonly hls: SupervisedProcess;
-  private readonly ivf = new IvfWriter();
-  private readonly decodeQueue = new TimingQueue(64);
+  /** The decoder's stdin: bounded, whole frames, a keyframe first after every (re)start and every drop. */
+  private readonly decoderInput: DecoderInput;
   private decoderRestarting = false;
+  private lastDropKeyframeRequestMs = 0;
+  private lastOverloadAlertMs = -Infinity;
+  /** 1: every decoded frame is processed; n: every n-th (the chain is over its deadline even degraded). */
+  private frameStride = 1;
+  private strideCounter = 0;
+  private decoderDropsAlerted = 0;
+  /** When the stats timer last ran: a late tick means this thread was busy, so the decoder's silence proves nothing. */
+  private lastTickMs = epochMs();
   private readonly encodeQueue = new TimingQueue(64);
   private y4m: Y4mReader | undefined;
   private flv: FlvReader | undefined;
@@ -72,7 +88,6 @@ class PipelineWorker {
   private readonly writeToEncoder = (bytes: Buffer): void => {
     this.encoder.current?.stdin.write(bytes);
   };
-  private waitingForKeyframe = true;
   private frameIndex = 0;
   private sps: Buffer | undefined;
   private pps: Buffer | undefined;
@@ -115,6 +130,8 @@ class PipelineWorker {
       onCrash: (crash) => this.post({ type: 'crash', crash }),
     });
 
+    this.decoderInput = new DecoderInput({ codec: settings.codec, now: epochMs });
+    this.decoderInput.onResume = (resume) => this.post({ type: 'decoder-resumed', resume });
     const backoff = { initialBackoffMs: 100, maxBackoffMs: settings.restartBackoffMaxMs };
     this.decoder = new SupervisedProcess({ role: 'decoder', command: settings.ffmpegPath, args: () => this.decoderArgs(), ...backoff });
     this.encoder = new SupervisedProcess({ role: 'encoder', command: settings.ffmpegPath, args: () => this.encoderArgs(), ...backoff });
@@ -123,11 +140,13 @@ class PipelineWorker {
       process.on('crash', (crash) => this.post({ type: 'crash', crash }));
     }
     this.decoder.on('start', (child, restart) => {
-      this.decodeQueue.clear();
       this.y4m = new Y4mReader(i420ByteLength(this.width, this.height), () => this.acquireFrame(), (buffer) => this.onDecoded(buffer));
-      child.stdout.on('data', (chunk: Buffer) => this.y4m?.push(chunk));
-      child.stdin.write(IvfWriter.fileHeader(settings.codec, this.inputWidth, this.inputHeight));
-      this.waitingForKeyframe = true;
+      child.stdout.on('data', (chunk: Buffer) => {
+        this.decoderInput.noteOutput();
+        this.y4m?.push(chunk);
+      });
+      // A new decoder resumes only at a keyframe: the frames before it refer to pictures it never saw.
+      this.decoderInput.attach(child.stdin, this.inputWidth, this.inputHeight, restart);
       this.signals.resetVideo();
       if (restart) this.post({ type: 'need-keyframe', reason: 'decoder restarted' });
     });
@@ -170,31 +189,44 @@ class PipelineWorker {
     if (message.keyframe && message.width && message.height && (message.width !== this.inputWidth || message.height !== this.inputHeight)) {
       this.resize(message.width, message.height);
     }
-    if (this.waitingForKeyframe) {
-      if (!message.keyframe) return;
-      this.waitingForKeyframe = false;
-    }
-    const decoder = this.decoder.current;
-    if (!decoder || !decoder.stdin.writable) return;
-    const data = Buffer.from(message.data);
-    if (!this.decodeQueue.push(message.rtpTimestamp, message.captureMs, epochMs())) {
-      // 64 frames in and none out: the decoder is stuck. Restart it (the queue clears, a keyframe is asked for)
-      // rather than drop every frame from now on.
+    const offer = this.decoderInput.offer(this.decoder.current?.stdin, Buffer.from(message.data), message.rtpTimestamp, message.captureMs, message.keyframe);
+    if (offer === 'dropped') {
+      // The decoder is behind (overload): this frame and every one up to the next keyframe are skipped, so ask for that keyframe now.
       this.counters.dropped++;
-      this.restartStuckDecoder();
-      return;
+      const now = epochMs();
+      if (now - this.lastDropKeyframeRequestMs >= DROP_KEYFRAME_REQUEST_GAP_MS) {
+        this.lastDropKeyframeRequestMs = now;
+        this.post({ type: 'need-keyframe', reason: 'decoder behind; frames skipped until a keyframe' });
+      }
+    } else if (offer === 'waiting-for-keyframe') {
+      this.counters.dropped++;
     }
-    decoder.stdin.write(this.ivf.frameHeader(data.length, message.rtpTimestamp));
-    decoder.stdin.write(data);
   }
 
-  private restartStuckDecoder(): void {
-    if (this.decoderRestarting) return;
+  /** Restarts the decoder only when it is stuck (no output at all while fed), never when it is merely slow. */
+  private checkDecoder(now: number, threadWasBusy: boolean): void {
+    if (this.decoderRestarting || threadWasBusy || !this.decoderInput.stuck(now)) return;
     this.decoderRestarting = true;
-    this.report('warn', `the decoder returned no frame for the last ${this.decodeQueue.length} frames sent to it; restarting it`);
+    this.report('warn', `the decoder wrote nothing for ${Math.round(this.decoderInput.silentMs(now) / 1000)} s while ${this.decoderInput.backlog} frames waited in it; restarting it`);
     void this.decoder.restartNow().finally(() => {
       this.decoderRestarting = false;
     });
+  }
+
+  /** Tells the operators when the stream sheds work: heavy transforms off, or frames skipped before the decoder. */
+  private alertOverload(now: number, chain: ChainStats): void {
+    if (now - this.lastOverloadAlertMs < OVERLOAD_ALERT_GAP_MS) return;
+    const skipped = this.decoderInput.framesDropped - this.decoderDropsAlerted;
+    const off = chain.heavyOff ? chain.transforms.filter((timing) => timing.enabled && this.chain.isHeavy(timing.name)).map((timing) => timing.name) : [];
+    if (off.length === 0 && skipped === 0 && this.frameStride === 1) return;
+    this.lastOverloadAlertMs = now;
+    this.decoderDropsAlerted = this.decoderInput.framesDropped;
+    const parts = [
+      ...(this.frameStride > 1 ? [`every ${ordinal(this.frameStride)} frame processed: the chain takes ${Math.round(chain.averageMs)} ms for a ${Math.round(this.outputIntervalMs)} ms frame interval`] : []),
+      ...(off.length > 0 ? [`heavy transforms off (${off.join(', ')}): running them every other frame still missed the ${Math.round(this.outputIntervalMs)} ms frame interval`] : []),
+      ...(skipped > 0 ? [`${skipped} frames skipped before the decoder, which was behind`] : []),
+    ];
+    this.post({ type: 'overload', message: `stream overloaded: ${parts.join('; ')}` });
   }
 
   private onAudioInput(data: ArrayBuffer, captureMs: number): void {
@@ -211,8 +243,8 @@ class PipelineWorker {
   private onDecoded(buffer: Buffer): void {
     // The decoder gives back no picture for a frame it could not decode (after loss, a P-frame without its
     // reference): such records are dropped here instead of shifting every later frame's timing.
-    this.counters.dropped += this.decodeQueue.dropUnanswered(epochMs(), DECODE_LEAK_MS);
-    const timing = this.decodeQueue.shift();
+    const { timing, unanswered } = this.decoderInput.takeDecoded();
+    this.counters.dropped += unanswered;
     const frame = this.frameOwning(buffer);
     if (!timing || !frame) {
       this.counters.dropped++;
@@ -221,6 +253,12 @@ class PipelineWorker {
     // Over LIVEFX_MAX_INPUT_FPS: decoded (later frames depend on it) but neither processed nor encoded.
     if (!this.fpsCap.passes(timing.rtpTimestamp)) {
       this.counters.overFpsLimit++;
+      return;
+    }
+    // The chain cannot keep this rate even degraded: every n-th frame is processed, evenly, rather than
+    // the worker falling behind until the decoder's input is cut (a freeze until the next keyframe).
+    if (this.frameStride > 1 && this.strideCounter++ % this.frameStride !== 0) {
+      this.counters.dropped++;
       return;
     }
     const decodedMs = epochMs();
@@ -394,7 +432,6 @@ class PipelineWorker {
     ({ width: this.width, height: this.height } = fitWithin(width, height, this.settings.maxInput.width, this.settings.maxInput.height));
     this.fpsCap.reset();
     this.allocateFrames();
-    this.waitingForKeyframe = true;
     void this.decoder.restartNow();
     void this.encoder.restartNow();
   }
@@ -444,6 +481,12 @@ class PipelineWorker {
 
   private postStats(): void {
     const now = epochMs();
+    const threadWasBusy = now - this.lastTickMs > 2 * STATS_INTERVAL_MS;
+    this.lastTickMs = now;
+    this.checkDecoder(now, threadWasBusy);
+    const chainStats = this.chain.stats();
+    this.frameStride = Math.min(MAX_FRAME_STRIDE, Math.max(1, Math.ceil(chainStats.averageMs / (this.outputIntervalMs * STRIDE_BUDGET))));
+    this.alertOverload(now, chainStats);
     const seconds = (now - this.counters.lastTick) / 1000;
     const inputKbps = (this.counters.bytesIn * 8) / 1000 / seconds;
     const limited: PipelineStats['input']['limited'] = [];
@@ -457,8 +500,10 @@ class PipelineWorker {
       fpsOut: round((this.counters.framesOut - this.counters.lastOut) / seconds),
       framesDropped: this.counters.dropped,
       stageMs: { decode: round(this.stage.decode), transforms: round(this.stage.transforms), encode: round(this.stage.encode) },
-      chain: this.chain.stats(),
+      chain: chainStats,
       restarts: { decoder: this.decoder.restarts, encoder: this.encoder.restarts, hls: this.hls.restarts },
+      decoderInput: { framesDropped: this.decoderInput.framesDropped, backlog: this.decoderInput.backlog },
+      processedEvery: this.frameStride,
       input: {
         width: this.inputWidth,
         height: this.inputHeight,
@@ -486,6 +531,10 @@ class PipelineWorker {
     this.chain.close();
     this.post({ type: 'closed' });
   }
+}
+
+function ordinal(value: number): string {
+  return `${value}${value === 2 ? 'nd' : value === 3 ? 'rd' : 'th'}`;
 }
 
 function round(value: number): number {

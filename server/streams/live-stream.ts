@@ -38,6 +38,8 @@ export type LiveStreamEvents = {
   'media-gap': [fromMs: number, durationMs: number];
   /** One second of live signals (scene changes, motion, audio level; epoch ms), for the recording. */
   signals: [batch: LiveSignalBatch];
+  /** Something the stream's operators must know now (`stream_overloaded`: the pipeline is shedding work). */
+  alert: [code: string, message: string];
 };
 
 export type { LiveMediaTap };
@@ -106,6 +108,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   /** Set by the watchdog while the publisher's video has stopped (a gap in progress), cleared when it resumes. */
   private mediaStalled = false;
   private framesLostReported = 0;
+  private decoderDropsReported = 0;
   private readonly watchdog: NodeJS.Timeout;
   private pipelineStats: PipelineStats | undefined;
   private currentChain: ChainSpec = { transforms: [] };
@@ -217,6 +220,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       viewers: { webrtc: this.subscribers.size, hls: this.hlsViewers.size },
       chain: stats?.chain ?? { averageMs: 0, framesOverDeadline: 0, degraded: false, transforms: [] },
       input: stats?.input ?? { width: 0, height: 0, fps: 0, kbps: 0, framesOverFpsLimit: 0, limited: [] },
+      processedEvery: stats?.processedEvery ?? 1,
     };
   }
 
@@ -468,6 +472,10 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('encoded', (unit) => this.onEncoded(unit));
     pipeline.on('stats', (stats) => {
       this.pipelineStats = stats;
+      if (stats.decoderInput.framesDropped > this.decoderDropsReported) {
+        this.metrics.framesDropped.inc({ reason: 'decoder-behind' }, stats.decoderInput.framesDropped - this.decoderDropsReported);
+        this.decoderDropsReported = stats.decoderInput.framesDropped;
+      }
       this.metrics.stageSeconds.observe({ stage: 'decode' }, stats.stageMs.decode / 1000);
       this.metrics.stageSeconds.observe({ stage: 'transforms' }, stats.stageMs.transforms / 1000);
       this.metrics.stageSeconds.observe({ stage: 'encode' }, stats.stageMs.encode / 1000);
@@ -475,6 +483,16 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     });
     pipeline.on('chain-error', (message) => this.log.error({ streamId: this.id, error: message }, 'transform chain could not be configured; running without it'));
     pipeline.on('need-keyframe', (reason) => this.requestKeyframe(reason, true));
+    pipeline.on('overload', (message) => {
+      this.log.warn({ streamId: this.id }, message);
+      this.safeEmit('alert', 'stream_overloaded', message);
+    });
+    pipeline.on('decoder-resumed', (resume) => {
+      this.metrics.decoderResumes.inc({ first_frame: resume.keyframe ? 'keyframe' : 'delta' });
+      const fields = { streamId: this.id, ...resume };
+      if (resume.keyframe) this.log.info(fields, 'decoder resumed at a keyframe');
+      else this.log.error(fields, 'decoder was given a delta frame first; its pictures are broken until the next keyframe');
+    });
     pipeline.on('transform-report', (level, message) => this.log[level]({ streamId: this.id }, message));
     pipeline.on('caption', (cue) => this.safeEmit('caption', cue));
     pipeline.on('transcript-words', (words) => this.safeEmit('transcript-words', words));

@@ -40,6 +40,8 @@ export interface StreamStats extends PipelineFigures {
   chain: ChainStats;
   /** The publisher's input and the limits acting on it. */
   input: InputFigures;
+  /** 1: every frame goes through the chain; n: every n-th, because the chain misses the frame interval even degraded (an overload). */
+  processedEvery: number;
 }
 
 /** `private`: watched only through a signed viewer link (POST /v1/streams/:id/viewer-links). */
