@@ -7,8 +7,11 @@ import type { Logger } from '../core/logger.js';
 import { JobCancelledError, ProcessRunner } from '../core/process/process-runner.js';
 import type { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import { isMusicBed } from './audio-beds.js';
-import { Compositor } from './compositor.js';
+import { Compositor, SHOT_CONCURRENCY } from './compositor.js';
+import { FACE_SAMPLER_WORKER } from './face-sampler.js';
+import { LOOKS_WORKER } from './looks-render.js';
 import { MemoCache } from './memo-cache.js';
+import { WorkerPool } from './worker-pool.js';
 import { LookNotFoundError, resolveLook, AI_EDITED_LABEL } from './looks.js';
 import type { StoryboardStore, StudioCaller, TemplateLibrary } from './ports.js';
 import { RenderFailure } from './render-error.js';
@@ -80,6 +83,11 @@ interface MediaProbe {
  * tens of kB; a file evicted is only hashed again (about a second per GB).
  */
 export const MEDIA_MEMO_ENTRIES = 256;
+/**
+ * Warm studio threads are ended after this long unused: a studio session renders in bursts (preview,
+ * edit, preview, final) minutes apart, and an idle server should hold no face model or transform chain.
+ */
+const WARM_THREAD_IDLE_MS = 10 * 60_000;
 
 /** The result as stored in the job: file names inside the render's folder (routes turn them into URLs). */
 export type StoredRenderResult = RenderResult;
@@ -104,6 +112,8 @@ export class RenderService {
   readonly cache: ShotCache;
   private readonly runner: ProcessRunner;
   private readonly compositor: Compositor;
+  /** Look threads (one per shot rendering at once) and one face sampler with its model loaded, kept warm. */
+  readonly threads = new WorkerPool({ maxIdle: { [LOOKS_WORKER]: SHOT_CONCURRENCY, [FACE_SAMPLER_WORKER]: 1 }, idleMs: WARM_THREAD_IDLE_MS });
   private readonly hashes = new MemoCache<string>({ maxEntries: MEDIA_MEMO_ENTRIES });
   private readonly probes = new MemoCache<MediaProbe>({ maxEntries: MEDIA_MEMO_ENTRIES });
   private ffmpegVersion: string | undefined;
@@ -119,6 +129,7 @@ export class RenderService {
       lutDir: path.join(options.dataDir, 'luts'),
       imageDir: path.join(options.dataDir, 'images'),
       stallS: options.stallS,
+      pool: this.threads,
     });
     this.queue.register('render', (job, context) => this.run(job, context));
   }
@@ -180,8 +191,10 @@ export class RenderService {
     await rm(this.renderDir(id), { recursive: true, force: true });
   }
 
-  close(): Promise<void> {
-    return this.queue.close();
+  /** Stops the queue (running renders are cancelled) and ends the warm threads. Idempotent. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.threads.close();
   }
 
   /** The look of a style: a named look, or a stored preset's chain (read first: the resolver itself is synchronous). */
