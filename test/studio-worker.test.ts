@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobCancelledError } from '../core/process/process-runner.js';
+import { FACE_SAMPLER_WORKER, FaceSampler } from '../studio/face-sampler.js';
 import { LOOKS_WORKER, LooksRender } from '../studio/looks-render.js';
 import { WorkerPool } from '../studio/worker-pool.js';
 import { processesMentioning } from './faults/fault-server.js';
@@ -90,5 +91,24 @@ describe('studio worker threads', () => {
     } finally {
       await pool.close();
     }
+  }, 120_000);
+
+  it('keeps one face sampler thread, its face model loaded, for the next follow-face shots', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const clip = path.join(scratch, 'sampler-clip.mp4');
+    expect(spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=30:d=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]).status).toBe(0);
+    const pool = new WorkerPool({ maxIdle: { [FACE_SAMPLER_WORKER]: 1 }, idleMs: 60_000 });
+    try {
+      const sample = (): Promise<unknown[]> => new FaceSampler({ ffmpeg: 'ffmpeg', file: clip, sourceWidth: 320, sourceHeight: 180, in: 0, seconds: 2, signal: new AbortController().signal, stallS: 60, pool }).run();
+      expect((await sample()).length).toBe(6);
+      expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(1);
+      const second = sample();
+      expect(pool.idleCount(FACE_SAMPLER_WORKER), 'the second shot runs on the kept thread').toBe(0);
+      expect((await second).length).toBe(6);
+      expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(0);
   }, 120_000);
 });
