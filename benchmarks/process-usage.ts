@@ -35,12 +35,13 @@ async function childPids(pid: number): Promise<number[]> {
   }
 }
 
-/** CPU and RSS of a process, and separately of its child processes (ffmpeg under the server). */
-export async function sampleTree(pid: number): Promise<{ self: ProcessSample; children: ProcessSample; childCount: number }> {
+/** CPU and RSS of a process, and separately of its child processes (ffmpeg under the server), less the child `excludePid` (a sampler process). */
+export async function sampleTree(pid: number, excludePid?: number): Promise<{ self: ProcessSample; children: ProcessSample; childCount: number }> {
   const self = await sampleOne(pid);
   const children: ProcessSample = { cpuSeconds: 0, rssBytes: 0 };
   let childCount = 0;
   for (const childPid of await childPids(pid)) {
+    if (childPid === excludePid) continue;
     const child = await sampleOne(childPid).catch(() => undefined);
     if (!child || child.ppid !== pid) continue;
     children.cpuSeconds += child.cpuSeconds;

@@ -5,6 +5,9 @@
 // 4. the baseline: one ffmpeg filter graph doing the same cuts, scaling, text, grade and audio mix;
 // plus the peak RSS of the server process and of its ffmpeg children during the renders.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +19,7 @@ import type { Storyboard, StoryboardBody } from '../studio/storyboard.js';
 import { bedExpression } from '../studio/audio-beds.js';
 import { singleSeriesGroups, writeResult } from './bar-chart.js';
 import { ADMIN_TOKEN, adminFetch as fetch } from '../test/helpers/livefx-process.js';
-import { cpuSecondsWithEndedChildren, sampleTree } from './process-usage.js';
+import { cpuSecondsWithEndedChildren } from './process-usage.js';
 
 const SOURCE_S = 60;
 const PREVIEW_TARGET_S = 10;
@@ -125,13 +128,14 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(path.join(tmpdir(), 'livefx-studio-bench-'));
   const store = new MemoryStore();
   let server: LivefxServer | undefined;
-  const peak = { serverRssMb: 0, childrenRssMb: 0 };
-  const sampler = setInterval(() => {
-    void sampleTree(process.pid).then((sample) => {
-      peak.serverRssMb = Math.max(peak.serverRssMb, round(sample.self.rssBytes / 2 ** 20));
-      peak.childrenRssMb = Math.max(peak.childrenRssMb, round(sample.children.rssBytes / 2 ** 20));
-    }, () => undefined);
-  }, 100);
+  // Sampled by a process of its own, so its reads of /proc are not in the CPU seconds measured here.
+  const sampler = spawn(process.execPath, [fileURLToPath(new URL('./rss-sampler.js', import.meta.url)), String(process.pid), '100'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const samplerLines = createInterface({ input: sampler.stdout! });
+  const peakRss = async (): Promise<{ serverRssMb: number; childrenRssMb: number }> => {
+    const answer = once(samplerLines, 'line');
+    sampler.stdin!.write('peak\n');
+    return JSON.parse(String((await answer)[0])) as { serverRssMb: number; childrenRssMb: number };
+  };
   const loadAtStart = loadavg().map((value) => round(value, 2));
   try {
     const started = performance.now();
@@ -164,12 +168,19 @@ async function main(): Promise<void> {
       return { seconds, cpuS, shots: view.result!.shots };
     };
     const preview = await renderS(storyboard(recordingId, 'See you next week'), 'preview');
-    log(`preview ${preview.seconds} s (${preview.cpuS} s CPU)`);
+    log(`preview ${preview.seconds} s (${preview.cpuS} s CPU, load ${loadavg().map((value) => round(value, 2)).join(' ')})`);
+    // `--preview-only`: the preview alone, nothing written (for profiling the preview's stages), then
+    // another preview on the now warm server: new shots (another seed) and a new audio mix (gain).
+    if (process.argv.includes('--preview-only')) {
+      const warm = await renderS({ ...storyboard(recordingId, 'See you next week'), seed: 43, music: { track: 'uplift', gain_db: -13, duck: true } }, 'preview');
+      log(`second preview, warm server: ${warm.seconds} s (${warm.cpuS} s CPU, load ${loadavg().map((value) => round(value, 2)).join(' ')}); peak RSS ${JSON.stringify(await peakRss())}`);
+      return;
+    }
     const high = await renderS(storyboard(recordingId, 'See you next week'), 'high');
     log(`high ${high.seconds} s (${high.cpuS} s CPU)`);
     const variant = await renderS(storyboard(recordingId, 'See you on Sunday'), 'high');
     log(`variant ${variant.seconds} s, ${variant.cpuS} s CPU (${variant.shots.map((shot) => shot.cached).join(', ')})`);
-    const peakDuringRenders = { ...peak };
+    const peakDuringRenders = await peakRss();
     const loadBefore = loadavg().map((value) => round(value, 2));
     const baselineCpuBefore = await cpuSecondsWithEndedChildren(process.pid);
     const baselineS = await run('ffmpeg', baselineArgs(recording, path.join(scratch, 'baseline.mp4'), 'See you next week'));
@@ -205,7 +216,7 @@ async function main(): Promise<void> {
       groups: singleSeriesGroups('seconds', { preview: preview.seconds, high: high.seconds, variant: variant.seconds, 'ffmpeg graph': baselineS }),
     });
   } finally {
-    clearInterval(sampler);
+    sampler.stdin!.end();
     await server?.close();
     await rm(scratch, { recursive: true, force: true });
   }

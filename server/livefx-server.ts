@@ -437,6 +437,8 @@ export class LivefxServer {
       // Ending the streams finished their recordings; this catches one that was still starting.
       // Running highlights jobs stop here and run again from scratch on the next start.
       await this.openHighlights?.close();
+      // Running renders stop (and run again on the next start); the warm studio threads end.
+      await this.openRenders?.close();
       await this.openParts?.jobQueue.close();
       await this.openRecorder?.close();
       this.openAudience?.close();

@@ -8,6 +8,7 @@ import { FaceSampler } from './face-sampler.js';
 import { lookChangesPixels, lookIsPerPixel } from './looks.js';
 import { LooksRender } from './looks-render.js';
 import { contentKey, type ShotCache } from './shot-cache.js';
+import type { WorkerPool } from './worker-pool.js';
 import { sourceSeconds, type OverlayLayer, type PictureLayer, type Timeline, type TimelineShot, type TimedWord } from './timeline.js';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
@@ -18,7 +19,7 @@ const MOVE_ZOOM = 0.12;
 const CAPTION_WORDS = 4;
 const CAPTION_PAUSE_S = 0.7;
 /** Shots (and transitions) rendered at once: one per core, and two on a single core so ffmpeg start-up and seeking overlap. */
-const SHOT_CONCURRENCY = Math.max(2, availableParallelism());
+export const SHOT_CONCURRENCY = Math.max(2, availableParallelism());
 /** In the key of follow-face shots only: bumped when the face path changes, without touching other shots' entries. */
 const FOLLOW_FACE_VERSION = 'follow-face/1';
 
@@ -33,6 +34,8 @@ export interface CompositorOptions {
   imageDir: string;
   /** A look pass with no new frame for this long fails. */
   stallS: number;
+  /** Warm look and face-sampler threads, reused across shots and renders. */
+  pool?: WorkerPool;
 }
 
 export interface CompositeRequest {
@@ -280,6 +283,7 @@ export class Compositor {
       imageDir: this.options.imageDir,
       signal,
       stallS: this.options.stallS,
+      ...(this.options.pool ? { pool: this.options.pool } : {}),
     });
     await look.run();
   }
@@ -290,7 +294,7 @@ export class Compositor {
     if (picture.type !== 'video') return undefined;
     const crop = coverCrop(picture.width, picture.height, timeline.width, timeline.height);
     if (crop.width >= picture.width - 1 && crop.height >= picture.height - 1) return undefined;
-    const samples = await new FaceSampler({ ffmpeg: this.options.ffmpeg, file: picture.file, sourceWidth: picture.width, sourceHeight: picture.height, in: picture.in, seconds, signal, stallS: this.options.stallS }).run();
+    const samples = await new FaceSampler({ ffmpeg: this.options.ffmpeg, file: picture.file, sourceWidth: picture.width, sourceHeight: picture.height, in: picture.in, seconds, signal, stallS: this.options.stallS, ...(this.options.pool ? { pool: this.options.pool } : {}) }).run();
     const facePath = followFacePath({ samples, frames: totalFrames, fps: timeline.fps, sourceWidth: picture.width, sourceHeight: picture.height, cropWidth: crop.width, cropHeight: crop.height });
     if (!facePath) return undefined;
     const commands = path.join(textDir, 'follow-face.cmd');
@@ -381,7 +385,7 @@ function pictureFilter(timeline: Timeline, shot: TimelineShot, seconds: number, 
   const picture = shot.picture;
   const length = seconds.toFixed(6);
   let inputArgs: string[];
-  if (picture.type === 'video') inputArgs = ['-ss', picture.in.toFixed(6), '-t', length, '-i', picture.file];
+  if (picture.type === 'video') inputArgs = [...previewDecoding(timeline), '-ss', picture.in.toFixed(6), '-t', length, '-i', picture.file];
   else if (picture.type === 'image') inputArgs = ['-loop', '1', '-framerate', String(fps), '-t', length, '-i', picture.file];
   else inputArgs = ['-f', 'lavfi', '-i', `color=c=${picture.background}:s=${width}x${height}:r=${fps}:d=${length}`];
   const steps = ['setpts=PTS-STARTPTS', `fps=${fps}`];
@@ -389,6 +393,15 @@ function pictureFilter(timeline: Timeline, shot: TimelineShot, seconds: number, 
   else if (picture.type !== 'title') steps.push(coverCropFilter(timeline));
   steps.push(cameraStep(timeline, shot, totalFrames));
   return { inputArgs, filter: [...steps, ...exactLength(totalFrames)].join(',') };
+}
+
+/**
+ * A preview's source decoder skips H.264's deblocking filter (about a fifth of a 720p decode's CPU;
+ * its edges are invisible once scaled to 360 px) and runs on one thread (shots already decode side by
+ * side on every core, and frame threads only add their hand-offs). High renders decode as before.
+ */
+function previewDecoding(timeline: Timeline): string[] {
+  return timeline.quality === 'preview' ? ['-threads', '1', '-skip_loop_filter', 'all'] : [];
 }
 
 /** Cover: the largest box of the output's aspect, centred (the camera then moves inside it). */

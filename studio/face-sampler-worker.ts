@@ -1,15 +1,16 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { PipedProcess } from '../core/process/piped-process.js';
 import { ProcessRunner } from '../core/process/process-runner.js';
 import { FACE_FLOATS } from '../transforms/face-detection/detector-protocol.js';
 import { FaceDetector } from '../transforms/face-detection/face-detector.js';
 import type { FaceBox, FaceSample } from './camera-path.js';
-import { WorkerChildren } from './worker-children.js';
+import { onRunMessage, WorkerChildren } from './worker-children.js';
 
-// The face samples of one follow-face shot, off the server's event loop: ffmpeg decodes the shot's
+// The face samples of follow-face shots, off the server's event loop: ffmpeg decodes a shot's
 // source at a few frames per second straight to the detector's RGB size, and the live face-blur
-// detector (BlazeFace, its own thread) searches each picture whole. The ffmpeg child is killed on
-// the parent's abort message (WorkerChildren) and dies with this thread besides.
+// detector (BlazeFace, its own thread) searches each picture whole. The detector is loaded once per
+// thread and kept for the thread's next shots (the pool keeps the thread warm). The ffmpeg child is
+// killed on the parent's abort message (WorkerChildren) and dies with this thread besides.
 
 export interface FaceSamplerWorkerData {
   ffmpeg: string;
@@ -28,16 +29,22 @@ export interface FaceSamplerWorkerData {
 
 export type FaceSamplerMessage = { type: 'sampled'; samples: number } | { type: 'done'; samples: FaceSample[] } | { type: 'error'; message: string };
 
-const data = workerData as FaceSamplerWorkerData;
 const port = parentPort!;
-const runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
+/** The run in progress (one at a time). */
+let data: FaceSamplerWorkerData;
 let decoder: PipedProcess | undefined;
 let detector: FaceDetector | undefined;
 
 const children = new WorkerChildren(port, () => detector?.close());
 
 async function run(): Promise<FaceSample[]> {
-  detector = new FaceDetector({ minConfidence: data.minConfidence, maxRestarts: 0 });
+  const runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
+  // Loading BlazeFace and warming it up is the costly part of a short shot: once per thread.
+  if (detector && !detector.ready) {
+    detector.close();
+    detector = undefined;
+  }
+  detector ??= new FaceDetector({ minConfidence: data.minConfidence, maxRestarts: 0 });
   await detector.whenReady();
   if (!detector.ready) throw new Error(`the face detector is not available (${detector.lastError || detector.state})`);
   const frameBytes = data.width * data.height * 3;
@@ -62,7 +69,6 @@ async function run(): Promise<FaceSample[]> {
   }
   const exit = await decoder.exited;
   if (decoder.startError || exit.code !== 0) throw new Error(`the face sampler's decoder failed: ${decoder.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${exit.code}`}`);
-  detector.close();
   return samples;
 }
 
@@ -80,10 +86,15 @@ async function detect(index: number): Promise<FaceBox[]> {
   return found;
 }
 
-run().then(
-  (samples) => port.postMessage({ type: 'done', samples } satisfies FaceSamplerMessage),
-  (error: unknown) => {
-    detector?.close();
-    port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies FaceSamplerMessage);
-  },
-);
+onRunMessage<FaceSamplerWorkerData>(port, (runData) => {
+  data = runData;
+  run().then(
+    (samples) => port.postMessage({ type: 'done', samples } satisfies FaceSamplerMessage),
+    (error: unknown) => {
+      // A failed run's thread is ended, not kept: its detector goes with it.
+      detector?.close();
+      detector = undefined;
+      port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies FaceSamplerMessage);
+    },
+  );
+});

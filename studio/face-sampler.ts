@@ -1,7 +1,10 @@
 import type { FaceSample } from './camera-path.js';
 import type { FaceSamplerMessage, FaceSamplerWorkerData } from './face-sampler-worker.js';
 import { StudioWorker } from './studio-worker.js';
+import type { WorkerPool } from './worker-pool.js';
 
+/** The sampler thread's file (a WorkerPool keeps warm ones by it). */
+export const FACE_SAMPLER_WORKER = 'face-sampler-worker.js';
 /** Pictures searched per second of a shot: faces move slowly against this, and each search costs a few BlazeFace passes. */
 export const FACE_SAMPLE_FPS = 3;
 /** The detector's picture: BlazeFace's 256 on the short side, one pass (tiles would find smaller faces at seven times the cost). */
@@ -22,6 +25,8 @@ export interface FaceSamplerOptions {
   signal: AbortSignal;
   /** The sampler is stopped when no picture is searched for this long (a stalled decoder or detector). */
   stallS: number;
+  /** Warm sampler threads, their face model loaded (the render service's). */
+  pool?: WorkerPool;
 }
 
 export class FaceSamplerError extends Error {
@@ -54,8 +59,9 @@ export class FaceSampler {
       minFaceHeight: MIN_FACE_HEIGHT,
     };
     this.worker = new StudioWorker<FaceSamplerMessage, FaceSample[]>({
-      file: 'face-sampler-worker.js',
+      file: FACE_SAMPLER_WORKER,
       workerData: data,
+      ...(options.pool ? { pool: options.pool } : {}),
       signal: options.signal,
       stallS: options.stallS,
       what: 'follow-face: the face sampler',

@@ -1,11 +1,17 @@
 import type { LooksWorkerData, LooksWorkerMessage } from './looks-worker.js';
 import { StudioWorker } from './studio-worker.js';
+import type { WorkerPool } from './worker-pool.js';
+
+/** The look pass thread's file (a WorkerPool keeps warm ones by it). */
+export const LOOKS_WORKER = 'looks-worker.js';
 
 export interface LooksRenderOptions extends LooksWorkerData {
   signal: AbortSignal;
   /** The pass fails when no frame comes out for this long. */
   stallS: number;
   onFrames?: (frames: number) => void;
+  /** Warm look threads (the render service's). */
+  pool?: WorkerPool;
 }
 
 export class LooksRenderError extends Error {
@@ -20,9 +26,10 @@ export class LooksRender {
   private readonly worker: StudioWorker<LooksWorkerMessage, number>;
 
   constructor(options: LooksRenderOptions) {
-    const { signal, stallS, onFrames, ...data } = options;
+    const { signal, stallS, onFrames, pool, ...data } = options;
     this.worker = new StudioWorker<LooksWorkerMessage, number>({
-      file: 'looks-worker.js',
+      file: LOOKS_WORKER,
+      ...(pool ? { pool } : {}),
       workerData: data satisfies LooksWorkerData,
       signal,
       stallS,

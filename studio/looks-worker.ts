@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Y4mReader } from '../core/media/y4m-reader.js';
 import type { PipedProcess } from '../core/process/piped-process.js';
 import { ProcessRunner } from '../core/process/process-runner.js';
@@ -6,7 +6,7 @@ import { Chain, type ChainEntry } from '../transforms/chain.js';
 import type { ChainSpec } from '../transforms/chain-spec.js';
 import { I420Frame, i420ByteLength } from '../transforms/frame.js';
 import { createTransform } from '../transforms/transform-factory.js';
-import { WorkerChildren } from './worker-children.js';
+import { onRunMessage, WorkerChildren } from './worker-children.js';
 
 // The look pass of one shot, off the server's event loop: ffmpeg decodes the shot's pictures to y4m,
 // the live transform chain runs on every frame here, and a second ffmpeg encodes the result. Both
@@ -27,10 +27,11 @@ export interface LooksWorkerData {
 
 export type LooksWorkerMessage = { type: 'frames'; frames: number } | { type: 'done'; frames: number } | { type: 'error'; message: string };
 
-const data = workerData as LooksWorkerData;
 const port = parentPort!;
-const runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
 const children = new WorkerChildren(port);
+/** The run in progress (a thread serves one at a time, and is kept warm between them). */
+let data: LooksWorkerData;
+let runner: ProcessRunner;
 
 function start(role: string, args: string[], stdin: 'pipe' | 'ignore'): { child: PipedProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = children.add(runner.open({ role, command: runner.ffmpeg, args: ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], stdin }));
@@ -108,7 +109,11 @@ async function run(): Promise<number> {
   return frames;
 }
 
-run().then(
-  (frames) => port.postMessage({ type: 'done', frames } satisfies LooksWorkerMessage),
-  (error: unknown) => port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies LooksWorkerMessage),
-);
+onRunMessage<LooksWorkerData>(port, (runData) => {
+  data = runData;
+  runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
+  run().then(
+    (frames) => port.postMessage({ type: 'done', frames } satisfies LooksWorkerMessage),
+    (error: unknown) => port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies LooksWorkerMessage),
+  );
+});

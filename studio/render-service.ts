@@ -7,7 +7,11 @@ import type { Logger } from '../core/logger.js';
 import { JobCancelledError, ProcessRunner } from '../core/process/process-runner.js';
 import type { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import { isMusicBed } from './audio-beds.js';
-import { Compositor } from './compositor.js';
+import { Compositor, SHOT_CONCURRENCY } from './compositor.js';
+import { FACE_SAMPLER_WORKER } from './face-sampler.js';
+import { LOOKS_WORKER } from './looks-render.js';
+import { MemoCache } from './memo-cache.js';
+import { WorkerPool } from './worker-pool.js';
 import { LookNotFoundError, resolveLook, AI_EDITED_LABEL } from './looks.js';
 import type { StoryboardStore, StudioCaller, TemplateLibrary } from './ports.js';
 import { RenderFailure } from './render-error.js';
@@ -66,8 +70,33 @@ function validStoryboard(body: unknown): StoryboardBody {
   throw new LivefxError('invalid_request', `storyboard ${issue.path.join('.') || 'body'}: ${issue.message}`, { httpStatus: 422, details: { field: issue.path.join('.') } });
 }
 
+/** The picture size of a source and whether it has sound. */
+interface MediaProbe {
+  width: number;
+  height: number;
+  hasAudio: boolean;
+}
+
+/**
+ * Media files whose hash and probe are remembered (by path, size and mtime): a render reads at most 20
+ * sources, so 256 covers many renders' working set, while a server running for months stays a few
+ * tens of kB; a file evicted is only hashed again (about a second per GB).
+ */
+export const MEDIA_MEMO_ENTRIES = 256;
+/**
+ * Warm studio threads are ended after this long unused: a studio session renders in bursts (preview,
+ * edit, preview, final) minutes apart, and an idle server should hold no face model or transform chain.
+ */
+const WARM_THREAD_IDLE_MS = 10 * 60_000;
+
 /** The result as stored in the job: file names inside the render's folder (routes turn them into URLs). */
 export type StoredRenderResult = RenderResult;
+
+/** A memo key naming one version of a file: a file rewritten in place gets a new one. */
+async function mediaVersion(file: string): Promise<string> {
+  const info = await stat(file);
+  return `${file}:${info.size}:${info.mtimeMs}`;
+}
 
 const PACKAGE_VERSION = await readFile(fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../package.json' : '../package.json', import.meta.url)), 'utf8')
   .then((text) => (JSON.parse(text) as { version: string }).version)
@@ -83,8 +112,10 @@ export class RenderService {
   readonly cache: ShotCache;
   private readonly runner: ProcessRunner;
   private readonly compositor: Compositor;
-  private readonly hashes = new Map<string, string>();
-  private readonly probes = new Map<string, { width: number; height: number; hasAudio: boolean }>();
+  /** Look threads (one per shot rendering at once) and one face sampler with its model loaded, kept warm. */
+  readonly threads = new WorkerPool({ maxIdle: { [LOOKS_WORKER]: SHOT_CONCURRENCY, [FACE_SAMPLER_WORKER]: 1 }, idleMs: WARM_THREAD_IDLE_MS });
+  private readonly hashes = new MemoCache<string>({ maxEntries: MEDIA_MEMO_ENTRIES });
+  private readonly probes = new MemoCache<MediaProbe>({ maxEntries: MEDIA_MEMO_ENTRIES });
   private ffmpegVersion: string | undefined;
 
   constructor(private readonly options: RenderServiceOptions) {
@@ -98,6 +129,7 @@ export class RenderService {
       lutDir: path.join(options.dataDir, 'luts'),
       imageDir: path.join(options.dataDir, 'images'),
       stallS: options.stallS,
+      pool: this.threads,
     });
     this.queue.register('render', (job, context) => this.run(job, context));
   }
@@ -159,8 +191,10 @@ export class RenderService {
     await rm(this.renderDir(id), { recursive: true, force: true });
   }
 
-  close(): Promise<void> {
-    return this.queue.close();
+  /** Stops the queue (running renders are cancelled) and ends the warm threads. Idempotent. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.threads.close();
   }
 
   /** The look of a style: a named look, or a stored preset's chain (read first: the resolver itself is synchronous). */
@@ -214,23 +248,15 @@ export class RenderService {
   }
 
   private async mediaHash(file: string): Promise<string> {
-    const info = await stat(file);
-    const memo = `${file}:${info.size}:${info.mtimeMs}`;
-    let hash = this.hashes.get(memo);
-    if (!hash) this.hashes.set(memo, (hash = await sha256OfFile(file)));
-    return hash;
+    return this.hashes.get(await mediaVersion(file), () => sha256OfFile(file));
   }
 
   /** The media's picture size and whether it has sound; remembered like its hash (shots often share a recording). */
-  private async probe(file: string, signal: AbortSignal): Promise<{ width: number; height: number; hasAudio: boolean }> {
-    const info = await stat(file);
-    const memo = `${file}:${info.size}:${info.mtimeMs}`;
-    let probed = this.probes.get(memo);
-    if (!probed) this.probes.set(memo, (probed = await this.probeNow(file, signal)));
-    return probed;
+  private async probe(file: string, signal: AbortSignal): Promise<MediaProbe> {
+    return this.probes.get(await mediaVersion(file), () => this.probeNow(file, signal));
   }
 
-  private async probeNow(file: string, signal: AbortSignal): Promise<{ width: number; height: number; hasAudio: boolean }> {
+  private async probeNow(file: string, signal: AbortSignal): Promise<MediaProbe> {
     const out = await this.runner.probe(['-show_entries', 'stream=codec_type,width,height', '-of', 'json', file], signal, { stage: 'resolving' });
     const streams = (JSON.parse(out) as { streams?: { codec_type: string; width?: number; height?: number }[] }).streams ?? [];
     const video = streams.find((stream) => stream.codec_type === 'video');

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { JobCancelledError } from '../core/process/process-runner.js';
 import { isWorkerChildrenMessage } from './worker-children.js';
+import type { WorkerPool } from './worker-pool.js';
 
 /** How long a thread gets to kill and reap its children on abort before it is ended regardless. */
 const ABORT_GRACE_MS = 5000;
@@ -17,7 +18,10 @@ export interface StudioWorkerControl<Result> {
 export interface StudioWorkerOptions<Message, Result> {
   /** The worker's built file name in studio/ (e.g. `looks-worker.js`). */
   file: string;
+  /** What this run works on: sent to the thread in its `run` message. */
   workerData: unknown;
+  /** Warm threads: the run takes one from here, and gives it back when it ended cleanly. */
+  pool?: WorkerPool;
   signal: AbortSignal;
   /** The run fails when the worker reports no progress for this long. */
   stallS: number;
@@ -35,9 +39,16 @@ function workerUrl(file: string, makeError: (message: string) => Error): URL {
   return built;
 }
 
+/** The message that starts a run in a studio worker thread (a thread serves one run at a time). */
+export interface StudioWorkerRunMessage {
+  type: 'run';
+  data: unknown;
+}
+
 /**
- * One run of a studio worker thread (a shot's look pass, a follow-face sampler): started, watched for
- * progress, ended on cancel, on a stall or when it settles. Children the thread started die with it.
+ * One run of a studio worker thread (a shot's look pass, a follow-face sampler): a warm thread from
+ * the pool or a new one, watched for progress, ended on cancel, on a stall or on failure (children
+ * the thread started die with it); after a clean run with no child left it goes back to the pool.
  */
 export class StudioWorker<Message, Result> {
   private worker: Worker | undefined;
@@ -50,10 +61,11 @@ export class StudioWorker<Message, Result> {
   constructor(private readonly options: StudioWorkerOptions<Message, Result>) {}
 
   run(): Promise<Result> {
-    const { signal, stallS, what, makeError, onMessage } = this.options;
+    const { signal, stallS, what, makeError, onMessage: onThreadMessage } = this.options;
     if (signal.aborted) return Promise.reject(new JobCancelledError('cancelled'));
+    const { file, pool } = this.options;
     return new Promise<Result>((resolve, reject) => {
-      const worker = (this.worker = new Worker(workerUrl(this.options.file, makeError), { workerData: this.options.workerData, execArgv: [] }));
+      const worker = (this.worker = pool?.take(file) ?? new Worker(workerUrl(file, makeError), { execArgv: [] }));
       let lastProgress = performance.now();
       let settled = false;
       const finish = (error: Error | undefined, result?: Result): void => {
@@ -61,6 +73,16 @@ export class StudioWorker<Message, Result> {
         settled = true;
         clearInterval(watchdog);
         signal.removeEventListener('abort', onAbort);
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        if (!error && pool && this.childPids.size === 0 && !this.exited) {
+          this.closed = true;
+          this.worker = undefined;
+          pool.give(file, worker);
+          resolve(result as Result);
+          return;
+        }
+        // Listening again: the abort handshake below needs the thread's `aborted` and `exit` (and an unheard 'error' would throw).
+        worker.on('message', onMessage).on('error', onError).on('exit', onExit);
         void this.close().then(() => (error ? reject(error) : resolve(result as Result)));
       };
       const onAbort = (): void => finish(new JobCancelledError('cancelled'));
@@ -73,18 +95,20 @@ export class StudioWorker<Message, Result> {
         done: (result) => finish(undefined, result),
         fail: (error) => finish(error),
       };
-      worker.on('message', (message: Message) => {
-        if (!isWorkerChildrenMessage(message)) return onMessage(message, control);
+      const onMessage = (message: Message): void => {
+        if (!isWorkerChildrenMessage(message)) return settled ? undefined : onThreadMessage(message, control);
         if (message.type === 'child') this.childPids.add(message.pid);
         else if (message.type === 'child-exit') this.childPids.delete(message.pid);
         else this.aborted?.();
-      });
-      worker.on('error', (error) => finish(makeError(`${what} worker failed: ${error.message}`)));
-      worker.on('exit', (code) => {
+      };
+      const onError = (error: Error): void => finish(makeError(`${what} worker failed: ${error.message}`));
+      const onExit = (code: number): void => {
         this.exited = true;
         this.aborted?.();
         finish(makeError(`${what} worker exited with ${code}`));
-      });
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      worker.postMessage({ type: 'run', data: this.options.workerData } satisfies StudioWorkerRunMessage);
     });
   }
 

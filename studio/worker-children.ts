@@ -48,3 +48,10 @@ export class WorkerChildren {
     this.port.postMessage({ type: 'aborted' } satisfies WorkerChildrenMessage);
   }
 }
+
+/** Calls `run` with each run's data the parent sends (StudioWorker sends one run at a time, the next only after the answer). */
+export function onRunMessage<Data>(port: MessagePort, run: (data: Data) => void): void {
+  port.on('message', (message: { type?: string; data?: unknown }) => {
+    if (message?.type === 'run') run(message.data as Data);
+  });
+}

@@ -1,5 +1,5 @@
-// Rename to test/studio-browser-flow.test.ts once the storyboard (studio-plan) and render (studio-render)
-// APIs are merged: it drives /studio through the whole flow against the real planner and compositor.
+// Drives /studio through the whole flow a user takes, against the real planner and compositor:
+// prompt → storyboard cards → preview rendered and played → edits saved → final rendered and played.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -169,7 +169,7 @@ describe('/studio: prompt → storyboard → preview plays → edit → final pl
     expect((await storyboardOf(id)).music?.track).toBe('uplift');
   });
 
-  it('renders the final, plays it at full size, and reuses cached shots', async () => {
+  it('renders the final of the edited storyboard, plays it at full size, and says how many shots came from the cache', async () => {
     const id = (await page.getByTestId('studio-storyboard-id').textContent())!;
     const stored = await storyboardOf(id);
     await renderFromPage('studio-render-final', 300_000);
@@ -178,7 +178,11 @@ describe('/studio: prompt → storyboard → preview plays → edit → final pl
     expect(played.currentTime).toBeGreaterThan(0.5);
     const expected = { '16:9': [1920, 1080], '9:16': [1080, 1920], '1:1': [1080, 1080] }[stored.aspect as '16:9' | '9:16' | '1:1'];
     expect([played.width, played.height]).toEqual(expected);
-    expect(await page.getByTestId('studio-render-summary').textContent()).toMatch(new RegExp(`^${expected[0]}×${expected[1]} · [\\d.]+ s · \\d+ of ${stored.shots.length} shots from the cache$`));
+    const summary = (await page.getByTestId('studio-render-summary').textContent())!;
+    expect(summary).toMatch(new RegExp(`^${expected[0]}×${expected[1]} · [\\d.]+ s · \\d+ of ${stored.shots.length} shots from the cache$`));
+    // The final is the edited storyboard: its length is the edited shots' (one retimed to 2 s, one deleted).
+    const editedS = (stored.shots as any[]).reduce((sum, shot) => sum + shot.duration, 0);
+    expect(Number(/ · ([\d.]+) s · /.exec(summary)![1])).toBeCloseTo(editedS, 0);
     expect(await page.getByTestId('studio-provenance').textContent()).toContain('16s recap of the garden hour');
   }, 320_000);
 

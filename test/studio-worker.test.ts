@@ -1,9 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobCancelledError } from '../core/process/process-runner.js';
-import { LooksRender } from '../studio/looks-render.js';
+import { FACE_SAMPLER_WORKER, FaceSampler } from '../studio/face-sampler.js';
+import { LOOKS_WORKER, LooksRender } from '../studio/looks-render.js';
+import { WorkerPool } from '../studio/worker-pool.js';
 import { processesMentioning } from './faults/fault-server.js';
 import { waitFor } from './helpers/livefx-process.js';
 import { hangingProgram } from './helpers/studio-fixture.js';
@@ -19,7 +21,6 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'livefx-studio-worker-'));
   const patternFile = path.join(scratch, 'hang-pattern');
   hangingFfmpeg = await hangingProgram(scratch, 'ffmpeg', patternFile);
-  const { writeFile } = await import('node:fs/promises');
   // The decoder (the only run writing yuv4mpegpipe) hangs; the encoder is a real ffmpeg waiting on its stdin.
   await writeFile(patternFile, 'yuv4mpegpipe');
 });
@@ -28,11 +29,12 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function lookPass(marker: string, signal: AbortSignal): LooksRender {
+function lookPass(marker: string, signal: AbortSignal, ffmpeg = hangingFfmpeg, pool?: WorkerPool): LooksRender {
   const width = 64;
   const height = 36;
   return new LooksRender({
-    ffmpeg: hangingFfmpeg,
+    ...(pool ? { pool } : {}),
+    ffmpeg,
     decoderArgs: ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=1`, '-metadata', `comment=${marker}`, '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', '-'],
     encoderArgs: ['-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', '30', '-i', '-', '-c:v', 'libx264', path.join(scratch, `${marker}.mp4`)],
     width,
@@ -60,4 +62,53 @@ describe('studio worker threads', () => {
       await waitFor(`no ffmpeg of ${marker} left`, async () => ((await processesMentioning(path.join(scratch, marker))).length === 0 && (await processesMentioning(`comment=${marker}`)).length === 0 ? true : undefined), 10_000, 20);
     }
   }, 240_000);
+
+  it('keeps a look thread warm after a clean run and reuses it; a cancelled run\'s thread is never kept', async () => {
+    const pool = new WorkerPool({ maxIdle: { [LOOKS_WORKER]: 1 }, idleMs: 60_000 });
+    try {
+      const { stat } = await import('node:fs/promises');
+      expect(await lookPass('warm-1', new AbortController().signal, 'ffmpeg', pool).run()).toBe(30);
+      expect(pool.idleCount(LOOKS_WORKER)).toBe(1);
+      // The second pass takes the idle thread (none idle while it runs) and gives it back.
+      const second = lookPass('warm-2', new AbortController().signal, 'ffmpeg', pool).run();
+      expect(pool.idleCount(LOOKS_WORKER)).toBe(0);
+      expect(await second).toBe(30);
+      expect(pool.idleCount(LOOKS_WORKER)).toBe(1);
+      expect((await stat(path.join(scratch, 'warm-2.mp4'))).size).toBeGreaterThan(0);
+      // A cancelled pass on the warm thread: its children are killed and the thread ended, not kept.
+      const controller = new AbortController();
+      const hanging = lookPass('warm-cancel', controller.signal, hangingFfmpeg, pool).run();
+      await waitFor('the warm thread\'s decoder hanging', async () => ((await processesMentioning('comment=warm-cancel')).length > 0 ? true : undefined), 30_000, 20);
+      controller.abort();
+      await expect(hanging).rejects.toBeInstanceOf(JobCancelledError);
+      expect(pool.idleCount(LOOKS_WORKER)).toBe(0);
+      await waitFor('no ffmpeg of warm-cancel left', async () => ((await processesMentioning('comment=warm-cancel')).length === 0 ? true : undefined), 10_000, 20);
+      // Closing the pool ends the idle threads.
+      expect(await lookPass('warm-3', new AbortController().signal, 'ffmpeg', pool).run()).toBe(30);
+      expect(pool.idleCount(LOOKS_WORKER)).toBe(1);
+      await pool.close();
+      expect(pool.idleCount(LOOKS_WORKER)).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+
+  it('keeps one face sampler thread, its face model loaded, for the next follow-face shots', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const clip = path.join(scratch, 'sampler-clip.mp4');
+    expect(spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=30:d=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]).status).toBe(0);
+    const pool = new WorkerPool({ maxIdle: { [FACE_SAMPLER_WORKER]: 1 }, idleMs: 60_000 });
+    try {
+      const sample = (): Promise<unknown[]> => new FaceSampler({ ffmpeg: 'ffmpeg', file: clip, sourceWidth: 320, sourceHeight: 180, in: 0, seconds: 2, signal: new AbortController().signal, stallS: 60, pool }).run();
+      expect((await sample()).length).toBe(6);
+      expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(1);
+      const second = sample();
+      expect(pool.idleCount(FACE_SAMPLER_WORKER), 'the second shot runs on the kept thread').toBe(0);
+      expect((await second).length).toBe(6);
+      expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(0);
+  }, 120_000);
 });
