@@ -27,6 +27,7 @@ import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import type { HighlightService } from '../highlights/highlight-service.js';
 import type { RenderService } from '../studio/render-service.js';
 import { openJobServices } from './job-services.js';
+import { registerInternalMediaRoutes } from './http/internal-media-routes.js';
 import { registerRenderRoutes } from './http/render-routes.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerRequestLimits } from './http/request-limits.js';
@@ -214,6 +215,11 @@ export class LivefxServer {
     registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerStoryboardRoutes(app, { store: storyboards, planner, templates, sources: studioSources });
     registerRenderRoutes(app, this.renders);
+    // Workers on other machines read job media from this node and upload outputs to it (LIVEFX_INTERNAL_SECRET).
+    if (services.mediaToken) {
+      const renders = this.renders;
+      registerInternalMediaRoutes(app, { token: services.mediaToken, recorder, dataDir: this.config.LIVEFX_DATA_DIR, outputDir: { highlights: (id) => highlights.jobDir(id), renders: (id) => renders.renderDir(id) } });
+    }
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));

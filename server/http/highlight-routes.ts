@@ -83,7 +83,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     if (key !== undefined && (typeof key !== 'string' || !JOB_ID_PATTERN.test(key))) {
       throw new LivefxError('invalid_request', 'Idempotency-Key must be 1–128 letters, digits, "-", "_" or "." (not digits only, not starting with "."); it becomes the job id');
     }
-    const job = await queue.enqueue('highlights', body, key === undefined ? {} : { id: key });
+    const job = await highlights.enqueue(body, key === undefined ? {} : { id: key });
     return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: job.status });
   });
 
@@ -140,7 +140,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new LivefxError('job_not_done', `job ${job.id} has no clips yet (status ${job.status})`);
     const approved = (job.result as HighlightResult).clips.filter((clip) => clip.review === 'approved');
     if (approved.length === 0) throw new LivefxError('no_approved_clips', `job ${job.id} has no approved clips: approve some with PATCH ${base}/${job.id}/clips/<rank>`);
-    const reelJob = await queue.enqueue('reel', { job_id: job.id });
+    const reelJob = await highlights.enqueueReel(job.id);
     return reply.code(202).header('Location', `${base}/${reelJob.id}`).send({ id: reelJob.id, status: reelJob.status });
   });
 }
