@@ -27,6 +27,7 @@ import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import type { HighlightService } from '../highlights/highlight-service.js';
 import type { RenderService } from '../studio/render-service.js';
 import { openJobServices } from './job-services.js';
+import { IdempotencyKeys } from './http/idempotency-keys.js';
 import { registerInternalMediaRoutes } from './http/internal-media-routes.js';
 import { registerRenderRoutes } from './http/render-routes.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
@@ -210,11 +211,12 @@ export class LivefxServer {
     registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 });
     registerMediaRoutes(app, registry);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
-    registerHighlightRoutes(app, highlights, recorder);
+    const idempotency = new IdempotencyKeys({ store: parts.idempotency, queue: parts.jobQueue });
+    registerHighlightRoutes(app, highlights, recorder, idempotency);
     registerProvenanceRoutes(app, provenanceKeys);
     registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerStoryboardRoutes(app, { store: storyboards, planner, templates, sources: studioSources });
-    registerRenderRoutes(app, this.renders);
+    registerRenderRoutes(app, this.renders, idempotency);
     // Workers on other machines read job media from this node and upload outputs to it (LIVEFX_INTERNAL_SECRET).
     if (services.mediaToken) {
       const renders = this.renders;

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/pr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LivefxError } from '../core/errors.js';
-import type { Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
+import type { EnqueueOptions, Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
 import { splitOrigin, withOrigin } from '../core/cluster-media/job-origin.js';
 import type { RemoteMedia } from '../core/cluster-media/remote-media.js';
 import type { Logger } from '../core/logger.js';
@@ -120,7 +120,7 @@ export class RenderService {
    * Checks and queues a render. Throws LivefxError: unknown storyboard (404), a template's problems
    * (from TemplateLibrary.expand), a source the caller may not read (403), a missing source (404).
    */
-  async submit(request: RenderRequest, caller: StudioCaller): Promise<Job> {
+  async submit(request: RenderRequest, caller: StudioCaller, enqueue: EnqueueOptions = {}): Promise<Job> {
     let storyboard: StoryboardBody;
     let storyboardId: string | null = null;
     let storyboardTime: string | null = null;
@@ -135,11 +135,11 @@ export class RenderService {
       if (!this.options.templates) throw new LivefxError('not_found', 'templates are not available on this server');
       storyboard = validStoryboard(await this.options.templates.expand(request.template, request.merge, request.sources ?? {}, caller, request.seed));
     }
-    return this.submitStoryboard(storyboard, { quality: request.quality, ...(request.seed !== undefined ? { seed: request.seed } : {}), storyboardId, storyboardTime }, caller);
+    return this.submitStoryboard(storyboard, { quality: request.quality, ...(request.seed !== undefined ? { seed: request.seed } : {}), storyboardId, storyboardTime }, caller, enqueue);
   }
 
   /** Queues a render of a storyboard given whole (a JSON file of the CLI, or an expanded template). */
-  async submitStoryboard(input: unknown, options: { quality: Quality; seed?: number; storyboardId?: string | null; storyboardTime?: string | null }, caller: StudioCaller): Promise<Job> {
+  async submitStoryboard(input: unknown, options: { quality: Quality; seed?: number; storyboardId?: string | null; storyboardTime?: string | null }, caller: StudioCaller, enqueue: EnqueueOptions = {}): Promise<Job> {
     const storyboard = validStoryboard(input);
     const storyboardId = options.storyboardId ?? null;
     const storyboardTime = options.storyboardTime ?? null;
@@ -157,7 +157,7 @@ export class RenderService {
     }
     if (storyboard.music && !isMusicBed(storyboard.music.track)) await this.audioFile(storyboard.music.track);
     const params: RenderJobParams = { storyboard, storyboard_id: storyboardId, storyboard_time: storyboardTime, quality: options.quality, seed, caller };
-    return this.queue.enqueue('render', withOrigin(params, this.options.origin));
+    return this.queue.enqueue('render', withOrigin(params, this.options.origin), enqueue);
   }
 
   /** Removes a render's files (its job row is the caller's). */

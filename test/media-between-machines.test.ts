@@ -109,7 +109,7 @@ describe('media between machines: a worker with its own data directory', () => {
     expect(existsSync(path.join(nodeDir, 'highlights', job.id, 'clip-1.mp4'))).toBe(true);
     expect(existsSync(path.join(workerDir, 'highlights', job.id))).toBe(false);
     expect(existsSync(path.join(workerDir, 'recordings', recordingId))).toBe(false);
-    const cached = (await readdir(path.join(workerDir, 'media-cache'))).filter((name) => name.endsWith('.mp4'));
+    const cached = (await readdir(path.join(workerDir, 'media-cache'))).filter((name) => !name.endsWith('.json'));
     const sizes = await Promise.all(cached.map(async (name) => (await stat(path.join(workerDir, 'media-cache', name))).size));
     const nodeFiles = (await readdir(path.join(nodeDir, 'recordings', recordingId))).filter((name) => name.endsWith('.mp4'));
     const nodeSizes = await Promise.all(nodeFiles.map(async (name) => (await stat(path.join(nodeDir, 'recordings', recordingId, name))).size));
@@ -163,6 +163,43 @@ describe('media between machines: a worker with its own data directory', () => {
     const total = Number(/^bytes 1000-\d+\/(\d+)$/.exec(ranged.headers.get('content-range') ?? '')?.[1]);
     expect(total).toBeGreaterThan(1000);
     expect((await ranged.arrayBuffer()).byteLength).toBe(total - 1000);
+  });
+
+  it('Idempotency-Key on the job POSTs holds across nodes: the same body gets the first job, another body 422 idempotency_key_reused', async () => {
+    const recordingId = await importVideo('idempotent');
+    const other = await startServer({ LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_REDIS_URL: redis.url, LIVEFX_WORKERS: 'external' });
+    try {
+      const post = async (server: RunningServer, route: string, key: string, body: unknown): Promise<{ status: number; body: any; replayed: string | null }> => {
+        const response = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
+        return { status: response.status, body: await response.json(), replayed: response.headers.get('idempotent-replayed') };
+      };
+      const key = `retry-${recordingId}`;
+      const first = await post(node, '/v1/video/highlights', key, { recording_id: recordingId, k: 1 });
+      expect(first.status).toBe(202);
+      // The same body through the other node, keys in another order: the first job, said to be a replay.
+      const again = await post(other, '/v1/video/highlights', key, { k: 1, recording_id: recordingId });
+      expect(again).toMatchObject({ status: 202, replayed: 'true' });
+      expect(again.body.id).toBe(first.body.id);
+      const reused = await post(other, '/v1/video/highlights', key, { recording_id: recordingId, k: 2 });
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+      expect(reused.body.error.message).toContain(first.body.id);
+
+      const planned = await api('POST', '/v1/video/storyboards', { prompt: 'idempotent render', sources: { recording_ids: [recordingId] } });
+      const render = await post(node, '/v1/video/renders', `render-${recordingId}`, { storyboard_id: planned.body.id });
+      expect(render.status).toBe(202);
+      const renderAgain = await post(other, '/v1/video/renders', `render-${recordingId}`, { storyboard_id: planned.body.id });
+      expect(renderAgain.body.id).toBe(render.body.id);
+      const renderReused = await post(node, '/v1/video/renders', `render-${recordingId}`, { storyboard_id: planned.body.id, quality: 'high' });
+      expect(renderReused.status).toBe(422);
+      expect(renderReused.body.error.code).toBe('idempotency_key_reused');
+      expect((await api('GET', '/v1/video/renders')).body.renders.filter((job: JobView) => job.id === render.body.id)).toHaveLength(1);
+      // Settled before the next test kills the node (one worker: the next job waits behind these).
+      expect((await settled(`/v1/video/highlights/${first.body.id}`)).status).toBe('done');
+      expect((await settled(`/v1/video/renders/${render.body.id}`, 180_000)).status).toBe('done');
+    } finally {
+      expect(await other.stop()).toBe(0);
+    }
   });
 
   it('a node killed (kill -9) while its job runs on the worker: the worker waits for it, the job finishes and its files are served when the node is back', async () => {
