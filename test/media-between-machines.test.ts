@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_TOKEN_HEADER, MediaToken } from '../core/cluster-media/media-token.js';
+import { RemoteMedia } from '../core/cluster-media/remote-media.js';
+import { createLogger } from '../core/logger.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { highlightShowEvents, SHOW_S } from './helpers/highlight-fixture.js';
 import { ADMIN_TOKEN, adminFetch as fetch, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
@@ -163,6 +167,59 @@ describe('media between machines: a worker with its own data directory', () => {
     const total = Number(/^bytes 1000-\d+\/(\d+)$/.exec(ranged.headers.get('content-range') ?? '')?.[1]);
     expect(total).toBeGreaterThan(1000);
     expect((await ranged.arrayBuffer()).byteLength).toBe(total - 1000);
+  });
+
+  it('resumes a download cut mid-file from the byte it reached (Range + If-Range), and the file arrives whole', async () => {
+    const recordingId = await importVideo('cut connection');
+    // A TCP relay in front of the node that cuts the first connection after 300 kB of its answer.
+    const heads: string[] = [];
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const index = heads.push('') - 1;
+      const upstream = connect(port, '127.0.0.1');
+      sockets.add(client).add(upstream);
+      let relayed = 0;
+      client.on('data', (chunk) => {
+        heads[index] += chunk.toString('latin1');
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk) => {
+        if (index === 0 && relayed + chunk.length > 300_000) {
+          client.end(chunk.subarray(0, 300_000 - relayed));
+          upstream.destroy();
+          return;
+        }
+        relayed += chunk.length;
+        client.write(chunk);
+      });
+      const close = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
+    const relayPort = (relay.address() as AddressInfo).port;
+    const cacheDir = path.join(scratch, 'resume-cache');
+    try {
+      const remote = new RemoteMedia({ token: new MediaToken({ secret: SECRET }), cacheDir, retryS: 60, log: createLogger('silent') });
+      const fetched = await remote.recording(`http://127.0.0.1:${relayPort}`, recordingId, 'original', new AbortController().signal);
+      const folder = path.join(nodeDir, 'recordings', recordingId);
+      const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+      const onNode = await Promise.all((await readdir(folder)).filter((name) => name.endsWith('.mp4')).map(async (name) => sha256(await readFile(path.join(folder, name)))));
+      expect(fetched.bytes).toBeGreaterThan(300_000);
+      expect(onNode).toContain(sha256(await readFile(fetched.file)));
+      const resumed = heads.find((head) => /^range: bytes=(\d+)-\r$/im.test(head));
+      expect(resumed, heads.join('\n---\n')).toBeDefined();
+      expect(Number(/^range: bytes=(\d+)-/im.exec(resumed!)![1])).toBeGreaterThan(100_000);
+      expect(resumed).toMatch(/^if-range: "/im);
+    } finally {
+      // Kept-alive connections would hold close() open: they go first.
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 
   it('Idempotency-Key on the job POSTs holds across nodes: the same body gets the first job, another body 422 idempotency_key_reused', async () => {
