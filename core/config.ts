@@ -176,6 +176,8 @@ export const configSchema = z.object({
   LIVEFX_INTERNAL_SECRET: optionalString(z.string().min(24, 'must be at least 24 characters (use e.g. `openssl rand -base64 32`)').max(512)),
   /** How long a worker keeps retrying a node that cannot be reached (media download or output upload) before the job fails (seconds). */
   LIVEFX_MEDIA_RETRY_S: z.coerce.number().min(1).max(86400).default(300),
+  /** Size limit of a worker's cache of media fetched from nodes ($LIVEFX_DATA_DIR/media-cache, MB): least recently used files are evicted above it. */
+  LIVEFX_MEDIA_CACHE_MB: z.coerce.number().int('must be a whole number of MB').min(1, 'must be at least 1 MB').default(10240),
   /** Origins whose pages may call WHIP, WHEP and HLS (`*`: any; bearer tokens and signed links, never cookies); an origin listed by name may also call the /v1 API. */
   LIVEFX_CORS_ORIGINS: originList.default(['*']),
   /** Origins whose pages may frame the /embed player (`*`: any); every other page may be framed by none. */

@@ -47,7 +47,7 @@ export function openJobServices(context: JobServicesContext): JobServices {
   // Media between machines: jobs enqueued here name this node (LIVEFX_NODE_URL); jobs from other nodes read from and publish to theirs.
   const mediaToken = config.LIVEFX_INTERNAL_SECRET ? new MediaToken({ secret: config.LIVEFX_INTERNAL_SECRET }) : undefined;
   const remote = mediaToken
-    ? new RemoteMedia({ token: mediaToken, cacheDir: path.join(config.LIVEFX_DATA_DIR, 'media-cache'), selfUrl: config.LIVEFX_NODE_URL, retryS: config.LIVEFX_MEDIA_RETRY_S, log })
+    ? new RemoteMedia({ token: mediaToken, cacheDir: path.join(config.LIVEFX_DATA_DIR, 'media-cache'), selfUrl: config.LIVEFX_NODE_URL, retryS: config.LIVEFX_MEDIA_RETRY_S, cacheMaxBytes: config.LIVEFX_MEDIA_CACHE_MB * 2 ** 20, log })
     : undefined;
   const cluster = { origin: mediaToken ? config.LIVEFX_NODE_URL : undefined, remote };
   const highlights = new HighlightService({

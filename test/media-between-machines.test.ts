@@ -222,6 +222,26 @@ describe('media between machines: a worker with its own data directory', () => {
     }
   });
 
+  it('keeps its media cache under its size limit, evicting the least recently used file', async () => {
+    const [older, newer] = [await importVideo('cached first'), await importVideo('cached second')];
+    const cacheDir = path.join(scratch, 'small-cache');
+    const remote = new RemoteMedia({ token: new MediaToken({ secret: SECRET }), cacheDir, retryS: 60, cacheMaxBytes: 1, cacheGraceMs: 0, log: createLogger('silent') });
+    const origin = `http://127.0.0.1:${port}`;
+    const signal = new AbortController().signal;
+    try {
+      const first = await remote.recording(origin, older, 'original', signal);
+      expect(existsSync(first.file)).toBe(true);
+      const second = await remote.recording(origin, newer, 'original', signal);
+      // Over the limit with both: the one used longer ago went, the one just fetched stays.
+      expect(existsSync(first.file)).toBe(false);
+      expect(existsSync(second.file)).toBe(true);
+      // Asked again, the evicted one is downloaded whole again.
+      expect((await remote.recording(origin, older, 'original', signal)).bytes).toBe(first.bytes);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   it('Idempotency-Key on the job POSTs holds across nodes: the same body gets the first job, another body 422 idempotency_key_reused', async () => {
     const recordingId = await importVideo('idempotent');
     const other = await startServer({ LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_REDIS_URL: redis.url, LIVEFX_WORKERS: 'external' });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,10 @@ export interface RemoteMediaOptions {
   selfUrl?: string | undefined;
   /** Give up on a node after this long without a byte of progress (LIVEFX_MEDIA_RETRY_S). */
   retryS: number;
+  /** Size limit of the cache (LIVEFX_MEDIA_CACHE_MB): the least recently used files go above it. */
+  cacheMaxBytes?: number;
+  /** A file used more recently than this is kept even above the limit: a running job may open it again (default 15 min). */
+  cacheGraceMs?: number;
   log: Logger;
 }
 
@@ -122,6 +126,9 @@ export class RemoteMedia {
       });
       if (!response || (response.status === 304 && complete)) {
         await response?.arrayBuffer();
+        // Used now: the cache evicts by last use.
+        const now = new Date();
+        await utimes(file, now, now);
         return { file, bytes: (await stat(file)).size, contentType: complete!.contentType };
       }
       if (response.status === 304 || !response.body) throw new Error(`${remotePath}: the node sent no body`);
@@ -144,8 +151,31 @@ export class RemoteMedia {
       await rename(part, file);
       await writeFile(`${file}.json`, JSON.stringify(partial));
       await rm(`${part}.json`, { force: true });
+      await this.evict(file);
       return { file, bytes, contentType };
     });
+  }
+
+  /** Removes the least recently used cached files (never `keep`, never one being fetched) until the cache fits its limit. */
+  private async evict(keep: string): Promise<void> {
+    const limit = this.options.cacheMaxBytes;
+    if (limit === undefined) return;
+    const dir = this.options.cacheDir;
+    const names = (await readdir(dir)).filter((name) => !name.endsWith('.json') && !name.endsWith('.part'));
+    const files = (await Promise.all(names.map(async (name) => ({ file: path.join(dir, name), info: await stat(path.join(dir, name)).catch(() => undefined) })))).flatMap(({ file, info }) =>
+      info ? [{ file, bytes: info.size, usedMs: info.mtimeMs }] : [],
+    );
+    let total = files.reduce((sum, entry) => sum + entry.bytes, 0);
+    const busy = new Set([...this.inFlight.keys()].map((key) => path.join(dir, key)));
+    const recent = Date.now() - (this.options.cacheGraceMs ?? 15 * 60_000);
+    for (const entry of files.sort((a, b) => a.usedMs - b.usedMs)) {
+      if (total <= limit) break;
+      if (entry.file === keep || entry.usedMs > recent || busy.has(entry.file.replace(/\.[^./]*$/, ''))) continue;
+      await rm(`${entry.file}.json`, { force: true });
+      await rm(entry.file, { force: true });
+      total -= entry.bytes;
+      this.options.log.info({ file: path.basename(entry.file), bytes: entry.bytes }, 'media cache: least recently used file evicted');
+    }
   }
 
   private async request(origin: string, remotePath: string, purpose: MediaTokenPurpose, scope: string, signal: AbortSignal, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
