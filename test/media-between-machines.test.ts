@@ -119,7 +119,7 @@ describe('media between machines: a worker with its own data directory', () => {
     const nodeSizes = await Promise.all(nodeFiles.map(async (name) => (await stat(path.join(nodeDir, 'recordings', recordingId, name))).size));
     expect(sizes.filter((size) => nodeSizes.includes(size)), `cache ${sizes} vs node ${nodeSizes}`).not.toEqual([]);
     expect(worker.output()).toMatch(/job outputs published to their node/);
-  });
+  }, 400_000);
 
   it('runs a studio render queued on the node (a recording and an uploaded image as inputs); the node serves the video', async () => {
     const recordingId = await importVideo('render elsewhere');
@@ -142,7 +142,7 @@ describe('media between machines: a worker with its own data directory', () => {
     expect(await fileBytes(`/v1/video/renders/${render.id}/files/video.mp4`)).toBeGreaterThan(1000);
     expect(existsSync(path.join(nodeDir, 'studio', 'renders', render.id, 'manifest.json'))).toBe(true);
     expect(existsSync(path.join(workerDir, 'studio', 'renders', render.id))).toBe(false);
-  });
+  }, 400_000);
 
   it('opens the internal media routes only to a signed, unexpired media token for that path', async () => {
     const recordingId = await importVideo('tokens');
@@ -277,7 +277,7 @@ describe('media between machines: a worker with its own data directory', () => {
     } finally {
       expect(await other.stop()).toBe(0);
     }
-  });
+  }, 400_000);
 
   it('a node killed (kill -9) while its job runs on the worker: the worker waits for it, the job finishes and its files are served when the node is back', async () => {
     const recordingId = await importVideo('node dies');
@@ -292,7 +292,7 @@ describe('media between machines: a worker with its own data directory', () => {
     const job = await settled(`/v1/video/highlights/${posted.body.id}`);
     expect(job.status, JSON.stringify(job)).toBe('done');
     for (const clip of job.result!.clips) expect(await fileBytes(clip.file)).toBeGreaterThan(1000);
-  });
+  }, 400_000);
 
   it('PostgreSQL restarted mid-job: the API answers 503 store_unavailable while it is down; the job and the API recover by themselves', async () => {
     const recordingId = await importVideo('postgres restarts');
@@ -307,5 +307,5 @@ describe('media between machines: a worker with its own data directory', () => {
     expect(job.status, JSON.stringify(job)).toBe('done');
     await waitFor('the recordings API answering again', async () => (await api('GET', '/v1/recordings')).status === 200 || undefined, 30_000, 250);
     expect(await fileBytes(job.result!.clips[0]!.file)).toBeGreaterThan(1000);
-  });
+  }, 400_000);
 });
