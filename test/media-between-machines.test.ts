@@ -284,8 +284,9 @@ describe('media between machines: a worker with its own data directory', () => {
     const posted = await api('POST', '/v1/video/highlights', { recording_id: recordingId, k: 3 });
     await running(`/v1/video/highlights/${posted.body.id}`);
     const killed = node;
+    const seen = worker.output().length;
     killed.process.kill('SIGKILL');
-    await waitFor('the worker to find the node gone', () => /node unreachable: retrying the job media transfer/.test(worker.output()) || undefined, 90_000, 100);
+    await waitFor('the worker to find the node gone', () => /node unreachable: retrying the job media transfer/.test(worker.output().slice(seen)) || undefined, 90_000, 100);
     node = await startServer(nodeEnv());
     // The killed process's own scratch folder (its data lives in nodeDir).
     await rm(killed.dataDir, { recursive: true, force: true });
