@@ -18,9 +18,11 @@ export const JOB_QUEUES = ['highlights', 'reel', 'render'] as const;
 const HELP = `usage: livefx worker [--concurrency N] [--queues highlights,reel,render]
 
 Runs highlights, reel and studio render jobs from the job queue on Redis (LIVEFX_REDIS_URL), with no
-HTTP server: start as many as the backlog needs, on this machine or (with shared stores and media)
-others. It shares the node's $LIVEFX_DATA_DIR (recordings in, outputs out; livefx.db is in WAL mode,
-safe for several processes on one machine).
+HTTP server: start as many as the backlog needs, on this machine or others. On the node's machine it
+may share the node's $LIVEFX_DATA_DIR (livefx.db is in WAL mode, safe for several processes). With its
+own data directory (another machine) it needs LIVEFX_DATABASE_URL and LIVEFX_INTERNAL_SECRET, the same
+as the nodes, whose LIVEFX_NODE_URL it reaches: it downloads each job's media from the node that queued
+it (cached in $LIVEFX_DATA_DIR/media-cache) and uploads the outputs there.
 
   -c, --concurrency <n>  jobs of each queue that run at once in this process (default $LIVEFX_HIGHLIGHT_CONCURRENCY, 1)
   -q, --queues <list>    which queues to work on, comma separated (default all: ${JOB_QUEUES.join(',')})

@@ -176,6 +176,14 @@ export const configSchema = z.object({
       .max(2048)
       .refine((value) => /^postgres(ql)?:\/\/[^\s]+$/.test(value) && URL.canParse(value), 'must be a postgres:// (or postgresql://) URL, e.g. postgres://livefx:secret@db.internal:5432/livefx'),
   ),
+  /** This node's base URL as `livefx worker` processes on other machines reach it (e.g. http://node-1.internal:3000): jobs enqueued here carry it, so a worker reads their media from here and uploads their outputs here. Needs LIVEFX_INTERNAL_SECRET. */
+  LIVEFX_NODE_URL: optionalString(z.string().url().refine((value) => /^https?:\/\//.test(value), 'must be an http:// or https:// URL').transform((value) => value.replace(/\/+$/, ''))),
+  /** Shared by every node and worker (at least 24 characters): signs the short-lived tokens that let workers read job media from, and upload outputs to, a node. */
+  LIVEFX_INTERNAL_SECRET: optionalString(z.string().min(24, 'must be at least 24 characters (use e.g. `openssl rand -base64 32`)').max(512)),
+  /** How long a worker keeps retrying a node that cannot be reached (media download or output upload) before the job fails (seconds). */
+  LIVEFX_MEDIA_RETRY_S: z.coerce.number().min(1).max(86400).default(300),
+  /** Size limit of a worker's cache of media fetched from nodes ($LIVEFX_DATA_DIR/media-cache, MB): least recently used files are evicted above it. */
+  LIVEFX_MEDIA_CACHE_MB: z.coerce.number().int('must be a whole number of MB').min(1, 'must be at least 1 MB').default(10240),
   /** Origins whose pages may call WHIP, WHEP and HLS (`*`: any; bearer tokens and signed links, never cookies); an origin listed by name may also call the /v1 API. */
   LIVEFX_CORS_ORIGINS: originList.default(['*']),
   /** Origins whose pages may frame the /embed player (`*`: any); every other page may be framed by none. */
@@ -198,6 +206,9 @@ const checkedSchema = configSchema.superRefine((config, context) => {
   }
   if (config.LIVEFX_WORKERS === 'external' && !config.LIVEFX_REDIS_URL) {
     context.addIssue({ code: 'custom', path: ['LIVEFX_WORKERS'], message: '"external" workers take jobs from Redis: set LIVEFX_REDIS_URL too, or leave LIVEFX_WORKERS at "embedded"' });
+  }
+  if (config.LIVEFX_NODE_URL && !config.LIVEFX_INTERNAL_SECRET) {
+    context.addIssue({ code: 'custom', path: ['LIVEFX_INTERNAL_SECRET'], message: 'LIVEFX_NODE_URL lets workers fetch media from this node: set LIVEFX_INTERNAL_SECRET (the same on every node and worker) too' });
   }
   if ((config.LIVEFX_TLS_CERT === undefined) !== (config.LIVEFX_TLS_KEY === undefined)) {
     context.addIssue({ code: 'custom', path: [config.LIVEFX_TLS_CERT ? 'LIVEFX_TLS_KEY' : 'LIVEFX_TLS_CERT'], message: 'HTTPS needs both LIVEFX_TLS_CERT and LIVEFX_TLS_KEY' });

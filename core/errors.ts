@@ -93,6 +93,7 @@ const CODE_STATUS = {
   template_not_found: 404,
   asset_not_found: 404,
   invalid_template: 422,
+  idempotency_key_reused: 422,
   builtin_template: 409,
   missing_merge_field: 422,
   invalid_merge_value: 422,

@@ -12,7 +12,9 @@ import { MediaAnalyzer, round3, type MediaAnalysis } from './analysis/media-anal
 import { buildSignals, type RecordingSignals } from './analysis/recording-signals.js';
 import { DEFAULT_STALL_S, ProcessRunner } from '../core/process/process-runner.js';
 import { highlightRequestSchema, type HighlightParams, type HighlightRequest } from './highlight-params.js';
-import type { Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
+import type { EnqueueOptions, Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
+import { splitOrigin, withOrigin } from '../core/cluster-media/job-origin.js';
+import type { RemoteMedia } from '../core/cluster-media/remote-media.js';
 import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
 import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
@@ -97,6 +99,10 @@ export interface HighlightServiceOptions {
   signer?: ProvenanceSigner;
   /** Transcribes recordings that have no transcript (imports) once, before their first analysis; none: they go without. */
   transcriber?: RecordingTranscriber;
+  /** This node's LIVEFX_NODE_URL: jobs enqueued here name it, so a worker elsewhere reads their media from here. */
+  origin?: string | undefined;
+  /** Reads media of jobs enqueued on other nodes and publishes their outputs there (LIVEFX_INTERNAL_SECRET set). */
+  remote?: RemoteMedia | undefined;
   log: Logger;
 }
 
@@ -160,6 +166,30 @@ export class HighlightService {
     if (requeued > 0) this.options.log.info({ requeued }, 'jobs interrupted by a restart run again from the start');
   }
 
+  /** Queues a highlights job (with `id`, the same id again is the same job). */
+  enqueue(request: HighlightRequest, options: EnqueueOptions = {}): Promise<Job> {
+    return this.queue.enqueue('highlights', withOrigin(request, this.options.origin), options);
+  }
+
+  /** Queues the reel of a finished job again from its approved clips. */
+  enqueueReel(sourceId: string): Promise<Job> {
+    return this.queue.enqueue('reel', withOrigin({ job_id: sourceId }, this.options.origin));
+  }
+
+  /** The recording's media for a job: from this data directory, or fetched from the node the job came from. */
+  private async recordingMedia(origin: string | undefined, recordingId: string, kind: MediaKind, signal: AbortSignal): Promise<{ file: string; contentType: string }> {
+    const remote = this.options.remote;
+    return remote?.isRemote(origin) ? remote.recording(origin, recordingId, kind, signal) : this.options.recorder.media(recordingId, kind, signal);
+  }
+
+  /** A job from another node: its outputs go to that node (which serves them), and leave this machine. */
+  private async publish(origin: string | undefined, jobId: string, signal: AbortSignal): Promise<void> {
+    const remote = this.options.remote;
+    if (!remote?.isRemote(origin)) return;
+    await remote.publish(origin, 'highlights', jobId, this.jobDir(jobId), signal);
+    await rm(this.jobDir(jobId), { recursive: true, force: true });
+  }
+
   jobDir(id: string): string {
     return path.join(this.outputDir, id);
   }
@@ -197,7 +227,8 @@ export class HighlightService {
   }
 
   private async runHighlights(job: Job, context: JobContext): Promise<HighlightResult> {
-    const request = highlightRequestSchema.parse(job.params) as HighlightRequest;
+    const { params: ownParams, origin } = splitOrigin(job.params);
+    const request = highlightRequestSchema.parse(ownParams) as HighlightRequest;
     const { recording_id: recordingId, ...params } = request;
     const catalog = this.options.recorder.catalog;
     if (!(await catalog.get(recordingId))) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
@@ -208,13 +239,13 @@ export class HighlightService {
 
     context.progress(0.02, 'exporting');
     const kind = await this.mediaKind(recordingId);
-    const media = await this.options.recorder.media(recordingId, kind, context.signal);
+    const media = await this.recordingMedia(origin, recordingId, kind, context.signal);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError('invalid_media', `recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     let transcriptionFailed: string | undefined;
     if (this.options.transcriber && !(await this.options.transcriber.origin(recordingId))) {
       context.progress(0.05, 'transcribing');
       // A failed transcription costs the captions, not the highlights.
-      await this.options.transcriber.ensure(recordingId, context.signal).catch((error: unknown) => {
+      await this.options.transcriber.ensure(recordingId, context.signal, async () => media.file).catch((error: unknown) => {
         if (context.signal.aborted) throw error;
         transcriptionFailed = error instanceof Error ? error.message : String(error);
         this.options.log.warn({ err: error, recordingId }, 'transcribing the recording failed');
@@ -259,6 +290,7 @@ export class HighlightService {
       await this.writeProvenance(path.join(dir, chaptersText), provenance);
       await writeFile(path.join(dir, 'chapters.ffmetadata'), HighlightRenderer.chapterMetadata(chapters));
     }
+    await this.publish(origin, job.id, context.signal);
     return { recordingId, clips, reel, chapters, chaptersText, provenance, notes, analysis: { source: analysis.source, decode: analysis.decode, elapsedMs: analysis.elapsedMs } };
   }
 
@@ -269,9 +301,10 @@ export class HighlightService {
    * at the start take the render's cut.
    */
   private async runReel(job: Job, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
-    const sourceId = (job.params as { job_id: string }).job_id;
+    const { params, origin } = splitOrigin(job.params);
+    const sourceId = (params as { job_id: string }).job_id;
     const before = this.reelRenders.get(sourceId) ?? Promise.resolve();
-    const run = before.catch(() => undefined).then(() => this.renderReelOf(sourceId, context));
+    const run = before.catch(() => undefined).then(() => this.renderReelOf(sourceId, origin, context));
     const settled = run.then(
       () => undefined,
       () => undefined,
@@ -284,7 +317,7 @@ export class HighlightService {
     }
   }
 
-  private async renderReelOf(sourceId: string, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
+  private async renderReelOf(sourceId: string, origin: string | undefined, context: JobContext): Promise<{ sourceJob: string; reel: { file: string; duration: number }; clips: number[]; editedDuringRender: number[] }> {
     const source = await this.queue.get(sourceId);
     if (!source || source.status !== 'done') throw new HighlightInputError('job_not_done', `job ${sourceId} has no finished result`);
     const result = source.result as HighlightResult;
@@ -292,10 +325,15 @@ export class HighlightService {
     if (approved.length === 0) throw new HighlightInputError('no_approved_clips', `job ${sourceId} has no approved clips`);
     // How each clip looked when this render began: a stored clip that differs later was edited meanwhile.
     const begun = new Map(approved.map((clip) => [clip.rank, JSON.stringify({ start: clip.start, end: clip.end, trimmed: clip.trimmed ?? false })]));
-    const request = highlightRequestSchema.parse(source.params);
+    const request = highlightRequestSchema.parse(splitOrigin(source.params).params);
     const dir = this.jobDir(sourceId);
     const kind = await this.mediaKind(result.recordingId);
-    const media = await this.options.recorder.media(result.recordingId, kind, context.signal);
+    const media = await this.recordingMedia(origin, result.recordingId, kind, context.signal);
+    const remote = this.options.remote;
+    // On another machine, the clips the reel reuses come from the node that holds the job's outputs.
+    if (remote?.isRemote(origin)) {
+      for (const clip of approved) if (!clip.trimmed) await remote.output(origin, 'highlights', sourceId, clip.file, path.join(dir, clip.file), context.signal);
+    }
     const events = await allEvents(this.options.recorder.catalog, result.recordingId);
     const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(result.recordingId, events));
     const signals = buildSignals(analysis, events);
@@ -332,6 +370,7 @@ export class HighlightService {
       }
       Object.assign(stored, { start: clip.start, end: clip.end, captions: clip.captions, gaps: clip.gaps, trimmed: false });
     }
+    await this.publish(origin, sourceId, context.signal);
     latest.reel = reel;
     await this.queue.setResult(sourceId, latest);
     return { sourceJob: sourceId, reel, clips: approved.map((clip) => clip.rank), editedDuringRender };

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { MediaToken } from '../core/cluster-media/media-token.js';
+import { RemoteMedia } from '../core/cluster-media/remote-media.js';
 import type { LivefxConfig } from '../core/config.js';
 import type { JobQueue } from '../core/jobs/job-queue.js';
 import type { Logger } from '../core/logger.js';
@@ -30,6 +32,8 @@ export interface JobServices {
   studioSources: StudioSources;
   templates: TemplateFolder;
   planner: Planner;
+  /** Signs and checks media tokens between nodes and workers (LIVEFX_INTERNAL_SECRET); none: jobs read this data directory only. */
+  mediaToken: MediaToken | undefined;
 }
 
 /**
@@ -40,6 +44,12 @@ export function openJobServices(context: JobServicesContext): JobServices {
   const { config, log, recorder, presets } = context;
   // One transcript per recording, made once when it has none (imports): highlights and the studio read the same words.
   const transcriber = RecordingTranscriber.forRecorder({ recorder, config, log });
+  // Media between machines: jobs enqueued here name this node (LIVEFX_NODE_URL); jobs from other nodes read from and publish to theirs.
+  const mediaToken = config.LIVEFX_INTERNAL_SECRET ? new MediaToken({ secret: config.LIVEFX_INTERNAL_SECRET }) : undefined;
+  const remote = mediaToken
+    ? new RemoteMedia({ token: mediaToken, cacheDir: path.join(config.LIVEFX_DATA_DIR, 'media-cache'), selfUrl: config.LIVEFX_NODE_URL, retryS: config.LIVEFX_MEDIA_RETRY_S, cacheMaxBytes: config.LIVEFX_MEDIA_CACHE_MB * 2 ** 20, log })
+    : undefined;
+  const cluster = { origin: mediaToken ? config.LIVEFX_NODE_URL : undefined, remote };
   const highlights = new HighlightService({
     recorder,
     dataDir: config.LIVEFX_DATA_DIR,
@@ -49,6 +59,7 @@ export function openJobServices(context: JobServicesContext): JobServices {
     stallS: config.LIVEFX_HIGHLIGHT_STALL_S,
     signer: context.signer,
     transcriber,
+    ...cluster,
     log,
   });
   const studioSources = new StudioSources({ recorder, imagesDir: path.join(config.LIVEFX_DATA_DIR, 'images'), ffmpeg: config.LIVEFX_FFMPEG, ffprobe: config.LIVEFX_FFPROBE, transcriber });
@@ -69,7 +80,8 @@ export function openJobServices(context: JobServicesContext): JobServices {
     cacheMaxBytes: config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
     minFreeBytes: config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
     stallS: config.LIVEFX_HIGHLIGHT_STALL_S,
+    ...cluster,
     log,
   });
-  return { highlights, renders, studioSources, templates, planner };
+  return { highlights, renders, studioSources, templates, planner, mediaToken };
 }

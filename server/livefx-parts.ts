@@ -17,6 +17,9 @@ import { SqlitePresetStore } from './storage/sqlite-preset-store.js';
 import type { StoryboardStore } from '../studio/ports.js';
 import { SqliteStoryboardStore } from '../studio/sqlite-storyboard-store.js';
 import type { PostgresDatabase } from '../core/postgres-database.js';
+import type { IdempotencyStore } from './storage/idempotency-store.js';
+import { PostgresIdempotencyStore } from './storage/postgres-idempotency-store.js';
+import { SqliteIdempotencyStore } from './storage/sqlite-idempotency-store.js';
 import { PostgresRecordingCatalog } from '../recorder/postgres-recording-catalog.js';
 import { PostgresTokenStore } from './auth/postgres-token-store.js';
 import { PostgresPresetStore } from './storage/postgres-preset-store.js';
@@ -42,6 +45,8 @@ export interface LivefxParts {
   audienceBus: AudienceBus;
   /** The studio's storyboards. */
   storyboards: StoryboardStore;
+  /** Idempotency-Keys of job POSTs. */
+  idempotency: IdempotencyStore;
 }
 
 export interface DefaultPartsContext {
@@ -54,7 +59,7 @@ export interface DefaultPartsContext {
 }
 
 /** The parts that hold shared state (the queue and the stores): all a `livefx worker` needs besides the files. */
-export type StateParts = Pick<LivefxParts, 'jobQueue' | 'catalog' | 'tokens' | 'presets' | 'storyboards'>;
+export type StateParts = Pick<LivefxParts, 'jobQueue' | 'catalog' | 'tokens' | 'presets' | 'storyboards' | 'idempotency'>;
 
 /**
  * The parts not `given`, chosen from the configuration: the embedded ones (werift, SQLite, in-process),
@@ -80,6 +85,7 @@ export function defaultStateParts(context: DefaultPartsContext, given: Partial<S
     tokens: given.tokens ?? (shared ? new PostgresTokenStore({ database: shared }) : new SqliteTokenStore({ db })),
     presets: given.presets ?? (shared ? new PostgresPresetStore({ database: shared }) : new SqlitePresetStore({ db })),
     storyboards: given.storyboards ?? (shared ? new PostgresStoryboardStore({ database: shared }) : new SqliteStoryboardStore(db)),
+    idempotency: given.idempotency ?? (shared ? new PostgresIdempotencyStore({ database: shared }) : new SqliteIdempotencyStore({ db })),
   };
 }
 

@@ -27,6 +27,8 @@ import { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
 import type { HighlightService } from '../highlights/highlight-service.js';
 import type { RenderService } from '../studio/render-service.js';
 import { openJobServices } from './job-services.js';
+import { IdempotencyKeys } from './http/idempotency-keys.js';
+import { registerInternalMediaRoutes } from './http/internal-media-routes.js';
 import { registerRenderRoutes } from './http/render-routes.js';
 import { registerSignallingRoutes } from './http/signalling-routes.js';
 import { registerRequestLimits } from './http/request-limits.js';
@@ -250,11 +252,17 @@ export class LivefxServer {
     registerMediaRoutes(app, registry, redirects);
     registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
-    registerHighlightRoutes(app, highlights, recorder);
+    const idempotency = new IdempotencyKeys({ store: parts.idempotency, queue: parts.jobQueue });
+    registerHighlightRoutes(app, highlights, recorder, idempotency);
     registerProvenanceRoutes(app, provenanceKeys);
     registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerStoryboardRoutes(app, { store: storyboards, planner, templates, sources: studioSources });
-    registerRenderRoutes(app, this.renders);
+    registerRenderRoutes(app, this.renders, idempotency);
+    // Workers on other machines read job media from this node and upload outputs to it (LIVEFX_INTERNAL_SECRET).
+    if (services.mediaToken) {
+      const renders = this.renders;
+      registerInternalMediaRoutes(app, { token: services.mediaToken, recorder, dataDir: this.config.LIVEFX_DATA_DIR, outputDir: { highlights: (id) => highlights.jobDir(id), renders: (id) => renders.renderDir(id) } });
+    }
     await registerPageRoutes(app, projectRoot());
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     registerNodeMetrics(this.metrics, () => (cluster ? cluster.lastKnown : [this.localNode()]));

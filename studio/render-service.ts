@@ -2,7 +2,9 @@ import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/pr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LivefxError } from '../core/errors.js';
-import type { Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
+import type { EnqueueOptions, Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
+import { splitOrigin, withOrigin } from '../core/cluster-media/job-origin.js';
+import type { RemoteMedia } from '../core/cluster-media/remote-media.js';
 import type { Logger } from '../core/logger.js';
 import { JobCancelledError, ProcessRunner } from '../core/process/process-runner.js';
 import type { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
@@ -48,6 +50,10 @@ export interface RenderServiceOptions {
   /** Free bytes on the disk of a folder (default: statfs); a test gives a fake, a disk cannot be filled safely on a shared machine. */
   freeBytes?: (dir: string) => Promise<number>;
   stallS: number;
+  /** This node's LIVEFX_NODE_URL: renders enqueued here name it, so a worker elsewhere reads their inputs from here. */
+  origin?: string | undefined;
+  /** Reads inputs of renders enqueued on other nodes and publishes their outputs there (LIVEFX_INTERNAL_SECRET set). */
+  remote?: RemoteMedia | undefined;
   log: Logger;
 }
 
@@ -146,7 +152,7 @@ export class RenderService {
    * Checks and queues a render. Throws LivefxError: unknown storyboard (404), a template's problems
    * (from TemplateLibrary.expand), a source the caller may not read (403), a missing source (404).
    */
-  async submit(request: RenderRequest, caller: StudioCaller): Promise<Job> {
+  async submit(request: RenderRequest, caller: StudioCaller, enqueue: EnqueueOptions = {}): Promise<Job> {
     let storyboard: StoryboardBody;
     let storyboardId: string | null = null;
     let storyboardTime: string | null = null;
@@ -161,11 +167,11 @@ export class RenderService {
       if (!this.options.templates) throw new LivefxError('not_found', 'templates are not available on this server');
       storyboard = validStoryboard(await this.options.templates.expand(request.template, request.merge, request.sources ?? {}, caller, request.seed));
     }
-    return this.submitStoryboard(storyboard, { quality: request.quality, ...(request.seed !== undefined ? { seed: request.seed } : {}), storyboardId, storyboardTime }, caller);
+    return this.submitStoryboard(storyboard, { quality: request.quality, ...(request.seed !== undefined ? { seed: request.seed } : {}), storyboardId, storyboardTime }, caller, enqueue);
   }
 
   /** Queues a render of a storyboard given whole (a JSON file of the CLI, or an expanded template). */
-  async submitStoryboard(input: unknown, options: { quality: Quality; seed?: number; storyboardId?: string | null; storyboardTime?: string | null }, caller: StudioCaller): Promise<Job> {
+  async submitStoryboard(input: unknown, options: { quality: Quality; seed?: number; storyboardId?: string | null; storyboardTime?: string | null }, caller: StudioCaller, enqueue: EnqueueOptions = {}): Promise<Job> {
     const storyboard = validStoryboard(input);
     const storyboardId = options.storyboardId ?? null;
     const storyboardTime = options.storyboardTime ?? null;
@@ -183,7 +189,7 @@ export class RenderService {
     }
     if (storyboard.music && !isMusicBed(storyboard.music.track)) await this.audioFile(storyboard.music.track);
     const params: RenderJobParams = { storyboard, storyboard_id: storyboardId, storyboard_time: storyboardTime, quality: options.quality, seed, caller };
-    return this.queue.enqueue('render', params);
+    return this.queue.enqueue('render', withOrigin(params, this.options.origin), enqueue);
   }
 
   /** Removes a render's files (its job row is the caller's). */
@@ -275,9 +281,12 @@ export class RenderService {
   }
 
   private async run(job: Job, context: JobContext): Promise<StoredRenderResult> {
-    const params = job.params as RenderJobParams;
+    const { params: ownParams, origin } = splitOrigin(job.params);
+    const params = ownParams as RenderJobParams;
     const { storyboard, quality, seed, caller } = params;
     const signal = context.signal;
+    // A render enqueued on another node reads its recordings, images and music from that node.
+    const remote = this.options.remote?.isRemote(origin) ? this.options.remote : undefined;
     const dir = this.renderDir(job.id);
     const workDir = path.join(this.options.dataDir, 'studio', 'work', job.id);
     // A re-run (after a restart) starts from nothing: outputs are rewritten whole.
@@ -294,19 +303,21 @@ export class RenderService {
         const source = shot.source;
         if (source && 'recording_id' in source) {
           await this.readableRecording(source.recording_id, caller);
-          const { file } = await this.options.recordings.media(source.recording_id, 'original', signal);
+          const { file } = remote ? await remote.recording(origin!, source.recording_id, 'original', signal) : await this.options.recordings.media(source.recording_id, 'original', signal);
           const [sha256, probe] = await Promise.all([this.mediaHash(file), this.probe(file, signal)]);
           const seconds = shot.duration;
           sources.push({ picture: { type: 'video', recordingId: source.recording_id, file, sha256, in: source.in, ...probe }, words: await this.words(source.recording_id, source.in, source.in + seconds) });
           manifestSources.push({ recording_id: source.recording_id, in: source.in, out: source.out, sha256 });
         } else if (source && 'asset_id' in source) {
-          const file = await this.assetFile(source.asset_id);
+          const file = remote ? await remote.input(origin!, 'images', source.asset_id, signal) : await this.assetFile(source.asset_id);
           const sha256 = await this.mediaHash(file);
           sources.push({ picture: { type: 'image', assetId: source.asset_id, file, sha256 }, words: [] });
           manifestSources.push({ asset_id: source.asset_id, sha256 });
         } else sources.push(undefined);
       }
-      const music = storyboard.music && !isMusicBed(storyboard.music.track) ? { ...storyboard.music, track: await this.audioFile(storyboard.music.track) } : storyboard.music;
+      const track = storyboard.music && !isMusicBed(storyboard.music.track) ? storyboard.music.track : undefined;
+      const trackFile = track === undefined ? undefined : remote ? await remote.input(origin!, 'audio', track, signal) : await this.audioFile(track);
+      const music = storyboard.music && trackFile ? { ...storyboard.music, track: trackFile } : storyboard.music;
       const timeline = buildTimeline({ ...storyboard, ...(music ? { music } : {}) }, quality, seed, look, sources);
       this.ffmpegVersion ??= await this.runner.version();
       const engine = { livefx: PACKAGE_VERSION, compositor: ENGINE_VERSION, ffmpeg: this.ffmpegVersion };
@@ -363,6 +374,11 @@ export class RenderService {
       // Published whole: the render's folder appears with every file in it, or not at all.
       await mkdir(this.rendersDir(), { recursive: true });
       await rename(staging, dir);
+      if (remote) {
+        // Every node serves it from the node the render came from; this machine keeps no copy.
+        await remote.publish(origin!, 'renders', job.id, dir, signal);
+        await rm(dir, { recursive: true, force: true });
+      }
       context.progress(1, 'done');
       return {
         file: 'video.mp4',

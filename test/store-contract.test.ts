@@ -13,7 +13,10 @@ import { SqliteRecordingCatalog } from '../recorder/sqlite-recording-catalog.js'
 import { PostgresTokenStore } from '../server/auth/postgres-token-store.js';
 import { SqliteTokenStore } from '../server/auth/sqlite-token-store.js';
 import type { TokenRecord, TokenStore } from '../server/auth/token-store.js';
+import type { IdempotencyStore } from '../server/storage/idempotency-store.js';
 import { MIGRATIONS } from '../server/storage/migrations.js';
+import { PostgresIdempotencyStore } from '../server/storage/postgres-idempotency-store.js';
+import { SqliteIdempotencyStore } from '../server/storage/sqlite-idempotency-store.js';
 import { PostgresPresetStore } from '../server/storage/postgres-preset-store.js';
 import type { Preset, PresetChange, PresetStore } from '../server/storage/preset-store.js';
 import { SqlitePresetStore } from '../server/storage/sqlite-preset-store.js';
@@ -44,6 +47,7 @@ interface Stores {
   presets: PresetStore;
   catalog: RecordingCatalogStore;
   storyboards: StoryboardStore;
+  idempotency: IdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -59,6 +63,7 @@ const backends: { name: string; open(): Promise<Stores> }[] = [
         presets: new SqlitePresetStore({ db }),
         catalog: new SqliteRecordingCatalog({ db }),
         storyboards: new SqliteStoryboardStore(db),
+        idempotency: new SqliteIdempotencyStore({ db }),
         async close() {
           database.close();
           await rm(dir, { recursive: true, force: true });
@@ -76,6 +81,7 @@ const backends: { name: string; open(): Promise<Stores> }[] = [
         presets: new PostgresPresetStore({ database }),
         catalog: new PostgresRecordingCatalog({ database }),
         storyboards: new PostgresStoryboardStore({ database }),
+        idempotency: new PostgresIdempotencyStore({ database }),
         close: () => database.close(),
       };
     },
@@ -295,6 +301,25 @@ describe.each(backends)('the stores on $name', (backend) => {
       expect(await storyboards.get(first.id)).toBeUndefined();
     });
   });
+
+  describe('idempotency keys', () => {
+    it('hold the first claim of a key (per scope) until it is older than the cut-off, then take a new one', async () => {
+      const { idempotency } = stores;
+      const longAgo = '2000-01-01T00:00:00.000Z';
+      const first = await idempotency.claim({ scope: 'highlights', key: 'retry-1', bodySha256: 'aaa', jobId: 'retry-1' }, longAgo);
+      expect(first).toMatchObject({ scope: 'highlights', key: 'retry-1', bodySha256: 'aaa', jobId: 'retry-1' });
+      // A second claim, same body or not, gets the first one back.
+      expect(await idempotency.claim({ scope: 'highlights', key: 'retry-1', bodySha256: 'bbb', jobId: 'retry-1.x' }, longAgo)).toEqual(first);
+      // Two claims at once: both see one winner.
+      const racing = await Promise.all(['ccc', 'ddd'].map((hash) => idempotency.claim({ scope: 'renders', key: 'race', bodySha256: hash, jobId: `race-${hash}` }, longAgo)));
+      expect(racing[0]).toEqual(racing[1]);
+      // The same key in another scope is another key.
+      expect((await idempotency.claim({ scope: 'renders', key: 'retry-1', bodySha256: 'eee', jobId: 'r' }, longAgo)).bodySha256).toBe('eee');
+      // Past the cut-off the key is forgotten and the next claim holds it.
+      const later = new Date(Date.now() + 60_000).toISOString();
+      expect(await idempotency.claim({ scope: 'highlights', key: 'retry-1', bodySha256: 'fff', jobId: 'retry-1.y' }, later)).toMatchObject({ bodySha256: 'fff', jobId: 'retry-1.y' });
+    });
+  });
 });
 
 describe('PostgreSQL specifics', () => {
@@ -303,7 +328,7 @@ describe('PostgreSQL specifics', () => {
     const opened = await Promise.all(Array.from({ length: 4 }, () => PostgresDatabase.open({ url, migrations: MIGRATIONS, log })));
     try {
       const shared = MIGRATIONS.filter((migration) => migration.postgres !== undefined).map((migration) => migration.id);
-      expect(shared).toEqual(['presets/1-create', 'recordings/1-create', 'auth/1-tokens', 'studio/1-storyboards']);
+      expect(shared).toEqual(['presets/1-create', 'recordings/1-create', 'auth/1-tokens', 'studio/1-storyboards', 'idempotency/1-create']);
       expect(opened.flatMap((database) => database.applied)).toEqual(shared);
       const { rows } = await opened[0]!.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY applied_at, id');
       expect(rows.map((row) => row.id).sort()).toEqual([...shared].sort());

@@ -61,20 +61,21 @@ export class RecordingTranscriber {
   }
 
   /** Transcribes the recording unless it has a transcript; resolves to where its words come from. */
-  ensure(recordingId: string, signal?: AbortSignal): Promise<TranscriptOrigin> {
+  ensure(recordingId: string, signal?: AbortSignal, mediaFile?: () => Promise<string>): Promise<TranscriptOrigin> {
     const inFlight = this.running.get(recordingId);
     if (inFlight) return inFlight;
     // Registered before the first await, so a second caller in the same tick joins this run.
     const run = this.origin(recordingId)
-      .then((known) => known ?? this.transcribe(recordingId, signal))
+      .then((known) => known ?? this.transcribe(recordingId, signal, mediaFile))
       .finally(() => this.running.delete(recordingId));
     this.running.set(recordingId, run);
     return run;
   }
 
-  private async transcribe(recordingId: string, signal?: AbortSignal): Promise<TranscriptOrigin> {
+  private async transcribe(recordingId: string, signal?: AbortSignal, mediaFile?: () => Promise<string>): Promise<TranscriptOrigin> {
     const started = performance.now();
-    const file = await this.options.mediaFile(recordingId);
+    // A job on another machine hands over the media it fetched.
+    const file = mediaFile ? await mediaFile() : await this.options.mediaFile(recordingId);
     const engine = this.options.engine();
     let words: { word: string; startMs: number; endMs: number; conf?: number }[];
     try {

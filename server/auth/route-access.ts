@@ -19,7 +19,7 @@ declare module 'fastify' {
 }
 
 /** Who may call a route. Streams are named by the route's `:id`. */
-export type AccessRule = 'public' | 'stream-key' | 'admin' | 'any-operator' | 'global-operator' | 'stream-operator' | 'stream-viewer';
+export type AccessRule = 'public' | 'stream-key' | 'media-token' | 'admin' | 'any-operator' | 'global-operator' | 'stream-operator' | 'stream-viewer';
 
 const PAGES = new Set(['/', '/publish', '/watch', '/embed', '/operator', '/review', '/studio']);
 
@@ -34,6 +34,8 @@ export function accessRuleFor(method: string, route: string): AccessRule {
   if (route === '/v1/transforms' && method === 'GET') return 'public';
   // Verifiers need the provenance public keys without an account; rotating them stays admin-only (the default).
   if (route === '/v1/provenance/key' && method === 'GET') return 'public';
+  // Workers' media transfers carry a signed media token, checked by the route itself (API tokens open nothing there).
+  if (route.startsWith('/internal/media/')) return 'media-token';
   // WHIP checks the stream key (and a session's DELETE its unguessable session URL) itself.
   if (route.startsWith('/whip/')) return 'stream-key';
   if (route.startsWith('/whep/') || route.startsWith('/hls/')) return 'stream-viewer';
@@ -63,7 +65,7 @@ export function registerRouteAccess(app: FastifyInstance, auth: Authenticator, f
     const route = request.routeOptions.url;
     if (route === undefined) return; // no such route: the not-found handler answers
     const rule = accessRuleFor(request.method, route);
-    if (rule === 'stream-key') {
+    if (rule === 'stream-key' || rule === 'media-token') {
       request.principal = { role: 'anonymous' };
       return;
     }

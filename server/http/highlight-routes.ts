@@ -5,8 +5,9 @@ import { z } from 'zod';
 import type { Recorder } from '../../recorder/recorder.js';
 import { highlightRequestSchema } from '../../highlights/highlight-params.js';
 import type { HighlightClip, HighlightResult, HighlightService } from '../../highlights/highlight-service.js';
-import { JOB_ID_PATTERN, type Job } from '../../core/jobs/job-queue.js';
+import type { Job } from '../../core/jobs/job-queue.js';
 import { LivefxError } from '../../core/errors.js';
+import type { IdempotencyKeys } from './idempotency-keys.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
 
@@ -28,7 +29,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** POST/GET/DELETE /v1/video/highlights…: highlight jobs, their files, review and reel re-render. */
-export function registerHighlightRoutes(app: FastifyInstance, highlights: HighlightService, recorder: Recorder): void {
+export function registerHighlightRoutes(app: FastifyInstance, highlights: HighlightService, recorder: Recorder, idempotency: IdempotencyKeys): void {
   const queue = highlights.queue;
   const base = '/v1/video/highlights';
 
@@ -79,11 +80,9 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
       throw new LivefxError('recording_in_progress', `recording ${recording.id} is still in progress; highlights can be made once the stream has ended`);
     }
     // A client that retries (or two nodes behind a balancer) with the same key gets the one job made first.
-    const key = request.headers['idempotency-key'];
-    if (key !== undefined && (typeof key !== 'string' || !JOB_ID_PATTERN.test(key))) {
-      throw new LivefxError('invalid_request', 'Idempotency-Key must be 1–128 letters, digits, "-", "_" or "." (not digits only, not starting with "."); it becomes the job id');
-    }
-    const job = await queue.enqueue('highlights', body, key === undefined ? {} : { id: key });
+    const keyed = await idempotency.jobFor('highlights', request.headers['idempotency-key'], request.body);
+    const job = await highlights.enqueue(body, keyed ? { id: keyed.id } : {});
+    if (keyed?.replayed) reply.header('Idempotent-Replayed', 'true');
     return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: job.status });
   });
 
@@ -140,7 +139,7 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     if (job.kind !== 'highlights' || job.status !== 'done' || !job.result) throw new LivefxError('job_not_done', `job ${job.id} has no clips yet (status ${job.status})`);
     const approved = (job.result as HighlightResult).clips.filter((clip) => clip.review === 'approved');
     if (approved.length === 0) throw new LivefxError('no_approved_clips', `job ${job.id} has no approved clips: approve some with PATCH ${base}/${job.id}/clips/<rank>`);
-    const reelJob = await queue.enqueue('reel', { job_id: job.id });
+    const reelJob = await highlights.enqueueReel(job.id);
     return reply.code(202).header('Location', `${base}/${reelJob.id}`).send({ id: reelJob.id, status: reelJob.status });
   });
 }

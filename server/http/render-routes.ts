@@ -7,6 +7,7 @@ import type { StudioCaller } from '../../studio/ports.js';
 import { renderErrorView } from '../../studio/render-error.js';
 import type { RenderService, StoredRenderResult } from '../../studio/render-service.js';
 import { renderRequestSchema } from '../../studio/storyboard.js';
+import type { IdempotencyKeys } from './idempotency-keys.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
 
@@ -26,7 +27,7 @@ export function studioCaller(request: FastifyRequest): StudioCaller {
 }
 
 /** POST/GET/DELETE /v1/video/renders…: studio renders (jobs of kind `render`) and their files. */
-export function registerRenderRoutes(app: FastifyInstance, renders: RenderService): void {
+export function registerRenderRoutes(app: FastifyInstance, renders: RenderService, idempotency: IdempotencyKeys): void {
   const queue = renders.queue;
   const base = '/v1/video/renders';
 
@@ -58,8 +59,10 @@ export function registerRenderRoutes(app: FastifyInstance, renders: RenderServic
 
   app.post(base, async (request, reply) => {
     const body = parseBody(renderRequestSchema, request.body);
-    const job = await renders.submit(body, studioCaller(request));
-    return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: 'queued' });
+    const keyed = await idempotency.jobFor('renders', request.headers['idempotency-key'], request.body);
+    const job = await renders.submit(body, studioCaller(request), keyed ? { id: keyed.id } : {});
+    if (keyed?.replayed) reply.header('Idempotent-Replayed', 'true');
+    return reply.code(202).header('Location', `${base}/${job.id}`).send({ id: job.id, status: keyed?.replayed ? job.status : 'queued' });
   });
 
   app.get(base, async (request) => {
