@@ -258,11 +258,11 @@ export class StreamPlayer {
     void this.hlsUrl().then((url) => this.playHls(url));
   }
 
-  /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the plain playlist. */
+  /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the low-latency playlist. */
   private async hlsUrl(): Promise<string> {
     const base = `/hls/${encodeURIComponent(this.streamId)}/`;
     const master = await fetch(withPageToken(`${base}master.m3u8`), { method: 'HEAD' }).catch(() => undefined);
-    return withPageToken(master?.ok ? `${base}master.m3u8` : `${base}index.m3u8`);
+    return withPageToken(master?.ok ? `${base}master.m3u8` : `${base}ll.m3u8`);
   }
 
   private playHls(url: string): void {
