@@ -108,9 +108,10 @@ export class LowLatencyPlaylist {
     const newest = this.newestPart;
     if (!newest) throw this.notReady();
     if (msn !== undefined) {
-      const partsPerSegment = Math.ceil(this.options.targetDurationS / LL_HLS_FRAGMENT_S) + 1;
       if (msn > newest.msn + 2) throw new LivefxError('invalid_query', `_HLS_msn=${msn} is more than two segments past the newest (${newest.msn})`);
-      if (part !== undefined && (part > partsPerSegment || (msn === newest.msn && part > newest.part + ADVANCE_PART_LIMIT))) {
+      // Part p of a later segment is at least p + 1 parts away.
+      const partsAhead = part === undefined ? 0 : msn === newest.msn ? part - newest.part : msn > newest.msn ? part + 1 : 0;
+      if (partsAhead > ADVANCE_PART_LIMIT) {
         throw new LivefxError('invalid_query', `_HLS_part=${part} is more than ${ADVANCE_PART_LIMIT} parts past the newest (${newest.msn}.${newest.part})`);
       }
       await this.waitUntil(() => {
