@@ -111,7 +111,8 @@ export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrt
       video.requestVideoFrameCallback(onFrame);
       if (mode === 'hls' || mode === 'll-hls') {
         const Hls = (window as unknown as { Hls: any }).Hls;
-        const hls = new Hls({ liveSyncDurationCount: 2, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true });
+        // As the watch page: LL-HLS follows the playlist's PART-HOLD-BACK (liveSyncDurationCount would override it).
+        const hls = new Hls({ ...(mode === 'hls' ? { liveSyncDurationCount: 2 } : {}), maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true });
         const load = (): void => hls.loadSource(`/hls/${streamId}/${mode === 'hls' ? 'index' : 'll'}.m3u8`);
         hls.on(Hls.Events.ERROR, (_event: unknown, data: { fatal: boolean }) => data.fatal && setTimeout(load, 1000));
         hls.on(Hls.Events.LEVEL_UPDATED, (_event: unknown, data: { details: { partList: unknown[] | null; canBlockReload: boolean; partTarget: number } }) => {
