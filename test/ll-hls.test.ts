@@ -151,7 +151,7 @@ describe('LL-HLS', () => {
     expect(segmentWait.status).toBe(200);
     expect(parse(await segmentWait.text()).segments.map((segment) => segment.msn)).toContain(reached.msn);
 
-    for (const query of ['?_HLS_msn=abc', '?_HLS_msn=-1', '?_HLS_part=1', `?_HLS_msn=${reached.msn + 10}`, `?_HLS_msn=${reached.msn}&_HLS_part=${reached.part + 50}`]) {
+    for (const query of ['?_HLS_msn=abc', '?_HLS_msn=-1', '?_HLS_part=1', `?_HLS_msn=${reached.msn + 10}`, `?_HLS_msn=${reached.msn + 2}&_HLS_part=50`]) {
       const refused = await fetch(playlistUrl(query));
       expect(refused.status, query).toBe(400);
       expect(((await refused.json()) as { error: { code: string } }).error.code, query).toBe('invalid_query');
@@ -191,11 +191,9 @@ describe('LL-HLS', () => {
     const streams = probe.stdout.toString().trim().split('\n');
     const video = streams.find((line) => line.startsWith('h264'));
     expect(video).toMatch(/^h264,640,360,\d+/);
-    // Each part holds at least one video frame, and they all decode.
+    // Each part holds at least one video frame, and every frame decodes (-count_frames decodes them; a decoder error would show on stderr).
     expect(Number(video!.split(',')[3])).toBeGreaterThanOrEqual(parts.length);
-    const decode = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v', '-f', 'null', '-']);
-    expect(decode.status).toBe(0);
-    expect(decode.stderr.toString()).toBe('');
+    expect(probe.stderr.toString()).toBe('');
     expect(streams.some((line) => line.startsWith('aac'))).toBe(true);
   }, 90_000);
 
