@@ -135,7 +135,7 @@ describe('LL-HLS', () => {
   }, 90_000);
 
   it('holds a blocking playlist reload until the part asked for exists, and refuses bad values', async () => {
-    const before = parse(await (await fetch(playlistUrl())).text());
+    const before = await playlistWithSegments(1);
     const last = newest(before);
     // Two parts past the newest (≈ 0.4 s away): a server that did not block would answer without it.
     const wanted = { msn: last.msn, part: last.part + 2 };
