@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { LL_HLS_FILE, type LowLatencyPlaylist } from '../pipeline/low-latency-playlist.js';
-import type { FastifyReply } from 'fastify';
 
 const HLS_FILE = /^(index\.m3u8|master\.m3u8|captions\.m3u8|segment-\d{1,20}\.ts|captions-\d{1,20}\.vtt)$/;
 
