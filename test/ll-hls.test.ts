@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { WhipClient } from './helpers/whip-client.js';
 import { collectSamples, watchAndMeasure } from './helpers/in-page-media.js';
 import { closeAfterTests, scratchFolder, startServerAndChromium } from './helpers/test-lifecycle.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
-import { createStream, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+import { createStream, ffmpegChildren, waitFor, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
 
 let server: RunningServer;
 let browser: Browser;
@@ -216,4 +216,27 @@ describe('LL-HLS', () => {
       await page.close();
     }
   }, 120_000);
+
+  it('goes on after the muxer is killed: a discontinuity, a new init segment, new parts', async () => {
+    const before = await playlistWithSegments(1);
+    // This stream's HLS muxer: the ffmpeg child of this server writing into this stream's folder.
+    const muxers: number[] = [];
+    for (const pid of await ffmpegChildren(server.process.pid!)) {
+      const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (commandLine.includes(path.join(server.dataDir, 'hls', streamId, 'index.m3u8'))) muxers.push(pid);
+    }
+    expect(muxers).toHaveLength(1);
+    process.kill(muxers[0]!, 'SIGKILL');
+    const after = await waitFor('parts after a discontinuity', async () => {
+      const text = await (await fetch(playlistUrl())).text();
+      const tail = text.slice(text.lastIndexOf('#EXT-X-DISCONTINUITY'));
+      return text.includes('#EXT-X-DISCONTINUITY\n') && (tail.match(/^#EXT-X-PART:/gm) ?? []).length >= 3 ? text : undefined;
+    }, 45_000);
+    expect(after).toMatch(/#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="ll-init-\d+\.mp4"\n/);
+    const maps = [...after.matchAll(/#EXT-X-MAP:URI="(ll-init-\d+\.mp4)"/g)].map((match) => match[1]!);
+    expect(maps.at(-1)).not.toBe(before.map);
+    // Segment numbers go on rising across the restart.
+    expect(newest(parse(after)).msn).toBeGreaterThan(newest(before).msn);
+    expect((await fetch(`${server.url}/hls/${streamId}/${maps.at(-1)}`)).status).toBe(200);
+  }, 90_000);
 });
