@@ -52,6 +52,7 @@ const CODE_STATUS = {
   stream_not_found: 404,
   session_not_found: 404,
   not_ready: 404,
+  hls_wait_timeout: 503,
   stream_ended: 409,
   already_publishing: 409,
   not_live: 409,

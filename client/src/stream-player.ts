@@ -258,11 +258,11 @@ export class StreamPlayer {
     void this.hlsUrl().then((url) => this.playHls(url));
   }
 
-  /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the plain playlist. */
+  /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the low-latency playlist. */
   private async hlsUrl(): Promise<string> {
     const base = `/hls/${encodeURIComponent(this.streamId)}/`;
     const master = await fetch(withPageToken(`${base}master.m3u8`), { method: 'HEAD' }).catch(() => undefined);
-    return withPageToken(master?.ok ? `${base}master.m3u8` : `${base}index.m3u8`);
+    return withPageToken(master?.ok ? `${base}master.m3u8` : `${base}ll.m3u8`);
   }
 
   private playHls(url: string): void {
@@ -270,7 +270,9 @@ export class StreamPlayer {
     const video = this.elements.video;
     this.viewer.hlsUrl = url;
     if (Hls?.isSupported()) {
-      const instance = new Hls({ liveSyncDurationCount: 2, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
+      // LL-HLS: no liveSyncDurationCount, which would override the playlist's PART-HOLD-BACK (0.75 s) with 2 segments.
+      const sync = url.includes('/ll.m3u8') ? {} : { liveSyncDurationCount: 2 };
+      const instance = new Hls({ ...sync, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
       this.hls = instance;
       // The page draws the live captions itself (sooner than the HLS rendition); the text track stays loaded but hidden.
       instance.subtitleDisplay = false;

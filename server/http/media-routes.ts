@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
+import { LL_HLS_FILE, type LowLatencyPlaylist } from '../pipeline/low-latency-playlist.js';
 
 const HLS_FILE = /^(index\.m3u8|master\.m3u8|captions\.m3u8|segment-\d{1,20}\.ts|captions-\d{1,20}\.vtt)$/;
 
@@ -19,9 +20,39 @@ export function withToken(playlist: string, token: string): string {
     .join('\n');
 }
 
+/** `_HLS_msn` / `_HLS_part`: absent, or a whole number ≥ 0 (anything else is refused, as the LL-HLS spec asks). */
+function blockingParam(query: Record<string, unknown>, name: '_HLS_msn' | '_HLS_part'): number | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) throw new LivefxError('invalid_query', `${name} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+const MP4_HEADERS = { 'Content-Type': 'video/mp4', 'Cache-Control': 'max-age=60' } as const;
+
+/** LL-HLS from the stream's in-memory playlist: ll.m3u8 (blocking reload), init segments, whole segments and parts (the preload hint is held until it exists). */
+async function sendLowLatency(reply: FastifyReply, playlist: LowLatencyPlaylist, match: RegExpExecArray, query: Record<string, unknown>, ended: boolean): Promise<FastifyReply> {
+  const [file, mapId, segmentMsn, partMsn, partIndex] = match;
+  if (file === 'll.m3u8') {
+    const text = await playlist.playlist(blockingParam(query, '_HLS_msn'), blockingParam(query, '_HLS_part'));
+    const token = query.token;
+    return reply
+      .header('Content-Type', 'application/vnd.apple.mpegurl')
+      .header('Cache-Control', 'no-cache')
+      .send(typeof token === 'string' && token.length > 0 ? withToken(text, token) : text);
+  }
+  const bytes =
+    mapId !== undefined ? playlist.initBytes(Number(mapId))
+    : segmentMsn !== undefined ? playlist.segmentBytes(Number(segmentMsn))
+    : await playlist.part(Number(partMsn), Number(partIndex));
+  if (!bytes) throw new LivefxError('not_ready', ended ? 'the stream has ended' : `"${file}" is not available (not yet, or no longer)`);
+  return reply.headers(MP4_HEADERS).header('Content-Length', bytes.length).send(bytes);
+}
+
 /**
  * Serves each stream's HLS playlist and segments from its folder; only names the muxer writes are served.
  * With captions on there are also `master.m3u8` (index.m3u8 plus a subtitles rendition), `captions.m3u8` and its WebVTT segments.
+ * `ll.m3u8` and its `ll-…` files are LL-HLS, served from memory.
  */
 export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry, redirects?: ClusterRedirects): void {
   app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
@@ -30,6 +61,8 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
     if (owner) return sendRedirect(reply, owner);
     const stream = findStream(registry, request.params.id);
     const file = request.params.file;
+    const lowLatency = LL_HLS_FILE.exec(file);
+    if (lowLatency) return sendLowLatency(reply, stream.lowLatencyHls, lowLatency, request.query as Record<string, unknown>, stream.state === 'ended');
     if (!HLS_FILE.test(file)) throw new LivefxError('not_found', `no HLS file "${file}"`);
     const filePath = path.join(stream.hlsDir, file);
     const info = await stat(filePath).catch(() => undefined);

@@ -31,6 +31,10 @@ export type FramePipelineEvents = {
   'caption-gap': [atMs: number, reason: string];
   /** One second of live signals (scene changes, motion, audio level) for the recording. */
   signals: [batch: LiveSignalBatch];
+  /** The LL-HLS muxer (re)started with this fMP4 initialization segment. */
+  'll-hls-init': [bytes: Buffer];
+  /** A partial segment (one fMP4 fragment) of the LL-HLS output. */
+  'll-hls-part': [bytes: Buffer, durationS: number, independent: boolean];
   /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
   failed: [error: Error];
 };
@@ -186,6 +190,12 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         break;
       case 'signals':
         this.safeEmit('signals', message.batch);
+        break;
+      case 'll-hls-init':
+        this.safeEmit('ll-hls-init', Buffer.from(message.data));
+        break;
+      case 'll-hls-part':
+        this.safeEmit('ll-hls-part', Buffer.from(message.data), message.durationS, message.independent);
         break;
       case 'closed':
         break;

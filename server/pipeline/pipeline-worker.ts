@@ -24,6 +24,8 @@ import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings
 import { SupervisedProcess } from '../../core/process/supervised-process.js';
 import { Y4mReader } from '../../core/media/y4m-reader.js';
 import { HlsCaptionWriter } from './hls-caption-writer.js';
+import { Fmp4FragmentReader } from '../../core/media/fmp4-fragment-reader.js';
+import { LL_HLS_FRAGMENT_S } from './low-latency-playlist.js';
 import { LiveCaptioner } from './live-captioner.js';
 import { LiveSignals } from './live-signals.js';
 import { threadCaptionBoard } from '../../transforms/subtitles/caption-board.js';
@@ -161,7 +163,16 @@ class PipelineWorker {
     this.hls.on('start', (child) => {
       this.hlsWriter?.close();
       this.hlsWriter = undefined;
-      child.stdout.resume();
+      // The LL-HLS output: fMP4 on stdout, split here into the init segment and parts (byte copies, no media work).
+      const reader = new Fmp4FragmentReader({
+        onInit: (data) => this.post({ type: 'll-hls-init', data }, [data]),
+        onFragment: ({ bytes, durationS, independent }) => this.post({ type: 'll-hls-part', data: bytes, durationS, independent }, [bytes]),
+        onError: (error) => {
+          this.report('error', `LL-HLS: ${error.message}; restarting the HLS muxer`);
+          child.kill('SIGKILL');
+        },
+      });
+      child.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
     });
     this.decoder.start();
     this.encoder.start();
@@ -462,11 +473,11 @@ class PipelineWorker {
 
   private hlsArgs(): string[] {
     const dir = this.settings.hlsDir;
+    const codecs = { 'c:v': 'copy', ...(this.settings.hasAudio ? { 'c:a': 'aac', 'b:a': '128k', ac: 2 } : {}) };
     return new FfmpegCommand()
       .input('pipe:0', { probesize: 65536, analyzeduration: 0, f: 'matroska' })
       .output(path.join(dir, 'index.m3u8'), {
-        'c:v': 'copy',
-        ...(this.settings.hasAudio ? { 'c:a': 'aac', 'b:a': '128k', ac: 2 } : {}),
+        ...codecs,
         f: 'hls',
         hls_time: this.settings.hlsSegmentS,
         hls_list_size: this.settings.hlsListSize,
@@ -475,6 +486,14 @@ class PipelineWorker {
         // Segment numbers keep rising across muxer restarts, so players never see a number reused.
         start_number: Math.floor(Date.now() / 1000),
         hls_segment_filename: path.join(dir, 'segment-%d.ts'),
+      })
+      // LL-HLS: fragmented MP4 with a fragment at every keyframe and every LL_HLS_FRAGMENT_S (the parts).
+      .output('pipe:1', {
+        ...codecs,
+        f: 'mp4',
+        movflags: 'frag_keyframe+empty_moov+default_base_moof',
+        frag_duration: Math.round(LL_HLS_FRAGMENT_S * 1_000_000),
+        flush_packets: 1,
       })
       .toArgs();
   }

@@ -9,6 +9,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { FramePipeline, type EncodedAccessUnit } from '../pipeline/frame-pipeline.js';
+import { LowLatencyPlaylist } from '../pipeline/low-latency-playlist.js';
 import type { LiveCue, LiveWord } from '../pipeline/live-captioner.js';
 import type { LiveSignalBatch, PipelineStats } from '../pipeline/pipeline-messages.js';
 import { H264Packetizer } from '../../core/rtp/h264-packetizer.js';
@@ -119,6 +120,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   readonly id: string;
   readonly title: string;
   readonly hlsDir: string;
+  /** The LL-HLS playlist and its parts, in memory (served at /hls/:id/ll.m3u8). */
+  readonly lowLatencyHls: LowLatencyPlaylist;
   /** False when the streamer opted out of recording. */
   readonly record: boolean;
   readonly visibility: StreamVisibility;
@@ -131,6 +134,11 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     ({ id: this.id, title: this.title, hlsDir: this.hlsDir, settings: this.config, metrics: this.metrics, log: this.log } = options);
     this.record = options.record ?? true;
     this.visibility = options.visibility ?? 'public';
+    this.lowLatencyHls = new LowLatencyPlaylist({
+      segmentS: this.config.LIVEFX_HLS_SEGMENT_S,
+      targetDurationS: Math.ceil(Math.max(this.config.LIVEFX_HLS_SEGMENT_S, this.config.LIVEFX_KEYFRAME_INTERVAL_S)),
+      listSize: this.config.LIVEFX_HLS_LIST_SIZE,
+    });
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream listener failed');
     this.watchdog = setInterval(() => this.checkMedia(), 1000);
   }
@@ -375,6 +383,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.subscribers.clear();
     this.originalSubscribers.clear();
     this.hlsViewers.clear();
+    this.lowLatencyHls.close();
     await Promise.allSettled(closes);
     await rm(this.hlsDir, { recursive: true, force: true });
     this.removeAllListeners();
@@ -497,6 +506,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('caption', (cue) => this.safeEmit('caption', cue));
     pipeline.on('transcript-words', (words) => this.safeEmit('transcript-words', words));
     pipeline.on('signals', (batch) => this.safeEmit('signals', batch));
+    pipeline.on('ll-hls-init', (bytes) => this.lowLatencyHls.setInit(bytes));
+    pipeline.on('ll-hls-part', (bytes, durationS, independent) => this.lowLatencyHls.addPart(bytes, durationS, independent));
     pipeline.on('caption-gap', (atMs, reason) => {
       this.log.warn({ streamId: this.id, reason }, 'captions interrupted');
       this.safeEmit('caption-gap', atMs, reason);

@@ -66,11 +66,12 @@ export async function publishCodedCanvas(page: Page, streamId: string, streamKey
 }
 
 /**
- * Plays a stream (WHEP processed or original, or HLS through hls.js) in a <video>, reads the burn-in
+ * Plays a stream (WHEP processed or original, or plain or low-latency HLS through hls.js) in a <video>, reads the burn-in
  * code of every presented frame and records Date.now() − code time: glass-to-glass latency.
+ * With `ll-hls`, `window.measurement.lowLatency` holds what hls.js read from the newest playlist (parts, blocking reload).
  */
-export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrtc' | 'original' | 'hls'): Promise<void> {
-  if (mode === 'hls') await page.addScriptTag({ url: '/vendor/hls.min.js' });
+export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrtc' | 'original' | 'hls' | 'll-hls'): Promise<void> {
+  if (mode === 'hls' || mode === 'll-hls') await page.addScriptTag({ url: '/vendor/hls.min.js' });
   await page.evaluate(
     async ({ streamId, mode }) => {
       // A plain import() would be rewritten by test runners that transform this file; the page must see it as written.
@@ -82,7 +83,7 @@ export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrt
       video.playsInline = true;
       document.body.append(video);
       const samples: number[] = [];
-      const state = { samples, frames: 0 };
+      const state = { samples, frames: 0, lowLatency: { parts: 0, canBlockReload: false, partTarget: 0 } };
       (window as unknown as { measurement: typeof state }).measurement = state;
       const canvas = document.createElement('canvas');
       const context = canvas.getContext('2d', { willReadFrequently: true })!;
@@ -108,11 +109,15 @@ export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrt
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
-      if (mode === 'hls') {
+      if (mode === 'hls' || mode === 'll-hls') {
         const Hls = (window as unknown as { Hls: any }).Hls;
-        const hls = new Hls({ liveSyncDurationCount: 2, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true });
-        const load = (): void => hls.loadSource(`/hls/${streamId}/index.m3u8`);
+        // As the watch page: LL-HLS follows the playlist's PART-HOLD-BACK (liveSyncDurationCount would override it).
+        const hls = new Hls({ ...(mode === 'hls' ? { liveSyncDurationCount: 2 } : {}), maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true });
+        const load = (): void => hls.loadSource(`/hls/${streamId}/${mode === 'hls' ? 'index' : 'll'}.m3u8`);
         hls.on(Hls.Events.ERROR, (_event: unknown, data: { fatal: boolean }) => data.fatal && setTimeout(load, 1000));
+        hls.on(Hls.Events.LEVEL_UPDATED, (_event: unknown, data: { details: { partList: unknown[] | null; canBlockReload: boolean; partTarget: number } }) => {
+          state.lowLatency = { parts: data.details.partList?.length ?? 0, canBlockReload: data.details.canBlockReload, partTarget: data.details.partTarget };
+        });
         hls.attachMedia(video);
         load();
         return;
@@ -138,10 +143,10 @@ export async function watchAndMeasure(page: Page, streamId: string, mode: 'webrt
   );
 }
 
-export async function collectSamples(page: Page): Promise<{ samples: number[]; frames: number }> {
+export async function collectSamples(page: Page): Promise<{ samples: number[]; frames: number; lowLatency: { parts: number; canBlockReload: boolean; partTarget: number } }> {
   return page.evaluate(() => {
-    const state = (window as unknown as { measurement: { samples: number[]; frames: number } }).measurement;
-    const result = { samples: [...state.samples], frames: state.frames };
+    const state = (window as unknown as { measurement: { samples: number[]; frames: number; lowLatency: { parts: number; canBlockReload: boolean; partTarget: number } } }).measurement;
+    const result = { samples: [...state.samples], frames: state.frames, lowLatency: state.lowLatency };
     state.samples.length = 0;
     state.frames = 0;
     return result;
