@@ -20,6 +20,9 @@ interface KernelExports {
   inkChroma(u: number, v: number, chromaWidth: number, chromaHeight: number, ink: number, inkWidth: number, step: number, saturated: number): void;
   sketchLuma(plane: number, width: number, height: number, radius: number, base: number, columnSums: number, fullRange: number, dodgeReciprocal: number, tone: number, paper: number): void;
   blendRows(target: number, targetStride: number, source: number, alpha: number, sourceStride: number, columns: number, rows: number): void;
+  blurRegion(plane: number, stride: number, width: number, height: number, radius: number, passes: number, line: number, copy: number, sums: number): void;
+  shrinkRegion(plane: number, stride: number, width: number, height: number, factor: number, small: number, smallWidth: number, smallHeight: number, sums: number): void;
+  enlargeRegion(plane: number, stride: number, width: number, height: number, factor: number, small: number, smallWidth: number, smallHeight: number, columnSource: number, columnWeight: number, blended: number): void;
 }
 
 /** Where a frame's planes are in the memory while a kernel runs. */

@@ -491,3 +491,186 @@ export function sketchLuma(plane: usize, width: i32, height: i32, radius: i32, b
     }
   }
 }
+
+// face-blur's region blur (transforms/face-detection/region-blur.ts). The reference rounds with
+// f64 (`sum * scale + 0.5`, truncated); the same f64 operations here give the same bytes.
+
+/** Box filter of one row in place (samples beyond its ends repeat the end pixel); `line` holds its copy. */
+function blurRow(start: usize, count: i32, radius: i32, line: usize): void {
+  memory.copy(line, start, <usize>count);
+  const last = count - 1;
+  const scale = 1.0 / <f64>(2 * radius + 1);
+  let sum = <i32>load<u8>(line) * (radius + 1);
+  for (let index = 1; index <= radius; index++) sum += <i32>load<u8>(line + <usize>index);
+  for (let index = 0; index < count; index++) {
+    store<u8>(start + <usize>index, <i32>(<f64>sum * scale + 0.5));
+    const entering = index + radius + 1;
+    const leaving = index - radius;
+    sum += <i32>load<u8>(line + <usize>(entering > last ? last : entering)) - <i32>load<u8>(line + <usize>(leaving < 0 ? 0 : leaving));
+  }
+}
+
+/**
+ * Box filter down every column at once: i32 column sums, 16 columns per step. f32 gives the
+ * reference's bytes here: sum / (2r + 1) + 0.5 is never within 1 / (2(2r + 1)) of an integer (the
+ * divisor is odd), far more than f32's error at these magnitudes. `copy` holds the region's rows.
+ */
+function blurColumns(plane: usize, stride: i32, width: i32, height: i32, radius: i32, copy: usize, sums: usize): void {
+  for (let row = 0; row < height; row++) memory.copy(copy + <usize>(row * width), plane + <usize>(row * stride), <usize>width);
+  const last = height - 1;
+  for (let column = 0; column < width; column++) {
+    let sum = (radius + 1) * <i32>load<u8>(copy + <usize>column);
+    for (let offset = 1; offset <= radius; offset++) sum += <i32>load<u8>(copy + <usize>(offset * width + column));
+    store<i32>(sums + (<usize>column << 2), sum);
+  }
+  const scale = 1.0 / <f64>(2 * radius + 1);
+  const scaleLanes = f32x4.splat(<f32>scale);
+  const half = f32x4.splat(0.5);
+  for (let row = 0; row < height; row++) {
+    const out = plane + <usize>(row * stride);
+    const leaving = copy + <usize>((row > radius ? row - radius : <i32>0) * width);
+    const entering = copy + <usize>((row + radius < last ? row + radius + 1 : last) * width);
+    let column = 0;
+    for (; column + 16 <= width; column += 16) {
+      const at = sums + (<usize>column << 2);
+      const s0 = v128.load(at);
+      const s1 = v128.load(at, 16);
+      const s2 = v128.load(at, 32);
+      const s3 = v128.load(at, 48);
+      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s0), scaleLanes), half));
+      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s1), scaleLanes), half));
+      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s2), scaleLanes), half));
+      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s3), scaleLanes), half));
+      v128.store(out + <usize>column, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+      const incoming = v128.load(entering + <usize>column);
+      const outgoing = v128.load(leaving + <usize>column);
+      const low = i16x8.sub(i16x8.extend_low_i8x16_u(incoming), i16x8.extend_low_i8x16_u(outgoing));
+      const high = i16x8.sub(i16x8.extend_high_i8x16_u(incoming), i16x8.extend_high_i8x16_u(outgoing));
+      v128.store(at, i32x4.add(s0, i32x4.extend_low_i16x8_s(low)));
+      v128.store(at, i32x4.add(s1, i32x4.extend_high_i16x8_s(low)), 16);
+      v128.store(at, i32x4.add(s2, i32x4.extend_low_i16x8_s(high)), 32);
+      v128.store(at, i32x4.add(s3, i32x4.extend_high_i16x8_s(high)), 48);
+    }
+    for (; column < width; column++) {
+      const at = sums + (<usize>column << 2);
+      const sum = load<i32>(at);
+      store<u8>(out + <usize>column, <i32>(<f64>sum * scale + 0.5));
+      store<i32>(at, sum + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
+    }
+  }
+}
+
+/**
+ * region-blur's blurPlane: `passes` × (rows, then columns) of a box filter of `radius` over the
+ * width × height region at `plane` (rows `stride` apart). `line`: the longest side + 1 bytes;
+ * `copy`: width × height bytes; `sums`: width rounded up to 16 i32 values.
+ */
+export function blurRegion(plane: usize, stride: i32, width: i32, height: i32, radius: i32, passes: i32, line: usize, copy: usize, sums: usize): void {
+  if (width < 2 || height < 2) return;
+  const rowRadius = min(radius, width - 1);
+  const columnRadius = min(radius, height - 1);
+  for (let pass = 0; pass < passes; pass++) {
+    for (let row = 0; row < height; row++) blurRow(plane + <usize>(row * stride), width, rowRadius, line);
+    blurColumns(plane, stride, width, height, columnRadius, copy, sums);
+  }
+}
+
+/**
+ * Each factor × factor block of the region (smaller at its right and bottom edges) → its mean, into
+ * `small`: column sums over the block's rows 16 at a time (u16), then `factor` of them per output.
+ * floor((2·sum + count) / (2·count)) is the reference's f64 `sum / count + 0.5`, ties included.
+ * `sums`: width rounded up to 16 u16 values.
+ */
+export function shrinkRegion(plane: usize, stride: i32, width: i32, height: i32, factor: i32, small: usize, smallWidth: i32, smallHeight: i32, sums: usize): void {
+  for (let smallRow = 0; smallRow < smallHeight; smallRow++) {
+    const rowStart = smallRow * factor;
+    const rows = min(height, rowStart + factor) - rowStart;
+    memory.fill(sums, 0, <usize>(((width + 15) & ~15) << 1));
+    for (let row = rowStart; row < rowStart + rows; row++) {
+      const start = plane + <usize>(row * stride);
+      let column = 0;
+      for (; column + 16 <= width; column += 16) {
+        const pixels = v128.load(start + <usize>column);
+        const at = sums + (<usize>column << 1);
+        v128.store(at, i16x8.add(v128.load(at), i16x8.extend_low_i8x16_u(pixels)));
+        v128.store(at, i16x8.add(v128.load(at, 16), i16x8.extend_high_i8x16_u(pixels)), 16);
+      }
+      for (; column < width; column++) {
+        const at = sums + (<usize>column << 1);
+        store<u16>(at, load<u16>(at) + <u16>load<u8>(start + <usize>column));
+      }
+    }
+    const out = small + <usize>(smallRow * smallWidth);
+    for (let smallColumn = 0; smallColumn < smallWidth; smallColumn++) {
+      const columnStart = smallColumn * factor;
+      const columnEnd = min(width, columnStart + factor);
+      let sum: u32 = 0;
+      for (let column = columnStart; column < columnEnd; column++) sum += <u32>load<u16>(sums + (<usize>column << 1));
+      const count = <u32>(rows * (columnEnd - columnStart));
+      store<u8>(out + <usize>smallColumn, (2 * sum + count) / (2 * count));
+    }
+  }
+}
+
+/**
+ * Bilinear upscale of `small` back over the region (sample centres aligned). The reference's f64
+ * weights are (2i + 1 − factor) / (2·factor), so whole 24ths for factors 2, 3 and 4; in integers, the
+ * result is the reference's: its exact value + 0.5 is either a tie f64 holds exactly (factors 2, 4)
+ * or at least 1/18 from an integer (factor 3), far beyond f64's error. Each output row first blends
+ * its two source rows into `blended` (u16, 24ths), then each column its two blended neighbours.
+ * `columnSource`: width u16 values; `columnWeight`: width u8 values; `blended`: smallWidth u16 values.
+ */
+export function enlargeRegion(plane: usize, stride: i32, width: i32, height: i32, factor: i32, small: usize, smallWidth: i32, smallHeight: i32, columnSource: usize, columnWeight: usize, blended: usize): void {
+  for (let column = 0; column < width; column++) {
+    const source = upscaleSource(column, factor, smallWidth);
+    store<u16>(columnSource + (<usize>column << 1), <u16>source);
+    store<u8>(columnWeight + <usize>column, <u8>upscaleWeight(column, factor, smallWidth, source));
+  }
+  const twentyFour = i16x8.splat(24);
+  for (let row = 0; row < height; row++) {
+    const sourceRow = upscaleSource(row, factor, smallHeight);
+    const weight = upscaleWeight(row, factor, smallHeight, sourceRow);
+    const upper = small + <usize>(sourceRow * smallWidth);
+    const lower = upper + <usize>smallWidth;
+    const weightLanes = i16x8.splat(<i16>weight);
+    let column = 0;
+    for (; column + 8 <= smallWidth; column += 8) {
+      const top = v128.load8x8_u(upper + <usize>column);
+      const bottom = v128.load8x8_u(lower + <usize>column);
+      v128.store(blended + (<usize>column << 1), i16x8.add(i16x8.mul(top, twentyFour), i16x8.mul(i16x8.sub(bottom, top), weightLanes)));
+    }
+    for (; column < smallWidth; column++) {
+      const top = <i32>load<u8>(upper + <usize>column);
+      store<u16>(blended + (<usize>column << 1), <u16>(24 * top + (<i32>load<u8>(lower + <usize>column) - top) * weight));
+    }
+    const out = plane + <usize>(row * stride);
+    for (let x = 0; x < width; x++) {
+      const at = blended + (<usize>load<u16>(columnSource + (<usize>x << 1)) << 1);
+      const left = <u32>load<u16>(at);
+      const right = <u32>load<u16>(at, 2);
+      const columnWeight_ = <u32>load<u8>(columnWeight + <usize>x);
+      store<u8>(out + <usize>x, (24 * left + right * columnWeight_ - left * columnWeight_ + 288) / 576);
+    }
+  }
+}
+
+/** The source sample left of (or above) output `index` of a factor× upscale of `count` samples (edges clamped). */
+// @ts-ignore: decorator
+@inline
+function upscaleSource(index: i32, factor: i32, count: i32): i32 {
+  // (2·index + 1 − factor) / (2·factor), floored, clamped to 0 … count − 2.
+  const twice = 2 * index + 1 - factor;
+  if (twice <= 0) return 0;
+  return min(count - 2, twice / (2 * factor));
+}
+
+/** Output `index`'s weight of the sample right of (or below) its source, in 24ths. */
+// @ts-ignore: decorator
+@inline
+function upscaleWeight(index: i32, factor: i32, count: i32, source: i32): i32 {
+  const twice = 2 * index + 1 - factor;
+  if (twice <= 0) return 0;
+  // Past the last sample, `at` is clamped to count − 1: the weight of the right neighbour is 1.
+  if (twice >= 2 * factor * (count - 1)) return 24;
+  return ((twice - 2 * factor * source) * 12) / factor;
+}
