@@ -69,6 +69,7 @@ export function openJobServices(context: JobServicesContext): JobServices {
     cacheMaxBytes: config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
     minFreeBytes: config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
     stallS: config.LIVEFX_HIGHLIGHT_STALL_S,
+    transformBackend: config.LIVEFX_TRANSFORM_BACKEND,
     log,
   });
   return { highlights, renders, studioSources, templates, planner };

@@ -15,6 +15,7 @@ import { sha256OfFile, unsignedFields, type RenderManifest } from './render-mani
 import { ENGINE_VERSION, ShotCache } from './shot-cache.js';
 import { storyboardBodySchema, type RenderRequest, type RenderResult, type StoryboardBody } from './storyboard.js';
 import { buildTimeline, type Quality, type ResolvedShotSource, type TimedWord } from './timeline.js';
+import type { TransformBackendSetting } from '../transforms/transform-backend.js';
 
 /** The recordings the studio reads: the recorder fits this shape. */
 export interface StudioRecordings {
@@ -44,6 +45,8 @@ export interface RenderServiceOptions {
   /** Free bytes on the disk of a folder (default: statfs); a test gives a fake, a disk cannot be filled safely on a shared machine. */
   freeBytes?: (dir: string) => Promise<number>;
   stallS: number;
+  /** LIVEFX_TRANSFORM_BACKEND: where look passes run their chain (default auto, as live streams). */
+  transformBackend?: TransformBackendSetting;
   log: Logger;
 }
 
@@ -98,6 +101,7 @@ export class RenderService {
       lutDir: path.join(options.dataDir, 'luts'),
       imageDir: path.join(options.dataDir, 'images'),
       stallS: options.stallS,
+      ...(options.transformBackend ? { transformBackend: options.transformBackend } : {}),
     });
     this.queue.register('render', (job, context) => this.run(job, context));
   }

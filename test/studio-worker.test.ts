@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,7 @@ function lookPass(marker: string, signal: AbortSignal): LooksRender {
     spec: { transforms: [{ name: 'color', enabled: true, params: { saturation: 0 } }] },
     lutDir: scratch,
     imageDir: scratch,
+    transformBackend: 'auto',
     signal,
     stallS: 60,
   });
@@ -60,4 +61,36 @@ describe('studio worker threads', () => {
       await waitFor(`no ffmpeg of ${marker} left`, async () => ((await processesMentioning(path.join(scratch, marker))).length === 0 && (await processesMentioning(`comment=${marker}`)).length === 0 ? true : undefined), 10_000, 20);
     }
   }, 240_000);
+
+  it('runs the look on the backend live streams use (LIVEFX_TRANSFORM_BACKEND), with the same pixels on each', async () => {
+    const [width, height] = [162, 92];
+    const spec = { transforms: [{ name: 'color' as const, enabled: true, params: { contrast: 1.4, saturation: 1.5 } }, { name: 'pixelate' as const, enabled: true, params: { blockSize: 8 } }] };
+    const backends: Record<string, string[]> = {};
+    const outputs: Record<string, Buffer> = {};
+    for (const transformBackend of ['js', 'wasm', 'auto'] as const) {
+      const output = path.join(scratch, `look-${transformBackend}.yuv`);
+      const pass = new LooksRender({
+        ffmpeg: 'ffmpeg',
+        decoderArgs: ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=0.5`, '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', '-'],
+        encoderArgs: ['-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', '30', '-i', '-', '-f', 'rawvideo', output],
+        width,
+        height,
+        fps: 30,
+        spec,
+        lutDir: scratch,
+        imageDir: scratch,
+        transformBackend,
+        signal: new AbortController().signal,
+        stallS: 60,
+      });
+      const result = await pass.run();
+      expect(result.frames).toBe(15);
+      backends[transformBackend] = result.backends;
+      outputs[transformBackend] = await readFile(output);
+    }
+    expect(backends).toEqual({ js: ['js', 'js'], wasm: ['wasm', 'wasm'], auto: ['wasm', 'wasm'] });
+    expect(outputs.js!.length).toBe((width * height * 3) / 2 * 15);
+    expect(outputs.wasm!.equals(outputs.js!)).toBe(true);
+    expect(outputs.auto!.equals(outputs.js!)).toBe(true);
+  }, 120_000);
 });
