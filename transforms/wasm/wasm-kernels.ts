@@ -10,7 +10,9 @@ const MAXIMUM_PAGES = 8192;
 interface KernelExports {
   heapBase(): number;
   mapPlane(source: number, target: number, length: number, table: number): void;
-  lut3d(y: number, u: number, v: number, width: number, height: number, lumaTable: number, chromaTable: number): void;
+  lut3d(y: number, u: number, v: number, width: number, height: number, luma4: number, chroma4: number, weights: number): void;
+  interleaveLut3d(lumaTable: number, chromaTable: number, luma4: number, chroma4: number): void;
+  lut3dWeights(weights: number): void;
   pixelatePlane(plane: number, width: number, height: number, block: number, columnSums: number): void;
   scaleAround(plane: number, gains: number, length: number, centre: number): void;
   addGrain(y: number, width: number, height: number, noise: number, offsetX: number, offsetY: number): void;

@@ -72,55 +72,102 @@ const CHROMA_LEVELS: i32 = 65;
 const CELL: i32 = 256;
 const U_STRIDE: i32 = CHROMA_LEVELS * CELL;
 const PACKED_HALF: i32 = 8 | (8 << 16);
+/** Cells of the interleaved tables: every (U level, V level) that has a right and a lower neighbour. */
+const CELLS_PER_SIDE: i32 = CHROMA_LEVELS - 1;
 
-/** lut3d: each 2×2 block reads its four chroma cells (weights in sixteenths), as Lut3d.apply does. */
-export function lut3d(y: usize, u: usize, v: usize, width: i32, height: i32, lumaTable: usize, chromaTable: usize): void {
+/**
+ * lut3d's tables re-laid for the kernel: for each cell (U level, V level) and input Y, the four
+ * neighbour cells' entries side by side, so a pixel reads one word of luma (4 bytes: 00, 01, 10, 11)
+ * and a block one 16-byte vector of chroma, from one cache line, where the reference's layout reads
+ * four lines apart. `luma4`: 64 × 64 × 256 u32; `chroma4`: 64 × 64 × 256 × 4 i32.
+ */
+export function interleaveLut3d(lumaTable: usize, chromaTable: usize, luma4: usize, chroma4: usize): void {
+  for (let uLevel = 0; uLevel < CELLS_PER_SIDE; uLevel++) {
+    for (let vLevel = 0; vLevel < CELLS_PER_SIDE; vLevel++) {
+      const c00 = <usize>((uLevel * CHROMA_LEVELS + vLevel) * CELL);
+      const cell = <usize>((uLevel * CELLS_PER_SIDE + vLevel) * CELL);
+      const l00 = lumaTable + c00;
+      const k00 = chromaTable + (c00 << 2);
+      for (let y: usize = 0; y < <usize>CELL; y++) {
+        const word = <u32>load<u8>(l00 + y) | (<u32>load<u8>(l00 + <usize>CELL + y) << 8) | (<u32>load<u8>(l00 + <usize>U_STRIDE + y) << 16) | (<u32>load<u8>(l00 + <usize>(U_STRIDE + CELL) + y) << 24);
+        store<u32>(luma4 + ((cell + y) << 2), word);
+        const at = chroma4 + ((cell + y) << 4);
+        store<i32>(at, load<i32>(k00 + (y << 2)));
+        store<i32>(at, load<i32>(k00 + ((<usize>CELL + y) << 2)), 4);
+        store<i32>(at, load<i32>(k00 + ((<usize>U_STRIDE + y) << 2)), 8);
+        store<i32>(at, load<i32>(k00 + ((<usize>(U_STRIDE + CELL) + y) << 2)), 12);
+      }
+    }
+  }
+}
+
+/**
+ * The bilinear weights in sixteenths of the four cells (00, 01, 10, 11) for each U and V fraction
+ * (0…3): `weights` receives 16 vectors of i16 (the four weights twice) then 16 of i32 (once).
+ */
+export function lut3dWeights(weights: usize): void {
+  for (let uFraction = 0; uFraction < 4; uFraction++) {
+    for (let vFraction = 0; vFraction < 4; vFraction++) {
+      const index = <usize>((uFraction << 2) | vFraction);
+      const w00 = (4 - uFraction) * (4 - vFraction);
+      const w01 = (4 - uFraction) * vFraction;
+      const w10 = uFraction * (4 - vFraction);
+      const w11 = uFraction * vFraction;
+      const short = i16x8.replace_lane(i16x8.replace_lane(i16x8.replace_lane(i16x8.splat(<i16>w00), 1, <i16>w01), 2, <i16>w10), 3, <i16>w11);
+      v128.store(weights + (index << 4), i16x8.shuffle(short, short, 0, 1, 2, 3, 0, 1, 2, 3));
+      v128.store(weights + <usize>256 + (index << 4), i32x4.extend_low_i16x8_u(short));
+    }
+  }
+}
+
+/**
+ * lut3d: each 2×2 block reads its four chroma cells (weights in sixteenths), as Lut3d.apply does,
+ * from the interleaved tables: the four pixels' words are gathered into one vector, and one dot
+ * product per pair of cells weighs them; the block's chroma is one vector times its weights.
+ */
+export function lut3d(y: usize, u: usize, v: usize, width: i32, height: i32, luma4: usize, chroma4: usize, weights: usize): void {
   const chromaWidth = (width + 1) >> 1;
   const pairs = width >> 1;
+  const eight = i32x4.splat(8);
   for (let row = 0; row + 1 < height; row += 2) {
     let top = y + <usize>(row * width);
     let bottom = top + <usize>width;
     let chromaIndex = <usize>((row >> 1) * chromaWidth);
     for (let pair = 0; pair < pairs; pair++, chromaIndex++, top += 2, bottom += 2) {
-      const uValue = <i32>load<u8>(u + chromaIndex);
-      const vValue = <i32>load<u8>(v + chromaIndex);
-      const uFraction = uValue & 3;
-      const vFraction = vValue & 3;
-      const w00 = (4 - uFraction) * (4 - vFraction);
-      const w01 = (4 - uFraction) * vFraction;
-      const w10 = uFraction * (4 - vFraction);
-      const w11 = uFraction * vFraction;
-      const c00 = ((uValue >> 2) * CHROMA_LEVELS + (vValue >> 2)) * CELL;
-      const l00 = lumaTable + <usize>c00;
-      const l01 = l00 + <usize>CELL;
-      const l10 = l00 + <usize>U_STRIDE;
-      const l11 = l10 + <usize>CELL;
+      const uValue = <u32>load<u8>(u + chromaIndex);
+      const vValue = <u32>load<u8>(v + chromaIndex);
+      const fractions = <usize>(((uValue & 3) << 2) | (vValue & 3));
+      const cell = luma4 + (<usize>(((uValue >> 2) * <u32>CELLS_PER_SIDE + (vValue >> 2)) << 10));
       const a = <usize>load<u8>(top);
       const b = <usize>load<u8>(top, 1);
       const c = <usize>load<u8>(bottom);
       const d = <usize>load<u8>(bottom, 1);
-      store<u8>(top, (w00 * load<u8>(l00 + a) + w01 * load<u8>(l01 + a) + w10 * load<u8>(l10 + a) + w11 * load<u8>(l11 + a) + 8) >> 4);
-      store<u8>(top, (w00 * load<u8>(l00 + b) + w01 * load<u8>(l01 + b) + w10 * load<u8>(l10 + b) + w11 * load<u8>(l11 + b) + 8) >> 4, 1);
-      store<u8>(bottom, (w00 * load<u8>(l00 + c) + w01 * load<u8>(l01 + c) + w10 * load<u8>(l10 + c) + w11 * load<u8>(l11 + c) + 8) >> 4);
-      store<u8>(bottom, (w00 * load<u8>(l00 + d) + w01 * load<u8>(l01 + d) + w10 * load<u8>(l10 + d) + w11 * load<u8>(l11 + d) + 8) >> 4, 1);
-      const mean = <usize>((<i32>(a + b + c + d) + 2) >> 2);
-      const k00 = chromaTable + ((<usize>c00 + mean) << 2);
-      const packed =
-        w00 * load<i32>(k00) +
-        w01 * load<i32>(k00 + (<usize>CELL << 2)) +
-        w10 * load<i32>(k00 + (<usize>U_STRIDE << 2)) +
-        w11 * load<i32>(k00 + (<usize>(U_STRIDE + CELL) << 2)) +
-        PACKED_HALF;
+      let words = v128.load32_zero(cell + (a << 2));
+      words = v128.load32_lane(cell + (b << 2), words, 1);
+      words = v128.load32_lane(cell + (c << 2), words, 2);
+      words = v128.load32_lane(cell + (d << 2), words, 3);
+      const lumaWeights = v128.load(weights + (fractions << 4));
+      const topPair = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(words), lumaWeights);
+      const bottomPair = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(words), lumaWeights);
+      const sums = i32x4.add(i32x4.shuffle(topPair, bottomPair, 0, 2, 4, 6), i32x4.shuffle(topPair, bottomPair, 1, 3, 5, 7));
+      const luma = i32x4.shr_u(i32x4.add(sums, eight), 4);
+      const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(luma, luma), i16x8.splat(0));
+      v128.store16_lane(top, bytes, 0);
+      v128.store16_lane(bottom, bytes, 1);
+      const mean = <usize>((<u32>(a + b + c + d) + 2) >> 2);
+      const products = i32x4.mul(v128.load(chroma4 + ((((cell - luma4) >> 2) + mean) << 4)), v128.load(weights + <usize>256 + (fractions << 4)));
+      const halves = i32x4.add(products, i32x4.shuffle(products, products, 2, 3, 0, 1));
+      const packed = i32x4.extract_lane(halves, 0) + i32x4.extract_lane(halves, 1) + PACKED_HALF;
       store<u8>(u + chromaIndex, (packed & 0xffff) >> 4);
       store<u8>(v + chromaIndex, <u32>packed >>> 20);
     }
-    if (width & 1) lut3dEdgeBlock(y, u, v, width, height, lumaTable, chromaTable, row, width - 1);
+    if (width & 1) lut3dEdgeBlock(y, u, v, width, height, luma4, chroma4, row, width - 1);
   }
-  if (height & 1) for (let column = 0; column < width; column += 2) lut3dEdgeBlock(y, u, v, width, height, lumaTable, chromaTable, height - 1, column);
+  if (height & 1) for (let column = 0; column < width; column += 2) lut3dEdgeBlock(y, u, v, width, height, luma4, chroma4, height - 1, column);
 }
 
 /** One block of 1 or 2 pixels at the right or bottom edge of an odd-sized frame (Lut3d's applyBlock). */
-function lut3dEdgeBlock(y: usize, u: usize, v: usize, width: i32, height: i32, lumaTable: usize, chromaTable: usize, row: i32, column: i32): void {
+function lut3dEdgeBlock(y: usize, u: usize, v: usize, width: i32, height: i32, luma4: usize, chroma4: usize, row: i32, column: i32): void {
   const chromaIndex = <usize>((row >> 1) * ((width + 1) >> 1) + (column >> 1));
   const uValue = <i32>load<u8>(u + chromaIndex);
   const vValue = <i32>load<u8>(v + chromaIndex);
@@ -130,8 +177,7 @@ function lut3dEdgeBlock(y: usize, u: usize, v: usize, width: i32, height: i32, l
   const w01 = (4 - uFraction) * vFraction;
   const w10 = uFraction * (4 - vFraction);
   const w11 = uFraction * vFraction;
-  const c00 = ((uValue >> 2) * CHROMA_LEVELS + (vValue >> 2)) * CELL;
-  const l00 = lumaTable + <usize>c00;
+  const cell = <usize>(((uValue >> 2) * CELLS_PER_SIDE + (vValue >> 2)) * CELL);
   let sum = 0;
   let count = 0;
   for (let dy = 0; dy < 2 && row + dy < height; dy++) {
@@ -140,14 +186,14 @@ function lut3dEdgeBlock(y: usize, u: usize, v: usize, width: i32, height: i32, l
       const luma = <usize>load<u8>(at);
       sum += <i32>luma;
       count++;
-      store<u8>(at, (w00 * load<u8>(l00 + luma) + w01 * load<u8>(l00 + <usize>CELL + luma) + w10 * load<u8>(l00 + <usize>U_STRIDE + luma) + w11 * load<u8>(l00 + <usize>(U_STRIDE + CELL) + luma) + 8) >> 4);
+      const word = load<u32>(luma4 + ((cell + luma) << 2));
+      store<u8>(at, (w00 * <i32>(word & 255) + w01 * <i32>((word >> 8) & 255) + w10 * <i32>((word >> 16) & 255) + w11 * <i32>(word >> 24) + 8) >> 4);
     }
   }
   // Math.round of a positive mean, in integers.
   const mean = <usize>((2 * sum + count) / (2 * count));
-  const k00 = chromaTable + ((<usize>c00 + mean) << 2);
-  const packed =
-    w00 * load<i32>(k00) + w01 * load<i32>(k00 + (<usize>CELL << 2)) + w10 * load<i32>(k00 + (<usize>U_STRIDE << 2)) + w11 * load<i32>(k00 + (<usize>(U_STRIDE + CELL) << 2)) + PACKED_HALF;
+  const k = chroma4 + ((cell + mean) << 4);
+  const packed = w00 * load<i32>(k) + w01 * load<i32>(k, 4) + w10 * load<i32>(k, 8) + w11 * load<i32>(k, 12) + PACKED_HALF;
   store<u8>(u + chromaIndex, (packed & 0xffff) >> 4);
   store<u8>(v + chromaIndex, <u32>packed >>> 20);
 }
