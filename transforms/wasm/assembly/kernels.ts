@@ -8,7 +8,21 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** color (and sketch's full-range copy): target[i] = table[source[i]] for a 256-byte table, 16 samples per step by 16 swizzles of 16 entries. */
+/** Four samples through a 256-byte table by scalar reads: one word in, one word out. */
+// @ts-ignore: decorator
+@inline
+function mapWord(source: usize, target: usize, table: usize): void {
+  const word = load<u32>(source);
+  const low = <u32>load<u8>(table + <usize>(word & 255)) | (<u32>load<u8>(table + <usize>((word >> 8) & 255)) << 8);
+  store<u32>(target, low | (<u32>load<u8>(table + <usize>((word >> 16) & 255)) << 16) | (<u32>load<u8>(table + <usize>(word >> 24)) << 24));
+}
+
+/**
+ * color (and sketch's full-range copy): target[i] = table[source[i]] for a 256-byte table. Per 24
+ * samples, 16 by 16 swizzles of 16 entries, and 8 by scalar reads: the swizzles keep the shuffle
+ * unit busy and the reads the load ports, so both run at once (0.40 ms a 720p frame against 0.50
+ * for swizzles alone).
+ */
 export function mapPlane(source: usize, target: usize, length: i32, table: usize): void {
   const t0 = v128.load(table);
   const t1 = v128.load(table, 16);
@@ -28,9 +42,11 @@ export function mapPlane(source: usize, target: usize, length: i32, table: usize
   const t15 = v128.load(table, 240);
   const sixteen = i8x16.splat(16);
   let index = 0;
-  for (; index + 16 <= length; index += 16) {
+  for (; index + 24 <= length; index += 24) {
     // An index outside 0…15 makes swizzle give 0, so each sub-table fills only its own lanes.
-    let lanes = v128.load(source + <usize>index);
+    const from = source + <usize>index;
+    const to = target + <usize>index;
+    let lanes = v128.load(from);
     let out = i8x16.swizzle(t0, lanes);
     lanes = i8x16.sub(lanes, sixteen);
     out = v128.or(out, i8x16.swizzle(t1, lanes));
@@ -62,7 +78,10 @@ export function mapPlane(source: usize, target: usize, length: i32, table: usize
     out = v128.or(out, i8x16.swizzle(t14, lanes));
     lanes = i8x16.sub(lanes, sixteen);
     out = v128.or(out, i8x16.swizzle(t15, lanes));
-    v128.store(target + <usize>index, out);
+    // In place every sample is read before it is written: 0…15 above, 16…23 here, then 0…15 stored.
+    mapWord(from + 16, to + 16, table);
+    mapWord(from + 20, to + 20, table);
+    v128.store(to, out);
   }
   for (; index < length; index++) store<u8>(target + <usize>index, load<u8>(table + <usize>load<u8>(source + <usize>index)));
 }
