@@ -217,6 +217,41 @@ function lut3dEdgeBlock(y: usize, u: usize, v: usize, width: i32, height: i32, l
   store<u8>(v + chromaIndex, <u32>packed >>> 20);
 }
 
+/** Adds a row of `width` samples to u16 column sums, 16 at a time. */
+function addRowToSums(sums: usize, row: usize, width: i32): void {
+  let column = 0;
+  for (; column + 16 <= width; column += 16) {
+    const pixels = v128.load(row + <usize>column);
+    const at = sums + (<usize>column << 1);
+    v128.store(at, i16x8.add(v128.load(at), i16x8.extend_low_i8x16_u(pixels)));
+    v128.store(at, i16x8.add(v128.load(at, 16), i16x8.extend_high_i8x16_u(pixels)), 16);
+  }
+  for (; column < width; column++) {
+    const at = sums + (<usize>column << 1);
+    store<u16>(at, load<u16>(at) + <u16>load<u8>(row + <usize>column));
+  }
+}
+
+/** Slides i32 column sums down one row: + the entering row, − the leaving one, 16 columns at a time. */
+function slideColumnSums(sums: usize, entering: usize, leaving: usize, width: i32): void {
+  let column = 0;
+  for (; column + 16 <= width; column += 16) {
+    const incoming = v128.load(entering + <usize>column);
+    const outgoing = v128.load(leaving + <usize>column);
+    const low = i16x8.sub(i16x8.extend_low_i8x16_u(incoming), i16x8.extend_low_i8x16_u(outgoing));
+    const high = i16x8.sub(i16x8.extend_high_i8x16_u(incoming), i16x8.extend_high_i8x16_u(outgoing));
+    const at = sums + (<usize>column << 2);
+    v128.store(at, i32x4.add(v128.load(at), i32x4.extend_low_i16x8_s(low)));
+    v128.store(at, i32x4.add(v128.load(at, 16), i32x4.extend_high_i16x8_s(low)), 16);
+    v128.store(at, i32x4.add(v128.load(at, 32), i32x4.extend_low_i16x8_s(high)), 32);
+    v128.store(at, i32x4.add(v128.load(at, 48), i32x4.extend_high_i16x8_s(high)), 48);
+  }
+  for (; column < width; column++) {
+    const at = sums + (<usize>column << 2);
+    store<i32>(at, load<i32>(at) + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
+  }
+}
+
 /**
  * pixelate: each block row's column sums are gathered 16 columns at a time in 16-bit lanes (a
  * block of 128 rows stays under 65536), then each block's mean fills the row, which is copied down.
@@ -228,18 +263,7 @@ export function pixelatePlane(plane: usize, width: i32, height: i32, block: i32,
     const bottom = min(height, top + block);
     memory.fill(columnSums, 0, <usize>(paddedWidth << 1));
     for (let row = top; row < bottom; row++) {
-      const start = plane + <usize>(row * width);
-      let column = 0;
-      for (; column + 16 <= width; column += 16) {
-        const pixels = v128.load(start + <usize>column);
-        const sums = columnSums + <usize>(column << 1);
-        v128.store(sums, i16x8.add(v128.load(sums), i16x8.extend_low_i8x16_u(pixels)));
-        v128.store(sums, i16x8.add(v128.load(sums, 16), i16x8.extend_high_i8x16_u(pixels)), 16);
-      }
-      for (; column < width; column++) {
-        const sum = columnSums + <usize>(column << 1);
-        store<u16>(sum, load<u16>(sum) + <u16>load<u8>(start + <usize>column));
-      }
+      addRowToSums(columnSums, plane + <usize>(row * width), width);
     }
     const first = plane + <usize>(top * width);
     const rows = bottom - top;
@@ -538,22 +562,7 @@ export function sketchLuma(plane: usize, width: i32, height: i32, radius: i32, b
     }
     const leaving = base + <usize>((row > radius ? row - radius : <i32>0) * width);
     const entering = base + <usize>((row + radius < height - 1 ? row + radius + 1 : height - 1) * width);
-    let column = 0;
-    for (; column + 16 <= width; column += 16) {
-      const incoming = v128.load(entering + <usize>column);
-      const outgoing = v128.load(leaving + <usize>column);
-      const low = i16x8.sub(i16x8.extend_low_i8x16_u(incoming), i16x8.extend_low_i8x16_u(outgoing));
-      const high = i16x8.sub(i16x8.extend_high_i8x16_u(incoming), i16x8.extend_high_i8x16_u(outgoing));
-      const at = columnSums + (<usize>column << 2);
-      v128.store(at, i32x4.add(v128.load(at), i32x4.extend_low_i16x8_s(low)));
-      v128.store(at, i32x4.add(v128.load(at, 16), i32x4.extend_high_i16x8_s(low)), 16);
-      v128.store(at, i32x4.add(v128.load(at, 32), i32x4.extend_low_i16x8_s(high)), 32);
-      v128.store(at, i32x4.add(v128.load(at, 48), i32x4.extend_high_i16x8_s(high)), 48);
-    }
-    for (; column < width; column++) {
-      const at = columnSums + (<usize>column << 2);
-      store<i32>(at, load<i32>(at) + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
-    }
+    slideColumnSums(columnSums, entering, leaving, width);
   }
 }
 
@@ -598,30 +607,14 @@ function blurColumns(plane: usize, stride: i32, width: i32, height: i32, radius:
     let column = 0;
     for (; column + 16 <= width; column += 16) {
       const at = sums + (<usize>column << 2);
-      const s0 = v128.load(at);
-      const s1 = v128.load(at, 16);
-      const s2 = v128.load(at, 32);
-      const s3 = v128.load(at, 48);
-      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s0), scaleLanes), half));
-      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s1), scaleLanes), half));
-      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s2), scaleLanes), half));
-      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(s3), scaleLanes), half));
+      const q0 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.load(at)), scaleLanes), half));
+      const q1 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.load(at, 16)), scaleLanes), half));
+      const q2 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.load(at, 32)), scaleLanes), half));
+      const q3 = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(v128.load(at, 48)), scaleLanes), half));
       v128.store(out + <usize>column, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
-      const incoming = v128.load(entering + <usize>column);
-      const outgoing = v128.load(leaving + <usize>column);
-      const low = i16x8.sub(i16x8.extend_low_i8x16_u(incoming), i16x8.extend_low_i8x16_u(outgoing));
-      const high = i16x8.sub(i16x8.extend_high_i8x16_u(incoming), i16x8.extend_high_i8x16_u(outgoing));
-      v128.store(at, i32x4.add(s0, i32x4.extend_low_i16x8_s(low)));
-      v128.store(at, i32x4.add(s1, i32x4.extend_high_i16x8_s(low)), 16);
-      v128.store(at, i32x4.add(s2, i32x4.extend_low_i16x8_s(high)), 32);
-      v128.store(at, i32x4.add(s3, i32x4.extend_high_i16x8_s(high)), 48);
     }
-    for (; column < width; column++) {
-      const at = sums + (<usize>column << 2);
-      const sum = load<i32>(at);
-      store<u8>(out + <usize>column, <i32>(<f64>sum * scale + 0.5));
-      store<i32>(at, sum + <i32>load<u8>(entering + <usize>column) - <i32>load<u8>(leaving + <usize>column));
-    }
+    for (; column < width; column++) store<u8>(out + <usize>column, <i32>(<f64>load<i32>(sums + (<usize>column << 2)) * scale + 0.5));
+    slideColumnSums(sums, entering, leaving, width);
   }
 }
 
@@ -652,18 +645,7 @@ export function shrinkRegion(plane: usize, stride: i32, width: i32, height: i32,
     const rows = min(height, rowStart + factor) - rowStart;
     memory.fill(sums, 0, <usize>(((width + 15) & ~15) << 1));
     for (let row = rowStart; row < rowStart + rows; row++) {
-      const start = plane + <usize>(row * stride);
-      let column = 0;
-      for (; column + 16 <= width; column += 16) {
-        const pixels = v128.load(start + <usize>column);
-        const at = sums + (<usize>column << 1);
-        v128.store(at, i16x8.add(v128.load(at), i16x8.extend_low_i8x16_u(pixels)));
-        v128.store(at, i16x8.add(v128.load(at, 16), i16x8.extend_high_i8x16_u(pixels)), 16);
-      }
-      for (; column < width; column++) {
-        const at = sums + (<usize>column << 1);
-        store<u16>(at, load<u16>(at) + <u16>load<u8>(start + <usize>column));
-      }
+      addRowToSums(sums, plane + <usize>(row * stride), width);
     }
     const out = small + <usize>(smallRow * smallWidth);
     for (let smallColumn = 0; smallColumn < smallWidth; smallColumn++) {
