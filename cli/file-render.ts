@@ -16,6 +16,8 @@ export interface FileRenderOptions {
   /** Aborting (Ctrl-C) stops both processes; run() then rejects with InterruptedError. */
   signal: AbortSignal;
   onFrame?: (framesDone: number) => void;
+  /** Where a decoded frame lives: the chain's backend may keep its frames (the wasm kernels' memory); default a plain buffer. */
+  allocateFrame?: (width: number, height: number) => I420Frame;
 }
 
 export interface FileRenderResult {
@@ -156,7 +158,7 @@ export class FileRender {
 
   private addToPool(): void {
     const pooled: PooledFrame = {
-      frame: new I420Frame(this.width, this.height),
+      frame: this.options.allocateFrame ? this.options.allocateFrame(this.width, this.height) : new I420Frame(this.width, this.height),
       release: () => {
         this.free.push(pooled);
         this.wake?.();

@@ -12,8 +12,10 @@ import { JobCancelledError, ProcessRunner } from '../core/process/process-runner
 import { buildRenderChain, validateSpec, type SpecSource } from './render-chain.js';
 import { lookUpPreset } from './preset-lookup.js';
 import { ProgressBar } from './progress-bar.js';
+import { resolveTransformBackend, TRANSFORM_BACKEND_SETTINGS, type TransformBackend, type TransformBackendSetting } from '../transforms/transform-backend.js';
+import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
 
-const HELP = `usage: livefx render <input> --preset <spec.json> -o <output> [--overwrite] [--quiet]
+const HELP = `usage: livefx render <input> --preset <spec.json> -o <output> [--backend <name>] [--overwrite] [--quiet]
 
 Applies a transform chain to a file, offline, exactly as a live stream would get it.
 
@@ -26,12 +28,14 @@ Applies a transform chain to a file, offline, exactly as a live stream would get
                           from $LIVEFX_DATA_DIR/livefx.db
   -o, --output <file>     where to write (.png/.jpg for images, .mp4 for videos); written under a temporary name,
                           renamed when complete
+      --backend <name>    where the chain's kernels run: auto (WebAssembly SIMD where the runtime has it), wasm or js
+                          (the TypeScript reference); default $LIVEFX_TRANSFORM_BACKEND, as for live streams
       --overwrite         replace <output> if it exists
   -q, --quiet             no progress or summary on stderr
   -h, --help              this text
 
 Environment: LIVEFX_DATA_DIR (default ./data), LIVEFX_FFMPEG (default ffmpeg; ffprobe is taken from beside it),
-LIVEFX_URL (a running server, for presets).
+LIVEFX_URL (a running server, for presets), LIVEFX_TRANSFORM_BACKEND (default auto).
 Exit codes: 0 done, 1 failed (the message says why), 2 wrong command line, 130 interrupted (Ctrl-C).`;
 
 /** Audio codecs the MP4 muxer takes as they are; anything else is re-encoded to AAC. */
@@ -54,6 +58,7 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
     if (!quiet) context.stderr.write(`${text}\n`);
   };
   const config = readConfig(context.env);
+  const backend = renderBackend(values.backend, config.LIVEFX_TRANSFORM_BACKEND);
   const input = path.resolve(invocation.positionals[0]!);
   const output = path.resolve(values.output);
   checkInput(input);
@@ -73,7 +78,9 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
     throw new CliError(`${path.basename(input)} is ${what}, so the output is ${kind === 'video' ? 'MP4' : kind.toUpperCase()}: name it ${OUTPUT_EXTENSIONS[kind].join(' or ')} (not "${extension || path.basename(output)}")`);
   }
 
-  const chain = buildRenderChain(validated.spec, source, config.LIVEFX_DATA_DIR);
+  const chain = buildRenderChain(validated.spec, source, config.LIVEFX_DATA_DIR, backend);
+  // The wasm kernels work in place on frames in their memory; elsewhere each kernel would copy the frame in and out.
+  const kernels = backend === 'wasm' ? WasmKernels.forThisThread() : undefined;
   const partial = path.join(path.dirname(output), `.${path.basename(output)}.livefx-${process.pid}.partial`);
   const plan = media.kind === 'image' ? imagePlan(media, input, partial) : videoPlan(media, input, partial, note);
   const progress = media.kind === 'video' && !quiet ? new ProgressBar({ stream: context.stderr, label: 'render', total: media.totalFrames, counted: { unit: 'frames', rateUnit: 'fps' } }) : undefined;
@@ -84,6 +91,7 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
     chain,
     frameIntervalMs: plan.frameIntervalMs,
     signal: context.signal,
+    ...(kernels ? { allocateFrame: (width: number, height: number) => kernels.allocateFrame(width, height) } : {}),
     ...(progress ? { onFrame: (done: number) => progress.update(done) } : {}),
   });
   try {
@@ -91,7 +99,7 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
     progress?.finish(result.frames);
     await rename(partial, output);
     const size = media.kind === 'image' ? `${media.width}x${media.height}` : `${result.width}x${result.height}`;
-    note(`wrote ${output}: ${result.frames} frame${result.frames === 1 ? '' : 's'} ${size}, chain ${(result.chainMs / result.frames).toFixed(2)} ms/frame`);
+    note(`wrote ${output}: ${result.frames} frame${result.frames === 1 ? '' : 's'} ${size}, chain ${(result.chainMs / result.frames).toFixed(2)} ms/frame on ${backend}`);
     return 0;
   } catch (error) {
     progress?.abandon();
@@ -99,6 +107,20 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   } finally {
     chain.close();
     await rm(partial, { force: true });
+  }
+}
+
+/** --backend, else LIVEFX_TRANSFORM_BACKEND, resolved as a live stream's pipeline resolves it; an explicit wasm that cannot run fails. */
+function renderBackend(option: unknown, setting: TransformBackendSetting): TransformBackend {
+  let chosen = setting;
+  if (option !== undefined) {
+    if (!TRANSFORM_BACKEND_SETTINGS.includes(option as TransformBackendSetting)) throw new UsageError(`--backend must be one of ${TRANSFORM_BACKEND_SETTINGS.join(', ')} (not "${String(option)}")`, 'render');
+    chosen = option as TransformBackendSetting;
+  }
+  try {
+    return resolveTransformBackend(chosen);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error));
   }
 }
 

@@ -116,6 +116,7 @@ async function runLocal(config: ReturnType<typeof readConfig>, target: Target, o
     cacheMaxBytes: config.LIVEFX_STUDIO_CACHE_MB * 2 ** 20,
     minFreeBytes: config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
     stallS: config.LIVEFX_HIGHLIGHT_STALL_S,
+    transformBackend: config.LIVEFX_TRANSFORM_BACKEND,
     log,
   });
   let job: Job | undefined;

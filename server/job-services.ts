@@ -81,6 +81,7 @@ export function openJobServices(context: JobServicesContext): JobServices {
     minFreeBytes: config.LIVEFX_STUDIO_MIN_FREE_MB * 2 ** 20,
     stallS: config.LIVEFX_HIGHLIGHT_STALL_S,
     ...cluster,
+    transformBackend: config.LIVEFX_TRANSFORM_BACKEND,
     log,
   });
   return { highlights, renders, studioSources, templates, planner, mediaToken };

@@ -7,6 +7,7 @@ import { coverCrop, cropCommands, followFacePath } from './camera-path.js';
 import { FaceSampler } from './face-sampler.js';
 import { lookChangesPixels, lookIsPerPixel } from './looks.js';
 import { LooksRender } from './looks-render.js';
+import type { TransformBackendSetting } from '../transforms/transform-backend.js';
 import { contentKey, type ShotCache } from './shot-cache.js';
 import type { WorkerPool } from './worker-pool.js';
 import { sourceSeconds, type OverlayLayer, type PictureLayer, type Timeline, type TimelineShot, type TimedWord } from './timeline.js';
@@ -36,6 +37,8 @@ export interface CompositorOptions {
   stallS: number;
   /** Warm look and face-sampler threads, reused across shots and renders. */
   pool?: WorkerPool;
+  /** LIVEFX_TRANSFORM_BACKEND: the look pass runs its chain where live streams run theirs (default auto). */
+  transformBackend?: TransformBackendSetting;
 }
 
 export interface CompositeRequest {
@@ -281,6 +284,7 @@ export class Compositor {
       spec: timeline.look.spec,
       lutDir: this.options.lutDir,
       imageDir: this.options.imageDir,
+      transformBackend: this.options.transformBackend ?? 'auto',
       signal,
       stallS: this.options.stallS,
       ...(this.options.pool ? { pool: this.options.pool } : {}),

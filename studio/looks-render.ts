@@ -1,4 +1,4 @@
-import type { LooksWorkerData, LooksWorkerMessage } from './looks-worker.js';
+import type { LooksPassResult, LooksWorkerData, LooksWorkerMessage } from './looks-worker.js';
 import { StudioWorker } from './studio-worker.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -23,11 +23,11 @@ export class LooksRenderError extends Error {
  * ends the thread, and its ffmpeg children with it; a pass with no new frame for `stallS` is killed.
  */
 export class LooksRender {
-  private readonly worker: StudioWorker<LooksWorkerMessage, number>;
+  private readonly worker: StudioWorker<LooksWorkerMessage, LooksPassResult>;
 
   constructor(options: LooksRenderOptions) {
     const { signal, stallS, onFrames, pool, ...data } = options;
-    this.worker = new StudioWorker<LooksWorkerMessage, number>({
+    this.worker = new StudioWorker<LooksWorkerMessage, LooksPassResult>({
       file: LOOKS_WORKER,
       ...(pool ? { pool } : {}),
       workerData: data satisfies LooksWorkerData,
@@ -39,13 +39,14 @@ export class LooksRender {
         if (message.type === 'frames') {
           control.progress();
           onFrames?.(message.frames);
-        } else if (message.type === 'done') control.done(message.frames);
+        } else if (message.type === 'done') control.done({ frames: message.frames, backends: message.backends });
         else control.fail(new LooksRenderError(message.message));
       },
     });
   }
 
-  run(): Promise<number> {
+  /** The frames written and the backend each transform ran on. */
+  run(): Promise<LooksPassResult> {
     return this.worker.run();
   }
 

@@ -6,6 +6,8 @@ import { Chain, type ChainEntry } from '../transforms/chain.js';
 import type { ChainSpec } from '../transforms/chain-spec.js';
 import { I420Frame, i420ByteLength } from '../transforms/frame.js';
 import { createTransform } from '../transforms/transform-factory.js';
+import { resolveTransformBackend, type TransformBackend, type TransformBackendSetting } from '../transforms/transform-backend.js';
+import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
 import { onRunMessage, WorkerChildren } from './worker-children.js';
 
 // The look pass of one shot, off the server's event loop: ffmpeg decodes the shot's pictures to y4m,
@@ -23,15 +25,31 @@ export interface LooksWorkerData {
   spec: ChainSpec;
   lutDir: string;
   imageDir: string;
+  /** LIVEFX_TRANSFORM_BACKEND, resolved here as a live stream's pipeline worker resolves it. */
+  transformBackend: TransformBackendSetting;
 }
 
-export type LooksWorkerMessage = { type: 'frames'; frames: number } | { type: 'done'; frames: number } | { type: 'error'; message: string };
+/** A finished pass: its frames, and the backend each transform of the chain ran on. */
+export interface LooksPassResult {
+  frames: number;
+  backends: TransformBackend[];
+}
+
+export type LooksWorkerMessage = { type: 'frames'; frames: number } | ({ type: 'done' } & LooksPassResult) | { type: 'error'; message: string };
 
 const port = parentPort!;
 const children = new WorkerChildren(port);
 /** The run in progress (a thread serves one at a time, and is kept warm between them). */
 let data: LooksWorkerData;
 let runner: ProcessRunner;
+/** The run's frames in wasm memory: given back when it ends, or a warm thread's memory (never shrunk) grows run by run. */
+const inWasmMemory: I420Frame[] = [];
+
+function releaseFrames(): void {
+  if (inWasmMemory.length === 0) return;
+  const kernels = WasmKernels.forThisThread();
+  for (const frame of inWasmMemory.splice(0)) kernels.releaseFrame(frame);
+}
 
 function start(role: string, args: string[], stdin: 'pipe' | 'ignore'): { child: PipedProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = children.add(runner.open({ role, command: runner.ffmpeg, args: ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], stdin }));
@@ -41,8 +59,22 @@ function start(role: string, args: string[], stdin: 'pipe' | 'ignore'): { child:
   return { child, stderr: () => child.stderr.trim().split('\n').slice(-3).join(' | '), exited };
 }
 
-async function run(): Promise<number> {
-  const entries: ChainEntry[] = data.spec.transforms.filter((entry) => entry.enabled).map((entry) => ({ transform: createTransform(entry, { lutDir: data.lutDir, imageDir: data.imageDir }), enabled: true }));
+/** As the pipeline worker: an explicit wasm this runtime cannot run falls back to the reference kernels. */
+function chooseBackend(): TransformBackend {
+  try {
+    return resolveTransformBackend(data.transformBackend);
+  } catch {
+    return 'js';
+  }
+}
+
+async function run(): Promise<LooksPassResult> {
+  const backend = chooseBackend();
+  // The wasm kernels work in place on frames in their memory (as in the pipeline worker).
+  const kernels = backend === 'wasm' ? WasmKernels.forThisThread() : undefined;
+  const entries: ChainEntry[] = data.spec.transforms
+    .filter((entry) => entry.enabled)
+    .map((entry) => ({ transform: createTransform(entry, { lutDir: data.lutDir, imageDir: data.imageDir }, undefined, backend), enabled: true }));
   // Offline every frame must be exact: the chain never degrades.
   const chain = new Chain(undefined, { adaptive: false });
   chain.replace(entries);
@@ -53,7 +85,8 @@ async function run(): Promise<number> {
   const acquire = (): Buffer => {
     let frame = free.pop();
     if (!frame) {
-      frame = new I420Frame(data.width, data.height);
+      frame = kernels ? kernels.allocateFrame(data.width, data.height) : new I420Frame(data.width, data.height);
+      if (kernels) inWasmMemory.push(frame);
       byBuffer.set(frame.buffer, frame);
     }
     return frame.buffer;
@@ -94,6 +127,7 @@ async function run(): Promise<number> {
     }
     if (encoderFailed) break;
   }
+  const backends = chain.stats().transforms.map((timing) => timing.backend ?? 'js');
   chain.close();
   const decoderCode = await decoder.exited;
   if (encoderFailed || decoderCode !== 0) {
@@ -106,14 +140,14 @@ async function run(): Promise<number> {
   const encoderCode = await encoder.exited;
   if (encoderCode !== 0) throw new Error(`look pass encoder exited with ${encoderCode}: ${encoder.stderr()}`);
   if (frames === 0) throw new Error('look pass: the decoder produced no frames');
-  return frames;
+  return { frames, backends };
 }
 
 onRunMessage<LooksWorkerData>(port, (runData) => {
   data = runData;
   runner = new ProcessRunner({ ffmpeg: data.ffmpeg, label: 'render' });
-  run().then(
-    (frames) => port.postMessage({ type: 'done', frames } satisfies LooksWorkerMessage),
+  run().finally(releaseFrames).then(
+    (result) => port.postMessage({ type: 'done', ...result } satisfies LooksWorkerMessage),
     (error: unknown) => port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies LooksWorkerMessage),
   );
 });

@@ -21,6 +21,7 @@ import { sha256OfFile, unsignedFields, type RenderManifest } from './render-mani
 import { ENGINE_VERSION, ShotCache } from './shot-cache.js';
 import { storyboardBodySchema, type RenderRequest, type RenderResult, type StoryboardBody } from './storyboard.js';
 import { buildTimeline, type Quality, type ResolvedShotSource, type TimedWord } from './timeline.js';
+import type { TransformBackendSetting } from '../transforms/transform-backend.js';
 
 /** The recordings the studio reads: the recorder fits this shape. */
 export interface StudioRecordings {
@@ -54,6 +55,8 @@ export interface RenderServiceOptions {
   origin?: string | undefined;
   /** Reads inputs of renders enqueued on other nodes and publishes their outputs there (LIVEFX_INTERNAL_SECRET set). */
   remote?: RemoteMedia | undefined;
+  /** LIVEFX_TRANSFORM_BACKEND: where look passes run their chain (default auto, as live streams). */
+  transformBackend?: TransformBackendSetting;
   log: Logger;
 }
 
@@ -136,6 +139,7 @@ export class RenderService {
       imageDir: path.join(options.dataDir, 'images'),
       stallS: options.stallS,
       pool: this.threads,
+      ...(options.transformBackend ? { transformBackend: options.transformBackend } : {}),
     });
     this.queue.register('render', (job, context) => this.run(job, context));
   }

@@ -173,6 +173,24 @@ describe('livefx render', () => {
     }
   });
 
+  it('runs the chain where live streams run theirs (LIVEFX_TRANSFORM_BACKEND), or on --backend, with the same pixels', async () => {
+    const runs = {
+      auto: await livefx(['render', 'odd.png', '-p', 'pixelate.json', '-o', 'backend-auto.png']),
+      envJs: await livefx(['render', 'odd.png', '-p', 'pixelate.json', '-o', 'backend-env-js.png'], { env: { LIVEFX_TRANSFORM_BACKEND: 'js' } }),
+      optionWasm: await livefx(['render', 'odd.png', '-p', 'pixelate.json', '-o', 'backend-wasm.png', '--backend', 'wasm'], { env: { LIVEFX_TRANSFORM_BACKEND: 'js' } }),
+    };
+    for (const run of Object.values(runs)) expect(run.code, run.stderr).toBe(0);
+    expect(runs.auto.stderr).toMatch(/ms\/frame on wasm$/m);
+    expect(runs.envJs.stderr).toMatch(/ms\/frame on js$/m);
+    expect(runs.optionWasm.stderr).toMatch(/ms\/frame on wasm$/m);
+    const pixels = ['-pix_fmt', 'rgba'];
+    expect(md5(file('backend-wasm.png'), pixels)).toBe(md5(file('backend-env-js.png'), pixels));
+    expect(md5(file('backend-wasm.png'), pixels)).not.toBe(md5(file('odd.png'), pixels));
+    const refused = await livefx(['render', 'odd.png', '-p', 'pixelate.json', '-o', 'backend-gpu.png', '--backend', 'gpu']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--backend must be one of auto, wasm, js \(not "gpu"\)/);
+  });
+
   it('adds the AI-processed label to a stylized render and says so', async () => {
     const run = await livefx(['render', 'photo.jpg', '-p', 'pixelate.json', '-o', 'pixelated.jpg', '--quiet']);
     expect(run.code, run.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,7 @@ function lookPass(marker: string, signal: AbortSignal, ffmpeg = hangingFfmpeg, p
     spec: { transforms: [{ name: 'color', enabled: true, params: { saturation: 0 } }] },
     lutDir: scratch,
     imageDir: scratch,
+    transformBackend: 'auto',
     signal,
     stallS: 60,
   });
@@ -67,12 +68,12 @@ describe('studio worker threads', () => {
     const pool = new WorkerPool({ maxIdle: { [LOOKS_WORKER]: 1 }, idleMs: 60_000 });
     try {
       const { stat } = await import('node:fs/promises');
-      expect(await lookPass('warm-1', new AbortController().signal, 'ffmpeg', pool).run()).toBe(30);
+      expect((await lookPass('warm-1', new AbortController().signal, 'ffmpeg', pool).run()).frames).toBe(30);
       expect(pool.idleCount(LOOKS_WORKER)).toBe(1);
       // The second pass takes the idle thread (none idle while it runs) and gives it back.
       const second = lookPass('warm-2', new AbortController().signal, 'ffmpeg', pool).run();
       expect(pool.idleCount(LOOKS_WORKER)).toBe(0);
-      expect(await second).toBe(30);
+      expect((await second).frames).toBe(30);
       expect(pool.idleCount(LOOKS_WORKER)).toBe(1);
       expect((await stat(path.join(scratch, 'warm-2.mp4'))).size).toBeGreaterThan(0);
       // A cancelled pass on the warm thread: its children are killed and the thread ended, not kept.
@@ -84,7 +85,7 @@ describe('studio worker threads', () => {
       expect(pool.idleCount(LOOKS_WORKER)).toBe(0);
       await waitFor('no ffmpeg of warm-cancel left', async () => ((await processesMentioning('comment=warm-cancel')).length === 0 ? true : undefined), 10_000, 20);
       // Closing the pool ends the idle threads.
-      expect(await lookPass('warm-3', new AbortController().signal, 'ffmpeg', pool).run()).toBe(30);
+      expect((await lookPass('warm-3', new AbortController().signal, 'ffmpeg', pool).run()).frames).toBe(30);
       expect(pool.idleCount(LOOKS_WORKER)).toBe(1);
       await pool.close();
       expect(pool.idleCount(LOOKS_WORKER)).toBe(0);
@@ -110,5 +111,37 @@ describe('studio worker threads', () => {
       await pool.close();
     }
     expect(pool.idleCount(FACE_SAMPLER_WORKER)).toBe(0);
+  }, 120_000);
+
+  it('runs the look on the backend live streams use (LIVEFX_TRANSFORM_BACKEND), with the same pixels on each', async () => {
+    const [width, height] = [162, 92];
+    const spec = { transforms: [{ name: 'color' as const, enabled: true, params: { contrast: 1.4, saturation: 1.5 } }, { name: 'pixelate' as const, enabled: true, params: { blockSize: 8 } }] };
+    const backends: Record<string, string[]> = {};
+    const outputs: Record<string, Buffer> = {};
+    for (const transformBackend of ['js', 'wasm', 'auto'] as const) {
+      const output = path.join(scratch, `look-${transformBackend}.yuv`);
+      const pass = new LooksRender({
+        ffmpeg: 'ffmpeg',
+        decoderArgs: ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=0.5`, '-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', '-'],
+        encoderArgs: ['-y', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', '30', '-i', '-', '-f', 'rawvideo', output],
+        width,
+        height,
+        fps: 30,
+        spec,
+        lutDir: scratch,
+        imageDir: scratch,
+        transformBackend,
+        signal: new AbortController().signal,
+        stallS: 60,
+      });
+      const result = await pass.run();
+      expect(result.frames).toBe(15);
+      backends[transformBackend] = result.backends;
+      outputs[transformBackend] = await readFile(output);
+    }
+    expect(backends).toEqual({ js: ['js', 'js'], wasm: ['wasm', 'wasm'], auto: ['wasm', 'wasm'] });
+    expect(outputs.js!.length).toBe((width * height * 3) / 2 * 15);
+    expect(outputs.wasm!.equals(outputs.js!)).toBe(true);
+    expect(outputs.auto!.equals(outputs.js!)).toBe(true);
   }, 120_000);
 });

@@ -11,6 +11,8 @@ import { createTransform } from '../transforms/transform-factory.js';
 import { resolveTransformBackend } from '../transforms/transform-backend.js';
 import { WasmHeap } from '../transforms/wasm/wasm-heap.js';
 import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
+import { WasmRegionBlur } from '../transforms/wasm/wasm-region-blur.js';
+import { RegionBlur } from '../transforms/face-detection/region-blur.js';
 
 // The WebAssembly SIMD kernels against the TypeScript reference kernels, byte for byte, on real
 // frames (ffmpeg's testsrc2) of even, odd and tiny sizes; frames both in the kernels' memory (the
@@ -187,6 +189,78 @@ describe('WebAssembly SIMD kernels', () => {
     for (let round = 0; round < 2; round++) {
       const frame = kernels.allocateFrame(641, 361);
       for (const { entry } of CASES) if (round === 0 || entryOf(entry).name !== 'lut3d') run(entryOf(entry), 'wasm', frame, [round]);
+      kernels.releaseFrame(frame);
+    }
+    expect(kernels.heap.usedBytes).toBe(before);
+  });
+});
+
+describe("face-blur's region blur in WebAssembly", () => {
+  const kernels = WasmKernels.forThisThread();
+  // [left, top, right, bottom, radius, ellipse] per frame size: the frame's corners and odd edges, and
+  // radii that run at full size (2, 5, 7) and shrunk by 2, 3 and 4 (8, 13, 40), plus regions too small to shrink.
+  const REGIONS: Record<string, [number, number, number, number, number, boolean][]> = {
+    '1280x720': [
+      [0, 0, 260, 300, 40, true],
+      [1000, 430, 1280, 720, 13, false],
+      [600, 100, 742, 330, 8, true],
+      [20, 600, 90, 720, 5, false],
+    ],
+    '641x361': [
+      [500, 250, 641, 361, 13, true],
+      [0, 300, 77, 361, 9, false],
+      [320, 0, 641, 120, 40, false],
+      [10, 10, 24, 20, 40, true],
+    ],
+    '33x17': [
+      [0, 0, 33, 17, 7, false],
+      [30, 14, 33, 17, 2, false],
+      [4, 2, 20, 16, 8, true],
+    ],
+  };
+
+  for (const [size, regions] of Object.entries(REGIONS)) {
+    it(`${size}: the same bytes as the TypeScript region blur, regions at the edges, in place and staged`, () => {
+      const [width, height] = size.split('x').map(Number) as [number, number];
+      const reference = new RegionBlur();
+      const wasm = new WasmRegionBlur({ kernels });
+      reference.reserve(width, height);
+      wasm.reserve(width, height);
+      const expected = pattern(width, height);
+      const original = Buffer.from(expected.buffer);
+      const inMemory = pattern(width, height, kernels.allocateFrame(width, height));
+      const elsewhere = pattern(width, height);
+      try {
+        for (const [left, top, right, bottom, radius, ellipse] of regions) {
+          reference.hide(expected, 'blur', left, top, right, bottom, radius, ellipse);
+          wasm.hide(inMemory, 'blur', left, top, right, bottom, radius, ellipse);
+          wasm.hide(elsewhere, 'blur', left, top, right, bottom, radius, ellipse);
+          const where = `${size} region ${left},${top}–${right},${bottom} radius ${radius}`;
+          expect(differingBytes(inMemory.buffer, expected.buffer), `${where} in place`).toBe(0);
+          expect(differingBytes(elsewhere.buffer, expected.buffer), `${where} staged`).toBe(0);
+        }
+        // The regions must have been blurred, or the comparison proves nothing.
+        expect(differingBytes(original, expected.buffer)).toBeGreaterThan(width >= 641 ? 10_000 : 100);
+      } finally {
+        kernels.releaseFrame(inMemory);
+        wasm.close();
+      }
+    });
+  }
+
+  it('a face-blur on the wasm backend reports it, and gives its memory back when closed', () => {
+    const before = kernels.heap.usedBytes;
+    const frame = pattern(641, 361, kernels.allocateFrame(641, 361));
+    const withFrame = kernels.heap.usedBytes;
+    const wasm = createTransform(entryOf({ name: 'face-blur', params: {} }), folders, () => {}, 'wasm');
+    const reference = createTransform(entryOf({ name: 'face-blur', params: {} }), folders, () => {}, 'js');
+    try {
+      expect([wasm.backend, reference.backend]).toEqual(['wasm', 'js']);
+      wasm.apply(frame, { frameIndex: 1, frameIntervalMs: 33 });
+      expect(kernels.heap.usedBytes).toBeGreaterThan(withFrame);
+    } finally {
+      wasm.close();
+      reference.close();
       kernels.releaseFrame(frame);
     }
     expect(kernels.heap.usedBytes).toBe(before);

@@ -5,7 +5,9 @@ import { FaceTracker } from './face-detection/face-tracker.js';
 import { RegionBlur } from './face-detection/region-blur.js';
 import { RgbDownscaler } from './face-detection/rgb-downscaler.js';
 import type { Frame, FrameClock } from './frame.js';
-import type { Transform, TransformReport } from './transform.js';
+import type { Transform, TransformBackendName, TransformReport } from './transform.js';
+import type { WasmKernels } from './wasm/wasm-kernels.js';
+import { WasmRegionBlur } from './wasm/wasm-region-blur.js';
 
 export const faceBlurParams = z
   .object({
@@ -88,7 +90,8 @@ export class FaceBlur implements Transform<FaceBlurParams> {
   private settings: FaceBlurParams = faceBlurParams.parse({});
   private detector: FaceDetector | undefined;
   private readonly tracker = new FaceTracker(MAX_FACES);
-  private readonly regions = new RegionBlur();
+  readonly backend: TransformBackendName;
+  private readonly regions: RegionBlur;
   private readonly downscaler = new RgbDownscaler();
   private readonly boxes = new Float64Array(MAX_FACES * 4);
   /** The rectangles hidden on the last frame, in pixels: left, top, right, bottom. */
@@ -113,7 +116,14 @@ export class FaceBlur implements Transform<FaceBlurParams> {
   private detectFailureReported = false;
   private closed = false;
 
-  constructor(private readonly report: FaceBlurReport = logLine) {}
+  /** `kernels`: the region blur runs in this thread's WebAssembly kernels (the wasm backend). */
+  constructor(
+    private readonly report: FaceBlurReport = logLine,
+    kernels?: WasmKernels,
+  ) {
+    this.backend = kernels ? 'wasm' : 'js';
+    this.regions = kernels ? new WasmRegionBlur({ kernels }) : new RegionBlur();
+  }
 
   configure(params: FaceBlurParams): void {
     if (this.closed) throw new Error('face-blur is closed');
@@ -225,6 +235,7 @@ export class FaceBlur implements Transform<FaceBlurParams> {
     if (this.closed) return;
     this.closed = true;
     this.detector?.close();
+    this.regions.close();
     if (this.lastFrame >= 0) handoff = { tracker: this.tracker, lastFrame: this.lastFrame, width: this.frameWidth, height: this.frameHeight };
   }
 

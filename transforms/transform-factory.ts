@@ -51,7 +51,7 @@ const factories: Record<TransformName, TransformFactory> = {
   grain: (params, _folders, _report, kernels) => configured(kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
   sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
-  'face-blur': (params, _folders, report) => configured(new FaceBlur(report), params),
+  'face-blur': (params, _folders, report, kernels) => configured(new FaceBlur(report, kernels), params),
   subtitles: (params) => configured(new Subtitles(), params),
 };
 

@@ -1,9 +1,5 @@
 // Entry of one face-blur transform's detector thread: BlazeFace through @vladmandic/human on the
 // tfjs wasm backend, fed images through shared memory by the stream's worker (detector-protocol.ts).
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as HumanLibrary from '@vladmandic/human';
 import type { Frame } from '../frame.js';
@@ -23,6 +19,7 @@ import {
   type DetectorMessage,
   type DetectorWorkerData,
 } from './detector-protocol.js';
+import { createBlazeFaceHuman, MODELS_DIR, wasmExecution } from './blazeface-human.js';
 import { RgbDownscaler } from './rgb-downscaler.js';
 
 /** Two boxes are one face when they overlap this much (IoU), or the smaller lies this much inside the larger. */
@@ -38,18 +35,6 @@ interface Found {
   score: number;
 }
 
-const require = createRequire(import.meta.url);
-const humanDist = path.dirname(require.resolve('@vladmandic/human'));
-const wasmDist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
-const modelsDir = path.join(humanDist, '..', 'models');
-
-// Node's fetch cannot read file:// URLs and human loads its models with fetch: read them from disk, and nothing from the network.
-globalThis.fetch = async (input: string | URL | Request): Promise<Response> => {
-  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-  if (!url.startsWith('file:')) throw new Error(`the face detector loads models from node_modules only, not ${url}`);
-  return new Response(await readFile(new URL(url)));
-};
-
 function post(message: DetectorMessage): void {
   parentPort?.postMessage(message);
 }
@@ -57,39 +42,7 @@ function post(message: DetectorMessage): void {
 async function main(): Promise<void> {
   const { shared, minConfidence } = workerData as DetectorWorkerData;
   const { control, faces, image, frame } = sharedViews(shared);
-  // The package's exports map names its wasm build without "./", so Node cannot import it by name.
-  const { Human } = require(path.join(humanDist, 'human.node-wasm.js')) as typeof HumanLibrary;
-  const off = { enabled: false };
-  const human = new Human({
-    backend: 'wasm',
-    wasmPath: `${pathToFileURL(wasmDist).href}/`,
-    modelBasePath: `${pathToFileURL(modelsDir).href}/`,
-    debug: false,
-    async: false,
-    warmup: 'none',
-    cacheModels: false,
-    // Every request is a new frame: no result may come from human's cache of a previous one.
-    cacheSensitivity: 0,
-    filter: off,
-    gesture: off,
-    body: off,
-    hand: off,
-    object: off,
-    segmentation: off,
-    face: {
-      enabled: true,
-      // square: false: human's padding to a square misplaces boxes vertically on 16:9 input.
-      detector: { enabled: true, rotation: false, square: false, maxDetected: MAX_FACES, minConfidence, skipFrames: 0, skipTime: 0, return: false },
-      mesh: off,
-      iris: off,
-      description: off,
-      emotion: off,
-      antispoof: off,
-      liveness: off,
-      attention: off,
-      gear: off,
-    },
-  });
+  const human = createBlazeFaceHuman({ minConfidence });
 
   const loadStart = performance.now();
   try {
@@ -100,7 +53,7 @@ async function main(): Promise<void> {
   }
   // human logs a failed model load instead of throwing.
   if (human.models.loaded().length === 0) {
-    post({ type: 'load-failed', message: `BlazeFace could not be loaded from ${modelsDir}` });
+    post({ type: 'load-failed', message: `BlazeFace could not be loaded from ${MODELS_DIR}` });
     return;
   }
   const loadMs = performance.now() - loadStart;
@@ -203,7 +156,9 @@ async function main(): Promise<void> {
   let seen = Atomics.load(control, Slot.requestSeq);
   // A pending Atomics.waitAsync does not keep a thread alive; a listened-to port does.
   parentPort?.on('message', () => {});
-  post({ type: 'ready', loadMs, warmupMs: performance.now() - warmupStart, backend: human.tf.getBackend() });
+  const execution = await wasmExecution(human);
+  const backend = `${human.tf.getBackend()} (${execution.simd ? 'SIMD' : 'no SIMD'}, ${execution.threads ? 'threads' : 'one thread'})`;
+  post({ type: 'ready', loadMs, warmupMs: performance.now() - warmupStart, backend });
   for (;;) {
     const waiting = waitAsync(control, Slot.requestSeq, seen);
     if (waiting.async) await waiting.value;

@@ -1,7 +1,7 @@
 import type { Frame } from '../frame.js';
 
 /** Running-sum box-blur passes: three approximate a Gaussian. */
-const BLUR_PASSES = 3;
+export const BLUR_PASSES = 3;
 /** A wide blur runs on the region shrunk by up to this factor (then scaled back up bilinearly) ... */
 const MAX_REDUCTION = 4;
 /** ... keeping at least this radius in the shrunk region; the result is as smooth, at a fraction of the work. */
@@ -38,6 +38,9 @@ export class RegionBlur {
     }
   }
 
+  /** Nothing to give back here; the WebAssembly subclass frees its memory. Idempotent. */
+  close(): void {}
+
   /**
    * Blurs (`size` is the luma radius) or pixelates (`size` is the luma block) the rectangle
    * [left, right) × [top, bottom), even coordinates, or only the ellipse inscribed in it.
@@ -59,9 +62,10 @@ export class RegionBlur {
     }
   }
 
-  private blur(plane: Uint8Array, stride: number, left: number, top: number, width: number, height: number, radius: number): void {
-    const factor = Math.min(MAX_REDUCTION, Math.floor(radius / MIN_REDUCED_RADIUS));
-    if (factor < 2 || width < 2 * factor || height < 2 * factor) {
+  /** Blurs one plane's rectangle in place (overridden by the WebAssembly kernel). */
+  protected blur(plane: Uint8Array, stride: number, left: number, top: number, width: number, height: number, radius: number): void {
+    const factor = reductionFactor(radius, width, height);
+    if (factor < 2) {
       blurPlane(plane, stride, left, top, width, height, radius, this.line);
       return;
     }
@@ -98,6 +102,12 @@ export class RegionBlur {
       }
     }
   }
+}
+
+/** How much a blur of `radius` over a width × height rectangle shrinks it first; below 2 it runs at full size. */
+export function reductionFactor(radius: number, width: number, height: number): number {
+  const factor = Math.min(MAX_REDUCTION, Math.floor(radius / MIN_REDUCED_RADIUS));
+  return factor < 2 || width < 2 * factor || height < 2 * factor ? 1 : factor;
 }
 
 /** Each factor × factor block of the rectangle (smaller at its right and bottom edges) → its mean. */

@@ -10,7 +10,9 @@ const MAXIMUM_PAGES = 8192;
 interface KernelExports {
   heapBase(): number;
   mapPlane(source: number, target: number, length: number, table: number): void;
-  lut3d(y: number, u: number, v: number, width: number, height: number, lumaTable: number, chromaTable: number): void;
+  lut3d(y: number, u: number, v: number, width: number, height: number, luma4: number, chroma4: number, weights: number): void;
+  interleaveLut3d(lumaTable: number, chromaTable: number, luma4: number, chroma4: number): void;
+  lut3dWeights(weights: number): void;
   pixelatePlane(plane: number, width: number, height: number, block: number, columnSums: number): void;
   scaleAround(plane: number, gains: number, length: number, centre: number): void;
   addGrain(y: number, width: number, height: number, noise: number, offsetX: number, offsetY: number): void;
@@ -20,6 +22,9 @@ interface KernelExports {
   inkChroma(u: number, v: number, chromaWidth: number, chromaHeight: number, ink: number, inkWidth: number, step: number, saturated: number): void;
   sketchLuma(plane: number, width: number, height: number, radius: number, base: number, columnSums: number, fullRange: number, dodgeReciprocal: number, tone: number, paper: number): void;
   blendRows(target: number, targetStride: number, source: number, alpha: number, sourceStride: number, columns: number, rows: number): void;
+  blurRegion(plane: number, stride: number, width: number, height: number, radius: number, passes: number, line: number, copy: number, sums: number): void;
+  shrinkRegion(plane: number, stride: number, width: number, height: number, factor: number, small: number, smallWidth: number, smallHeight: number, sums: number): void;
+  enlargeRegion(plane: number, stride: number, width: number, height: number, factor: number, small: number, smallWidth: number, smallHeight: number, columnSource: number, columnWeight: number, blended: number): void;
 }
 
 /** Where a frame's planes are in the memory while a kernel runs. */
