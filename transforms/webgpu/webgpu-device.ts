@@ -45,6 +45,8 @@ export class WebgpuDevice implements TransformBatch {
   /** The adapter in use, as an operator reads it (e.g. "NVIDIA H100 / nvidia / hopper"). */
   readonly adapter: string;
   readonly software: boolean;
+  /** Frames sent to the GPU and back so far: one per run of consecutive GPU transforms per frame. */
+  roundTrips = 0;
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly control: Int32Array;
@@ -174,6 +176,7 @@ export class WebgpuDevice implements TransformBatch {
     control[CONTROL.height] = height;
     control[CONTROL.opCount] = count;
     const request = ++this.requests;
+    this.roundTrips++;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
     const deadline = performance.now() + FRAME_TIMEOUT_MS;

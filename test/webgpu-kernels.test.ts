@@ -1,0 +1,123 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { differingBytes, largestDifference, patternFrame, writeCubeFile } from './helpers/kernel-frames.js';
+import { Chain } from '../transforms/chain.js';
+import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
+import { createTransform } from '../transforms/transform-factory.js';
+import { resolveTransformBackend } from '../transforms/transform-backend.js';
+import { WebgpuDevice } from '../transforms/webgpu/webgpu-device.js';
+
+// The WGSL kernels against the TypeScript reference on real frames (ffmpeg's testsrc2) of even, odd
+// and tiny sizes. Without a GPU they run on Mesa's software rasteriser through Dawn's OpenGL ES
+// backend, which checks correctness, not speed. Where no adapter exists at all, the tests are
+// skipped with the reason in their name and on stderr.
+
+const dir = mkdtempSync(path.join(tmpdir(), 'livefx-webgpu-'));
+const folders = { lutDir: dir, imageDir: dir };
+const SIZES: [number, number][] = [
+  [1280, 720],
+  [641, 361],
+  [33, 17],
+  [3, 3],
+  [2, 2],
+];
+const lut = writeCubeFile(dir, 'grade33.cube', 33);
+
+let device: WebgpuDevice | undefined;
+let unavailable: string | undefined;
+try {
+  device = WebgpuDevice.forThisThread();
+} catch (error) {
+  unavailable = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`webgpu-kernels: skipped, ${unavailable}\n`);
+}
+
+const CASES: { label: string; entry: unknown }[] = [
+  { label: 'color: contrast, saturation, gamma, temperature', entry: { name: 'color', params: { brightness: 0.05, contrast: 1.3, saturation: 1.6, gamma: 1.2, temperature: 0.4, tint: -0.2 } } },
+  { label: 'color: luma only', entry: { name: 'color', params: { contrast: 2.5, brightness: -0.3 } } },
+  { label: 'lut3d 33³ trilinear', entry: { name: 'lut3d', params: { file: lut, interp: 'trilinear' } } },
+  { label: 'lut3d 33³ tetrahedral at 0.6', entry: { name: 'lut3d', params: { file: lut, strength: 0.6 } } },
+  { label: 'lut3d 33³ nearest', entry: { name: 'lut3d', params: { file: lut, interp: 'nearest' } } },
+];
+
+function entryOf(entry: unknown): ChainSpecEntry {
+  return chainSpecSchema.parse({ transforms: [entry] }).transforms[0]!;
+}
+
+const clock = { frameIndex: 0, frameIntervalMs: 33 };
+
+describe.skipIf(device === undefined)(`WGSL kernels on WebGPU${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  it(`opens a device: ${device?.adapter ?? 'none'}`, () => {
+    expect(device!.adapter.length).toBeGreaterThan(0);
+    expect(resolveTransformBackend('webgpu')).toBe('webgpu');
+    // auto never picks a software adapter: it is slower than the WebAssembly kernels.
+    if (device!.software) expect(resolveTransformBackend('auto')).not.toBe('webgpu');
+  });
+
+  for (const { label, entry } of CASES) {
+    it(`${label}: within 1 code value of the TypeScript reference at every size`, () => {
+      const parsed = entryOf(entry);
+      const reference = createTransform(parsed, folders, undefined, 'js');
+      const gpu = createTransform(parsed, folders, undefined, 'webgpu');
+      expect(gpu.backend).toBe('webgpu');
+      try {
+        for (const [width, height] of SIZES) {
+          const expected = patternFrame(width, height);
+          const original = Buffer.from(expected.buffer);
+          reference.apply(expected, clock);
+          const actual = patternFrame(width, height);
+          gpu.apply(actual, clock);
+          // apply() only queues the kernel: the pixels change at the flush (the chain's job).
+          expect(differingBytes(actual.buffer, original), `${width}x${height} before the flush`).toBe(0);
+          gpu.batch!.flush();
+          expect(largestDifference(actual.buffer, expected.buffer), `${width}x${height}`).toBeLessThanOrEqual(1);
+          // The reference must have changed the big frames, or the comparison proves nothing.
+          if (width >= 641) expect(differingBytes(original, expected.buffer), `${label} changes a ${width}x${height} frame`).toBeGreaterThan(200);
+        }
+      } finally {
+        reference.close();
+        gpu.close();
+      }
+    });
+  }
+
+  it('a chain keeps consecutive GPU transforms on the GPU (one round trip per run), reports backends, and matches the reference chain', () => {
+    const spec = chainSpecSchema.parse({
+      transforms: [CASES[0]!.entry, CASES[2]!.entry, { name: 'text', params: { text: 'between two GPU runs', style: 'lower-third' } }, CASES[1]!.entry, { name: 'label', params: {} }],
+    });
+    const results: Record<string, { frame: Buffer; backends: unknown[] }> = {};
+    for (const backend of ['js', 'webgpu'] as const) {
+      const chain = new Chain(undefined, { adaptive: false });
+      chain.replace(spec.transforms.map((entry) => ({ transform: createTransform(entry, folders, undefined, backend), enabled: true })));
+      const frame = patternFrame(1280, 720);
+      const roundTrips = device!.roundTrips;
+      chain.apply(frame, { frameIndex: 3, frameIntervalMs: 33 });
+      if (backend === 'webgpu') expect(device!.roundTrips - roundTrips, 'GPU round trips for color+lut3d | text | color | label').toBe(2);
+      results[backend] = { frame: frame.buffer, backends: chain.stats().transforms.map((timing) => timing.backend) };
+      chain.close();
+    }
+    expect(results.js!.backends).toEqual(['js', 'js', 'js', 'js', 'js']);
+    // Transforms without a WGSL kernel run on the WebAssembly ones in a webgpu chain.
+    expect(results.webgpu!.backends).toEqual(['webgpu', 'webgpu', 'wasm', 'webgpu', 'wasm']);
+    expect(largestDifference(results.webgpu!.frame, results.js!.frame)).toBeLessThanOrEqual(1);
+  });
+
+  it('a reconfigured transform uses its new tables from the next frame', () => {
+    const transform = createTransform(entryOf(CASES[0]!.entry), folders, undefined, 'webgpu');
+    const reference = createTransform(entryOf(CASES[1]!.entry), folders, undefined, 'js');
+    try {
+      transform.configure(transform.params.parse((CASES[1]!.entry as { params: unknown }).params));
+      const actual = patternFrame(641, 361);
+      const expected = patternFrame(641, 361);
+      transform.apply(actual, clock);
+      transform.batch!.flush();
+      reference.apply(expected, clock);
+      expect(largestDifference(actual.buffer, expected.buffer)).toBeLessThanOrEqual(1);
+    } finally {
+      transform.close();
+      reference.close();
+    }
+  });
+});
