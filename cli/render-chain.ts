@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Chain, type ChainEntry } from '../transforms/chain.js';
 import { parseChainSpec, withDisclosure, type ChainSpec } from '../transforms/chain-spec.js';
 import { createTransform } from '../transforms/transform-factory.js';
+import type { TransformBackend } from '../transforms/transform-backend.js';
 import type { TransformReport } from '../transforms/transform.js';
 import { CliError } from './cli-errors.js';
 
@@ -80,14 +81,14 @@ const reportToStderr: TransformReport = (level, message) => {
  * Builds the chain an offline render runs. Asset paths are used as they are; asset names are looked up
  * beside the spec first, then in LIVEFX_DATA_DIR; disabled transforms are left out since they change no pixel.
  */
-export function buildRenderChain(spec: ChainSpec, source: SpecSource, dataDir: string): Chain {
+export function buildRenderChain(spec: ChainSpec, source: SpecSource, dataDir: string, backend: TransformBackend = 'js'): Chain {
   const entries: ChainEntry[] = [];
   try {
     spec.transforms.forEach((entry, index) => {
       if (!entry.enabled) return;
       const folder = findAssetFolder(entry.name, entry.params, source, dataDir);
       try {
-        entries.push({ transform: createTransform(entry, { lutDir: folder, imageDir: folder }, reportToStderr), enabled: true });
+        entries.push({ transform: createTransform(entry, { lutDir: folder, imageDir: folder }, reportToStderr, backend), enabled: true });
       } catch (error) {
         throw new CliError(`${source.description}: transforms.${index} (${entry.name}): ${error instanceof Error ? error.message : String(error)}`);
       }

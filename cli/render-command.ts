@@ -12,8 +12,10 @@ import { JobCancelledError, ProcessRunner } from '../core/process/process-runner
 import { buildRenderChain, validateSpec, type SpecSource } from './render-chain.js';
 import { lookUpPreset } from './preset-lookup.js';
 import { ProgressBar } from './progress-bar.js';
+import { resolveTransformBackend, type TransformBackend } from '../transforms/transform-backend.js';
+import { WebgpuDevice } from '../transforms/webgpu/webgpu-device.js';
 
-const HELP = `usage: livefx render <input> --preset <spec.json> -o <output> [--overwrite] [--quiet]
+const HELP = `usage: livefx render <input> --preset <spec.json> -o <output> [--backend js|wasm|webgpu] [--overwrite] [--quiet]
 
 Applies a transform chain to a file, offline, exactly as a live stream would get it.
 
@@ -26,6 +28,8 @@ Applies a transform chain to a file, offline, exactly as a live stream would get
                           from $LIVEFX_DATA_DIR/livefx.db
   -o, --output <file>     where to write (.png/.jpg for images, .mp4 for videos); written under a temporary name,
                           renamed when complete
+      --backend <name>    where the transform kernels run: js (the TypeScript reference, the default), wasm
+                          (WebAssembly SIMD) or webgpu (WGSL on the GPU; a software adapter where there is no GPU)
       --overwrite         replace <output> if it exists
   -q, --quiet             no progress or summary on stderr
   -h, --help              this text
@@ -49,6 +53,8 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   const { values } = invocation;
   if (typeof values.preset !== 'string') throw new UsageError('--preset <spec.json> is required', 'render');
   if (typeof values.output !== 'string') throw new UsageError('-o <output> is required', 'render');
+  const backend = values.backend ?? 'js';
+  if (!isBackend(backend)) throw new UsageError(`--backend must be js, wasm or webgpu, not "${String(backend)}"`, 'render');
   const quiet = values.quiet === true;
   const note = (text: string): void => {
     if (!quiet) context.stderr.write(`${text}\n`);
@@ -73,7 +79,13 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
     throw new CliError(`${path.basename(input)} is ${what}, so the output is ${kind === 'video' ? 'MP4' : kind.toUpperCase()}: name it ${OUTPUT_EXTENSIONS[kind].join(' or ')} (not "${extension || path.basename(output)}")`);
   }
 
-  const chain = buildRenderChain(validated.spec, source, config.LIVEFX_DATA_DIR);
+  let chosen: TransformBackend;
+  try {
+    chosen = resolveTransformBackend(backend);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message.replace('LIVEFX_TRANSFORM_BACKEND=', '--backend ') : String(error));
+  }
+  const chain = buildRenderChain(validated.spec, source, config.LIVEFX_DATA_DIR, chosen);
   const partial = path.join(path.dirname(output), `.${path.basename(output)}.livefx-${process.pid}.partial`);
   const plan = media.kind === 'image' ? imagePlan(media, input, partial) : videoPlan(media, input, partial, note);
   const progress = media.kind === 'video' && !quiet ? new ProgressBar({ stream: context.stderr, label: 'render', total: media.totalFrames, counted: { unit: 'frames', rateUnit: 'fps' } }) : undefined;
@@ -91,16 +103,20 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
     progress?.finish(result.frames);
     await rename(partial, output);
     const size = media.kind === 'image' ? `${media.width}x${media.height}` : `${result.width}x${result.height}`;
-    note(`wrote ${output}: ${result.frames} frame${result.frames === 1 ? '' : 's'} ${size}, chain ${(result.chainMs / result.frames).toFixed(2)} ms/frame`);
+    const where = chosen === 'webgpu' ? `webgpu: ${WebgpuDevice.forThisThread().adapter}` : chosen;
+    note(`wrote ${output}: ${result.frames} frame${result.frames === 1 ? '' : 's'} ${size}, chain ${(result.chainMs / result.frames).toFixed(2)} ms/frame on ${where}`);
     return 0;
   } catch (error) {
     progress?.abandon();
     throw error;
   } finally {
     chain.close();
+    WebgpuDevice.closeThisThread();
     await rm(partial, { force: true });
   }
 }
+
+const isBackend = (value: unknown): value is TransformBackend => value === 'js' || value === 'wasm' || value === 'webgpu';
 
 function checkInput(input: string): void {
   if (!existsSync(input)) throw new CliError(`input ${input} not found`);

@@ -1,7 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runBuiltCli } from './helpers/cli-run.js';
+import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { differingBytes, largestDifference, patternFrame, writeCubeFile } from './helpers/kernel-frames.js';
 import { Chain } from '../transforms/chain.js';
 import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
@@ -120,4 +123,37 @@ describe.skipIf(device === undefined)(`WGSL kernels on WebGPU${unavailable ? ` (
       reference.close();
     }
   });
+});
+
+/** An image's pixels as RGB bytes, decoded by ffmpeg. */
+function rgbOf(file: string): Buffer {
+  const result = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 26 });
+  if (result.status !== 0) throw new Error(result.stderr.toString());
+  return result.stdout;
+}
+
+describe('livefx render --backend', () => {
+  const spec = path.join(dir, 'graded.json');
+  writeFileSync(spec, JSON.stringify({ transforms: [CASES[0]!.entry, CASES[2]!.entry] }));
+  const render = (backend: string, output: string) => runBuiltCli(['render', 'odd.png', '--preset', spec, '-o', output, '--backend', backend], { cwd: dir, timeoutMs: 120_000 });
+
+  it('refuses a backend it does not know, with the usage and exit code 2', async () => {
+    const run = await render('cuda', 'never.png');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--backend must be js, wasm or webgpu, not "cuda"/);
+  });
+
+  it.skipIf(device === undefined)(`renders the same picture on webgpu as on js and wasm, and says where it ran${unavailable ? ` (skipped: ${unavailable})` : ''}`, async () => {
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', '-vf', 'scale=321:241', path.join(dir, 'odd.png')]);
+    const runs = await Promise.all(['js', 'wasm', 'webgpu'].map(async (backend) => ({ backend, run: await render(backend, `odd-${backend}.png`) })));
+    for (const { backend, run } of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(new RegExp(`wrote .*odd-${backend}\\.png: 1 frame 321x241, chain [\\d.]+ ms/frame on ${backend}`));
+    }
+    const reference = rgbOf(path.join(dir, 'odd-js.png'));
+    expect(differingBytes(reference, rgbOf(path.join(dir, 'odd.png'))), 'the grade changes the picture').toBeGreaterThan(1000);
+    expect(largestDifference(rgbOf(path.join(dir, 'odd-wasm.png')), reference)).toBe(0);
+    // Within 1 code value in YUV; the conversion to RGB can spread that to a few.
+    expect(largestDifference(rgbOf(path.join(dir, 'odd-webgpu.png')), reference)).toBeLessThanOrEqual(3);
+  }, 240_000);
 });

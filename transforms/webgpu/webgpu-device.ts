@@ -86,6 +86,11 @@ export class WebgpuDevice implements TransformBatch {
     return hardwareProbe;
   }
 
+  /** Closes the calling thread's device if it has one (a stream worker's last step). */
+  static closeThisThread(): void {
+    threadDevice?.close();
+  }
+
   /** A device, or why there is none. */
   private static open(allowSoftware: boolean): WebgpuDevice | string {
     // Mesa's EGL reads this from the real environment: a worker thread's process.env is its own copy, so the server's and the CLI's main threads set it.
