@@ -100,6 +100,8 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   });
   try {
     const result = await render.run();
+    const gpuFailure = chosen === 'webgpu' ? WebgpuDevice.forThisThread().failure : undefined;
+    if (gpuFailure) throw new CliError(`the GPU failed during the render (${gpuFailure}); try --backend wasm`);
     progress?.finish(result.frames);
     await rename(partial, output);
     const size = media.kind === 'image' ? `${media.width}x${media.height}` : `${result.width}x${result.height}`;

@@ -30,6 +30,10 @@ export class WebgpuColor extends Color {
     this.batch.queue(frame, this.kernelId);
   }
 
+  operatorNote(): string | undefined {
+    return this.batch.operatorNote();
+  }
+
   override close(): void {
     if (this.kernelId === 0) return;
     this.batch.releaseKernel(this.kernelId);

@@ -136,6 +136,16 @@ export class WebgpuDevice implements TransformBatch {
     });
   }
 
+  /** Why the GPU stopped processing frames (lost device, no answer, a failed frame); undefined while it works. */
+  get failure(): string | undefined {
+    return this.lost;
+  }
+
+  /** What a GPU transform shows the operator once the device has failed. */
+  operatorNote(): string | undefined {
+    return this.lost ? `${this.lost}: this transform changes nothing now` : undefined;
+  }
+
   /** Uploads a kernel's tables; the id names it in queue() and release(). Blocks until the GPU thread has them. */
   createKernel(kernel: KernelName, tables: Uint8Array[]): number {
     const id = this.nextKernelId++;
@@ -168,7 +178,8 @@ export class WebgpuDevice implements TransformBatch {
     this.frame = undefined;
     const count = this.queued;
     this.queued = 0;
-    if (this.lost) throw new Error(this.lost);
+    // A lost GPU leaves frames as they are (the transforms' notes say so) rather than stopping the stream.
+    if (this.lost) return;
     const { width, height, y, u, v } = frame;
     const total = y.length + u.length + v.length;
     if (this.frameBytes.length < Math.ceil(total / 4) * 4) this.growFrameBytes(total);
@@ -189,11 +200,14 @@ export class WebgpuDevice implements TransformBatch {
       const left = deadline - performance.now();
       if (left <= 0) {
         this.lost = `the GPU returned no frame within ${FRAME_TIMEOUT_MS} ms`;
-        throw new Error(this.lost);
+        return;
       }
       Atomics.wait(control, CONTROL.done, done, left);
     }
-    if (control[CONTROL.failed] === 1) throw new Error(`GPU frame failed: ${this.nextMessage()}`);
+    if (control[CONTROL.failed] === 1) {
+      this.lost = `GPU frame failed: ${this.nextMessage()}`;
+      return;
+    }
     y.set(bytes.subarray(0, y.length));
     u.set(bytes.subarray(y.length, y.length + u.length));
     v.set(bytes.subarray(y.length + u.length, total));

@@ -26,6 +26,10 @@ export class WebgpuLut3d extends Lut3d {
     this.batch.queue(frame, this.kernelId);
   }
 
+  operatorNote(): string | undefined {
+    return this.batch.operatorNote();
+  }
+
   override close(): void {
     super.close();
     if (this.kernelId === 0) return;
