@@ -43,6 +43,7 @@ const CASES: { label: string; entry: unknown }[] = [
   { label: 'lut3d 33³ trilinear', entry: { name: 'lut3d', params: { file: lut, interp: 'trilinear' } } },
   { label: 'lut3d 33³ tetrahedral at 0.6', entry: { name: 'lut3d', params: { file: lut, strength: 0.6 } } },
   { label: 'lut3d 33³ nearest', entry: { name: 'lut3d', params: { file: lut, interp: 'nearest' } } },
+  { label: 'vignette', entry: { name: 'vignette', params: { strength: 0.9, radius: 0.3 } } },
 ];
 
 function entryOf(entry: unknown): ChainSpecEntry {

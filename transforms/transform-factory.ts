@@ -26,6 +26,7 @@ import { WebgpuColor } from './webgpu/webgpu-color.js';
 import type { WebgpuDevice } from './webgpu/webgpu-device.js';
 import { WebgpuDevice as GpuDevice } from './webgpu/webgpu-device.js';
 import { WebgpuLut3d } from './webgpu/webgpu-lut3d.js';
+import { WebgpuVignette } from './webgpu/webgpu-vignette.js';
 
 /** Folders that file names in transform parameters are resolved in. */
 export interface AssetFolders {
@@ -55,7 +56,7 @@ const factories: Record<TransformName, TransformFactory> = {
   label: (params, _folders, _report, kernels) => configured(new Label({ kernels }), params),
   image: (params, folders, _report, kernels) => configured(new ImageOverlay(inFolder(folders.imageDir), { kernels }), params),
   pixelate: (params, _folders, _report, kernels) => configured(kernels ? new WasmPixelate({ kernels }) : new Pixelate(), params),
-  vignette: (params, _folders, _report, kernels) => configured(kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
+  vignette: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuVignette({ device }) : kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
   grain: (params, _folders, _report, kernels) => configured(kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
   sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),

@@ -129,10 +129,31 @@ fn outputByte(index: u32) -> u32 {
 }
 `;
 
+/** Vignette: the reference's per-pixel gains (8.8 fixed point, u16 packed two to a word), one multiply per sample. */
+const vignette = /* wgsl */ `
+@group(0) @binding(3) var<storage, read> lumaGains: array<u32>;
+@group(0) @binding(4) var<storage, read> chromaGains: array<u32>;
+
+fn outputByte(index: u32) -> u32 {
+  let value = i32(inputByte(index));
+  if (index < info.lumaBytes) {
+    let gain = i32((lumaGains[index >> 1u] >> ((index & 1u) * 16u)) & 0xffffu);
+    return u32(16 + (((value - 16) * gain) >> 8u));
+  }
+  var chromaIndex = index - info.lumaBytes;
+  if (chromaIndex >= info.chromaBytes) {
+    chromaIndex = chromaIndex - info.chromaBytes;
+  }
+  let gain = i32((chromaGains[chromaIndex >> 1u] >> ((chromaIndex & 1u) * 16u)) & 0xffffu);
+  return u32(128 + (((value - 128) * gain) >> 8u));
+}
+`;
+
 /** The kernels by name, each with the number of table buffers it binds after the frame (bindings 3…). */
 export const KERNELS = {
   color: { source: color + prelude, tables: 1 },
   lut3d: { source: lut3d + prelude, tables: 2 },
+  vignette: { source: vignette + prelude, tables: 2 },
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -106,9 +106,13 @@ function pipelineFor(kernel: KernelName): GPUComputePipeline {
 function createKernel(id: number, kernel: KernelName, tables: Uint8Array[]): void {
   if (!device) throw new Error('the GPU device is not open');
   const buffers = tables.map((table) => {
-    const buffer = device!.createBuffer({ size: Math.ceil(table.byteLength / 4) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const size = Math.max(4, Math.ceil(table.byteLength / 4) * 4);
+    const buffer = device!.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    // Writes are whole words: a table of another length goes through a padded copy.
+    const words = table.byteLength === size ? table : new Uint8Array(size);
+    if (words !== table) words.set(table);
     // A structured clone: its own ArrayBuffer, never shared.
-    device!.queue.writeBuffer(buffer, 0, table as Uint8Array<ArrayBuffer>, 0, table.byteLength & ~3);
+    device!.queue.writeBuffer(buffer, 0, words as Uint8Array<ArrayBuffer>, 0, size);
     return buffer;
   });
   release(id);
