@@ -33,7 +33,7 @@ const kernels = WasmKernels.forThisThread();
 /** The GPU, or why there is none (the result says which). */
 const gpu = openGpu();
 /** Kernels with a WGSL version; the others run on wasm in a webgpu chain. */
-const GPU_KERNELS = new Set(['color', 'lut3d', 'vignette']);
+const GPU_KERNELS = new Set(['color', 'lut3d', 'vignette', 'grain']);
 
 function openGpu(): { device: WebgpuDevice; adapter: string; software: boolean } | { unavailable: string } {
   try {

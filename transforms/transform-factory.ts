@@ -25,6 +25,7 @@ import { WasmVignette } from './wasm/wasm-vignette.js';
 import { WebgpuColor } from './webgpu/webgpu-color.js';
 import type { WebgpuDevice } from './webgpu/webgpu-device.js';
 import { WebgpuDevice as GpuDevice } from './webgpu/webgpu-device.js';
+import { WebgpuGrain } from './webgpu/webgpu-grain.js';
 import { WebgpuLut3d } from './webgpu/webgpu-lut3d.js';
 import { WebgpuVignette } from './webgpu/webgpu-vignette.js';
 
@@ -57,7 +58,7 @@ const factories: Record<TransformName, TransformFactory> = {
   image: (params, folders, _report, kernels) => configured(new ImageOverlay(inFolder(folders.imageDir), { kernels }), params),
   pixelate: (params, _folders, _report, kernels) => configured(kernels ? new WasmPixelate({ kernels }) : new Pixelate(), params),
   vignette: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuVignette({ device }) : kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
-  grain: (params, _folders, _report, kernels) => configured(kernels ? new WasmGrain({ kernels }) : new Grain(), params),
+  grain: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuGrain({ device }) : kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
   sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
   'face-blur': (params, _folders, report) => configured(new FaceBlur(report), params),

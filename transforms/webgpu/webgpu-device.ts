@@ -163,12 +163,14 @@ export class WebgpuDevice implements TransformBatch {
     if (!this.closed) this.port.postMessage({ type: 'release', id } satisfies GpuRequest);
   }
 
-  /** Queues a kernel for `frame`; the pixels change at the next flush(). */
-  queue(frame: Frame, kernelId: number): void {
+  /** Queues a kernel for `frame`, with its per-frame parameter if it takes one; the pixels change at the next flush(). */
+  queue(frame: Frame, kernelId: number, parameter = 0): void {
     if (this.frame !== frame) this.flush();
     if (this.queued === MAX_OPS) this.flush();
     this.frame = frame;
-    this.control[OPS + this.queued++] = kernelId;
+    this.control[OPS + 2 * this.queued] = kernelId;
+    this.control[OPS + 2 * this.queued + 1] = parameter;
+    this.queued++;
   }
 
   /** Runs the queued kernels: one upload, the kernels back to back, one readback, while this thread waits. */
@@ -211,6 +213,15 @@ export class WebgpuDevice implements TransformBatch {
     y.set(bytes.subarray(0, y.length));
     u.set(bytes.subarray(y.length, y.length + u.length));
     v.set(bytes.subarray(y.length + u.length, total));
+    this.noteLoss();
+  }
+
+  /** A GPU error or a lost device reported since the last frame (the port is empty almost always). */
+  private noteLoss(): void {
+    for (let received = receiveMessageOnPort(this.port); received; received = receiveMessageOnPort(this.port)) {
+      const message = (received as { message: GpuReply }).message;
+      if (message.type === 'lost' || message.type === 'error') this.lost ??= message.message;
+    }
   }
 
   /** Stops the GPU thread; its device and buffers go with it. Idempotent. */

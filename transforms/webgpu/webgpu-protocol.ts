@@ -17,14 +17,14 @@ export const CONTROL = {
   closing: 4,
   width: 5,
   height: 6,
-  /** Kernels queued for the frame, then their ids from OPS on. */
+  /** Kernels queued for the frame, then from OPS on one (kernel id, per-frame parameter) pair each. */
   opCount: 7,
 } as const;
 
 /** Most GPU kernels one frame runs in a row (a chain holds at most a few dozen transforms). */
 export const MAX_OPS = 64;
 export const OPS = 8;
-export const CONTROL_SLOTS = OPS + MAX_OPS;
+export const CONTROL_SLOTS = OPS + 2 * MAX_OPS;
 
 export interface GpuThreadData {
   control: SharedArrayBuffer;

@@ -149,11 +149,40 @@ fn outputByte(index: u32) -> u32 {
 }
 `;
 
-/** The kernels by name, each with the number of table buffers it binds after the frame (bindings 3…). */
+/** Grain on luma: the reference's noise tile, already scaled, read at this frame's offset (its per-frame parameter). */
+const grain = /* wgsl */ `
+struct FrameParameter {
+  value: u32,
+  unused1: u32,
+  unused2: u32,
+  unused3: u32,
+}
+@group(0) @binding(3) var<uniform> parameter: FrameParameter;
+@group(0) @binding(4) var<storage, read> tileNoise: array<i32>;
+
+fn outputByte(index: u32) -> u32 {
+  let value = inputByte(index);
+  if (index >= info.lumaBytes) {
+    return value;
+  }
+  let row = index / info.width;
+  let column = index - row * info.width;
+  let offsetX = parameter.value & 255u;
+  let offsetY = parameter.value >> 8u;
+  let noise = tileNoise[((row + offsetY) & 255u) * 256u + ((column + offsetX) & 255u)];
+  return u32(clamp(i32(value) + noise, 0, 255));
+}
+`;
+
+/**
+ * The kernels by name: `parameter` kernels bind a per-frame u32 uniform at binding 3; their tables
+ * follow it (the others' tables start at binding 3).
+ */
 export const KERNELS = {
-  color: { source: color + prelude, tables: 1 },
-  lut3d: { source: lut3d + prelude, tables: 2 },
-  vignette: { source: vignette + prelude, tables: 2 },
+  color: { source: color + prelude, parameter: false },
+  lut3d: { source: lut3d + prelude, parameter: false },
+  vignette: { source: vignette + prelude, parameter: false },
+  grain: { source: grain + prelude, parameter: true },
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

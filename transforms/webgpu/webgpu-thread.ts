@@ -18,6 +18,8 @@ const pipelines = new Map<KernelName, GPUComputePipeline>();
 interface KernelResource {
   pipeline: GPUComputePipeline;
   tables: GPUBuffer[];
+  /** The per-frame parameter's uniform and its staging words, for kernels that take one. */
+  parameter: { buffer: GPUBuffer; words: Uint32Array<ArrayBuffer> } | undefined;
   /** Bind groups reading A and writing B, and the reverse; rebuilt when the frame buffers change. */
   bindings: [GPUBindGroup, GPUBindGroup] | undefined;
 }
@@ -76,6 +78,8 @@ async function open(allowSoftware: boolean): Promise<GpuReply> {
     device = await adapter.requestDevice({
       requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
     });
+    // A validation error (a shader or binding bug) would otherwise leave frames wrong without a word.
+    device.onuncapturederror = (event) => port.postMessage({ type: 'lost', message: `GPU error: ${event.error.message}` } satisfies GpuReply);
     device.lost.then((lost) => port.postMessage({ type: 'lost', message: `GPU device lost: ${lost.message}` } satisfies GpuReply)).catch(() => {});
     return { type: 'opened', adapter: `${description}${attempt.software ? ' (software, OpenGL ES)' : ''}`, software };
   }
@@ -116,7 +120,8 @@ function createKernel(id: number, kernel: KernelName, tables: Uint8Array[]): voi
     return buffer;
   });
   release(id);
-  kernels.set(id, { pipeline: pipelineFor(kernel), tables: buffers, bindings: undefined });
+  const parameter = KERNELS[kernel].parameter ? { buffer: device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }), words: new Uint32Array(4) } : undefined;
+  kernels.set(id, { pipeline: pipelineFor(kernel), tables: buffers, parameter, bindings: undefined });
 }
 
 function release(id: number): void {
@@ -124,6 +129,7 @@ function release(id: number): void {
   if (!resource) return;
   kernels.delete(id);
   for (const buffer of resource.tables) buffer.destroy();
+  resource.parameter?.buffer.destroy();
 }
 
 function bindingsOf(resource: KernelResource, buffers: FrameBuffers): [GPUBindGroup, GPUBindGroup] {
@@ -135,7 +141,8 @@ function bindingsOf(resource: KernelResource, buffers: FrameBuffers): [GPUBindGr
         { binding: 0, resource: { buffer: buffers.info } },
         { binding: 1, resource: { buffer: input } },
         { binding: 2, resource: { buffer: output } },
-        ...resource.tables.map((buffer, index) => ({ binding: 3 + index, resource: { buffer } })),
+        ...(resource.parameter ? [{ binding: 3, resource: { buffer: resource.parameter.buffer } }] : []),
+        ...resource.tables.map((buffer, index) => ({ binding: (resource.parameter ? 4 : 3) + index, resource: { buffer } })),
       ],
     });
   resource.bindings = [group(buffers.ping, buffers.pong), group(buffers.pong, buffers.ping)];
@@ -185,8 +192,13 @@ async function runFrame(): Promise<void> {
   const encoder = device.createCommandEncoder();
   let reading = 0;
   for (let index = 0; index < opCount; index++) {
-    const resource = kernels.get(control[OPS + index]!);
-    if (!resource) throw new Error(`GPU kernel ${control[OPS + index]} was released`);
+    const resource = kernels.get(control[OPS + 2 * index]!);
+    if (!resource) throw new Error(`GPU kernel ${control[OPS + 2 * index]} was released`);
+    if (resource.parameter) {
+      // Written before the submit, so this frame's dispatch sees it (a transform appears once in a chain).
+      resource.parameter.words[0] = control[OPS + 2 * index + 1]!;
+      device.queue.writeBuffer(resource.parameter.buffer, 0, resource.parameter.words);
+    }
     const pass = encoder.beginComputePass();
     pass.setPipeline(resource.pipeline);
     pass.setBindGroup(0, bindingsOf(resource, buffers)[reading]!);
