@@ -23,8 +23,7 @@ import { WasmSketch } from './wasm/wasm-sketch.js';
 import { WasmToon } from './wasm/wasm-toon.js';
 import { WasmVignette } from './wasm/wasm-vignette.js';
 import { WebgpuColor } from './webgpu/webgpu-color.js';
-import type { WebgpuDevice } from './webgpu/webgpu-device.js';
-import { WebgpuDevice as GpuDevice } from './webgpu/webgpu-device.js';
+import { WebgpuDevice } from './webgpu/webgpu-device.js';
 import { WebgpuGrain } from './webgpu/webgpu-grain.js';
 import { WebgpuLut3d } from './webgpu/webgpu-lut3d.js';
 import { WebgpuVignette } from './webgpu/webgpu-vignette.js';
@@ -71,7 +70,7 @@ const factories: Record<TransformName, TransformFactory> = {
  * May throw (e.g. a malformed .cube file, no GPU adapter).
  */
 export function createTransform(entry: ChainSpecEntry, folders: AssetFolders, report?: TransformReport, backend: TransformBackend = 'js'): Transform<unknown> {
-  const device = backend === 'webgpu' ? GpuDevice.forThisThread() : undefined;
+  const device = backend === 'webgpu' ? WebgpuDevice.forThisThread() : undefined;
   const kernels = backend === 'wasm' || (backend === 'webgpu' && WasmKernels.supported()) ? WasmKernels.forThisThread() : undefined;
   return factories[entry.name](entry.params, folders, report, kernels, device);
 }
