@@ -1,7 +1,9 @@
 // The WebAssembly SIMD kernels against the TypeScript reference kernels and ffmpeg's equivalent
 // filter (one thread), per 720p and 1080p frame, in the same run; then the chain color + lut3d +
-// text + image + label at 720p on both backends. CPU time, so the machine's other load counts less;
-// the load average is recorded beside the figures.
+// text + image + label at 720p on every backend. CPU time, so the machine's other load counts less;
+// the load average is recorded beside the figures. The WGSL kernels (webgpu) run where an adapter
+// opens — a GPU, else Mesa's software rasteriser, named in the result — and are timed by wall clock
+// per frame including upload and readback, with the process's CPU time beside it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +16,7 @@ import { createTransform } from '../transforms/transform-factory.js';
 import { RegionBlur } from '../transforms/face-detection/region-blur.js';
 import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
 import { WasmRegionBlur } from '../transforms/wasm/wasm-region-blur.js';
+import { WebgpuDevice } from '../transforms/webgpu/webgpu-device.js';
 import { writeResult } from './bar-chart.js';
 import { gradeCube, writeLogo } from './bench-assets.js';
 import { round, stylizationGraphs, testFrame, timeFfmpeg, timeOurs } from './transform-timing.js';
@@ -29,6 +32,19 @@ writeFileSync(path.join(dir, 'grade.cube'), gradeCube(33));
 writeLogo(path.join(dir, 'logo.png'));
 const folders = { lutDir: dir, imageDir: dir };
 const kernels = WasmKernels.forThisThread();
+/** The GPU, or why there is none (the result says which). */
+const gpu = openGpu();
+/** Kernels with a WGSL version; the others run on wasm in a webgpu chain. */
+const GPU_KERNELS = new Set(['color', 'lut3d', 'vignette', 'grain']);
+
+function openGpu(): { device: WebgpuDevice; adapter: string; software: boolean } | { unavailable: string } {
+  try {
+    const device = WebgpuDevice.forThisThread();
+    return { device, adapter: device.adapter, software: device.software };
+  } catch (error) {
+    return { unavailable: error instanceof Error ? error.message : String(error) };
+  }
+}
 const color = { brightness: 0.05, contrast: 1.2, saturation: 1.3, gamma: 1.1 };
 const eq = `eq=brightness=${color.brightness}:contrast=${color.contrast}:saturation=${color.saturation}:gamma=${color.gamma}`;
 
@@ -92,13 +108,65 @@ function timeOn(backend: TransformBackend, transform: Transform<unknown>, input:
   }
 }
 
+/** Median wall ms and process CPU ms of apply() plus the GPU round trip (upload, kernels, readback) over the usual iterations. */
+function timeGpu(transform: Transform<unknown>, input: Buffer, width: number, height: number): { wallMs: number; cpuMs: number } {
+  const frame = new I420Frame(width, height);
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  for (let index = 0; index < Number(process.env.TRANSFORM_ITERATIONS ?? 60); index++) {
+    input.copy(frame.buffer);
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    transform.apply(frame, { frameIndex: index, frameIntervalMs: 33 });
+    transform.batch?.flush();
+    walls.push(performance.now() - start);
+    const used = process.cpuUsage(cpu);
+    cpus.push((used.user + used.system) / 1000);
+  }
+  return { wallMs: median(walls), cpuMs: median(cpus) };
+}
+
 const loadBefore = loadavg().map(round);
-const rows: { size: string; kernel: string; jsMs: number; wasmMs: number; ffmpegMs: number; wasmToFfmpeg: number; wasmToJs: number }[] = [];
-const recordRow = (size: string, kernel: string, times: Record<TransformBackend, number>, ffmpegMs: number): void => {
-  const row = { size, kernel, jsMs: round(times.js), wasmMs: round(times.wasm), ffmpegMs: round(ffmpegMs), wasmToFfmpeg: round(times.wasm / ffmpegMs), wasmToJs: round(times.wasm / times.js) };
+interface Row {
+  size: string;
+  kernel: string;
+  jsMs: number;
+  wasmMs: number;
+  ffmpegMs: number;
+  wasmToFfmpeg: number;
+  wasmToJs: number;
+  /** Wall ms per frame on the GPU backend incl. upload and readback; null where the kernel has no WGSL version or no adapter opened. */
+  webgpuMs: number | null;
+  /** The process's CPU ms meanwhile (with a software adapter this is the rasteriser's work, on every core). */
+  webgpuCpuMs: number | null;
+}
+const rows: Row[] = [];
+const recordRow = (size: string, kernel: string, times: Record<TransformBackend, number>, ffmpegMs: number, webgpu?: { wallMs: number; cpuMs: number }): void => {
+  const row: Row = {
+    size,
+    kernel,
+    jsMs: round(times.js),
+    wasmMs: round(times.wasm),
+    ffmpegMs: round(ffmpegMs),
+    wasmToFfmpeg: round(times.wasm / ffmpegMs),
+    wasmToJs: round(times.wasm / times.js),
+    webgpuMs: webgpu ? round(webgpu.wallMs) : null,
+    webgpuCpuMs: webgpu ? round(webgpu.cpuMs) : null,
+  };
   rows.push(row);
   console.log(JSON.stringify(row));
 };
+/** The same work on the GPU backend, where there is one. */
+function timeOnGpu(build: () => Transform<unknown>, input: Buffer, width: number, height: number): { wallMs: number; cpuMs: number } | undefined {
+  if (!('device' in gpu)) return undefined;
+  const transform = build();
+  try {
+    return timeGpu(transform, input, width, height);
+  } finally {
+    transform.close();
+  }
+}
 
 for (const [width, height] of SIZES) {
   const input = testFrame(width, height);
@@ -110,7 +178,8 @@ for (const [width, height] of SIZES) {
       times[backend] = timeOn(backend, transform, input, width, height);
       transform.close();
     }
-    recordRow(`${width}x${height}`, name, times, timeFfmpeg(ffmpeg, width, height));
+    const webgpu = GPU_KERNELS.has(name) ? timeOnGpu(() => createTransform(parsed, folders, undefined, 'webgpu'), input, width, height) : undefined;
+    recordRow(`${width}x${height}`, name, times, timeFfmpeg(ffmpeg, width, height), webgpu);
   }
   const regions = regionBlurCase(width, height);
   const times = {} as Record<TransformBackend, number>;
@@ -137,29 +206,37 @@ for (const [width, height] of SIZES) {
   });
   const input = testFrame(width, height);
   const times = {} as Record<TransformBackend, number>;
-  for (const backend of BACKENDS) {
+  /** The chain as one transform (the chain flushes its GPU runs itself). */
+  const chainOn = (backend: TransformBackend): Transform<unknown> => {
     const chain = new Chain(undefined, { adaptive: false });
     chain.replace(spec.transforms.map((entry) => ({ transform: createTransform(entry, folders, undefined, backend), enabled: true })));
-    const chainTransform = { name: 'chain', heavy: false, configure() {}, close() {}, apply: (frame: I420Frame, clock: { frameIndex: number; frameIntervalMs: number }) => chain.apply(frame, clock) } as unknown as Transform<unknown>;
+    return { name: 'chain', heavy: false, configure() {}, close: () => chain.close(), apply: (frame: I420Frame, clock: { frameIndex: number; frameIntervalMs: number }) => chain.apply(frame, clock) } as unknown as Transform<unknown>;
+  };
+  for (const backend of BACKENDS) {
+    const chainTransform = chainOn(backend);
     times[backend] = timeOn(backend, chainTransform, input, width, height);
-    chain.close();
+    chainTransform.close();
   }
+  const webgpu = timeOnGpu(() => chainOn('webgpu'), input, width, height);
   const graph = [
     eq,
     `lut3d=file=${path.join(dir, 'grade.cube')}:interp=tetrahedral`,
     `drawtext=fontfile=${FONT}:text='Live from the studio':fontsize=36:fontcolor=white:box=1:boxcolor=black@0.6:x=51:y=562[graded];movie=${path.join(dir, 'logo.png')}[logo];[graded][logo]overlay=51:29`,
     `drawtext=fontfile=${FONT}:text='AI-processed':fontsize=25:fontcolor=white:box=1:boxcolor=black@0.7:x=w-tw-60:y=29`,
   ].join(',');
-  recordRow(`${width}x${height}`, 'chain: color + lut3d + text + image + label', times, timeFfmpeg(graph, width, height));
+  recordRow(`${width}x${height}`, 'chain: color + lut3d + text + image + label', times, timeFfmpeg(graph, width, height), webgpu);
 }
 rmSync(dir, { recursive: true, force: true });
 
 const result = {
-  benchmark: 'WebAssembly SIMD kernels vs the TypeScript reference vs ffmpeg, per frame, one core',
+  benchmark: 'WebAssembly SIMD and WGSL (WebGPU) kernels vs the TypeScript reference vs ffmpeg, per frame',
   date: new Date().toISOString(),
   node: process.version,
   method:
     'js and wasm: median CPU time (user+system) of apply() over 60 frames (wasm frames in the kernels\' memory, as in the pipeline worker); ffmpeg: (CPU time with filter − without) / 150 frames, -threads 1 -filter_threads 1, yuv420p in and out',
+  webgpuMethod:
+    'webgpu: median wall time of apply() + the GPU round trip (one upload, the kernels, one readback) over the same frames, frames in ordinary memory; in the chain, color + lut3d run on the GPU and text, image and label on wasm',
+  webgpu: 'device' in gpu ? { adapter: gpu.adapter, software: gpu.software } : { unavailable: gpu.unavailable },
   loadAverage: { before: loadBefore, after: loadavg().map(round), cores: cpus().length },
   rows,
   targets: { wasmToFfmpeg: 1, chainMsAt720p: 3, chainToFfmpeg: 0.15 },
@@ -167,5 +244,14 @@ const result = {
 await writeResult('wasm-kernels', result, {
   title: 'ms per frame (one core): TypeScript vs WebAssembly SIMD vs ffmpeg',
   unit: 'ms per frame',
-  groups: rows.map((row) => ({ label: `${row.kernel.split(/[ :]/)[0]} ${row.size.split('x')[1]}p`, values: { js: row.jsMs, wasm: row.wasmMs, ffmpeg: row.ffmpegMs } })),
+  groups: rows.map((row) => ({
+    label: `${row.kernel.split(/[ :]/)[0]} ${row.size.split('x')[1]}p`,
+    values: { js: row.jsMs, wasm: row.wasmMs, ffmpeg: row.ffmpegMs, ...(row.webgpuMs === null ? {} : { [gpuLabel()]: row.webgpuMs }) },
+  })),
 });
+WebgpuDevice.closeThisThread();
+
+/** The GPU series' name on the chart: a software adapter is labelled so. */
+function gpuLabel(): string {
+  return 'device' in gpu && gpu.software ? 'webgpu (software, wall)' : 'webgpu (wall)';
+}

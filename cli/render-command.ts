@@ -14,6 +14,7 @@ import { lookUpPreset } from './preset-lookup.js';
 import { ProgressBar } from './progress-bar.js';
 import { resolveTransformBackend, TRANSFORM_BACKEND_SETTINGS, type TransformBackend, type TransformBackendSetting } from '../transforms/transform-backend.js';
 import { WasmKernels } from '../transforms/wasm/wasm-kernels.js';
+import { WebgpuDevice } from '../transforms/webgpu/webgpu-device.js';
 
 const HELP = `usage: livefx render <input> --preset <spec.json> -o <output> [--backend <name>] [--overwrite] [--quiet]
 
@@ -28,8 +29,9 @@ Applies a transform chain to a file, offline, exactly as a live stream would get
                           from $LIVEFX_DATA_DIR/livefx.db
   -o, --output <file>     where to write (.png/.jpg for images, .mp4 for videos); written under a temporary name,
                           renamed when complete
-      --backend <name>    where the chain's kernels run: auto (WebAssembly SIMD where the runtime has it), wasm or js
-                          (the TypeScript reference); default $LIVEFX_TRANSFORM_BACKEND, as for live streams
+      --backend <name>    where the chain's kernels run: auto (WebAssembly SIMD where the runtime has it; a hardware
+                          GPU when there is one), wasm, js (the TypeScript reference) or webgpu (WGSL on the GPU; a
+                          software adapter where there is no GPU); default $LIVEFX_TRANSFORM_BACKEND, as for live streams
       --overwrite         replace <output> if it exists
   -q, --quiet             no progress or summary on stderr
   -h, --help              this text
@@ -96,16 +98,20 @@ async function runRender(invocation: CliInvocation, context: CliContext): Promis
   });
   try {
     const result = await render.run();
+    const gpuFailure = backend === 'webgpu' ? WebgpuDevice.forThisThread().failure : undefined;
+    if (gpuFailure) throw new CliError(`the GPU failed during the render (${gpuFailure}); try --backend wasm`);
     progress?.finish(result.frames);
     await rename(partial, output);
     const size = media.kind === 'image' ? `${media.width}x${media.height}` : `${result.width}x${result.height}`;
-    note(`wrote ${output}: ${result.frames} frame${result.frames === 1 ? '' : 's'} ${size}, chain ${(result.chainMs / result.frames).toFixed(2)} ms/frame on ${backend}`);
+    const where = backend === 'webgpu' ? `webgpu: ${WebgpuDevice.forThisThread().adapter}` : backend;
+    note(`wrote ${output}: ${result.frames} frame${result.frames === 1 ? '' : 's'} ${size}, chain ${(result.chainMs / result.frames).toFixed(2)} ms/frame on ${where}`);
     return 0;
   } catch (error) {
     progress?.abandon();
     throw error;
   } finally {
     chain.close();
+    WebgpuDevice.closeThisThread();
     await rm(partial, { force: true });
   }
 }

@@ -152,8 +152,8 @@ export const configSchema = z.object({
   LIVEFX_ASR_COMMAND: z.string().default(''),
   /** When the LIVEFX_ASR_COMMAND engine fails for good (cannot start, a non-retryable error): "pocketsphinx" takes over; "none": captions stop. */
   LIVEFX_ASR_FALLBACK: z.enum(['pocketsphinx', 'none']).default('pocketsphinx'),
-  /** Where the transform kernels run: `wasm` (WebAssembly SIMD), `js` (the TypeScript reference), `auto` (wasm when the runtime supports SIMD). */
-  LIVEFX_TRANSFORM_BACKEND: z.enum(['auto', 'wasm', 'js']).default('auto'),
+  /** Where the transform kernels run: `webgpu` (WGSL on the GPU), `wasm` (WebAssembly SIMD), `js` (the TypeScript reference), `auto` (webgpu on a hardware GPU, else wasm when the runtime supports SIMD). */
+  LIVEFX_TRANSFORM_BACKEND: z.enum(['auto', 'webgpu', 'wasm', 'js']).default('auto'),
   /** Largest studio template a user may upload (PUT /v1/video/templates/:name), in KiB. */
   LIVEFX_TEMPLATE_MAX_KB: z.coerce.number().int().min(1).max(1024).default(64),
   /** Seconds without media before a live stream counts as ended; a shorter gap (a network interruption) is bridged in the same session. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what livefx needs, and only what is missing, so it is safe to run again:
 # Debian packages (ffmpeg, fonts-dejavu-core, libpocketsphinx3, pocketsphinx-en-us; with --test also
-# chromium, flite, redis-server and postgresql) through apt-get when root,
+# chromium, flite, redis-server, postgresql and Mesa's EGL/GLES software driver) through apt-get when root,
 # then npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,11 @@ if $want_test; then
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   # The cluster tests start a throwaway PostgreSQL cluster (initdb + pg_ctl from /usr/lib/postgresql/<version>/bin).
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+  # The WebGPU kernel tests run on Mesa's software rasteriser through Dawn's OpenGL ES backend (EGL, surfaceless).
+  compgen -G '/usr/lib/*/libEGL_mesa.so.0' >/dev/null || missing+=(libegl-mesa0)
+  compgen -G '/usr/lib/*/libEGL.so.1' >/dev/null || missing+=(libegl1)
+  compgen -G '/usr/lib/*/libGLESv2.so.2' >/dev/null || missing+=(libgles2)
+  compgen -G '/usr/lib/*/dri/swrast_dri.so' >/dev/null || missing+=(libgl1-mesa-dri)
 fi
 
 if ((${#missing[@]} > 0)); then

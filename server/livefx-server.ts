@@ -43,7 +43,7 @@ import { AudienceHub } from './audience/audience-hub.js';
 import { ChatModeration } from './audience/chat-moderation.js';
 import { registerModerationRoutes } from './http/moderation-routes.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { LivefxMetrics, registerJobMetrics } from './metrics.js';
+import { LivefxMetrics, registerJobMetrics, registerTransformBackendMetrics } from './metrics.js';
 import { Gauge } from 'prom-client';
 import type { Sfu } from './sfu/sfu.js';
 import { LivefxDatabase } from '../core/database.js';
@@ -164,6 +164,7 @@ export class LivefxServer {
       });
       registry.on('newstream', () => cluster.beat());
     }
+    registerTransformBackendMetrics(this.metrics, () => registry.list().map((stream) => stream.chainStats));
     const audience = (this.openAudience = new AudienceHub({ registry, log: this.log, bus: parts.audienceBus }));
     const { presets, tokens } = parts;
     presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));

@@ -19,6 +19,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Mesa's EGL (the software WebGPU adapter) reads this from the process's real environment, which stream workers cannot set.
+  if (config.LIVEFX_TRANSFORM_BACKEND === 'webgpu') process.env.EGL_PLATFORM ??= 'surfaceless';
   const logDestination = new LogDestination({ fd: 1 });
   const log = createLogger(config.LIVEFX_LOG_LEVEL, logDestination);
   // The last log lines reach the reader before the process goes (at most 1 s: a slow reader must not hold it).

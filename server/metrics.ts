@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { NodeInfo } from './cluster/node-cluster.js';
 import type { JobQueue, JobQueueStats } from '../core/jobs/job-queue.js';
+import type { ChainStats } from '../transforms/chain-stats.js';
 
 /** All Prometheus metrics of one server, on a registry of its own so tests can run several servers. */
 export class LivefxMetrics {
@@ -35,6 +36,26 @@ export class LivefxMetrics {
   private gauge<Label extends string = string>(name: string, help: string, ...labelNames: Label[]): Gauge<Label> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
+}
+
+/**
+ * Enabled transforms of the live streams by the backend their kernel runs on (js, wasm, webgpu), read
+ * at scrape time from each stream's last chain stats: how an operator checks where the pixels are processed.
+ */
+export function registerTransformBackendMetrics(metrics: LivefxMetrics, chains: () => Iterable<ChainStats | undefined>): void {
+  new Gauge({
+    name: 'livefx_transforms_by_backend',
+    help: 'Enabled transforms of live streams, by the backend their kernel runs on (LIVEFX_TRANSFORM_BACKEND)',
+    labelNames: ['backend'],
+    registers: [metrics.registry],
+    collect() {
+      const counts = new Map<string, number>([['js', 0], ['wasm', 0], ['webgpu', 0]]);
+      for (const chain of chains()) {
+        for (const transform of chain?.transforms ?? []) if (transform.enabled) counts.set(transform.backend ?? 'js', (counts.get(transform.backend ?? 'js') ?? 0) + 1);
+      }
+      for (const [backend, count] of counts) this.set({ backend }, count);
+    },
+  });
 }
 
 /** The per-queue gauges, by metric name: what an autoscaler (KEDA, HPA, `livefx workers`) reads. */

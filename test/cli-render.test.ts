@@ -188,7 +188,7 @@ describe('livefx render', () => {
     expect(md5(file('backend-wasm.png'), pixels)).not.toBe(md5(file('odd.png'), pixels));
     const refused = await livefx(['render', 'odd.png', '-p', 'pixelate.json', '-o', 'backend-gpu.png', '--backend', 'gpu']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/--backend must be one of auto, wasm, js \(not "gpu"\)/);
+    expect(refused.stderr).toMatch(/--backend must be one of auto, wasm, js, webgpu \(not "gpu"\)/);
   });
 
   it('adds the AI-processed label to a stylized render and says so', async () => {

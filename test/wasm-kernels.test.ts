@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
-import { testPatternFrame } from './helpers/ffmpeg-fixtures.js';
+import { differingBytes, patternFrame as pattern, writeCubeFile } from './helpers/kernel-frames.js';
 import { Chain } from '../transforms/chain.js';
 import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
 import { I420Frame, type Frame } from '../transforms/frame.js';
@@ -28,34 +28,6 @@ const SIZES: [number, number][] = [
   [2, 2],
 ];
 
-/** A testsrc2 picture of any size: a window of a larger frame (ffmpeg leaves an odd last row empty). */
-const source = testPatternFrame(1282, 722);
-function pattern(width: number, height: number, into: I420Frame = new I420Frame(width, height)): I420Frame {
-  const sourceWidth = 1282;
-  const sourceChromaWidth = 641;
-  const chromaWidth = Math.ceil(width / 2);
-  for (let row = 0; row < height; row++) into.y.set(source.subarray(row * sourceWidth, row * sourceWidth + width), row * width);
-  const uStart = 1282 * 722;
-  const vStart = uStart + 641 * 361;
-  for (let row = 0; row < Math.ceil(height / 2); row++) {
-    into.u.set(source.subarray(uStart + row * sourceChromaWidth, uStart + row * sourceChromaWidth + chromaWidth), row * chromaWidth);
-    into.v.set(source.subarray(vStart + row * sourceChromaWidth, vStart + row * sourceChromaWidth + chromaWidth), row * chromaWidth);
-  }
-  return into;
-}
-
-function cubeFile(name: string, size: number): string {
-  const lines = [`LUT_3D_SIZE ${size}`];
-  for (let b = 0; b < size; b++)
-    for (let g = 0; g < size; g++)
-      for (let r = 0; r < size; r++) {
-        const [red, green, blue] = [r / (size - 1), g / (size - 1), b / (size - 1)];
-        lines.push(`${Math.min(1, 0.05 + 0.9 * red ** 0.8).toFixed(6)} ${(0.1 + 0.8 * green * (1 - 0.3 * blue)).toFixed(6)} ${Math.min(1, 0.1 + blue ** 1.3 + 0.1 * red).toFixed(6)}`);
-      }
-  writeFileSync(path.join(dir, name), `${lines.join('\n')}\n`);
-  return name;
-}
-
 function logoFile(name: string): string {
   const canvas = createCanvas(120, 80);
   const context = canvas.getContext('2d');
@@ -72,7 +44,7 @@ function logoFile(name: string): string {
   return name;
 }
 
-const lut = cubeFile('grade.cube', 17);
+const lut = writeCubeFile(dir, 'grade.cube', 17);
 const logo = logoFile('logo.png');
 
 /** Each kernel with parameters that exercise its paths (identity planes skipped, edges, clamping). */
@@ -113,12 +85,6 @@ function run(entry: ChainSpecEntry, backend: 'js' | 'wasm', frame: Frame, frameI
   } finally {
     transform.close();
   }
-}
-
-function differingBytes(a: Uint8Array, b: Uint8Array): number {
-  let count = 0;
-  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) count++;
-  return count;
 }
 
 describe('WebAssembly SIMD kernels', () => {

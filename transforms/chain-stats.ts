@@ -9,8 +9,8 @@ export interface TransformTiming {
   skippedFrames: number;
   /** True while the transform works at half resolution (the chain's choice or the operator's). */
   halfResolution: boolean;
-  /** Where its kernel runs: `js` (the TypeScript reference) or `wasm` (WebAssembly SIMD), per LIVEFX_TRANSFORM_BACKEND. */
-  backend?: 'js' | 'wasm';
+  /** Where its kernel runs: `js` (the TypeScript reference), `wasm` (WebAssembly SIMD) or `webgpu` (WGSL on the GPU), per LIVEFX_TRANSFORM_BACKEND. */
+  backend?: 'js' | 'wasm' | 'webgpu';
   /** What the transform says an operator must know now (e.g. face-blur not protecting yet). */
   note?: string;
 }

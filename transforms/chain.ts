@@ -1,6 +1,6 @@
 import type { Frame, FrameClock } from './frame.js';
 import type { ChainStats } from './chain-stats.js';
-import type { Transform } from './transform.js';
+import type { Transform, TransformBatch } from './transform.js';
 
 export type { ChainStats, TransformTiming } from './chain-stats.js';
 
@@ -90,6 +90,9 @@ export class Chain {
     if (this.pending) this.swapPending();
     const chainStart = this.now();
     const skipHeavy = this.heavyOffLeft > 0 || (this.degraded && (clock.frameIndex & 1) === 1);
+    let openBatch: TransformBatch | undefined;
+    let batchIndex = -1;
+    let batchSeeded = false;
     for (let index = 0; index < this.entries.length; index++) {
       const entry = this.entries[index]!;
       if (!entry.enabled) continue;
@@ -97,12 +100,18 @@ export class Chain {
         this.skipped[index]! += 1;
         continue;
       }
+      const batch = entry.transform.batch;
+      if (openBatch && batch !== openBatch) this.flushBatch(openBatch, batchIndex, batchSeeded);
+      openBatch = batch;
+      batchIndex = index;
+      batchSeeded = !this.timed[index];
       const start = this.now();
       entry.transform.apply(frame, clock);
       const elapsed = this.now() - start;
       this.averages[index] = this.timed[index] ? this.averages[index]! + SMOOTHING * (elapsed - this.averages[index]!) : elapsed;
       this.timed[index] = 1;
     }
+    if (openBatch) this.flushBatch(openBatch, batchIndex, batchSeeded);
     const chainMs = this.now() - chainStart;
     this.chainAverageMs += SMOOTHING * (chainMs - this.chainAverageMs);
     if (chainMs > clock.frameIntervalMs) this.overDeadline++;
@@ -135,6 +144,17 @@ export class Chain {
     for (const entry of this.pending ?? []) entry.transform.close();
     this.entries = [];
     this.pending = undefined;
+  }
+
+  /**
+   * Runs a batch's queued kernels (a run of GPU transforms: one upload, one readback). Its time goes
+   * to the run's last transform, whose average then follows apply + flush (`seeded`: this frame's
+   * apply was its first timing, which the flush joins whole).
+   */
+  private flushBatch(batch: TransformBatch, lastIndex: number, seeded: boolean): void {
+    const start = this.now();
+    batch.flush();
+    this.averages[lastIndex]! += (seeded ? 1 : SMOOTHING) * (this.now() - start);
   }
 
   private swapPending(): void {

@@ -22,6 +22,11 @@ import { WasmPixelate } from './wasm/wasm-pixelate.js';
 import { WasmSketch } from './wasm/wasm-sketch.js';
 import { WasmToon } from './wasm/wasm-toon.js';
 import { WasmVignette } from './wasm/wasm-vignette.js';
+import { WebgpuColor } from './webgpu/webgpu-color.js';
+import { WebgpuDevice } from './webgpu/webgpu-device.js';
+import { WebgpuGrain } from './webgpu/webgpu-grain.js';
+import { WebgpuLut3d } from './webgpu/webgpu-lut3d.js';
+import { WebgpuVignette } from './webgpu/webgpu-vignette.js';
 
 /** Folders that file names in transform parameters are resolved in. */
 export interface AssetFolders {
@@ -37,18 +42,22 @@ function configured<P>(transform: Transform<P>, params: unknown): Transform<unkn
 
 const inFolder = (folder: string) => (name: string) => path.join(folder, path.basename(name));
 
-/** `kernels` is given when the chain runs on the wasm backend; transforms without a wasm kernel yet ignore it. */
-type TransformFactory = (params: unknown, folders: AssetFolders, report: TransformReport | undefined, kernels: WasmKernels | undefined) => Transform<unknown>;
+/**
+ * `kernels` is given when the chain runs on the wasm backend, and on the webgpu one for transforms
+ * without a GPU kernel (where the runtime has WebAssembly SIMD); `device` on the webgpu backend.
+ */
+type TransformFactory = (params: unknown, folders: AssetFolders, report: TransformReport | undefined, kernels: WasmKernels | undefined, device: WebgpuDevice | undefined) => Transform<unknown>;
 
 const factories: Record<TransformName, TransformFactory> = {
-  color: (params, _folders, _report, kernels) => configured(kernels ? new WasmColor({ kernels }) : new Color(), params),
-  lut3d: (params, folders, _report, kernels) => configured(kernels ? new WasmLut3d({ kernels, resolveFile: inFolder(folders.lutDir) }) : new Lut3d(inFolder(folders.lutDir)), params),
+  color: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuColor({ device }) : kernels ? new WasmColor({ kernels }) : new Color(), params),
+  lut3d: (params, folders, _report, kernels, device) =>
+    configured(device ? new WebgpuLut3d({ device, resolveFile: inFolder(folders.lutDir) }) : kernels ? new WasmLut3d({ kernels, resolveFile: inFolder(folders.lutDir) }) : new Lut3d(inFolder(folders.lutDir)), params),
   text: (params, _folders, _report, kernels) => configured(new Text({ kernels }), params),
   label: (params, _folders, _report, kernels) => configured(new Label({ kernels }), params),
   image: (params, folders, _report, kernels) => configured(new ImageOverlay(inFolder(folders.imageDir), { kernels }), params),
   pixelate: (params, _folders, _report, kernels) => configured(kernels ? new WasmPixelate({ kernels }) : new Pixelate(), params),
-  vignette: (params, _folders, _report, kernels) => configured(kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
-  grain: (params, _folders, _report, kernels) => configured(kernels ? new WasmGrain({ kernels }) : new Grain(), params),
+  vignette: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuVignette({ device }) : kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
+  grain: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuGrain({ device }) : kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
   sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
   'face-blur': (params, _folders, report, kernels) => configured(new FaceBlur(report, kernels), params),
@@ -57,8 +66,11 @@ const factories: Record<TransformName, TransformFactory> = {
 
 /**
  * Builds and configures the transform a spec entry names, on `backend` (the TypeScript reference
- * unless told otherwise; `wasm` uses this thread's WasmKernels). May throw (e.g. a malformed .cube file).
+ * unless told otherwise; `wasm` uses this thread's WasmKernels, `webgpu` this thread's WebgpuDevice).
+ * May throw (e.g. a malformed .cube file, no GPU adapter).
  */
 export function createTransform(entry: ChainSpecEntry, folders: AssetFolders, report?: TransformReport, backend: TransformBackend = 'js'): Transform<unknown> {
-  return factories[entry.name](entry.params, folders, report, backend === 'wasm' ? WasmKernels.forThisThread() : undefined);
+  const device = backend === 'webgpu' ? WebgpuDevice.forThisThread() : undefined;
+  const kernels = backend === 'wasm' || (backend === 'webgpu' && WasmKernels.supported()) ? WasmKernels.forThisThread() : undefined;
+  return factories[entry.name](entry.params, folders, report, kernels, device);
 }

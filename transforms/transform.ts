@@ -5,7 +5,16 @@ import type { Frame, FrameClock } from './frame.js';
 export type TransformReport = (level: 'info' | 'warn' | 'error', message: string) => void;
 
 /** The backend a transform's kernel runs on, as chain stats report it. */
-export type TransformBackendName = 'js' | 'wasm';
+export type TransformBackendName = 'js' | 'wasm' | 'webgpu';
+
+/**
+ * Kernels that queue their work and run it in one go (the GPU: one upload and one readback for a run
+ * of GPU transforms). The chain calls flush() before the next transform of another batch and at the
+ * end of the frame; whoever calls apply() outside a chain must flush too.
+ */
+export interface TransformBatch {
+  flush(): void;
+}
 
 /** A frame kernel. `configure` may allocate; `apply` works in place and must not allocate. */
 export interface Transform<P = unknown> {
@@ -16,6 +25,8 @@ export interface Transform<P = unknown> {
   readonly heavy: boolean;
   /** Where the kernel runs (LIVEFX_TRANSFORM_BACKEND); absent means the TypeScript reference. */
   readonly backend?: TransformBackendName;
+  /** Present when apply() only queues the kernel: the frame changes at the batch's flush(). */
+  readonly batch?: TransformBatch;
   /**
    * Present on transforms that can run their kernel at half resolution (about a quarter of the
    * cost); the chain asks for that before it skips frames of heavy transforms.

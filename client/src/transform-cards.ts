@@ -96,7 +96,7 @@ export class TransformCards {
       const timing = chain.transforms[index];
       const matches = timing !== undefined && timing.name === this.spec[index]?.name;
       element.textContent = matches
-        ? `${timing.averageMs.toFixed(2)} ms${timing.backend === 'wasm' ? ' · wasm' : ''}${timing.halfResolution ? ' · half resolution' : ''}${timing.skippedFrames > 0 ? ` · ${timing.skippedFrames} skipped` : ''}${timing.note ? ` · ${timing.note}` : ''}`
+        ? `${timing.averageMs.toFixed(2)} ms${timing.backend && timing.backend !== 'js' ? ` · ${timing.backend}` : ''}${timing.halfResolution ? ' · half resolution' : ''}${timing.skippedFrames > 0 ? ` · ${timing.skippedFrames} skipped` : ''}${timing.note ? ` · ${timing.note}` : ''}`
         : '—';
       element.classList.toggle('warning', matches && timing.note !== undefined);
     });

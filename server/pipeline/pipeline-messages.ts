@@ -35,7 +35,7 @@ export interface PipelineSettings {
   /** LIVEFX_ASR_FALLBACK: who takes over when that engine fails for good. */
   asrFallback: 'pocketsphinx' | 'none';
   /** LIVEFX_TRANSFORM_BACKEND: where the chain's kernels run (resolved in the worker, which owns the kernels' memory). */
-  transformBackend: 'auto' | 'wasm' | 'js';
+  transformBackend: 'auto' | 'webgpu' | 'wasm' | 'js';
   /** Input limits: a larger picture is scaled down to fit width×height (either orientation), frames above fps are dropped, kbps is what the publisher was asked for. */
   maxInput: { width: number; height: number; fps: number; kbps: number };
 }

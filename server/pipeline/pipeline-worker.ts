@@ -12,6 +12,7 @@ import type { ChainSpec } from '../../transforms/chain-spec.js';
 import { createTransform } from '../../transforms/transform-factory.js';
 import { resolveTransformBackend, type TransformBackend } from '../../transforms/transform-backend.js';
 import { WasmKernels } from '../../transforms/wasm/wasm-kernels.js';
+import { WebgpuDevice } from '../../transforms/webgpu/webgpu-device.js';
 import { I420Frame, i420ByteLength } from '../../transforms/frame.js';
 import { joinAvcc } from '../../core/rtp/h264-nal.js';
 import { parseAvcDecoderConfig } from '../../core/media/avc-decoder-config.js';
@@ -414,7 +415,8 @@ class PipelineWorker {
   }
 
   private allocateFrames(): void {
-    const kernels = this.backend === 'wasm' ? WasmKernels.forThisThread() : undefined;
+    // A webgpu chain's CPU transforms run the WebAssembly kernels, so its frames live there too.
+    const kernels = this.backend === 'wasm' || (this.backend === 'webgpu' && WasmKernels.supported()) ? WasmKernels.forThisThread() : undefined;
     if (kernels) for (const frame of [...this.frames, ...(this.scratch ? [this.scratch] : [])]) kernels.releaseFrame(frame);
     const allocate = (): I420Frame => (kernels ? kernels.allocateFrame(this.width, this.height) : new I420Frame(this.width, this.height));
     this.frames = Array.from({ length: FRAME_POOL_SIZE }, allocate);
@@ -422,13 +424,19 @@ class PipelineWorker {
     this.busy.clear();
   }
 
-  /** LIVEFX_TRANSFORM_BACKEND; an explicit wasm this runtime cannot run is reported and the reference kernels run instead. */
+  /**
+   * LIVEFX_TRANSFORM_BACKEND; an explicit backend this machine cannot run is reported and the best CPU
+   * one runs instead (wasm for a missing GPU, the TypeScript reference for a runtime without SIMD).
+   */
   private chooseBackend(): TransformBackend {
     try {
-      return resolveTransformBackend(this.settings.transformBackend);
+      const backend = resolveTransformBackend(this.settings.transformBackend);
+      if (backend === 'webgpu') this.report('info', `transforms run on the GPU: ${WebgpuDevice.forThisThread().adapter}`);
+      return backend;
     } catch (error) {
-      this.report('error', `${error instanceof Error ? error.message : String(error)}; the TypeScript kernels run instead`);
-      return 'js';
+      const fallback = this.settings.transformBackend === 'webgpu' && WasmKernels.supported() ? 'wasm' : 'js';
+      this.report('error', `${error instanceof Error ? error.message : String(error)}; the ${fallback === 'wasm' ? 'WebAssembly' : 'TypeScript'} kernels run instead`);
+      return fallback;
     }
   }
 
@@ -548,6 +556,8 @@ class PipelineWorker {
     this.hlsCaptions?.close();
     await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close(), this.signals.close()]);
     this.chain.close();
+    // The GPU thread goes before this one: Dawn is not left to a thread torn down under it.
+    WebgpuDevice.closeThisThread();
     this.post({ type: 'closed' });
   }
 }

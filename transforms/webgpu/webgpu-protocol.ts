@@ -1,0 +1,46 @@
+// What the chain's thread and its GPU thread say to each other. Setup (opening the device, kernels'
+// tables) goes as messages with a blocking wait for the answer; frames go through shared memory.
+import type { MessagePort } from 'node:worker_threads';
+import type { KernelName } from './webgpu-shaders.js';
+
+/** Int32 slots of the control block. */
+export const CONTROL = {
+  /** 0 while a setup answer is awaited, 1 once it is on the port. */
+  reply: 0,
+  /** Frame requests made so far; the GPU thread waits on this slot. */
+  request: 1,
+  /** The last frame request the GPU thread finished. */
+  done: 2,
+  /** 1 when the last finished frame failed (the message is on the port). */
+  failed: 3,
+  /** 1 when the GPU thread must stop serving frames. */
+  closing: 4,
+  width: 5,
+  height: 6,
+  /** Kernels queued for the frame, then from OPS on one (kernel id, per-frame parameter) pair each. */
+  opCount: 7,
+} as const;
+
+/** Most GPU kernels one frame runs in a row (a chain holds at most a few dozen transforms). */
+export const MAX_OPS = 64;
+export const OPS = 8;
+export const CONTROL_SLOTS = OPS + 2 * MAX_OPS;
+
+export interface GpuThreadData {
+  control: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+export type GpuRequest =
+  | { type: 'open'; allowSoftware: boolean }
+  | { type: 'kernel'; id: number; kernel: KernelName; tables: Uint8Array[] }
+  | { type: 'release'; id: number }
+  | { type: 'frames'; buffer: SharedArrayBuffer };
+
+export type GpuReply =
+  | { type: 'opened'; adapter: string; software: boolean }
+  | { type: 'unavailable'; reason: string }
+  | { type: 'ok' }
+  | { type: 'error'; message: string }
+  /** Sent unasked when the device is lost (driver reset, GPU removed); every later frame fails. */
+  | { type: 'lost'; message: string };
