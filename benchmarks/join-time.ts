@@ -1,9 +1,9 @@
 // How long a new WebRTC viewer waits for its first picture: processed stream (the encoder makes a
 // keyframe when a viewer connects or sends a PLI) against the original forward of the same
 // publisher in the same run (this werift test publisher ignores PLIs: keyframe every 1 s).
-import { WhepClient } from '../test/helpers/whep-client.js';
 import { WhipClient } from '../test/helpers/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
+import { timeWhepJoin } from './whep-join.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 
@@ -15,17 +15,7 @@ const publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, 
 await publisher.start();
 await waitFor('encoding', async () => ((await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { stats: { fpsOut: number } }).stats.fpsOut > 0 || undefined, 20_000);
 
-async function joinOnce(query: string): Promise<number> {
-  const viewer = new WhepClient(`${server.url}/whep/${stream.id}${query}`);
-  const started = performance.now();
-  await viewer.start();
-  await waitFor('first frame', () => (viewer.frames.length > 0 ? true : undefined), 10_000, 5);
-  const elapsed = performance.now() - started;
-  await viewer.stop();
-  // Spread the joins over the keyframe interval instead of always landing at the same phase.
-  await new Promise((resolve) => setTimeout(resolve, 137 + Math.random() * 400));
-  return elapsed;
-}
+const joinOnce = (query: string): Promise<number> => timeWhepJoin(`${server.url}/whep/${stream.id}${query}`);
 
 const processed: number[] = [];
 const original: number[] = [];

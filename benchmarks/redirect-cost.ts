@@ -2,10 +2,10 @@
 // request reaches a node that does not own the stream (307 to the owner, then the same exchange there)
 // against the same request sent to the owner directly, alternating, in the same run. Two real nodes
 // share a real Redis (Debian's redis-server) on loopback.
-import { WhepClient } from '../test/helpers/whep-client.js';
 import { WhipClient } from '../test/helpers/whip-client.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { percentile, writeResult } from './bar-chart.js';
+import { timeWhepJoin } from './whep-join.js';
 // Requests here act as the admin (access control itself is tested in test/auth.test.ts).
 import { createStream, startServer, waitFor, adminFetch as fetch } from '../test/helpers/livefx-process.js';
 
@@ -21,17 +21,7 @@ const publisher = new WhipClient({ endpoint: `${owner.url}/whip/${stream.id}`, s
 await publisher.start();
 await waitFor('encoding', async () => ((await (await fetch(`${owner.url}/v1/streams/${stream.id}`)).json()) as { stats: { fpsOut: number } }).stats.fpsOut > 0 || undefined, 20_000);
 
-async function joinOnce(nodeUrl: string): Promise<number> {
-  const viewer = new WhepClient(`${nodeUrl}/whep/${stream.id}`);
-  const started = performance.now();
-  await viewer.start();
-  await waitFor('first frame', () => (viewer.frames.length > 0 ? true : undefined), 10_000, 5);
-  const elapsed = performance.now() - started;
-  await viewer.stop();
-  // Spread the joins over the keyframe interval instead of always landing at the same phase.
-  await new Promise((resolve) => setTimeout(resolve, 137 + Math.random() * 400));
-  return elapsed;
-}
+const joinOnce = (nodeUrl: string): Promise<number> => timeWhepJoin(`${nodeUrl}/whep/${stream.id}`);
 
 const direct: number[] = [];
 const redirected: number[] = [];

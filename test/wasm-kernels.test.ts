@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
-import { differingBytes, patternFrame as pattern, writeCubeFile } from './helpers/kernel-frames.js';
+import { differingBytes, patternFrame as pattern, writeCubeFile, KERNEL_FRAME_SIZES } from './helpers/kernel-frames.js';
 import { Chain } from '../transforms/chain.js';
 import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
 import { I420Frame, type Frame } from '../transforms/frame.js';
@@ -20,13 +20,7 @@ import { RegionBlur } from '../transforms/face-detection/region-blur.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'livefx-wasm-'));
 const folders = { lutDir: dir, imageDir: dir };
-const SIZES: [number, number][] = [
-  [1280, 720],
-  [641, 361],
-  [33, 17],
-  [3, 3],
-  [2, 2],
-];
+const SIZES = KERNEL_FRAME_SIZES;
 
 function logoFile(name: string): string {
   const canvas = createCanvas(120, 80);

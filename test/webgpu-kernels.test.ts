@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBuiltCli } from './helpers/cli-run.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
-import { differingBytes, largestDifference, patternFrame, writeCubeFile } from './helpers/kernel-frames.js';
+import { differingBytes, largestDifference, patternFrame, writeCubeFile, KERNEL_FRAME_SIZES } from './helpers/kernel-frames.js';
 import { Chain } from '../transforms/chain.js';
 import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
 import { createTransform } from '../transforms/transform-factory.js';
@@ -19,13 +19,7 @@ import { WebgpuDevice } from '../transforms/webgpu/webgpu-device.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'livefx-webgpu-'));
 const folders = { lutDir: dir, imageDir: dir };
-const SIZES: [number, number][] = [
-  [1280, 720],
-  [641, 361],
-  [33, 17],
-  [3, 3],
-  [2, 2],
-];
+const SIZES = KERNEL_FRAME_SIZES;
 const lut = writeCubeFile(dir, 'grade33.cube', 33);
 
 let device: WebgpuDevice | undefined;

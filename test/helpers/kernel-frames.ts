@@ -48,3 +48,12 @@ export function largestDifference(a: Uint8Array, b: Uint8Array): number {
   for (let index = 0; index < a.length; index++) largest = Math.max(largest, Math.abs(a[index]! - b[index]!));
   return largest;
 }
+
+/** Frame sizes every kernel is compared on: 720p, odd, tiny, and the smallest I420 frames. */
+export const KERNEL_FRAME_SIZES: readonly [number, number][] = [
+  [1280, 720],
+  [641, 361],
+  [33, 17],
+  [3, 3],
+  [2, 2],
+];

@@ -1,18 +1,20 @@
 import type { Frame, FrameClock } from '../frame.js';
 import { Vignette, type VignetteParams } from '../vignette.js';
+import { GpuKernel } from './gpu-kernel.js';
 import type { WebgpuDevice } from './webgpu-device.js';
 
 /** Vignette on the GPU: the reference's gains, rebuilt and uploaded when the frame size or the parameters change. */
 export class WebgpuVignette extends Vignette {
   readonly backend = 'webgpu';
   readonly batch: WebgpuDevice;
-  private kernelId = 0;
+  private readonly kernel: GpuKernel;
   /** The gains the GPU holds, by frame size ('' after a parameter change). */
   private uploadedFor = '';
 
   constructor(options: { device: WebgpuDevice }) {
     super();
     this.batch = options.device;
+    this.kernel = new GpuKernel(options.device, 'vignette');
   }
 
   override configure(params: VignetteParams): void {
@@ -25,7 +27,7 @@ export class WebgpuVignette extends Vignette {
     const key = `${frame.width}x${frame.height}`;
     if (key !== this.builtFor) this.build(frame.width, frame.height, key);
     if (this.uploadedFor !== this.builtFor) this.upload();
-    this.batch.queue(frame, this.kernelId);
+    this.kernel.queue(frame);
   }
 
   operatorNote(): string | undefined {
@@ -33,17 +35,14 @@ export class WebgpuVignette extends Vignette {
   }
 
   override close(): void {
-    if (this.kernelId === 0) return;
-    this.batch.releaseKernel(this.kernelId);
-    this.kernelId = 0;
+    this.kernel.close();
   }
 
   /** A new size or new parameters: once per change, never per frame. */
   private upload(): void {
     const bytes = (gains: Uint16Array): Uint8Array => new Uint8Array(gains.buffer, gains.byteOffset, gains.byteLength);
     const tables = [bytes(this.lumaGain), bytes(this.chromaGain)];
-    if (this.kernelId === 0) this.kernelId = this.batch.createKernel('vignette', tables);
-    else this.batch.replaceKernel(this.kernelId, 'vignette', tables);
+    this.kernel.upload(tables);
     this.uploadedFor = this.builtFor;
   }
 }
