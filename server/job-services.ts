@@ -34,6 +34,8 @@ export interface JobServices {
   planner: Planner;
   /** Signs and checks media tokens between nodes and workers (LIVEFX_INTERNAL_SECRET); none: jobs read this data directory only. */
   mediaToken: MediaToken | undefined;
+  /** Reads media from and relays outputs of other nodes (with mediaToken). */
+  remote: RemoteMedia | undefined;
 }
 
 /**
@@ -84,5 +86,5 @@ export function openJobServices(context: JobServicesContext): JobServices {
     transformBackend: config.LIVEFX_TRANSFORM_BACKEND,
     log,
   });
-  return { highlights, renders, studioSources, templates, planner, mediaToken };
+  return { highlights, renders, studioSources, templates, planner, mediaToken, remote };
 }

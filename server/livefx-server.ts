@@ -254,11 +254,11 @@ export class LivefxServer {
     registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     const idempotency = new IdempotencyKeys({ store: parts.idempotency, queue: parts.jobQueue });
-    registerHighlightRoutes(app, highlights, recorder, idempotency);
+    registerHighlightRoutes(app, highlights, recorder, idempotency, services.remote);
     registerProvenanceRoutes(app, provenanceKeys);
     registerRecordingFrameRoutes(app, recorder, { cacheDir: path.join(this.config.LIVEFX_DATA_DIR, 'cache', 'frames'), ffmpeg: this.config.LIVEFX_FFMPEG, ffprobe: this.config.LIVEFX_FFPROBE });
     await registerStoryboardRoutes(app, { store: storyboards, planner, templates, sources: studioSources });
-    registerRenderRoutes(app, this.renders, idempotency);
+    registerRenderRoutes(app, this.renders, idempotency, services.remote);
     // Workers on other machines read job media from this node and upload outputs to it (LIVEFX_INTERNAL_SECRET).
     if (services.mediaToken) {
       const renders = this.renders;

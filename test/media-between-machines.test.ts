@@ -242,9 +242,10 @@ describe('media between machines: a worker with its own data directory', () => {
     }
   });
 
-  it('Idempotency-Key on the job POSTs holds across nodes: the same body gets the first job, another body 422 idempotency_key_reused', async () => {
+  it('Idempotency-Key on the job POSTs holds across nodes (the same body gets the first job, another body 422 idempotency_key_reused), and the other node serves the results', async () => {
     const recordingId = await importVideo('idempotent');
-    const other = await startServer({ LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_REDIS_URL: redis.url, LIVEFX_WORKERS: 'external' });
+    // Another node with its own data directory: it serves the results of jobs enqueued on the first one too.
+    const other = await startServer({ LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_REDIS_URL: redis.url, LIVEFX_WORKERS: 'external', LIVEFX_INTERNAL_SECRET: SECRET });
     try {
       const post = async (server: RunningServer, route: string, key: string, body: unknown): Promise<{ status: number; body: any; replayed: string | null }> => {
         const response = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
@@ -272,8 +273,23 @@ describe('media between machines: a worker with its own data directory', () => {
       expect(renderReused.body.error.code).toBe('idempotency_key_reused');
       expect((await api('GET', '/v1/video/renders')).body.renders.filter((job: JobView) => job.id === render.body.id)).toHaveLength(1);
       // Settled before the next test kills the node (one worker: the next job waits behind these).
-      expect((await settled(`/v1/video/highlights/${first.body.id}`)).status).toBe('done');
-      expect((await settled(`/v1/video/renders/${render.body.id}`, 180_000)).status).toBe('done');
+      const highlights = await settled(`/v1/video/highlights/${first.body.id}`);
+      expect(highlights.status).toBe('done');
+      const rendered = await settled(`/v1/video/renders/${render.body.id}`, 180_000);
+      expect(rendered.status).toBe('done');
+      // Any node serves any job's results: the other node relays the files from the node that holds them, Range included.
+      for (const file of [highlights.result!.clips[0]!.file, `/v1/video/renders/${render.body.id}/files/video.mp4`]) {
+        const held = Buffer.from(await (await fetch(`${node.url}${file}`)).arrayBuffer());
+        const relayed = await fetch(`${other.url}${file}`);
+        expect(relayed.status, file).toBe(200);
+        expect(Buffer.from(await relayed.arrayBuffer()).equals(held), file).toBe(true);
+        const part = await fetch(`${other.url}${file}`, { headers: { range: 'bytes=100-199' } });
+        expect(part.status).toBe(206);
+        expect(Buffer.from(await part.arrayBuffer()).equals(held.subarray(100, 200))).toBe(true);
+      }
+      const missing = await fetch(`${other.url}/v1/video/renders/${render.body.id}/files/nothing.mp4`);
+      expect(missing.status).toBe(404);
+      expect(((await missing.json()) as any).error.code).toBe('file_not_found');
     } finally {
       expect(await other.stop()).toBe(0);
     }

@@ -55,7 +55,7 @@ beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'livefx-studio-flow-'));
   [server, browser] = await Promise.all([startServer({ LIVEFX_LOG_LEVEL: 'warn' }), launchChromium()]);
   recordings = await importStudioShows(server.url, scratch);
-  page = await openIsolatedPage(browser, server.url, `/studio?token=${ADMIN_TOKEN}`, pageErrors, { viewport: { width: 1400, height: 1000 }, beforeLoad: (opening) => void opening.addInitScript(recordJobStatuses, { status: 'studio-render-status', progress: 'studio-progress' }) });
+  page = await openIsolatedPage(browser, server.url, `/studio?token=${ADMIN_TOKEN}`, pageErrors, { viewport: { width: 1400, height: 1000 }, beforeLoad: (opening) => opening.addInitScript(recordJobStatuses, { status: 'studio-render-status', progress: 'studio-progress' }) });
 }, 60_000);
 
 afterAll(async () => {

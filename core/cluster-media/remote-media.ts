@@ -74,6 +74,14 @@ export class RemoteMedia {
     await pipeline(createReadStream(fetched.file), createWriteStream(target));
   }
 
+  /**
+   * One published output file of a job, straight from the node that holds it (Range passed on), for
+   * another node to relay to a client: any node serves any job's results. Refusals throw as in `request`.
+   */
+  openOutput(origin: string, area: OutputArea, jobId: string, name: string, range: string | undefined, signal: AbortSignal): Promise<Response> {
+    return this.request(origin, `outputs/${area}/${jobId}/${name}`, 'media-read', `outputs/${area}/${jobId}`, signal, { method: 'GET', headers: range ? { range } : {} });
+  }
+
   /** Uploads every file of `dir` to the job's output folder on the node (each file whole, retried while the node is away). */
   async publish(origin: string, area: OutputArea, jobId: string, dir: string, signal: AbortSignal): Promise<void> {
     const scope = `outputs/${area}/${jobId}`;

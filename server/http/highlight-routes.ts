@@ -5,9 +5,11 @@ import { z } from 'zod';
 import type { Recorder } from '../../recorder/recorder.js';
 import { highlightRequestSchema } from '../../highlights/highlight-params.js';
 import type { HighlightClip, HighlightResult, HighlightService } from '../../highlights/highlight-service.js';
+import type { RemoteMedia } from '../../core/cluster-media/remote-media.js';
 import type { Job } from '../../core/jobs/job-queue.js';
 import { LivefxError } from '../../core/errors.js';
 import type { IdempotencyKeys } from './idempotency-keys.js';
+import { notFound, relayOriginOutput } from './origin-output.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
 
@@ -29,7 +31,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** POST/GET/DELETE /v1/video/highlights…: highlight jobs, their files, review and reel re-render. */
-export function registerHighlightRoutes(app: FastifyInstance, highlights: HighlightService, recorder: Recorder, idempotency: IdempotencyKeys): void {
+export function registerHighlightRoutes(app: FastifyInstance, highlights: HighlightService, recorder: Recorder, idempotency: IdempotencyKeys, remote?: RemoteMedia): void {
   const queue = highlights.queue;
   const base = '/v1/video/highlights';
 
@@ -107,8 +109,9 @@ export function registerHighlightRoutes(app: FastifyInstance, highlights: Highli
     const type = CONTENT_TYPES[path.extname(name.replace(/\.provenance\.json$/, '.json'))];
     if (!/^[\w-]+(\.[\w-]+)+$/.test(name) || !type) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id}`);
     const file = path.join(highlights.jobDir(job.id), name);
+    if (name.includes('.partial')) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id}`);
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile() || name.includes('.partial')) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id}`);
+    if (!info?.isFile()) return (await relayOriginOutput(reply, remote, job, 'highlights', name, type)) ?? notFound(`no file "${name}" in job ${job.id}`);
     return sendRangedFile(reply, request.headers.range, file, info.size, type);
   });
 

@@ -2,12 +2,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LivefxError } from '../../core/errors.js';
+import type { RemoteMedia } from '../../core/cluster-media/remote-media.js';
 import type { Job } from '../../core/jobs/job-queue.js';
 import type { StudioCaller } from '../../studio/ports.js';
 import { renderErrorView } from '../../studio/render-error.js';
 import type { RenderService, StoredRenderResult } from '../../studio/render-service.js';
 import { renderRequestSchema } from '../../studio/storyboard.js';
 import type { IdempotencyKeys } from './idempotency-keys.js';
+import { notFound, relayOriginOutput } from './origin-output.js';
 import { sendRangedFile } from './ranged-file.js';
 import { parseBody } from './validation.js';
 
@@ -27,7 +29,7 @@ export function studioCaller(request: FastifyRequest): StudioCaller {
 }
 
 /** POST/GET/DELETE /v1/video/renders…: studio renders (jobs of kind `render`) and their files. */
-export function registerRenderRoutes(app: FastifyInstance, renders: RenderService, idempotency: IdempotencyKeys): void {
+export function registerRenderRoutes(app: FastifyInstance, renders: RenderService, idempotency: IdempotencyKeys, remote?: RemoteMedia): void {
   const queue = renders.queue;
   const base = '/v1/video/renders';
 
@@ -93,7 +95,7 @@ export function registerRenderRoutes(app: FastifyInstance, renders: RenderServic
     if (job.status !== 'done' || !/^[\w-]+\.[a-z0-9]+$/.test(name) || !type) throw new LivefxError('file_not_found', `no file "${name}" in render ${job.id}${job.status === 'done' ? '' : ` (status ${job.status})`}`);
     const file = path.join(renders.renderDir(job.id), name);
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new LivefxError('file_not_found', `no file "${name}" in render ${job.id}`);
+    if (!info?.isFile()) return (await relayOriginOutput(reply, remote, job, 'renders', name, type)) ?? notFound(`no file "${name}" in render ${job.id}`);
     return sendRangedFile(reply, request.headers.range, file, info.size, type);
   });
 }

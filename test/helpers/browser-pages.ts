@@ -10,12 +10,13 @@ export async function openIsolatedPage(
   baseUrl: string,
   url: string,
   pageErrors: string[],
-  options: { viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => void } = {},
+  options: { viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => unknown } = {},
 ): Promise<Page> {
   const context = await browser.newContext(options.viewport ? { viewport: options.viewport } : {});
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
-  options.beforeLoad?.(page);
+  // Awaited: an init script registered after the navigation began would miss the first document.
+  await options.beforeLoad?.(page);
   await page.goto(`${baseUrl}${url}`);
   return page;
 }
