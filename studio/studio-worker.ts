@@ -73,16 +73,15 @@ export class StudioWorker<Message, Result> {
         settled = true;
         clearInterval(watchdog);
         signal.removeEventListener('abort', onAbort);
-        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
         if (!error && pool && this.childPids.size === 0 && !this.exited) {
+          worker.off('message', onMessage).off('error', onError).off('exit', onExit);
           this.closed = true;
           this.worker = undefined;
           pool.give(file, worker);
           resolve(result as Result);
           return;
         }
-        // Listening again: the abort handshake below needs the thread's `aborted` and `exit` (and an unheard 'error' would throw).
-        worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+        // Still listening: the abort handshake below needs the thread's `aborted` and `exit` (and an unheard 'error' would throw).
         void this.close().then(() => (error ? reject(error) : resolve(result as Result)));
       };
       const onAbort = (): void => finish(new JobCancelledError('cancelled'));

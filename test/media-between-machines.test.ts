@@ -171,7 +171,14 @@ describe('media between machines: a worker with its own data directory', () => {
 
   it('resumes a download cut mid-file from the byte it reached (Range + If-Range), and the file arrives whole', async () => {
     const recordingId = await importVideo('cut connection');
-    // A TCP relay in front of the node that cuts the first connection after 300 kB of its answer.
+    const cacheDir = path.join(scratch, 'resume-cache');
+    // A TCP relay in front of the node that cuts the first connection after 300 kB of its answer, once the
+    // client has written most of them to its partial file (cut sooner, fetch may drop bytes it buffered).
+    const partBytes = async (): Promise<number> => {
+      const names = (await readdir(cacheDir).catch(() => [] as string[])).filter((name) => name.endsWith('.part'));
+      const sizes = await Promise.all(names.map(async (name) => (await stat(path.join(cacheDir, name)).catch(() => undefined))?.size ?? 0));
+      return Math.max(0, ...sizes);
+    };
     const heads: string[] = [];
     const sockets = new Set<Socket>();
     const relay = createServer((client) => {
@@ -185,10 +192,19 @@ describe('media between machines: a worker with its own data directory', () => {
       });
       upstream.on('data', (chunk) => {
         if (index === 0 && relayed + chunk.length > 300_000) {
-          client.end(chunk.subarray(0, 300_000 - relayed));
-          upstream.destroy();
+          client.write(chunk.subarray(0, 300_000 - relayed));
+          // Nothing more is read from the node; both sides go once the client holds the bytes (or after 30 s).
+          upstream.pause();
+          relayed = Infinity;
+          void waitFor('the client to write what it got', async () => ((await partBytes()) >= 200_000 ? true : undefined), 30_000, 20)
+            .catch(() => undefined)
+            .finally(() => {
+              client.destroy();
+              upstream.destroy();
+            });
           return;
         }
+        if (relayed === Infinity) return;
         relayed += chunk.length;
         client.write(chunk);
       });
@@ -201,7 +217,6 @@ describe('media between machines: a worker with its own data directory', () => {
     });
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
     const relayPort = (relay.address() as AddressInfo).port;
-    const cacheDir = path.join(scratch, 'resume-cache');
     try {
       const remote = new RemoteMedia({ token: new MediaToken({ secret: SECRET }), cacheDir, retryS: 60, log: createLogger('silent') });
       const fetched = await remote.recording(`http://127.0.0.1:${relayPort}`, recordingId, 'original', new AbortController().signal);

@@ -38,6 +38,13 @@ export interface FetchedMedia {
 /** A failure worth trying again (connection lost, node restarting); anything else fails the job at once. */
 class RetryableError extends Error {}
 
+/** A node's refusal of an internal media request (4xx other than 408/429): not worth retrying. */
+export class RemoteMediaRefusal extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
 const MAX_BACKOFF_MS = 5000;
 
 /**
@@ -200,7 +207,7 @@ export class RemoteMedia {
     const message = `${init.method ?? 'GET'} ${url} answered ${response.status}${text ? `: ${(/"message":"([^"]*)"/.exec(text)?.[1] ?? text).slice(0, 300)}` : ''}`;
     // A node starting again, overloaded or behind a restarting proxy is worth waiting for; a refusal is not.
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetryableError(message);
-    throw new Error(message);
+    throw new RemoteMediaRefusal(message, response.status);
   }
 
   /** Runs `attempt` until it succeeds, retrying connection failures with backoff until `retryS` pass without progress. */

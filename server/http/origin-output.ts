@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyReply } from 'fastify';
 import { splitOrigin } from '../../core/cluster-media/job-origin.js';
-import type { OutputArea, RemoteMedia } from '../../core/cluster-media/remote-media.js';
+import { RemoteMediaRefusal, type OutputArea, type RemoteMedia } from '../../core/cluster-media/remote-media.js';
 import { LivefxError } from '../../core/errors.js';
 import type { Job } from '../../core/jobs/job-queue.js';
 
@@ -19,12 +19,17 @@ export async function relayOriginOutput(reply: FastifyReply, remote: RemoteMedia
   if (!remote?.isRemote(origin)) return undefined;
   const range = reply.request.headers.range;
   let answer: Response;
+  // Only the answer's start is timed: the body of a large file may take as long as the client reads.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${ORIGIN_TIMEOUT_MS / 1000} s`)), ORIGIN_TIMEOUT_MS);
   try {
-    answer = await remote.openOutput(origin, area, job.id, name, typeof range === 'string' ? range : undefined, AbortSignal.timeout(ORIGIN_TIMEOUT_MS));
+    answer = await remote.openOutput(origin, area, job.id, name, typeof range === 'string' ? range : undefined, controller.signal);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (/ answered 404/.test(message)) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id} on its node ${origin}`);
+    if (error instanceof RemoteMediaRefusal && error.status === 404) throw new LivefxError('file_not_found', `no file "${name}" in job ${job.id} on its node ${origin}`);
     throw new LivefxError('node_not_ready', `the file "${name}" of job ${job.id} is on node ${origin}, which did not answer: ${message}`);
+  } finally {
+    clearTimeout(timer);
   }
   reply.code(answer.status).header('content-type', contentType).header('accept-ranges', 'bytes');
   for (const header of ['content-length', 'content-range', 'etag']) {
