@@ -251,13 +251,17 @@ export class SessionRecorder implements LiveMediaTap {
       eventLogClosed = this.closeEventLog();
     }
     const durationS = Math.round(endMs - this.originMs) / 1000;
+    const endedAt = new Date(endMs).toISOString();
+    // `complete` means everything of the session is in: the catalog and manifest say so only once the
+    // event log has taken the late words, so a reader who sees `complete` sees the final counts.
+    await eventLogClosed.catch((error: unknown) => this.options.log.error({ err: error, recordingId: this.id }, 'recording event log could not be closed'));
     this.recording.state = 'complete';
-    const endedAt = (this.recording.endedAt = new Date(endMs).toISOString());
+    this.recording.endedAt = endedAt;
     this.recording.durationS = durationS;
     this.catalogWrite(() => this.options.catalog.finish(this.id, 'complete', endedAt, durationS), 'recording end');
     this.writeManifest();
     this.options.log.info({ streamId: this.streamId, recordingId: this.id, durationS }, 'recording complete');
-    await Promise.all([this.catalogWrites, eventLogClosed.catch((error: unknown) => this.options.log.error({ err: error, recordingId: this.id }, 'recording event log could not be closed'))]);
+    await this.catalogWrites;
   }
 
   /** Queues one catalog write after the earlier ones; a failure is logged (the files on disk stay, recovery can rebuild). */
