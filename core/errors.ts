@@ -106,6 +106,7 @@ const CODE_STATUS = {
   // Nodes (LIVEFX_REDIS_URL): the node registry and readiness.
   node_not_found: 404,
   node_not_ready: 503,
+  owner_unreachable: 502,
   // Anything unexpected.
   internal_error: 500,
 } as const satisfies Record<string, number>;

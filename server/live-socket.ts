@@ -7,6 +7,15 @@ import { principalOf } from './auth/socket-access.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
 import { ackOf, onEvent } from './socket-errors.js';
+import type { AudienceHub } from './audience/audience-hub.js';
+import type { RemoteStreams } from './cluster/owner-requests.js';
+import type { GuardedStream } from './auth/access.js';
+
+/** With LIVEFX_REDIS_URL: streams other nodes own, and the audience bus that carries HLS viewers to their owner. */
+export interface LiveCluster {
+  remote: RemoteStreams;
+  hub: AudienceHub;
+}
 
 const subscribeMessage = z.object({ streamId: z.string().min(1).max(64) });
 const watchingMessage = z.object({ streamId: z.string().min(1).max(64), mode: z.literal('hls') });
@@ -15,12 +24,14 @@ const watchingMessage = z.object({ streamId: z.string().min(1).max(64), mode: z.
  * socket.io namespace `/live`: stream state and stats pushed to pages, clock sync for latency
  * measurement, and HLS viewer counting. Everything live that is not SDP goes through socket.io.
  */
-export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, log?: Logger): void {
+export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, log?: Logger, cluster?: LiveCluster): void {
   const live = io.of('/live');
   const room = (streamId: string): string => `stream:${streamId}`;
   const wire = (stream: LiveStream): void => {
     stream.on('state', (state) => live.to(room(stream.id)).emit('state', { streamId: stream.id, state }));
     stream.on('stats', (stats) => live.to(room(stream.id)).emit('stats', { streamId: stream.id, stats }));
+    // Viewers' pages learn of a look change too (who changed it is for operators only).
+    stream.on('chain', (chain) => live.to(room(stream.id)).emit('chain', { streamId: stream.id, chain, at: new Date().toISOString() }));
     stream.on('caption', (cue) => {
       // Seconds since the stream went live, the recording's clock.
       const origin = stream.liveSinceMs ?? cue.startMs;
@@ -31,14 +42,23 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
   };
   for (const stream of registry.list()) wire(stream);
   registry.on('newstream', wire);
+  // HLS viewers whose `/live` socket is on another node count on the owner.
+  cluster?.hub.on('watching', ({ streamId, viewerKey, watching }) => {
+    const stream = registry.get(streamId);
+    if (watching) stream?.addHlsViewer(viewerKey);
+    else stream?.removeHlsViewer(viewerKey);
+  });
 
   live.on('connection', (socket: Socket) => {
     const hlsWatching = new Set<string>();
-    /** The stream a message names, if this socket may watch it; malformed messages are `bad_request` here (documented). */
-    const watchable = (schema: typeof subscribeMessage | typeof watchingMessage, message: unknown, shape: string): LiveStream => {
+    /** HLS viewers counted on other nodes (the streams' owners), by stream id. */
+    const remoteWatching = new Set<string>();
+    const viewerKey = `${cluster?.remote.nodeId ?? ''}:${socket.id}`;
+    /** The stream a message names (here, or its shared record when another node owns it), if this socket may watch it; malformed messages are `bad_request` here (documented). */
+    const watchable = async (schema: typeof subscribeMessage | typeof watchingMessage, message: unknown, shape: string): Promise<LiveStream | GuardedStream> => {
       const parsed = schema.safeParse(message);
       if (!parsed.success) throw new LivefxError('bad_request', shape);
-      const stream = registry.get(parsed.data.streamId);
+      const stream = registry.get(parsed.data.streamId) ?? (await cluster?.remote.find(parsed.data.streamId));
       if (!stream) throw new LivefxError('not_found', `no stream with id "${parsed.data.streamId}"`);
       if (!canView(principalOf(socket), stream)) throw new LivefxError('forbidden', `stream "${stream.id}" is private: it needs the viewer link's token`);
       return stream;
@@ -46,20 +66,28 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
     onEvent(
       socket,
       'subscribe',
-      (message) => {
-        const stream = watchable(subscribeMessage, message, 'subscribe needs { streamId: string }');
+      async (message) => {
+        const stream = await watchable(subscribeMessage, message, 'subscribe needs { streamId: string }');
+        // Another node's stream: its owner's emits reach this room through the socket.io adapter.
         void socket.join(room(stream.id));
-        return { stream: stream.view() };
+        if ('view' in stream) return { stream: stream.view() };
+        const view = await cluster!.remote.forward(stream.id, { method: 'GET', path: `/v1/streams/${encodeURIComponent(stream.id)}`, actor: { role: 'operator', changedBy: `live socket ${socket.id}` } });
+        return { stream: view };
       },
       log,
     );
     onEvent(
       socket,
       'watching',
-      (message) => {
-        const stream = watchable(watchingMessage, message, "watching needs { streamId: string, mode: 'hls' }");
-        stream.addHlsViewer(socket.id);
-        hlsWatching.add(stream.id);
+      async (message) => {
+        const stream = await watchable(watchingMessage, message, "watching needs { streamId: string, mode: 'hls' }");
+        if ('addHlsViewer' in stream) {
+          stream.addHlsViewer(socket.id);
+          hlsWatching.add(stream.id);
+        } else if (!remoteWatching.has(stream.id)) {
+          remoteWatching.add(stream.id);
+          cluster!.hub.watchRemote(stream.id, viewerKey, true);
+        }
       },
       log,
     );
@@ -67,6 +95,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
     socket.on('time', (...args: unknown[]) => ackOf(args[args.length - 1])({ now: Date.now() }));
     socket.on('disconnect', () => {
       for (const streamId of hlsWatching) registry.get(streamId)?.removeHlsViewer(socket.id);
+      for (const streamId of remoteWatching) cluster?.hub.watchRemote(streamId, viewerKey, false);
     });
   });
 }

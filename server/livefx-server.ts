@@ -61,6 +61,8 @@ import { ClusterRedirects, REDIRECT_PARAM } from './cluster/cluster-redirects.js
 import { PLACEMENT_HEADER, StreamPlacement } from './cluster/stream-placement.js';
 import { CpuMeter } from './cluster/cpu-meter.js';
 import { registerNodeRoutes } from './http/node-routes.js';
+import { ClusterSockets } from './cluster/cluster-sockets.js';
+import { OwnerRequests } from './cluster/owner-requests.js';
 import { registerNodeMetrics } from './metrics.js';
 import type { AccessGrant } from './auth/route-access.js';
 
@@ -107,6 +109,7 @@ export class LivefxServer {
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private openCluster: NodeCluster | undefined;
+  private openClusterSockets: ClusterSockets | undefined;
   private draining: Promise<void> | undefined;
   private readonly onDrained: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
@@ -152,10 +155,16 @@ export class LivefxServer {
     const cluster = this.config.LIVEFX_REDIS_URL
       ? (this.openCluster = await NodeCluster.open({ redisUrl: this.config.LIVEFX_REDIS_URL, nodeId: this.config.LIVEFX_NODE_ID, cpuLimit: this.config.LIVEFX_CPU_LIMIT, load: () => this.nodeLoad(), log: this.log }))
       : undefined;
-    const parts = (this.openParts = defaultParts({ config: this.config, log: this.log, database, shared }, cluster ? { streamDirectory: cluster.directory, ...this.givenParts } : this.givenParts));
+    // socket.io across nodes: the Redis streams adapter, the audience bus and rate limits in Redis.
+    const clusterSockets = cluster ? (this.openClusterSockets = await ClusterSockets.open({ redisUrl: this.config.LIVEFX_REDIS_URL!, nodeId: cluster.nodeId, io: this.io, log: this.log })) : undefined;
+    const parts = (this.openParts = defaultParts(
+      { config: this.config, log: this.log, database, shared },
+      cluster && clusterSockets ? { streamDirectory: cluster.directory, audienceBus: clusterSockets.bus, ...this.givenParts } : this.givenParts,
+    ));
     const registry = (this.openRegistry = new StreamRegistry({ config: this.config, metrics: this.metrics, log: this.log, directory: parts.streamDirectory }));
     const redirects = cluster ? new ClusterRedirects({ cluster }) : undefined;
     const placement = cluster ? new StreamPlacement({ cluster, log: this.log }) : undefined;
+    const owners = cluster ? new OwnerRequests({ cluster }) : undefined;
     if (cluster) {
       cluster.on('drain', () => void this.drain());
       registry.on('streamclosed', (stream) => {
@@ -166,6 +175,7 @@ export class LivefxServer {
     }
     registerTransformBackendMetrics(this.metrics, () => registry.list().map((stream) => stream.chainStats));
     const audience = (this.openAudience = new AudienceHub({ registry, log: this.log, bus: parts.audienceBus }));
+    if (owners) audience.on('ended', ({ streamId }) => owners.forget(streamId));
     const { presets, tokens } = parts;
     presets.on('changed', (_list, change) => this.log.info(change, `preset ${change.action}`));
     tokens.on('revoked', (record) => this.log.info({ tokenId: record.id, role: record.role, label: record.label }, 'token revoked'));
@@ -229,7 +239,9 @@ export class LivefxServer {
     // Another node's signed grants: a WHEP redirect's token, a placed stream's creation.
     const grant: AccessGrant = (request, rule, streamId) =>
       (rule === 'stream-viewer' && request.routeOptions.url === '/whep/:id' && (redirects?.accepts((request.query as Record<string, unknown>)[REDIRECT_PARAM], 'whep', streamId) ?? false)) ||
-      (rule === 'admin' && request.method === 'POST' && request.routeOptions.url === '/v1/streams' && (placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false));
+      (rule === 'admin' && request.method === 'POST' && request.routeOptions.url === '/v1/streams' && (placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false)) ||
+      // An operator request another node checked and passed on to this stream's owner.
+      ((rule === 'stream-operator' || rule === 'stream-viewer') && streamId !== '' && (owners?.acceptForwarded(request, streamId) ?? false));
     registerRouteAccess(app, auth, (id) => registry.get(id), grant);
     registerErrorHandler(app, { config: this.config, metrics: this.metrics, log: this.log });
     registerStreamRoutes(app, registry, {
@@ -243,7 +255,7 @@ export class LivefxServer {
       },
     }, { placement, draining: () => this.draining !== undefined });
     registerAuthRoutes(app, auth, registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
-    registerTransformRoutes(app, registry);
+    registerTransformRoutes(app, registry, owners);
     const moderation = new ChatModeration(registry, audience);
     registerModerationRoutes(app, registry, moderation);
     registerPresetRoutes(app, registry, presets);
@@ -274,9 +286,9 @@ export class LivefxServer {
       '/audience': undefined,
       '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
     });
-    attachLiveNamespace(this.io, registry, this.log);
-    attachOperatorNamespace(this.io, registry, presets, recorder, { hub: audience, moderation }, this.log);
-    attachAudienceNamespace(this.io, registry, audience, this.config, this.log);
+    attachLiveNamespace(this.io, registry, this.log, owners ? { remote: owners, hub: audience } : undefined);
+    attachOperatorNamespace(this.io, registry, presets, recorder, { hub: audience, moderation }, this.log, owners);
+    attachAudienceNamespace(this.io, registry, audience, this.config, this.log, owners && clusterSockets ? { remote: owners, rateLimiter: (kind, rate) => clusterSockets.rateLimiter(kind, rate) } : undefined);
     for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
     await app.listen({ host: this.config.HOST, port: this.config.PORT });
     const address = app.server.address();
@@ -465,6 +477,7 @@ export class LivefxServer {
       const cut = setTimeout(() => this.http.server.closeAllConnections(), IN_FLIGHT_GRACE_MS);
       await httpClosed;
       clearTimeout(cut);
+      await this.openClusterSockets?.close();
       await this.http.close();
       this.openDatabase?.close();
       await this.openShared?.close();

@@ -5,13 +5,15 @@ import type { Logger } from '../core/logger.js';
 import { canOperate } from './auth/access.js';
 import { principalOf } from './auth/socket-access.js';
 import type { AudienceHub } from './audience/audience-hub.js';
-import { ModerationError, type ChatModeration } from './audience/chat-moderation.js';
+import type { ChatModeration } from './audience/chat-moderation.js';
 import { MODERATION_ACTIONS, type ModerationActor } from './audience/moderation-protocol.js';
 import type { PresetStore } from './storage/preset-store.js';
 import { applyPreset, changeChain, patchTransform } from './streams/chain-control.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
 import { onEvent, type EventAnswer } from './socket-errors.js';
+import { actorOf, type ForwardedActor, type OwnerRequest, type RemoteStreams } from './cluster/owner-requests.js';
+import type { ChainSpec } from '../transforms/chain-spec.js';
 
 const joinMessage = z.object({ streamId: z.string().min(1).max(64) }).strict();
 const setChainMessage = z.object({ streamId: z.string().min(1).max(64), spec: z.unknown() }).strict();
@@ -54,6 +56,7 @@ export function attachOperatorNamespace(
   alerts?: OperatorAlertSource,
   chat?: OperatorModeration,
   log?: Logger,
+  remote?: RemoteStreams,
 ): void {
   const operators = io.of('/operator');
   presets.on('changed', (list) => operators.emit('presets', { presets: list }));
@@ -68,9 +71,10 @@ export function attachOperatorNamespace(
   for (const stream of registry.list()) wire(stream);
   registry.on('newstream', wire);
   const moderatorsRoom = (streamId: string): string => `moderators:${streamId}`;
-  chat?.hub.on('chat', (message) => operators.to(moderatorsRoom(message.streamId)).emit('chat', message));
+  // Every node's hub hears every chat message and action (the audience bus): each tells its own consoles only.
+  chat?.hub.on('chat', (message) => operators.local.to(moderatorsRoom(message.streamId)).emit('chat', message));
   chat?.hub.on('moderation', ({ at, ...record }) =>
-    operators.to(moderatorsRoom(record.streamId)).emit('moderation', { ...record, at: new Date(at).toISOString(), ...chat.hub.moderationState(record.streamId) }),
+    operators.local.to(moderatorsRoom(record.streamId)).emit('moderation', { ...record, at: new Date(at).toISOString(), ...chat.hub.moderationState(record.streamId) }),
   );
 
   operators.on('connection', (socket: Socket) => {
@@ -88,23 +92,34 @@ export function attachOperatorNamespace(
       if (!canOperate(principalOf(socket), stream.id)) throw new LivefxError('forbidden', `this operator token does not cover stream "${streamId}"`);
       return stream;
     };
+    /** The stream here, or (with LIVEFX_REDIS_URL) a request passed on to the node that owns it; checked here first. */
+    const onOwner = async <T>(streamId: string, here: (stream: LiveStream) => T | Promise<T>, there: (actor: ForwardedActor) => Omit<OwnerRequest, 'actor'>): Promise<T | unknown> => {
+      if (registry.get(streamId) || !remote || !(await remote.find(streamId))) return here(find(streamId));
+      const principal = principalOf(socket);
+      if (!canOperate(principal, streamId)) throw new LivefxError('forbidden', `this operator token does not cover stream "${streamId}"`);
+      const actor = actorOf(principal, `${who} via node ${remote.nodeId}`);
+      return remote.forward(streamId, { ...there(actor), actor });
+    };
+    const transformsPath = (streamId: string): string => `/v1/streams/${encodeURIComponent(streamId)}/transforms`;
     const moderationOf = (): OperatorModeration => {
       if (!chat) throw new LivefxError('internal_error', 'chat moderation is not available on this server');
       return chat;
     };
 
-    on('join', (message) => {
-      const stream = find(parse(joinMessage, message, 'join needs { streamId: string }').streamId);
-      void socket.join(room(stream.id));
-      return { chain: stream.chain };
+    on('join', async (message) => {
+      const { streamId } = parse(joinMessage, message, 'join needs { streamId: string }');
+      const chain = await onOwner(streamId, (stream) => stream.chain, () => ({ method: 'GET', path: transformsPath(streamId) }));
+      // Another node's stream: its `chain` emits reach this room through the socket.io adapter.
+      void socket.join(room(streamId));
+      return { chain };
     });
     on('set-chain', async (message) => {
       const { streamId, spec } = parse(setChainMessage, message, 'set-chain needs { streamId: string, spec: { transforms: [...] } }');
-      return { chain: await changeChain(find(streamId), spec, who) };
+      return { chain: await onOwner(streamId, (stream) => changeChain(stream, spec, who), () => ({ method: 'PUT', path: transformsPath(streamId), body: spec })) };
     });
     on('patch-transform', async (message) => {
       const { streamId, index, patch } = parse(patchMessage, message, 'patch-transform needs { streamId: string, index: integer, patch: { enabled?, params? } }');
-      return { chain: await patchTransform(find(streamId), index, patch, who) };
+      return { chain: await onOwner(streamId, (stream) => patchTransform(stream, index, patch, who), () => ({ method: 'PATCH', path: `${transformsPath(streamId)}/${index}`, body: patch ?? {} })) };
     });
     on('list-presets', async () => ({ presets: await presets.list() }));
     on('save-preset', async (message) => {
@@ -118,16 +133,24 @@ export function attachOperatorNamespace(
     });
     on('apply-preset', async (message) => {
       const { streamId, name } = parse(applyPresetMessage, message, 'apply-preset needs { streamId: string, name: string }');
-      return { chain: await applyPreset(find(streamId), presets, name, who) };
+      // Passed on as the preset's chain (read here): the owner applies it like any chain change.
+      const presetChain = async (): Promise<ChainSpec> => {
+        const preset = await presets.get(name);
+        if (!preset) throw new LivefxError('preset_not_found', `no preset named "${name}"`);
+        return preset.spec as ChainSpec;
+      };
+      const spec = registry.get(streamId) ? undefined : await presetChain();
+      return { chain: await onOwner(streamId, (stream) => applyPreset(stream, presets, name, who), () => ({ method: 'PUT', path: transformsPath(streamId), body: spec })) };
     });
-    on('watch-moderation', (message) => {
+    on('watch-moderation', async (message) => {
       const { moderation } = moderationOf();
-      const stream = find(parse(watchModerationMessage, message, 'watch-moderation needs { streamId: string }').streamId);
-      void socket.join(moderatorsRoom(stream.id));
-      return { ...moderation.view(stream.id) };
+      const { streamId } = parse(watchModerationMessage, message, 'watch-moderation needs { streamId: string }');
+      const view = await onOwner(streamId, (stream) => moderation.view(stream.id), () => ({ method: 'GET', path: `/v1/streams/${encodeURIComponent(streamId)}/moderation` }));
+      void socket.join(moderatorsRoom(streamId));
+      return { ...(view as object) };
     });
     for (const action of MODERATION_ACTIONS) {
-      on(action, (message) => {
+      on(action, async (message) => {
         const { moderation } = moderationOf();
         // A stream operator moderates its own stream only (apply() checks the message itself).
         const streamId = (message as { streamId?: unknown } | null)?.streamId;
@@ -135,10 +158,17 @@ export function attachOperatorNamespace(
           throw new LivefxError('forbidden', `this operator token does not cover stream "${streamId}"`);
         }
         try {
-          return { ...moderation.apply(action, message, socketActor(socket.data ?? {})) };
+          if (typeof streamId !== 'string' || registry.get(streamId) || !remote || !(await remote.find(streamId))) {
+            return { ...moderation.apply(action, message, socketActor(socket.data ?? {})) };
+          }
+          const { streamId: _streamId, ...body } = message as Record<string, unknown>;
+          const answer = await onOwner(streamId, () => undefined, () => ({ method: 'POST', path: `/v1/streams/${encodeURIComponent(streamId)}/moderation/${action}`, body }));
+          // The HTTP answer adds the bans and mutes in force; the socket's ack is the action's own fields.
+          const { bans: _bans, mutes: _mutes, ...fields } = answer as Record<string, unknown>;
+          return fields;
         } catch (error) {
-          // apply() says invalid_request for a malformed message, as HTTP does; on this namespace that is bad_request (documented).
-          if (error instanceof ModerationError && error.code === 'invalid_request') throw new LivefxError('bad_request', error.message);
+          // apply() (and the owner's HTTP route) say invalid_request for a malformed message; on this namespace that is bad_request (documented).
+          if (error instanceof LivefxError && error.code === 'invalid_request') throw new LivefxError('bad_request', error.message);
           throw error;
         }
       });

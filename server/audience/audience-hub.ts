@@ -28,6 +28,23 @@ export interface ViewersEvent {
   at: number;
 }
 
+/** An HLS viewer (a `/live` socket) on a node other than the stream's owner started or stopped watching. */
+export interface WatchingEvent {
+  streamId: string;
+  /** Unique across nodes: the node's id and the socket's. */
+  viewerKey: string;
+  watching: boolean;
+}
+
+/** A viewer entered a stream's chat (read-only or with a name), on some node: every node remembers it for bans by address. */
+interface SeenEvent {
+  streamId: string;
+  viewerId: string;
+  address: string;
+  user?: string;
+  at: number;
+}
+
 /** An operator's moderation action, once it has taken effect. */
 export interface ModerationEvent extends ModerationRecord {
   streamId: string;
@@ -45,6 +62,21 @@ export type AudienceHubEvents = {
   viewers: [event: ViewersEvent];
   /** A message removed, a viewer muted, unmuted, banned or unbanned (the namespaces enforce it, the recorder logs it). */
   moderation: [event: ModerationEvent];
+  /** An HLS viewer on another node (the owner counts it). */
+  watching: [event: WatchingEvent];
+  /** The stream ended on its owner: its chat is closed on every node. */
+  ended: [event: { streamId: string }];
+};
+
+/** What each kind of bus message carries. */
+type BusBodies = {
+  chat: ChatEvent;
+  reaction: ReactionEvent;
+  viewers: ViewersEvent;
+  moderation: ModerationEvent;
+  seen: SeenEvent;
+  watching: WatchingEvent;
+  ended: { streamId: string };
 };
 
 export interface AudienceHubOptions {
@@ -134,7 +166,12 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
 
   /** Notes a viewer entering a stream's chat, for bans by address (see ViewerRestrictions). */
   seeViewer(streamId: string, viewerId: string, address: string, user?: string): void {
-    this.audienceOf(streamId).restrictions.see(viewerId, address, user, Date.now());
+    this.publish('seen', streamId, { streamId, viewerId, address, ...(user !== undefined ? { user } : {}), at: Date.now() });
+  }
+
+  /** An HLS viewer of a stream another node owns started or stopped watching here (the owner counts it). */
+  watchRemote(streamId: string, viewerKey: string, watching: boolean): void {
+    this.publish('watching', streamId, { streamId, viewerKey, watching });
   }
 
   knowsViewer(streamId: string, viewerId: string): boolean {
@@ -222,7 +259,7 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
     this.publish('moderation', streamId, { streamId, ...record, at });
   }
 
-  private publish<K extends 'chat' | 'reaction' | 'viewers' | 'moderation'>(kind: K, streamId: string, body: AudienceHubEvents[K][0]): void {
+  private publish<K extends keyof BusBodies>(kind: K, streamId: string, body: BusBodies[K]): void {
     this.bus.publish({ kind, streamId, body }).catch((error: unknown) => this.log.error({ err: error, kind, streamId }, 'audience event could not be published'));
   }
 
@@ -245,10 +282,50 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
       }
       case 'viewers':
         return this.safeEmit('viewers', message.body as ViewersEvent);
-      case 'moderation':
-        return this.safeEmit('moderation', message.body as ModerationEvent);
+      case 'moderation': {
+        const event = message.body as ModerationEvent;
+        // The node that acted applied it already; every other node applies it to its copy of the stream's chat.
+        if (message.origin !== this.bus.nodeId) this.applyModeration(event);
+        return this.safeEmit('moderation', event);
+      }
+      case 'seen': {
+        const { viewerId, address, user, at } = message.body as SeenEvent;
+        this.audienceOf(message.streamId).restrictions.see(viewerId, address, user, at);
+        return;
+      }
+      case 'watching':
+        return this.safeEmit('watching', message.body as WatchingEvent);
+      case 'ended':
+        this.streams.delete(message.streamId);
+        return this.safeEmit('ended', { streamId: message.streamId });
       case 'reactions':
         // Aggregates are made on every node from the reactions it was delivered: never relayed.
+        return;
+    }
+  }
+
+  /** Another node's moderation action, on this node's copy of the stream's chat. */
+  private applyModeration(event: ModerationEvent): void {
+    const audience = this.audienceOf(event.streamId);
+    const { viewerId, user, reason, by, at } = event;
+    const details = { ...(user !== undefined ? { user } : {}), ...(reason ? { reason } : {}), by, at };
+    switch (event.action) {
+      case 'remove-chat': {
+        const stored = event.messageId === undefined ? undefined : audience.recent.get(event.messageId);
+        if (stored) stored.removed = true;
+        return;
+      }
+      case 'mute-viewer':
+        if (viewerId !== undefined && event.seconds !== undefined) audience.restrictions.mute({ viewerId, ...details, until: at + event.seconds * 1000 });
+        return;
+      case 'unmute-viewer':
+        if (viewerId !== undefined) audience.restrictions.unmute(viewerId, Date.now());
+        return;
+      case 'ban-viewer':
+        if (viewerId !== undefined) audience.restrictions.ban({ viewerId, ...details });
+        return;
+      case 'unban-viewer':
+        if (viewerId !== undefined) audience.restrictions.unban(viewerId);
         return;
     }
   }
@@ -266,7 +343,7 @@ export class AudienceHub extends TypedEmitter<AudienceHubEvents> {
       // The stream's viewers are all gone now; say so before forgetting it, and send the last reactions.
       this.updateViewers(stream.id, 0, 0);
       this.broadcastReactions();
-      this.streams.delete(stream.id);
+      this.publish('ended', stream.id, { streamId: stream.id });
     });
   }
 

@@ -20,8 +20,17 @@ import {
 } from './audience-protocol.js';
 import type { ViewerBan, ViewerMute } from './moderation-protocol.js';
 import { RateLimiter } from './rate-limiter.js';
+import type { ChatRateLimiter } from './redis-rate-limiter.js';
+import type { TokenBucketRate } from './token-bucket.js';
+import type { RemoteStreams } from '../cluster/owner-requests.js';
 
 export type AudienceLimits = Pick<LivefxConfig, 'LIVEFX_CHAT_MAX_CHARS' | 'LIVEFX_CHAT_BURST' | 'LIVEFX_CHAT_PER_MIN' | 'LIVEFX_REACTIONS_PER_S'>;
+
+/** With LIVEFX_REDIS_URL: streams other nodes own, and rate limits that hold across nodes. */
+export interface AudienceCluster {
+  remote: RemoteStreams;
+  rateLimiter(kind: 'chat' | 'react', rate: TokenBucketRate): ChatRateLimiter;
+}
 
 /**
  * Chat: a burst of 3, then one message every 2 s (30 a minute sustained): lively, but no wall of
@@ -80,14 +89,18 @@ const mutedMessage = (mute: ViewerMute, nowMs: number): string =>
  * Each socket carries a viewer id (`auth.viewerId` in the handshake, else one made up for the
  * connection) that operators mute and ban; moderation from the hub is enforced here.
  */
-export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub, limits: AudienceLimits = DEFAULT_LIMITS, log?: Logger): void {
+export function attachAudienceNamespace(io: SocketServer, registry: StreamRegistry, hub: AudienceHub, limits: AudienceLimits = DEFAULT_LIMITS, log?: Logger, cluster?: AudienceCluster): void {
   const audience = io.of('/audience');
   const room = (streamId: string): string => `audience:${streamId}`;
-  const chatLimit = new RateLimiter({ capacity: limits.LIVEFX_CHAT_BURST, refillPerSecond: limits.LIVEFX_CHAT_PER_MIN / 60 });
-  const reactionLimit = new RateLimiter({ capacity: limits.LIVEFX_REACTIONS_PER_S, refillPerSecond: limits.LIVEFX_REACTIONS_PER_S });
+  // Every node's hub hears every message (the audience bus) and tells its own sockets only: never through the adapter.
+  const toRoom = (streamId: string) => audience.local.to(room(streamId));
+  const chatRate = { capacity: limits.LIVEFX_CHAT_BURST, refillPerSecond: limits.LIVEFX_CHAT_PER_MIN / 60 };
+  const reactionRate = { capacity: limits.LIVEFX_REACTIONS_PER_S, refillPerSecond: limits.LIVEFX_REACTIONS_PER_S };
+  const chatLimit: ChatRateLimiter = cluster ? cluster.rateLimiter('chat', chatRate) : new RateLimiter(chatRate);
+  const reactionLimit: ChatRateLimiter = cluster ? cluster.rateLimiter('react', reactionRate) : new RateLimiter(reactionRate);
   const maxChars = limits.LIVEFX_CHAT_MAX_CHARS;
-  hub.on('chat', ({ streamId, id, user, text, at }) => audience.to(room(streamId)).emit('chat', { streamId, id, user, text, at }));
-  hub.on('reactions', (update) => audience.to(room(update.streamId)).emit('reactions', update));
+  hub.on('chat', ({ streamId, id, user, text, at }) => toRoom(streamId).emit('chat', { streamId, id, user, text, at }));
+  hub.on('reactions', (update) => toRoom(update.streamId).emit('reactions', update));
   /** Sockets by viewer id: one viewer may have several pages open. */
   const socketsOf = new Map<string, Set<Socket>>();
   const inStream = (viewerId: string | undefined, streamId: string): Socket[] =>
@@ -97,7 +110,7 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
   hub.on('moderation', ({ streamId, action, viewerId, messageId, seconds, reason }) => {
     if (action === 'remove-chat' && messageId) {
       const removed: ChatRemoved = { streamId, messageId };
-      audience.to(room(streamId)).emit('chat-removed', removed);
+      toRoom(streamId).emit('chat-removed', removed);
     } else if (action === 'mute-viewer' && seconds !== undefined) {
       const notice: MutedNotice = { streamId, retryAfterMs: seconds * 1000, ...(reason ? { reason } : {}) };
       for (const socket of inStream(viewerId, streamId)) socket.emit('muted', notice);
@@ -142,7 +155,7 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       if (viewerSockets.size === 0 && socketsOf.get(viewerId) === viewerSockets) socketsOf.delete(viewerId);
     });
     const privileged = isPrivileged(socket);
-    const on = (event: string, handler: (message: unknown) => EventAnswer): void => onEvent(socket, event, handler, log);
+    const on = (event: string, handler: (message: unknown) => EventAnswer | Promise<EventAnswer>): void => onEvent(socket, event, handler, log);
     /** Refuses (`banned`) when a ban keeps this socket out of the stream's chat. */
     const assertNotBanned = (streamId: string): void => {
       const ban = privileged ? undefined : hub.banOf(streamId, viewerId, address);
@@ -158,11 +171,11 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
     /** Per socket, and per name + address so that reconnecting does not reset the limit. */
     const limitKeys = (name: string): string[] => [`socket:${socket.id}`, `viewer:${socket.handshake.address}:${name.toLowerCase()}`];
 
-    /** Refuses (not_found, stream_ended, forbidden) unless the stream exists, has not ended and this socket may watch it. */
-    const assertOpenStream = (streamId: string): void => {
-      const stream = registry.get(streamId);
+    /** Refuses (not_found, stream_ended, forbidden) unless the stream exists (here or on another node), has not ended and this socket may watch it. */
+    const assertOpenStream = async (streamId: string): Promise<void> => {
+      const stream = registry.get(streamId) ?? (await cluster?.remote.find(streamId));
       if (!stream) throw new LivefxError('not_found', `no stream with id "${streamId}"`);
-      if (stream.state === 'ended') throw new LivefxError('stream_ended', `stream "${streamId}" has ended`);
+      if ('state' in stream && stream.state === 'ended') throw new LivefxError('stream_ended', `stream "${streamId}" has ended`);
       if (!canView(principalOf(socket), stream)) throw new LivefxError('forbidden', `stream "${streamId}" is private: its chat needs the viewer link's token`);
     };
     const enterRoom = (streamId: string, name?: string): EventAnswer => {
@@ -180,36 +193,36 @@ export function attachAudienceNamespace(io: SocketServer, registry: StreamRegist
       if (waitMs > 0) throw new LivefxError('rate_limited', `slow down: ${what} again in ${(waitMs / 1000).toFixed(1)} s`, { details: { retryAfterMs: waitMs } });
     };
 
-    on('join', (message) => {
+    on('join', async (message) => {
       const { streamId, name } = parse(joinMessage, 'join', message);
-      assertOpenStream(streamId);
+      await assertOpenStream(streamId);
       assertNotBanned(streamId);
       names.set(streamId, name);
       return enterRoom(streamId, name);
     });
-    on('watch-chat', (message) => {
+    on('watch-chat', async (message) => {
       const { streamId } = parse(watchMessage, 'watch-chat', message);
-      assertOpenStream(streamId);
+      await assertOpenStream(streamId);
       assertNotBanned(streamId);
       return enterRoom(streamId);
     });
-    on('chat', (message) => {
+    on('chat', async (message) => {
       const { streamId, text } = parse(chatMessage, 'chat', message);
       if (text.length > maxChars) throw new LivefxError('message_too_long', `chat: text is ${text.length} characters; at most ${maxChars} are allowed`);
-      assertOpenStream(streamId);
+      await assertOpenStream(streamId);
       assertNotBanned(streamId);
       const name = nameIn(streamId, 'chat');
       assertNotMuted(streamId);
-      assertUnderLimit(chatLimit.attempt(limitKeys(name)), 'you can send a message');
+      assertUnderLimit(await chatLimit.attempt(limitKeys(name)), 'you can send a message');
       return { message: hub.postChat(streamId, name, text, viewerId) };
     });
-    on('react', (message) => {
+    on('react', async (message) => {
       const { streamId, kind } = parse(reactMessage, 'react', message);
-      assertOpenStream(streamId);
+      await assertOpenStream(streamId);
       assertNotBanned(streamId);
       const name = nameIn(streamId, 'react');
       assertNotMuted(streamId);
-      assertUnderLimit(reactionLimit.attempt(limitKeys(name)), 'you can react');
+      assertUnderLimit(await reactionLimit.attempt(limitKeys(name)), 'you can react');
       hub.react(streamId, name, kind);
     });
   });

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** What a token lets its bearer do: publish to or watch one stream on its owner, or create a stream on the chosen node. */
-export type ClusterGrant = 'whip' | 'whep' | 'place';
+/** What a token lets its bearer do: publish to or watch one stream on its owner, create a stream on the chosen node, or operate a stream on its owner (another node passing an operator's request on). */
+export type ClusterGrant = 'whip' | 'whep' | 'place' | 'operate';
 
 export interface ClusterTokensOptions {
   /** The secret every node shares (kept in Redis, see NodeCluster). */

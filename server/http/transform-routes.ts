@@ -1,25 +1,36 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { transformParamSchemas } from '../../transforms/chain-spec.js';
 import { changeChain, patchTransform } from '../streams/chain-control.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { findStream } from './stream-routes.js';
+import { actorOf, forwardedActor, type OwnerRequest, type RemoteStreams } from '../cluster/owner-requests.js';
+import type { LiveStream } from '../streams/live-stream.js';
 
-/** Operator control over HTTP: the whole chain spec (GET, PUT) and one transform (PATCH). */
-export function registerTransformRoutes(app: FastifyInstance, registry: StreamRegistry): void {
+/** Who changed the chain: the operator another node passed the request on for, else this request's address. */
+const changedByOf = (request: FastifyRequest): string => forwardedActor(request)?.changedBy ?? `http ${request.ip}`;
+
+/** Operator control over HTTP: the whole chain spec (GET, PUT) and one transform (PATCH); a stream another node owns is changed there (`remote`, with LIVEFX_REDIS_URL). */
+export function registerTransformRoutes(app: FastifyInstance, registry: StreamRegistry, remote?: RemoteStreams): void {
+  /** The stream here, else the same request passed on to its owner (access was checked here). */
+  const onOwner = async (request: FastifyRequest<{ Params: { id: string } }>, here: (stream: LiveStream) => unknown): Promise<unknown> => {
+    const id = request.params.id;
+    if (registry.get(id) || !remote || forwardedActor(request) || !(await remote.find(id))) return here(findStream(registry, id));
+    const actor = actorOf(request.principal, `http ${request.ip} via node ${remote.nodeId}`);
+    const forwarded: OwnerRequest = { method: request.method as OwnerRequest['method'], path: request.url.split('?')[0]!, actor, ...(request.body === undefined ? {} : { body: request.body }) };
+    return remote.forward(id, forwarded);
+  };
   // The operator console builds its controls from these: one schema, validated here, shown there.
   const catalog = {
     transforms: Object.entries(transformParamSchemas).map(([name, schema]) => ({ name, params: z.toJSONSchema(schema, { io: 'input' }) })),
   };
   app.get('/v1/transforms', async () => catalog);
 
-  app.get<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) => findStream(registry, request.params.id).chain);
+  app.get<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) => onOwner(request, (stream) => stream.chain));
 
-  app.put<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) =>
-    changeChain(findStream(registry, request.params.id), request.body, `http ${request.ip}`),
-  );
+  app.put<{ Params: { id: string } }>('/v1/streams/:id/transforms', async (request) => onOwner(request, (stream) => changeChain(stream, request.body, changedByOf(request))));
 
   app.patch<{ Params: { id: string; index: string } }>('/v1/streams/:id/transforms/:index', async (request) =>
-    patchTransform(findStream(registry, request.params.id), Number(request.params.index), request.body, `http ${request.ip}`),
+    onOwner(request, (stream) => patchTransform(stream, Number(request.params.index), request.body, changedByOf(request))),
   );
 }

@@ -19,6 +19,8 @@ export interface RunningRedis {
 export interface RedisServerOptions {
   /** Keep an append-only file, so a restart keeps the queues (the Redis-restart fault test). Default: no persistence at all. */
   appendOnly?: boolean;
+  /** Allow `DEBUG` from loopback clients (`DEBUG SLEEP` pauses the server: the Redis-pause tests). Default: off, as Redis ships. */
+  debugCommand?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -33,8 +35,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string, appendOnly: boolean): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning'];
+function launch(port: number, dir: string, appendOnly: boolean, debugCommand = false): Promise<ChildProcess> {
+  const args = [...(debugCommand ? ['--enable-debug-command', 'local'] : []), '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning'];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
@@ -76,7 +78,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
   const dir = await mkdtemp(path.join(tmpdir(), 'livefx-redis-'));
   const port = await freePort();
   const appendOnly = options.appendOnly ?? false;
-  let child: ChildProcess | undefined = await launch(port, dir, appendOnly);
+  const debugCommand = options.debugCommand ?? false;
+  let child: ChildProcess | undefined = await launch(port, dir, appendOnly, debugCommand);
   let closed = false;
   const stop = async (): Promise<void> => {
     if (child) await stopProcess(child);
@@ -89,7 +92,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
     restart: async (downMs = 0) => {
       await stop();
       if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-      child = await launch(port, dir, appendOnly);
+      child = await launch(port, dir, appendOnly, debugCommand);
     },
     close: async () => {
       if (closed) return;
