@@ -23,7 +23,9 @@ const RETRY_MS = 500;
  * The audience bus of several nodes, on one Redis stream: publish appends (XADD), every node reads
  * from the last entry it saw (XREAD), so a node whose connection to Redis drops catches up on what it
  * missed instead of losing it (plain pub/sub would). A node's own messages are delivered to its
- * subscribers at once, inside publish(), as the local bus does, and skipped when read back.
+ * subscribers at once, inside publish(), as the local bus does, and skipped when read back. A node
+ * that starts replays what the stream still holds (its last `maxLength` entries) to its first
+ * subscriber, so it knows the bans, mutes and chat of streams that went live before it started.
  */
 export class RedisAudienceBus extends TypedEmitter<{ message: [message: AudienceBusMessage] }> implements AudienceBus {
   readonly nodeId: string;
@@ -34,8 +36,10 @@ export class RedisAudienceBus extends TypedEmitter<{ message: [message: Audience
   private readonly onError: (error: unknown) => void;
   private isClosed = false;
   private reading: Promise<void> | undefined;
+  /** The stream's last entry when this bus opened: entries up to it are history, delivered whoever published them. */
+  private readonly replayUntil: string;
 
-  private constructor(options: RedisAudienceBusOptions, reader: Redis) {
+  private constructor(options: RedisAudienceBusOptions, reader: Redis, replayUntil: string) {
     super();
     this.redis = options.redis;
     this.reader = reader;
@@ -44,18 +48,17 @@ export class RedisAudienceBus extends TypedEmitter<{ message: [message: Audience
     this.maxLength = options.maxLength ?? 10_000;
     this.onError = options.onError ?? (() => {});
     this.listenerError = (_event, error) => this.onError(error);
+    this.replayUntil = replayUntil;
   }
 
-  /** Opens a reader connection and starts reading after the stream's current last entry. */
+  /** Opens a reader connection; reading (history first) starts with the first subscriber. */
   static async open(options: RedisAudienceBusOptions): Promise<RedisAudienceBus> {
     // Blocking reads need a connection of their own (they would hold up every other command).
     const reader = options.redis.duplicate();
     reader.on('error', () => {});
     const streamKey = options.streamKey ?? 'livefx:audience';
     const last = await reader.xrevrange(streamKey, '+', '-', 'COUNT', 1);
-    const bus = new RedisAudienceBus({ ...options, streamKey }, reader);
-    bus.reading = bus.readFrom(last[0]?.[0] ?? '0-0');
-    return bus;
+    return new RedisAudienceBus({ ...options, streamKey }, reader, last[0]?.[0] ?? '0-0');
   }
 
   async publish(message: Omit<AudienceBusMessage, 'origin'>): Promise<void> {
@@ -67,6 +70,8 @@ export class RedisAudienceBus extends TypedEmitter<{ message: [message: Audience
 
   subscribe(listener: AudienceBusListener): () => void {
     this.on('message', listener);
+    // Started here, not at open: history read before anyone listens would be lost.
+    this.reading ??= this.readFrom('0-0');
     return () => this.off('message', listener);
   }
 
@@ -86,7 +91,7 @@ export class RedisAudienceBus extends TypedEmitter<{ message: [message: Audience
         for (const [, entries] of answer ?? []) {
           for (const [id, fields] of entries) {
             offset = id;
-            this.deliver(fields);
+            this.deliver(fields, isAtOrBefore(id, this.replayUntil));
           }
         }
       } catch (error) {
@@ -97,7 +102,7 @@ export class RedisAudienceBus extends TypedEmitter<{ message: [message: Audience
     }
   }
 
-  private deliver(fields: string[]): void {
+  private deliver(fields: string[], history: boolean): void {
     const index = fields.indexOf('m');
     if (index < 0 || this.isClosed) return;
     let message: AudienceBusMessage;
@@ -106,7 +111,14 @@ export class RedisAudienceBus extends TypedEmitter<{ message: [message: Audience
     } catch (error) {
       return this.onError(error);
     }
-    // This node's own messages were delivered when they were published.
-    if (message.origin !== this.nodeId) this.safeEmit('message', message);
+    // This node's own messages were delivered when they were published (history: by an earlier run of it).
+    if (history || message.origin !== this.nodeId) this.safeEmit('message', message);
   }
+}
+
+/** Whether Redis stream entry id `id` (`<ms>-<seq>`) is at or before `other`. */
+function isAtOrBefore(id: string, other: string): boolean {
+  const [ms, seq] = id.split('-').map(Number) as [number, number];
+  const [otherMs, otherSeq] = other.split('-').map(Number) as [number, number];
+  return ms < otherMs || (ms === otherMs && seq <= otherSeq);
 }

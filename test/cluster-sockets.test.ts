@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, adminFetch, createStream, startServer, waitFor, type Creat
 import { startRedis, type RunningRedis } from './helpers/redis-server.js';
 
 // socket.io across three real nodes sharing one real Redis: chat, viewer counts, operator changes, bans and rate limits.
-type NodeName = 'a' | 'b' | 'c';
+type NodeName = 'a' | 'b' | 'c' | 'd';
 interface ChatMessage {
   id: string;
   user: string;
@@ -50,12 +50,14 @@ async function livePage(name: NodeName): Promise<Socket> {
 
 const texts = (seen: ChatMessage[]): string[] => seen.map((message) => message.text);
 
+function startNode(name: NodeName): Promise<RunningServer> {
+  // Three messages at once, then one a minute: a rate limit a slow machine cannot refill during a test.
+  return startServer({ LIVEFX_REDIS_URL: redis.url, LIVEFX_NODE_ID: `${name}-${marker}`, LIVEFX_CPU_LIMIT: '100', LIVEFX_HTTP_RATE_PER_IP: '0', LIVEFX_CHAT_BURST: '3', LIVEFX_CHAT_PER_MIN: '1' });
+}
+
 beforeAll(async () => {
   redis = await startRedis({ debugCommand: true });
-  // Three messages at once, then one a minute: a rate limit a slow machine cannot refill during a test.
-  for (const name of ['a', 'b', 'c'] as const) {
-    nodes[name] = await startServer({ LIVEFX_REDIS_URL: redis.url, LIVEFX_NODE_ID: `${name}-${marker}`, LIVEFX_CPU_LIMIT: '100', LIVEFX_HTTP_RATE_PER_IP: '0', LIVEFX_CHAT_BURST: '3', LIVEFX_CHAT_PER_MIN: '1' });
-  }
+  for (const name of ['a', 'b', 'c'] as const) nodes[name] = await startNode(name);
   stream = await createStream(node('a').url, 'sockets across nodes', { record: false });
 }, 180_000);
 
@@ -169,10 +171,20 @@ describe('socket.io across nodes (LIVEFX_REDIS_URL)', () => {
     // The moderation view on any node lists it.
     const view = await ask(moderator, 'watch-moderation', { streamId: stream.id });
     expect(view.bans.map((ban: { viewerId: string }) => ban.viewerId)).toContain(viewerId);
+    // A node started after the ban knows it too (it replays the audience bus).
+    nodes.d = await startNode('d');
+    const onD = await ask(connect('d', '/audience', { viewerId }), 'join', { streamId: stream.id, name: 'Vic' });
+    expect(onD.ok, JSON.stringify(onD)).toBe(false);
+    expect(onD.error.code).toBe('banned');
     // Lifted through B, it is lifted on C (and new viewers from the banned viewer's address get in again).
     expect((await ask(moderator, 'unban-viewer', { streamId: stream.id, viewerId })).ok).toBe(true);
     await waitFor('the ban lifted on C', async () => (await ask(connect('c', '/audience', { viewerId }), 'join', { streamId: stream.id, name: 'Vic' })).ok, 30_000, 200);
-  }, 90_000);
+    await waitFor('the ban lifted on D', async () => (await ask(connect('d', '/audience', { viewerId }), 'join', { streamId: stream.id, name: 'Vic' })).ok, 30_000, 200);
+    // The late node has the chat history too.
+    const history = await ask(connect('d', '/audience'), 'watch-chat', { streamId: stream.id });
+    expect(texts(history.history)).toContain('hello from A');
+    await node('d').stop();
+  }, 150_000);
 
   it('counts chat rate limits across nodes: a viewer on A and C together gets one allowance', async () => {
     const viewerId = `rate-viewer-${marker}-0000`;
