@@ -257,7 +257,7 @@ export class LivefxServer {
     registerAuthRoutes(app, auth, registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, registry, owners);
     const moderation = new ChatModeration(registry, audience);
-    registerModerationRoutes(app, registry, moderation);
+    registerModerationRoutes(app, registry, moderation, owners);
     registerPresetRoutes(app, registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerPreflightRoutes(app, crossOrigin);

@@ -156,6 +156,17 @@ describe('socket.io across nodes (LIVEFX_REDIS_URL)', () => {
     const onC = await viewer('c', 'Vic', viewerId);
     const noticed: string[] = [];
     for (const [name, page] of [['a', onA], ['c', onC]] as const) page.socket.on('banned', () => noticed.push(name));
+    // The HTTP moderation API on a node that does not own the stream passes the action on too.
+    let mutedOnA = false;
+    onA.socket.on('muted', () => (mutedOnA = true));
+    const moderate = (name: NodeName, action: string, body: unknown): Promise<Response> =>
+      adminFetch(`${node(name).url}/v1/streams/${stream.id}/moderation/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const muted = await moderate('c', 'mute-viewer', { viewerId, seconds: 600 });
+    expect(muted.status).toBe(200);
+    expect(((await muted.json()) as { mutes: { viewerId: string }[] }).mutes.map((mute) => mute.viewerId)).toEqual([viewerId]);
+    await waitFor('the muted notice on A', () => mutedOnA, 30_000);
+    expect((await ask(onC.socket, 'chat', { streamId: stream.id, text: 'still here' })).error.code).toBe('muted');
+    expect((await moderate('b', 'unmute-viewer', { viewerId })).status).toBe(200);
     const moderator = connect('b', '/operator', { token: ADMIN_TOKEN });
     const banned = await ask(moderator, 'ban-viewer', { streamId: stream.id, viewerId, reason: 'spam' });
     expect(banned.ok, JSON.stringify(banned)).toBe(true);

@@ -142,6 +142,19 @@ export class OwnerRequests implements RemoteStreams {
   }
 }
 
+/**
+ * An HTTP request for a stream this node does not have, passed on to the node that owns it (access was
+ * checked here); undefined when it is for this node (the stream is here, there is no cluster, or no
+ * other node owns it: the route answers as it would alone).
+ */
+export async function passOnToOwner(request: FastifyRequest<{ Params: { id: string } }>, remote: RemoteStreams | undefined, isHere: boolean): Promise<{ answer: unknown } | undefined> {
+  const id = request.params.id;
+  if (isHere || !remote || forwardedActors.has(request) || !(await remote.find(id))) return undefined;
+  const actor = actorOf(request.principal, `http ${request.ip} via node ${remote.nodeId}`);
+  const method = request.method as OwnerRequest['method'];
+  return { answer: await remote.forward(id, { method, path: request.url.split('?')[0]!, actor, ...(request.body === undefined ? {} : { body: request.body }) }) };
+}
+
 function parseActor(header: unknown): ForwardedActor {
   try {
     const actor = JSON.parse(typeof header === 'string' ? header : '') as Partial<ForwardedActor>;

@@ -4,7 +4,7 @@ import { transformParamSchemas } from '../../transforms/chain-spec.js';
 import { changeChain, patchTransform } from '../streams/chain-control.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { findStream } from './stream-routes.js';
-import { actorOf, forwardedActor, type OwnerRequest, type RemoteStreams } from '../cluster/owner-requests.js';
+import { forwardedActor, passOnToOwner, type RemoteStreams } from '../cluster/owner-requests.js';
 import type { LiveStream } from '../streams/live-stream.js';
 
 /** Who changed the chain: the operator another node passed the request on for, else this request's address. */
@@ -14,11 +14,8 @@ const changedByOf = (request: FastifyRequest): string => forwardedActor(request)
 export function registerTransformRoutes(app: FastifyInstance, registry: StreamRegistry, remote?: RemoteStreams): void {
   /** The stream here, else the same request passed on to its owner (access was checked here). */
   const onOwner = async (request: FastifyRequest<{ Params: { id: string } }>, here: (stream: LiveStream) => unknown): Promise<unknown> => {
-    const id = request.params.id;
-    if (registry.get(id) || !remote || forwardedActor(request) || !(await remote.find(id))) return here(findStream(registry, id));
-    const actor = actorOf(request.principal, `http ${request.ip} via node ${remote.nodeId}`);
-    const forwarded: OwnerRequest = { method: request.method as OwnerRequest['method'], path: request.url.split('?')[0]!, actor, ...(request.body === undefined ? {} : { body: request.body }) };
-    return remote.forward(id, forwarded);
+    const passed = await passOnToOwner(request, remote, registry.get(request.params.id) !== undefined);
+    return passed ? passed.answer : here(findStream(registry, request.params.id));
   };
   // The operator console builds its controls from these: one schema, validated here, shown there.
   const catalog = {
