@@ -61,7 +61,8 @@ const factories: Record<TransformName, TransformFactory> = {
   grain: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuGrain({ device }) : kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
   sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
-  'face-blur': (params, _folders, report, kernels) => configured(new FaceBlur(report, kernels), params),
+  // BlazeFace goes to tfjs's WebGPU backend only beside a hardware GPU: on the software adapter a detection costs 7× the CPU of wasm.
+  'face-blur': (params, _folders, report, kernels, device) => configured(new FaceBlur(report, kernels, device !== undefined && !device.software), params),
   subtitles: (params) => configured(new Subtitles(), params),
 };
 
