@@ -63,8 +63,7 @@ class PipelineWorker {
   private busy = new Set<Buffer>();
   private scratch!: I420Frame;
   private readonly chain = new Chain();
-  /** Where the chain's kernels run; with wasm, the frames live in this thread's kernel memory (no copy per kernel). */
-  /** Where the chain's kernels run; webgpu turns to wasm (or js) for good once the GPU fails. */
+  /** Where the chain's kernels run (with wasm, the frames live in this thread's kernel memory); webgpu turns to wasm (or js) for good once the GPU fails. */
   private backend: TransformBackend;
   /** This thread's GPU while the chain runs on it. */
   private gpu: WebgpuDevice | undefined;
