@@ -1,4 +1,5 @@
-// BlazeFace on tfjs's wasm backend with and without WebAssembly SIMD, and with threads asked for:
+// BlazeFace on tfjs's wasm backend with and without WebAssembly SIMD, with threads asked for, and on
+// tfjs's WebGPU backend (a GPU where there is one, else Mesa's software adapter, named in the result):
 // CPU ms and wall ms per detection pass at the face detector's input sizes for a 720p stream (the
 // whole frame at 256 px, and one tile of the 2 × 3 grid), each mode in a process of its own (tfjs's
 // flags are per process). Per stream: face-blur's defaults at 30 fps (detectEvery 5, the whole frame
@@ -7,12 +8,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBlazeFaceHuman, wasmExecution } from '../transforms/face-detection/blazeface-human.js';
+import { createBlazeFaceHuman, installTfjsWebgpu, wasmExecution } from '../transforms/face-detection/blazeface-human.js';
 import { autoTileGrid, DETECTION_SHORT_SIDE, TILED_SHORT_SIDE, tileRect } from '../transforms/face-detection/detector-protocol.js';
 import { writeResult } from './bar-chart.js';
 import { round } from './transform-timing.js';
 
-const MODES = ['simd', 'no-simd', 'threads'] as const;
+const MODES = ['simd', 'no-simd', 'threads', 'webgpu'] as const;
 type Mode = (typeof MODES)[number];
 const PASSES = Number(process.env.FACE_DETECTOR_PASSES ?? 30);
 const ROUNDS_PER_SECOND = 30 / 5;
@@ -27,6 +28,8 @@ interface ModeResult {
   mode: Mode;
   simd?: boolean;
   threads?: boolean;
+  /** webgpu: the adapter tfjs ran on. */
+  adapter?: string;
   error?: string;
   whole?: PassTiming;
   tile?: PassTiming;
@@ -38,8 +41,17 @@ function rgb(width: number, height: number): Int32Array {
   return Int32Array.from(bytes);
 }
 
+/** webgpu: whether tfjs got Mesa's software adapter (no hardware one opened). */
+let software = false;
+
 async function measureMode(mode: Mode): Promise<ModeResult> {
-  const human = createBlazeFaceHuman({ minConfidence: 0.4, simd: mode !== 'no-simd' });
+  if (mode === 'webgpu') {
+    // The platform's GPU first; Mesa's software adapter where there is none (correct, and slow).
+    software = (await installTfjsWebgpu({ allowSoftware: false })) !== undefined;
+    const refused = software && (await installTfjsWebgpu({ allowSoftware: true }));
+    if (refused) return { mode, error: refused };
+  }
+  const human = createBlazeFaceHuman({ minConfidence: 0.4, simd: mode !== 'no-simd', backend: mode === 'webgpu' ? 'webgpu' : 'wasm' });
   if (mode === 'threads') human.tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   try {
     await human.load();
@@ -47,7 +59,8 @@ async function measureMode(mode: Mode): Promise<ModeResult> {
   } catch (error) {
     return { mode, error: error instanceof Error ? error.message : String((error as { message?: string })?.message ?? error) };
   }
-  if (human.tf.getBackend() !== 'wasm') return { mode, error: `tfjs fell back to ${human.tf.getBackend()}` };
+  const wanted = mode === 'webgpu' ? 'webgpu' : 'wasm';
+  if (human.tf.getBackend() !== wanted) return { mode, error: `tfjs fell back to ${human.tf.getBackend()}` };
   const tiled = { width: Math.round((TILED_SHORT_SIDE * 16) / 9), height: TILED_SHORT_SIDE };
   const grid = autoTileGrid(1280, 720);
   const tile = tileRect(tiled.width, tiled.height, grid.columns, grid.rows, 0);
@@ -61,7 +74,15 @@ async function measureMode(mode: Mode): Promise<ModeResult> {
     human.tf.dispose(tensor);
     return { cpuMs: round((used.user + used.system) / 1000 / PASSES), wallMs: round((performance.now() - start) / PASSES) };
   };
-  return { mode, ...(await wasmExecution(human)), whole: await time(Math.round((DETECTION_SHORT_SIDE * 16) / 9), DETECTION_SHORT_SIDE), tile: await time(tile.width, tile.height) };
+  const execution = mode === 'webgpu' ? { adapter: adapterOf(human) } : await wasmExecution(human);
+  return { mode, ...execution, whole: await time(Math.round((DETECTION_SHORT_SIDE * 16) / 9), DETECTION_SHORT_SIDE), tile: await time(tile.width, tile.height) };
+}
+
+/** The adapter behind tfjs's WebGPU backend, as the result names it. */
+function adapterOf(human: ReturnType<typeof createBlazeFaceHuman>): string {
+  const info = (human.tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }).adapterInfo;
+  const name = [info?.description, info?.vendor, info?.architecture].filter(Boolean).join(' / ') || 'unnamed adapter';
+  return software ? `${name} (software: Mesa, OpenGL ES)` : name;
 }
 
 const child = process.argv[2];

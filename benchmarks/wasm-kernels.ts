@@ -4,6 +4,9 @@
 // the load average is recorded beside the figures. The WGSL kernels (webgpu) run where an adapter
 // opens — a GPU, else Mesa's software rasteriser, named in the result — and are timed by wall clock
 // per frame including upload and readback, with the process's CPU time beside it.
+//
+//   npm run bench:wasm                       # results/wasm-kernels.{json,svg}; webgpu on whatever adapter opens
+//   npm run bench:wasm -- --require-gpu      # on a GPU machine: refuses a software adapter, writes results/webgpu-kernels.{json,svg}
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,8 +37,14 @@ const folders = { lutDir: dir, imageDir: dir };
 const kernels = WasmKernels.forThisThread();
 /** The GPU, or why there is none (the result says which). */
 const gpu = openGpu();
+/** --require-gpu: a run meant for a GPU machine, so a software adapter or none is an error, and its figures go to their own file. */
+const requireGpu = process.argv.includes('--require-gpu');
+if (requireGpu && (!('device' in gpu) || gpu.software)) {
+  console.error(`wasm-kernels: --require-gpu, but ${'device' in gpu ? `only a software adapter opened (${gpu.adapter})` : gpu.unavailable}`);
+  process.exit(1);
+}
 /** Kernels with a WGSL version; the others run on wasm in a webgpu chain. */
-const GPU_KERNELS = new Set(['color', 'lut3d', 'vignette', 'grain']);
+const GPU_KERNELS = new Set(['color', 'lut3d', 'pixelate', 'vignette', 'grain', 'image (overlay blend)', 'text (overlay blend)']);
 
 function openGpu(): { device: WebgpuDevice; adapter: string; software: boolean } | { unavailable: string } {
   try {
@@ -235,13 +244,13 @@ const result = {
   method:
     'js and wasm: median CPU time (user+system) of apply() over 60 frames (wasm frames in the kernels\' memory, as in the pipeline worker); ffmpeg: (CPU time with filter − without) / 150 frames, -threads 1 -filter_threads 1, yuv420p in and out',
   webgpuMethod:
-    'webgpu: median wall time of apply() + the GPU round trip (one upload, the kernels, one readback) over the same frames, frames in ordinary memory; in the chain, color + lut3d run on the GPU and text, image and label on wasm',
+    'webgpu: median wall time of apply() + the GPU round trip (one upload, the kernels, one readback) over the same frames, frames in ordinary memory; in the chain, all five run on the GPU in one run (one upload, one readback)',
   webgpu: 'device' in gpu ? { adapter: gpu.adapter, software: gpu.software } : { unavailable: gpu.unavailable },
   loadAverage: { before: loadBefore, after: loadavg().map(round), cores: cpus().length },
   rows,
   targets: { wasmToFfmpeg: 1, chainMsAt720p: 3, chainToFfmpeg: 0.15 },
 };
-await writeResult('wasm-kernels', result, {
+await writeResult(requireGpu ? 'webgpu-kernels' : 'wasm-kernels', result, {
   title: 'ms per frame (one core): TypeScript vs WebAssembly SIMD vs ffmpeg',
   unit: 'ms per frame',
   groups: rows.map((row) => ({

@@ -154,6 +154,8 @@ export const configSchema = z.object({
   LIVEFX_ASR_FALLBACK: z.enum(['pocketsphinx', 'none']).default('pocketsphinx'),
   /** Where the transform kernels run: `webgpu` (WGSL on the GPU), `wasm` (WebAssembly SIMD), `js` (the TypeScript reference), `auto` (webgpu on a hardware GPU, else wasm when the runtime supports SIMD). */
   LIVEFX_TRANSFORM_BACKEND: z.enum(['auto', 'webgpu', 'wasm', 'js']).default('auto'),
+  /** Fault injection for tests: each stream worker destroys its GPU device after this many frames on webgpu (a driver reset); 0: never. */
+  LIVEFX_FAULT_GPU_LOSS_AFTER_FRAMES: z.coerce.number().int().min(0).default(0),
   /** Largest studio template a user may upload (PUT /v1/video/templates/:name), in KiB. */
   LIVEFX_TEMPLATE_MAX_KB: z.coerce.number().int().min(1).max(1024).default(64),
   /** Seconds without media before a live stream counts as ended; a shorter gap (a network interruption) is bridged in the same session. */

@@ -56,6 +56,16 @@ export function registerTransformBackendMetrics(metrics: LivefxMetrics, chains: 
       for (const [backend, count] of counts) this.set({ backend }, count);
     },
   });
+  new Gauge({
+    name: 'livefx_webgpu_devices',
+    help: 'WebGPU devices of live streams: one per stream whose chain has a transform on the GPU (each stream worker opens its own device; see the README)',
+    registers: [metrics.registry],
+    collect() {
+      let devices = 0;
+      for (const chain of chains()) if (chain?.transforms.some((transform) => transform.backend === 'webgpu')) devices++;
+      this.set(devices);
+    },
+  });
 }
 
 /** The per-queue gauges, by metric name: what an autoscaler (KEDA, HPA, `livefx workers`) reads. */

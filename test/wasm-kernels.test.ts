@@ -1,9 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createCanvas } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
-import { differingBytes, patternFrame as pattern, writeCubeFile, KERNEL_FRAME_SIZES } from './helpers/kernel-frames.js';
+import { differingBytes, patternFrame as pattern, writeCubeFile, writeLogoFile, KERNEL_FRAME_SIZES } from './helpers/kernel-frames.js';
 import { Chain } from '../transforms/chain.js';
 import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
 import { I420Frame, type Frame } from '../transforms/frame.js';
@@ -22,24 +21,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'livefx-wasm-'));
 const folders = { lutDir: dir, imageDir: dir };
 const SIZES = KERNEL_FRAME_SIZES;
 
-function logoFile(name: string): string {
-  const canvas = createCanvas(120, 80);
-  const context = canvas.getContext('2d');
-  const gradient = context.createLinearGradient(0, 0, 120, 0);
-  gradient.addColorStop(0, 'rgba(255, 40, 0, 0.1)');
-  gradient.addColorStop(1, 'rgba(0, 90, 255, 1)');
-  context.fillStyle = gradient;
-  context.fillRect(0, 0, 120, 80);
-  context.fillStyle = 'rgba(255, 255, 255, 0.6)';
-  context.beginPath();
-  context.arc(60, 40, 30, 0, 2 * Math.PI);
-  context.fill();
-  writeFileSync(path.join(dir, name), canvas.toBuffer('image/png'));
-  return name;
-}
-
 const lut = writeCubeFile(dir, 'grade.cube', 17);
-const logo = logoFile('logo.png');
+const logo = writeLogoFile(dir, 'logo.png');
 
 /** Each kernel with parameters that exercise its paths (identity planes skipped, edges, clamping). */
 const CASES: { label: string; entry: unknown }[] = [

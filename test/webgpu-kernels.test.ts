@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBuiltCli } from './helpers/cli-run.js';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
-import { differingBytes, largestDifference, patternFrame, writeCubeFile, KERNEL_FRAME_SIZES } from './helpers/kernel-frames.js';
+import { differingBytes, largestDifference, patternFrame, writeCubeFile, writeLogoFile, KERNEL_FRAME_SIZES } from './helpers/kernel-frames.js';
 import { Chain } from '../transforms/chain.js';
 import { chainSpecSchema, type ChainSpecEntry } from '../transforms/chain-spec.js';
 import { createTransform } from '../transforms/transform-factory.js';
@@ -21,6 +21,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'livefx-webgpu-'));
 const folders = { lutDir: dir, imageDir: dir };
 const SIZES = KERNEL_FRAME_SIZES;
 const lut = writeCubeFile(dir, 'grade33.cube', 33);
+const logo = writeLogoFile(dir, 'logo.png');
 
 let device: WebgpuDevice | undefined;
 let unavailable: string | undefined;
@@ -39,7 +40,18 @@ const CASES: { label: string; entry: unknown }[] = [
   { label: 'lut3d 33³ nearest', entry: { name: 'lut3d', params: { file: lut, interp: 'nearest' } } },
   { label: 'vignette', entry: { name: 'vignette', params: { strength: 0.9, radius: 0.3 } } },
   { label: 'grain', entry: { name: 'grain', params: { amount: 1, seed: 7 } } },
+  { label: 'pixelate 16', entry: { name: 'pixelate', params: { blockSize: 16 } } },
+  { label: 'pixelate 2', entry: { name: 'pixelate', params: { blockSize: 2 } } },
+  { label: 'pixelate 37 (odd: 36)', entry: { name: 'pixelate', params: { blockSize: 37 } } },
+  { label: 'pixelate 128', entry: { name: 'pixelate', params: { blockSize: 128 } } },
+  { label: 'image top-right at half opacity', entry: { name: 'image', params: { file: logo, position: 'top-right', scale: 0.3, opacity: 0.5 } } },
+  { label: 'image centre, wider than small frames', entry: { name: 'image', params: { file: logo, position: 'center', scale: 1 } } },
+  { label: 'text ticker', entry: { name: 'text', params: { text: 'Live from the GPU — 0123456789', style: 'ticker', tickerSpeed: 0.9 } } },
+  { label: 'text lower third', entry: { name: 'text', params: { text: 'Lower third', style: 'lower-third', fontSize: 0.1 } } },
+  { label: 'label', entry: { name: 'label', params: { corner: 'bottom-left' } } },
 ];
+/** Kernels whose output changes with the frame number: grain's noise offset, a ticker's scroll. */
+const MOVING = new Set(['grain', 'text']);
 
 function entryOf(entry: unknown): ChainSpecEntry {
   return chainSpecSchema.parse({ transforms: [entry] }).transforms[0]!;
@@ -58,8 +70,7 @@ describe.skipIf(device === undefined)(`WGSL kernels on WebGPU${unavailable ? ` (
   for (const { label, entry } of CASES) {
     it(`${label}: within 1 code value of the TypeScript reference at every size`, () => {
       const parsed = entryOf(entry);
-      // Grain reads its noise at an offset that changes with the frame number.
-      const frameIndices = parsed.name === 'grain' ? [0, 1, 57] : [0];
+      const frameIndices = MOVING.has(parsed.name) ? [0, 1, 57] : [0];
       const reference = createTransform(parsed, folders, undefined, 'js');
       const gpu = createTransform(parsed, folders, undefined, 'webgpu');
       expect(gpu.backend).toBe('webgpu');
@@ -88,8 +99,17 @@ describe.skipIf(device === undefined)(`WGSL kernels on WebGPU${unavailable ? ` (
   }
 
   it('a chain keeps consecutive GPU transforms on the GPU (one round trip per run), reports backends, and matches the reference chain', () => {
+    // subtitles (no captions here: it changes nothing) runs on the CPU whatever the backend, so it splits the GPU transforms into two runs.
     const spec = chainSpecSchema.parse({
-      transforms: [CASES[0]!.entry, CASES[2]!.entry, { name: 'text', params: { text: 'between two GPU runs', style: 'lower-third' } }, CASES[1]!.entry, { name: 'label', params: {} }],
+      transforms: [
+        CASES[0]!.entry,
+        CASES[2]!.entry,
+        { name: 'image', params: { file: logo, scale: 0.2 } },
+        { name: 'subtitles', params: {} },
+        { name: 'pixelate', params: { blockSize: 8 } },
+        { name: 'text', params: { text: 'after the CPU transform', style: 'lower-third' } },
+        { name: 'label', params: {} },
+      ],
     });
     const results: Record<string, { frame: Buffer; backends: unknown[] }> = {};
     for (const backend of ['js', 'webgpu'] as const) {
@@ -98,14 +118,18 @@ describe.skipIf(device === undefined)(`WGSL kernels on WebGPU${unavailable ? ` (
       const frame = patternFrame(1280, 720);
       const roundTrips = device!.roundTrips;
       chain.apply(frame, { frameIndex: 3, frameIntervalMs: 33 });
-      if (backend === 'webgpu') expect(device!.roundTrips - roundTrips, 'GPU round trips for color+lut3d | text | color | label').toBe(2);
+      if (backend === 'webgpu') expect(device!.roundTrips - roundTrips, 'GPU round trips for color+lut3d+image | subtitles | pixelate+text+label').toBe(2);
       results[backend] = { frame: frame.buffer, backends: chain.stats().transforms.map((timing) => timing.backend) };
       chain.close();
     }
-    expect(results.js!.backends).toEqual(['js', 'js', 'js', 'js', 'js']);
-    // Transforms without a WGSL kernel run on the WebAssembly ones in a webgpu chain.
-    expect(results.webgpu!.backends).toEqual(['webgpu', 'webgpu', 'wasm', 'webgpu', 'wasm']);
+    expect(results.js!.backends).toEqual(['js', 'js', 'js', 'js', 'js', 'js', 'js']);
+    // subtitles stays on the TypeScript kernels on every backend.
+    expect(results.webgpu!.backends).toEqual(['webgpu', 'webgpu', 'webgpu', 'js', 'webgpu', 'webgpu', 'webgpu']);
     expect(largestDifference(results.webgpu!.frame, results.js!.frame)).toBeLessThanOrEqual(1);
+    // Transforms without a WGSL kernel run on the WebAssembly ones in a webgpu chain.
+    const toon = createTransform(entryOf({ name: 'toon', params: {} }), folders, undefined, 'webgpu');
+    expect(toon.backend).toBe('wasm');
+    toon.close();
   });
 
   it('a reconfigured transform uses its new tables from the next frame', () => {

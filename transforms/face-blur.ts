@@ -116,10 +116,11 @@ export class FaceBlur implements Transform<FaceBlurParams> {
   private detectFailureReported = false;
   private closed = false;
 
-  /** `kernels`: the region blur runs in this thread's WebAssembly kernels (the wasm backend). */
+  /** `kernels`: the region blur runs in this thread's WebAssembly kernels (the wasm backend); `gpu`: detect on tfjs's WebGPU backend (a hardware GPU). */
   constructor(
     private readonly report: FaceBlurReport = logLine,
     kernels?: WasmKernels,
+    private readonly gpu = false,
   ) {
     this.backend = kernels ? 'wasm' : 'js';
     this.regions = kernels ? new WasmRegionBlur({ kernels }) : new RegionBlur();
@@ -132,6 +133,7 @@ export class FaceBlur implements Transform<FaceBlurParams> {
     if (this.detector) return;
     this.report('warn', 'face-blur: face detector starting; faces are not blurred until its first detection');
     this.detector = new FaceDetector({
+      gpu: this.gpu,
       onState: (state, message) => this.report(state === 'ready' || state === 'closed' ? 'info' : 'error', stateMessage(state, message)),
       onDetectFailed: (message) => {
         if (this.detectFailureReported) return;

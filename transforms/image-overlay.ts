@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Image } from '@napi-rs/canvas';
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
-import { OverlayRaster } from './overlay-raster.js';
+import { OverlayRaster, type OverlayBackendOptions } from './overlay-raster.js';
 import type { Transform, TransformBackendName } from './transform.js';
-import type { WasmKernels } from './wasm/wasm-kernels.js';
+import type { WebgpuDevice } from './webgpu/webgpu-device.js';
 
 export const imageParams = z
   .object({
@@ -27,17 +27,20 @@ export class ImageOverlay implements Transform<ImageParams> {
   readonly heavy = false;
   readonly raster: OverlayRaster;
   readonly backend: TransformBackendName;
+  /** The GPU device on the webgpu backend: the blend is queued there and runs at the chain's flush. */
+  readonly batch: WebgpuDevice | undefined;
   private image: Image | undefined;
   private settings: ImageParams | undefined;
   private drawnFor = '';
 
-  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend). */
+  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend); `device`: on the GPU. */
   constructor(
     private readonly resolveFile: (name: string) => string = (name) => name,
-    options: { kernels?: WasmKernels } = {},
+    options: OverlayBackendOptions = {},
   ) {
     this.raster = new OverlayRaster(options);
-    this.backend = options.kernels ? 'wasm' : 'js';
+    this.backend = options.device ? 'webgpu' : options.kernels ? 'wasm' : 'js';
+    this.batch = options.device;
   }
 
   configure(params: ImageParams): void {
@@ -74,6 +77,11 @@ export class ImageOverlay implements Transform<ImageParams> {
       : settings.position === 'bottom-right' ? [right, bottom]
       : [Math.round((frame.width - this.raster.width) / 2), Math.round((frame.height - this.raster.height) / 2)];
     this.raster.blend(frame, x, y);
+  }
+
+  /** Where a GPU blend stands (a lost device), read by the chain's stats. */
+  operatorNote(): string | undefined {
+    return this.batch?.operatorNote();
   }
 
   close(): void {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import { TextOverlay } from './text-overlay.js';
+import type { OverlayBackendOptions } from './overlay-raster.js';
 import type { Transform, TransformBackendName } from './transform.js';
-import type { WasmKernels } from './wasm/wasm-kernels.js';
+import type { WebgpuDevice } from './webgpu/webgpu-device.js';
 
 export const labelParams = z
   .object({
@@ -19,11 +20,14 @@ export class Label implements Transform<LabelParams> {
   readonly heavy = false;
   readonly overlay: TextOverlay;
   readonly backend: TransformBackendName;
+  /** The GPU device on the webgpu backend: the blend is queued there and runs at the chain's flush. */
+  readonly batch: WebgpuDevice | undefined;
 
   /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend). */
-  constructor(options: { kernels?: WasmKernels } = {}) {
+  constructor(options: OverlayBackendOptions = {}) {
     this.overlay = new TextOverlay(options);
-    this.backend = options.kernels ? 'wasm' : 'js';
+    this.backend = options.device ? 'webgpu' : options.kernels ? 'wasm' : 'js';
+    this.batch = options.device;
     this.configure(labelParams.parse({}));
   }
 
@@ -33,6 +37,11 @@ export class Label implements Transform<LabelParams> {
 
   apply(frame: Frame, clock: FrameClock): void {
     this.overlay.apply(frame, clock.frameIndex);
+  }
+
+  /** Where a GPU blend stands (a lost device), read by the chain's stats. */
+  operatorNote(): string | undefined {
+    return this.batch?.operatorNote();
   }
 
   close(): void {

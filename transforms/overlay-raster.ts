@@ -3,6 +3,14 @@ import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
 import { rgbToU, rgbToV, rgbToY } from './bt601.js';
 import type { Frame } from './frame.js';
 import type { WasmKernels } from './wasm/wasm-kernels.js';
+import { GpuKernel } from './webgpu/gpu-kernel.js';
+import type { WebgpuDevice } from './webgpu/webgpu-device.js';
+
+/** Where an overlay blends: the WebAssembly SIMD kernel (`kernels`), the GPU (`device`), else the TypeScript reference. */
+export interface OverlayBackendOptions {
+  kernels?: WasmKernels;
+  device?: WebgpuDevice;
+}
 
 /** Fonts from Debian's fonts-dejavu-core (scripts/setup.sh installs it), registered once by name. */
 const FONT_FILES: Record<string, string> = {
@@ -43,16 +51,22 @@ export class OverlayRaster {
   draws = 0;
   /** With kernels (the wasm backend) the planes live in their memory and blend() runs the SIMD kernel. */
   private readonly kernels: WasmKernels | undefined;
-  /** Where y, alpha, u, v and chromaAlpha start in the kernels' memory (one block). */
+  /** On the GPU the planes are uploaded as one table after each draw and blend() queues the WGSL kernel. */
+  private readonly gpu: GpuKernel | undefined;
+  /** y, alpha, u, v and chromaAlpha, one after the other. */
+  private planes: Uint8Array = new Uint8Array(0);
+  /** Where the planes start in the kernels' memory (one block). */
   private block = 0;
 
-  constructor(options: { kernels?: WasmKernels } = {}) {
-    this.kernels = options.kernels;
+  constructor(options: OverlayBackendOptions = {}) {
+    this.gpu = options.device ? new GpuKernel(options.device, 'overlay') : undefined;
+    this.kernels = this.gpu ? undefined : options.kernels;
   }
 
-  /** Gives the planes' memory back to the kernels (a later draw allocates again). */
+  /** Gives the planes' memory back to the kernels or the GPU (a later draw allocates again). */
   close(): void {
     this.kernels?.heap.release(this.block);
+    this.gpu?.close();
     this.block = 0;
     this.width = 0;
     this.height = 0;
@@ -106,6 +120,7 @@ export class OverlayRaster {
         }
       }
     }
+    this.gpu?.upload([this.planes]);
     this.draws++;
   }
 
@@ -120,6 +135,10 @@ export class OverlayRaster {
     const columns = Math.min(visibleWidth, this.width - start, frame.width - left);
     const rows = Math.min(this.height, frame.height - top);
     if (columns <= 0 || rows <= 0) return;
+    if (this.gpu) {
+      if (this.gpu.ready) this.gpu.queue(frame, left | (top << 16), start | (columns << 16), rows | (this.width << 16), this.height);
+      return;
+    }
     if (this.kernels) {
       this.blendWithKernels(this.kernels, frame, left, top, start, columns, rows);
       return;
@@ -150,17 +169,13 @@ export class OverlayRaster {
 
   private allocatePlanes(lumaSamples: number, chromaSamples: number): void {
     const kernels = this.kernels;
-    if (!kernels) {
-      this.y = new Uint8Array(lumaSamples);
-      this.alpha = new Uint8Array(lumaSamples);
-      this.u = new Uint8Array(chromaSamples);
-      this.v = new Uint8Array(chromaSamples);
-      this.chromaAlpha = new Uint8Array(chromaSamples);
-      return;
+    const total = 2 * lumaSamples + 3 * chromaSamples;
+    if (kernels) {
+      kernels.heap.release(this.block);
+      this.block = kernels.heap.allocate(total);
     }
-    kernels.heap.release(this.block);
-    this.block = kernels.heap.allocate(2 * lumaSamples + 3 * chromaSamples);
-    const all = kernels.bytes(this.block, 2 * lumaSamples + 3 * chromaSamples);
+    const all = kernels ? kernels.bytes(this.block, total) : new Uint8Array(total);
+    this.planes = all;
     this.y = all.subarray(0, lumaSamples);
     this.alpha = all.subarray(lumaSamples, 2 * lumaSamples);
     this.u = all.subarray(2 * lumaSamples, 2 * lumaSamples + chromaSamples);

@@ -1,6 +1,5 @@
-import { OVERLAY_FONT, OverlayRaster, measureTextWidth } from './overlay-raster.js';
+import { OVERLAY_FONT, OverlayRaster, measureTextWidth, type OverlayBackendOptions } from './overlay-raster.js';
 import type { Frame } from './frame.js';
-import type { WasmKernels } from './wasm/wasm-kernels.js';
 
 export type TextPlacement = 'title' | 'lower-third' | 'ticker' | 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right';
 
@@ -28,8 +27,8 @@ export class TextOverlay {
   private style: TextOverlayStyle | undefined;
   private drawnFor = '';
 
-  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend). */
-  constructor(options: { kernels?: WasmKernels } = {}) {
+  /** `kernels`: blend with the WebAssembly SIMD kernel (the wasm backend); `device`: on the GPU. */
+  constructor(options: OverlayBackendOptions = {}) {
     this.raster = new OverlayRaster(options);
   }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Frame, FrameClock } from './frame.js';
 import { TextOverlay } from './text-overlay.js';
+import type { OverlayBackendOptions } from './overlay-raster.js';
 import type { Transform, TransformBackendName } from './transform.js';
-import type { WasmKernels } from './wasm/wasm-kernels.js';
+import type { WebgpuDevice } from './webgpu/webgpu-device.js';
 
 const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #ffcc00');
 const hexColorWithAlpha = z.string().regex(/^(#[0-9a-fA-F]{8})?$/, 'must be a colour with alpha like #00000099, or empty for no box');
@@ -28,10 +29,13 @@ export class Text implements Transform<TextParams> {
   readonly heavy = false;
   readonly overlay: TextOverlay;
   readonly backend: TransformBackendName;
+  /** The GPU device on the webgpu backend: the blend is queued there and runs at the chain's flush. */
+  readonly batch: WebgpuDevice | undefined;
 
-  constructor(options: { kernels?: WasmKernels } = {}) {
+  constructor(options: OverlayBackendOptions = {}) {
     this.overlay = new TextOverlay(options);
-    this.backend = options.kernels ? 'wasm' : 'js';
+    this.backend = options.device ? 'webgpu' : options.kernels ? 'wasm' : 'js';
+    this.batch = options.device;
   }
 
   configure(params: TextParams): void {
@@ -40,6 +44,11 @@ export class Text implements Transform<TextParams> {
 
   apply(frame: Frame, clock: FrameClock): void {
     this.overlay.apply(frame, clock.frameIndex);
+  }
+
+  /** Where a GPU blend stands (a lost device), read by the chain's stats. */
+  operatorNote(): string | undefined {
+    return this.batch?.operatorNote();
   }
 
   close(): void {

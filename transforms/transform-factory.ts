@@ -26,6 +26,7 @@ import { WebgpuColor } from './webgpu/webgpu-color.js';
 import { WebgpuDevice } from './webgpu/webgpu-device.js';
 import { WebgpuGrain } from './webgpu/webgpu-grain.js';
 import { WebgpuLut3d } from './webgpu/webgpu-lut3d.js';
+import { WebgpuPixelate } from './webgpu/webgpu-pixelate.js';
 import { WebgpuVignette } from './webgpu/webgpu-vignette.js';
 
 /** Folders that file names in transform parameters are resolved in. */
@@ -52,15 +53,16 @@ const factories: Record<TransformName, TransformFactory> = {
   color: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuColor({ device }) : kernels ? new WasmColor({ kernels }) : new Color(), params),
   lut3d: (params, folders, _report, kernels, device) =>
     configured(device ? new WebgpuLut3d({ device, resolveFile: inFolder(folders.lutDir) }) : kernels ? new WasmLut3d({ kernels, resolveFile: inFolder(folders.lutDir) }) : new Lut3d(inFolder(folders.lutDir)), params),
-  text: (params, _folders, _report, kernels) => configured(new Text({ kernels }), params),
-  label: (params, _folders, _report, kernels) => configured(new Label({ kernels }), params),
-  image: (params, folders, _report, kernels) => configured(new ImageOverlay(inFolder(folders.imageDir), { kernels }), params),
-  pixelate: (params, _folders, _report, kernels) => configured(kernels ? new WasmPixelate({ kernels }) : new Pixelate(), params),
+  text: (params, _folders, _report, kernels, device) => configured(new Text({ kernels, device }), params),
+  label: (params, _folders, _report, kernels, device) => configured(new Label({ kernels, device }), params),
+  image: (params, folders, _report, kernels, device) => configured(new ImageOverlay(inFolder(folders.imageDir), { kernels, device }), params),
+  pixelate: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuPixelate({ device }) : kernels ? new WasmPixelate({ kernels }) : new Pixelate(), params),
   vignette: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuVignette({ device }) : kernels ? new WasmVignette({ kernels }) : new Vignette(), params),
   grain: (params, _folders, _report, kernels, device) => configured(device ? new WebgpuGrain({ device }) : kernels ? new WasmGrain({ kernels }) : new Grain(), params),
   toon: (params, _folders, _report, kernels) => configured(kernels ? new WasmToon({ kernels }) : new Toon(), params),
   sketch: (params, _folders, _report, kernels) => configured(kernels ? new WasmSketch({ kernels }) : new Sketch(), params),
-  'face-blur': (params, _folders, report, kernels) => configured(new FaceBlur(report, kernels), params),
+  // BlazeFace goes to tfjs's WebGPU backend only beside a hardware GPU: on the software adapter a detection costs 7× the CPU of wasm.
+  'face-blur': (params, _folders, report, kernels, device) => configured(new FaceBlur(report, kernels, device !== undefined && !device.software), params),
   subtitles: (params) => configured(new Subtitles(), params),
 };
 

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     showRefusal(error.data.message ?? error.message);
   });
   operatorSocket.on('revoked', () => showRefusal('your operator token was revoked'));
-  // Alerts about this stream (disk_low, stream_overloaded): the latest one stays shown, with its time.
+  // Alerts about this stream (disk_low, stream_overloaded, gpu_failed): the latest one stays shown, with its time.
   operatorSocket.on('alert', (alert: { code: string; message: string; at: string }) => {
     alertElement.textContent = `${new Date(alert.at).toLocaleTimeString()} ${alert.code}: ${alert.message}`;
     alertElement.hidden = false;

@@ -19,6 +19,8 @@ export type FramePipelineEvents = {
   'decoder-resumed': [resume: DecoderResume];
   /** The stream sheds work to keep up (heavy transforms off, frames skipped before the decoder); at most once a minute. */
   overload: [message: string];
+  /** The GPU failed mid-stream: the chain runs on `backend` (wasm, else js) from now on. */
+  'backend-fallback': [backend: 'wasm' | 'js', message: string];
   crash: [crash: ProcessCrash];
   'transform-report': [level: 'info' | 'warn' | 'error', message: string];
   /** The start-up chain could not be configured (e.g. its LUT file went bad); the stream runs without it. */
@@ -161,6 +163,9 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         break;
       case 'overload':
         this.safeEmit('overload', message.message);
+        break;
+      case 'backend-fallback':
+        this.safeEmit('backend-fallback', message.backend, message.message);
         break;
       case 'crash':
         this.safeEmit('crash', message.crash);

@@ -36,6 +36,8 @@ export interface PipelineSettings {
   asrFallback: 'pocketsphinx' | 'none';
   /** LIVEFX_TRANSFORM_BACKEND: where the chain's kernels run (resolved in the worker, which owns the kernels' memory). */
   transformBackend: 'auto' | 'webgpu' | 'wasm' | 'js';
+  /** LIVEFX_FAULT_GPU_LOSS_AFTER_FRAMES: fault injection, the GPU device destroyed after this many frames on webgpu (0: never). */
+  gpuLossAfterFrames: number;
   /** Input limits: a larger picture is scaled down to fit width×height (either orientation), frames above fps are dropped, kbps is what the publisher was asked for. */
   maxInput: { width: number; height: number; fps: number; kbps: number };
 }
@@ -76,6 +78,8 @@ export type PipelineOutput =
   | { type: 'decoder-resumed'; resume: DecoderResume }
   /** The stream sheds work to keep up (an operator alert); at most once a minute. */
   | { type: 'overload'; message: string }
+  /** The GPU failed (device lost, a shader or validation error): the chain now runs on `backend`, for the rest of the stream. */
+  | { type: 'backend-fallback'; backend: 'wasm' | 'js'; message: string }
   | { type: 'chain-result'; requestId: number; error?: string }
   | { type: 'crash'; crash: ProcessCrash }
   /** Something a transform says an operator should know (face-blur not protecting, …). */

@@ -63,8 +63,14 @@ class PipelineWorker {
   private busy = new Set<Buffer>();
   private scratch!: I420Frame;
   private readonly chain = new Chain();
-  /** Where the chain's kernels run; with wasm, the frames live in this thread's kernel memory (no copy per kernel). */
-  private readonly backend: TransformBackend;
+  /** Where the chain's kernels run (with wasm, the frames live in this thread's kernel memory); webgpu turns to wasm (or js) for good once the GPU fails. */
+  private backend: TransformBackend;
+  /** This thread's GPU while the chain runs on it. */
+  private gpu: WebgpuDevice | undefined;
+  /** Frames the chain ran on the GPU (LIVEFX_FAULT_GPU_LOSS_AFTER_FRAMES counts them). */
+  private framesOnGpu = 0;
+  /** The last chain spec that configured: rebuilt on the CPU kernels when the GPU fails. */
+  private spec: ChainSpec | undefined;
   /** The latency probe, kept last in the chain whatever the operator's transforms are. */
   private burnIn: ChainEntry | undefined;
   private readonly decoder: SupervisedProcess;
@@ -280,6 +286,7 @@ class PipelineWorker {
     // Measured on the publisher's picture, before the operator's transforms change it.
     this.signals.measureFrame(frame.y, frame.width, frame.height, timing.captureMs);
     this.chain.apply(frame, { frameIndex: this.frameIndex++, frameIntervalMs: this.outputIntervalMs });
+    if (this.gpu) this.watchGpu(this.gpu);
     const transformedMs = epochMs();
     this.stage.transforms += SMOOTHING * (transformedMs - decodedMs - this.stage.transforms);
     const encoder = this.encoder.current;
@@ -358,8 +365,29 @@ class PipelineWorker {
       return { error: error instanceof Error ? error.message : String(error) };
     }
     this.chain.replace(this.burnIn ? [...entries, this.burnIn] : entries);
+    this.spec = spec;
     this.updateCaptioner(spec);
     return {};
+  }
+
+  /**
+   * After each frame on the GPU: once it has failed (device lost, a shader or validation error, no
+   * answer), the chain is rebuilt on the CPU kernels for the rest of the stream and the operators are
+   * told. Until the swap at the next frame, the GPU transforms leave frames as they are, so frames keep flowing.
+   */
+  private watchGpu(gpu: WebgpuDevice): void {
+    if (++this.framesOnGpu === this.settings.gpuLossAfterFrames) gpu.destroyForFaultInjection();
+    const failure = gpu.failure;
+    if (!failure) return;
+    this.gpu = undefined;
+    const backend = WasmKernels.supported() ? 'wasm' : 'js';
+    this.backend = backend;
+    const rebuilt = this.spec ? this.buildChain(this.spec) : {};
+    // The replaced GPU transforms are closed at the swap; their kernels' release is a no-op on a closed device.
+    WebgpuDevice.closeThisThread();
+    const named = backend === 'wasm' ? 'WebAssembly' : 'TypeScript';
+    const message = `the GPU failed (${failure}): the transforms run on the ${named} kernels (${backend}) for the rest of the stream${rebuilt.error ? `, but the chain could not be rebuilt there: ${rebuilt.error}` : ''}`;
+    this.post({ type: 'backend-fallback', backend, message });
   }
 
   private updateCaptioner(spec: ChainSpec): void {
@@ -431,7 +459,10 @@ class PipelineWorker {
   private chooseBackend(): TransformBackend {
     try {
       const backend = resolveTransformBackend(this.settings.transformBackend);
-      if (backend === 'webgpu') this.report('info', `transforms run on the GPU: ${WebgpuDevice.forThisThread().adapter}`);
+      if (backend === 'webgpu') {
+        this.gpu = WebgpuDevice.forThisThread();
+        this.report('info', `transforms run on the GPU: ${this.gpu.adapter}`);
+      }
       return backend;
     } catch (error) {
       const fallback = this.settings.transformBackend === 'webgpu' && WasmKernels.supported() ? 'wasm' : 'js';

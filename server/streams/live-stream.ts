@@ -61,6 +61,7 @@ export type LiveStreamSettings = Pick<
   | 'LIVEFX_ASR_COMMAND'
   | 'LIVEFX_ASR_FALLBACK'
   | 'LIVEFX_TRANSFORM_BACKEND'
+  | 'LIVEFX_FAULT_GPU_LOSS_AFTER_FRAMES'
   | 'LIVEFX_MAX_INPUT_RESOLUTION'
   | 'LIVEFX_MAX_INPUT_FPS'
   | 'LIVEFX_MAX_PUBLISH_KBPS'
@@ -474,6 +475,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       asrCommand: this.config.LIVEFX_ASR_COMMAND,
       asrFallback: this.config.LIVEFX_ASR_FALLBACK,
       transformBackend: this.config.LIVEFX_TRANSFORM_BACKEND,
+      gpuLossAfterFrames: this.config.LIVEFX_FAULT_GPU_LOSS_AFTER_FRAMES,
       maxInput: { ...maxInputSize(this.config), fps: this.config.LIVEFX_MAX_INPUT_FPS, kbps: this.config.LIVEFX_MAX_PUBLISH_KBPS },
     });
     this.pipeline = pipeline;
@@ -495,6 +497,10 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('overload', (message) => {
       this.log.warn({ streamId: this.id }, message);
       this.safeEmit('alert', 'stream_overloaded', message);
+    });
+    pipeline.on('backend-fallback', (backend, message) => {
+      this.log.error({ streamId: this.id, backend }, message);
+      this.safeEmit('alert', 'gpu_failed', message);
     });
     pipeline.on('decoder-resumed', (resume) => {
       this.metrics.decoderResumes.inc({ first_frame: resume.keyframe ? 'keyframe' : 'delta' });

@@ -1,11 +1,29 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createCanvas } from '@napi-rs/canvas';
 import { I420Frame } from '../../transforms/frame.js';
 import { testPatternFrame } from './ffmpeg-fixtures.js';
 
 // Real frames and a LUT for the kernel tests that compare a backend with the TypeScript reference.
 
 let source: Buffer | undefined;
+
+/** A 120×80 PNG with graded and partial alpha (a gradient and a translucent disc), for the overlay blend; returns its name. */
+export function writeLogoFile(dir: string, name: string): string {
+  const canvas = createCanvas(120, 80);
+  const context = canvas.getContext('2d');
+  const gradient = context.createLinearGradient(0, 0, 120, 0);
+  gradient.addColorStop(0, 'rgba(255, 40, 0, 0.1)');
+  gradient.addColorStop(1, 'rgba(0, 90, 255, 1)');
+  context.fillStyle = gradient;
+  context.fillRect(0, 0, 120, 80);
+  context.fillStyle = 'rgba(255, 255, 255, 0.6)';
+  context.beginPath();
+  context.arc(60, 40, 30, 0, 2 * Math.PI);
+  context.fill();
+  writeFileSync(path.join(dir, name), canvas.toBuffer('image/png'));
+  return name;
+}
 
 /** A testsrc2 picture of any size (up to 1282×722): a window of a larger frame (ffmpeg leaves an odd last row empty). */
 export function patternFrame(width: number, height: number, into: I420Frame = new I420Frame(width, height)): I420Frame {

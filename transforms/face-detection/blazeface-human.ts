@@ -18,6 +18,35 @@ export interface WasmExecution {
 }
 
 let fetchInstalled = false;
+/** Dawn's instance behind navigator.gpu: it must outlive every device made from it (else the process crashes). */
+const dawnInstances: unknown[] = [];
+
+/**
+ * Gives tfjs's WebGPU backend a navigator.gpu in this thread from Dawn (the optional `webgpu`
+ * package): the platform's GPU, or with `allowSoftware` Mesa's rasteriser in compatibility mode
+ * (which tfjs, asking with no feature level, would not find). tfjs opens its own device on it: a
+ * Dawn device belongs to the thread that made it, so the chain's GPU device cannot be lent.
+ * Returns why it cannot, or undefined once installed.
+ */
+export async function installTfjsWebgpu(options: { allowSoftware: boolean }): Promise<string | undefined> {
+  let webgpu: typeof import('webgpu');
+  try {
+    webgpu = await import('webgpu');
+  } catch (error) {
+    return `the optional package webgpu does not load here (${error instanceof Error ? error.message : String(error)})`;
+  }
+  if (options.allowSoftware) process.env.EGL_PLATFORM ??= 'surfaceless';
+  Object.assign(globalThis, webgpu.globals);
+  const gpu = webgpu.create(options.allowSoftware ? ['backend=opengles'] : []);
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  const featureLevel = options.allowSoftware ? 'compatibility' : 'core';
+  gpu.requestAdapter = (descriptor?: GPURequestAdapterOptions) => requestAdapter({ ...descriptor, featureLevel });
+  if (!(await requestAdapter({ featureLevel }))) return options.allowSoftware ? 'no WebGPU adapter, not even the software one' : 'no hardware WebGPU adapter';
+  dawnInstances.push(gpu);
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis.navigator ?? {}), gpu }, configurable: true });
+  require('@tensorflow/tfjs-backend-webgpu');
+  return undefined;
+}
 
 /** Node's fetch cannot read file:// URLs and human loads its models with fetch: read them from disk, and nothing from the network. */
 function installFileFetch(): void {
@@ -34,13 +63,14 @@ function installFileFetch(): void {
  * @vladmandic/human set up for BlazeFace alone on tfjs's wasm backend (face boxes only, no cache
  * between requests). `simd: false` turns SIMD off (for benchmarks); load() is the caller's.
  */
-export function createBlazeFaceHuman(options: { minConfidence: number; simd?: boolean }): HumanLibrary.Human {
+export function createBlazeFaceHuman(options: { minConfidence: number; simd?: boolean; backend?: 'wasm' | 'webgpu' }): HumanLibrary.Human {
   installFileFetch();
   // The package's exports map names its wasm build without "./", so Node cannot import it by name.
   const { Human } = require(path.join(humanDist, 'human.node-wasm.js')) as typeof HumanLibrary;
   const off = { enabled: false };
   const human = new Human({
-    backend: 'wasm',
+    // webgpu only after installTfjsWebgpu(); human falls back to wasm when it cannot start it.
+    backend: options.backend ?? 'wasm',
     wasmPath: `${pathToFileURL(wasmDist).href}/`,
     modelBasePath: `${pathToFileURL(MODELS_DIR).href}/`,
     debug: false,

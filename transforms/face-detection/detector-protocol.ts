@@ -77,6 +77,8 @@ export interface DetectorWorkerData {
   shared: SharedArrayBuffer;
   /** Faces scoring below this are not reported (the transform filters further by its own threshold). */
   minConfidence: number;
+  /** Run BlazeFace on tfjs's WebGPU backend (a hardware adapter only; wasm where none opens). */
+  gpu: boolean;
 }
 
 /** Detector thread → stream's worker; rare events only (per-frame traffic uses the shared block). */

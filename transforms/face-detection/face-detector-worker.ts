@@ -19,7 +19,7 @@ import {
   type DetectorMessage,
   type DetectorWorkerData,
 } from './detector-protocol.js';
-import { createBlazeFaceHuman, MODELS_DIR, wasmExecution } from './blazeface-human.js';
+import { createBlazeFaceHuman, installTfjsWebgpu, MODELS_DIR, wasmExecution } from './blazeface-human.js';
 import { RgbDownscaler } from './rgb-downscaler.js';
 
 /** Two boxes are one face when they overlap this much (IoU), or the smaller lies this much inside the larger. */
@@ -40,9 +40,11 @@ function post(message: DetectorMessage): void {
 }
 
 async function main(): Promise<void> {
-  const { shared, minConfidence } = workerData as DetectorWorkerData;
+  const { shared, minConfidence, gpu } = workerData as DetectorWorkerData;
   const { control, faces, image, frame } = sharedViews(shared);
-  const human = createBlazeFaceHuman({ minConfidence });
+  // tfjs opens its own device: the chain's belongs to another thread. Never the software adapter (7× the CPU of wasm).
+  const gpuRefused = gpu ? await installTfjsWebgpu({ allowSoftware: false }) : undefined;
+  const human = createBlazeFaceHuman({ minConfidence, backend: gpu && !gpuRefused ? 'webgpu' : 'wasm' });
 
   const loadStart = performance.now();
   try {
@@ -157,7 +159,9 @@ async function main(): Promise<void> {
   // A pending Atomics.waitAsync does not keep a thread alive; a listened-to port does.
   parentPort?.on('message', () => {});
   const execution = await wasmExecution(human);
-  const backend = `${human.tf.getBackend()} (${execution.simd ? 'SIMD' : 'no SIMD'}, ${execution.threads ? 'threads' : 'one thread'})`;
+  const backend =
+    human.tf.getBackend() === 'webgpu' ? 'webgpu (the GPU)'
+    : `${human.tf.getBackend()} (${execution.simd ? 'SIMD' : 'no SIMD'}, ${execution.threads ? 'threads' : 'one thread'})${gpuRefused ? `; not on the GPU: ${gpuRefused}` : ''}`;
   post({ type: 'ready', loadMs, warmupMs: performance.now() - warmupStart, backend });
   for (;;) {
     const waiting = waitAsync(control, Slot.requestSeq, seen);

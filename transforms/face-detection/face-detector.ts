@@ -13,6 +13,8 @@ export interface FaceDetectorOptions {
   onState?: (state: FaceDetectorState, message: string) => void;
   /** Told when one detection failed without the thread dying. */
   onDetectFailed?: (message: string) => void;
+  /** BlazeFace on tfjs's WebGPU backend when a hardware adapter opens in the detector's thread (the chain runs on webgpu); else wasm. */
+  gpu?: boolean;
   /** Restarts in a row (without a detection in between) before the detector gives up. */
   maxRestarts?: number;
 }
@@ -193,7 +195,7 @@ export class FaceDetector {
     let worker: Worker;
     try {
       worker = new Worker(workerUrl(), {
-        workerData: { shared: this.shared, minConfidence: this.minConfidence } satisfies DetectorWorkerData,
+        workerData: { shared: this.shared, minConfidence: this.minConfidence, gpu: this.options.gpu ?? false } satisfies DetectorWorkerData,
         // The host's flags are not the thread's business, and some (--input-type, --expose-gc) make a Worker refuse to start.
         execArgv: [],
       });

@@ -19,8 +19,8 @@ export class GpuKernel {
     else this.device.replaceKernel(this.id, this.name, tables);
   }
 
-  queue(frame: Frame, parameter = 0): void {
-    this.device.queue(frame, this.id, parameter);
+  queue(frame: Frame, parameter0 = 0, parameter1 = 0, parameter2 = 0, parameter3 = 0): void {
+    this.device.queue(frame, this.id, parameter0, parameter1, parameter2, parameter3);
   }
 
   /** Frees the kernel's tables on the device. Idempotent. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Frame } from '../frame.js';
 import type { TransformBatch } from '../transform.js';
-import { CONTROL, CONTROL_SLOTS, MAX_OPS, OPS, type GpuReply, type GpuRequest, type GpuThreadData } from './webgpu-protocol.js';
+import { CONTROL, CONTROL_SLOTS, MAX_OPS, OP_SLOTS, OPS, type GpuReply, type GpuRequest, type GpuThreadData } from './webgpu-protocol.js';
 import type { KernelName } from './webgpu-shaders.js';
 
 /** Loading Dawn (132 MB) and compiling a shader on a software rasteriser can take seconds on a loaded machine. */
@@ -163,14 +163,24 @@ export class WebgpuDevice implements TransformBatch {
     if (!this.closed) this.port.postMessage({ type: 'release', id } satisfies GpuRequest);
   }
 
-  /** Queues a kernel for `frame`, with its per-frame parameter if it takes one; the pixels change at the next flush(). */
-  queue(frame: Frame, kernelId: number, parameter = 0): void {
+  /** Queues a kernel for `frame`, with its per-frame parameters if it takes them; the pixels change at the next flush(). */
+  queue(frame: Frame, kernelId: number, parameter0 = 0, parameter1 = 0, parameter2 = 0, parameter3 = 0): void {
     if (this.frame !== frame) this.flush();
     if (this.queued === MAX_OPS) this.flush();
     this.frame = frame;
-    this.control[OPS + 2 * this.queued] = kernelId;
-    this.control[OPS + 2 * this.queued + 1] = parameter;
+    const slot = OPS + OP_SLOTS * this.queued;
+    const control = this.control;
+    control[slot] = kernelId;
+    control[slot + 1] = parameter0;
+    control[slot + 2] = parameter1;
+    control[slot + 3] = parameter2;
+    control[slot + 4] = parameter3;
     this.queued++;
+  }
+
+  /** Fault injection: destroys the device as a driver reset would; the next frames fail and `failure` says so. */
+  destroyForFaultInjection(): void {
+    if (!this.closed) this.port.postMessage({ type: 'destroy' } satisfies GpuRequest);
   }
 
   /** Runs the queued kernels: one upload, the kernels back to back, one readback, while this thread waits. */

@@ -17,14 +17,17 @@ export const CONTROL = {
   closing: 4,
   width: 5,
   height: 6,
-  /** Kernels queued for the frame, then from OPS on one (kernel id, per-frame parameter) pair each. */
+  /** Kernels queued for the frame, then from OPS on OP_SLOTS each: the kernel id and its per-frame parameters. */
   opCount: 7,
 } as const;
 
-/** Most GPU kernels one frame runs in a row (a chain holds at most a few dozen transforms). */
+/** Most GPU kernels one frame runs in a row (a chain holds at most a few dozen transforms, pixelate queues two). */
 export const MAX_OPS = 64;
 export const OPS = 8;
-export const CONTROL_SLOTS = OPS + 2 * MAX_OPS;
+/** Per-frame parameters of one kernel run: an overlay's place needs four words (the uniform's size). */
+export const OP_PARAMETERS = 4;
+export const OP_SLOTS = 1 + OP_PARAMETERS;
+export const CONTROL_SLOTS = OPS + OP_SLOTS * MAX_OPS;
 
 export interface GpuThreadData {
   control: SharedArrayBuffer;
@@ -35,7 +38,9 @@ export type GpuRequest =
   | { type: 'open'; allowSoftware: boolean }
   | { type: 'kernel'; id: number; kernel: KernelName; tables: Uint8Array[] }
   | { type: 'release'; id: number }
-  | { type: 'frames'; buffer: SharedArrayBuffer };
+  | { type: 'frames'; buffer: SharedArrayBuffer }
+  /** Fault injection (LIVEFX_FAULT_GPU_LOSS_AFTER_FRAMES): destroys the device as a driver reset would. */
+  | { type: 'destroy' };
 
 export type GpuReply =
   | { type: 'opened'; adapter: string; software: boolean }

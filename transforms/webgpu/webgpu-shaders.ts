@@ -44,6 +44,154 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 }
 `;
 
+/** The per-frame parameters of kernels that take them (four words, written before each frame's dispatch). */
+const frameParameter = /* wgsl */ `
+struct FrameParameter {
+  value: u32,
+  second: u32,
+  third: u32,
+  fourth: u32,
+}
+@group(0) @binding(3) var<uniform> parameter: FrameParameter;
+`;
+
+/** Where a byte of the frame lies: its plane's first byte, the plane's size, and its row and column in the plane. */
+const planeOf = /* wgsl */ `
+struct PlacedByte {
+  planeStart: u32,
+  width: u32,
+  height: u32,
+  row: u32,
+  column: u32,
+  chroma: bool,
+}
+
+fn placeOf(index: u32) -> PlacedByte {
+  if (index < info.lumaBytes) {
+    let row = index / info.width;
+    return PlacedByte(0u, info.width, info.height, row, index - row * info.width, false);
+  }
+  var start = info.lumaBytes;
+  if (index >= info.lumaBytes + info.chromaBytes) {
+    start = info.lumaBytes + info.chromaBytes;
+  }
+  let local = index - start;
+  let row = local / info.chromaWidth;
+  return PlacedByte(start, info.chromaWidth, info.chromaBytes / info.chromaWidth, row, local - row * info.chromaWidth, true);
+}
+`;
+
+/**
+ * Pixelate, first pass: the top-left byte of every block becomes the block's rounded mean (the
+ * reference's Math.round), every other byte 0; each block is summed once. Parameter: the luma block size.
+ */
+const pixelateMeans = /* wgsl */ `
+${frameParameter}
+${planeOf}
+
+fn outputByte(index: u32) -> u32 {
+  let place = placeOf(index);
+  var block = parameter.value;
+  if (place.chroma) {
+    block = block / 2u;
+  }
+  if (place.row % block != 0u || place.column % block != 0u) {
+    return 0u;
+  }
+  let rows = min(block, place.height - place.row);
+  let columns = min(block, place.width - place.column);
+  var sum = 0u;
+  for (var dy = 0u; dy < rows; dy++) {
+    let first = place.planeStart + (place.row + dy) * place.width + place.column;
+    for (var dx = 0u; dx < columns; dx++) {
+      sum = sum + inputByte(first + dx);
+    }
+  }
+  let count = rows * columns;
+  return (2u * sum + count) / (2u * count);
+}
+`;
+
+/** Pixelate, second pass: every byte takes the mean the first pass left at its block's top-left byte. */
+const pixelateFill = /* wgsl */ `
+${frameParameter}
+${planeOf}
+
+fn outputByte(index: u32) -> u32 {
+  let place = placeOf(index);
+  var block = parameter.value;
+  if (place.chroma) {
+    block = block / 2u;
+  }
+  let top = place.row - place.row % block;
+  let left = place.column - place.column % block;
+  return inputByte(place.planeStart + top * place.width + left);
+}
+`;
+
+/**
+ * The overlay alpha blend (image, text, label): the raster's planes in one table (luma, alpha, U, V,
+ * chroma alpha; chroma at half size) blended like the reference, integer maths. Parameters: left |
+ * top << 16, the raster's first column | visible columns << 16, rows | raster width << 16, raster height.
+ */
+const overlay = /* wgsl */ `
+${frameParameter}
+@group(0) @binding(4) var<storage, read> raster: array<u32>;
+
+fn rasterByte(index: u32) -> u32 {
+  return (raster[index >> 2u] >> ((index & 3u) * 8u)) & 255u;
+}
+
+fn blended(frameValue: u32, rasterValue: u32, alpha: u32) -> u32 {
+  return (frameValue * (255u - alpha) + rasterValue * alpha + 127u) / 255u;
+}
+
+fn outputByte(index: u32) -> u32 {
+  let value = inputByte(index);
+  var left = parameter.value & 0xffffu;
+  var top = parameter.value >> 16u;
+  var start = parameter.second & 0xffffu;
+  var columns = parameter.second >> 16u;
+  var rows = parameter.third & 0xffffu;
+  let rasterWidth = parameter.third >> 16u;
+  let rasterHeight = parameter.fourth;
+  let lumaSamples = rasterWidth * rasterHeight;
+  let chromaSamples = lumaSamples / 4u;
+  var rasterRowWidth = rasterWidth;
+  var row = 0u;
+  var column = 0u;
+  var plane = 0u;
+  if (index < info.lumaBytes) {
+    row = index / info.width;
+    column = index - row * info.width;
+  } else {
+    var local = index - info.lumaBytes;
+    plane = 1u;
+    if (local >= info.chromaBytes) {
+      local = local - info.chromaBytes;
+      plane = 2u;
+    }
+    row = local / info.chromaWidth;
+    column = local - row * info.chromaWidth;
+    left = left >> 1u;
+    top = top >> 1u;
+    start = start >> 1u;
+    columns = columns >> 1u;
+    rows = rows >> 1u;
+    rasterRowWidth = rasterWidth / 2u;
+  }
+  if (row < top || row >= top + rows || column < left || column >= left + columns) {
+    return value;
+  }
+  let source = (row - top) * rasterRowWidth + start + (column - left);
+  if (plane == 0u) {
+    return blended(value, rasterByte(source), rasterByte(lumaSamples + source));
+  }
+  let alpha = rasterByte(2u * lumaSamples + 2u * chromaSamples + source);
+  return blended(value, rasterByte(2u * lumaSamples + (plane - 1u) * chromaSamples + source), alpha);
+}
+`;
+
 /** Color: the reference's three 256-entry tables (Y, U, V), packed four entries to a word. */
 const color = /* wgsl */ `
 @group(0) @binding(3) var<storage, read> tables: array<u32>;
@@ -151,13 +299,7 @@ fn outputByte(index: u32) -> u32 {
 
 /** Grain on luma: the reference's noise tile, already scaled, read at this frame's offset (its per-frame parameter). */
 const grain = /* wgsl */ `
-struct FrameParameter {
-  value: u32,
-  unused1: u32,
-  unused2: u32,
-  unused3: u32,
-}
-@group(0) @binding(3) var<uniform> parameter: FrameParameter;
+${frameParameter}
 @group(0) @binding(4) var<storage, read> tileNoise: array<i32>;
 
 fn outputByte(index: u32) -> u32 {
@@ -183,6 +325,9 @@ export const KERNELS = {
   lut3d: { source: lut3d + prelude, parameter: false },
   vignette: { source: vignette + prelude, parameter: false },
   grain: { source: grain + prelude, parameter: true },
+  pixelateMeans: { source: pixelateMeans + prelude, parameter: true },
+  pixelateFill: { source: pixelateFill + prelude, parameter: true },
+  overlay: { source: overlay + prelude, parameter: true },
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

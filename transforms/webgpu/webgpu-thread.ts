@@ -2,7 +2,7 @@
 // that made them and every GPU answer is a promise, while Transform.apply() is synchronous: so the
 // chain's thread hands frames here through shared memory and blocks until they come back.
 import { workerData } from 'node:worker_threads';
-import { CONTROL, OPS, type GpuReply, type GpuRequest, type GpuThreadData } from './webgpu-protocol.js';
+import { CONTROL, OP_PARAMETERS, OP_SLOTS, OPS, type GpuReply, type GpuRequest, type GpuThreadData } from './webgpu-protocol.js';
 import { FRAME_INFO_BYTES, KERNELS, WORKGROUP_SIZE, type KernelName } from './webgpu-shaders.js';
 
 const { control: controlBuffer, port } = workerData as GpuThreadData;
@@ -192,11 +192,12 @@ async function runFrame(): Promise<void> {
   const encoder = device.createCommandEncoder();
   let reading = 0;
   for (let index = 0; index < opCount; index++) {
-    const resource = kernels.get(control[OPS + 2 * index]!);
-    if (!resource) throw new Error(`GPU kernel ${control[OPS + 2 * index]} was released`);
+    const slot = OPS + OP_SLOTS * index;
+    const resource = kernels.get(control[slot]!);
+    if (!resource) throw new Error(`GPU kernel ${control[slot]} was released`);
     if (resource.parameter) {
-      // Written before the submit, so this frame's dispatch sees it (a transform appears once in a chain).
-      resource.parameter.words[0] = control[OPS + 2 * index + 1]!;
+      // Written before the submit, so this frame's dispatch sees it (a kernel runs once per frame).
+      for (let word = 0; word < OP_PARAMETERS; word++) resource.parameter.words[word] = control[slot + 1 + word]!;
       device.queue.writeBuffer(resource.parameter.buffer, 0, resource.parameter.words);
     }
     const pass = encoder.beginComputePass();
@@ -240,6 +241,7 @@ port.on('message', (message: GpuRequest) => {
     try {
       if (message.type === 'open') return reply(await open(message.allowSoftware));
       if (message.type === 'release') return release(message.id);
+      if (message.type === 'destroy') return device?.destroy();
       if (message.type === 'frames') frameBytes = new Uint8Array(message.buffer);
       else createKernel(message.id, message.kernel, message.tables);
       reply({ type: 'ok' });
