@@ -15,6 +15,11 @@ const CLAIMS = 'livefx:stream-claims';
 
 // Compare-and-set: only the node whose id is the key's value may extend or delete the claim.
 const REFRESH = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+// The heartbeat's renewal: extends this node's claim, or takes it again when it lapsed (a Redis pause longer
+// than the TTL); returns 0 only when another node holds it now.
+const RENEW =
+  "local owner = redis.call('GET', KEYS[1]) if owner == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) elseif owner then return 0 end " +
+  "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[3]) return 1";
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('ZREM', KEYS[2], ARGV[2]) return redis.call('DEL', KEYS[1]) else return 0 end";
 
 /**
@@ -59,6 +64,17 @@ export class RedisStreamDirectory implements StreamDirectory {
   async refresh(streamIds: readonly string[]): Promise<void> {
     this.assertOpen();
     await Promise.all(streamIds.map((id) => this.redis.eval(REFRESH, 1, OWNER_PREFIX + id, this.nodeId, String(this.ttlMs))));
+  }
+
+  /**
+   * The heartbeat's call for the streams this node has live: extends their claims and takes back any that
+   * lapsed while Redis was unreachable or paused. Returns the ids another node holds now (lost to it).
+   */
+  async renew(streamIds: readonly string[]): Promise<string[]> {
+    this.assertOpen();
+    const now = String(Date.now());
+    const held = await Promise.all(streamIds.map((id) => this.redis.eval(RENEW, 2, OWNER_PREFIX + id, CLAIMS, this.nodeId, String(this.ttlMs), id, now)));
+    return streamIds.filter((_id, index) => held[index] === 0);
   }
 
   async release(streamId: string): Promise<void> {

@@ -53,4 +53,26 @@ describe('RedisStreamDirectory', () => {
       clearInterval(refresher);
     }
   }, 30_000);
+
+  it("renews its owner's live streams: a claim that lapsed during a Redis pause is taken back, one another node took is reported lost", async () => {
+    await nodeA.claim('paused');
+    await nodeA.claim('taken');
+    // What a Redis pause longer than the TTL leaves: both claims lapsed, and node-b claimed one in between.
+    await client.del('livefx:stream-owner:paused', 'livefx:stream-owner:taken');
+    expect(await nodeB.claim('taken')).toMatchObject({ claimed: true });
+    expect(await nodeA.renew(['paused', 'taken'])).toEqual(['taken']);
+    expect(await nodeB.lookup('paused')).toMatchObject({ nodeId: 'node-a' });
+    expect(await nodeA.lookup('taken')).toMatchObject({ nodeId: 'node-b' });
+    expect((await nodeB.list()).map((claim) => claim.streamId)).toEqual(expect.arrayContaining(['paused', 'taken']));
+    // Renewing extends the claim: it outlives its first TTL while renewed.
+    const renewer = setInterval(() => void nodeA.renew(['paused']), 300);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      expect(await nodeB.lookup('paused')).toMatchObject({ nodeId: 'node-a' });
+    } finally {
+      clearInterval(renewer);
+    }
+    await nodeA.release('paused');
+    await nodeB.release('taken');
+  }, 30_000);
 });

@@ -91,6 +91,8 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
   private readonly options: NodeClusterOptions;
   private readonly timer = new IntervalTimer();
   private readonly startedAt = new Date().toISOString();
+  /** The records of the streams this node owns, written again by every heartbeat. */
+  private readonly published = new Map<string, SharedStreamRecord>();
   private publicUrl = '';
   private nodeState: NodeState = 'serving';
   private readonly cpu = new CpuMeter();
@@ -192,10 +194,12 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
   /** Makes a stream this node owns known to every node (written at its creation, refreshed by the heartbeat). */
   async publishStream(stream: { id: string; visibility: 'public' | 'private'; streamKey: string }): Promise<void> {
     const record: SharedStreamRecord = { id: stream.id, nodeId: this.nodeId, visibility: stream.visibility, keyHash: sha256(stream.streamKey) };
+    this.published.set(stream.id, record);
     await this.redis.set(STREAM_PREFIX + stream.id, JSON.stringify(record), 'PX', CLAIM_TTL_MS);
   }
 
   async removeStream(streamId: string): Promise<void> {
+    this.published.delete(streamId);
     await this.redis.del(STREAM_PREFIX + streamId);
   }
 
@@ -256,8 +260,11 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
     const ids = this.options.load().streamIds;
     try {
       await this.redis.multi().set(NODE_PREFIX + this.nodeId, JSON.stringify(self), 'PX', NODE_DEAD_MS).sadd(NODES, this.nodeId).exec();
-      await this.directory.refresh(ids);
-      if (ids.length > 0) await Promise.all(ids.map((id) => this.redis.pexpire(STREAM_PREFIX + id, CLAIM_TTL_MS)));
+      // Claims and records are written again, not only extended: after a Redis pause longer than their TTL they are back.
+      const lost = await this.directory.renew(ids);
+      if (lost.length > 0) this.options.log.error({ streamIds: lost }, 'node registry: another node claimed streams this node still has live');
+      const records = ids.flatMap((id) => (this.published.has(id) && !lost.includes(id) ? [this.published.get(id)!] : []));
+      if (records.length > 0) await Promise.all(records.map((record) => this.redis.set(STREAM_PREFIX + record.id, JSON.stringify(record), 'PX', CLAIM_TTL_MS)));
       if (this.nodeState === 'serving' && (await this.redis.getdel(DRAIN_PREFIX + this.nodeId))) {
         this.options.log.info({ nodeId: this.nodeId }, 'drain requested through another node');
         this.safeEmit('drain');
