@@ -175,7 +175,8 @@ export class StreamPlayer {
         return;
       }
       if (this.options.hlsOnly) this.startHls('hls');
-      else await webrtc;
+      else this.announceHls();
+      await webrtc;
       this.onStreamState(connected.stream.state);
     } catch (error) {
       if (error instanceof StreamAccessError) {
@@ -281,8 +282,13 @@ export class StreamPlayer {
 
   private startHls(mode: PlayerMode): void {
     this.setMode(mode);
-    void this.live?.socket.timeout(5000).emitWithAck('watching', { streamId: this.streamId, mode: 'hls' }).catch(() => undefined);
+    this.announceHls();
     void Promise.all([this.hlsUrl(), loadHlsScript()]).then(([url]) => this.playHls(url));
+  }
+
+  /** Tells the server this page plays HLS (its viewer counts); again once the socket connects, when WebRTC failed before it. */
+  private announceHls(): void {
+    if (this.viewer.mode !== 'webrtc') void this.live?.socket.timeout(5000).emitWithAck('watching', { streamId: this.streamId, mode: 'hls' }).catch(() => undefined);
   }
 
   /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the low-latency playlist. */
