@@ -47,3 +47,11 @@ export function psnr(a: Uint8Array, b: Uint8Array): number {
   for (let index = 0; index < a.length; index++) squared += (a[index]! - b[index]!) ** 2;
   return squared === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / (squared / a.length));
 }
+
+/** The frame of a video file at `atS`, scaled to width×height, as raw RGB24 (three bytes a pixel, rows top down). */
+export function frameRgb(file: string, atS: number, width: number, height: number): Buffer {
+  const result = spawnSync('ffmpeg', ['-loglevel', 'error', '-ss', atS.toFixed(3), '-i', file, '-frames:v', '1', '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 27 });
+  if (result.status !== 0) throw new Error(result.stderr.toString());
+  if (result.stdout.length !== width * height * 3) throw new Error(`${file} at ${atS} s: got ${result.stdout.length} bytes of RGB, expected ${width * height * 3}`);
+  return result.stdout;
+}
