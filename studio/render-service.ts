@@ -1,7 +1,9 @@
 import { copyFile, mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { LivefxError } from '../core/errors.js';
+import { MalformedJobError } from '../core/jobs/malformed-job-error.js';
 import type { EnqueueOptions, Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
 import { splitOrigin, withOrigin } from '../core/cluster-media/job-origin.js';
 import { RemoteMediaRefusal, type RemoteMedia } from '../core/cluster-media/remote-media.js';
@@ -71,6 +73,16 @@ export interface RenderJobParams {
   seed: number;
   caller: StudioCaller;
 }
+
+/** What a render job's params must hold to run: anything else in the queue fails once as malformed. */
+const renderJobParamsSchema = z.object({
+  storyboard: storyboardBodySchema,
+  storyboard_id: z.string().nullable().optional(),
+  storyboard_time: z.string().nullable().optional(),
+  quality: z.enum(['preview', 'high']),
+  seed: z.number().int(),
+  caller: z.object({ role: z.enum(['admin', 'operator']), streamId: z.string().optional() }),
+});
 
 /** A storyboard as the compositor needs it; a stored one that no longer validates is a 422 naming the field. */
 function validStoryboard(body: unknown): StoryboardBody {
@@ -317,6 +329,8 @@ export class RenderService {
 
   private async run(job: Job, context: JobContext): Promise<StoredRenderResult> {
     const { params: ownParams, origin } = splitOrigin(job.params);
+    const checked = renderJobParamsSchema.safeParse(ownParams);
+    if (!checked.success) throw MalformedJobError.fromZod(checked.error);
     const params = ownParams as RenderJobParams;
     const { storyboard, quality, seed, caller } = params;
     const signal = context.signal;
