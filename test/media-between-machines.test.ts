@@ -338,6 +338,11 @@ describe('media between machines: a worker with its own data directory', () => {
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       expect(reused.body.error.message).toContain(first.body.id);
+      // Two nodes enqueueing the same new key at the same moment: one job, both told its id.
+      const together = await Promise.all([node, other].map((server) => post(server, '/v1/video/highlights', `together-${recordingId}`, { recording_id: recordingId, k: 1 })));
+      expect(together.map((answer) => answer.status)).toEqual([202, 202]);
+      expect(together[1]!.body.id).toBe(together[0]!.body.id);
+      expect((await api('GET', '/v1/video/highlights')).body.jobs.filter((job: JobView) => job.id === together[0]!.body.id)).toHaveLength(1);
 
       const planned = await api('POST', '/v1/video/storyboards', { prompt: 'idempotent render', sources: { recording_ids: [recordingId] } });
       const render = await post(node, '/v1/video/renders', `render-${recordingId}`, { storyboard_id: planned.body.id });
@@ -351,6 +356,7 @@ describe('media between machines: a worker with its own data directory', () => {
       // Settled before the next test kills the node (one worker: the next job waits behind these).
       const highlights = await settled(`/v1/video/highlights/${first.body.id}`);
       expect(highlights.status).toBe('done');
+      expect((await settled(`/v1/video/highlights/${together[0]!.body.id}`)).status).toBe('done');
       const rendered = await settled(`/v1/video/renders/${render.body.id}`, 180_000);
       expect(rendered.status).toBe('done');
       // Any node serves any job's results: the other node relays the files from the node that holds them, Range included.
