@@ -10,7 +10,6 @@
 // - RemoteMedia cached: the file already in the cache, revalidated by If-None-Match (304, no body).
 // Everything runs on loopback on one machine, with the files in the page cache: this measures livefx's
 // overhead over the same bytes, not a network.
-import { spawn } from 'node:child_process';
 import { readdir, readFile, rm, mkdtemp, stat } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -21,23 +20,12 @@ import { RemoteMedia } from '../core/cluster-media/remote-media.js';
 import { createLogger } from '../core/logger.js';
 import { percentile, singleSeriesGroups, writeResult } from './bar-chart.js';
 import { adminFetch as fetch, startServer } from '../test/helpers/livefx-process.js';
-import { runFfmpeg } from '../test/helpers/ffmpeg-fixtures.js';
+import { runCommand as run, runFfmpeg } from '../test/helpers/ffmpeg-fixtures.js';
 
 const TARGET_MB = Number(process.env.BENCH_TRANSFER_MB ?? 256);
 const RUNS = Number(process.env.BENCH_TRANSFER_RUNS ?? 3);
 const SECRET = 'bench-media-transfer-secret-0123456789';
 const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
-
-/** Runs a command to its end; rejects with its stderr when it fails. */
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${stderr}`))));
-  });
-}
 
 /** Seconds one call takes. */
 async function timed(action: () => Promise<unknown>): Promise<number> {

@@ -1,14 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process';
 
-/** Runs ffmpeg to make a fixture; rejects with its stderr when it fails. */
-export function runFfmpeg(args: string[]): Promise<void> {
+/** Runs a command to its end; rejects with its stderr when it fails. */
+export function runCommand(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg ${args.join(' ')} exited with ${code}: ${stderr}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`))));
   });
+}
+
+/** Runs ffmpeg to make a fixture; rejects with its stderr when it fails. */
+export function runFfmpeg(args: string[]): Promise<void> {
+  return runCommand('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args]);
 }
 
 /** ffmpeg decodes `data` (of the given input format) and gives an MD5 per decoded frame, plus its errors. */
