@@ -15,6 +15,7 @@ import { highlightRequestSchema, type HighlightParams, type HighlightRequest } f
 import type { EnqueueOptions, Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
 import { splitOrigin, withOrigin } from '../core/cluster-media/job-origin.js';
 import type { RemoteMedia } from '../core/cluster-media/remote-media.js';
+import { MalformedJobError } from '../core/jobs/malformed-job-error.js';
 import { ClipTimeline } from './outputs/clip-timeline.js';
 import { HighlightRenderer, type Chapter } from './outputs/highlight-renderer.js';
 import { keyframeAtOrBefore } from './strategies/clip-shaper.js';
@@ -228,8 +229,9 @@ export class HighlightService {
 
   private async runHighlights(job: Job, context: JobContext): Promise<HighlightResult> {
     const { params: ownParams, origin } = splitOrigin(job.params);
-    const request = highlightRequestSchema.parse(ownParams) as HighlightRequest;
-    const { recording_id: recordingId, ...params } = request;
+    const parsed = highlightRequestSchema.safeParse(ownParams);
+    if (!parsed.success) throw MalformedJobError.fromZod(parsed.error);
+    const { recording_id: recordingId, ...params } = parsed.data as HighlightRequest;
     const catalog = this.options.recorder.catalog;
     if (!(await catalog.get(recordingId))) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
     const dir = this.jobDir(job.id);

@@ -1,4 +1,5 @@
 import { parseChainSpec, STYLIZATIONS, withDisclosure, type ChainSpec } from '../transforms/chain-spec.js';
+import type { LookFolders } from './look-files.js';
 import { LOOKS } from './storyboard.js';
 
 export type LookName = (typeof LOOKS)[number];
@@ -28,6 +29,8 @@ export interface ResolvedLook {
   spec: ChainSpec;
   /** A stylization (vignette, toon, …) is on: the output is labelled "AI-edited". */
   stylized: boolean;
+  /** Where a render reads the LUT and image files the look names (set by the render service; default: the compositor's folders). */
+  files?: LookFolders;
 }
 
 export class LookNotFoundError extends Error {

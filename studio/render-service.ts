@@ -1,10 +1,12 @@
-import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { LivefxError } from '../core/errors.js';
+import { MalformedJobError } from '../core/jobs/malformed-job-error.js';
 import type { EnqueueOptions, Job, JobContext, JobQueue } from '../core/jobs/job-queue.js';
 import { splitOrigin, withOrigin } from '../core/cluster-media/job-origin.js';
-import type { RemoteMedia } from '../core/cluster-media/remote-media.js';
+import { RemoteMediaRefusal, type RemoteMedia } from '../core/cluster-media/remote-media.js';
 import type { Logger } from '../core/logger.js';
 import { JobCancelledError, ProcessRunner } from '../core/process/process-runner.js';
 import type { ProvenanceSigner } from '../core/provenance/provenance-signer.js';
@@ -14,7 +16,8 @@ import { FACE_SAMPLER_WORKER } from './face-sampler.js';
 import { LOOKS_WORKER } from './looks-render.js';
 import { MemoCache } from './memo-cache.js';
 import { WorkerPool } from './worker-pool.js';
-import { LookNotFoundError, resolveLook, AI_EDITED_LABEL } from './looks.js';
+import { lookFileNames, type LookFolders } from './look-files.js';
+import { LookNotFoundError, resolveLook, AI_EDITED_LABEL, type ResolvedLook } from './looks.js';
 import type { StoryboardStore, StudioCaller, TemplateLibrary } from './ports.js';
 import { RenderFailure } from './render-error.js';
 import { sha256OfFile, unsignedFields, type RenderManifest } from './render-manifest.js';
@@ -70,6 +73,16 @@ export interface RenderJobParams {
   seed: number;
   caller: StudioCaller;
 }
+
+/** What a render job's params must hold to run: anything else in the queue fails once as malformed. */
+const renderJobParamsSchema = z.object({
+  storyboard: storyboardBodySchema,
+  storyboard_id: z.string().nullable().optional(),
+  storyboard_time: z.string().nullable().optional(),
+  quality: z.enum(['preview', 'high']),
+  seed: z.number().int(),
+  caller: z.object({ role: z.enum(['admin', 'operator']), streamId: z.string().optional() }),
+});
 
 /** A storyboard as the compositor needs it; a stored one that no longer validates is a 422 naming the field. */
 function validStoryboard(body: unknown): StoryboardBody {
@@ -248,6 +261,36 @@ export class RenderService {
     return file;
   }
 
+  /**
+   * The look with the folders its LUT and image files are read from, and the hash of each (the shot
+   * cache key). A render from another node fetches them from that node (cached like its other inputs)
+   * into the render's scratch folder, so the look is the same wherever the render runs.
+   */
+  private async withLookFiles(look: ResolvedLook, workDir: string, from: { remote: RemoteMedia; origin: string } | undefined, signal: AbortSignal): Promise<ResolvedLook> {
+    const names = lookFileNames(look.spec);
+    if (names.length === 0) return look;
+    const files: LookFolders = from
+      ? { lutDir: path.join(workDir, 'look', 'luts'), imageDir: path.join(workDir, 'look', 'images'), versions: {} }
+      : { lutDir: path.join(this.options.dataDir, 'luts'), imageDir: path.join(this.options.dataDir, 'images'), versions: {} };
+    for (const { area, name } of names) {
+      const file = path.join(area === 'luts' ? files.lutDir : files.imageDir, name);
+      if (from) {
+        const fetched = await from.remote.input(from.origin, area, name, signal).catch((error: unknown) => {
+          if (error instanceof RemoteMediaRefusal && error.status === 404) {
+            throw new LivefxError('asset_not_found', `style "${look.name}" names ${area === 'luts' ? 'the LUT' : 'the image'} "${name}", which its node ${from.origin} does not have (upload it with POST /v1/${area})`);
+          }
+          throw error;
+        });
+        await mkdir(path.dirname(file), { recursive: true });
+        await copyFile(fetched, file);
+      }
+      // A file missing here fails in the look pass with its own message; it has no version to key on.
+      const version = await this.mediaHash(file).catch(() => undefined);
+      if (version) files.versions[`${area}/${name}`] = version;
+    }
+    return { ...look, files };
+  }
+
   private async checkDisk(): Promise<void> {
     if (this.options.minFreeBytes <= 0) return;
     await mkdir(this.rendersDir(), { recursive: true });
@@ -286,6 +329,8 @@ export class RenderService {
 
   private async run(job: Job, context: JobContext): Promise<StoredRenderResult> {
     const { params: ownParams, origin } = splitOrigin(job.params);
+    const checked = renderJobParamsSchema.safeParse(ownParams);
+    if (!checked.success) throw MalformedJobError.fromZod(checked.error);
     const params = ownParams as RenderJobParams;
     const { storyboard, quality, seed, caller } = params;
     const signal = context.signal;
@@ -299,7 +344,7 @@ export class RenderService {
     try {
       context.progress(0, 'resolving');
       await this.checkDisk();
-      const look = await this.look(storyboard.style);
+      const look = await this.withLookFiles(await this.look(storyboard.style), workDir, remote ? { remote, origin: origin! } : undefined, signal);
       const sources: (ResolvedShotSource | undefined)[] = [];
       const manifestSources: RenderManifest['sources'] = [];
       for (const shot of storyboard.shots) {

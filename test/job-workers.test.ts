@@ -2,6 +2,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { highlightShowEvents, SHOW_S } from './helpers/highlight-fixture.js';
@@ -125,6 +126,36 @@ describe('jobs on BullMQ with external workers', () => {
     expect(clipsOf(job)).toEqual(clipsOf(reference));
     // The lock lapsed after LIVEFX_JOB_LOCK_S and the stalled check handed the job to the second worker (the first is gone).
     expect(first.process.exitCode ?? first.process.signalCode).toBe('SIGKILL');
+  });
+
+  it('params no handler can read, written into the queues by another producer: each job fails once naming the field; the worker stays up and runs the next job', async () => {
+    if (running.length === 0) running.push(await startWorker(workerEnv()));
+    const worker = running.at(-1)!;
+    const connection = { host: '127.0.0.1', port: redis.port };
+    const raw = { highlights: new Queue('highlights', { connection, prefix: 'livefx' }), render: new Queue('render', { connection, prefix: 'livefx' }) };
+    try {
+      // livefx's envelope, with params of the wrong shape (attempts 5: a retry would show).
+      await raw.highlights.add('highlights', { kind: 'highlights', params: { recording_id: 42 } }, { jobId: 'bad-highlights', attempts: 5 });
+      await raw.render.add('render', { kind: 'render', params: { storyboard: 'none', quality: 'preview', seed: 1, caller: { role: 'admin' } } }, { jobId: 'bad-render', attempts: 5 });
+      const highlights = await finished(node, 'bad-highlights');
+      expect(highlights.status).toBe('failed');
+      expect(highlights.error).toMatch(/malformed job payload in queue "highlights": params\.recording_id/);
+      const render = await waitFor('the malformed render to fail', async () => {
+        const view = (await api(node, 'GET', '/v1/video/renders/bad-render')).body;
+        return view?.status === 'failed' ? view : undefined;
+      }, 60_000, 200);
+      expect(JSON.stringify(render)).toMatch(/malformed job payload in queue \\"render\\": params\.storyboard/);
+      expect((await raw.highlights.getJob('bad-highlights'))!.attemptsMade).toBe(1);
+      expect((await raw.render.getJob('bad-render'))!.attemptsMade).toBe(1);
+      // No crash loop: the same worker process is up and runs a real job.
+      expect(worker.process.exitCode).toBeNull();
+      const recordingId = await importVideo(node, 'after the malformed ones');
+      const posted = await api(node, 'POST', '/v1/video/highlights', { recording_id: recordingId, k: 1 });
+      expect((await finished(node, posted.body.id)).status).toBe('done');
+      expect(worker.process.exitCode).toBeNull();
+    } finally {
+      await Promise.all([raw.highlights.close(), raw.render.close()]);
+    }
   });
 
   it('Redis lost while running: streams keep working, job calls answer 503 queue_unavailable, and the node recovers by itself', async () => {

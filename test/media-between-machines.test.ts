@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEDIA_TOKEN_HEADER, MediaToken } from '../core/cluster-media/media-token.js';
 import { RemoteMedia } from '../core/cluster-media/remote-media.js';
 import { createLogger } from '../core/logger.js';
-import { runFfmpeg } from './helpers/ffmpeg-fixtures.js';
+import { frameRgb, runFfmpeg } from './helpers/ffmpeg-fixtures.js';
 import { highlightShowEvents, SHOW_S } from './helpers/highlight-fixture.js';
 import { ADMIN_TOKEN, adminFetch as fetch, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
 import { freePort, PostgresServer } from './helpers/postgres-server.js';
@@ -144,6 +144,67 @@ describe('media between machines: a worker with its own data directory', () => {
     expect(existsSync(path.join(workerDir, 'studio', 'renders', render.id))).toBe(false);
   }, 400_000);
 
+  it('renders a look whose LUT and overlay image live only on the node: the worker fetches them, and the frames show both', async () => {
+    const recordingId = await importVideo('look elsewhere');
+    // A LUT that turns every colour red, and a green mark drawn over the top-left corner.
+    const lut = `LUT_3D_SIZE 2\n${'1 0 0\n'.repeat(8)}`;
+    const mark = path.join(scratch, 'mark.png');
+    await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=0x00ff00:s=32x32', '-frames:v', '1', mark]);
+    const upload = async (route: string, name: string, bytes: Buffer): Promise<number> => {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(bytes)]), name);
+      return (await fetch(`${node.url}${route}`, { method: 'POST', body: form })).status;
+    };
+    expect(await upload('/v1/luts', 'red.cube', Buffer.from(lut))).toBe(201);
+    expect(await upload('/v1/images', 'mark.png', await readFile(mark))).toBe(201);
+    const spec = { transforms: [{ name: 'lut3d', params: { file: 'red.cube' } }, { name: 'image', params: { file: 'mark.png', position: 'top-left', scale: 0.2 } }] };
+    expect((await api('PUT', '/v1/presets/red-mark', spec)).status).toBe(201);
+    const planned = await api('POST', '/v1/video/storyboards', { prompt: 'a red cut', sources: { recording_ids: [recordingId] } });
+    expect(planned.status, JSON.stringify(planned.body)).toBe(201);
+    const shots = [{ index: 0, start: 0, duration: 3, kind: 'clip', source: { recording_id: recordingId, in: 10, out: 13 }, reasons: [] }];
+    const patched = await api('PATCH', `/v1/video/storyboards/${planned.body.id}`, { shots, style: 'red-mark', aspect: '16:9', duration_s: 5, captions: false, music: null, voiceover: null });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const posted = await api('POST', '/v1/video/renders', { storyboard_id: planned.body.id });
+    expect(posted.status, JSON.stringify(posted.body)).toBe(202);
+    const render = await settled(`/v1/video/renders/${posted.body.id}`, 180_000);
+    expect(render.status, JSON.stringify(render)).toBe('done');
+
+    const output = path.join(scratch, 'red-mark.mp4');
+    const response = await fetch(`${node.url}/v1/video/renders/${render.id}/files/video.mp4`);
+    expect(response.status).toBe(200);
+    await writeFile(output, Buffer.from(await response.arrayBuffer()));
+    // The mean colour of a 3×3 block of a 64×36 picture.
+    const block = (rgb: Buffer, x: number, y: number): number[] => {
+      const sum = [0, 0, 0];
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) for (let c = 0; c < 3; c++) sum[c]! += rgb[((y + dy) * 64 + x + dx) * 3 + c]!;
+      return sum.map((value) => Math.round(value / 9));
+    };
+    const rendered = frameRgb(output, 1.5, 64, 36);
+    const source = frameRgb(video, 11.5, 64, 36);
+    const isRed = ([r, g, b]: number[]): boolean => r! > 170 && g! < 90 && b! < 90;
+    // Without the look the same moment of the recording is not red; with it the picture is, and the mark is green.
+    expect(isRed(block(source, 32, 18)), `source ${block(source, 32, 18)}`).toBe(false);
+    expect(isRed(block(rendered, 32, 18)), `rendered centre ${block(rendered, 32, 18)}`).toBe(true);
+    const [r, g, b] = block(rendered, 9, 7);
+    expect(g! > 170 && r! < 90 && b! < 90, `rendered mark ${[r, g, b]}`).toBe(true);
+    // The worker read them from the node, not from a data directory of its own.
+    expect(existsSync(path.join(workerDir, 'luts', 'red.cube'))).toBe(false);
+    expect(existsSync(path.join(workerDir, 'images', 'mark.png'))).toBe(false);
+  }, 400_000);
+
+  it('fails a render whose look names a LUT its node does not have, naming the file', async () => {
+    const recordingId = await importVideo('look missing');
+    expect((await api('PUT', '/v1/presets/gone-lut', { transforms: [{ name: 'lut3d', params: { file: 'gone.cube' } }] })).status).toBe(201);
+    const planned = await api('POST', '/v1/video/storyboards', { prompt: 'a missing look', sources: { recording_ids: [recordingId] } });
+    const shots = [{ index: 0, start: 0, duration: 2, kind: 'clip', source: { recording_id: recordingId, in: 1, out: 3 }, reasons: [] }];
+    expect((await api('PATCH', `/v1/video/storyboards/${planned.body.id}`, { shots, style: 'gone-lut', duration_s: 5, music: null, voiceover: null })).status).toBe(200);
+    const posted = await api('POST', '/v1/video/renders', { storyboard_id: planned.body.id });
+    expect(posted.status, JSON.stringify(posted.body)).toBe(202);
+    const render = await settled(`/v1/video/renders/${posted.body.id}`, 180_000);
+    expect(render.status).toBe('failed');
+    expect(JSON.stringify(render)).toMatch(/asset_not_found.*gone\.cube/);
+  }, 400_000);
+
   it('opens the internal media routes only to a signed, unexpired media token for that path', async () => {
     const recordingId = await importVideo('tokens');
     const route = `${node.url}/internal/media/recordings/${recordingId}/original`;
@@ -277,6 +338,11 @@ describe('media between machines: a worker with its own data directory', () => {
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       expect(reused.body.error.message).toContain(first.body.id);
+      // Two nodes enqueueing the same new key at the same moment: one job, both told its id.
+      const together = await Promise.all([node, other].map((server) => post(server, '/v1/video/highlights', `together-${recordingId}`, { recording_id: recordingId, k: 1 })));
+      expect(together.map((answer) => answer.status)).toEqual([202, 202]);
+      expect(together[1]!.body.id).toBe(together[0]!.body.id);
+      expect((await api('GET', '/v1/video/highlights')).body.jobs.filter((job: JobView) => job.id === together[0]!.body.id)).toHaveLength(1);
 
       const planned = await api('POST', '/v1/video/storyboards', { prompt: 'idempotent render', sources: { recording_ids: [recordingId] } });
       const render = await post(node, '/v1/video/renders', `render-${recordingId}`, { storyboard_id: planned.body.id });
@@ -290,6 +356,7 @@ describe('media between machines: a worker with its own data directory', () => {
       // Settled before the next test kills the node (one worker: the next job waits behind these).
       const highlights = await settled(`/v1/video/highlights/${first.body.id}`);
       expect(highlights.status).toBe('done');
+      expect((await settled(`/v1/video/highlights/${together[0]!.body.id}`)).status).toBe('done');
       const rendered = await settled(`/v1/video/renders/${render.body.id}`, 180_000);
       expect(rendered.status).toBe('done');
       // Any node serves any job's results: the other node relays the files from the node that holds them, Range included.

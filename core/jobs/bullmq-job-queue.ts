@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Job as BullJob, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type JobType } from 'bullmq';
+import { MalformedJobError } from './malformed-job-error.js';
 import { LivefxError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
@@ -339,6 +340,8 @@ export class BullMqJobQueue extends TypedEmitter<JobQueueEvents> implements JobQ
       return (await this.handlers.get(kind)!(job, { signal: entry.controller.signal, progress: (fraction, stage) => this.reportProgress(bullJob, fraction, stage) })) ?? null;
     } catch (error) {
       if (entry.cancelled) throw new UnrecoverableError(CANCELLED);
+      // Params no handler can read never work: failed once, not retried.
+      if (error instanceof MalformedJobError) throw new UnrecoverableError(`malformed job payload in queue "${kind}": ${error.message}`);
       if (this.isClosed && entry.controller.signal.aborted) {
         // Shutting down: the job goes back to the queue for another worker instead of failing.
         await bullJob.moveToWait(token);
