@@ -1,7 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** What a token lets its bearer do: publish to or watch one stream on its owner, or create a stream on the chosen node. */
-export type ClusterGrant = 'whip' | 'whep' | 'place';
+/**
+ * What a token lets its bearer do: publish to or watch one stream on its owner, create a stream on the
+ * chosen node, be served one stream by a relay node (the owner is full), or subscribe a relay node to the owner.
+ */
+export type ClusterGrant = 'whip' | 'whep' | 'place' | 'relay' | 'upstream';
 
 export interface ClusterTokensOptions {
   /** The secret every node shares (kept in Redis, see NodeCluster). */
