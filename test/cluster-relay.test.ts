@@ -141,3 +141,25 @@ describe('viewers on a busy owner (LIVEFX_MAX_VIEWERS) are relayed through anoth
     await waitFor('the owner serving its direct viewer alone', async () => (await ownerSessions()) === 1, 15_000, 250);
   }, 90_000);
 });
+
+describe('LIVEFX_MAX_VIEWERS on a server alone (no LIVEFX_REDIS_URL)', () => {
+  it('serves viewers up to the limit, then answers 503 no_capacity with Retry-After', async () => {
+    const alone = await startServer({ LIVEFX_HTTP_RATE_PER_IP: '0', LIVEFX_MAX_VIEWERS: '1' });
+    let first: WhepClient | undefined;
+    try {
+      const created = await createStream(alone.url, 'one viewer at most', { record: false });
+      first = new WhepClient(`${alone.url}/whep/${created.id}`, false);
+      await first.start();
+      expect(((await (await adminFetch(`${alone.url}/v1/streams/${created.id}`)).json()) as { stats: { viewers: { webrtc: number } } }).stats.viewers.webrtc).toBe(1);
+      const refused = await fetch(`${alone.url}/whep/${created.id}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0' });
+      expect(refused.status).toBe(503);
+      const body = (await refused.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('no_capacity');
+      expect(body.error.message).toContain('LIVEFX_MAX_VIEWERS');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    } finally {
+      await first?.stop().catch(() => undefined);
+      expect(await alone.stop()).toBe(0);
+    }
+  }, 60_000);
+});
