@@ -7,6 +7,9 @@ import { REDIRECT_PARAM } from './cluster-redirects.js';
 
 /** The owner must answer the relay's WHEP offer within this. */
 const SUBSCRIBE_TIMEOUT_MS = 10_000;
+/** A subscription not connected this long after the owner's answer is replaced, up to CONNECT_ATTEMPTS times in all. */
+const CONNECT_TIMEOUT_MS = 6000;
+const CONNECT_ATTEMPTS = 4;
 /** The owner's encoder is asked for a keyframe at most this often, however many relayed viewers join or lose pictures. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 
@@ -43,6 +46,7 @@ export class StreamRelay extends TypedEmitter<StreamRelayEvents> {
   private sessionUrl: string | undefined;
   private opening: Promise<void> | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private lastKeyframeRequestMs = 0;
   private closing: Promise<void> | undefined;
 
@@ -109,6 +113,7 @@ export class StreamRelay extends TypedEmitter<StreamRelayEvents> {
   close(reason = 'closed'): Promise<void> {
     this.closing ??= (async () => {
       clearTimeout(this.graceTimer);
+      clearTimeout(this.connectTimer);
       const viewers = [...this.subscribers.values()];
       this.subscribers.clear();
       await Promise.allSettled(viewers.map((subscriber) => subscriber.close()));
@@ -120,8 +125,9 @@ export class StreamRelay extends TypedEmitter<StreamRelayEvents> {
     return this.closing;
   }
 
-  private async subscribe(): Promise<void> {
+  private async subscribe(attempt = 1): Promise<void> {
     const upstream = (this.upstream = this.options.sfu.createUpstream());
+    let connected = false;
     upstream.on('video', (packet) => {
       for (const subscriber of this.subscribers.values()) subscriber.sendVideo(packet);
     });
@@ -129,8 +135,15 @@ export class StreamRelay extends TypedEmitter<StreamRelayEvents> {
       for (const subscriber of this.subscribers.values()) subscriber.sendAudio(packet);
     });
     upstream.on('connection-state', (state) => {
-      if (state === 'connected') this.requestKeyframe();
-      if (state === 'failed' || state === 'closed') void this.close(`the subscription to the owner is ${state}`);
+      this.options.log.debug({ streamId: this.streamId, ownerId: this.ownerId, state, attempt }, 'relay subscription connection state');
+      if (state === 'connected') {
+        connected = true;
+        clearTimeout(this.connectTimer);
+        this.requestKeyframe();
+      }
+      // Once media flowed, a lost subscription is the owner's stream ending (or the owner dying): the relay ends.
+      if ((state === 'failed' || state === 'closed') && connected) void this.close(`the subscription to the owner is ${state}`);
+      if (state === 'failed' && !connected) void this.retry(upstream, attempt, 'its connection failed');
     });
     const url = new URL(`/whep/${encodeURIComponent(this.streamId)}`, this.options.owner.url);
     url.searchParams.set(REDIRECT_PARAM, this.options.tokens.sign('upstream', this.streamId));
@@ -138,9 +151,30 @@ export class StreamRelay extends TypedEmitter<StreamRelayEvents> {
     if (response.status !== 201) throw await ownerRefusal(response, this.options.owner.id);
     this.sessionUrl = new URL(response.headers.get('location') ?? '', url).toString();
     await upstream.accept(await response.text());
-    this.options.log.info({ streamId: this.streamId, ownerId: this.ownerId }, 'relay subscribed to the owner');
+    this.options.log.info({ streamId: this.streamId, ownerId: this.ownerId, attempt }, 'relay subscribed to the owner');
+    // A subscription whose ICE/DTLS never completes is replaced (seen on a loaded machine: one in a few stayed "connecting").
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (!connected) void this.retry(upstream, attempt, `it did not connect within ${CONNECT_TIMEOUT_MS} ms`);
+    }, CONNECT_TIMEOUT_MS);
     // A viewer whose own session then fails to open must not leave the subscription behind.
     this.armGrace();
+  }
+
+  /** Replaces a subscription that never connected with a new one (its session on the owner is given back); after the last try, the relay ends. */
+  private async retry(failed: SfuUpstream, attempt: number, why: string): Promise<void> {
+    if (this.closing || this.upstream !== failed) return;
+    clearTimeout(this.connectTimer);
+    const sessionUrl = this.sessionUrl;
+    this.sessionUrl = undefined;
+    await failed.close();
+    if (sessionUrl) await fetch(sessionUrl, { method: 'DELETE', signal: AbortSignal.timeout(SUBSCRIBE_TIMEOUT_MS) }).catch(() => undefined);
+    if (attempt >= CONNECT_ATTEMPTS) {
+      await this.close(`the subscription to the owner failed ${attempt} times (${why})`);
+      return;
+    }
+    this.options.log.warn({ streamId: this.streamId, ownerId: this.ownerId, attempt, why }, 'relay subscription to the owner is replaced');
+    await this.subscribe(attempt + 1).catch((error: unknown) => this.close(`the subscription to the owner failed: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   private requestKeyframe(): void {

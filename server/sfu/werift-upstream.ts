@@ -25,7 +25,7 @@ export class WeriftUpstream extends TypedEmitter<SfuUpstreamEvents> implements S
     super();
     ({ pc: this.pc, log: this.log } = options);
     this.video = this.pc.addTransceiver('video', { direction: 'recvonly' });
-    const audio = this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    const audio = this.pc.addTransceiver('audio', { direction: 'inactive' });
     this.video.onTrack.subscribe((track) =>
       track.onReceiveRtp.subscribe((rtp) => {
         if (this.isClosed) return;
@@ -50,7 +50,9 @@ export class WeriftUpstream extends TypedEmitter<SfuUpstreamEvents> implements S
     await iceGatheringComplete(this.pc);
     const sdp = this.pc.localDescription?.sdp;
     if (!sdp) throw new SdpError('no local description was produced for the relay subscription');
-    return sdp;
+    // This side starts DTLS (the answerer takes the passive role): it does so once it holds the answer. As the passive
+    // side, the owner's ClientHello could arrive before this node had the answer, and the session then never completed.
+    return sdp.replaceAll('a=setup:actpass', 'a=setup:active');
   }
 
   async accept(answerSdp: string): Promise<void> {
