@@ -126,6 +126,10 @@ export const configSchema = z.object({
   LIVEFX_SOCKET_MESSAGE_MAX_KB: z.coerce.number().int().min(1).max(16 * 1024).default(64),
   /** Streams that may exist at once (idle or live; ended ones do not count). */
   LIVEFX_MAX_STREAMS: z.coerce.number().int().min(1).default(16),
+  /** WebRTC viewers this node serves at once (its own streams' and relayed ones); 0: no limit. With LIVEFX_REDIS_URL, viewers beyond it are relayed through other nodes. */
+  LIVEFX_MAX_VIEWERS: z.coerce.number().int().min(0).default(0),
+  /** A relay node keeps its subscription to the owner this many seconds after its last relayed viewer left (a returning viewer joins at once). */
+  LIVEFX_RELAY_GRACE_S: z.coerce.number().min(0).max(3600).default(60),
   /** WebRTC (WHEP) viewers per stream, original and processed together. */
   LIVEFX_MAX_VIEWERS_PER_STREAM: z.coerce.number().int().min(1).default(200),
   /** Largest picture processed, "WIDTHxHEIGHT" (a portrait input is held to it turned sideways); larger input is scaled down. */

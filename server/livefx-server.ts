@@ -56,7 +56,8 @@ import { Recorder } from '../recorder/recorder.js';
 import type { StoryboardStore } from '../studio/ports.js';
 import type { TemplateFolder } from '../studio/template-folder.js';
 import { registerStoryboardRoutes } from './http/storyboard-routes.js';
-import { NodeCluster, describeNode, type NodeInfo, type NodeLoad } from './cluster/node-cluster.js';
+import { NodeCluster, describeNode, hasViewerRoom, type NodeInfo, type NodeLoad } from './cluster/node-cluster.js';
+import { ViewerRelays } from './cluster/viewer-relays.js';
 import { ClusterRedirects, REDIRECT_PARAM } from './cluster/cluster-redirects.js';
 import { PLACEMENT_HEADER, StreamPlacement } from './cluster/stream-placement.js';
 import { CpuMeter } from './cluster/cpu-meter.js';
@@ -110,6 +111,7 @@ export class LivefxServer {
   private closing: Promise<void> | undefined;
   private openCluster: NodeCluster | undefined;
   private openClusterSockets: ClusterSockets | undefined;
+  private openRelays: ViewerRelays | undefined;
   private draining: Promise<void> | undefined;
   private readonly onDrained: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
@@ -238,7 +240,7 @@ export class LivefxServer {
     registerRequestLimits(app, this.config, this.metrics);
     // Another node's signed grants: a WHEP redirect's token, a placed stream's creation.
     const grant: AccessGrant = (request, rule, streamId) =>
-      (rule === 'stream-viewer' && request.routeOptions.url === '/whep/:id' && (redirects?.accepts((request.query as Record<string, unknown>)[REDIRECT_PARAM], 'whep', streamId) ?? false)) ||
+      (rule === 'stream-viewer' && request.routeOptions.url === '/whep/:id' && redirects !== undefined && viewerGrant(redirects, (request.query as Record<string, unknown>)[REDIRECT_PARAM], streamId)) ||
       (rule === 'admin' && request.method === 'POST' && request.routeOptions.url === '/v1/streams' && (placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false)) ||
       // An operator request another node checked and passed on to this stream's owner.
       ((rule === 'stream-operator' || rule === 'stream-viewer') && streamId !== '' && (owners?.acceptForwarded(request, streamId) ?? false));
@@ -261,7 +263,11 @@ export class LivefxServer {
     registerPresetRoutes(app, registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerPreflightRoutes(app, crossOrigin);
-    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects);
+    const relays = (this.openRelays = cluster
+      ? new ViewerRelays({ sfu: parts.sfu, tokens: cluster.tokens, graceMs: this.config.LIVEFX_RELAY_GRACE_S * 1000, log: this.log, onChange: () => cluster.beat() })
+      : undefined);
+    const viewerCapacity = { hasRoom: () => hasViewerRoom(this.nodeLoad()), ...(relays ? { relays } : {}) };
+    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects, viewerCapacity);
     registerMediaRoutes(app, registry, redirects);
     registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
@@ -356,7 +362,14 @@ export class LivefxServer {
   /** This node's figures now: what its heartbeat reports. */
   private nodeLoad(): NodeLoad {
     const open = this.openRegistry?.list().filter((stream) => stream.state !== 'ended') ?? [];
-    return { streamIds: open.map((stream) => stream.id), viewers: open.reduce((sum, stream) => sum + stream.webrtcViewers, 0), maxStreams: this.config.LIVEFX_MAX_STREAMS };
+    const relays = this.openRelays?.list() ?? [];
+    return {
+      streamIds: open.map((stream) => stream.id),
+      viewers: open.reduce((sum, stream) => sum + stream.webrtcViewers, 0) + relays.reduce((sum, relay) => sum + relay.viewers, 0),
+      maxStreams: this.config.LIVEFX_MAX_STREAMS,
+      maxViewers: this.config.LIVEFX_MAX_VIEWERS,
+      relays: relays.length,
+    };
   }
 
   /** This node alone, without a node registry (no LIVEFX_REDIS_URL). */
@@ -455,6 +468,8 @@ export class LivefxServer {
     this.closing ??= (async () => {
       this.stopSocketAccess?.();
       await this.openRegistry?.closeAll();
+      // Relayed viewers end with this node; the owners' subscriptions are given back.
+      await this.openRelays?.close();
       // Ending the streams finished their recordings; this catches one that was still starting.
       // Running highlights jobs stop here and run again from scratch on the next start.
       await this.openHighlights?.close();
@@ -497,4 +512,9 @@ async function registryCall<T>(call: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw new LivefxError('node_not_ready', `the node registry (Redis, LIVEFX_REDIS_URL) cannot be reached: ${errorMessage(error)}`, { cause: error });
   }
+}
+
+/** Another node's signed grant to watch: a viewer redirected to the owner, or a relay node's subscription to it. */
+function viewerGrant(redirects: ClusterRedirects, token: unknown, streamId: string): boolean {
+  return redirects.accepts(token, 'whep', streamId) || redirects.accepts(token, 'upstream', streamId);
 }

@@ -120,6 +120,7 @@ export function registerJobMetrics(metrics: LivefxMetrics, queue: Pick<JobQueue,
 const NODE_GAUGES: { name: string; help: string; value: (node: NodeInfo) => number }[] = [
   { name: 'livefx_node_streams', help: 'Open streams on each alive node (its last heartbeat)', value: (node) => node.streams },
   { name: 'livefx_node_viewers', help: 'WebRTC viewers on each alive node (its last heartbeat)', value: (node) => node.viewers },
+  { name: 'livefx_node_relays', help: 'Streams each alive node relays for their full owners (one subscription each; their viewers count in livefx_node_viewers)', value: (node) => node.relays ?? 0 },
   { name: 'livefx_node_free_slots', help: 'Free processing slots (LIVEFX_MAX_STREAMS minus open streams) on each alive node', value: (node) => node.freeSlots },
   { name: 'livefx_node_cpu_percent', help: 'Machine CPU use reported by each alive node', value: (node) => node.cpuPercent },
   { name: 'livefx_node_serving', help: '1 for an alive node taking new streams, 0 for a draining one', value: (node) => (node.state === 'serving' ? 1 : 0) },

@@ -1,7 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** What a token lets its bearer do: publish to or watch one stream on its owner, create a stream on the chosen node, or operate a stream on its owner (another node passing an operator's request on). */
-export type ClusterGrant = 'whip' | 'whep' | 'place' | 'operate';
+/**
+ * What a token lets its bearer do: publish to or watch one stream on its owner, create a stream on the
+ * chosen node, operate a stream on its owner (another node passing an operator's request on), be served
+ * one stream by a relay node (the owner is full), or subscribe a relay node to the owner.
+ */
+export type ClusterGrant = 'whip' | 'whep' | 'place' | 'operate' | 'relay' | 'upstream';
 
 export interface ClusterTokensOptions {
   /** The secret every node shares (kept in Redis, see NodeCluster). */

@@ -41,6 +41,10 @@ export interface NodeInfo {
   maxStreams: number;
   /** LIVEFX_MAX_STREAMS − open streams. */
   freeSlots: number;
+  /** LIVEFX_MAX_VIEWERS (0: no limit); at it, WHEP viewers of its streams are relayed through other nodes. */
+  maxViewers: number;
+  /** Streams this node relays for their owners (one subscription each); their viewers count in `viewers`. */
+  relays: number;
   startedAt: string;
   lastHeartbeat: string;
 }
@@ -49,8 +53,11 @@ export interface NodeInfo {
 export interface NodeLoad {
   /** Its open (idle or live) streams: their claims are refreshed with the heartbeat. */
   streamIds: readonly string[];
+  /** WebRTC viewers served here: of its own streams and relayed ones. */
   viewers: number;
   maxStreams: number;
+  maxViewers: number;
+  relays: number;
 }
 
 /** What every node knows of a stream another node owns: enough to check a publisher's key and a viewer's access before redirecting. */
@@ -191,6 +198,16 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
     return nodes.filter((node) => node.state === 'serving' && node.cpuPercent <= node.cpuLimit && node.freeSlots > 0).sort((a, b) => b.freeSlots - a.freeSlots);
   }
 
+  /**
+   * Where a viewer goes when a stream's owner is full: alive serving nodes other than `excluded` with room
+   * for a viewer, most room first (a node without LIVEFX_MAX_VIEWERS counts as roomiest), from the last heartbeats.
+   */
+  async relayOrder(excluded: readonly string[]): Promise<NodeInfo[]> {
+    const room = (node: NodeInfo): number => (node.maxViewers === 0 ? Number.MAX_SAFE_INTEGER : node.maxViewers - node.viewers);
+    const nodes = await this.nodes();
+    return nodes.filter((node) => node.state === 'serving' && !excluded.includes(node.id) && hasViewerRoom(node)).sort((a, b) => room(b) - room(a));
+  }
+
   /** Makes a stream this node owns known to every node (written at its creation, refreshed by the heartbeat). */
   async publishStream(stream: { id: string; visibility: 'public' | 'private'; streamKey: string }): Promise<void> {
     const record: SharedStreamRecord = { id: stream.id, nodeId: this.nodeId, visibility: stream.visibility, keyHash: sha256(stream.streamKey) };
@@ -287,5 +304,19 @@ function alive(node: NodeInfo): boolean {
 /** A node's registry entry from its identity and its load now. */
 export function describeNode(node: Pick<NodeInfo, 'id' | 'url' | 'state' | 'cpuPercent' | 'cpuLimit' | 'startedAt'>, load: NodeLoad): NodeInfo {
   const streams = load.streamIds.length;
-  return { ...node, streams, viewers: load.viewers, maxStreams: load.maxStreams, freeSlots: Math.max(0, load.maxStreams - streams), lastHeartbeat: new Date().toISOString() };
+  return {
+    ...node,
+    streams,
+    viewers: load.viewers,
+    maxStreams: load.maxStreams,
+    freeSlots: Math.max(0, load.maxStreams - streams),
+    maxViewers: load.maxViewers,
+    relays: load.relays,
+    lastHeartbeat: new Date().toISOString(),
+  };
+}
+
+/** Whether a node can serve another WebRTC viewer (LIVEFX_MAX_VIEWERS not reached; 0 is no limit). */
+export function hasViewerRoom(node: Pick<NodeInfo, 'viewers' | 'maxViewers'>): boolean {
+  return node.maxViewers === 0 || node.viewers < node.maxViewers;
 }

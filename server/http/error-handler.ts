@@ -52,6 +52,9 @@ export interface ErrorHandlerOptions {
  * and `{ error: { code, message } }`, framework refusals with their documented codes, and anything
  * else is logged and answered 500 `internal_error` (its message is not sent: it may hold internals).
  */
+/** How long a client refused for lack of capacity (`no_capacity`) should wait before trying again. */
+export const NO_CAPACITY_RETRY_S = 5;
+
 export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions): void {
   app.setErrorHandler((error, request, reply) => {
     const refusal = asLivefxError(error, request, options.config);
@@ -60,6 +63,8 @@ export function registerErrorHandler(app: FastifyInstance, options: ErrorHandler
       options.metrics.accessRefusals.inc({ code: refusal.code });
       if (refusal.httpStatus === 401) reply.header('WWW-Authenticate', `Bearer realm="livefx", error="${refusal.code === 'unauthorized' ? 'invalid_request' : 'invalid_token'}"`);
     }
+    // Every node full (streams or viewers): the client is told when to try again.
+    if (refusal?.code === 'no_capacity' && !reply.hasHeader('retry-after')) reply.header('Retry-After', String(NO_CAPACITY_RETRY_S));
     const { status, body } = toErrorBody(refusal ?? error);
     return reply.code(status).send(body);
   });

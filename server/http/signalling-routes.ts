@@ -7,6 +7,14 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { REDIRECT_PARAM, sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
+import type { ViewerRelays } from '../cluster/viewer-relays.js';
+
+/** This node's WebRTC viewer capacity (LIVEFX_MAX_VIEWERS) and, with several nodes, the streams it relays. */
+export interface ViewerCapacity {
+  /** Whether this node may serve one more WebRTC viewer now. */
+  hasRoom(): boolean;
+  relays?: ViewerRelays;
+}
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -30,12 +38,20 @@ function assertRoomForViewer(stream: LiveStream): void {
   throw new LivefxError('too_many_viewers', `this stream already has ${stream.webrtcViewers} WebRTC viewers, the most allowed (LIVEFX_MAX_VIEWERS_PER_STREAM); watch over HLS instead (/watch?stream=${stream.id}&mode=hls)`);
 }
 
-/** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
 /**
  * WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. With `redirects`
- * (several nodes), a POST for a stream another node owns is redirected there, and session URLs are absolute.
+ * (several nodes), a POST for a stream another node owns is redirected there (or, its owner being
+ * full, relayed through this node or another), and session URLs are absolute.
  */
-export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger, limits: { sdpMaxBytes: number }, redirects?: ClusterRedirects): void {
+export function registerSignallingRoutes(
+  app: FastifyInstance,
+  registry: StreamRegistry,
+  sfu: Sfu,
+  log: Logger,
+  limits: { sdpMaxBytes: number },
+  redirects?: ClusterRedirects,
+  capacity: ViewerCapacity = { hasRoom: () => true },
+): void {
   const base = redirects?.baseUrl ?? '';
   app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: limits.sdpMaxBytes }, (_request, body, done) =>
     done(null, body),
@@ -79,16 +95,26 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
     throw new LivefxError('trickle_not_supported', 'livefx uses non-trickle ICE: send all candidates in the offer');
   });
 
-  app.post<{ Params: { id: string }; Querystring: { source?: string } }>('/whep/:id', async (request, reply) => {
-    if (redirects && !registry.get(request.params.id)) {
-      const owner = await redirects.whep(request.params.id, request.principal, request.query);
-      if (owner) return sendRedirect(reply, owner);
-    }
-    const stream = findStream(registry, request.params.id);
-    if (stream.state === 'ended') throw new LivefxError('stream_ended', 'this stream has ended');
+  app.post<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/whep/:id', async (request, reply) => {
     const source = request.query.source ?? 'processed';
     if (source !== 'processed' && source !== 'original') {
       throw new LivefxError('invalid_request', 'source: must be "processed" or "original"');
+    }
+    if (redirects && !registry.get(request.params.id)) {
+      const route = await redirects.whep(request.params.id, request.principal, request.query, capacity.hasRoom() && capacity.relays !== undefined);
+      if (route && 'redirect' in route) return sendRedirect(reply, route.redirect);
+      if (route && capacity.relays) {
+        const { subscriber, answerSdp } = await capacity.relays.join(request.params.id, route.relayFrom, sdpBody(request.body));
+        log.info({ streamId: request.params.id, ownerId: route.relayFrom.id, sessionId: subscriber.id }, 'viewer served through this node\'s relay');
+        return sendAnswer(reply, `${base}/whep/${request.params.id}/${subscriber.id}`, answerSdp);
+      }
+    }
+    const stream = findStream(registry, request.params.id);
+    if (stream.state === 'ended') throw new LivefxError('stream_ended', 'this stream has ended');
+    // A relay node's one subscription (node to node) is never turned away for the owner's viewer capacity.
+    if (!capacity.hasRoom() && !(redirects?.accepts(request.query[REDIRECT_PARAM], 'upstream', stream.id) ?? false)) {
+      if (!redirects || source === 'original') throw new LivefxError('no_capacity', `this node serves as many WebRTC viewers as it may (LIVEFX_MAX_VIEWERS); watch over HLS (/watch?stream=${stream.id}&mode=hls) or try again shortly`);
+      return sendRedirect(reply, await redirects.relayElsewhere(stream.id, request.query));
     }
     if (source === 'original' && !stream.publisherCodec) {
       throw new LivefxError('not_live', 'the original stream can be watched once the publisher sends media');
@@ -108,6 +134,11 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
   });
 
   app.delete<{ Params: { id: string; session: string } }>('/whep/:id/:session', async (request, reply) => {
+    const relay = capacity.relays?.relayWith(request.params.id, request.params.session);
+    if (relay) {
+      await relay.remove(request.params.session);
+      return reply.code(200).send({ ok: true });
+    }
     const stream = findStream(registry, request.params.id);
     if (!stream.hasSubscriber(request.params.session)) throw new LivefxError('session_not_found', 'no such WHEP session');
     await stream.removeSubscriber(request.params.session);

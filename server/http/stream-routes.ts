@@ -5,7 +5,7 @@ import type { LiveStream } from '../streams/live-stream.js';
 import { LivefxError } from '../../core/errors.js';
 import { parseBody } from './validation.js';
 import { PLACEMENT_HEADER, type StreamPlacement } from '../cluster/stream-placement.js';
-import { sendRefusal } from './error-handler.js';
+import { NO_CAPACITY_RETRY_S, sendRefusal } from './error-handler.js';
 
 const createStreamBody = z
   .object({
@@ -47,9 +47,6 @@ export interface StreamPlacementRole {
   /** A draining node creates no stream itself. */
   draining(): boolean;
 }
-
-/** How long a client refused for lack of capacity should wait before trying again. */
-const NO_CAPACITY_RETRY_S = 5;
 
 export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry, credentials: StreamCredentials, role: StreamPlacementRole): void {
   app.post('/v1/streams', async (request, reply) => {

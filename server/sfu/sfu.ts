@@ -47,6 +47,26 @@ export interface SfuSubscriber extends TypedEmitter<SfuSubscriberEvents> {
   close(): Promise<void>;
 }
 
+export type SfuUpstreamEvents = {
+  /** One serialized H.264 RTP packet of the other node's processed stream. */
+  video: [packet: Buffer];
+  /** One serialized opus RTP packet. */
+  audio: [packet: Buffer];
+  'connection-state': [state: ConnectionState];
+};
+
+/** This node as a WHEP viewer of another node (a relay's one subscription to a stream's owner). */
+export interface SfuUpstream extends TypedEmitter<SfuUpstreamEvents> {
+  readonly closed: boolean;
+  /** The receive-only offer (H.264 video, opus audio) with every ICE candidate (non-trickle). */
+  offer(): Promise<string>;
+  /** Applies the owner's answer; media then arrives as `video` and `audio` events. */
+  accept(answerSdp: string): Promise<void>;
+  /** Asks the owner for a keyframe (RTCP PLI); the caller rate-limits. */
+  requestKeyframe(): void;
+  close(): Promise<void>;
+}
+
 /** The media router. The embedded implementation is werift; a native SFU can replace it behind this. */
 export interface Sfu {
   /** Answers a publisher's SDP offer (WHIP). Throws SdpError when the offer is unusable. */
@@ -56,6 +76,8 @@ export interface Sfu {
    * original stream is negotiated with the publisher's codec.
    */
   createSubscriber(offerSdp: string, videoCodec?: PublisherVideoCodec): Promise<{ subscriber: SfuSubscriber; answerSdp: string }>;
+  /** A receive-only session towards another node's WHEP endpoint (relays). */
+  createUpstream(): SfuUpstream;
   close(): Promise<void>;
 }
 

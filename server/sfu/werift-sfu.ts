@@ -11,6 +11,7 @@ import {
 import type { Logger } from '../../core/logger.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import { iceGatheringComplete } from './ice-gathering.js';
+import { WeriftUpstream } from './werift-upstream.js';
 import {
   SdpError,
   type ConnectionState,
@@ -20,6 +21,7 @@ import {
   type SfuPublisherEvents,
   type SfuSubscriber,
   type SfuSubscriberEvents,
+  type SfuUpstream,
 } from './sfu.js';
 
 export interface WeriftSfuOptions {
@@ -356,6 +358,12 @@ export class WeriftSfu implements Sfu {
       await subscriber.close();
       throw error;
     }
+  }
+
+  createUpstream(): SfuUpstream {
+    const upstream = new WeriftUpstream({ pc: this.peerConnection([h264Codec()]), log: this.options.log });
+    this.track(upstream);
+    return upstream;
   }
 
   async close(): Promise<void> {
