@@ -2,8 +2,8 @@ import type { io as socketIo } from 'socket.io-client';
 import type HlsClass from 'hls.js';
 
 declare global {
-  /** socket.io client, a classic script from /socket.io/socket.io.js (a page script, or loaded by client/src/classic-script.ts). */
+  /** socket.io client, loaded as a classic script from /socket.io/socket.io.js. */
   const io: typeof socketIo;
-  /** hls.js, loaded as a classic script from /vendor/hls.min.js when a player first needs HLS (client/src/classic-script.ts). */
+  /** hls.js, loaded as a classic script from /vendor/hls.min.js (watch and embed pages). */
   const Hls: typeof HlsClass | undefined;
 }
