@@ -1,6 +1,7 @@
 import { BurnInReader } from './burn-in-reader.js';
 import { LiveSocket, StreamAccessError, type StreamState, type StreamView } from './live-socket.js';
 import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
+import { JoinTimings } from './join-timings.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
 import { withPageToken } from './page-token.js';
@@ -49,6 +50,7 @@ const CAPTION_HOLD_MS = 3000;
  * burn-in code. The watch page and the embeddable player are both this player.
  */
 export class StreamPlayer {
+  private readonly joinTimings = new JoinTimings();
   /** What the player does, for diagnostics, tests and benchmarks (pages expose it as window.livefxViewer). */
   readonly viewer = {
     framesRendered: 0,
@@ -64,6 +66,8 @@ export class StreamPlayer {
     hlsSubtitleTracks: 0,
     /** Every caption shown, with the page's clock (Date.now()) when it appeared, for tests and diagnostics. */
     captionLog: [] as { text: string; atMs: number; final: boolean }[],
+    /** When each step of joining happened, ms since navigation (the join-time benchmark reads them). */
+    joinMs: this.joinTimings.ms,
   };
   private live: LiveSocket | undefined;
   private webrtc: WhepPlayer | undefined;
@@ -107,7 +111,10 @@ export class StreamPlayer {
   constructor(private readonly options: StreamPlayerOptions) {
     this.streamId = options.streamId;
     this.elements = options.elements;
+    this.joinTimings.mark('scriptReady');
     this.setState('waiting');
+    // The first frame the <video> presents, whichever way it came (WebRTC or HLS).
+    this.elements.video.requestVideoFrameCallback(() => this.joinTimings.mark('firstFrame'));
   }
 
   /** Stops playing and lets go of the connections (the session on the server ends); idempotent. */
@@ -143,6 +150,7 @@ export class StreamPlayer {
     try {
       const connected = await LiveSocket.connect(this.streamId, { onState: (state) => this.onStreamState(state), onStats: () => undefined });
       const live = (this.live = connected.live);
+      this.joinTimings.mark('socketReady');
       live.socket.on('caption', (message: CaptionMessage) => this.onCaption(message));
       this.options.onStream?.(connected.stream);
       const reader = (this.reader = new BurnInReader(video, () => live.serverNow(), () => {
@@ -296,7 +304,10 @@ export class StreamPlayer {
 
   private async startWebRtc(): Promise<void> {
     this.setMode('webrtc');
-    const webrtc = (this.webrtc = new WhepPlayer(this.elements.video, this.streamId, (reason) => this.fallBackToHls(reason)));
+    const webrtc = (this.webrtc = new WhepPlayer(this.elements.video, this.streamId, (reason) => this.fallBackToHls(reason), {
+      onOfferSent: () => this.joinTimings.mark('offerSent'),
+      onAnswered: () => this.joinTimings.mark('answered'),
+    }));
     try {
       await webrtc.start();
       this.viewer.peerConnection = webrtc.pc;

@@ -23,10 +23,17 @@ async function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs = 2000): Pr
   });
 }
 
+/** Told when the offer leaves and when the answer is applied (a viewer's join timings). */
+export interface NegotiationProgress {
+  onOfferSent(): void;
+  onAnswered(): void;
+}
+
 /** Non-trickle WHIP/WHEP: full offer after gathering, answer back; returns the session URL for DELETE. */
-export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?: string): Promise<string> {
+export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?: string, progress?: NegotiationProgress): Promise<string> {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGatheringComplete(pc);
+  progress?.onOfferSent();
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
@@ -43,6 +50,7 @@ export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?
   }
   const location = response.headers.get('location') ?? endpoint;
   await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  progress?.onAnswered();
   return new URL(location, location.startsWith('http') ? undefined : window.location.origin).toString();
 }
 

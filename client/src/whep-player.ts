@@ -1,4 +1,4 @@
-import { endSession, negotiate } from './webrtc-signalling.js';
+import { endSession, negotiate, type NegotiationProgress } from './webrtc-signalling.js';
 import { pageToken } from './page-token.js';
 
 /** Plays a stream's processed output in a <video> over WHEP. */
@@ -11,6 +11,7 @@ export class WhepPlayer {
     private readonly video: HTMLVideoElement,
     private readonly streamId: string,
     private readonly onFailure: (reason: string) => void,
+    private readonly progress?: NegotiationProgress,
   ) {}
 
   async start(): Promise<void> {
@@ -26,7 +27,7 @@ export class WhepPlayer {
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') this.onFailure('the WebRTC connection failed');
     });
-    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`, pageToken());
+    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`, pageToken(), this.progress);
     window.addEventListener('pagehide', () => this.stop());
   }
 

@@ -1,0 +1,35 @@
+import type { Browser } from 'playwright-core';
+
+/** The watch page's join steps, ms since navigation (client/src/join-timings.ts). */
+export interface WatchPageJoin {
+  scriptReady?: number;
+  socketReady?: number;
+  offerSent?: number;
+  answered?: number;
+  firstFrame: number;
+}
+
+/**
+ * Opens the watch page at `url` in a fresh browser context (empty cache, like a first visit), waits
+ * for its first presented frame and returns the page's own join timings; then closes the context and
+ * pauses a random moment so the next load lands at another phase of the keyframe interval.
+ */
+export async function timeWatchPageJoin(browser: Browser, url: string): Promise<WatchPageJoin> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    const handle = await page.waitForFunction(
+      () => {
+        const joinMs = (window as unknown as { livefxViewer?: { joinMs: Partial<WatchPageJoin> } }).livefxViewer?.joinMs;
+        return joinMs?.firstFrame !== undefined ? (joinMs as WatchPageJoin) : undefined;
+      },
+      null,
+      { timeout: 15_000, polling: 20 },
+    );
+    return (await handle.jsonValue())!;
+  } finally {
+    await context.close();
+    await new Promise((resolve) => setTimeout(resolve, 137 + Math.random() * 400));
+  }
+}
