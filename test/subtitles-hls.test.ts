@@ -56,6 +56,8 @@ describe('HLS captions rendition', () => {
     const playlist = await readFile(path.join(scratch.path, 'll-captions.m3u8'), 'utf8');
     const names = [...playlist.matchAll(/^(ll-captions-\d+\.vtt)$/gm)].map((match) => match[1]!);
     expect(names).toHaveLength(2);
+    // Dated like ll.m3u8's segments, which is how a player lines the two up.
+    expect(playlist).toContain(`#EXT-X-PROGRAM-DATE-TIME:${new Date(origin + 1000).toISOString()}\n#EXTINF:1.000,\n${names[1]}\n`);
     expect(await readFile(path.join(scratch.path, names[1]!), 'utf8')).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.200 --> 00:00:01.900\nPlease open the window\n');
     expect(await readFile(path.join(scratch.path, 'll-master.m3u8'), 'utf8')).toBe(
       '#EXTM3U\n#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="ll-captions.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=2628000,SUBTITLES="captions"\nll.m3u8\n',

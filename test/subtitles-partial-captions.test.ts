@@ -143,13 +143,19 @@ describe('live captions: partials first, the final in place', () => {
       await expect.poll(async () => (await player()).subtitleTracks, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
       await expect.poll(async () => (await player()).parts, { timeout: 30_000 }).toBeGreaterThan(0);
       // hls.js put the rendition's cues on the text track, close to what is playing (the rendition is on the fMP4 clock).
-      const nearest = await waitFor('a caption cue near the playing position', () => page.evaluate(() => {
-        const video = document.querySelector('video')!;
-        const cues = Array.from(video.textTracks as unknown as ArrayLike<TextTrack>).flatMap((track) => Array.from((track.cues ?? []) as unknown as ArrayLike<TextTrackCue>)) as VTTCue[];
-        const spoken = cues.filter((cue) => cue.text.trim() !== '');
-        if (spoken.length === 0 || video.currentTime === 0) return undefined;
-        return Math.min(...spoken.map((cue) => Math.abs(cue.startTime - video.currentTime)));
-      }), 40_000, 250);
+      let seen = 'nothing yet';
+      const nearest = await waitFor('a caption cue near the playing position', async () => {
+        const state = await page.evaluate(() => {
+          const video = document.querySelector('video')!;
+          const cues = Array.from(video.textTracks as unknown as ArrayLike<TextTrack>).flatMap((track) => Array.from((track.cues ?? []) as unknown as ArrayLike<TextTrackCue>)) as VTTCue[];
+          return { currentTime: video.currentTime, starts: cues.filter((cue) => cue.text.trim() !== '').map((cue) => cue.startTime) };
+        });
+        seen = `currentTime ${state.currentTime.toFixed(2)}, cue starts [${state.starts.map((start) => start.toFixed(2)).join(', ')}]`;
+        if (state.starts.length === 0 || state.currentTime === 0) return undefined;
+        return Math.min(...state.starts.map((start) => Math.abs(start - state.currentTime)));
+      }, 40_000, 250).catch((error: Error) => {
+        throw new Error(`${error.message} (${seen})`);
+      });
       console.log(`LL-HLS captions: nearest cue start ${nearest.toFixed(2)} s from the playing position`);
       // Speech loops every few seconds, so a cue on the right clock starts within seconds of the playhead (an MPEG-TS offset would not break this, a wrong clock would).
       expect(nearest).toBeLessThan(10);

@@ -20,16 +20,18 @@ export interface CaptionsFlavour {
   mpegTsTicks: number;
   /** A segment is written this long after its interval ended, so the words said in it have been recognised. */
   writeLagMs: number;
+  /** EXT-X-PROGRAM-DATE-TIME on each segment, for a video playlist that has it too (players line the two up by it). */
+  programDateTime: boolean;
 }
 
 /** Plain HLS (`index.m3u8`): ffmpeg's MPEG-TS muxer starts at 1.4 s; 2.5 s of lag lets the recogniser's finals settle the words first. */
-export const PLAIN_HLS_CAPTIONS: CaptionsFlavour = { name: 'captions', master: MASTER_PLAYLIST, variant: 'index.m3u8', mpegTsTicks: 126_000, writeLagMs: 2500 };
+export const PLAIN_HLS_CAPTIONS: CaptionsFlavour = { name: 'captions', master: MASTER_PLAYLIST, variant: 'index.m3u8', mpegTsTicks: 126_000, writeLagMs: 2500, programDateTime: false };
 
 /**
  * LL-HLS (`ll.m3u8`): the fMP4 timeline starts at 0. An LL-HLS player plays about a second behind live,
  * so a segment is written 0.5 s after its interval (it may hold a partial reading the final later corrected).
  */
-export const LOW_LATENCY_HLS_CAPTIONS: CaptionsFlavour = { name: 'll-captions', master: 'll-master.m3u8', variant: 'll.m3u8', mpegTsTicks: 0, writeLagMs: 500 };
+export const LOW_LATENCY_HLS_CAPTIONS: CaptionsFlavour = { name: 'll-captions', master: 'll-master.m3u8', variant: 'll.m3u8', mpegTsTicks: 0, writeLagMs: 500, programDateTime: true };
 
 /** Writes a file so a reader never sees it half-written. */
 function writeAtomically(file: string, text: string): void {
@@ -51,6 +53,8 @@ export class HlsCaptionWriter {
   private originMs: number | undefined;
   private nextSegment = 0;
   private readonly written: number[] = [];
+  /** Epoch ms each written segment starts at. */
+  private readonly segmentStartMs = new Map<number, number>();
   private firstNumber = 0;
   private readonly timer: NodeJS.Timeout;
   private isClosed = false;
@@ -134,8 +138,11 @@ export class HlsCaptionWriter {
     const text = `WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:${this.flavour.mpegTsTicks},LOCAL:00:00:00.000\n\n${blocks.join('\n')}`;
     writeAtomically(path.join(this.options.dir, this.segmentName(number)), text);
     this.written.push(number);
+    this.segmentStartMs.set(number, from);
     while (this.written.length > this.options.listSize + 2) {
-      rmSync(path.join(this.options.dir, this.segmentName(this.written.shift()!)), { force: true });
+      const gone = this.written.shift()!;
+      this.segmentStartMs.delete(gone);
+      rmSync(path.join(this.options.dir, this.segmentName(gone)), { force: true });
     }
   }
 
@@ -145,7 +152,11 @@ export class HlsCaptionWriter {
     const listed = this.written.slice(-this.options.listSize);
     const duration = this.options.segmentS.toFixed(3);
     const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${Math.ceil(this.options.segmentS)}`, `#EXT-X-MEDIA-SEQUENCE:${listed[0] ?? 0}`];
-    for (const number of listed) lines.push(`#EXTINF:${duration},`, this.segmentName(number));
+    for (const number of listed) {
+      const startMs = this.segmentStartMs.get(number);
+      if (this.flavour.programDateTime && startMs !== undefined) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(startMs).toISOString()}`);
+      lines.push(`#EXTINF:${duration},`, this.segmentName(number));
+    }
     writeAtomically(path.join(this.options.dir, `${this.flavour.name}.m3u8`), `${lines.join('\n')}\n`);
     // The master playlist never changes: written once, after the first captions playlist exists.
     if (this.masterWritten) return;

@@ -166,7 +166,7 @@ class PipelineWorker {
       this.hlsWriter = undefined;
       // The LL-HLS output: fMP4 on stdout, split here into the init segment and parts (byte copies, no media work).
       const reader = new Fmp4FragmentReader({
-        onInit: (data) => this.post({ type: 'll-hls-init', data }, [data]),
+        onInit: (data) => this.post({ type: 'll-hls-init', data, originMs: this.hlsOriginMs }, [data]),
         onFragment: ({ bytes, durationS, independent }) => this.post({ type: 'll-hls-part', data: bytes, durationS, independent }, [bytes]),
         onError: (error) => {
           this.report('error', `LL-HLS: ${error.message}; restarting the HLS muxer`);
