@@ -135,8 +135,8 @@ describe('live captions: partials first, the final in place', () => {
         hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => (state.subtitleTracks = hls.subtitleTracks.length));
         hls.on(Hls.Events.LEVEL_UPDATED, (_event: unknown, data: { details: { partList: unknown[] | null } }) => (state.parts = data.details.partList?.length ?? 0));
         hls.attachMedia(video);
+        // The rendition is DEFAULT=YES, AUTOSELECT=YES: hls.js selects it by itself.
         hls.loadSource(url);
-        hls.subtitleTrack = 0;
       }, `/hls/${stream.id}/ll-master.m3u8`);
       type PlayerState = { subtitleTracks: number; parts: number };
       const player = (): Promise<PlayerState> => page.evaluate(() => (window as unknown as { player: PlayerState }).player);
