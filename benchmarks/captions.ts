@@ -3,7 +3,7 @@
 // the CPU and memory a captioned stream costs over the same stream without captions.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { makeSpeech, normaliseWords } from '../test/helpers/asr-speech.js';
@@ -15,7 +15,7 @@ import { coreShare, sampleTree } from './process-usage.js';
 
 const SENTENCES = ['The meeting starts at seven thirty tomorrow.', 'There were twenty three people in the room.', 'Please bring your notes and a pen.'];
 const MEASURE_S = Number(process.env.CAPTIONS_BENCH_S ?? 30);
-type CaptionLog = { text: string; atMs: number; final: boolean }[];
+type CaptionLog = { text: string; atMs: number; partial: boolean; final: boolean }[];
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const dir = await mkdtemp(path.join(tmpdir(), 'livefx-captions-bench-'));
@@ -51,7 +51,10 @@ try {
   const put = await fetch(`${server.url}/v1/streams/${stream.id}/transforms`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transforms: [{ name: 'subtitles' }] }) });
   if (!put.ok) throw new Error(`setting the chain failed: ${await put.text()}`);
   await sleep(3000);
+  // The machine is shared: the load over the measured window is printed beside the figures.
+  const loadBefore = loadavg()[0]!;
   const withCaptions = await usage(MEASURE_S);
+  const loadAfter = loadavg()[0]!;
   const log = (await viewer.evaluate(() => (window as unknown as { livefxViewer: { captionLog: CaptionLog } }).livefxViewer.captionLog)) as CaptionLog;
   await publisher.getByTestId('stop').click();
   await waitFor('the recording to complete', async () => (((await (await fetch(`${server.url}/v1/recordings/${recording.id}`)).json()) as { state: string }).state === 'complete' ? true : undefined), 15_000);
@@ -59,27 +62,38 @@ try {
   const startedMs = Date.parse(recording.startedAt);
   const lastLogMs = log.length > 0 ? log[log.length - 1]!.atMs : 0;
   const latencies: number[] = [];
+  // Until the recogniser's final settled the word (the cue with `partial: false` that shows it).
+  const settledLatencies: number[] = [];
   let unmatched = 0;
   for (const word of transcript.words) {
     const [normalised] = normaliseWords(word.word);
     const endMs = startedMs + word.end * 1000;
     if (!normalised || endMs > lastLogMs) continue;
-    const shown = log.find((entry) => entry.atMs > endMs - 1000 && entry.atMs < endMs + 8000 && normaliseWords(entry.text).includes(normalised));
+    const showing = (entry: CaptionLog[number]): boolean => entry.atMs > endMs - 1000 && entry.atMs < endMs + 8000 && normaliseWords(entry.text).includes(normalised);
+    const shown = log.find(showing);
     if (shown) latencies.push(shown.atMs - endMs);
     else unmatched++;
+    const settled = log.find((entry) => showing(entry) && entry.partial === false);
+    if (settled) settledLatencies.push(settled.atMs - endMs);
   }
   const result = {
     measuredS: MEASURE_S,
     words: transcript.words.length,
     latencyMs: { p50: Math.round(percentile(latencies, 0.5)), p95: Math.round(percentile(latencies, 0.95)), max: Math.round(Math.max(...latencies)), matchedWords: latencies.length, unmatchedWords: unmatched },
+    settledLatencyMs: { p50: Math.round(percentile(settledLatencies, 0.5)), p95: Math.round(percentile(settledLatencies, 0.95)), words: settledLatencies.length },
+    machineLoad: { cores: cpus().length, loadAverage1mBefore: round(loadBefore), loadAverage1mAfter: round(loadAfter) },
     cpuCores: { withoutCaptions: round(without.cores), withCaptions: round(withCaptions.cores), captions: round(withCaptions.cores - without.cores) },
     rssMb: { withoutCaptions: Math.round(without.rssMb), withCaptions: Math.round(withCaptions.rssMb), captions: Math.round(withCaptions.rssMb - without.rssMb) },
     note: 'server process (threads: pipeline worker, PocketSphinx worker) plus its ffmpeg children; the viewer and publisher Chromium share the same 2 cores',
   };
+  console.log(`caption latency p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms (settled p95 ${result.settledLatencyMs.p95} ms) at load ${result.machineLoad.loadAverage1mBefore}–${result.machineLoad.loadAverage1mAfter} on ${result.machineLoad.cores} cores`);
   await writeResult('captions', result, {
     title: 'Caption latency: end of a spoken word → caption on the viewer page',
     unit: 'ms',
-    groups: [{ label: 'caption latency', values: { p50: result.latencyMs.p50, p95: result.latencyMs.p95 } }],
+    groups: [
+      { label: 'word first shown', values: { p50: result.latencyMs.p50, p95: result.latencyMs.p95 } },
+      { label: 'settled by the final', values: { p50: result.settledLatencyMs.p50, p95: result.settledLatencyMs.p95 } },
+    ],
     target: { value: 1500, label: 'target p95 1.5 s' },
   });
 } finally {

@@ -37,7 +37,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
       const origin = stream.liveSinceMs ?? cue.startMs;
       const seconds = (ms: number): number => Math.max(0, Math.round(ms - origin) / 1000);
       const text = cue.lines.join(' ');
-      live.to(room(stream.id)).emit('caption', { streamId: stream.id, cue: { id: cue.id, text, lines: cue.lines, startS: seconds(cue.startMs), endS: seconds(cue.endMs), final: cue.final } });
+      live.to(room(stream.id)).emit('caption', { streamId: stream.id, cue: { id: cue.id, text, lines: cue.lines, startS: seconds(cue.startMs), endS: seconds(cue.endMs), partial: cue.partial, final: cue.final } });
     });
   };
   for (const stream of registry.list()) wire(stream);

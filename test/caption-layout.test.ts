@@ -38,6 +38,16 @@ describe('caption layout', () => {
     expect(layout.finish()).toMatchObject([{ id: 0, lines: ['Hello world how are you'], final: true, startMs: 0 }]);
   });
 
+  it('marks partial words as such, and a final that confirms them word for word still settles the cue in place', () => {
+    const layout = new CaptionLayout();
+    expect(layout.push('partial', result('open the window', 0))).toMatchObject([{ id: 0, lines: ['Open the window'], partial: true, final: false }]);
+    // Same words, same times: the only news is that they are final now, and a viewer must hear it.
+    expect(layout.push('final', result('open the window', 0))).toMatchObject([{ id: 0, lines: ['Open the window'], partial: false, final: false }]);
+    // The next utterance's partial joins the cue: partial again, the same id.
+    expect(layout.push('partial', result('please', 1200))).toMatchObject([{ id: 0, lines: ['Open the window Please'], partial: true }]);
+    expect(layout.push('final', result('please', 1200))).toMatchObject([{ id: 0, partial: false }]);
+  });
+
   it('reports only what changed, and nothing for a repeated partial', () => {
     const layout = new CaptionLayout();
     layout.push('partial', result('good morning', 0));

@@ -96,6 +96,18 @@ describe('LowLatencyPlaylist', () => {
     playlist.close();
   });
 
+  it('dates each segment (EXT-X-PROGRAM-DATE-TIME) from the muxer\'s origin, so a player can line the captions rendition up with it', async () => {
+    const playlist = new LowLatencyPlaylist({ segmentS: 1, targetDurationS: 1, listSize: 3 });
+    const originMs = Date.UTC(2026, 11, 6, 12, 0, 0);
+    playlist.setInit(Buffer.from('init'), originMs);
+    for (let index = 0; index < 12; index++) playlist.addPart(PART, 0.2, index % 5 === 0);
+    const text = await playlist.playlist();
+    expect(text.match(/^#EXT-X-PROGRAM-DATE-TIME:.*$/gm)).toEqual(['#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:00.000Z', '#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:01.000Z', '#EXT-X-PROGRAM-DATE-TIME:2026-12-06T12:00:02.000Z']);
+    // Without an origin (as before) no dates.
+    expect(await fed(12).playlist()).not.toContain('PROGRAM-DATE-TIME');
+    playlist.close();
+  });
+
   it('cuts a segment that would pass the target duration even without a keyframe', async () => {
     const playlist = fed(0);
     playlist.setInit(Buffer.from('init'));

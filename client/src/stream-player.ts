@@ -35,7 +35,8 @@ export interface StreamPlayerOptions {
 
 interface CaptionMessage {
   streamId: string;
-  cue: { id: number; text: string; lines: string[]; startS: number; endS: number; final: boolean };
+  /** `partial`: words the recogniser may still correct (a later message for the same id settles them); `final`: the cue never changes again. */
+  cue: { id: number; text: string; lines: string[]; startS: number; endS: number; partial: boolean; final: boolean };
 }
 
 const FIRST_FRAME_TIMEOUT_MS = 6000;
@@ -64,8 +65,8 @@ export class StreamPlayer {
     /** The HLS playlist played in HLS mode, and how many subtitle renditions hls.js found in it. */
     hlsUrl: undefined as string | undefined,
     hlsSubtitleTracks: 0,
-    /** Every caption shown, with the page's clock (Date.now()) when it appeared, for tests and diagnostics. */
-    captionLog: [] as { text: string; atMs: number; final: boolean }[],
+    /** Every caption shown, with the page's clock (Date.now()) when it appeared and the caption box's text then, for tests and diagnostics. */
+    captionLog: [] as { id: number; text: string; atMs: number; partial: boolean; final: boolean; shown: string }[],
     /** When each step of joining happened, ms since navigation (the join-time benchmark reads them). */
     joinMs: this.joinTimings.ms,
   };
@@ -77,6 +78,7 @@ export class StreamPlayer {
   private closed = false;
   private shownCaptionId = -1;
   private captionText = '';
+  private captionPartial = false;
   private captionTimer: number | undefined;
   private readonly streamId: string;
   private readonly elements: StreamPlayerElements;
@@ -178,6 +180,7 @@ export class StreamPlayer {
 
   private renderCaption(): void {
     this.elements.captions.textContent = this.captionText;
+    this.elements.captions.dataset.partial = String(this.captionPartial);
     this.elements.captions.hidden = !this.viewer.captionsOn || this.captionText === '';
   }
 
@@ -190,10 +193,9 @@ export class StreamPlayer {
     } else {
       if (cue.id < this.shownCaptionId) return;
       this.shownCaptionId = cue.id;
+      // The cue's latest version replaces what it showed before (a final corrects its partial in place).
       this.captionText = cue.lines.join('\n');
-      this.viewer.captionLog.push({ text: cue.text, atMs: Date.now(), final: cue.final });
-      // A page may stay open for hours: keep the recent cues only (tests read far fewer).
-      if (this.viewer.captionLog.length > CAPTION_LOG_LIMIT) this.viewer.captionLog.shift();
+      this.captionPartial = cue.partial;
     }
     window.clearTimeout(this.captionTimer);
     this.captionTimer = window.setTimeout(() => {
@@ -202,6 +204,11 @@ export class StreamPlayer {
       this.renderCaption();
     }, CAPTION_HOLD_MS);
     this.renderCaption();
+    if (cue.lines.length === 0) return;
+    // What the caption box holds now, as a viewer reads it.
+    this.viewer.captionLog.push({ id: cue.id, text: cue.text, atMs: Date.now(), partial: cue.partial, final: cue.final, shown: this.elements.captions.textContent ?? '' });
+    // A page may stay open for hours: keep the recent cues only (tests read far fewer).
+    if (this.viewer.captionLog.length > CAPTION_LOG_LIMIT) this.viewer.captionLog.shift();
   }
 
   private setCaptionsOn(on: boolean): void {

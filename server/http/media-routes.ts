@@ -8,7 +8,7 @@ import { findStream } from './stream-routes.js';
 import { sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 import { LL_HLS_FILE, type LowLatencyPlaylist } from '../pipeline/low-latency-playlist.js';
 
-const HLS_FILE = /^(index\.m3u8|master\.m3u8|captions\.m3u8|segment-\d{1,20}\.ts|captions-\d{1,20}\.vtt)$/;
+const HLS_FILE = /^(index\.m3u8|(?:ll-)?master\.m3u8|(?:ll-)?captions\.m3u8|segment-\d{1,20}\.ts|(?:ll-)?captions-\d{1,20}\.vtt)$/;
 
 /** A playlist whose every URI (segment lines and `URI="…"` attributes) carries `?token=`: private streams' links reach each segment. */
 export function withToken(playlist: string, token: string): string {
@@ -51,7 +51,8 @@ async function sendLowLatency(reply: FastifyReply, playlist: LowLatencyPlaylist,
 
 /**
  * Serves each stream's HLS playlist and segments from its folder; only names the muxer writes are served.
- * With captions on there are also `master.m3u8` (index.m3u8 plus a subtitles rendition), `captions.m3u8` and its WebVTT segments.
+ * With captions on there are also `master.m3u8` (index.m3u8 plus a subtitles rendition), `captions.m3u8` and its WebVTT segments,
+ * and the same for LL-HLS: `ll-master.m3u8` (ll.m3u8 plus `ll-captions.m3u8`) and its `ll-captions-N.vtt` segments.
  * `ll.m3u8` and its `ll-…` files are LL-HLS, served from memory.
  */
 export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry, redirects?: ClusterRedirects): void {

@@ -34,7 +34,8 @@ export type FramePipelineEvents = {
   /** One second of live signals (scene changes, motion, audio level) for the recording. */
   signals: [batch: LiveSignalBatch];
   /** The LL-HLS muxer (re)started with this fMP4 initialization segment. */
-  'll-hls-init': [bytes: Buffer];
+  /** The LL-HLS muxer (re)started; `originMs`: the epoch ms of its timeline's 0. */
+  'll-hls-init': [bytes: Buffer, originMs: number];
   /** A partial segment (one fMP4 fragment) of the LL-HLS output. */
   'll-hls-part': [bytes: Buffer, durationS: number, independent: boolean];
   /** The worker itself failed (a bug, not an ffmpeg crash); the pipeline is closed. */
@@ -197,7 +198,7 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
         this.safeEmit('signals', message.batch);
         break;
       case 'll-hls-init':
-        this.safeEmit('ll-hls-init', Buffer.from(message.data));
+        this.safeEmit('ll-hls-init', Buffer.from(message.data), message.originMs);
         break;
       case 'll-hls-part':
         this.safeEmit('ll-hls-part', Buffer.from(message.data), message.durationS, message.independent);

@@ -3,15 +3,35 @@ import path from 'node:path';
 import type { LiveCue } from './live-captioner.js';
 import { cueTimestamp } from '../../transforms/subtitles/transcript-formats.js';
 
-/** ffmpeg's MPEG-TS muxer starts a stream whose first timestamp is 0 at 1.4 s (90 kHz clock), as the HLS segments do. */
-const MPEGTS_OFFSET_TICKS = 126_000;
-/** A segment is written this long after its interval ended, so the words said in it have been recognised. */
-const WRITE_LAG_MS = 2500;
 /** Cues kept after they ended, for the segments still to be written. */
 const KEEP_MS = 30_000;
 
-export const CAPTIONS_PLAYLIST = 'captions.m3u8';
 export const MASTER_PLAYLIST = 'master.m3u8';
+
+/** Which HLS flavour a captions rendition goes with: its file names, the video's clock and how long a segment waits for words. */
+export interface CaptionsFlavour {
+  /** The captions media playlist (`<name>.m3u8`) and its segments (`<name>-N.vtt`). */
+  name: string;
+  /** The multivariant playlist that offers `variant` with the captions. */
+  master: string;
+  /** The video's media playlist. */
+  variant: string;
+  /** The video's timestamp (90 kHz) at the timeline's 0, for X-TIMESTAMP-MAP. */
+  mpegTsTicks: number;
+  /** A segment is written this long after its interval ended, so the words said in it have been recognised. */
+  writeLagMs: number;
+  /** EXT-X-PROGRAM-DATE-TIME on each segment, for a video playlist that has it too (players line the two up by it). */
+  programDateTime: boolean;
+}
+
+/** Plain HLS (`index.m3u8`): ffmpeg's MPEG-TS muxer starts at 1.4 s; 2.5 s of lag lets the recogniser's finals settle the words first. */
+export const PLAIN_HLS_CAPTIONS: CaptionsFlavour = { name: 'captions', master: MASTER_PLAYLIST, variant: 'index.m3u8', mpegTsTicks: 126_000, writeLagMs: 2500, programDateTime: false };
+
+/**
+ * LL-HLS (`ll.m3u8`): the fMP4 timeline starts at 0. An LL-HLS player plays about a second behind live,
+ * so a segment is written 0.5 s after its interval (it may hold a partial reading the final later corrected).
+ */
+export const LOW_LATENCY_HLS_CAPTIONS: CaptionsFlavour = { name: 'll-captions', master: 'll-master.m3u8', variant: 'll.m3u8', mpegTsTicks: 0, writeLagMs: 500, programDateTime: true };
 
 /** Writes a file so a reader never sees it half-written. */
 function writeAtomically(file: string, text: string): void {
@@ -21,22 +41,30 @@ function writeAtomically(file: string, text: string): void {
 
 /**
  * The captions as an HLS subtitles rendition beside the video: WebVTT segments on the video's timeline
- * (X-TIMESTAMP-MAP ties them to its MPEG-TS clock), a sliding media playlist `captions.m3u8` and a master
- * playlist `master.m3u8` that offers `index.m3u8` with them. Segments are written once, a little late.
+ * (X-TIMESTAMP-MAP ties them to its clock), a sliding media playlist (`captions.m3u8`) and a master
+ * playlist (`master.m3u8`) that offers the video (`index.m3u8`) with them; the flavour names them
+ * (`LOW_LATENCY_HLS_CAPTIONS`: `ll-captions.m3u8`, `ll-master.m3u8` offering `ll.m3u8`). Segments are written once, a little late.
  */
 export class HlsCaptionWriter {
   private readonly cues = new Map<number, LiveCue>();
+  /** Cues some segment already holds. */
+  private readonly writtenIds = new Set<number>();
   /** Epoch ms of the video timeline's 0 (the first keyframe the HLS muxer got). */
   private originMs: number | undefined;
   private nextSegment = 0;
   private readonly written: number[] = [];
+  /** Epoch ms each written segment starts at. */
+  private readonly segmentStartMs = new Map<number, number>();
   private firstNumber = 0;
   private readonly timer: NodeJS.Timeout;
   private isClosed = false;
 
+  private readonly flavour: CaptionsFlavour;
+
   constructor(
-    private readonly options: { dir: string; segmentS: number; listSize: number; bandwidth: number },
+    private readonly options: { dir: string; segmentS: number; listSize: number; bandwidth: number; flavour?: CaptionsFlavour },
   ) {
+    this.flavour = options.flavour ?? PLAIN_HLS_CAPTIONS;
     this.timer = setInterval(() => this.tick(Date.now()), 250);
     this.timer.unref();
   }
@@ -56,25 +84,30 @@ export class HlsCaptionWriter {
   }
 
   cue(cue: LiveCue): void {
-    if (cue.lines.length === 0) this.cues.delete(cue.id);
-    else this.cues.set(cue.id, cue);
+    if (cue.lines.length > 0) this.cues.set(cue.id, cue);
+    else if (this.cues.delete(cue.id)) this.writtenIds.delete(cue.id);
   }
 
-  /** Writes every segment whose interval ended WRITE_LAG_MS ago. */
+  /** Writes every segment whose interval ended the flavour's write lag ago. */
   tick(nowMs: number): void {
     if (this.isClosed || this.originMs === undefined) return;
     const segmentMs = this.options.segmentS * 1000;
+    const lagMs = this.flavour.writeLagMs;
     // After a stall (or a clock jump) only the segments a player can still ask for are worth writing.
-    const due = Math.floor((nowMs - WRITE_LAG_MS - this.originMs) / segmentMs);
+    const due = Math.floor((nowMs - lagMs - this.originMs) / segmentMs);
     if (due - this.nextSegment > this.options.listSize) this.nextSegment = due - this.options.listSize;
     let wrote = false;
-    while (this.originMs + (this.nextSegment + 1) * segmentMs + WRITE_LAG_MS <= nowMs) {
+    while (this.originMs + (this.nextSegment + 1) * segmentMs + lagMs <= nowMs) {
       this.writeSegment(this.nextSegment, segmentMs);
       this.nextSegment++;
       wrote = true;
     }
     if (!wrote) return;
-    for (const [id, cue] of this.cues) if (cue.endMs < nowMs - KEEP_MS) this.cues.delete(id);
+    for (const [id, cue] of this.cues) {
+      if (cue.endMs >= nowMs - KEEP_MS) continue;
+      this.cues.delete(id);
+      this.writtenIds.delete(id);
+    }
     this.writePlaylists();
   }
 
@@ -84,7 +117,7 @@ export class HlsCaptionWriter {
     this.isClosed = true;
     clearInterval(this.timer);
     if (!withdraw) return;
-    for (const file of [MASTER_PLAYLIST, CAPTIONS_PLAYLIST, ...this.written.map((number) => `captions-${number}.vtt`)]) {
+    for (const file of [this.flavour.master, `${this.flavour.name}.m3u8`, ...this.written.map((number) => this.segmentName(number))]) {
       rmSync(path.join(this.options.dir, file), { force: true });
     }
   }
@@ -95,15 +128,21 @@ export class HlsCaptionWriter {
     const to = from + segmentMs;
     const blocks: string[] = [];
     for (const cue of [...this.cues.values()].sort((a, b) => a.id - b.id)) {
-      if (cue.endMs <= from || cue.startMs >= to) continue;
+      // A cue recognised after the segments of its time were written (a loaded machine) goes into this one, so no words are lost.
+      const late = cue.startMs < from && !this.writtenIds.has(cue.id);
+      if (!late && (cue.endMs <= from || cue.startMs >= to)) continue;
+      this.writtenIds.add(cue.id);
       blocks.push(`${cueTimestamp(cue.startMs - origin, '.')} --> ${cueTimestamp(cue.endMs - origin, '.')}\n${cue.lines.join('\n')}\n`);
     }
     const number = this.firstNumber + index;
-    const text = `WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:${MPEGTS_OFFSET_TICKS},LOCAL:00:00:00.000\n\n${blocks.join('\n')}`;
-    writeAtomically(path.join(this.options.dir, `captions-${number}.vtt`), text);
+    const text = `WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:${this.flavour.mpegTsTicks},LOCAL:00:00:00.000\n\n${blocks.join('\n')}`;
+    writeAtomically(path.join(this.options.dir, this.segmentName(number)), text);
     this.written.push(number);
+    this.segmentStartMs.set(number, from);
     while (this.written.length > this.options.listSize + 2) {
-      rmSync(path.join(this.options.dir, `captions-${this.written.shift()!}.vtt`), { force: true });
+      const gone = this.written.shift()!;
+      this.segmentStartMs.delete(gone);
+      rmSync(path.join(this.options.dir, this.segmentName(gone)), { force: true });
     }
   }
 
@@ -113,17 +152,25 @@ export class HlsCaptionWriter {
     const listed = this.written.slice(-this.options.listSize);
     const duration = this.options.segmentS.toFixed(3);
     const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${Math.ceil(this.options.segmentS)}`, `#EXT-X-MEDIA-SEQUENCE:${listed[0] ?? 0}`];
-    for (const number of listed) lines.push(`#EXTINF:${duration},`, `captions-${number}.vtt`);
-    writeAtomically(path.join(this.options.dir, CAPTIONS_PLAYLIST), `${lines.join('\n')}\n`);
+    for (const number of listed) {
+      const startMs = this.segmentStartMs.get(number);
+      if (this.flavour.programDateTime && startMs !== undefined) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(startMs).toISOString()}`);
+      lines.push(`#EXTINF:${duration},`, this.segmentName(number));
+    }
+    writeAtomically(path.join(this.options.dir, `${this.flavour.name}.m3u8`), `${lines.join('\n')}\n`);
     // The master playlist never changes: written once, after the first captions playlist exists.
     if (this.masterWritten) return;
     this.masterWritten = true;
     const master = [
       '#EXTM3U',
-      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="${CAPTIONS_PLAYLIST}"`,
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="${this.flavour.name}.m3u8"`,
       `#EXT-X-STREAM-INF:BANDWIDTH=${this.options.bandwidth},SUBTITLES="captions"`,
-      'index.m3u8',
+      this.flavour.variant,
     ];
-    writeAtomically(path.join(this.options.dir, MASTER_PLAYLIST), `${master.join('\n')}\n`);
+    writeAtomically(path.join(this.options.dir, this.flavour.master), `${master.join('\n')}\n`);
+  }
+
+  private segmentName(number: number): string {
+    return `${this.flavour.name}-${number}.vtt`;
   }
 }

@@ -24,6 +24,9 @@ export interface LiveCue {
   lines: string[];
   startMs: number;
   endMs: number;
+  /** Shows words of a partial hypothesis: a later version of this cue (same id) settles or corrects them. */
+  partial: boolean;
+  /** Closed: never changes again. */
   final: boolean;
 }
 
@@ -176,7 +179,7 @@ export class LiveCaptioner {
   private emitCues(cues: CaptionCue[]): void {
     const origin = this.layoutOriginMs ?? 0;
     for (const cue of cues) {
-      const live: LiveCue = { id: cue.id, lines: cue.lines, startMs: origin + cue.startMs, endMs: origin + cue.endMs, final: cue.final };
+      const live: LiveCue = { id: cue.id, lines: cue.lines, startMs: origin + cue.startMs, endMs: origin + cue.endMs, partial: cue.partial, final: cue.final };
       this.options.onCue(live);
       if (cue.lines.length === 0) {
         if (cue.id === this.shownId) this.options.show([], Number.POSITIVE_INFINITY);

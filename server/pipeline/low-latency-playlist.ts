@@ -26,6 +26,8 @@ interface Segment {
   mapId: number;
   /** The muxer restarted before this segment (a new init segment, a new timeline). */
   discontinuity: boolean;
+  /** Epoch ms of its first frame, when the muxer's clock is known (EXT-X-PROGRAM-DATE-TIME). */
+  startMs: number | undefined;
   parts: Part[];
   durationS: number;
   complete: boolean;
@@ -59,6 +61,9 @@ export class LowLatencyPlaylist {
   private nextMsn = 0;
   private discontinuitySequence = 0;
   private pendingDiscontinuity = false;
+  /** Epoch ms of the running muxer's time 0, and the media time written since. */
+  private originMs: number | undefined;
+  private elapsedS = 0;
   private rendered: string | undefined;
   private readonly waiters = new Set<Waiter>();
   private isClosed = false;
@@ -69,9 +74,15 @@ export class LowLatencyPlaylist {
     return this.isClosed;
   }
 
-  /** The muxer (re)started: parts from now on belong to this init segment, after a discontinuity. */
-  setInit(bytes: Buffer): void {
+  /**
+   * The muxer (re)started: parts from now on belong to this init segment, after a discontinuity.
+   * With `originMs` (the epoch ms of its time 0) segments carry EXT-X-PROGRAM-DATE-TIME, which a player
+   * lines the captions rendition up by.
+   */
+  setInit(bytes: Buffer, originMs?: number): void {
     if (this.isClosed) return;
+    this.originMs = originMs;
+    this.elapsedS = 0;
     this.mapId++;
     this.maps.set(this.mapId, bytes);
     const open = this.openSegment;
@@ -87,13 +98,15 @@ export class LowLatencyPlaylist {
     const tooLong = segment !== undefined && segment.durationS + durationS >= this.options.targetDurationS + 0.5;
     if (!segment || due || tooLong) {
       if (segment) this.complete(segment);
-      segment = { msn: this.nextMsn++, mapId: this.mapId, discontinuity: this.pendingDiscontinuity, parts: [], durationS: 0, complete: false };
+      const startMs = this.originMs === undefined ? undefined : Math.round(this.originMs + this.elapsedS * 1000);
+      segment = { msn: this.nextMsn++, mapId: this.mapId, discontinuity: this.pendingDiscontinuity, startMs, parts: [], durationS: 0, complete: false };
       this.pendingDiscontinuity = false;
       this.segments.push(segment);
       this.trim();
     }
     segment.parts.push({ bytes, durationS, independent });
     segment.durationS += durationS;
+    this.elapsedS += durationS;
     this.rendered = undefined;
     this.wake();
   }
@@ -237,6 +250,7 @@ export class LowLatencyPlaylist {
         mapId = segment.mapId;
         lines.push(`#EXT-X-MAP:URI="ll-init-${mapId}.mp4"`);
       }
+      if (segment.startMs !== undefined) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.startMs).toISOString()}`);
       if (!segment.complete || index >= completeCount - SEGMENTS_WITH_PARTS) {
         segment.parts.forEach((part, partIndex) => {
           lines.push(`#EXT-X-PART:DURATION=${seconds(part.durationS)},URI="ll-${segment.msn}.${partIndex}.m4s"${part.independent ? ',INDEPENDENT=YES' : ''}`);

@@ -93,7 +93,7 @@ export type PipelineOutput =
   /** Live signals (scene changes, motion, audio level) of the last second, for the recording's event log. */
   | { type: 'signals'; batch: LiveSignalBatch }
   /** The LL-HLS muxer (re)started: its fMP4 initialization segment (ftyp+moov). */
-  | { type: 'll-hls-init'; data: ArrayBuffer }
+  | { type: 'll-hls-init'; data: ArrayBuffer; originMs: number }
   /** One fMP4 fragment (moof+mdat) of the LL-HLS output: a partial segment. */
   | { type: 'll-hls-part'; data: ArrayBuffer; durationS: number; independent: boolean }
   | { type: 'closed' };

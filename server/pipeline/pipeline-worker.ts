@@ -24,7 +24,7 @@ import { FrameRateCap, fitWithin } from './input-limits.js';
 import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
 import { SupervisedProcess } from '../../core/process/supervised-process.js';
 import { Y4mReader } from '../../core/media/y4m-reader.js';
-import { HlsCaptionWriter } from './hls-caption-writer.js';
+import { HlsCaptionWriter, LOW_LATENCY_HLS_CAPTIONS, PLAIN_HLS_CAPTIONS } from './hls-caption-writer.js';
 import { Fmp4FragmentReader } from '../../core/media/fmp4-fragment-reader.js';
 import { LL_HLS_FRAGMENT_S } from './low-latency-playlist.js';
 import { LiveCaptioner } from './live-captioner.js';
@@ -107,8 +107,8 @@ class PipelineWorker {
   private closing = false;
   /** Live captions, while the chain has a `subtitles` entry (on or off, so toggling the burn-in keeps recognition going). */
   private captioner: LiveCaptioner | undefined;
-  /** The captions as a WebVTT rendition next to the HLS video, while the captioner runs. */
-  private hlsCaptions: HlsCaptionWriter | undefined;
+  /** The captions as a WebVTT rendition next to the HLS video (plain and LL-HLS), while the captioner runs. */
+  private hlsCaptions: HlsCaptionWriter[] = [];
   private captionsWarned = false;
   /** Scene changes, motion and audio level for the recording (the highlights stage reads them instead of re-analysing). */
   private readonly signals: LiveSignals;
@@ -172,7 +172,7 @@ class PipelineWorker {
       this.hlsWriter = undefined;
       // The LL-HLS output: fMP4 on stdout, split here into the init segment and parts (byte copies, no media work).
       const reader = new Fmp4FragmentReader({
-        onInit: (data) => this.post({ type: 'll-hls-init', data }, [data]),
+        onInit: (data) => this.post({ type: 'll-hls-init', data, originMs: this.hlsOriginMs }, [data]),
         onFragment: ({ bytes, durationS, independent }) => this.post({ type: 'll-hls-part', data: bytes, durationS, independent }, [bytes]),
         onError: (error) => {
           this.report('error', `LL-HLS: ${error.message}; restarting the HLS muxer`);
@@ -332,7 +332,7 @@ class PipelineWorker {
     if (!this.hlsWriter) {
       if (!keyframe || !this.avcDecoderConfig) return;
       this.hlsOriginMs = captureMs;
-      this.hlsCaptions?.setOrigin(captureMs);
+      for (const writer of this.hlsCaptions) writer.setOrigin(captureMs);
       this.hlsWriter = new MatroskaLiveWriter(
         {
           video: { codec: 'H264', width: this.width, height: this.height, avcDecoderConfig: this.avcDecoderConfig },
@@ -398,23 +398,24 @@ class PipelineWorker {
     }
     const wanted = this.settings.hasAudio && subtitled;
     if (wanted && !this.captioner) {
-      const hlsCaptions = new HlsCaptionWriter({
+      const hlsCaptions = [PLAIN_HLS_CAPTIONS, LOW_LATENCY_HLS_CAPTIONS].map((flavour) => new HlsCaptionWriter({
         dir: this.settings.hlsDir,
         segmentS: this.settings.hlsSegmentS,
         listSize: this.settings.hlsListSize,
         bandwidth: (this.settings.outputKbps + 128) * 1000,
-      });
-      if (this.hlsWriter) hlsCaptions.setOrigin(this.hlsOriginMs);
+        flavour,
+      }));
+      if (this.hlsWriter) for (const writer of hlsCaptions) writer.setOrigin(this.hlsOriginMs);
       this.hlsCaptions = hlsCaptions;
       this.captioner = new LiveCaptioner({
         ffmpegPath: this.settings.ffmpegPath,
         engine: createAsrEngine(
           { LIVEFX_ASR_COMMAND: this.settings.asrCommand, LIVEFX_ASR_FALLBACK: this.settings.asrFallback },
-          { onFallback: ({ from, to, error }) => this.report('warn', `subtitles: ${from.name} failed for good (${error.message}); ${to.name} takes over`) },
+          { live: true, onFallback: ({ from, to, error }) => this.report('warn', `subtitles: ${from.name} failed for good (${error.message}); ${to.name} takes over`) },
         ),
         restartBackoffMaxMs: this.settings.restartBackoffMaxMs,
         onCue: (cue) => {
-          hlsCaptions.cue(cue);
+          for (const writer of hlsCaptions) writer.cue(cue);
           this.post({ type: 'caption', cue });
         },
         onWords: (words) => this.post({ type: 'transcript-words', words }),
@@ -426,8 +427,8 @@ class PipelineWorker {
     } else if (!wanted && this.captioner) {
       void this.captioner.close();
       this.captioner = undefined;
-      this.hlsCaptions?.close(true);
-      this.hlsCaptions = undefined;
+      for (const writer of this.hlsCaptions) writer.close(true);
+      this.hlsCaptions = [];
     }
   }
 
@@ -584,7 +585,7 @@ class PipelineWorker {
     this.closing = true;
     clearInterval(this.statsTimer);
     this.hlsWriter?.close();
-    this.hlsCaptions?.close();
+    for (const writer of this.hlsCaptions) writer.close();
     await Promise.all([this.decoder.close(), this.encoder.close(), this.hls.close(), this.captioner?.close(), this.signals.close()]);
     this.chain.close();
     // The GPU thread goes before this one: Dawn is not left to a thread torn down under it.

@@ -512,7 +512,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     pipeline.on('caption', (cue) => this.safeEmit('caption', cue));
     pipeline.on('transcript-words', (words) => this.safeEmit('transcript-words', words));
     pipeline.on('signals', (batch) => this.safeEmit('signals', batch));
-    pipeline.on('ll-hls-init', (bytes) => this.lowLatencyHls.setInit(bytes));
+    pipeline.on('ll-hls-init', (bytes, originMs) => this.lowLatencyHls.setInit(bytes, originMs));
     pipeline.on('ll-hls-part', (bytes, durationS, independent) => this.lowLatencyHls.addPart(bytes, durationS, independent));
     pipeline.on('caption-gap', (atMs, reason) => {
       this.log.warn({ streamId: this.id, reason }, 'captions interrupted');

@@ -22,8 +22,8 @@ export interface CaptionLayoutOptions {
 }
 
 /**
- * One caption on screen. A cue keeps its id while it changes (partial words updated in place);
- * `final` cues never change again. A cue with no lines withdraws an earlier one of that id
+ * One caption on screen. A cue keeps its id while it changes (partial words updated in place, then
+ * settled by the recogniser's final: `partial` turns false); `final` cues never change again. A cue with no lines withdraws an earlier one of that id
  * (a partial had spilled into it, the final did not).
  */
 export interface CaptionCue {
@@ -33,6 +33,8 @@ export interface CaptionCue {
   lines: string[];
   /** The words shown, after digits and masking, with their times. */
   words: AsrWord[];
+  /** Some of its words come from a partial hypothesis: the recogniser's final may still correct them (in this cue, same id). */
+  partial: boolean;
   final: boolean;
 }
 
@@ -129,7 +131,8 @@ export class CaptionLayout {
     open.forEach((draft, offset) => {
       const cue = this.toCue(draft, this.nextId + offset, open[offset + 1], false, previousStart);
       previousStart = cue.startMs;
-      const signature = JSON.stringify([cue.startMs, cue.endMs, cue.lines]);
+      // A final that confirms the partial word for word still changes the cue: its words are settled now.
+      const signature = JSON.stringify([cue.startMs, cue.endMs, cue.lines, cue.partial]);
       if (this.shown.get(cue.id) !== signature) {
         this.shown.set(cue.id, signature);
         changes.push(cue);
@@ -138,7 +141,7 @@ export class CaptionLayout {
     for (const id of [...this.shown.keys()]) {
       if (id >= this.nextId + open.length) {
         this.shown.delete(id);
-        changes.push({ id, startMs: 0, endMs: 0, lines: [], words: [], final: false });
+        changes.push({ id, startMs: 0, endMs: 0, lines: [], words: [], partial: false, final: false });
       }
     }
     return changes.sort((a, b) => a.id - b.id);
@@ -188,6 +191,7 @@ export class CaptionLayout {
       endMs,
       lines: [...draft.lines],
       words: draft.tokens.map(({ committed: _committed, ...word }) => word),
+      partial: draft.tokens.some((token) => !token.committed),
       final,
     };
   }
