@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what livefx needs, and only what is missing, so it is safe to run again:
 # Debian packages (ffmpeg, fonts-dejavu-core, libpocketsphinx3, pocketsphinx-en-us; with --test also
-# chromium, flite, redis-server, postgresql and Mesa's EGL/GLES software driver) through apt-get when root,
+# chromium, flite, espeak-ng, redis-server, postgresql and Mesa's EGL/GLES software driver) through apt-get when root,
 # then npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,8 @@ if $want_test; then
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   # The ASR tests speak their sentences with flite's rms voice.
   command -v flite >/dev/null 2>&1 || missing+=(flite)
+  # The speech benchmark also speaks its unseen sentence sets with espeak-ng.
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   # The job queue tests start their own throwaway Redis (BullMQ).
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   # The cluster tests start a throwaway PostgreSQL cluster (initdb + pg_ctl from /usr/lib/postgresql/<version>/bin).

@@ -1,7 +1,8 @@
-// Generated test speech for the ASR tests and benchmark: flite's rms voice, known sentence intervals, optional noise.
+// Generated test speech for the ASR tests and benchmark: flite or espeak-ng voices, known sentence intervals, optional noise.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { wordErrors } from '../../transforms/subtitles/word-error-rate.js';
 
 /** Everyday sentences for the WER sets: ten of them, 71 words. */
 export const ASR_SENTENCES = [
@@ -40,11 +41,22 @@ export interface SpeechFixture {
   durationMs: number;
 }
 
+/** flite's four English voices (kal is an 8 kHz diphone voice) and espeak-ng's American English. */
+export const SPEECH_VOICES = ['kal', 'awb', 'rms', 'slt', 'espeak-ng'] as const;
+export type SpeechVoice = (typeof SPEECH_VOICES)[number];
+
 export interface SpeechOptions {
+  /** Who speaks (default flite's rms). */
+  voice?: SpeechVoice;
   /** Silence before the first sentence. */
   leadSilenceMs?: number;
   /** Silence between sentences (and after the last). */
   gapMs?: number;
+  /** Pauses drawn evenly from [min, max] ms instead of gapMs, the same draws for the same gapSeed. */
+  gapRangeMs?: readonly [number, number];
+  gapSeed?: number;
+  /** Noise at this RMS level (dBFS, full-scale square wave = 0) instead of noiseAmplitude. */
+  noiseDbfs?: number;
   /** White noise mixed over everything, as an amplitude 0..1 (0.03 ≈ 18 dB below the voice's peaks). */
   noiseAmplitude?: number;
   /** ffmpeg anoisesrc colour: white, pink, brown, … (default white). */
@@ -63,6 +75,43 @@ function run(command: string, args: string[]): Promise<void> {
 
 function runFfmpeg(args: string[]): Promise<void> {
   return run('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args]);
+}
+
+/** Writes `text` spoken by `voice` to `wav`. */
+export function synthesize(voice: SpeechVoice, text: string, wav: string): Promise<void> {
+  if (voice === 'espeak-ng') return run('espeak-ng', ['-v', 'en-us', '-w', wav, text]);
+  return run('flite', ['-voice', voice, '-t', text, '-o', wav]);
+}
+
+const noiseLevelAtFullAmplitude = new Map<string, Promise<number>>();
+
+/** RMS level (dB) of ffmpeg's anoisesrc of this colour at amplitude 1; the level scales with the amplitude. */
+function fullAmplitudeNoiseDb(color: string): Promise<number> {
+  let level = noiseLevelAtFullAmplitude.get(color);
+  if (!level) {
+    level = new Promise((resolve, reject) => {
+      const child = spawn('ffmpeg', ['-hide_banner', '-nostats', '-f', 'lavfi', '-i', `anoisesrc=color=${color}:amplitude=1:r=16000:seed=7:d=20`, '-af', 'astats=measure_perchannel=none:measure_overall=RMS_level', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', () => {
+        const match = /RMS level dB: (-?[\d.]+)/.exec(stderr);
+        if (match) resolve(Number(match[1]));
+        else reject(new Error(`ffmpeg measured no noise level: ${stderr.slice(-500)}`));
+      });
+    });
+    noiseLevelAtFullAmplitude.set(color, level);
+  }
+  return level;
+}
+
+/** Evenly spread draws in [0, 1) from a seed (a small LCG: the same seed gives the same pauses on every machine). */
+function seededDraws(seed: number): () => number {
+  let state = (seed >>> 0) || 1;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
 }
 
 /** Some seconds of an ffmpeg lavfi source (after leadMs of silence) as 16 kHz mono PCM. */
@@ -87,23 +136,26 @@ export async function decodePcm(file: string, dir: string): Promise<Int16Array> 
 }
 
 /**
- * Speaks the sentences with flite's rms voice, one file each, and concatenates them with ffmpeg
- * around silences of known length (optionally under noise), so each sentence's interval is known.
+ * Speaks the sentences (flite's rms voice unless told), one file each, and concatenates them with
+ * ffmpeg around silences of known length (optionally under noise), so each sentence's interval is known.
  */
 export async function makeSpeech(dir: string, name: string, sentences: string[], options: SpeechOptions = {}): Promise<SpeechFixture> {
   const leadMs = options.leadSilenceMs ?? 1000;
-  const gapMs = options.gapMs ?? 1500;
+  const draw = seededDraws(options.gapSeed ?? 1);
+  const range = options.gapRangeMs;
+  // Whole milliseconds, so the silences ffmpeg makes are exactly as long as the intervals say.
+  const gaps = sentences.map(() => (range ? Math.round(range[0] + draw() * (range[1] - range[0])) : options.gapMs ?? 1500));
   const parts: string[] = [];
   const spoken: SpokenSentence[] = [];
   let cursorMs = leadMs;
   for (const [index, text] of sentences.entries()) {
     const wav = path.join(dir, `${name}-${index}.wav`);
-    await run('flite', ['-voice', 'rms', '-t', text, '-o', wav]);
+    await synthesize(options.voice ?? 'rms', text, wav);
     // Resampled to exactly 16 kHz so sample counts give the interval.
     const pcm = await decodePcm(wav, dir);
     const durationMs = (pcm.length / 16000) * 1000;
     spoken.push({ text, startMs: cursorMs, endMs: cursorMs + durationMs });
-    cursorMs += durationMs + gapMs;
+    cursorMs += durationMs + gaps[index]!;
     parts.push(wav);
   }
   const durationMs = cursorMs;
@@ -115,15 +167,17 @@ export async function makeSpeech(dir: string, name: string, sentences: string[],
     labels.push(`[${labels.length}]`);
   };
   silence(leadMs);
-  for (const wav of parts) {
+  for (const [index, wav] of parts.entries()) {
     inputs.push('-i', wav);
     labels.push(`[${labels.length}]`);
-    silence(gapMs);
+    silence(gaps[index]!);
   }
   const resample = labels.map((label, index) => `${label}aresample=16000,aformat=sample_fmts=s16:channel_layouts=mono[p${index}]`).join(';');
   let graph = `${resample};${labels.map((_, index) => `[p${index}]`).join('')}concat=n=${labels.length}:v=0:a=1[speech]`;
-  if (options.noiseAmplitude) {
-    graph += `;anoisesrc=color=${options.noiseColor ?? "white"}:amplitude=${options.noiseAmplitude}:r=16000:seed=7:d=${(durationMs / 1000).toFixed(3)}[noise];[speech][noise]amix=inputs=2:duration=first:normalize=0[out]`;
+  const color = options.noiseColor ?? 'white';
+  const amplitude = options.noiseDbfs !== undefined ? 10 ** ((options.noiseDbfs - (await fullAmplitudeNoiseDb(color))) / 20) : options.noiseAmplitude;
+  if (amplitude) {
+    graph += `;anoisesrc=color=${color}:amplitude=${amplitude.toFixed(6)}:r=16000:seed=7:d=${(durationMs / 1000).toFixed(3)}[noise];[speech][noise]amix=inputs=2:duration=first:normalize=0[out]`;
   } else {
     graph += ';[speech]anull[out]';
   }
@@ -142,16 +196,7 @@ export function normaliseWords(text: string): string[] {
     .filter((word) => word !== '');
 }
 
-/** Word error rate: word-level edit distance (substitutions + insertions + deletions) over the reference length. */
+/** Word error rate: word-level edit distance (substitutions + insertions + deletions) over the reference length, words compared as given. */
 export function wordErrorRate(reference: string[], hypothesis: string[]): number {
-  let previous = Array.from({ length: hypothesis.length + 1 }, (_, index) => index);
-  for (let row = 1; row <= reference.length; row++) {
-    const current = [row];
-    for (let column = 1; column <= hypothesis.length; column++) {
-      const substitution = previous[column - 1]! + (reference[row - 1] === hypothesis[column - 1] ? 0 : 1);
-      current.push(Math.min(substitution, previous[column]! + 1, current[column - 1]! + 1));
-    }
-    previous = current;
-  }
-  return reference.length === 0 ? (hypothesis.length === 0 ? 0 : 1) : previous[hypothesis.length]! / reference.length;
+  return wordErrors(reference, hypothesis).rate;
 }

@@ -6,6 +6,11 @@ export interface EnergyGateOptions {
   /** How fast the floor climbs towards louder input (it falls at once), so steady noise closes the gate. */
   floorRiseDbPerSecond?: number;
   /**
+   * How fast it climbs while the input rises and falls like speech (default 1 dB/s): at the steady
+   * rate a sentence longer than about 1.7 s raised the floor to the voice and its last words were dropped.
+   */
+  floorRiseInSpeechDbPerSecond?: number;
+  /**
    * Least spread (standard deviation, dB) of the 10 ms levels over the last second. Speech rises and
    * falls with its syllables (7–30 dB measured, 5 dB and up at 20 dB SNR); a tone, a held chord or
    * steady noise stays within 0.1–2.5 dB.
@@ -27,6 +32,7 @@ export class EnergyGate {
   private readonly minimumLevelDb: number;
   private readonly marginDb: number;
   private readonly floorRiseDbPerSecond: number;
+  private readonly floorRiseInSpeechDbPerSecond: number;
   private readonly minimumModulationDb: number;
   private readonly lowestFloorDb: number;
   private floorDb = Number.NaN;
@@ -39,6 +45,7 @@ export class EnergyGate {
     this.minimumLevelDb = options.minimumLevelDb ?? -50;
     this.marginDb = options.marginDb ?? 9;
     this.floorRiseDbPerSecond = options.floorRiseDbPerSecond ?? 10;
+    this.floorRiseInSpeechDbPerSecond = options.floorRiseInSpeechDbPerSecond ?? 1;
     this.minimumModulationDb = options.minimumModulationDb ?? 4;
     // Below this the floor means nothing (digital silence), and climbing from it would take long.
     this.lowestFloorDb = this.minimumLevelDb - this.marginDb;
@@ -80,9 +87,11 @@ export class EnergyGate {
     // Starting from the lowest floor, the decoder hears the first seconds of a stream's background
     // noise (its noise estimate needs them) and a stream that opens with speech is not cut.
     if (Number.isNaN(this.floorDb)) this.floorDb = this.lowestFloorDb;
+    const modulated = this.lastModulationDb >= this.minimumModulationDb;
+    const rise = modulated ? this.floorRiseInSpeechDbPerSecond : this.floorRiseDbPerSecond;
     if (levelDb < this.floorDb) this.floorDb = Math.max(this.lowestFloorDb, levelDb);
-    else this.floorDb = Math.min(levelDb, this.floorDb + this.floorRiseDbPerSecond * (block.length / sampleRate));
-    return levelDb >= this.minimumLevelDb && levelDb >= this.floorDb + this.marginDb && this.lastModulationDb >= this.minimumModulationDb;
+    else this.floorDb = Math.min(levelDb, this.floorDb + rise * (block.length / sampleRate));
+    return levelDb >= this.minimumLevelDb && levelDb >= this.floorDb + this.marginDb && modulated;
   }
 }
 

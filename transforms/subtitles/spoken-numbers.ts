@@ -136,3 +136,65 @@ export function writeNumbersAsDigits(words: readonly AsrWord[]): AsrWord[] {
   }
   return output;
 }
+
+const UNIT_WORDS = Object.keys(UNITS);
+const TENS_WORDS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
+
+/** 0 … 999,999,999 as words without "and": 205 → "two hundred five", 23 → "twenty three". */
+export function spellNumber(value: number): string[] {
+  if (!Number.isInteger(value) || value < 0 || value >= 1_000_000_000) throw new RangeError(`cannot spell ${value}`);
+  if (value === 0) return ['zero'];
+  const words: string[] = [];
+  const belowThousand = (part: number): void => {
+    if (part >= 100) words.push(UNIT_WORDS[Math.floor(part / 100)]!, 'hundred');
+    const rest = part % 100;
+    if (rest >= 20) {
+      words.push(TENS_WORDS[Math.floor(rest / 10)]!);
+      if (rest % 10 > 0) words.push(UNIT_WORDS[rest % 10]!);
+    } else if (rest > 0) words.push(UNIT_WORDS[rest]!);
+  };
+  for (const [scale, name] of [[1_000_000, 'million'], [1000, 'thousand']] as const) {
+    if (value >= scale) {
+      belowThousand(Math.floor(value / scale));
+      words.push(name);
+      value %= scale;
+    }
+  }
+  belowThousand(value);
+  return words;
+}
+
+/** One written token as the words a speaker says: "205" → two hundred five, "7:30" → seven thirty, "9:00" → nine o'clock, "7:05" → seven oh five. */
+export function spellDigits(token: string): string[] {
+  const time = /^(\d{1,2}):(\d\d)$/.exec(token);
+  if (time) {
+    const minutes = Number(time[2]);
+    const hour = spellNumber(Number(time[1]));
+    if (minutes === 0) return [...hour, "o'clock"];
+    return minutes < 10 ? [...hour, 'oh', ...spellNumber(minutes)] : [...hour, ...spellNumber(minutes)];
+  }
+  const number = /^(\d{1,3}(?:,\d{3})+|\d{1,9})(%?)$/.exec(token);
+  if (number) return [...spellNumber(Number(number[1]!.replaceAll(',', ''))), ...(number[2] ? ['percent'] : [])];
+  // A long digit string (a code, a year said digit by digit) is read one digit at a time.
+  if (/^\d+$/.test(token)) return [...token].map((digit) => UNIT_WORDS[Number(digit)]!);
+  return [token];
+}
+
+/**
+ * Number phrases in one canonical spoken form, so texts can be compared as words whichever way a
+ * number was written: "two hundred and five", "a hundred" → "two hundred five", "one hundred".
+ */
+export function canonicalNumberWords(words: readonly string[]): string[] {
+  const output: string[] = [];
+  for (let index = 0; index < words.length; ) {
+    const phrase = readNumber(words, index);
+    if (phrase) {
+      output.push(...spellNumber(phrase.value));
+      index += phrase.length;
+    } else {
+      output.push(words[index]!);
+      index++;
+    }
+  }
+  return output;
+}
