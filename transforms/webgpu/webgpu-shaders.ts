@@ -81,6 +81,16 @@ fn placeOf(index: u32) -> PlacedByte {
 }
 `;
 
+/** The pixelate block of a byte's plane: the parameter in luma, half of it in the half-size chroma planes. */
+const pixelateBlockOf = /* wgsl */ `
+fn pixelateBlock(place: PlacedByte) -> u32 {
+  if (place.chroma) {
+    return parameter.value / 2u;
+  }
+  return parameter.value;
+}
+`;
+
 /**
  * Pixelate, first pass: the top-left byte of every block becomes the block's rounded mean (the
  * reference's Math.round), every other byte 0; each block is summed once. Parameter: the luma block size.
@@ -88,13 +98,11 @@ fn placeOf(index: u32) -> PlacedByte {
 const pixelateMeans = /* wgsl */ `
 ${frameParameter}
 ${planeOf}
+${pixelateBlockOf}
 
 fn outputByte(index: u32) -> u32 {
   let place = placeOf(index);
-  var block = parameter.value;
-  if (place.chroma) {
-    block = block / 2u;
-  }
+  let block = pixelateBlock(place);
   if (place.row % block != 0u || place.column % block != 0u) {
     return 0u;
   }
@@ -116,13 +124,11 @@ fn outputByte(index: u32) -> u32 {
 const pixelateFill = /* wgsl */ `
 ${frameParameter}
 ${planeOf}
+${pixelateBlockOf}
 
 fn outputByte(index: u32) -> u32 {
   let place = placeOf(index);
-  var block = parameter.value;
-  if (place.chroma) {
-    block = block / 2u;
-  }
+  let block = pixelateBlock(place);
   let top = place.row - place.row % block;
   let left = place.column - place.column % block;
   return inputByte(place.planeStart + top * place.width + left);
