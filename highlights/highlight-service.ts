@@ -177,10 +177,14 @@ export class HighlightService {
     return this.queue.enqueue('reel', withOrigin({ job_id: sourceId }, this.options.origin));
   }
 
-  /** The recording's media for a job: from this data directory, or fetched from the node the job came from. */
+  /**
+   * The recording's media for a job: from this data directory, or fetched from the node that holds the
+   * recording (its catalog row names it), else from the node the job came from.
+   */
   private async recordingMedia(origin: string | undefined, recordingId: string, kind: MediaKind, signal: AbortSignal): Promise<{ file: string; contentType: string }> {
     const remote = this.options.remote;
-    return remote?.isRemote(origin) ? remote.recording(origin, recordingId, kind, signal) : this.options.recorder.media(recordingId, kind, signal);
+    const holder = (await this.options.recorder.catalog.get(recordingId))?.nodeUrl ?? origin;
+    return remote?.isRemote(holder) ? remote.recording(holder, recordingId, kind, signal) : this.options.recorder.media(recordingId, kind, signal);
   }
 
   /** A job from another node: its outputs go to that node (which serves them), and leave this machine. */

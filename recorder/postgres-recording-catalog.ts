@@ -21,6 +21,8 @@ import {
 
 export interface PostgresRecordingCatalogOptions {
   database: PostgresDatabase;
+  /** This node's LIVEFX_NODE_URL: stamped on the recordings it inserts (their files are on this node). */
+  nodeUrl?: string | undefined;
 }
 
 /**
@@ -29,19 +31,26 @@ export interface PostgresRecordingCatalogOptions {
  */
 export class PostgresRecordingCatalog implements RecordingCatalogStore {
   private readonly database: PostgresDatabase;
+  private readonly nodeUrl: string | undefined;
 
   constructor(options: PostgresRecordingCatalogOptions) {
     this.database = options.database;
+    this.nodeUrl = options.nodeUrl;
   }
 
   async create(recording: RecordingRow): Promise<RecordingRow> {
-    await insertRow(this.database, recording);
-    return recording;
+    const held = this.held(recording);
+    await insertRow(this.database, held);
+    return held;
+  }
+
+  private held(recording: RecordingRow): RecordingRow {
+    return this.nodeUrl === undefined || recording.nodeUrl !== undefined ? recording : { ...recording, nodeUrl: this.nodeUrl };
   }
 
   async insertRecording(recording: RecordingRow, segments: readonly SegmentRow[], events: readonly RecordingEvent[]): Promise<void> {
     await this.database.transaction(async (client) => {
-      await insertRow(client, recording);
+      await insertRow(client, this.held(recording));
       await insertSegments(client, segments);
       await insertEventBatch(client, recording.id, events);
     });
@@ -118,7 +127,7 @@ export class PostgresRecordingCatalog implements RecordingCatalogStore {
 }
 
 async function insertRow(on: PostgresQueryable, recording: RecordingRow): Promise<void> {
-  await on.query('INSERT INTO recordings (id, stream_id, title, state, started_at, ended_at, duration_s) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+  await on.query('INSERT INTO recordings (id, stream_id, title, state, started_at, ended_at, duration_s, node_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
     recording.id,
     recording.streamId,
     recording.title,
@@ -126,6 +135,7 @@ async function insertRow(on: PostgresQueryable, recording: RecordingRow): Promis
     recording.startedAt,
     recording.endedAt,
     recording.durationS,
+    recording.nodeUrl ?? null,
   ]);
 }
 

@@ -13,6 +13,11 @@ export interface RecordingRow {
   startedAt: string;
   endedAt: string | null;
   durationS: number;
+  /**
+   * In a cluster, the LIVEFX_NODE_URL of the node that recorded or imported it: its files are there, and
+   * a job enqueued on any node reads them from it. Absent on a single node.
+   */
+  nodeUrl?: string;
 }
 
 export interface SegmentRow {
@@ -89,12 +94,20 @@ const CREATE_RECORDINGS = `
   CREATE INDEX recording_events_by_type ON recording_events (recording_id, type, t);
 `;
 
+/** Which node holds a recording's files (RecordingRow.nodeUrl); null for rows from before it, and on a single node. */
+const ADD_NODE_URL = 'ALTER TABLE recordings ADD COLUMN node_url TEXT';
+
 export const recordingMigrations: readonly Migration[] = [
   {
     id: 'recordings/1-create',
     up: (db) => db.exec(CREATE_RECORDINGS),
     // SQLite's REAL is 8 bytes and its INTEGER 64 bits: PostgreSQL needs DOUBLE PRECISION and BIGINT (sizes) for the same values.
     postgres: CREATE_RECORDINGS.replaceAll(' REAL ', ' DOUBLE PRECISION ').replace('bytes INTEGER', 'bytes BIGINT'),
+  },
+  {
+    id: 'recordings/2-node-url',
+    up: (db) => db.exec(ADD_NODE_URL),
+    postgres: ADD_NODE_URL,
   },
 ];
 
@@ -107,10 +120,13 @@ export interface RecordingRecord {
   started_at: string;
   ended_at: string | null;
   duration_s: number;
+  node_url?: string | null;
 }
 
 export function toRecording(row: RecordingRecord): RecordingRow {
-  return { id: row.id, streamId: row.stream_id, title: row.title, state: row.state, startedAt: row.started_at, endedAt: row.ended_at, durationS: row.duration_s };
+  const recording: RecordingRow = { id: row.id, streamId: row.stream_id, title: row.title, state: row.state, startedAt: row.started_at, endedAt: row.ended_at, durationS: row.duration_s };
+  if (row.node_url) recording.nodeUrl = row.node_url;
+  return recording;
 }
 
 /** A row of recording_segments (PostgreSQL hands BIGINT back as a string). */

@@ -81,7 +81,7 @@ export function defaultStateParts(context: DefaultPartsContext, given: Partial<S
   const shared = context.shared;
   return {
     jobQueue: given.jobQueue ?? defaultJobQueue(context, jobs),
-    catalog: given.catalog ?? (shared ? new PostgresRecordingCatalog({ database: shared }) : new SqliteRecordingCatalog({ db })),
+    catalog: given.catalog ?? (shared ? new PostgresRecordingCatalog({ database: shared, nodeUrl: context.config.LIVEFX_NODE_URL }) : new SqliteRecordingCatalog({ db })),
     tokens: given.tokens ?? (shared ? new PostgresTokenStore({ database: shared }) : new SqliteTokenStore({ db })),
     presets: given.presets ?? (shared ? new PostgresPresetStore({ database: shared }) : new SqlitePresetStore({ db })),
     storyboards: given.storyboards ?? (shared ? new PostgresStoryboardStore({ database: shared }) : new SqliteStoryboardStore(db)),

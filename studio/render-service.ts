@@ -235,7 +235,7 @@ export class RenderService {
     }
   }
 
-  private async readableRecording(id: string, caller: StudioCaller): Promise<{ id: string; streamId: string | null; title: string; durationS: number }> {
+  private async readableRecording(id: string, caller: StudioCaller): Promise<{ id: string; streamId: string | null; title: string; durationS: number; nodeUrl?: string }> {
     const recording = await this.options.recordings.catalog.get(id);
     if (!recording) throw new LivefxError('recording_not_found', `no recording with id "${id}"`);
     if (caller.role === 'operator' && caller.streamId !== undefined && recording.streamId !== caller.streamId) {
@@ -351,8 +351,11 @@ export class RenderService {
         if (signal.aborted) throw new JobCancelledError('cancelled');
         const source = shot.source;
         if (source && 'recording_id' in source) {
-          await this.readableRecording(source.recording_id, caller);
-          const { file } = remote ? await remote.recording(origin!, source.recording_id, 'original', signal) : await this.options.recordings.media(source.recording_id, 'original', signal);
+          // Its files are on the node that recorded or imported it (in a cluster, its row names it), else on the job's node.
+          const holder = (await this.readableRecording(source.recording_id, caller)).nodeUrl ?? origin;
+          const { file } = this.options.remote?.isRemote(holder)
+            ? await this.options.remote.recording(holder, source.recording_id, 'original', signal)
+            : await this.options.recordings.media(source.recording_id, 'original', signal);
           const [sha256, probe] = await Promise.all([this.mediaHash(file), this.probe(file, signal)]);
           const seconds = shot.duration;
           sources.push({ picture: { type: 'video', recordingId: source.recording_id, file, sha256, in: source.in, ...probe }, words: await this.words(source.recording_id, source.in, source.in + seconds) });

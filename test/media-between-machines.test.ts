@@ -320,8 +320,10 @@ describe('media between machines: a worker with its own data directory', () => {
 
   it('Idempotency-Key on the job POSTs holds across nodes (the same body gets the first job, another body 422 idempotency_key_reused), and the other node serves the results', async () => {
     const recordingId = await importVideo('idempotent');
-    // Another node with its own data directory: it serves the results of jobs enqueued on the first one too.
-    const other = await startServer({ LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_REDIS_URL: redis.url, LIVEFX_WORKERS: 'external', LIVEFX_INTERNAL_SECRET: SECRET });
+    // Another node with its own data directory: it serves the results of jobs enqueued on the first one too,
+    // and a job enqueued on it reads the recording from the node that imported it (the catalog row names that node).
+    const otherPort = await freePort();
+    const other = await startServer({ PORT: String(otherPort), LIVEFX_NODE_URL: `http://127.0.0.1:${otherPort}`, LIVEFX_DATABASE_URL: databaseUrl, LIVEFX_REDIS_URL: redis.url, LIVEFX_WORKERS: 'external', LIVEFX_INTERNAL_SECRET: SECRET });
     try {
       const post = async (server: RunningServer, route: string, key: string, body: unknown): Promise<{ status: number; body: any; replayed: string | null }> => {
         const response = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(body) });
@@ -338,6 +340,9 @@ describe('media between machines: a worker with its own data directory', () => {
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       expect(reused.body.error.message).toContain(first.body.id);
+      // A job enqueued on the node that does not hold the recording: the worker reads the media from the holder.
+      const elsewhere = await post(other, '/v1/video/highlights', `elsewhere-${recordingId}`, { recording_id: recordingId, k: 1 });
+      expect(elsewhere.status).toBe(202);
       // Two nodes enqueueing the same new key at the same moment: one job, both told its id.
       const together = await Promise.all([node, other].map((server) => post(server, '/v1/video/highlights', `together-${recordingId}`, { recording_id: recordingId, k: 1 })));
       expect(together.map((answer) => answer.status)).toEqual([202, 202]);
@@ -355,10 +360,18 @@ describe('media between machines: a worker with its own data directory', () => {
       expect((await api('GET', '/v1/video/renders')).body.renders.filter((job: JobView) => job.id === render.body.id)).toHaveLength(1);
       // Settled before the next test kills the node (one worker: the next job waits behind these).
       const highlights = await settled(`/v1/video/highlights/${first.body.id}`);
-      expect(highlights.status).toBe('done');
-      expect((await settled(`/v1/video/highlights/${together[0]!.body.id}`)).status).toBe('done');
+      expect(highlights.status, JSON.stringify(highlights)).toBe('done');
+      const joint = await settled(`/v1/video/highlights/${together[0]!.body.id}`);
+      expect(joint.status, JSON.stringify(joint)).toBe('done');
+      const fromOther = await settled(`/v1/video/highlights/${elsewhere.body.id}`);
+      expect(fromOther.status, JSON.stringify(fromOther)).toBe('done');
+      // Its outputs went to the node that enqueued it; the holder of the recording relays them.
+      const clip = fromOther.result!.clips[0]!.file;
+      const onOther = Buffer.from(await (await fetch(`${other.url}${clip}`)).arrayBuffer());
+      expect(onOther.byteLength).toBeGreaterThan(10_000);
+      expect(Buffer.from(await (await fetch(`${node.url}${clip}`)).arrayBuffer()).equals(onOther)).toBe(true);
       const rendered = await settled(`/v1/video/renders/${render.body.id}`, 180_000);
-      expect(rendered.status).toBe('done');
+      expect(rendered.status, JSON.stringify(rendered)).toBe('done');
       // Any node serves any job's results: the other node relays the files from the node that holds them, Range included.
       for (const file of [highlights.result!.clips[0]!.file, `/v1/video/renders/${render.body.id}/files/video.mp4`]) {
         const held = Buffer.from(await (await fetch(`${node.url}${file}`)).arrayBuffer());

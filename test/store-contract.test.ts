@@ -328,7 +328,7 @@ describe('PostgreSQL specifics', () => {
     const opened = await Promise.all(Array.from({ length: 4 }, () => PostgresDatabase.open({ url, migrations: MIGRATIONS, log })));
     try {
       const shared = MIGRATIONS.filter((migration) => migration.postgres !== undefined).map((migration) => migration.id);
-      expect(shared).toEqual(['presets/1-create', 'recordings/1-create', 'auth/1-tokens', 'studio/1-storyboards', 'idempotency/1-create']);
+      expect(shared).toEqual(['presets/1-create', 'recordings/1-create', 'recordings/2-node-url', 'auth/1-tokens', 'studio/1-storyboards', 'idempotency/1-create']);
       expect(opened.flatMap((database) => database.applied)).toEqual(shared);
       const { rows } = await opened[0]!.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY applied_at, id');
       expect(rows.map((row) => row.id).sort()).toEqual([...shared].sort());

@@ -46,7 +46,11 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Not left behind: a server that never said it runs is killed before the test fails.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within 20 s:\n${output}`));
+    }, 20_000);
     const onData = (): void => {
       const match = /livefx is running at (https?:\/\/\S+)/.exec(output);
       if (match) {
