@@ -81,6 +81,21 @@ describe('live captioner (Opus in, captions out)', () => {
     expect(run.words.map((word) => word.word)).toEqual(['bring', 'notes']);
   });
 
+  it('never lets a word end after the audio heard, though the engine\'s clock runs ahead of it', async () => {
+    // The engine's last word ends at 2.8 s of its clock; only 2.3 s of audio (115 packets of 20 ms) were heard.
+    const script = [[{ word: 'bring', start: 1.0, end: 1.3 }, { word: 'please', start: 2.1, end: 2.8 }]];
+    const run = captioner({ FAKE_ASR_SCRIPT: JSON.stringify(script), FAKE_ASR_FLUSH_ALL: '1' });
+    const baseMs = 1_700_000_000_000;
+    for (let index = 0; index < 115; index++) run.instance.pushOpus(packets[index]!, baseMs + index * 20);
+    await expect.poll(() => run.cues.some((cue) => cue.lines.join(' ') === 'Bring'), { timeout: 10_000 }).toBe(true);
+    await run.instance.close();
+    expect(run.words.map((word) => word.word)).toEqual(['bring', 'please']);
+    const heardUntil = baseMs + 115 * 20;
+    expect(run.words[1]!.endMs).toBeLessThanOrEqual(heardUntil + 40);
+    expect(run.words[1]!.startMs).toBeLessThanOrEqual(run.words[1]!.endMs);
+    expect(run.words[1]!.startMs).toBeGreaterThan(baseMs + 2000);
+  });
+
   it('a speech engine that cannot start gives way to the next one: the words still come, on the capture clock, with no gap', async () => {
     const script = [[{ word: 'bring', start: 1.0, end: 1.3 }, { word: 'notes', start: 1.5, end: 1.9 }]];
     const engine = new FallbackAsrEngine({

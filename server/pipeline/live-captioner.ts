@@ -58,6 +58,8 @@ export class LiveCaptioner {
   private readonly layout = new CaptionLayout();
   /** Epoch ms that the layout's ms count from (the first audio ever heard). */
   private layoutOriginMs: number | undefined;
+  /** Capture time (epoch ms) of the end of the last audio heard: no word ends later than that. */
+  private heardUntilMs = 0;
   private reopenTimer: NodeJS.Timeout | undefined;
   private reopenDelayMs = FIRST_REOPEN_MS;
   private engineFailed = false;
@@ -112,6 +114,7 @@ export class LiveCaptioner {
   private hear(chunk: Int16Array, chunkStartMs: number): void {
     // The layout counts from the first audio ever heard.
     this.layoutOriginMs ??= chunkStartMs;
+    this.heardUntilMs = chunkStartMs + (chunk.length * 1000) / SAMPLE_RATE;
     if (this.engineFailed || this.reopenTimer) return;
     if (!this.asr) this.openAsr(chunkStartMs);
     this.asr?.write(chunk);
@@ -137,7 +140,7 @@ export class LiveCaptioner {
     stream.on('final', (result) => {
       if (this.isClosed && !this.flushing) return;
       this.reopenDelayMs = FIRST_REOPEN_MS;
-      if (result.words.length > 0) this.options.onWords(result.words.map((word) => toLive(word, originMs)));
+      if (result.words.length > 0) this.options.onWords(result.words.map((word) => toLive(word, originMs, this.heardUntilMs)));
       this.emitCues(this.layout.push('final', toLayout(result)));
     });
     stream.on('error', (error) => {
@@ -192,6 +195,12 @@ export class LiveCaptioner {
   }
 }
 
-function toLive(word: AsrWord, originMs: number): LiveWord {
-  return { word: word.word, startMs: originMs + word.startMs, endMs: originMs + word.endMs, ...(word.conf !== undefined ? { conf: word.conf } : {}) };
+/**
+ * A word on the capture clock. Its times count samples from the stream's first chunk, a clock that can
+ * run a little ahead of the capture times (decoder concealment adds samples), so a word never ends after
+ * the audio heard so far: the last word of a session ends within it.
+ */
+function toLive(word: AsrWord, originMs: number, heardUntilMs: number): LiveWord {
+  const endMs = Math.min(originMs + word.endMs, heardUntilMs);
+  return { word: word.word, startMs: Math.min(originMs + word.startMs, endMs), endMs, ...(word.conf !== undefined ? { conf: word.conf } : {}) };
 }
