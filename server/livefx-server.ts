@@ -66,6 +66,7 @@ import { ClusterSockets } from './cluster/cluster-sockets.js';
 import { OwnerRequests } from './cluster/owner-requests.js';
 import { registerNodeMetrics } from './metrics.js';
 import type { AccessGrant } from './auth/route-access.js';
+import { WebgpuHub } from '../transforms/webgpu/webgpu-hub.js';
 
 /** How long shutdown lets HTTP requests in flight finish before it closes their connections. */
 const IN_FLIGHT_GRACE_MS = 1000;
@@ -482,6 +483,8 @@ export class LivefxServer {
       await this.openParts?.streamDirectory.close();
       await this.openCluster?.close();
       await this.openParts?.sfu.close();
+      // The streams have ended: the shared GPU thread destroys its device and ends.
+      await WebgpuHub.current()?.close();
       // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.
       // socket.io closes the HTTP server too, which then waits for every open connection. A keep-alive
       // connection whose last response (a file stream) had not finished when close began is not idle and

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { NodeInfo } from './cluster/node-cluster.js';
 import type { JobQueue, JobQueueStats } from '../core/jobs/job-queue.js';
 import type { ChainStats } from '../transforms/chain-stats.js';
+import { WebgpuHub } from '../transforms/webgpu/webgpu-hub.js';
 
 /** All Prometheus metrics of one server, on a registry of its own so tests can run several servers. */
 export class LivefxMetrics {
@@ -58,12 +59,18 @@ export function registerTransformBackendMetrics(metrics: LivefxMetrics, chains: 
   });
   new Gauge({
     name: 'livefx_webgpu_devices',
-    help: 'WebGPU devices of live streams: one per stream whose chain has a transform on the GPU (each stream worker opens its own device; see the README)',
+    help: 'WebGPU devices open in this process: 0 or 1, the shared GPU thread\'s, whatever the number of streams on the GPU',
     registers: [metrics.registry],
     collect() {
-      let devices = 0;
-      for (const chain of chains()) if (chain?.transforms.some((transform) => transform.backend === 'webgpu')) devices++;
-      this.set(devices);
+      this.set(WebgpuHub.current()?.devices ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'livefx_webgpu_streams',
+    help: 'Stream workers connected to the shared WebGPU device',
+    registers: [metrics.registry],
+    collect() {
+      this.set(WebgpuHub.current()?.clients ?? 0);
     },
   });
 }

@@ -41,14 +41,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([server?.stop(), faultServer?.stop()]);
+  // Exit 0: the shared GPU thread destroys its device before the process ends (a Dawn instance dropped under a live device crashes it).
+  const codes = await Promise.all([server?.stop(), faultServer?.stop()]);
+  for (const code of codes) if (code !== undefined) expect(code).toBe(0);
 });
 
 describe.skipIf(unavailable !== undefined)(`a live stream on the webgpu backend${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  it('changes what viewers see and reports webgpu in the stream stats and /metrics', async () => {
+  it('changes what viewers see and reports webgpu in the stream stats and /metrics; a second stream shares the one device', async () => {
     const running = server!;
     const stream = await createStream(running.url, 'gpu');
     const { publisher, viewer } = await publishAndWatch(running.url, stream, { width: 640, height: 360 });
+    let second: Awaited<ReturnType<typeof publishAndWatch>> | undefined;
     try {
       await waitFor('frames', () => viewer.frames.length >= 15 || undefined, 30_000);
       const meanOfRecent = (count: number) => viewer.frames.slice(-count).reduce((sum, frame) => sum + frame.centerLuma, 0) / count;
@@ -64,11 +67,28 @@ describe.skipIf(unavailable !== undefined)(`a live stream on the webgpu backend$
       expect(await waitFor('color reported on the webgpu backend', async () => ((await firstTransform())?.backend === 'webgpu' ? true : undefined), 30_000)).toBe(true);
       const scraped = await (await fetch(`${running.url}/metrics`)).text();
       expect(scraped).toMatch(/^livefx_transforms_by_backend\{backend="webgpu"\} [1-9]/m);
-      // One device per stream worker: this stream's.
       expect(scraped).toMatch(/^livefx_webgpu_devices 1$/m);
       // The adapter the stream's worker opened is in the server's log.
       expect(running.output()).toMatch(/transforms run on the GPU: /);
+
+      // A second stream on the GPU: its worker uses the process's device, it opens no other.
+      const other = await createStream(running.url, 'gpu second');
+      await putChain(running.url, other.id, [{ name: 'color', params: { brightness: 0.4 } }]);
+      second = await publishAndWatch(running.url, other, { width: 640, height: 360 });
+      const otherViewer = second.viewer;
+      await waitFor('frames of the second stream', () => otherViewer.frames.length >= 15 || undefined, 60_000);
+      expect(await waitFor('the second stream on the webgpu backend', async () => ((await backendsOf(running.url, other.id))[0] === 'webgpu' ? true : undefined), 30_000)).toBe(true);
+      // Brightened by its own chain while the first stream stays dark: each stream's kernels on the shared device.
+      const otherMean = () => otherViewer.frames.slice(-3).reduce((sum, frame) => sum + frame.centerLuma, 0) / 3;
+      await waitFor('a brighter second stream than the first', () => (otherMean() > meanOfRecent(3) + 60 ? true : undefined), 30_000);
+      const both = await waitFor('two streams on one device in /metrics', async () => {
+        const text = await (await fetch(`${running.url}/metrics`)).text();
+        return /^livefx_webgpu_streams 2$/m.test(text) ? text : undefined;
+      }, 30_000);
+      expect(both).toMatch(/^livefx_webgpu_devices 1$/m);
     } finally {
+      await second?.viewer.stop();
+      await second?.publisher.stop();
       await viewer.stop();
       await publisher.stop();
     }

@@ -5,7 +5,9 @@ import type { LiveCue, LiveWord } from './live-captioner.js';
 import type { ProcessCrash } from '../../core/process/supervised-process.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { DecoderResume } from './decoder-input.js';
-import type { LiveSignalBatch, PipelineInput, PipelineOutput, PipelineSettings, PipelineStats } from './pipeline-messages.js';
+import type { LiveSignalBatch, PipelineInput, PipelineOutput, PipelineSettings, PipelineStats, PipelineWorkerData } from './pipeline-messages.js';
+import { gpuDeviceNodePresent } from '../../transforms/webgpu/webgpu-device.js';
+import { WebgpuHub } from '../../transforms/webgpu/webgpu-hub.js';
 
 import type { EncodedAccessUnit } from '../../core/live-tap.js';
 
@@ -63,7 +65,12 @@ export class FramePipeline extends TypedEmitter<FramePipelineEvents> {
 
   constructor(readonly settings: PipelineSettings) {
     super();
-    this.worker = new Worker(new URL('./pipeline-worker.js', import.meta.url), { workerData: settings });
+    // A chain that may run on the GPU gets a port to the process's shared GPU thread: one device for every stream.
+    const gpuHub = settings.transformBackend === 'webgpu' || (settings.transformBackend === 'auto' && gpuDeviceNodePresent()) ? WebgpuHub.shared().connection() : undefined;
+    this.worker = new Worker(new URL('./pipeline-worker.js', import.meta.url), {
+      workerData: { ...settings, gpuHub } satisfies PipelineWorkerData,
+      transferList: gpuHub ? [gpuHub] : [],
+    });
     this.worker.on('message', (message: PipelineOutput) => this.onMessage(message));
     this.worker.on('error', (error) => {
       this.safeEmit('failed', error);

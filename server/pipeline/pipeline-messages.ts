@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { ChainStats } from '../../transforms/chain.js';
 import type { ChainSpec } from '../../transforms/chain-spec.js';
 import type { InputFigures, PipelineFigures } from '../streams/stream-view.js';
@@ -10,6 +11,11 @@ import type { LiveSignalBatch, VideoCodecName } from '../../core/live-media.js';
 export type { LiveSignalBatch, VideoCodecName };
 
 /** Settings a pipeline worker starts with (worker_threads workerData). */
+/** A stream worker's start: its settings and, where its chain may run on the GPU, its port to the shared GPU thread (WebgpuHub). */
+export interface PipelineWorkerData extends PipelineSettings {
+  gpuHub: MessagePort | undefined;
+}
+
 export interface PipelineSettings {
   streamId: string;
   codec: VideoCodecName;

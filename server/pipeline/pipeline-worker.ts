@@ -21,7 +21,7 @@ import { MatroskaLiveWriter } from '../../core/media/matroska-live-writer.js';
 import { EncoderInputWriter, encoderArgs } from '../../core/media/encoder-input-writer.js';
 import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
 import { FrameRateCap, fitWithin } from './input-limits.js';
-import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats } from './pipeline-messages.js';
+import { epochMs, type PipelineInput, type PipelineOutput, type PipelineSettings, type PipelineStats, type PipelineWorkerData } from './pipeline-messages.js';
 import { SupervisedProcess } from '../../core/process/supervised-process.js';
 import { Y4mReader } from '../../core/media/y4m-reader.js';
 import { HlsCaptionWriter, LOW_LATENCY_HLS_CAPTIONS, PLAIN_HLS_CAPTIONS } from './hls-caption-writer.js';
@@ -604,6 +604,8 @@ function round(value: number): number {
 
 if (parentPort) {
   const port = parentPort;
-  const worker = new PipelineWorker(workerData as PipelineSettings, (message, transfer) => port.postMessage(message, transfer ?? []));
+  const { gpuHub, ...settings } = workerData as PipelineWorkerData;
+  if (gpuHub) WebgpuDevice.useHub(gpuHub);
+  const worker = new PipelineWorker(settings, (message, transfer) => port.postMessage(message, transfer ?? []));
   port.on('message', (message: PipelineInput) => worker.handle(message));
 }

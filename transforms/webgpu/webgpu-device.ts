@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Frame } from '../frame.js';
 import type { TransformBatch } from '../transform.js';
-import { CONTROL, CONTROL_SLOTS, MAX_OPS, OP_SLOTS, OPS, type GpuReply, type GpuRequest, type GpuThreadData } from './webgpu-protocol.js';
+import { CONTROL, CONTROL_SLOTS, MAX_OPS, OP_SLOTS, OPS, type GpuHubMessage, type GpuReply, type GpuRequest, type GpuThreadData } from './webgpu-protocol.js';
 import type { KernelName } from './webgpu-shaders.js';
 
 /** Loading Dawn (132 MB) and compiling a shader on a software rasteriser can take seconds on a loaded machine. */
@@ -11,8 +11,8 @@ const SETUP_TIMEOUT_MS = 60_000;
 /** A frame the GPU has not returned by then is not coming back. */
 const FRAME_TIMEOUT_MS = 10_000;
 
-/** The built thread: under vitest this module runs from its .ts source, and a thread needs JavaScript. */
-function threadUrl(): URL {
+/** The built GPU thread: under vitest this module runs from its .ts source, and a thread needs JavaScript. */
+export function gpuThreadUrl(): URL {
   if (!import.meta.url.endsWith('.ts')) return new URL('./webgpu-thread.js', import.meta.url);
   const built = new URL('../../dist/transforms/webgpu/webgpu-thread.js', import.meta.url);
   if (!existsSync(fileURLToPath(built))) throw new Error(`the WebGPU thread is not built (${fileURLToPath(built)}): run npm run build`);
@@ -20,7 +20,7 @@ function threadUrl(): URL {
 }
 
 /** Whether the machine shows a GPU at all: a cheap test before loading Dawn just to find none. */
-function gpuDeviceNodePresent(): boolean {
+export function gpuDeviceNodePresent(): boolean {
   const listed = (folder: string, pattern: RegExp): boolean => {
     try {
       return readdirSync(folder).some((name) => pattern.test(name));
@@ -32,6 +32,8 @@ function gpuDeviceNodePresent(): boolean {
 }
 
 let threadDevice: WebgpuDevice | undefined;
+/** This thread's way to the process's shared GPU thread (WebgpuHub), when its creator gave it one. */
+let hubConnection: MessagePort | undefined;
 let threadDeviceRefusal: string | undefined;
 let hardwareProbe: boolean | undefined;
 
@@ -39,7 +41,8 @@ let hardwareProbe: boolean | undefined;
  * The calling thread's handle on its GPU: a thread of its own that owns a Dawn device and runs the
  * WGSL kernels. GPU transforms queue their kernel on it in apply(); the chain calls flush() once a
  * run of GPU transforms ends, which uploads the frame once, runs the kernels back to back and reads
- * the frame back once. One per chain thread (a stream worker, a render): see the README.
+ * the frame back once. One per chain thread (a stream worker, a render); stream workers' devices are
+ * served by the process's one shared GPU thread and device (WebgpuHub), a render's by a thread of its own.
  */
 export class WebgpuDevice implements TransformBatch {
   /** The adapter in use, as an operator reads it (e.g. "NVIDIA H100 / nvidia / hopper"). */
@@ -47,7 +50,8 @@ export class WebgpuDevice implements TransformBatch {
   readonly software: boolean;
   /** Frames sent to the GPU and back so far: one per run of consecutive GPU transforms per frame. */
   roundTrips = 0;
-  private readonly worker: Worker;
+  /** The GPU thread of this device alone; undefined when the shared GPU thread serves it. */
+  private readonly worker: Worker | undefined;
   private readonly port: MessagePort;
   private readonly control: Int32Array;
   private frameBytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
@@ -86,6 +90,15 @@ export class WebgpuDevice implements TransformBatch {
     return hardwareProbe;
   }
 
+  /**
+   * Devices of this thread are served by the process's shared GPU thread (one device for every stream
+   * worker) through `port`, which the main thread got from WebgpuHub.connection() and handed this thread.
+   */
+  static useHub(port: MessagePort): void {
+    port.unref();
+    hubConnection = port;
+  }
+
   /** Closes the calling thread's device if it has one (a stream worker's last step). */
   static closeThisThread(): void {
     threadDevice?.close();
@@ -122,15 +135,20 @@ export class WebgpuDevice implements TransformBatch {
     this.control = new Int32Array(shared);
     const channel = new MessageChannel();
     this.port = channel.port1;
-    this.worker = new Worker(threadUrl(), {
-      workerData: { control: shared, port: channel.port2 } satisfies GpuThreadData,
+    this.port.unref();
+    if (hubConnection) {
+      hubConnection.postMessage({ type: 'connect', control: shared, port: channel.port2 } satisfies GpuHubMessage, [channel.port2]);
+      this.worker = undefined;
+      return;
+    }
+    this.worker = new Worker(gpuThreadUrl(), {
+      workerData: { client: { control: shared, port: channel.port2 } } satisfies GpuThreadData,
       transferList: [channel.port2],
       // The host's flags are not the thread's business, and some make a Worker refuse to start.
       execArgv: [],
     });
     // The GPU thread never keeps a process alive by itself: a render ends when its frames do.
     this.worker.unref();
-    this.port.unref();
     this.worker.on('error', (error) => {
       this.lost ??= `the GPU thread failed: ${error.message}`;
     });
@@ -234,7 +252,7 @@ export class WebgpuDevice implements TransformBatch {
     }
   }
 
-  /** Stops the GPU thread; its device and buffers go with it. Idempotent. */
+  /** Stops serving this thread: its own GPU thread and device go, or the shared thread drops its buffers. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -243,7 +261,7 @@ export class WebgpuDevice implements TransformBatch {
     Atomics.add(this.control, CONTROL.request, 1);
     Atomics.notify(this.control, CONTROL.request);
     this.port.close();
-    void this.worker.terminate();
+    void this.worker?.terminate();
   }
 
   private growFrameBytes(total: number): void {

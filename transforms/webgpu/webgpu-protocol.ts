@@ -29,9 +29,30 @@ export const OP_PARAMETERS = 4;
 export const OP_SLOTS = 1 + OP_PARAMETERS;
 export const CONTROL_SLOTS = OPS + OP_SLOTS * MAX_OPS;
 
-export interface GpuThreadData {
+/** A chain thread's connection: its control block and the port its setup messages go over. */
+export interface GpuClientData {
   control: SharedArrayBuffer;
   port: MessagePort;
+}
+
+/**
+ * The GPU thread's start: with `client`, it serves that one chain thread (a render's own GPU thread);
+ * without, it is the process's shared GPU thread (`WebgpuHub`), which clients reach through
+ * connection ports (`GpuHubMessage`).
+ */
+export interface GpuThreadData {
+  client?: GpuClientData;
+}
+
+/** To the shared GPU thread: a port on which chain threads will connect; or, from a chain thread over such a port, a connection. */
+export type GpuHubMessage = { type: 'listen'; port: MessagePort } | ({ type: 'connect' } & GpuClientData) | { type: 'shutdown' };
+
+/** From the shared GPU thread to the main thread: how many devices are open (0 or 1) and how many chain threads use it. */
+export interface GpuHubReport {
+  type: 'usage';
+  devices: number;
+  clients: number;
+  adapter: string | undefined;
 }
 
 export type GpuRequest =
