@@ -6,6 +6,7 @@ import { canView } from './auth/access.js';
 import { principalOf } from './auth/socket-access.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
+import type { RemoteStreamStates } from './cluster/remote-stream-states.js';
 import { ackOf, onEvent } from './socket-errors.js';
 
 const subscribeMessage = z.object({ streamId: z.string().min(1).max(64) });
@@ -15,9 +16,11 @@ const watchingMessage = z.object({ streamId: z.string().min(1).max(64), mode: z.
  * socket.io namespace `/live`: stream state and stats pushed to pages, clock sync for latency
  * measurement, and HLS viewer counting. Everything live that is not SDP goes through socket.io.
  */
-export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, log?: Logger): void {
+export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, log?: Logger, remote?: RemoteStreamStates): void {
   const live = io.of('/live');
   const room = (streamId: string): string => `stream:${streamId}`;
+  // Another node's stream, followed from here: its state goes to this node's sockets only (the owner tells its own).
+  remote?.on('state', (streamId, state) => live.local.to(room(streamId)).emit('state', { streamId, state }));
   const wire = (stream: LiveStream): void => {
     stream.on('state', (state) => live.to(room(stream.id)).emit('state', { streamId: stream.id, state }));
     stream.on('stats', (stats) => live.to(room(stream.id)).emit('stats', { streamId: stream.id, stats }));
@@ -34,6 +37,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
 
   live.on('connection', (socket: Socket) => {
     const hlsWatching = new Set<string>();
+    const following = new Set<string>();
     /** The stream a message names, if this socket may watch it; malformed messages are `bad_request` here (documented). */
     const watchable = (schema: typeof subscribeMessage | typeof watchingMessage, message: unknown, shape: string): LiveStream => {
       const parsed = schema.safeParse(message);
@@ -46,7 +50,18 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
     onEvent(
       socket,
       'subscribe',
-      (message) => {
+      async (message) => {
+        const parsed = subscribeMessage.safeParse(message);
+        const streamId = parsed.success ? parsed.data.streamId : '';
+        if (remote && streamId && !registry.get(streamId)) {
+          // A stream another node owns: its view from the owner, and this node follows it for the socket.
+          const found = await remote.view(streamId, principalOf(socket));
+          if (!found) throw new LivefxError('not_found', `no stream with id "${streamId}"`);
+          void socket.join(room(streamId));
+          remote.follow(found.remote, found.view.state, socket.id);
+          following.add(streamId);
+          return { stream: found.view };
+        }
         const stream = watchable(subscribeMessage, message, 'subscribe needs { streamId: string }');
         void socket.join(room(stream.id));
         return { stream: stream.view() };
@@ -67,6 +82,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
     socket.on('time', (...args: unknown[]) => ackOf(args[args.length - 1])({ now: Date.now() }));
     socket.on('disconnect', () => {
       for (const streamId of hlsWatching) registry.get(streamId)?.removeHlsViewer(socket.id);
+      for (const streamId of following) remote?.unfollow(streamId, socket.id);
     });
   });
 }

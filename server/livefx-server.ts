@@ -58,6 +58,9 @@ import type { TemplateFolder } from '../studio/template-folder.js';
 import { registerStoryboardRoutes } from './http/storyboard-routes.js';
 import { NodeCluster, describeNode, type NodeInfo, type NodeLoad } from './cluster/node-cluster.js';
 import { ClusterRedirects, REDIRECT_PARAM } from './cluster/cluster-redirects.js';
+import { HlsProxy } from './cluster/hls-proxy.js';
+import { StreamTakeover } from './cluster/stream-takeover.js';
+import { RemoteStreamStates } from './cluster/remote-stream-states.js';
 import { PLACEMENT_HEADER, StreamPlacement } from './cluster/stream-placement.js';
 import { CpuMeter } from './cluster/cpu-meter.js';
 import { registerNodeRoutes } from './http/node-routes.js';
@@ -85,6 +88,9 @@ export interface LivefxServerOptions {
 }
 
 /** One livefx server: HTTP API, signalling, socket.io, the SFU and every stream. */
+/** The viewer routes another node's signed viewer grant opens on the owner: WHEP (a redirected viewer), HLS (a proxying node) and the stream's view (a node whose sockets follow the stream). */
+const VIEWER_GRANT_ROUTES = new Set(['/whep/:id', '/hls/:id/:file', '/v1/streams/:id']);
+
 export class LivefxServer {
   readonly metrics = new LivefxMetrics();
   readonly config: LivefxConfig;
@@ -107,6 +113,9 @@ export class LivefxServer {
   private stopSocketAccess: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private openCluster: NodeCluster | undefined;
+  /** With LIVEFX_REDIS_URL: other nodes' HLS served here, and other nodes' streams followed for the sockets here. */
+  private openHlsProxy: HlsProxy | undefined;
+  private openRemoteStates: RemoteStreamStates | undefined;
   private draining: Promise<void> | undefined;
   private readonly onDrained: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
@@ -156,6 +165,9 @@ export class LivefxServer {
     const registry = (this.openRegistry = new StreamRegistry({ config: this.config, metrics: this.metrics, log: this.log, directory: parts.streamDirectory }));
     const redirects = cluster ? new ClusterRedirects({ cluster }) : undefined;
     const placement = cluster ? new StreamPlacement({ cluster, log: this.log }) : undefined;
+    const hlsProxy = (this.openHlsProxy = redirects && this.config.LIVEFX_CLUSTER_VIEWERS === 'serve' ? new HlsProxy({ redirects, cacheBytes: this.config.LIVEFX_CLUSTER_HLS_CACHE_MB * 2 ** 20, log: this.log, metrics: this.metrics }) : undefined);
+    const takeover = cluster ? new StreamTakeover({ cluster, registry, accepting: () => this.draining === undefined, log: this.log }) : undefined;
+    const remoteStates = (this.openRemoteStates = redirects && this.config.LIVEFX_CLUSTER_VIEWERS === 'serve' ? new RemoteStreamStates({ redirects, log: this.log }) : undefined);
     if (cluster) {
       cluster.on('drain', () => void this.drain());
       registry.on('streamclosed', (stream) => {
@@ -226,9 +238,9 @@ export class LivefxServer {
     });
     // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
     registerRequestLimits(app, this.config, this.metrics);
-    // Another node's signed grants: a WHEP redirect's token, a placed stream's creation.
+    // Another node's signed grants: a WHEP redirect's token (also what a node proxying HLS or reading a stream's state presents), a placed stream's creation.
     const grant: AccessGrant = (request, rule, streamId) =>
-      (rule === 'stream-viewer' && request.routeOptions.url === '/whep/:id' && (redirects?.accepts((request.query as Record<string, unknown>)[REDIRECT_PARAM], 'whep', streamId) ?? false)) ||
+      (rule === 'stream-viewer' && VIEWER_GRANT_ROUTES.has(request.routeOptions.url ?? '') && (redirects?.accepts((request.query as Record<string, unknown>)[REDIRECT_PARAM], 'whep', streamId) ?? false)) ||
       (rule === 'admin' && request.method === 'POST' && request.routeOptions.url === '/v1/streams' && (placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false));
     registerRouteAccess(app, auth, (id) => registry.get(id), grant);
     registerErrorHandler(app, { config: this.config, metrics: this.metrics, log: this.log });
@@ -241,7 +253,7 @@ export class LivefxServer {
         await cluster.publishStream(stream).catch((error: unknown) => this.log.warn({ err: error, streamId: stream.id }, 'node registry: the stream record could not be written (Redis); it is served here only'));
         return { id: cluster.nodeId, url: cluster.url };
       },
-    }, { placement, draining: () => this.draining !== undefined });
+    }, { placement, draining: () => this.draining !== undefined, remoteView: remoteStates ? async (id, principal) => (await remoteStates.view(id, principal))?.view : undefined });
     registerAuthRoutes(app, auth, registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, registry);
     const moderation = new ChatModeration(registry, audience);
@@ -249,9 +261,9 @@ export class LivefxServer {
     registerPresetRoutes(app, registry, presets);
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerPreflightRoutes(app, crossOrigin);
-    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects);
-    registerMediaRoutes(app, registry, redirects);
-    registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects);
+    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects, takeover);
+    registerMediaRoutes(app, registry, redirects, hlsProxy);
+    registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects, this.config.LIVEFX_CLUSTER_VIEWERS);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     const idempotency = new IdempotencyKeys({ store: parts.idempotency, queue: parts.jobQueue });
     registerHighlightRoutes(app, highlights, recorder, idempotency, services.remote);
@@ -274,7 +286,7 @@ export class LivefxServer {
       '/audience': undefined,
       '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
     });
-    attachLiveNamespace(this.io, registry, this.log);
+    attachLiveNamespace(this.io, registry, this.log, remoteStates);
     attachOperatorNamespace(this.io, registry, presets, recorder, { hub: audience, moderation }, this.log);
     attachAudienceNamespace(this.io, registry, audience, this.config, this.log);
     for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
@@ -453,6 +465,8 @@ export class LivefxServer {
       this.openAudience?.close();
       await this.openParts?.audienceBus.close();
       await this.openParts?.streamDirectory.close();
+      this.openRemoteStates?.close();
+      this.openHlsProxy?.close();
       await this.openCluster?.close();
       await this.openParts?.sfu.close();
       // Closes the sockets and stops listening; the callback comes once the last HTTP connection is gone.

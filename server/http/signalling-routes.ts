@@ -7,6 +7,7 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { REDIRECT_PARAM, sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
+import type { StreamTakeover } from '../cluster/stream-takeover.js';
 
 function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -33,9 +34,10 @@ function assertRoomForViewer(stream: LiveStream): void {
 /** WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. */
 /**
  * WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. With `redirects`
- * (several nodes), a POST for a stream another node owns is redirected there, and session URLs are absolute.
+ * (several nodes), a POST for a stream another node owns is redirected there, and session URLs are absolute;
+ * with `takeover`, a WHIP POST for a stream whose node died takes it over here.
  */
-export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger, limits: { sdpMaxBytes: number }, redirects?: ClusterRedirects): void {
+export function registerSignallingRoutes(app: FastifyInstance, registry: StreamRegistry, sfu: Sfu, log: Logger, limits: { sdpMaxBytes: number }, redirects?: ClusterRedirects, takeover?: StreamTakeover): void {
   const base = redirects?.baseUrl ?? '';
   app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: limits.sdpMaxBytes }, (_request, body, done) =>
     done(null, body),
@@ -46,6 +48,8 @@ export function registerSignallingRoutes(app: FastifyInstance, registry: StreamR
     if (redirects && !registry.get(request.params.id)) {
       const owner = await redirects.whip(request.params.id, token);
       if (owner) return sendRedirect(reply, owner);
+      // No alive node owns it: a stream whose node died is taken over here for its publisher.
+      await takeover?.takeOver(request.params.id, token);
     }
     const stream = findStream(registry, request.params.id);
     // Redirected here by another node, which checked the key: its signed token stands for it.
