@@ -231,7 +231,7 @@ export class LivefxServer {
     await highlights.start();
     registerJobMetrics(this.metrics, parts.jobQueue, this.config.LIVEFX_JOB_DEADLINE_S);
     const crossOrigin = new CrossOriginPolicy({ corsOrigins: this.config.LIVEFX_CORS_ORIGINS, embedOrigins: this.config.LIVEFX_EMBED_ORIGINS });
-    registerSecurityHeaders(app, { tls: this.config.LIVEFX_TLS_CERT !== undefined, policy: crossOrigin });
+    registerSecurityHeaders(app, { tls: this.config.LIVEFX_TLS_CERT !== undefined, policy: crossOrigin, clusterOrigins: cluster ? () => clusterOrigins(cluster, this.publicUrl) : undefined });
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
       if (this.closing) return sendRefusal(reply.header('connection', 'close'), new LivefxError('shutting_down', 'the server is shutting down'));
@@ -485,6 +485,13 @@ export class LivefxServer {
     })();
     return this.closing;
   }
+}
+
+/** The origins of the other alive nodes (a page's WHEP follows a 307 there), sorted so the policy text is stable. */
+function clusterOrigins(cluster: NodeCluster, ownUrl: string): string[] {
+  const own = ownUrl ? new URL(ownUrl).origin : '';
+  const origins = cluster.lastKnown.flatMap((node) => (URL.canParse(node.url) ? [new URL(node.url).origin] : []));
+  return [...new Set(origins)].filter((origin) => origin !== own).sort();
 }
 
 function errorMessage(error: unknown): string {
