@@ -57,6 +57,8 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
           // A stream another node owns: its view from the owner, and this node follows it for the socket.
           const found = await remote.view(streamId, principalOf(socket));
           if (!found) throw new LivefxError('not_found', `no stream with id "${streamId}"`);
+          // Gone while the owner answered: nothing to follow for it (it would never be unfollowed).
+          if (socket.disconnected) return { stream: found.view };
           void socket.join(room(streamId));
           remote.follow(found.remote, found.view.state, socket.id);
           following.add(streamId);
