@@ -70,12 +70,18 @@ describe('viewers on any node, and the owner killed (LIVEFX_REDIS_URL)', () => {
   let liveSocket: Socket;
   const socketStates: { state: string; atMs: number }[] = [];
 
-  it('serves HLS of a stream node A owns from node C: playlists pass through (LL-HLS blocking reload too), a segment fetched twice reaches node A once', async () => {
+  it('serves HLS and the state of a stream node A owns from node C: playlists pass through (LL-HLS blocking reload too), a segment fetched twice reaches node A once', async () => {
     stream = await createStream(node('a').url, 'published on A', { record: false });
     expect(stream.node?.id).toBe(nodeId('a'));
     publisher = await browser.newPage();
     publisher.on('pageerror', (error) => pageErrors.push(`publisher: ${error.message}`));
     await goLive(publisher, `${node('a').url}${stream.urls.publish!}&source=pattern`);
+    // Node C answers for the stream with its owner's view, and its /live namespace follows it.
+    expect(await streamState(node('c').url, stream.id)).toEqual({ status: 200, state: 'live' });
+    liveSocket = trackedSocket(sockets, `${node('c').url}/live`);
+    liveSocket.on('state', (message: { streamId: string; state: string }) => message.streamId === stream.id && socketStates.push({ state: message.state, atMs: Date.now() }));
+    const subscribed = (await liveSocket.timeout(10_000).emitWithAck('subscribe', { streamId: stream.id })) as { ok: boolean; stream?: { id: string; state: string } };
+    expect(subscribed).toMatchObject({ ok: true, stream: { id: stream.id, state: 'live' } });
 
     const playlist = await waitFor('a segment in the playlist through node C', async () => {
       const response = await fetch(`${node('c').url}/hls/${stream.id}/index.m3u8`, { redirect: 'manual' });
@@ -111,6 +117,9 @@ describe('viewers on any node, and the owner killed (LIVEFX_REDIS_URL)', () => {
   }, 120_000);
 
   it('plays the stream published from the Chromium page on node A in Chromium watch pages opened on node C: WebRTC through the 307, and HLS', async () => {
+    // The HLS viewer's page exists from here on (the next test kills the node of its stream); it plays after the WebRTC one, one video at a time on this 2-core machine.
+    hlsViewer = await (await browser.newContext()).newPage();
+    hlsViewer.on('pageerror', (error) => pageErrors.push(`HLS viewer: ${error.message}`));
     // The watch page stays on C (not redirected): its WHEP POST gets a 307 to A, which the page's fetch follows.
     const webrtcViewer = await openIsolatedPage(browser, node('c').url, stream.urls.watch!, pageErrors);
     expect(new URL(webrtcViewer.url()).origin).toBe(node('c').url);
@@ -120,18 +129,12 @@ describe('viewers on any node, and the owner killed (LIVEFX_REDIS_URL)', () => {
     // One video at a time: this 2-core machine also runs the publisher page and three nodes.
     await webrtcViewer.context().close();
 
-    hlsViewer = await openIsolatedPage(browser, node('c').url, stream.urls.watchHls!, pageErrors);
+    await hlsViewer.goto(`${node('c').url}${stream.urls.watchHls!}`);
     const hls = await waitForAdvancingFrames(hlsViewer, 30, 60_000);
     expect(hls.mode).toBe('hls');
     // Relative: every playlist, segment and part comes from node C.
     expect(hls.hlsUrl).toMatch(new RegExp(`^/hls/${stream.id}/`));
 
-    // Node C answers for the stream with its owner's view, and its /live namespace follows it.
-    expect(await streamState(node('c').url, stream.id)).toEqual({ status: 200, state: 'live' });
-    liveSocket = trackedSocket(sockets, `${node('c').url}/live`);
-    liveSocket.on('state', (message: { streamId: string; state: string }) => message.streamId === stream.id && socketStates.push({ state: message.state, atMs: Date.now() }));
-    const subscribed = (await liveSocket.timeout(10_000).emitWithAck('subscribe', { streamId: stream.id })) as { ok: boolean; stream?: { id: string; state: string } };
-    expect(subscribed).toMatchObject({ ok: true, stream: { id: stream.id, state: 'live' } });
     expect(pageErrors).toEqual([]);
   }, 150_000);
 
