@@ -8,6 +8,7 @@ import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { REDIRECT_PARAM, sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 import type { ViewerRelays } from '../cluster/viewer-relays.js';
+import type { StreamTakeover } from '../cluster/stream-takeover.js';
 
 /** This node's WebRTC viewer capacity (LIVEFX_MAX_VIEWERS) and, with several nodes, the streams it relays. */
 export interface ViewerCapacity {
@@ -41,7 +42,8 @@ function assertRoomForViewer(stream: LiveStream): void {
 /**
  * WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. With `redirects`
  * (several nodes), a POST for a stream another node owns is redirected there (or, its owner being
- * full, relayed through this node or another), and session URLs are absolute.
+ * full, relayed through this node or another), and session URLs are absolute; with `takeover`, a WHIP
+ * POST for a stream whose node died takes it over here.
  */
 export function registerSignallingRoutes(
   app: FastifyInstance,
@@ -51,6 +53,7 @@ export function registerSignallingRoutes(
   limits: { sdpMaxBytes: number },
   redirects?: ClusterRedirects,
   capacity: ViewerCapacity = { hasRoom: () => true },
+  takeover?: StreamTakeover,
 ): void {
   const base = redirects?.baseUrl ?? '';
   app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: limits.sdpMaxBytes }, (_request, body, done) =>
@@ -62,6 +65,8 @@ export function registerSignallingRoutes(
     if (redirects && !registry.get(request.params.id)) {
       const owner = await redirects.whip(request.params.id, token);
       if (owner) return sendRedirect(reply, owner);
+      // No alive node owns it: a stream whose node died is taken over here for its publisher.
+      await takeover?.takeOver(request.params.id, token);
     }
     const stream = findStream(registry, request.params.id);
     // Redirected here by another node, which checked the key: its signed token stands for it.

@@ -88,3 +88,33 @@ export function playVideoInPage(page: Page, selector: string, seconds: number, t
     return { currentTime: video.currentTime, readyState: video.readyState, width: video.videoWidth, height: video.videoHeight, error: video.error ? `${video.error.code} ${video.error.message}` : null };
   }, { selector, seconds, timeoutMs });
 }
+
+/** What a watch or embed page's player shows as window.livefxViewer. */
+export interface PlayerProbe {
+  framesRendered: number;
+  lastCode: { frameNumber: number; captureMsLow: number } | null;
+  mode: string;
+  state: string;
+  hlsUrl?: string;
+}
+
+export const playerProbe = (page: Page): Promise<PlayerProbe> => page.evaluate(() => (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer);
+
+/**
+ * Waits (each step up to `timeoutMs`) until the page's player reads a burn-in code, then until it has rendered
+ * `frames` more frames and the code's frame number has moved on: the processed stream plays. Returns the probe then.
+ */
+export async function waitForAdvancingFrames(page: Page, frames: number, timeoutMs: number): Promise<PlayerProbe> {
+  await page.waitForFunction(() => (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer.lastCode !== null, null, { timeout: timeoutMs });
+  const start = await playerProbe(page);
+  const until = { rendered: start.framesRendered + frames, frameNumber: start.lastCode!.frameNumber };
+  await page.waitForFunction(
+    ({ rendered, frameNumber }) => {
+      const viewer = (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer;
+      return viewer.framesRendered >= rendered && (viewer.lastCode?.frameNumber ?? -1) > frameNumber;
+    },
+    until,
+    { timeout: timeoutMs },
+  );
+  return playerProbe(page);
+}
