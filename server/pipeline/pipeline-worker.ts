@@ -208,16 +208,15 @@ class PipelineWorker {
       this.resize(message.width, message.height);
     }
     const offer = this.decoderInput.offer(this.decoder.current?.stdin, Buffer.from(message.data), message.rtpTimestamp, message.captureMs, message.keyframe);
-    if (offer === 'dropped') {
-      // The decoder is behind (overload): this frame and every one up to the next keyframe are skipped, so ask for that keyframe now.
+    if (offer === 'dropped' || offer === 'waiting-for-keyframe') {
+      // The decoder is behind (overload), or still waits for the keyframe after a drop: every frame up to it is skipped, so ask for it.
+      // Asked again while none comes: Chromium ignores a request made just after its last keyframe, and the picture then froze for good.
       this.counters.dropped++;
       const now = epochMs();
       if (now - this.lastDropKeyframeRequestMs >= DROP_KEYFRAME_REQUEST_GAP_MS) {
         this.lastDropKeyframeRequestMs = now;
-        this.post({ type: 'need-keyframe', reason: 'decoder behind; frames skipped until a keyframe' });
+        this.post({ type: 'need-keyframe', reason: offer === 'dropped' ? 'decoder behind; frames skipped until a keyframe' : 'still waiting for a keyframe' });
       }
-    } else if (offer === 'waiting-for-keyframe') {
-      this.counters.dropped++;
     }
   }
 
