@@ -139,6 +139,9 @@ describe('viewers on any node, and the owner killed (LIVEFX_REDIS_URL)', () => {
   }, 150_000);
 
   it('ends the stream for viewers on node C within 10 s of node A being killed with -9; a live node then answers 404 for it', async () => {
+    // A socket subscribed on C just before the kill: C then trusts A as the owner for a while (its owner cache), which must not fail the reload after the takeover.
+    const late = trackedSocket(sockets, `${node('c').url}/live`);
+    expect(await late.timeout(10_000).emitWithAck('subscribe', { streamId: stream.id })).toMatchObject({ ok: true });
     node('a').process.kill('SIGKILL');
     const killedAt = Date.now();
     await hlsViewer.waitForFunction(() => (window as unknown as { livefxViewer: { state: string } }).livefxViewer.state === 'ended', null, { timeout: 30_000 });

@@ -105,16 +105,26 @@ export const playerProbe = (page: Page): Promise<PlayerProbe> => page.evaluate((
  * `frames` more frames and the code's frame number has moved on: the processed stream plays. Returns the probe then.
  */
 export async function waitForAdvancingFrames(page: Page, frames: number, timeoutMs: number): Promise<PlayerProbe> {
-  await page.waitForFunction(() => (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer.lastCode !== null, null, { timeout: timeoutMs });
+  // A timeout says what the player had reached (its mode, state and frames), not only that it timed out.
+  const explained = async (step: string, error: unknown): Promise<never> => {
+    const probe = await page.evaluate(() => (window as unknown as { livefxViewer?: PlayerProbe }).livefxViewer).catch(() => undefined);
+    const shown = await page.evaluate(() => document.querySelector('[data-testid="error"]')?.textContent ?? '').catch(() => '');
+    throw new Error(`${step} within ${timeoutMs} ms; the player then: ${JSON.stringify(probe)}, its error line: "${shown}" (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, { cause: error });
+  };
+  await page
+    .waitForFunction(() => (window as unknown as { livefxViewer?: PlayerProbe }).livefxViewer?.lastCode != null, null, { timeout: timeoutMs })
+    .catch((error: unknown) => explained('no burn-in code read', error));
   const start = await playerProbe(page);
   const until = { rendered: start.framesRendered + frames, frameNumber: start.lastCode!.frameNumber };
-  await page.waitForFunction(
-    ({ rendered, frameNumber }) => {
-      const viewer = (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer;
-      return viewer.framesRendered >= rendered && (viewer.lastCode?.frameNumber ?? -1) > frameNumber;
-    },
-    until,
-    { timeout: timeoutMs },
-  );
+  await page
+    .waitForFunction(
+      ({ rendered, frameNumber }) => {
+        const viewer = (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer;
+        return viewer.framesRendered >= rendered && (viewer.lastCode?.frameNumber ?? -1) > frameNumber;
+      },
+      until,
+      { timeout: timeoutMs },
+    )
+    .catch((error: unknown) => explained(`not ${frames} more frames with advancing codes`, error));
   return playerProbe(page);
 }
