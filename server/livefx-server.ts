@@ -122,6 +122,8 @@ export class LivefxServer {
   private openHlsProxy: HlsProxy | undefined;
   private openRemoteStates: RemoteStreamStates | undefined;
   private draining: Promise<void> | undefined;
+  /** While draining: called when a relayed viewer leaves (the drain may be complete). */
+  private drainProgress: (() => void) | undefined;
   private readonly onDrained: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly cpu = new CpuMeter();
@@ -276,9 +278,12 @@ export class LivefxServer {
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerPreflightRoutes(app, crossOrigin);
     const relays = (this.openRelays = cluster
-      ? new ViewerRelays({ sfu: parts.sfu, tokens: cluster.tokens, graceMs: this.config.LIVEFX_RELAY_GRACE_S * 1000, log: this.log, onChange: () => cluster.beat() })
+      ? new ViewerRelays({ sfu: parts.sfu, tokens: cluster.tokens, graceMs: this.config.LIVEFX_RELAY_GRACE_S * 1000, log: this.log, onChange: () => {
+          cluster.beat();
+          this.drainProgress?.();
+        } })
       : undefined);
-    const viewerCapacity = { hasRoom: () => hasViewerRoom(this.nodeLoad()), ...(relays ? { relays } : {}) };
+    const viewerCapacity = { hasRoom: () => hasViewerRoom(this.nodeLoad()), draining: () => this.draining !== undefined, ...(relays ? { relays } : {}) };
     registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects, viewerCapacity, takeover);
     registerMediaRoutes(app, registry, redirects, hlsProxy);
     registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects, this.config.LIVEFX_CLUSTER_VIEWERS);
@@ -332,24 +337,29 @@ export class LivefxServer {
     this.draining ??= (async () => {
       const registry = this.openRegistry;
       this.openCluster?.markDraining();
-      this.log.info({ openStreams: registry?.openCount() ?? 0, deadlineS: this.config.LIVEFX_DRAIN_DEADLINE_S }, 'draining: no new streams; waiting for the open ones to end');
-      if (registry && registry.openCount() > 0) {
+      // Viewers this node relays for other nodes' streams are served to the end too (no new one is taken).
+      const relayedViewers = (): number => this.openRelays?.viewers ?? 0;
+      const drained = (): boolean => (registry?.openCount() ?? 0) === 0 && relayedViewers() === 0;
+      this.log.info({ openStreams: registry?.openCount() ?? 0, relayedViewers: relayedViewers(), deadlineS: this.config.LIVEFX_DRAIN_DEADLINE_S }, 'draining: no new streams or relayed viewers; waiting for the open ones to end');
+      if (!drained()) {
         await new Promise<void>((resolve) => {
           const deadline = setTimeout(() => {
-            this.log.warn({ openStreams: registry.openCount() }, 'drain deadline passed (LIVEFX_DRAIN_DEADLINE_S): stopping with streams still open');
+            this.log.warn({ openStreams: registry?.openCount() ?? 0, relayedViewers: relayedViewers() }, 'drain deadline passed (LIVEFX_DRAIN_DEADLINE_S): stopping with streams or relayed viewers still open');
             done();
           }, this.config.LIVEFX_DRAIN_DEADLINE_S * 1000);
           // The open streams keep the process alive, not this timer (a server closed meanwhile must not be held).
           deadline.unref();
-          const onClosed = (): void => {
-            if (registry.openCount() === 0) done();
+          const onProgress = (): void => {
+            if (drained()) done();
           };
           const done = (): void => {
             clearTimeout(deadline);
-            registry.off('streamclosed', onClosed);
+            registry?.off('streamclosed', onProgress);
+            this.drainProgress = undefined;
             resolve();
           };
-          registry.on('streamclosed', onClosed);
+          registry?.on('streamclosed', onProgress);
+          this.drainProgress = onProgress;
         });
       }
       this.log.info('drained');

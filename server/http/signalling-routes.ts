@@ -15,6 +15,8 @@ export interface ViewerCapacity {
   /** Whether this node may serve one more WebRTC viewer now. */
   hasRoom(): boolean;
   relays?: ViewerRelays;
+  /** A draining node relays no new viewer (those it relays go on); they are sent to another node or refused. */
+  draining?: () => boolean;
 }
 
 function bearerToken(header: string | undefined): string | undefined {
@@ -106,7 +108,7 @@ export function registerSignallingRoutes(
       throw new LivefxError('invalid_request', 'source: must be "processed" or "original"');
     }
     if (redirects && !registry.get(request.params.id)) {
-      const route = await redirects.whep(request.params.id, request.principal, request.query, capacity.hasRoom() && capacity.relays !== undefined);
+      const route = await redirects.whep(request.params.id, request.principal, request.query, capacity.hasRoom() && capacity.relays !== undefined && !(capacity.draining?.() ?? false));
       if (route && 'redirect' in route) return sendRedirect(reply, route.redirect);
       if (route && capacity.relays) {
         const { subscriber, answerSdp } = await capacity.relays.join(request.params.id, route.relayFrom, sdpBody(request.body));
