@@ -9,6 +9,8 @@ import type { RemoteStream } from './node-cluster.js';
 
 /** How often a followed stream's owner is looked for in the registry. */
 const FOLLOW_INTERVAL_MS = 1000;
+/** Looks in a row (FOLLOW_INTERVAL_MS apart) that must find no alive owner before the stream counts as ended. */
+const GONE_AFTER_MISSES = 2;
 /** A state request the owner has not answered by then counts as no answer. */
 const VIEW_TIMEOUT_MS = 5000;
 
@@ -20,6 +22,8 @@ export type RemoteStreamStatesEvents = {
 interface Followed {
   /** The owner and its claim, as first seen in the registry; undefined until the first look. */
   owner: { nodeId: string; claimedAt: string } | undefined;
+  /** Looks in a row that found no alive owner: one can be a heartbeat late on a loaded machine; the next look confirms it. */
+  misses: number;
   watchers: Set<string>;
   timer: IntervalTimer;
   busy: boolean;
@@ -34,9 +38,9 @@ export interface RemoteStreamStatesOptions {
  * Streams other nodes own, for this node's sockets and API: a stream's view read from its owner, and
  * the owners of the streams this node's sockets subscribed to, followed (one registry look a second per
  * stream, however many watchers). The owner's own `state` emits reach the sockets here through the
- * socket.io adapter, but a killed owner emits nothing: once the registry no longer lists it alive (a
- * `kill -9` drops it within 5 s), or another node has claimed the stream, the stream has ended for the
- * watchers here.
+ * socket.io adapter, but a killed owner emits nothing: once the registry no longer lists it alive in two
+ * looks a second apart (a `kill -9` drops it within 5 s), or another node has claimed the stream, the
+ * stream has ended for the watchers here.
  */
 export class RemoteStreamStates extends TypedEmitter<RemoteStreamStatesEvents> {
   private readonly redirects: ClusterRedirects;
@@ -67,7 +71,7 @@ export class RemoteStreamStates extends TypedEmitter<RemoteStreamStatesEvents> {
     if (this.closed) return;
     let entry = this.followed.get(streamId);
     if (!entry) {
-      const followed: Followed = { owner: undefined, watchers: new Set(), timer: new IntervalTimer(), busy: false };
+      const followed: Followed = { owner: undefined, misses: 0, watchers: new Set(), timer: new IntervalTimer(), busy: false };
       this.followed.set(streamId, followed);
       followed.timer.start(() => void this.check(streamId, followed), FOLLOW_INTERVAL_MS);
       entry = followed;
@@ -113,7 +117,12 @@ export class RemoteStreamStates extends TypedEmitter<RemoteStreamStatesEvents> {
         entry.owner = { nodeId: now.node.id, claimedAt: now.claimedAt };
         return;
       }
-      if (now && now.node.id === entry.owner?.nodeId && now.claimedAt === entry.owner.claimedAt) return;
+      if (now && now.node.id === entry.owner?.nodeId && now.claimedAt === entry.owner.claimedAt) {
+        entry.misses = 0;
+        return;
+      }
+      // Another claim is final at once; no alive owner is confirmed by the next look.
+      if (!now && ++entry.misses < GONE_AFTER_MISSES) return;
       if (this.followed.get(streamId) !== entry) return;
       // A stream that ended on its alive owner was told through the adapter already; a second `ended` changes nothing on a page.
       this.log.info({ streamId, nodeId: entry.owner?.nodeId }, 'a stream another node owned is gone (ended, its owner died, or another node took it over): ended for the viewers here');

@@ -32,7 +32,13 @@ export async function joinChat(page: Page, name: string): Promise<void> {
 export async function goLive(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await page.getByTestId('go-live').click();
-  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+  try {
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+  } catch (error) {
+    // What the page said instead (a refused key, an unreachable server) beside the state it stayed in.
+    const shown = await page.getByTestId('error').textContent().catch(() => null);
+    throw new Error(`the publish page did not go live: ${error instanceof Error ? error.message : String(error)}; its error line: "${shown ?? ''}"`, { cause: error });
+  }
 }
 
 /** A new page of `browser` that goes live at `url` (as goLive does); its uncaught errors are collected into `pageErrors` as the publisher's. */
