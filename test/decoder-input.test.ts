@@ -88,12 +88,13 @@ describe('decoder input', () => {
     // 3 s at 30 fps: asked at the first skip and again every ~500 ms, not once (the stream stayed frozen when the one request was ignored).
     expect(asked.length).toBeGreaterThanOrEqual(5);
     for (let index = 1; index < asked.length; index++) expect(asked[index]! - asked[index - 1]!).toBeGreaterThanOrEqual(500);
-    // A frame written asks for nothing.
+    // A frame written asks for nothing, nor does a decoder's first wait (the stream asks for that keyframe itself).
     const fresh = new DecoderInput({ codec: 'H264', now: time.now });
     const reader = new PassThrough();
     reader.resume();
     fresh.attach(reader, 640, 480, false);
-    expect(fresh.keyframeRequestDue(fresh.offer(reader, accessUnit(0, true), 0, time.now(), true))).toBe(false);
+    expect(fresh.keyframeRequestDue(fresh.offer(reader, accessUnit(0, false), 0, time.now(), false))).toBe(false);
+    expect(fresh.keyframeRequestDue(fresh.offer(reader, accessUnit(1, true), 3000, time.now(), true))).toBe(false);
   });
 
   it('gives a (re)started decoder a keyframe first, whatever the frames offered before it', () => {

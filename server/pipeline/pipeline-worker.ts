@@ -205,10 +205,10 @@ class PipelineWorker {
       this.resize(message.width, message.height);
     }
     const offer = this.decoderInput.offer(this.decoder.current?.stdin, Buffer.from(message.data), message.rtpTimestamp, message.captureMs, message.keyframe);
-    // The decoder is behind (overload), or waits for a keyframe: every frame up to it is skipped, so ask for it (again while none comes).
+    // The decoder is behind (overload), or waits for a keyframe since: every frame up to it is skipped, so ask for it (again while none comes).
     if (offer === 'dropped' || offer === 'waiting-for-keyframe') this.counters.dropped++;
     if (this.decoderInput.keyframeRequestDue(offer)) {
-      this.post({ type: 'need-keyframe', reason: offer === 'dropped' ? 'decoder behind; frames skipped until a keyframe' : 'still waiting for a keyframe' });
+      this.post({ type: 'need-keyframe', reason: offer === 'dropped' ? 'decoder behind; frames skipped until a keyframe' : 'frames still skipped until a keyframe' });
     }
   }
 
