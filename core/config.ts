@@ -89,6 +89,10 @@ export const configSchema = z.object({
   LIVEFX_NODE_ID: optionalString(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1-64 letters, digits, ".", "_" or "-"')),
   /** With LIVEFX_REDIS_URL: new streams are not placed on this node while its machine's CPU use (percent) is above this. */
   LIVEFX_CPU_LIMIT: z.coerce.number().min(1).max(100).default(90),
+  /** With LIVEFX_REDIS_URL: viewers of a stream another node owns are "served" here (watch and embed pages, HLS fetched from the owner with segments cached) or "redirect"ed to the owner (pages and HLS); WHEP goes to the owner or a relay either way. */
+  LIVEFX_CLUSTER_VIEWERS: z.enum(['serve', 'redirect']).default('serve'),
+  /** With LIVEFX_CLUSTER_VIEWERS=serve: memory (MB) for other nodes' HLS segments and parts held here (they never change); least recently used go first. */
+  LIVEFX_CLUSTER_HLS_CACHE_MB: z.coerce.number().min(0).max(4096).default(64),
   /** A draining node (SIGTERM with LIVEFX_REDIS_URL, or POST /v1/nodes/:id/drain) exits this many seconds after the drain began even if streams are still open. */
   LIVEFX_DRAIN_DEADLINE_S: z.coerce.number().min(0).max(7 * 86400).default(3600),
   /** Where jobs run with LIVEFX_REDIS_URL: "embedded" (this node works too) or "external" (only `livefx worker` processes do; the node enqueues). */

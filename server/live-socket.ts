@@ -6,15 +6,19 @@ import { canView } from './auth/access.js';
 import { principalOf } from './auth/socket-access.js';
 import type { LiveStream } from './streams/live-stream.js';
 import type { StreamRegistry } from './streams/stream-registry.js';
+import type { RemoteStreamStates } from './cluster/remote-stream-states.js';
+import type { StreamView } from './streams/stream-view.js';
 import { ackOf, onEvent } from './socket-errors.js';
 import type { AudienceHub } from './audience/audience-hub.js';
 import type { RemoteStreams } from './cluster/owner-requests.js';
 import type { GuardedStream } from './auth/access.js';
 
-/** With LIVEFX_REDIS_URL: streams other nodes own, and the audience bus that carries HLS viewers to their owner. */
+/** With LIVEFX_REDIS_URL: streams other nodes own, the audience bus that carries HLS viewers to their owner, and the watch on those owners. */
 export interface LiveCluster {
   remote: RemoteStreams;
   hub: AudienceHub;
+  /** Another node's stream followed for this node's sockets: its owner's death (no emit can come from it) ends it here. */
+  states: RemoteStreamStates;
 }
 
 const subscribeMessage = z.object({ streamId: z.string().min(1).max(64) });
@@ -27,6 +31,8 @@ const watchingMessage = z.object({ streamId: z.string().min(1).max(64), mode: z.
 export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, log?: Logger, cluster?: LiveCluster): void {
   const live = io.of('/live');
   const room = (streamId: string): string => `stream:${streamId}`;
+  // The owner of a followed stream died or lost it: this node tells its own sockets (every node follows for its own).
+  cluster?.states.on('ended', (streamId) => live.local.to(room(streamId)).emit('state', { streamId, state: 'ended' }));
   const wire = (stream: LiveStream): void => {
     stream.on('state', (state) => live.to(room(stream.id)).emit('state', { streamId: stream.id, state }));
     stream.on('stats', (stats) => live.to(room(stream.id)).emit('stats', { streamId: stream.id, stats }));
@@ -54,6 +60,8 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
     /** HLS viewers counted on other nodes (the streams' owners), by stream id. */
     const remoteWatching = new Set<string>();
     const viewerKey = `${cluster?.remote.nodeId ?? ''}:${socket.id}`;
+    /** Other nodes' streams this socket subscribed to, whose owners this node follows for it. */
+    const following = new Set<string>();
     /** The stream a message names (here, or its shared record when another node owns it), if this socket may watch it; malformed messages are `bad_request` here (documented). */
     const watchable = async (schema: typeof subscribeMessage | typeof watchingMessage, message: unknown, shape: string): Promise<LiveStream | GuardedStream> => {
       const parsed = schema.safeParse(message);
@@ -71,7 +79,12 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
         // Another node's stream: its owner's emits reach this room through the socket.io adapter.
         void socket.join(room(stream.id));
         if ('view' in stream) return { stream: stream.view() };
-        const view = await cluster!.remote.forward(stream.id, { method: 'GET', path: `/v1/streams/${encodeURIComponent(stream.id)}`, actor: { role: 'operator', changedBy: `live socket ${socket.id}` } });
+        const view = (await cluster!.remote.forward(stream.id, { method: 'GET', path: `/v1/streams/${encodeURIComponent(stream.id)}`, actor: { role: 'operator', changedBy: `live socket ${socket.id}` } })) as StreamView;
+        // A socket gone while the owner answered is not followed (it would never be unfollowed).
+        if (!socket.disconnected && view.state !== 'ended') {
+          cluster!.states.follow(stream.id, socket.id);
+          following.add(stream.id);
+        }
         return { stream: view };
       },
       log,
@@ -96,6 +109,7 @@ export function attachLiveNamespace(io: SocketServer, registry: StreamRegistry, 
     socket.on('disconnect', () => {
       for (const streamId of hlsWatching) registry.get(streamId)?.removeHlsViewer(socket.id);
       for (const streamId of remoteWatching) cluster?.hub.watchRemote(streamId, viewerKey, false);
+      for (const streamId of following) cluster?.states.unfollow(streamId, socket.id);
     });
   });
 }

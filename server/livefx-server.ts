@@ -59,6 +59,9 @@ import { registerStoryboardRoutes } from './http/storyboard-routes.js';
 import { NodeCluster, describeNode, hasViewerRoom, type NodeInfo, type NodeLoad } from './cluster/node-cluster.js';
 import { ViewerRelays } from './cluster/viewer-relays.js';
 import { ClusterRedirects, REDIRECT_PARAM } from './cluster/cluster-redirects.js';
+import { HlsProxy } from './cluster/hls-proxy.js';
+import { StreamTakeover } from './cluster/stream-takeover.js';
+import { RemoteStreamStates } from './cluster/remote-stream-states.js';
 import { PLACEMENT_HEADER, StreamPlacement } from './cluster/stream-placement.js';
 import { CpuMeter } from './cluster/cpu-meter.js';
 import { registerNodeRoutes } from './http/node-routes.js';
@@ -88,6 +91,9 @@ export interface LivefxServerOptions {
   onDrained?: () => void;
 }
 
+/** The viewer routes another node's signed viewer grant opens on the owner: WHEP (a redirected or relaying viewer), HLS (a proxying node) and the stream's view. */
+const VIEWER_GRANT_ROUTES = new Set(['/whep/:id', '/hls/:id/:file', '/v1/streams/:id']);
+
 /** One livefx server: HTTP API, signalling, socket.io, the SFU and every stream. */
 export class LivefxServer {
   readonly metrics = new LivefxMetrics();
@@ -113,7 +119,12 @@ export class LivefxServer {
   private openCluster: NodeCluster | undefined;
   private openClusterSockets: ClusterSockets | undefined;
   private openRelays: ViewerRelays | undefined;
+  /** With LIVEFX_REDIS_URL: other nodes' HLS served here, and other nodes' streams followed for the sockets here. */
+  private openHlsProxy: HlsProxy | undefined;
+  private openRemoteStates: RemoteStreamStates | undefined;
   private draining: Promise<void> | undefined;
+  /** While draining: called when a relayed viewer leaves (the drain may be complete). */
+  private drainProgress: (() => void) | undefined;
   private readonly onDrained: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly cpu = new CpuMeter();
@@ -168,6 +179,9 @@ export class LivefxServer {
     const redirects = cluster ? new ClusterRedirects({ cluster }) : undefined;
     const placement = cluster ? new StreamPlacement({ cluster, log: this.log }) : undefined;
     const owners = cluster ? new OwnerRequests({ cluster }) : undefined;
+    const hlsProxy = (this.openHlsProxy = redirects && this.config.LIVEFX_CLUSTER_VIEWERS === 'serve' ? new HlsProxy({ redirects, cacheBytes: this.config.LIVEFX_CLUSTER_HLS_CACHE_MB * 2 ** 20, log: this.log, metrics: this.metrics }) : undefined);
+    const takeover = cluster ? new StreamTakeover({ cluster, registry, accepting: () => this.draining === undefined, log: this.log }) : undefined;
+    const remoteStates = (this.openRemoteStates = redirects ? new RemoteStreamStates({ redirects, log: this.log }) : undefined);
     if (cluster) {
       cluster.on('drain', () => void this.drain());
       registry.on('streamclosed', (stream) => {
@@ -232,16 +246,16 @@ export class LivefxServer {
     await highlights.start();
     registerJobMetrics(this.metrics, parts.jobQueue, this.config.LIVEFX_JOB_DEADLINE_S);
     const crossOrigin = new CrossOriginPolicy({ corsOrigins: this.config.LIVEFX_CORS_ORIGINS, embedOrigins: this.config.LIVEFX_EMBED_ORIGINS });
-    registerSecurityHeaders(app, { tls: this.config.LIVEFX_TLS_CERT !== undefined, policy: crossOrigin });
+    registerSecurityHeaders(app, { tls: this.config.LIVEFX_TLS_CERT !== undefined, policy: crossOrigin, clusterOrigins: cluster ? () => clusterOrigins(cluster, this.publicUrl) : undefined });
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
       if (this.closing) return sendRefusal(reply.header('connection', 'close'), new LivefxError('shutting_down', 'the server is shutting down'));
     });
     // Rate limits first (cheap, and a flood never reaches the token lookup), then access control.
     registerRequestLimits(app, this.config, this.metrics);
-    // Another node's signed grants: a WHEP redirect's token, a placed stream's creation.
+    // Another node's signed grants: a WHEP redirect's token (also what a node proxying HLS or reading a stream's state presents), a placed stream's creation.
     const grant: AccessGrant = (request, rule, streamId) =>
-      (rule === 'stream-viewer' && request.routeOptions.url === '/whep/:id' && redirects !== undefined && viewerGrant(redirects, (request.query as Record<string, unknown>)[REDIRECT_PARAM], streamId)) ||
+      (rule === 'stream-viewer' && VIEWER_GRANT_ROUTES.has(request.routeOptions.url ?? '') && redirects !== undefined && viewerGrant(redirects, (request.query as Record<string, unknown>)[REDIRECT_PARAM], streamId)) ||
       (rule === 'admin' && request.method === 'POST' && request.routeOptions.url === '/v1/streams' && (placement?.placedHere(request.headers[PLACEMENT_HEADER]) ?? false)) ||
       // An operator request another node checked and passed on to this stream's owner.
       ((rule === 'stream-operator' || rule === 'stream-viewer') && streamId !== '' && (owners?.acceptForwarded(request, streamId) ?? false));
@@ -256,7 +270,7 @@ export class LivefxServer {
         await cluster.publishStream(stream).catch((error: unknown) => this.log.warn({ err: error, streamId: stream.id }, 'node registry: the stream record could not be written (Redis); it is served here only'));
         return { id: cluster.nodeId, url: cluster.url };
       },
-    }, { placement, draining: () => this.draining !== undefined });
+    }, { placement, draining: () => this.draining !== undefined, remoteView: remoteStates ? async (id, principal) => (await remoteStates.view(id, principal))?.view : undefined });
     registerAuthRoutes(app, auth, registry, this.config.LIVEFX_VIEWER_LINK_TTL_S);
     registerTransformRoutes(app, registry, owners);
     const moderation = new ChatModeration(registry, audience);
@@ -265,12 +279,15 @@ export class LivefxServer {
     await registerAssetRoutes(app, assetFolders(this.config.LIVEFX_DATA_DIR, this.config));
     registerPreflightRoutes(app, crossOrigin);
     const relays = (this.openRelays = cluster
-      ? new ViewerRelays({ sfu: parts.sfu, tokens: cluster.tokens, graceMs: this.config.LIVEFX_RELAY_GRACE_S * 1000, log: this.log, onChange: () => cluster.beat() })
+      ? new ViewerRelays({ sfu: parts.sfu, tokens: cluster.tokens, graceMs: this.config.LIVEFX_RELAY_GRACE_S * 1000, log: this.log, onChange: () => {
+          cluster.beat();
+          this.drainProgress?.();
+        } })
       : undefined);
-    const viewerCapacity = { hasRoom: () => hasViewerRoom(this.nodeLoad()), ...(relays ? { relays } : {}) };
-    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects, viewerCapacity);
-    registerMediaRoutes(app, registry, redirects);
-    registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects);
+    const viewerCapacity = { hasRoom: () => hasViewerRoom(this.nodeLoad()), draining: () => this.draining !== undefined, ...(relays ? { relays } : {}) };
+    registerSignallingRoutes(app, registry, parts.sfu, this.log, { sdpMaxBytes: this.config.LIVEFX_SDP_MAX_KB * 1024 }, redirects, viewerCapacity, takeover);
+    registerMediaRoutes(app, registry, redirects, hlsProxy);
+    registerNodeRoutes(app, { nodes: () => registryCall(async () => (cluster ? cluster.nodes() : [this.localNode()])), drain: (id) => registryCall(() => this.drainNode(id)), readinessProblems: () => this.readinessProblems() }, registry, redirects, this.config.LIVEFX_CLUSTER_VIEWERS);
     registerRecordingRoutes(app, recorder, { importMaxBytes: this.config.LIVEFX_IMPORT_MAX_MB * 2 ** 20 });
     const idempotency = new IdempotencyKeys({ store: parts.idempotency, queue: parts.jobQueue });
     registerHighlightRoutes(app, highlights, recorder, idempotency, services.remote);
@@ -293,7 +310,7 @@ export class LivefxServer {
       '/audience': undefined,
       '/operator': (principal) => requireAnyOperator(principal, 'the operator console'),
     });
-    attachLiveNamespace(this.io, registry, this.log, owners ? { remote: owners, hub: audience } : undefined);
+    attachLiveNamespace(this.io, registry, this.log, owners && remoteStates ? { remote: owners, hub: audience, states: remoteStates } : undefined);
     attachOperatorNamespace(this.io, registry, presets, recorder, { hub: audience, moderation }, this.log, owners);
     attachAudienceNamespace(this.io, registry, audience, this.config, this.log, owners && clusterSockets ? { remote: owners, rateLimiter: (kind, rate) => clusterSockets.rateLimiter(kind, rate) } : undefined);
     for (const namespace of ['/live', '/operator', '/audience']) this.io.of(namespace).on('connection', guardSocketEvents);
@@ -321,24 +338,29 @@ export class LivefxServer {
     this.draining ??= (async () => {
       const registry = this.openRegistry;
       this.openCluster?.markDraining();
-      this.log.info({ openStreams: registry?.openCount() ?? 0, deadlineS: this.config.LIVEFX_DRAIN_DEADLINE_S }, 'draining: no new streams; waiting for the open ones to end');
-      if (registry && registry.openCount() > 0) {
+      // Viewers this node relays for other nodes' streams are served to the end too (no new one is taken).
+      const relayedViewers = (): number => this.openRelays?.viewers ?? 0;
+      const drained = (): boolean => (registry?.openCount() ?? 0) === 0 && relayedViewers() === 0;
+      this.log.info({ openStreams: registry?.openCount() ?? 0, relayedViewers: relayedViewers(), deadlineS: this.config.LIVEFX_DRAIN_DEADLINE_S }, 'draining: no new streams or relayed viewers; waiting for the open ones to end');
+      if (!drained()) {
         await new Promise<void>((resolve) => {
           const deadline = setTimeout(() => {
-            this.log.warn({ openStreams: registry.openCount() }, 'drain deadline passed (LIVEFX_DRAIN_DEADLINE_S): stopping with streams still open');
+            this.log.warn({ openStreams: registry?.openCount() ?? 0, relayedViewers: relayedViewers() }, 'drain deadline passed (LIVEFX_DRAIN_DEADLINE_S): stopping with streams or relayed viewers still open');
             done();
           }, this.config.LIVEFX_DRAIN_DEADLINE_S * 1000);
           // The open streams keep the process alive, not this timer (a server closed meanwhile must not be held).
           deadline.unref();
-          const onClosed = (): void => {
-            if (registry.openCount() === 0) done();
+          const onProgress = (): void => {
+            if (drained()) done();
           };
           const done = (): void => {
             clearTimeout(deadline);
-            registry.off('streamclosed', onClosed);
+            registry?.off('streamclosed', onProgress);
+            this.drainProgress = undefined;
             resolve();
           };
-          registry.on('streamclosed', onClosed);
+          registry?.on('streamclosed', onProgress);
+          this.drainProgress = onProgress;
         });
       }
       this.log.info('drained');
@@ -481,6 +503,8 @@ export class LivefxServer {
       this.openAudience?.close();
       await this.openParts?.audienceBus.close();
       await this.openParts?.streamDirectory.close();
+      this.openRemoteStates?.close();
+      this.openHlsProxy?.close();
       await this.openCluster?.close();
       await this.openParts?.sfu.close();
       // The streams have ended: the shared GPU thread destroys its device and ends.
@@ -502,6 +526,13 @@ export class LivefxServer {
     })();
     return this.closing;
   }
+}
+
+/** The origins of the other alive nodes (a page's WHEP follows a 307 there), sorted so the policy text is stable. */
+function clusterOrigins(cluster: NodeCluster, ownUrl: string): string[] {
+  const own = ownUrl ? new URL(ownUrl).origin : '';
+  const origins = cluster.lastKnown.flatMap((node) => (URL.canParse(node.url) ? [new URL(node.url).origin] : []));
+  return [...new Set(origins)].filter((origin) => origin !== own).sort();
 }
 
 function errorMessage(error: unknown): string {

@@ -30,8 +30,8 @@ async function listNodes(url: string): Promise<NodeView[]> {
 }
 
 function startNode(name: 'a' | 'b' | 'c'): Promise<RunningServer> {
-  // CPU limit 100: this loaded 2-core machine must not make every node look full.
-  return startServer({ LIVEFX_REDIS_URL: redis.url, LIVEFX_NODE_ID: nodeId(name), LIVEFX_MAX_STREAMS: '1', LIVEFX_CPU_LIMIT: '100', LIVEFX_HTTP_RATE_PER_IP: '0' });
+  // CPU limit 100: this loaded 2-core machine must not make every node look full. Node C sends viewers to the owner (test/cluster-failover.test.ts has nodes that serve them).
+  return startServer({ LIVEFX_REDIS_URL: redis.url, LIVEFX_NODE_ID: nodeId(name), LIVEFX_MAX_STREAMS: '1', LIVEFX_CPU_LIMIT: '100', LIVEFX_HTTP_RATE_PER_IP: '0', ...(name === 'c' ? { LIVEFX_CLUSTER_VIEWERS: 'redirect' } : {}) });
 }
 
 type PlacedStream = CreatedStream & { node: { id: string; url: string } };

@@ -9,6 +9,7 @@ import { WhepClient } from './helpers/whep-client.js';
 // B serves two; viewers beyond A's capacity are relayed through B.
 interface NodeView {
   id: string;
+  state: 'serving' | 'draining';
   viewers: number;
   maxViewers: number;
   relays: number;
@@ -140,6 +141,31 @@ describe('viewers on a busy owner (LIVEFX_MAX_VIEWERS) are relayed through anoth
     expect(Date.now() - leftAt).toBeGreaterThanOrEqual(GRACE_S * 1000 - 3000);
     await waitFor('the owner serving its direct viewer alone', async () => (await ownerSessions()) === 1, 15_000, 250);
   }, 90_000);
+
+  it('a draining relay node takes no new relayed viewer, serves the ones it has to the end, then exits 0', async () => {
+    const kept = new WhepClient(`${b!.url}/whep/${stream.id}`, false);
+    clients.push(kept);
+    await kept.start();
+    expect(kept.session?.startsWith(`${b!.url}/whep/${stream.id}/`), `session on the relay node: ${kept.session}`).toBe(true);
+    await waitFor('frames through the relay', () => kept.accessUnits >= 10, 45_000, 200);
+
+    expect((await adminFetch(`${a!.url}/v1/nodes/${idOf('b')}/drain`, { method: 'POST' })).status).toBe(202);
+    await waitFor('node B draining in the registry', async () => (await nodeView(a!.url, idOf('b')))?.state === 'draining', 15_000, 200);
+    // B has room for a viewer, but relays none while it drains; the full owner finds no serving node with room either.
+    for (const url of [b!.url, a!.url]) {
+      const refused = await whepPost(url);
+      expect(refused.status, `POST /whep on ${url}`).toBe(503);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('no_capacity');
+    }
+    const before = kept.accessUnits;
+    await waitFor('frames still flowing through the draining relay', () => kept.accessUnits >= before + 15, 30_000, 200);
+    expect(b!.process.exitCode, 'B waits for its relayed viewer').toBeNull();
+
+    clients.splice(clients.indexOf(kept), 1);
+    await kept.stop();
+    const code = await waitFor('node B exiting once its last relayed viewer left', () => b!.process.exitCode ?? undefined, 30_000, 200);
+    expect(code).toBe(0);
+  }, 120_000);
 });
 
 describe('LIVEFX_MAX_VIEWERS on a server alone (no LIVEFX_REDIS_URL)', () => {

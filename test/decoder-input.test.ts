@@ -73,6 +73,30 @@ describe('decoder input', () => {
     expect(frames.map((frame) => frame.toString('hex'))).toEqual([...sent, ...after].map((frame) => frame.toString('hex')));
   });
 
+  it('asks for a keyframe again every 500 ms while frames are skipped waiting for one (a publisher may ignore a request)', () => {
+    const time = clock();
+    const input = new DecoderInput({ codec: 'H264', now: time.now, maxBacklogFrames: 2 });
+    // A decoder that reads nothing: after two frames the input is dropped, then waits for a keyframe the publisher never sends.
+    const pipe = new PassThrough({ highWaterMark: 1024 });
+    input.attach(pipe, 640, 480, false);
+    const asked: number[] = [];
+    for (let index = 0; index < 90; index++) {
+      const offer = input.offer(pipe, accessUnit(index, index === 0), index * 3000, time.now(), index === 0);
+      if (input.keyframeRequestDue(offer)) asked.push(time.now());
+      time.advance(33);
+    }
+    // 3 s at 30 fps: asked at the first skip and again every ~500 ms, not once (the stream stayed frozen when the one request was ignored).
+    expect(asked.length).toBeGreaterThanOrEqual(5);
+    for (let index = 1; index < asked.length; index++) expect(asked[index]! - asked[index - 1]!).toBeGreaterThanOrEqual(500);
+    // A frame written asks for nothing, nor does a decoder's first wait (the stream asks for that keyframe itself).
+    const fresh = new DecoderInput({ codec: 'H264', now: time.now });
+    const reader = new PassThrough();
+    reader.resume();
+    fresh.attach(reader, 640, 480, false);
+    expect(fresh.keyframeRequestDue(fresh.offer(reader, accessUnit(0, false), 0, time.now(), false))).toBe(false);
+    expect(fresh.keyframeRequestDue(fresh.offer(reader, accessUnit(1, true), 3000, time.now(), true))).toBe(false);
+  });
+
   it('gives a (re)started decoder a keyframe first, whatever the frames offered before it', () => {
     const time = clock();
     const input = new DecoderInput({ codec: 'H264', now: time.now });

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { LivefxError } from '../../core/errors.js';
 import { type Principal, requireViewerOf } from '../auth/access.js';
-import { NodeCluster, hasViewerRoom, type NodeInfo } from './node-cluster.js';
+import { NodeCluster, hasViewerRoom, type NodeInfo, type RemoteStream } from './node-cluster.js';
 
 /** A redirect to a stream's owner: 307 keeps the method and body (RFC 9725 §4.5 for WHIP and WHEP), never cached. */
 export function sendRedirect(reply: FastifyReply, location: string): FastifyReply {
@@ -38,7 +38,7 @@ export class ClusterRedirects {
   }
 
   async whip(streamId: string, streamKey: string | undefined): Promise<string | undefined> {
-    const remote = await this.owner(streamId);
+    const remote = await this.remote(streamId);
     if (!remote) return undefined;
     if (!streamKey) throw new LivefxError('unauthorized', 'publishing needs the stream key as "Authorization: Bearer <streamKey>"');
     if (!NodeCluster.keyMatches(remote.record, streamKey)) throw new LivefxError('unauthorized', 'the stream key is wrong');
@@ -51,7 +51,7 @@ export class ClusterRedirects {
    * node that has room (with a `relay` token, so that node relays without asking again). None: `no_capacity`.
    */
   async whep(streamId: string, principal: Principal, query: Record<string, unknown>, roomHere: boolean): Promise<WhepRoute | undefined> {
-    const remote = await this.owner(streamId);
+    const remote = await this.remote(streamId);
     if (!remote) return undefined;
     // Sent here by a node that checked the viewer's access and found the owner full.
     const sentToRelay = this.accepts(query[REDIRECT_PARAM], 'relay', streamId);
@@ -75,11 +75,17 @@ export class ClusterRedirects {
 
   /** The same path and query on the owner (HLS and pages: their `?token=` works on every node). */
   async passOn(streamId: string, pathAndQuery: string): Promise<string | undefined> {
-    const remote = await this.owner(streamId);
+    const remote = await this.remote(streamId);
     return remote ? `${remote.node.url}${pathAndQuery}` : undefined;
   }
 
-  private owner(streamId: string): ReturnType<NodeCluster['remoteStream']> {
+  /** A short-lived token that lets this node (or a client it sends) watch the stream on its owner: WHEP, HLS and the stream's view. */
+  viewerGrant(streamId: string): string {
+    return this.cluster.tokens.sign('whep', streamId);
+  }
+
+  /** The stream's owner when another alive node owns it; Redis unreachable: `node_not_ready`. */
+  remote(streamId: string): Promise<RemoteStream | undefined> {
     return this.registry(() => this.cluster.remoteStream(streamId), streamId);
   }
 

@@ -13,8 +13,13 @@ import { CpuMeter } from './cpu-meter.js';
 export const HEARTBEAT_MS = 2000;
 /** A node whose last heartbeat is older than this is dead. */
 export const NODE_DEAD_MS = 5000;
-/** A stream claim or record outlives its owner's last heartbeat by this much. */
+/** A stream claim outlives its owner's last heartbeat by this much. */
 const CLAIM_TTL_MS = 6000;
+/**
+ * A stream's shared record outlives its owner's last heartbeat by this much (its claim only by CLAIM_TTL_MS):
+ * the window in which a publisher can publish it again through another node after its owner died.
+ */
+const RECORD_TTL_MS = 10 * 60_000;
 /** Redirect and placement tokens are accepted this long. */
 const TOKEN_TTL_MS = 30_000;
 
@@ -67,6 +72,20 @@ export interface SharedStreamRecord {
   visibility: 'public' | 'private';
   /** SHA-256 (hex) of the stream key. */
   keyHash: string;
+  /** What another node needs to take the stream over after its owner died (absent in records of older nodes). */
+  title?: string;
+  record?: boolean;
+}
+
+/** A stream whose owner died and whose claim has lapsed: any node may take it over for a publisher holding its key. */
+export type OrphanStream = { record: SharedStreamRecord; claimLapsed: boolean };
+
+/** A stream another alive node owns, as a non-owner sees it. */
+export interface RemoteStream {
+  record: SharedStreamRecord;
+  node: NodeInfo;
+  /** When the owner claimed it: a stream taken over by another node after its owner died is a new claim. */
+  claimedAt: string;
 }
 
 export type NodeClusterEvents = {
@@ -82,6 +101,9 @@ export interface NodeClusterOptions {
   load: () => NodeLoad;
   log: Logger;
 }
+
+// Compare-and-delete: only the node named in the record removes it (the stream may have been taken over by another).
+const REMOVE_OWN_RECORD = "local v = redis.call('GET', KEYS[1]) if v and cjson.decode(v).nodeId == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -209,25 +231,37 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
   }
 
   /** Makes a stream this node owns known to every node (written at its creation, refreshed by the heartbeat). */
-  async publishStream(stream: { id: string; visibility: 'public' | 'private'; streamKey: string }): Promise<void> {
-    const record: SharedStreamRecord = { id: stream.id, nodeId: this.nodeId, visibility: stream.visibility, keyHash: sha256(stream.streamKey) };
+  async publishStream(stream: { id: string; title: string; record: boolean; visibility: 'public' | 'private'; streamKey: string }): Promise<void> {
+    const record: SharedStreamRecord = { id: stream.id, nodeId: this.nodeId, visibility: stream.visibility, keyHash: sha256(stream.streamKey), title: stream.title, record: stream.record };
     this.published.set(stream.id, record);
-    await this.redis.set(STREAM_PREFIX + stream.id, JSON.stringify(record), 'PX', CLAIM_TTL_MS);
+    await this.redis.set(STREAM_PREFIX + stream.id, JSON.stringify(record), 'PX', RECORD_TTL_MS);
   }
 
+  /** Deletes the stream's record, unless another node has taken the stream over meanwhile. */
   async removeStream(streamId: string): Promise<void> {
     this.published.delete(streamId);
-    await this.redis.del(STREAM_PREFIX + streamId);
+    await this.redis.eval(REMOVE_OWN_RECORD, 1, STREAM_PREFIX + streamId, this.nodeId);
   }
 
-  /** A stream owned by another alive node, and that node; undefined when no alive node owns it. */
-  async remoteStream(streamId: string): Promise<{ record: SharedStreamRecord; node: NodeInfo } | undefined> {
+  /**
+   * A stream no alive node owns whose record is still kept (its owner died less than RECORD_TTL_MS ago), and whether
+   * its claim has lapsed yet (a dead owner's claim outlives its node entry by a second or so). Undefined otherwise.
+   */
+  async orphanStream(streamId: string): Promise<OrphanStream | undefined> {
+    const [value, owner] = await Promise.all([this.redis.get(STREAM_PREFIX + streamId), this.directory.lookup(streamId)]);
+    if (!value) return undefined;
+    if (owner && (owner.nodeId === this.nodeId || (await this.redis.exists(NODE_PREFIX + owner.nodeId)) === 1)) return undefined;
+    return { record: JSON.parse(value) as SharedStreamRecord, claimLapsed: owner === undefined };
+  }
+
+  /** A stream owned by another alive node, that node, and when it claimed the stream; undefined when no alive node owns it. */
+  async remoteStream(streamId: string): Promise<RemoteStream | undefined> {
     const [value, owner] = await Promise.all([this.redis.get(STREAM_PREFIX + streamId), this.directory.lookup(streamId)]);
     if (!value || !owner || owner.nodeId === this.nodeId) return undefined;
     const nodeValue = await this.redis.get(NODE_PREFIX + owner.nodeId);
     const node = nodeValue ? (JSON.parse(nodeValue) as NodeInfo) : undefined;
     if (!node || !alive(node)) return undefined;
-    return { record: JSON.parse(value) as SharedStreamRecord, node };
+    return { record: JSON.parse(value) as SharedStreamRecord, node, claimedAt: owner.claimedAt };
   }
 
   /** Whether `key` is the stream key of `record` (compared by hash: nodes never share keys themselves). */
@@ -281,7 +315,7 @@ export class NodeCluster extends TypedEmitter<NodeClusterEvents> {
       const lost = await this.directory.renew(ids);
       if (lost.length > 0) this.options.log.error({ streamIds: lost }, 'node registry: another node claimed streams this node still has live');
       const records = ids.flatMap((id) => (this.published.has(id) && !lost.includes(id) ? [this.published.get(id)!] : []));
-      if (records.length > 0) await Promise.all(records.map((record) => this.redis.set(STREAM_PREFIX + record.id, JSON.stringify(record), 'PX', CLAIM_TTL_MS)));
+      if (records.length > 0) await Promise.all(records.map((record) => this.redis.set(STREAM_PREFIX + record.id, JSON.stringify(record), 'PX', RECORD_TTL_MS)));
       if (this.nodeState === 'serving' && (await this.redis.getdel(DRAIN_PREFIX + this.nodeId))) {
         this.options.log.info({ nodeId: this.nodeId }, 'drain requested through another node');
         this.safeEmit('drain');

@@ -78,11 +78,35 @@ export class OwnerRequests implements RemoteStreams {
   }
 
   async forward(streamId: string, request: OwnerRequest): Promise<unknown> {
-    const owner = await this.owner(streamId);
+    let owner = await this.owner(streamId);
     if (!owner) throw new LivefxError('not_found', `no stream with id "${streamId}"`);
-    let response: Response;
+    let sent = await this.send(owner, streamId, request);
+    if ('failure' in sent) {
+      // Its owner may have just died (looked up afresh next time), or died a while ago and the stream been taken over since: asked once more if so.
+      this.known.delete(streamId);
+      const fresh = await this.owner(streamId).catch(() => undefined);
+      if (fresh && fresh.node.id !== owner.node.id) {
+        owner = fresh;
+        sent = await this.send(fresh, streamId, request);
+      }
+    }
+    if ('failure' in sent) {
+      const { failure } = sent;
+      throw new LivefxError('owner_unreachable', `stream "${streamId}" lives on node "${owner.node.id}" (${owner.node.url}), which did not answer: ${failure instanceof Error ? failure.message : String(failure)}`, { cause: failure });
+    }
+    const { response } = sent;
+    const answer = (await response.json().catch(() => undefined)) as { error?: Record<string, unknown> } | undefined;
+    if (response.ok) return answer;
+    // The owner's refusal, passed on as it is (same code, message and details).
+    const { code, message, ...details } = answer?.error ?? {};
+    const text = typeof message === 'string' ? message : `node "${owner.node.id}" answered ${response.status}`;
+    throw isErrorCode(code) ? new LivefxError(code, text, Object.keys(details).length > 0 ? { details } : {}) : new LivefxError('owner_unreachable', text);
+  }
+
+  /** The owner's response, or why it gave none (it did not answer at all). */
+  private async send(owner: { node: NodeInfo }, streamId: string, request: OwnerRequest): Promise<{ response: Response } | { failure: unknown }> {
     try {
-      response = await fetch(`${owner.node.url}${request.path}`, {
+      const response = await fetch(`${owner.node.url}${request.path}`, {
         method: request.method,
         headers: {
           [FORWARD_HEADER]: this.cluster.tokens.sign('operate', streamId),
@@ -92,17 +116,10 @@ export class OwnerRequests implements RemoteStreams {
         ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
       });
-    } catch (error) {
-      // Its owner may have just died: looked up afresh next time.
-      this.known.delete(streamId);
-      throw new LivefxError('owner_unreachable', `stream "${streamId}" lives on node "${owner.node.id}" (${owner.node.url}), which did not answer: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      return { response };
+    } catch (failure) {
+      return { failure };
     }
-    const answer = (await response.json().catch(() => undefined)) as { error?: Record<string, unknown> } | undefined;
-    if (response.ok) return answer;
-    // The owner's refusal, passed on as it is (same code, message and details).
-    const { code, message, ...details } = answer?.error ?? {};
-    const text = typeof message === 'string' ? message : `node "${owner.node.id}" answered ${response.status}`;
-    throw isErrorCode(code) ? new LivefxError(code, text, Object.keys(details).length > 0 ? { details } : {}) : new LivefxError('owner_unreachable', text);
   }
 
   /**

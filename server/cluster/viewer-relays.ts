@@ -69,7 +69,9 @@ export class ViewerRelays {
 
   private relayOf(streamId: string, owner: { id: string; url: string }): StreamRelay {
     const existing = this.relays.get(streamId);
-    if (existing && !existing.closed) return existing;
+    if (existing && !existing.closed && existing.ownerId === owner.id) return existing;
+    // A relay of the stream's former owner (it died, and another node took the stream over) ends with it.
+    if (existing && !existing.closed) void existing.close(`stream "${streamId}" is now owned by node "${owner.id}"`);
     const { sfu, tokens, graceMs, log, onChange } = this.options;
     const relay = new StreamRelay({ streamId, owner, sfu, tokens, graceMs, log });
     this.relays.set(streamId, relay);

@@ -7,6 +7,8 @@ import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 import { LL_HLS_FILE, type LowLatencyPlaylist } from '../pipeline/low-latency-playlist.js';
+import type { HlsProxy } from '../cluster/hls-proxy.js';
+import { requireViewerOf } from '../auth/access.js';
 
 const HLS_FILE = /^(index\.m3u8|(?:ll-)?master\.m3u8|(?:ll-)?captions\.m3u8|segment-\d{1,20}\.ts|(?:ll-)?captions-\d{1,20}\.vtt)$/;
 
@@ -55,11 +57,18 @@ async function sendLowLatency(reply: FastifyReply, playlist: LowLatencyPlaylist,
  * and the same for LL-HLS: `ll-master.m3u8` (ll.m3u8 plus `ll-captions.m3u8`) and its `ll-captions-N.vtt` segments.
  * `ll.m3u8` and its `ll-…` files are LL-HLS, served from memory.
  */
-export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry, redirects?: ClusterRedirects): void {
+export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry, redirects?: ClusterRedirects, proxy?: HlsProxy): void {
   app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
-    // Another node's stream: redirected there (players resolve the segments against the owner's playlist URL, so only the playlist is redirected).
-    const owner = redirects && !registry.get(request.params.id) ? await redirects.passOn(request.params.id, request.url) : undefined;
-    if (owner) return sendRedirect(reply, owner);
+    if (redirects && !registry.get(request.params.id)) {
+      const remote = await redirects.remote(request.params.id);
+      // Another node's stream: fetched from it here (LIVEFX_CLUSTER_VIEWERS=serve), or redirected there (players then resolve the segments against the owner's playlist URL).
+      if (remote && proxy) {
+        if (!HLS_FILE.test(request.params.file) && !LL_HLS_FILE.test(request.params.file)) throw new LivefxError('not_found', `no HLS file "${request.params.file}"`);
+        requireViewerOf(request.principal, remote.record, 'HLS');
+        return proxy.send(reply, remote, request.params.file, request.query as Record<string, unknown>);
+      }
+      if (remote) return sendRedirect(reply, `${remote.node.url}${request.url}`);
+    }
     const stream = findStream(registry, request.params.id);
     const file = request.params.file;
     const lowLatency = LL_HLS_FILE.exec(file);

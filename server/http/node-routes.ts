@@ -15,11 +15,17 @@ export interface NodeRoutesContext {
   readinessProblems(): Promise<string[]>;
 }
 
-/** Pages that name a stream: on a node that does not own it, they are redirected to the owner, where the page's WHIP, WHEP, HLS and sockets all work. */
-const STREAM_PAGES = new Set(['/publish', '/watch', '/embed', '/operator']);
+/**
+ * Pages that name a stream and need the owner's sockets (publishing, operating): on a node that does not own it,
+ * they are redirected to the owner. The viewer pages (/watch, /embed) too with LIVEFX_CLUSTER_VIEWERS=redirect;
+ * otherwise any node serves them: their WHEP follows the 307 to the owner, HLS is proxied and the stream's state
+ * is followed from here.
+ */
+const STREAM_PAGES = new Set(['/publish', '/operator']);
+const VIEWER_PAGES = new Set(['/watch', '/embed']);
 
 /** GET /v1/nodes and POST /v1/nodes/:id/drain (admin), GET /readyz (public), and the redirect of stream pages to their owner. */
-export function registerNodeRoutes(app: FastifyInstance, context: NodeRoutesContext, registry: StreamRegistry, redirects?: ClusterRedirects): void {
+export function registerNodeRoutes(app: FastifyInstance, context: NodeRoutesContext, registry: StreamRegistry, redirects?: ClusterRedirects, viewers: 'serve' | 'redirect' = 'serve'): void {
   app.get('/v1/nodes', async () => ({ nodes: await context.nodes() }));
 
   app.post<{ Params: { id: string } }>('/v1/nodes/:id/drain', async (request, reply) => {
@@ -36,7 +42,8 @@ export function registerNodeRoutes(app: FastifyInstance, context: NodeRoutesCont
 
   if (!redirects) return;
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'GET' || !STREAM_PAGES.has(request.routeOptions.url ?? '')) return;
+    const page = request.routeOptions.url ?? '';
+    if (request.method !== 'GET' || !(STREAM_PAGES.has(page) || (viewers === 'redirect' && VIEWER_PAGES.has(page)))) return;
     const streamId = (request.query as { stream?: unknown }).stream;
     if (typeof streamId !== 'string' || registry.get(streamId)) return;
     // Redis away: the page is served here (it then reports the stream as unknown) rather than failing.

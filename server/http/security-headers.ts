@@ -4,9 +4,10 @@ import { CrossOriginPolicy } from './cross-origin-policy.js';
 /**
  * The pages load only their own scripts (no inline script or style attributes), hls.js feeds
  * MediaSource from blob: URLs and may run its worker from one, and everything live goes over
- * this origin's WebSocket. Who may frame a page is the one part that differs (the embed player).
+ * this origin's WebSocket — and, on a node of several, to the other nodes (`connectOrigins`: a
+ * WHEP request follows its 307 to the stream's owner). Who may frame a page differs (the embed player).
  */
-export function contentSecurityPolicy(frameAncestors: string): string {
+export function contentSecurityPolicy(frameAncestors: string, connectOrigins: readonly string[] = []): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -14,7 +15,7 @@ export function contentSecurityPolicy(frameAncestors: string): string {
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",
     "worker-src 'self' blob:",
-    "connect-src 'self' ws: wss:",
+    ["connect-src 'self' ws: wss:", ...connectOrigins].join(' '),
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
@@ -34,12 +35,20 @@ const EXPOSED_HEADERS = 'Location, Link, ETag, Accept-Post, Retry-After, WWW-Aut
  * ever leaves; camera and microphone are this origin's only. CORS headers go only on the media
  * routes and (for origins listed by name) the /v1 API, as `policy` says; /embed alone may be framed.
  */
-export function registerSecurityHeaders(app: FastifyInstance, options: { tls: boolean; policy: CrossOriginPolicy }): void {
+export function registerSecurityHeaders(app: FastifyInstance, options: { tls: boolean; policy: CrossOriginPolicy; clusterOrigins?: (() => readonly string[]) | undefined }): void {
   const { policy } = options;
-  const embedPolicy = contentSecurityPolicy(policy.embedFrameAncestors);
+  // Rebuilt only when the other nodes change (their origins come from the last heartbeat).
+  let built = { key: '', page: CONTENT_SECURITY_POLICY, embed: contentSecurityPolicy(policy.embedFrameAncestors) };
+  const policies = (): typeof built => {
+    const origins = options.clusterOrigins?.() ?? [];
+    const key = origins.join(' ');
+    if (key !== built.key) built = { key, page: contentSecurityPolicy("'none'", origins), embed: contentSecurityPolicy(policy.embedFrameAncestors, origins) };
+    return built;
+  };
   app.addHook('onSend', async (request, reply, payload) => {
     const surface = CrossOriginPolicy.surfaceOf(request.url.split('?', 1)[0]!);
-    reply.header('Content-Security-Policy', surface === 'embed' ? embedPolicy : CONTENT_SECURITY_POLICY);
+    const csp = policies();
+    reply.header('Content-Security-Policy', surface === 'embed' ? csp.embed : csp.page);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
     // X-Frame-Options cannot name origins: the embed player relies on frame-ancestors alone.

@@ -8,12 +8,15 @@ import { LivefxError } from '../../core/errors.js';
 import { findStream } from './stream-routes.js';
 import { REDIRECT_PARAM, sendRedirect, type ClusterRedirects } from '../cluster/cluster-redirects.js';
 import type { ViewerRelays } from '../cluster/viewer-relays.js';
+import type { StreamTakeover } from '../cluster/stream-takeover.js';
 
 /** This node's WebRTC viewer capacity (LIVEFX_MAX_VIEWERS) and, with several nodes, the streams it relays. */
 export interface ViewerCapacity {
   /** Whether this node may serve one more WebRTC viewer now. */
   hasRoom(): boolean;
   relays?: ViewerRelays;
+  /** A draining node relays no new viewer (those it relays go on); they are sent to another node or refused. */
+  draining?: () => boolean;
 }
 
 function bearerToken(header: string | undefined): string | undefined {
@@ -41,7 +44,8 @@ function assertRoomForViewer(stream: LiveStream): void {
 /**
  * WHIP (RFC 9725) for publishing and WHEP for WebRTC playback, with non-trickle ICE. With `redirects`
  * (several nodes), a POST for a stream another node owns is redirected there (or, its owner being
- * full, relayed through this node or another), and session URLs are absolute.
+ * full, relayed through this node or another), and session URLs are absolute; with `takeover`, a WHIP
+ * POST for a stream whose node died takes it over here.
  */
 export function registerSignallingRoutes(
   app: FastifyInstance,
@@ -51,6 +55,7 @@ export function registerSignallingRoutes(
   limits: { sdpMaxBytes: number },
   redirects?: ClusterRedirects,
   capacity: ViewerCapacity = { hasRoom: () => true },
+  takeover?: StreamTakeover,
 ): void {
   const base = redirects?.baseUrl ?? '';
   app.addContentTypeParser(['application/sdp', 'application/trickle-ice-sdpfrag'], { parseAs: 'string', bodyLimit: limits.sdpMaxBytes }, (_request, body, done) =>
@@ -62,6 +67,8 @@ export function registerSignallingRoutes(
     if (redirects && !registry.get(request.params.id)) {
       const owner = await redirects.whip(request.params.id, token);
       if (owner) return sendRedirect(reply, owner);
+      // No alive node owns it: a stream whose node died is taken over here for its publisher.
+      await takeover?.takeOver(request.params.id, token);
     }
     const stream = findStream(registry, request.params.id);
     // Redirected here by another node, which checked the key: its signed token stands for it.
@@ -101,7 +108,7 @@ export function registerSignallingRoutes(
       throw new LivefxError('invalid_request', 'source: must be "processed" or "original"');
     }
     if (redirects && !registry.get(request.params.id)) {
-      const route = await redirects.whep(request.params.id, request.principal, request.query, capacity.hasRoom() && capacity.relays !== undefined);
+      const route = await redirects.whep(request.params.id, request.principal, request.query, capacity.hasRoom() && capacity.relays !== undefined && !(capacity.draining?.() ?? false));
       if (route && 'redirect' in route) return sendRedirect(reply, route.redirect);
       if (route && capacity.relays) {
         const { subscriber, answerSdp } = await capacity.relays.join(request.params.id, route.relayFrom, sdpBody(request.body));

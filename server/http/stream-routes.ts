@@ -6,6 +6,8 @@ import { LivefxError } from '../../core/errors.js';
 import { parseBody } from './validation.js';
 import { PLACEMENT_HEADER, type StreamPlacement } from '../cluster/stream-placement.js';
 import { NO_CAPACITY_RETRY_S, sendRefusal } from './error-handler.js';
+import type { Principal } from '../auth/access.js';
+import type { StreamView } from '../streams/stream-view.js';
 
 const createStreamBody = z
   .object({
@@ -46,6 +48,8 @@ export interface StreamPlacementRole {
   placement?: StreamPlacement | undefined;
   /** A draining node creates no stream itself. */
   draining(): boolean;
+  /** The view of a stream another alive node owns, read from it (with LIVEFX_REDIS_URL); undefined: no such stream. */
+  remoteView?: ((id: string, principal: Principal) => Promise<StreamView | undefined>) | undefined;
 }
 
 export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegistry, credentials: StreamCredentials, role: StreamPlacementRole): void {
@@ -88,7 +92,12 @@ export function registerStreamRoutes(app: FastifyInstance, registry: StreamRegis
 
   app.get('/v1/streams', async () => ({ streams: registry.list().map((stream) => stream.view()) }));
 
-  app.get<{ Params: { id: string } }>('/v1/streams/:id', async (request) => findStream(registry, request.params.id).view());
+  app.get<{ Params: { id: string } }>('/v1/streams/:id', async (request) => {
+    const id = request.params.id;
+    // Another node's stream is read from its owner; once no alive node owns it (its owner died), it is not found here either.
+    const remote = !registry.get(id) && role.remoteView ? await role.remoteView(id, request.principal) : undefined;
+    return remote ?? findStream(registry, id).view();
+  });
 
   app.delete<{ Params: { id: string } }>('/v1/streams/:id', async (request) => {
     const stream = findStream(registry, request.params.id);

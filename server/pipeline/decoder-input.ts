@@ -43,6 +43,8 @@ const DEFAULT_MAX_PENDING_WRITES = 4;
 const DEFAULT_STUCK_AFTER_MS = 10_000;
 /** Input counts as still coming if a frame was offered this recently (a publisher pause is not a stuck decoder). */
 const INPUT_RECENT_MS = 2000;
+/** While frames are skipped until a keyframe, the publisher is asked for one at most this often. */
+const KEYFRAME_REQUEST_GAP_MS = 500;
 
 export class DecoderInput {
   private readonly ivf = new IvfWriter();
@@ -60,6 +62,9 @@ export class DecoderInput {
   /** Since when written frames have waited without any output (0: none waiting). */
   private waitingSinceMs = 0;
   private lastOfferMs = 0;
+  private lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
+  /** Frames are skipped because input was dropped (not a decoder's first wait, which the stream's own requests cover). */
+  private skippingAfterDrop = false;
   /** Frames dropped because the decoder was behind (not those skipped while waiting for a keyframe). */
   framesDropped = 0;
   /** Called once per decoder with the first frame it was given. */
@@ -114,6 +119,7 @@ export class DecoderInput {
       // Later frames refer to this one: nothing more until a keyframe, which the caller asks the publisher for.
       this.framesDropped++;
       this.waitingForKeyframe = true;
+      this.skippingAfterDrop = true;
       if (!this.firstWritten) this.framesBeforeFirst++;
       return 'dropped';
     }
@@ -123,12 +129,26 @@ export class DecoderInput {
     current.write(this.ivf.frameHeader(data.length, rtpTimestamp));
     current.write(data, this.written);
     this.waitingForKeyframe = false;
+    this.skippingAfterDrop = false;
     if (this.waitingSinceMs === 0) this.waitingSinceMs = now;
     if (!this.firstWritten) {
       this.firstWritten = true;
       this.onResume?.({ keyframe: isKeyframeData(this.options.codec, data), framesSkipped: this.framesBeforeFirst, waitedMs: Math.round(now - this.attachedMs), restart: this.attachedAsRestart });
     }
     return 'written';
+  }
+
+  /**
+   * Whether to ask the publisher for a keyframe after this offer: it was dropped, or skipped since a drop until a keyframe
+   * comes, and none was asked for in the last 500 ms. Asked again while none comes: Chromium ignores a request made just
+   * after its last keyframe. (A decoder's first wait is covered by the stream's own requests.)
+   */
+  keyframeRequestDue(offer: DecoderOffer): boolean {
+    if (offer !== 'dropped' && !(offer === 'waiting-for-keyframe' && this.skippingAfterDrop)) return false;
+    const now = this.options.now();
+    if (now - this.lastKeyframeRequestMs < KEYFRAME_REQUEST_GAP_MS) return false;
+    this.lastKeyframeRequestMs = now;
+    return true;
   }
 
   /** The decoder wrote something (part of a picture is progress too). */

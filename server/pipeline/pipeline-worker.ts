@@ -38,8 +38,6 @@ const SMOOTHING = 0.1;
 const MIN_FORCED_KEYFRAME_GAP_MS = 500;
 /** A publisher sending more than this share over LIVEFX_MAX_PUBLISH_KBPS is reported as not lowering (keyframes make short peaks). */
 const BITRATE_TOLERANCE = 1.2;
-/** While the decoder's input is dropped for being behind, the publisher is asked for a keyframe at most this often. */
-const DROP_KEYFRAME_REQUEST_GAP_MS = 500;
 /** Share of the frame interval the chain may take per processed frame before frames are skipped whole. */
 const STRIDE_BUDGET = 0.8;
 /** At most every 6th frame is processed (5 fps from 30): past that the decoder's input bound drops frames. */
@@ -79,7 +77,6 @@ class PipelineWorker {
   /** The decoder's stdin: bounded, whole frames, a keyframe first after every (re)start and every drop. */
   private readonly decoderInput: DecoderInput;
   private decoderRestarting = false;
-  private lastDropKeyframeRequestMs = 0;
   private lastOverloadAlertMs = -Infinity;
   /** 1: every decoded frame is processed; n: every n-th (the chain is over its deadline even degraded). */
   private frameStride = 1;
@@ -208,16 +205,10 @@ class PipelineWorker {
       this.resize(message.width, message.height);
     }
     const offer = this.decoderInput.offer(this.decoder.current?.stdin, Buffer.from(message.data), message.rtpTimestamp, message.captureMs, message.keyframe);
-    if (offer === 'dropped') {
-      // The decoder is behind (overload): this frame and every one up to the next keyframe are skipped, so ask for that keyframe now.
-      this.counters.dropped++;
-      const now = epochMs();
-      if (now - this.lastDropKeyframeRequestMs >= DROP_KEYFRAME_REQUEST_GAP_MS) {
-        this.lastDropKeyframeRequestMs = now;
-        this.post({ type: 'need-keyframe', reason: 'decoder behind; frames skipped until a keyframe' });
-      }
-    } else if (offer === 'waiting-for-keyframe') {
-      this.counters.dropped++;
+    // The decoder is behind (overload), or waits for a keyframe since: every frame up to it is skipped, so ask for it (again while none comes).
+    if (offer === 'dropped' || offer === 'waiting-for-keyframe') this.counters.dropped++;
+    if (this.decoderInput.keyframeRequestDue(offer)) {
+      this.post({ type: 'need-keyframe', reason: offer === 'dropped' ? 'decoder behind; frames skipped until a keyframe' : 'frames still skipped until a keyframe' });
     }
   }
 

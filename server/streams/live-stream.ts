@@ -79,6 +79,8 @@ export interface LiveStreamOptions {
   record?: boolean;
   /** Private streams are watched only through a signed viewer link (or by their operators). */
   visibility?: StreamVisibility;
+  /** The stream key; unset: a new random one. A stream taken over from a dead node keeps the key its publisher holds. */
+  streamKey?: string;
 }
 
 /** Publishers get a keyframe at most this often, however many reasons there are to ask. */
@@ -92,7 +94,7 @@ const RTP_PAYLOAD_BYTES = 1200;
  * processed output. Closing (ending) it closes all of them.
  */
 export class LiveStream extends TypedEmitter<LiveStreamEvents> {
-  private key = randomBytes(18).toString('base64url');
+  private key: string;
   readonly createdAt = new Date();
   private currentState: StreamState = 'idle';
   private publisher: SfuPublisher | undefined;
@@ -135,6 +137,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     ({ id: this.id, title: this.title, hlsDir: this.hlsDir, settings: this.config, metrics: this.metrics, log: this.log } = options);
     this.record = options.record ?? true;
     this.visibility = options.visibility ?? 'public';
+    this.key = options.streamKey ?? randomBytes(18).toString('base64url');
     this.lowLatencyHls = new LowLatencyPlaylist({
       segmentS: this.config.LIVEFX_HLS_SEGMENT_S,
       targetDurationS: Math.ceil(Math.max(this.config.LIVEFX_HLS_SEGMENT_S, this.config.LIVEFX_KEYFRAME_INTERVAL_S)),

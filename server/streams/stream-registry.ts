@@ -39,11 +39,14 @@ export class StreamRegistry extends TypedEmitter<StreamRegistryEvents> {
     this.listenerError = (event, error) => this.log.error({ err: error, event }, 'stream registry listener failed');
   }
 
-  /** `record: false` keeps this stream out of the recorder. */
-  create(title: string, options: { record?: boolean; visibility?: StreamVisibility } = {}): LiveStream {
-    const id = randomBytes(6).toString('hex');
+  /**
+   * `record: false` keeps this stream out of the recorder. `id` and `streamKey` are given only when this node
+   * takes over a stream whose node died (it has claimed the id already); otherwise both are new.
+   */
+  create(title: string, options: { record?: boolean; visibility?: StreamVisibility; id?: string; streamKey?: string } = {}): LiveStream {
+    const id = options.id ?? randomBytes(6).toString('hex');
     const hlsDir = path.join(this.config.LIVEFX_DATA_DIR, 'hls', id);
-    const stream = new LiveStream({ id, title, settings: this.config, hlsDir, metrics: this.metrics, log: this.log, record: options.record ?? true, visibility: options.visibility ?? 'public' });
+    const stream = new LiveStream({ id, title, settings: this.config, hlsDir, metrics: this.metrics, log: this.log, record: options.record ?? true, visibility: options.visibility ?? 'public', ...(options.streamKey ? { streamKey: options.streamKey } : {}) });
     this.streams.set(id, stream);
     // The id is new, so the claim cannot collide; a directory that fails is logged (this node still serves the stream).
     this.directory.claim(id).then(

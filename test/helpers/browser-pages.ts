@@ -32,7 +32,13 @@ export async function joinChat(page: Page, name: string): Promise<void> {
 export async function goLive(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await page.getByTestId('go-live').click();
-  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+  try {
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+  } catch (error) {
+    // What the page said instead (a refused key, an unreachable server) beside the state it stayed in.
+    const shown = await page.getByTestId('error').textContent().catch(() => null);
+    throw new Error(`the publish page did not go live: ${error instanceof Error ? error.message : String(error)}; its error line: "${shown ?? ''}"`, { cause: error });
+  }
 }
 
 /** A new page of `browser` that goes live at `url` (as goLive does); its uncaught errors are collected into `pageErrors` as the publisher's. */
@@ -87,4 +93,44 @@ export function playVideoInPage(page: Page, selector: string, seconds: number, t
     video.pause();
     return { currentTime: video.currentTime, readyState: video.readyState, width: video.videoWidth, height: video.videoHeight, error: video.error ? `${video.error.code} ${video.error.message}` : null };
   }, { selector, seconds, timeoutMs });
+}
+
+/** What a watch or embed page's player shows as window.livefxViewer. */
+export interface PlayerProbe {
+  framesRendered: number;
+  lastCode: { frameNumber: number; captureMsLow: number } | null;
+  mode: string;
+  state: string;
+  hlsUrl?: string;
+}
+
+export const playerProbe = (page: Page): Promise<PlayerProbe> => page.evaluate(() => (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer);
+
+/**
+ * Waits (each step up to `timeoutMs`) until the page's player reads a burn-in code, then until it has rendered
+ * `frames` more frames and the code's frame number has moved on: the processed stream plays. Returns the probe then.
+ */
+export async function waitForAdvancingFrames(page: Page, frames: number, timeoutMs: number): Promise<PlayerProbe> {
+  // A timeout says what the player had reached (its mode, state and frames), not only that it timed out.
+  const explained = async (step: string, error: unknown): Promise<never> => {
+    const probe = await page.evaluate(() => (window as unknown as { livefxViewer?: PlayerProbe }).livefxViewer).catch(() => undefined);
+    const shown = await page.evaluate(() => document.querySelector('[data-testid="error"]')?.textContent ?? '').catch(() => '');
+    throw new Error(`${step} within ${timeoutMs} ms; the player then: ${JSON.stringify(probe)}, its error line: "${shown}" (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, { cause: error });
+  };
+  await page
+    .waitForFunction(() => (window as unknown as { livefxViewer?: PlayerProbe }).livefxViewer?.lastCode != null, null, { timeout: timeoutMs })
+    .catch((error: unknown) => explained('no burn-in code read', error));
+  const start = await playerProbe(page);
+  const until = { rendered: start.framesRendered + frames, frameNumber: start.lastCode!.frameNumber };
+  await page
+    .waitForFunction(
+      ({ rendered, frameNumber }) => {
+        const viewer = (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer;
+        return viewer.framesRendered >= rendered && (viewer.lastCode?.frameNumber ?? -1) > frameNumber;
+      },
+      until,
+      { timeout: timeoutMs },
+    )
+    .catch((error: unknown) => explained(`not ${frames} more frames with advancing codes`, error));
+  return playerProbe(page);
 }
