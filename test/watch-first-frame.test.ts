@@ -73,4 +73,35 @@ describe('watch page: first frame', () => {
       await context.close();
     }
   });
+  it('loads (its load event comes) when its WebRTC answer arrives before load and nobody publishes yet, and plays once someone does', async () => {
+    const idle = await createStream(server.url, 'not live yet');
+    const context = await browser.newContext();
+    let late: WhipClient | undefined;
+    try {
+      const page = await context.newPage();
+      // The socket.io client script (which the load event waits for) is held until the page has its WHEP answer, so the answer comes first.
+      await page.route(/\/socket\.io\/socket\.io\.js$/, async (route) => {
+        try {
+          await waitFor('the WHEP answer', () => page.evaluate(() => (window as unknown as { livefxViewer?: ViewerProbe }).livefxViewer?.joinMs.answered), 20_000);
+        } finally {
+          await route.continue();
+        }
+      });
+      // Chromium holds the load event while a <video> shows a stream with no frame: with the stream attached at once, this never returned.
+      await page.goto(`${server.url}/watch?stream=${idle.id}`, { timeout: 20_000 });
+      const loadedAt = await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventStart);
+      const before = await page.evaluate(probeScript);
+      expect(before.joinMs.answered).toBeLessThan(loadedAt);
+      expect(before.joinMs.firstFrame).toBeUndefined();
+      late = new WhipClient({ endpoint: `${server.url}/whip/${idle.id}`, streamKey: idle.streamKey, width: 640, height: 360, fps: 30, kbps: 800 });
+      await late.start();
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.firstFrame !== undefined, null, { timeout: 30_000 });
+      const after = await page.evaluate(probeScript);
+      expect(after.mode).toBe('webrtc');
+      expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
+    } finally {
+      await late?.stop();
+      await context.close();
+    }
+  });
 });
