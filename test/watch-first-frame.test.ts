@@ -104,4 +104,21 @@ describe('watch page: first frame', () => {
       await context.close();
     }
   });
+  it('preloads its entry module first and every module the page then loads, so none waits for the one importing it', async () => {
+    const html = await (await fetch(`${server.url}/watch?stream=${stream.id}`)).text();
+    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!);
+    expect(preloaded[0]).toBe('/assets/client/src/watch-page.js');
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const modules: string[] = [];
+      page.on('request', (request) => request.resourceType() === 'script' && new URL(request.url()).pathname.startsWith('/assets/') && modules.push(new URL(request.url()).pathname));
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.offerSent !== undefined, null, { timeout: 30_000 });
+      expect(modules.length).toBeGreaterThan(5);
+      expect(modules.filter((module) => !preloaded.includes(module))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
 });

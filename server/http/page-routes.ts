@@ -60,7 +60,8 @@ export async function registerPageRoutes(app: FastifyInstance, projectRoot: stri
   const headFile = path.join(clientDir, 'page-head.html');
   for (const [route, page] of Object.entries(PAGES)) {
     // The build does not change under a running server: the graph is read once.
-    const modulePreloads = await moduleGraphUrls(webRoot, ASSETS, `client/src/${page.module}.js`);
+    // The entry module first: announced only by the body's last tag, it would queue behind the page's images for one of the six connections.
+    const modulePreloads = [`${ASSETS}client/src/${page.module}.js`, ...(await moduleGraphUrls(webRoot, ASSETS, `client/src/${page.module}.js`))];
     app.get(route, async (_request, reply) => {
       const [head, body] = await Promise.all([readFile(headFile, 'utf8'), readFile(path.join(clientDir, page.file), 'utf8')]);
       return reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(pageDocument(head, body, page, modulePreloads));
