@@ -44,7 +44,7 @@ await publisher.stop();
 await server.stop();
 
 const summary = (values: number[]) => ({ p50Ms: Math.round(percentile(values, 0.5)), p95Ms: Math.round(percentile(values, 0.95)), maxMs: Math.round(Math.max(...values)) });
-const STEPS = ['scriptReady', 'socketReady', 'offerSent', 'answered', 'firstFrame'] as const;
+const STEPS = ['htmlReceived', 'scriptReady', 'socketReady', 'offerSent', 'answered', 'firstFrame'] as const;
 const watchPage = {
   label: LABEL,
   date: new Date().toISOString(),

@@ -2,6 +2,8 @@ import type { Browser } from 'playwright-core';
 
 /** The watch page's join steps, ms since navigation (client/src/join-timings.ts). */
 export interface WatchPageJoin {
+  /** The page's HTML fully received (navigation timing's responseEnd). */
+  htmlReceived?: number;
   scriptReady?: number;
   socketReady?: number;
   offerSent?: number;
@@ -11,7 +13,7 @@ export interface WatchPageJoin {
 
 /**
  * Opens the watch page at `url` in a fresh browser context (empty cache, like a first visit), waits
- * for its first presented frame and returns the page's own join timings; then closes the context and
+ * for its first presented frame and returns the page's own join timings (and when its HTML arrived); then closes the context and
  * pauses a random moment so the next load lands at another phase of the keyframe interval.
  */
 export async function timeWatchPageJoin(browser: Browser, url: string): Promise<WatchPageJoin> {
@@ -22,7 +24,9 @@ export async function timeWatchPageJoin(browser: Browser, url: string): Promise<
     const handle = await page.waitForFunction(
       () => {
         const joinMs = (window as unknown as { livefxViewer?: { joinMs: Partial<WatchPageJoin> } }).livefxViewer?.joinMs;
-        return joinMs?.firstFrame !== undefined ? (joinMs as WatchPageJoin) : undefined;
+        if (joinMs?.firstFrame === undefined) return undefined;
+        const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+        return { ...(navigation ? { htmlReceived: Math.round(navigation.responseEnd) } : {}), ...joinMs } as WatchPageJoin;
       },
       null,
       { timeout: 15_000, polling: 20 },

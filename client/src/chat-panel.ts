@@ -86,7 +86,8 @@ export class ChatPanel {
   private readonly socket: Socket;
   private readonly messages: HTMLElement;
   private readonly errorElement: HTMLElement;
-  private readonly counts: HTMLElement;
+  /** One chip per reaction kind, made once and updated in place: a broadcast re-making them would pull them from under a reader. */
+  private readonly countChips = new Map<ReactionKind, { chip: HTMLElement; count: Text }>();
   private readonly shownIds = new Set<string>();
   private totals: ReactionCounts = emptyReactionCounts();
   /** The last few seconds, from the latest broadcast (shown as each count's tooltip). */
@@ -104,7 +105,15 @@ export class ChatPanel {
   ) {
     this.messages = part(root, 'chat-messages');
     this.errorElement = part(root, 'chat-error');
-    this.counts = part(root, 'reaction-counts');
+    for (const kind of REACTION_KINDS) {
+      const chip = document.createElement('span');
+      chip.className = 'reaction-count';
+      chip.dataset.kind = kind;
+      const count = document.createTextNode('');
+      chip.append(reactionIcon(kind), count);
+      this.countChips.set(kind, { chip, count });
+    }
+    part(root, 'reaction-counts').replaceChildren(...[...this.countChips.values()].map(({ chip }) => chip));
     this.renderCounts();
     this.socket = io('/audience', { transports: ['websocket'], auth: { ...socketAuth().auth, viewerId: rememberedViewerId() } });
     this.socket.on('chat', (message: ChatMessage & { streamId: string }) => message.streamId === options.streamId && this.addMessage(message));
@@ -313,16 +322,10 @@ export class ChatPanel {
   }
 
   private renderCounts(): void {
-    this.counts.replaceChildren(
-      ...REACTION_KINDS.map((kind) => {
-        const chip = document.createElement('span');
-        chip.className = 'reaction-count';
-        chip.dataset.kind = kind;
-        chip.title = this.recent ? `${kind}: ${this.recent.counts[kind]} in the last ${this.recent.windowS} s` : kind;
-        chip.append(reactionIcon(kind), ` ${this.totals[kind]}`);
-        return chip;
-      }),
-    );
+    for (const [kind, { chip, count }] of this.countChips) {
+      chip.title = this.recent ? `${kind}: ${this.recent.counts[kind]} in the last ${this.recent.windowS} s` : kind;
+      count.data = ` ${this.totals[kind]}`;
+    }
   }
 
   /** A reaction rises over the player and fades (CSS animation), then removes itself. */

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
 
 import type { StreamState, StreamStats, StreamView } from '../../server/streams/stream-view.js';
+import { loadSocketIoScript } from './classic-script.js';
 import { socketAuth } from './page-token.js';
 
 export type { StreamState, StreamStats, StreamView };
@@ -31,6 +32,7 @@ export class LiveSocket {
   }
 
   static async connect(streamId: string, handlers: LiveSocketHandlers): Promise<{ live: LiveSocket; stream: StreamView }> {
+    if (!(await loadSocketIoScript())) throw new Error('the socket.io client script could not be loaded');
     const socket = io('/live', { transports: ['websocket'], ...socketAuth() });
     const live = new LiveSocket(socket);
     socket.on('state', (message: { streamId: string; state: StreamState }) => message.streamId === streamId && handlers.onState(message.state));

@@ -1,6 +1,7 @@
 import { BurnInReader } from './burn-in-reader.js';
 import { LiveSocket, StreamAccessError, type StreamState, type StreamView } from './live-socket.js';
 import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
+import { loadHlsScript } from './classic-script.js';
 import { JoinTimings } from './join-timings.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
@@ -136,7 +137,11 @@ export class StreamPlayer {
     this.elements.error.hidden = message === '';
   }
 
-  /** Connects, then plays; a refusal or an unreachable server is shown in the page. */
+  /**
+   * Plays and connects at once: the WHEP offer goes out without waiting for the live socket (which
+   * brings state, captions and the clock), so the first frame does not wait for it either. A refusal
+   * or an unreachable server is shown in the page.
+   */
   async start(): Promise<void> {
     if (!this.streamId) {
       this.showError('This page needs ?stream=<id>.');
@@ -149,10 +154,16 @@ export class StreamPlayer {
     });
     this.setCaptionsOn(readSetting(CAPTIONS_KEY) !== 'off');
     captionsToggle.addEventListener('click', () => this.setCaptionsOn(!this.viewer.captionsOn));
+    if (this.options.hlsOnly) void loadHlsScript();
+    const webrtc = this.options.hlsOnly ? undefined : this.startWebRtc();
     try {
       const connected = await LiveSocket.connect(this.streamId, { onState: (state) => this.onStreamState(state), onStats: () => undefined });
       const live = (this.live = connected.live);
       this.joinTimings.mark('socketReady');
+      if (this.closed || this.viewer.state === 'refused') {
+        live.socket.close();
+        return;
+      }
       live.socket.on('caption', (message: CaptionMessage) => this.onCaption(message));
       this.options.onStream?.(connected.stream);
       const reader = (this.reader = new BurnInReader(video, () => live.serverNow(), () => {
@@ -166,16 +177,25 @@ export class StreamPlayer {
         return;
       }
       if (this.options.hlsOnly) this.startHls('hls');
-      else await this.startWebRtc();
+      else this.announceHls();
+      await webrtc;
       this.onStreamState(connected.stream.state);
     } catch (error) {
       if (error instanceof StreamAccessError) {
-        this.setState('refused');
-        this.showError(error.code === 'forbidden' || error.code === 'unauthorized' ? 'This stream is private: open it with the viewer link you were given.' : `Not allowed: ${error.message}`);
+        this.refuse(error.code, error.message);
         return;
       }
       this.showError(`Could not reach the server: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** The server refused this page's token (on the socket or on WHEP): nothing plays. */
+  private refuse(code: string, message: string): void {
+    this.setState('refused');
+    this.webrtc?.stop();
+    this.webrtc = undefined;
+    this.viewer.peerConnection = undefined;
+    this.showError(code === 'forbidden' || code === 'unauthorized' ? 'This stream is private: open it with the viewer link you were given.' : `Not allowed: ${message}`);
   }
 
   private renderCaption(): void {
@@ -259,7 +279,7 @@ export class StreamPlayer {
   }
 
   private fallBackToHls(reason: string): void {
-    if (this.viewer.mode !== 'webrtc' || this.viewer.state === 'ended') return;
+    if (this.viewer.mode !== 'webrtc' || this.viewer.state === 'ended' || this.viewer.state === 'refused' || this.closed) return;
     console.warn(`livefx: falling back to HLS: ${reason}`);
     this.webrtc?.stop();
     this.webrtc = undefined;
@@ -269,8 +289,13 @@ export class StreamPlayer {
 
   private startHls(mode: PlayerMode): void {
     this.setMode(mode);
-    void this.live?.socket.timeout(5000).emitWithAck('watching', { streamId: this.streamId, mode: 'hls' }).catch(() => undefined);
-    void this.hlsUrl().then((url) => this.playHls(url));
+    this.announceHls();
+    void Promise.all([this.hlsUrl(), loadHlsScript()]).then(([url]) => this.playHls(url));
+  }
+
+  /** Tells the server this page plays HLS (its viewer counts); again once the socket connects, when WebRTC failed before it. */
+  private announceHls(): void {
+    if (this.viewer.mode !== 'webrtc') void this.live?.socket.timeout(5000).emitWithAck('watching', { streamId: this.streamId, mode: 'hls' }).catch(() => undefined);
   }
 
   /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the low-latency playlist. */
@@ -281,10 +306,10 @@ export class StreamPlayer {
   }
 
   private playHls(url: string): void {
-    if (this.viewer.state === 'ended') return;
+    if (this.viewer.state === 'ended' || this.closed) return;
     const video = this.elements.video;
     this.viewer.hlsUrl = url;
-    if (Hls?.isSupported()) {
+    if (typeof Hls !== 'undefined' && Hls.isSupported()) {
       // LL-HLS: no liveSyncDurationCount, which would override the playlist's PART-HOLD-BACK (0.75 s) with 2 segments.
       const sync = url.includes('/ll.m3u8') ? {} : { liveSyncDurationCount: 2 };
       const instance = new Hls({ ...sync, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
@@ -315,10 +340,18 @@ export class StreamPlayer {
       onOfferSent: () => this.joinTimings.mark('offerSent'),
       onAnswered: () => this.joinTimings.mark('answered'),
     }));
+    // The socket may have refused the page, the stream ended or the page closed while this offer was out.
+    const superseded = (): boolean => this.webrtc !== webrtc || this.closed || this.viewer.state === 'refused';
     try {
       await webrtc.start();
-      this.viewer.peerConnection = webrtc.pc;
+      if (superseded()) webrtc.stop();
+      else this.viewer.peerConnection = webrtc.pc;
     } catch (error) {
+      if (superseded()) return;
+      if (error instanceof SignallingError && (error.status === 401 || error.status === 403)) {
+        this.refuse(error.status === 401 ? 'unauthorized' : 'forbidden', error.message);
+        return;
+      }
       if (error instanceof SignallingError && error.status === 404) {
         this.showError('There is no such stream.');
         return;

@@ -1,4 +1,5 @@
 import { ChatPanel } from './chat-panel.js';
+import { loadSocketIoScript } from './classic-script.js';
 import { byTestId, queryParam } from './page-elements.js';
 import { StreamPlayer } from './stream-player.js';
 
@@ -10,5 +11,10 @@ const player = StreamPlayer.inPage({
   },
   onEnded: () => chat?.streamEnded(),
 });
-if (streamId) chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'viewer', floats: byTestId('reaction-floats') });
+// The player first: its WHEP offer goes out while the socket.io client (chat needs it) still loads.
 void player.start();
+if (streamId) {
+  void loadSocketIoScript().then((loaded) => {
+    if (loaded) chat = new ChatPanel(byTestId('chat'), { streamId, mode: 'viewer', floats: byTestId('reaction-floats') });
+  });
+}

@@ -10,16 +10,32 @@ export class SignallingError extends Error {
   }
 }
 
-async function iceGatheringComplete(pc: RTCPeerConnection, timeoutMs = 2000): Promise<void> {
+/** After the first candidate, how long the rest may take: the UDP host candidates of every interface come together; TCP ones (which the server does not use) come ~150 ms later. */
+const GATHERING_GRACE_MS = 50;
+/** Sent with what is there by then when no candidate comes at all (the limit non-trickle signalling always had). */
+const GATHERING_CAP_MS = 2000;
+
+/** Waits until gathering completes, or until the first candidates have had a short grace, whichever is sooner. */
+async function iceCandidatesGathered(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === 'complete') return;
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    pc.addEventListener('icegatheringstatechange', () => {
-      if (pc.iceGatheringState === 'complete') {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const done = (): void => {
+      clearTimeout(capTimer);
+      clearTimeout(graceTimer);
+      pc.removeEventListener('icegatheringstatechange', onState);
+      pc.removeEventListener('icecandidate', onCandidate);
+      resolve();
+    };
+    const capTimer = setTimeout(done, GATHERING_CAP_MS);
+    const onState = (): void => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const onCandidate = (event: RTCPeerConnectionIceEvent): void => {
+      if (event.candidate && graceTimer === undefined) graceTimer = setTimeout(done, GATHERING_GRACE_MS);
+    };
+    pc.addEventListener('icegatheringstatechange', onState);
+    pc.addEventListener('icecandidate', onCandidate);
   });
 }
 
@@ -29,10 +45,10 @@ export interface NegotiationProgress {
   onAnswered(): void;
 }
 
-/** Non-trickle WHIP/WHEP: full offer after gathering, answer back; returns the session URL for DELETE. */
+/** Non-trickle WHIP/WHEP: the offer with the candidates gathered so far (see iceCandidatesGathered), answer back; returns the session URL for DELETE. */
 export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?: string, progress?: NegotiationProgress): Promise<string> {
   await pc.setLocalDescription(await pc.createOffer());
-  await iceGatheringComplete(pc);
+  await iceCandidatesGathered(pc);
   progress?.onOfferSent();
   const response = await fetch(endpoint, {
     method: 'POST',

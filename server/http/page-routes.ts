@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { moduleGraphUrls } from './module-graph.js';
 
 /** A page's body file, what its shared head (client/page-head.html) is filled with, and the scripts it ends with. */
 interface PageEntry {
@@ -13,34 +14,44 @@ interface PageEntry {
   stylesheets?: string[];
   /** Classic scripts the module relies on, loaded before it. */
   scripts?: string[];
+  /** Classic scripts the module loads itself when it needs them (client/src/classic-script.ts), fetched early. */
+  preloads?: string[];
 }
 
 const SOCKET_IO = '/socket.io/socket.io.js';
-const HLS_JS = '/vendor/hls.min.js';
+/** Where the compiled client modules (dist/web) are served. */
+const ASSETS = '/assets/';
 
 const PAGES: Record<string, PageEntry> = {
   '/': { file: 'index.html', title: 'Home', module: 'home-page', scripts: [SOCKET_IO] },
   '/publish': { file: 'publish.html', title: 'Publish', module: 'publish-page', scripts: [SOCKET_IO] },
-  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', scripts: [SOCKET_IO, HLS_JS] },
+  // The player loads socket.io and hls.js itself (client/src/classic-script.ts): a WebRTC viewer's first frame waits for neither.
+  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', preloads: [SOCKET_IO] },
   // The player alone, the one page other sites may frame (LIVEFX_EMBED_ORIGINS).
-  '/embed': { file: 'embed.html', title: 'Player', module: 'embed-page', scripts: [SOCKET_IO, HLS_JS] },
+  '/embed': { file: 'embed.html', title: 'Player', module: 'embed-page', preloads: [SOCKET_IO] },
   '/operator': { file: 'operator.html', title: 'Operator', module: 'operator-page', scripts: [SOCKET_IO] },
   '/review': { file: 'review.html', title: 'Highlights review', module: 'review-page' },
   '/studio': { file: 'studio.html', title: 'Studio', module: 'studio-page', stylesheets: ['/static/studio.css'] },
 };
 
 /** One head and one ending for every page, so the pages' files hold only their bodies (no inline script or style: CSP stays strict). */
-function pageDocument(headTemplate: string, body: string, page: PageEntry): string {
-  const stylesheets = (page.stylesheets ?? []).map((href) => `<link rel="stylesheet" href="${href}">\n`).join('');
-  const scripts = (page.scripts ?? []).map((src) => `<script src="${src}"></script>\n`).join('');
+function pageDocument(headTemplate: string, body: string, page: PageEntry, modulePreloads: string[]): string {
+  const stylesheets = [
+    ...(page.stylesheets ?? []).map((href) => `<link rel="stylesheet" href="${href}">\n`),
+    ...modulePreloads.map((href) => `<link rel="modulepreload" href="${href}">\n`),
+    ...(page.preloads ?? []).map((href) => `<link rel="preload" as="script" href="${href}">\n`),
+  ].join('');
+  // Deferred: the parser goes on to the module, whose imports load beside these; they still run first, in order.
+  const scripts = (page.scripts ?? []).map((src) => `<script defer src="${src}"></script>\n`).join('');
   const head = headTemplate.replace('{{title}}', page.title).replace('{{stylesheets}}', stylesheets);
-  return `${head}${body}${scripts}<script type="module" src="/assets/client/src/${page.module}.js"></script>\n</body>\n</html>\n`;
+  return `${head}${body}${scripts}<script type="module" src="${ASSETS}client/src/${page.module}.js"></script>\n</body>\n</html>\n`;
 }
 
 /** The streamer, viewer (and embeddable player), operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
 export async function registerPageRoutes(app: FastifyInstance, projectRoot: string): Promise<void> {
   const clientDir = path.join(projectRoot, 'client');
-  await app.register(fastifyStatic, { root: path.join(projectRoot, 'dist', 'web'), prefix: '/assets/', decorateReply: false });
+  const webRoot = path.join(projectRoot, 'dist', 'web');
+  await app.register(fastifyStatic, { root: webRoot, prefix: ASSETS, decorateReply: false });
   await app.register(fastifyStatic, { root: path.join(clientDir, 'static'), prefix: '/static/', decorateReply: false });
   const hlsScript = path.join(path.dirname(createRequire(import.meta.url).resolve('hls.js')), 'hls.min.js');
   app.get('/vendor/hls.min.js', async (_request, reply) =>
@@ -48,9 +59,12 @@ export async function registerPageRoutes(app: FastifyInstance, projectRoot: stri
   );
   const headFile = path.join(clientDir, 'page-head.html');
   for (const [route, page] of Object.entries(PAGES)) {
+    // The build does not change under a running server: the graph is read once.
+    // The entry module first: announced only by the body's last tag, it would queue behind the page's images for one of the six connections.
+    const modulePreloads = [`${ASSETS}client/src/${page.module}.js`, ...(await moduleGraphUrls(webRoot, ASSETS, `client/src/${page.module}.js`))];
     app.get(route, async (_request, reply) => {
       const [head, body] = await Promise.all([readFile(headFile, 'utf8'), readFile(path.join(clientDir, page.file), 'utf8')]);
-      return reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(pageDocument(head, body, page));
+      return reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(pageDocument(head, body, page, modulePreloads));
     });
   }
 }

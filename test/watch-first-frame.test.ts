@@ -1,0 +1,124 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
+import { WhipClient } from './helpers/whip-client.js';
+// Requests here act as the admin (access control itself is tested in test/auth.test.ts).
+import { createStream, waitFor, type CreatedStream, type RunningServer, adminFetch as fetch } from './helpers/livefx-process.js';
+
+interface ViewerProbe {
+  joinMs: { scriptReady?: number; socketReady?: number; offerSent?: number; answered?: number; firstFrame?: number };
+  mode: string;
+  state: string;
+  framesRendered: number;
+}
+
+let server: RunningServer;
+let browser: Browser;
+let stream: CreatedStream;
+let publisher: WhipClient;
+
+beforeAll(async () => {
+  ({ server, browser } = await startServerAndChromium());
+  stream = await createStream(server.url, 'first frame');
+  publisher = new WhipClient({ endpoint: `${server.url}/whip/${stream.id}`, streamKey: stream.streamKey, width: 640, height: 360, fps: 30, kbps: 800 });
+  await publisher.start();
+  const fpsOut = async (): Promise<number> => ((await (await fetch(`${server.url}/v1/streams/${stream.id}`)).json()) as { stats: { fpsOut: number } }).stats.fpsOut;
+  await waitFor('the processed stream to be encoded', async () => ((await fpsOut()) > 0 ? true : undefined), 30_000);
+});
+
+afterAll(async () => {
+  await publisher?.stop();
+  await closeAfterTests({ server, browser });
+});
+
+const probeScript = (): ViewerProbe => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer;
+
+describe('watch page: first frame', () => {
+  it('shows the WebRTC picture while its live socket has not connected: the WHEP offer does not wait for the socket', async () => {
+    const context = await browser.newContext();
+    try {
+      // Every socket.io connection of this page is held open and never answered (a slow or blocked socket).
+      const heldSockets: unknown[] = [];
+      await context.routeWebSocket(/\/socket\.io\//, (socket) => void heldSockets.push(socket));
+      const page = await context.newPage();
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.firstFrame !== undefined, null, { timeout: 30_000 });
+      const viewer = await page.evaluate(probeScript);
+      expect(heldSockets.length).toBeGreaterThan(0);
+      expect(viewer.joinMs.socketReady).toBeUndefined();
+      expect(viewer.mode).toBe('webrtc');
+      expect(viewer.joinMs.offerSent).toBeLessThan(viewer.joinMs.firstFrame!);
+      expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a WebRTC viewer plays with its socket and never downloads hls.js', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const requested: string[] = [];
+      page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      // Frames counted by the burn-in reader (it starts once the socket gives the server clock) keep coming.
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.framesRendered >= 30, null, { timeout: 30_000 });
+      const viewer = await page.evaluate(probeScript);
+      expect(viewer.mode).toBe('webrtc');
+      expect(viewer.state).toBe('live');
+      expect(viewer.joinMs.socketReady).toBeDefined();
+      expect(requested).toContain('/socket.io/socket.io.js');
+      expect(requested).not.toContain('/vendor/hls.min.js');
+    } finally {
+      await context.close();
+    }
+  });
+  it('loads (its load event comes) when its WebRTC answer arrives before load and nobody publishes yet, and plays once someone does', async () => {
+    const idle = await createStream(server.url, 'not live yet');
+    const context = await browser.newContext();
+    let late: WhipClient | undefined;
+    try {
+      const page = await context.newPage();
+      // The socket.io client script (which the load event waits for) is held until the page has its WHEP answer, so the answer comes first.
+      await page.route(/\/socket\.io\/socket\.io\.js$/, async (route) => {
+        try {
+          await waitFor('the WHEP answer', () => page.evaluate(() => (window as unknown as { livefxViewer?: ViewerProbe }).livefxViewer?.joinMs.answered), 20_000);
+        } finally {
+          await route.continue();
+        }
+      });
+      // Chromium holds the load event while a <video> shows a stream with no frame: with the stream attached at once, this never returned.
+      await page.goto(`${server.url}/watch?stream=${idle.id}`, { timeout: 20_000 });
+      const loadedAt = await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventStart);
+      const before = await page.evaluate(probeScript);
+      expect(before.joinMs.answered).toBeLessThan(loadedAt);
+      expect(before.joinMs.firstFrame).toBeUndefined();
+      late = new WhipClient({ endpoint: `${server.url}/whip/${idle.id}`, streamKey: idle.streamKey, width: 640, height: 360, fps: 30, kbps: 800 });
+      await late.start();
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.firstFrame !== undefined, null, { timeout: 30_000 });
+      const after = await page.evaluate(probeScript);
+      expect(after.mode).toBe('webrtc');
+      expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
+    } finally {
+      await late?.stop();
+      await context.close();
+    }
+  });
+  it('preloads its entry module first and every module the page then loads, so none waits for the one importing it', async () => {
+    const html = await (await fetch(`${server.url}/watch?stream=${stream.id}`)).text();
+    const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!);
+    expect(preloaded[0]).toBe('/assets/client/src/watch-page.js');
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const modules: string[] = [];
+      page.on('request', (request) => request.resourceType() === 'script' && new URL(request.url()).pathname.startsWith('/assets/') && modules.push(new URL(request.url()).pathname));
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.offerSent !== undefined, null, { timeout: 30_000 });
+      expect(modules.length).toBeGreaterThan(5);
+      expect(modules.filter((module) => !preloaded.includes(module))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
