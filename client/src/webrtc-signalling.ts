@@ -15,8 +15,15 @@ const GATHERING_GRACE_MS = 50;
 /** Sent with what is there by then when no candidate comes at all (the limit non-trickle signalling always had). */
 const GATHERING_CAP_MS = 2000;
 
-/** Waits until gathering completes, or until the first candidates have had a short grace, whichever is sooner. */
-async function iceCandidatesGathered(pc: RTCPeerConnection): Promise<void> {
+/**
+ * How long the offer waits for ICE candidates: `first` (a viewer, who wants the picture soon) until
+ * the first candidates have had a short grace; `complete` (a publisher, who goes live once) until
+ * gathering completes. Either way no longer than GATHERING_CAP_MS.
+ */
+export type CandidateGathering = 'first' | 'complete';
+
+/** Waits until gathering completes, or (`first`) until the first candidates have had a short grace, whichever is sooner. */
+async function iceCandidatesGathered(pc: RTCPeerConnection, gathering: CandidateGathering): Promise<void> {
   if (pc.iceGatheringState === 'complete') return;
   await new Promise<void>((resolve) => {
     let graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -32,7 +39,7 @@ async function iceCandidatesGathered(pc: RTCPeerConnection): Promise<void> {
       if (pc.iceGatheringState === 'complete') done();
     };
     const onCandidate = (event: RTCPeerConnectionIceEvent): void => {
-      if (event.candidate && graceTimer === undefined) graceTimer = setTimeout(done, GATHERING_GRACE_MS);
+      if (gathering === 'first' && event.candidate && graceTimer === undefined) graceTimer = setTimeout(done, GATHERING_GRACE_MS);
     };
     pc.addEventListener('icegatheringstatechange', onState);
     pc.addEventListener('icecandidate', onCandidate);
@@ -45,10 +52,10 @@ export interface NegotiationProgress {
   onAnswered(): void;
 }
 
-/** Non-trickle WHIP/WHEP: the offer with the candidates gathered so far (see iceCandidatesGathered), answer back; returns the session URL for DELETE. */
-export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?: string, progress?: NegotiationProgress): Promise<string> {
+/** Non-trickle WHIP/WHEP: the offer with the candidates gathered (see CandidateGathering), answer back; returns the session URL for DELETE. */
+export async function negotiate(pc: RTCPeerConnection, endpoint: string, bearer?: string, progress?: NegotiationProgress, gathering: CandidateGathering = 'complete'): Promise<string> {
   await pc.setLocalDescription(await pc.createOffer());
-  await iceCandidatesGathered(pc);
+  await iceCandidatesGathered(pc, gathering);
   progress?.onOfferSent();
   const response = await fetch(endpoint, {
     method: 'POST',

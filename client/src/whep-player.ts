@@ -39,7 +39,7 @@ export class WhepPlayer {
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') this.onFailure('the WebRTC connection failed');
     });
-    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`, pageToken(), this.progress);
+    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`, pageToken(), this.progress, 'first');
     window.addEventListener('pagehide', () => this.stop());
   }
 
