@@ -89,13 +89,20 @@ function probeFrames(graph: string, tag: string): [number, number][] {
     .filter(([time, value]) => Number.isFinite(time) && !Number.isNaN(value));
 }
 
-/** Times at which a signal rises above `threshold` after at least `quietS` below it. */
+/**
+ * Times at which a signal rises above `threshold` after at least `quietS` below it. A file that starts
+ * above it (its first keyframe came in the middle of a flash) shows no onset there: the rise was before the file.
+ */
 function onsets(frames: [number, number][], threshold: number, quietS: number): number[] {
   const times: number[] = [];
   let lastLoud = -Infinity;
+  let quietSeen = false;
   for (const [time, value] of frames) {
-    if (value <= threshold) continue;
-    if (time - lastLoud >= quietS) times.push(time);
+    if (value <= threshold) {
+      quietSeen = true;
+      continue;
+    }
+    if (quietSeen && time - lastLoud >= quietS) times.push(time);
     lastLoud = time;
   }
   return times;
