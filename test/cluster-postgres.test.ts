@@ -58,12 +58,12 @@ describe('two nodes on one PostgreSQL database', () => {
     await client.connect();
     try {
       const { rows } = await client.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id');
-      expect(rows.map((row) => row.id)).toEqual(['auth/1-tokens', 'idempotency/1-create', 'presets/1-create', 'recordings/1-create', 'studio/1-storyboards']);
+      expect(rows.map((row) => row.id)).toEqual(['auth/1-tokens', 'idempotency/1-create', 'presets/1-create', 'recordings/1-create', 'recordings/2-node-url', 'studio/1-storyboards']);
     } finally {
       await client.end();
     }
     const applied = [nodeA, nodeB].map((node) => /"migrations":(\[[^\]]*\]),"msg":"shared store: PostgreSQL"/.exec(node.output())?.[1]);
-    expect(applied.sort()).toEqual(['["presets/1-create","recordings/1-create","auth/1-tokens","studio/1-storyboards","idempotency/1-create"]', '[]']);
+    expect(applied.sort()).toEqual(['["presets/1-create","recordings/1-create","recordings/2-node-url","auth/1-tokens","studio/1-storyboards","idempotency/1-create"]', '[]']);
     expect(nodeA.dataDir).not.toBe(nodeB.dataDir);
   });
 
