@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LivefxError } from '../core/errors.js';
-import { allEvents, type MediaKind, type RecordingEvent } from '../recorder/recording-catalog.js';
+import { allEvents, type MediaKind, type RecordingEvent, type RecordingRow } from '../recorder/recording-catalog.js';
 import type { Recorder } from '../recorder/recorder.js';
 import type { Logger } from '../core/logger.js';
 import { clipReasons } from './strategies/clip-reasons.js';
@@ -178,12 +178,11 @@ export class HighlightService {
   }
 
   /**
-   * The recording's media for a job: from this data directory, or fetched from the node that holds the
-   * recording (its catalog row names it), else from the node the job came from.
+   * The recording's media for a job: from this data directory, or fetched from `holder`, the node that
+   * holds it (its catalog row's nodeUrl, else the node the job came from).
    */
-  private async recordingMedia(origin: string | undefined, recordingId: string, kind: MediaKind, signal: AbortSignal): Promise<{ file: string; contentType: string }> {
+  private async recordingMedia(holder: string | undefined, recordingId: string, kind: MediaKind, signal: AbortSignal): Promise<{ file: string; contentType: string }> {
     const remote = this.options.remote;
-    const holder = (await this.options.recorder.catalog.get(recordingId))?.nodeUrl ?? origin;
     return remote?.isRemote(holder) ? remote.recording(holder, recordingId, kind, signal) : this.options.recorder.media(recordingId, kind, signal);
   }
 
@@ -222,8 +221,8 @@ export class HighlightService {
   }
 
   /** The live signals a recording stored while it was made (none for imports). */
-  private async liveSignals(recordingId: string, events: readonly RecordingEvent[]): Promise<LiveSignalAnalysis> {
-    return liveSignalAnalysis(events, (await this.options.recorder.catalog.get(recordingId))?.durationS ?? Number.POSITIVE_INFINITY);
+  private liveSignals(recording: RecordingRow | undefined, events: readonly RecordingEvent[]): LiveSignalAnalysis {
+    return liveSignalAnalysis(events, recording?.durationS ?? Number.POSITIVE_INFINITY);
   }
 
   private async mediaKind(recordingId: string): Promise<MediaKind> {
@@ -237,7 +236,8 @@ export class HighlightService {
     if (!parsed.success) throw MalformedJobError.fromZod(parsed.error);
     const { recording_id: recordingId, ...params } = parsed.data as HighlightRequest;
     const catalog = this.options.recorder.catalog;
-    if (!(await catalog.get(recordingId))) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
+    const recording = await catalog.get(recordingId);
+    if (!recording) throw new HighlightInputError('recording_not_found', `recording ${recordingId} no longer exists`);
     const dir = this.jobDir(job.id);
     // A job re-run after a restart starts from an empty folder.
     await rm(dir, { recursive: true, force: true });
@@ -245,7 +245,7 @@ export class HighlightService {
 
     context.progress(0.02, 'exporting');
     const kind = await this.mediaKind(recordingId);
-    const media = await this.recordingMedia(origin, recordingId, kind, context.signal);
+    const media = await this.recordingMedia(recording.nodeUrl ?? origin, recordingId, kind, context.signal);
     if (media.contentType !== 'video/mp4') throw new HighlightInputError('invalid_media', `recording ${recordingId} has only VP8 media, which stream-copy MP4 clips cannot hold`);
     let transcriptionFailed: string | undefined;
     if (this.options.transcriber && !(await this.options.transcriber.origin(recordingId))) {
@@ -259,7 +259,7 @@ export class HighlightService {
     }
     context.progress(0.1, 'analysing');
     const events = await allEvents(catalog, recordingId);
-    const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(recordingId, events));
+    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recording, events));
     const signals = buildSignals(analysis, events);
 
     context.progress(0.4, 'selecting');
@@ -334,14 +334,15 @@ export class HighlightService {
     const request = highlightRequestSchema.parse(splitOrigin(source.params).params);
     const dir = this.jobDir(sourceId);
     const kind = await this.mediaKind(result.recordingId);
-    const media = await this.recordingMedia(origin, result.recordingId, kind, context.signal);
+    const recording = await this.options.recorder.catalog.get(result.recordingId);
+    const media = await this.recordingMedia(recording?.nodeUrl ?? origin, result.recordingId, kind, context.signal);
     const remote = this.options.remote;
     // On another machine, the clips the reel reuses come from the node that holds the job's outputs.
     if (remote?.isRemote(origin)) {
       for (const clip of approved) if (!clip.trimmed) await remote.output(origin, 'highlights', sourceId, clip.file, path.join(dir, clip.file), context.signal);
     }
     const events = await allEvents(this.options.recorder.catalog, result.recordingId);
-    const analysis = await this.analyzer.analyse(media.file, context.signal, await this.liveSignals(result.recordingId, events));
+    const analysis = await this.analyzer.analyse(media.file, context.signal, this.liveSignals(recording, events));
     const signals = buildSignals(analysis, events);
     const { recording_id: _unused, ...params } = request;
     const provenance = { ...(await this.provenance(result.recordingId, kind, analysis, params, signals, events)), reviewed: approved.map((clip) => ({ rank: clip.rank, start: clip.start, end: clip.end })) };

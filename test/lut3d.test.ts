@@ -126,6 +126,34 @@ describe('lut3d against ffmpeg', () => {
   });
 });
 
+describe('lut3d configured from a file', () => {
+  /** The test frame through a Lut3d configured from `file`, as the chain does it. */
+  function configuredFrom(file: string, strength: number): Buffer {
+    const frame = new I420Frame(WIDTH, HEIGHT);
+    input.copy(frame.buffer);
+    const lut = new Lut3d((name) => path.join(dir, name));
+    lut.configure({ file, interp: 'tetrahedral', strength });
+    lut.apply(frame, { frameIndex: 0, frameIntervalMs: 33 });
+    return frame.buffer;
+  }
+
+  it('grades like the parsed file when configured again, and follows a replaced file and a new strength', () => {
+    writeFileSync(path.join(dir, 'edited.cube'), gradeCube(9));
+    const first = configuredFrom('edited.cube', 1);
+    expect(first.equals(ours(gradeCube(9), 'tetrahedral'))).toBe(true);
+    // Configured again (a chain re-applied for an edit elsewhere): the same picture.
+    expect(configuredFrom('edited.cube', 1).equals(first)).toBe(true);
+    expect(configuredFrom('edited.cube', 0.5).equals(ours(gradeCube(9), 'tetrahedral', 0.5))).toBe(true);
+    // The operator uploads a new version of the file: the next configure uses it.
+    const identity: string[] = ['LUT_3D_SIZE 2'];
+    for (let b = 0; b < 2; b++) for (let g = 0; g < 2; g++) for (let r = 0; r < 2; r++) identity.push(`${r} ${g} ${b}`);
+    writeFileSync(path.join(dir, 'edited.cube'), `${identity.join('\n')}\n`);
+    const replaced = configuredFrom('edited.cube', 1);
+    expect(replaced.equals(first)).toBe(false);
+    expect(psnr(replaced, input)).toBeGreaterThan(40);
+  });
+});
+
 describe('.cube parsing', () => {
   it('reads title, size, domain and table in red-fastest order', () => {
     const lut = parseCubeFile('TITLE "Tiny"\n# comment\nLUT_3D_SIZE 2\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\n0 0 0\n1 0 0\n0 1 0\n1 1 0\n0 0 1\n1 0 1\n0 1 1\n1 1 1\n');

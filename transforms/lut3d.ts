@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import {
   B_FROM_U,
@@ -32,6 +32,32 @@ export const lut3dParams = z
 export type Lut3dParams = z.infer<typeof lut3dParams>;
 
 type Interpolation = Lut3dParams['interp'];
+
+/** A configured LUT's YUV tables, kept to be copied instead of rebuilt. */
+export interface BuiltTables {
+  lut: CubeLut;
+  luma: Uint8Array;
+  chroma: Int32Array;
+}
+
+/**
+ * The YUV tables of the last LUT files configured in this thread (5.4 MB each), by file version,
+ * interpolation and strength. Building them takes about 100 ms of CPU; a chain re-applied for an
+ * edit elsewhere in it (a text, a toggle) copies them in about 1 ms, so a burst of chain edits
+ * does not hold up the stream's frames.
+ */
+const recentTables = new Map<string, BuiltTables>();
+const RECENT_TABLES = 2;
+
+/** The tables' key for a file as it is now; undefined when it cannot be read (the read reports why). */
+function tablesKey(file: string, interp: Interpolation, strength: number): string | undefined {
+  try {
+    const stats = statSync(file);
+    return [file, stats.size, stats.mtimeMs, stats.ino, interp, strength].join('\0');
+  } catch {
+    return undefined;
+  }
+}
 
 /** Chroma levels of the YUV tables: 0, 4, …, 256 (clamped to 255), so every 8-bit value has a cell. */
 const CHROMA_LEVELS = 65;
@@ -87,11 +113,27 @@ export class Lut3d implements Transform<Lut3dParams> {
   }
 
   configure(params: Lut3dParams): void {
-    this.useLut(parseCubeFile(readFileSync(this.resolveFile(params.file), 'utf8')), params.interp, params.strength);
+    const file = this.resolveFile(params.file);
+    const key = tablesKey(file, params.interp, params.strength);
+    const recent = key === undefined ? undefined : recentTables.get(key);
+    if (key !== undefined && recent) {
+      recentTables.delete(key);
+      recentTables.set(key, recent);
+      this.useLut(recent.lut, params.interp, params.strength, recent);
+      return;
+    }
+    const lut = parseCubeFile(readFileSync(file, 'utf8'));
+    this.useLut(lut, params.interp, params.strength);
+    if (key === undefined) return;
+    recentTables.set(key, { lut, luma: this.lumaTable.slice(), chroma: this.chromaTable.slice() });
+    for (const oldest of recentTables.keys()) {
+      if (recentTables.size <= RECENT_TABLES) break;
+      recentTables.delete(oldest);
+    }
   }
 
-  /** Uses an already parsed LUT (tests, presets held in memory). */
-  useLut(lut: CubeLut, interp: Interpolation = 'tetrahedral', strength = 1): void {
+  /** Uses an already parsed LUT (tests, presets held in memory); `built`: its tables, from an earlier configure with the same settings. */
+  useLut(lut: CubeLut, interp: Interpolation = 'tetrahedral', strength = 1, built?: BuiltTables): void {
     this.lut = lut;
     this.interp = interp;
     this.strength = strength;
@@ -101,7 +143,10 @@ export class Lut3d implements Transform<Lut3dParams> {
       this.scale[channel] = (lut.size - 1) / (255 * span);
       this.offset[channel] = (-lut.domainMin[channel]! * (lut.size - 1)) / span;
     }
-    this.buildYuvTables();
+    if (built) {
+      this.lumaTable.set(built.luma);
+      this.chromaTable.set(built.chroma);
+    } else this.buildYuvTables();
   }
 
   private buildYuvTables(): void {

@@ -1,6 +1,6 @@
 import type { CubeLut } from '../cube-file.js';
 import type { Frame, FrameClock } from '../frame.js';
-import { Lut3d, type Lut3dParams } from '../lut3d.js';
+import { Lut3d, type BuiltTables, type Lut3dParams } from '../lut3d.js';
 import type { WasmKernels } from './wasm-kernels.js';
 
 /** Cells with a right and a lower neighbour (64 × 64), 256 input Y each. */
@@ -24,8 +24,8 @@ export class WasmLut3d extends Lut3d {
     this.kernels = options.kernels;
   }
 
-  override useLut(lut: CubeLut, interp: Lut3dParams['interp'] = 'tetrahedral', strength = 1): void {
-    super.useLut(lut, interp, strength);
+  override useLut(lut: CubeLut, interp: Lut3dParams['interp'] = 'tetrahedral', strength = 1, built?: BuiltTables): void {
+    super.useLut(lut, interp, strength, built);
     const { heap, exports } = this.kernels;
     if (this.luma4 === 0) {
       this.luma4 = heap.allocate(4 * INTERLEAVED_ENTRIES);

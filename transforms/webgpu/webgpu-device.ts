@@ -19,8 +19,11 @@ export function gpuThreadUrl(): URL {
   return built;
 }
 
-/** Whether the machine shows a GPU at all: a cheap test before loading Dawn just to find none. */
+let deviceNodePresent: boolean | undefined;
+
+/** Whether the machine shows a GPU at all: a cheap test before loading Dawn just to find none (looked up once per thread; the server asks at every stream's start). */
 export function gpuDeviceNodePresent(): boolean {
+  if (deviceNodePresent !== undefined) return deviceNodePresent;
   const listed = (folder: string, pattern: RegExp): boolean => {
     try {
       return readdirSync(folder).some((name) => pattern.test(name));
@@ -28,7 +31,7 @@ export function gpuDeviceNodePresent(): boolean {
       return false;
     }
   };
-  return listed('/dev/dri', /^renderD\d+$/) || listed('/dev', /^nvidia\d+$/) || process.platform === 'darwin' || process.platform === 'win32';
+  return (deviceNodePresent = listed('/dev/dri', /^renderD\d+$/) || listed('/dev', /^nvidia\d+$/) || process.platform === 'darwin' || process.platform === 'win32');
 }
 
 let threadDevice: WebgpuDevice | undefined;

@@ -1,6 +1,6 @@
 import type { CubeLut } from '../cube-file.js';
 import type { Frame, FrameClock } from '../frame.js';
-import { Lut3d, type Lut3dParams } from '../lut3d.js';
+import { Lut3d, type BuiltTables, type Lut3dParams } from '../lut3d.js';
 import { GpuKernel } from './gpu-kernel.js';
 import type { WebgpuDevice } from './webgpu-device.js';
 
@@ -16,8 +16,8 @@ export class WebgpuLut3d extends Lut3d {
     this.kernel = new GpuKernel(options.device, 'lut3d');
   }
 
-  override useLut(lut: CubeLut, interp: Lut3dParams['interp'] = 'tetrahedral', strength = 1): void {
-    super.useLut(lut, interp, strength);
+  override useLut(lut: CubeLut, interp: Lut3dParams['interp'] = 'tetrahedral', strength = 1, built?: BuiltTables): void {
+    super.useLut(lut, interp, strength, built);
     this.kernel.upload([this.lumaTable, new Uint8Array(this.chromaTable.buffer, this.chromaTable.byteOffset, this.chromaTable.byteLength)]);
   }
 
