@@ -37,8 +37,31 @@ export async function goLive(page: Page, url: string): Promise<void> {
   } catch (error) {
     // What the page said instead (a refused key, an unreachable server) beside the state it stayed in.
     const shown = await page.getByTestId('error').textContent().catch(() => null);
-    throw new Error(`the publish page did not go live: ${error instanceof Error ? error.message : String(error)}; its error line: "${shown ?? ''}"`, { cause: error });
+    const connection = await publisherConnection(page).catch((reason: unknown) => `unreadable (${String(reason)})`);
+    throw new Error(`the publish page did not go live: ${error instanceof Error ? error.message : String(error)}; its error line: "${shown ?? ''}"; its connection: ${connection}`, { cause: error });
   }
+}
+
+/** The publish page's WebRTC connection as JSON: its states, candidates in the offer and answer, and what its video sender has sent. */
+function publisherConnection(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { livefxPublisher?: { pc?: RTCPeerConnection } }).livefxPublisher?.pc;
+    if (!pc) return 'none';
+    const candidates = (sdp: string | undefined): number => (sdp ?? '').split('\n').filter((line) => line.startsWith('a=candidate')).length;
+    const sent: Record<string, unknown>[] = [];
+    (await pc.getStats()).forEach((entry: RTCStats & Record<string, unknown>) => {
+      if (entry.type === 'outbound-rtp' || entry.type === 'candidate-pair') sent.push({ type: entry.type, kind: entry.kind, state: entry.state, bytesSent: entry.bytesSent, framesEncoded: entry.framesEncoded, packetsSent: entry.packetsSent });
+    });
+    return JSON.stringify({
+      connection: pc.connectionState,
+      ice: pc.iceConnectionState,
+      gathering: pc.iceGatheringState,
+      signaling: pc.signalingState,
+      offerCandidates: candidates(pc.localDescription?.sdp),
+      answerCandidates: candidates(pc.remoteDescription?.sdp),
+      sent,
+    });
+  });
 }
 
 /** A new page of `browser` that goes live at `url` (as goLive does); its uncaught errors are collected into `pageErrors` as the publisher's. */
