@@ -91,6 +91,8 @@ describe('browser: a recorded session with chat and reactions', () => {
     expect(chainResponse.status).toBe(200);
     await until(18);
     await react(alice, 'Alice', 'wow');
+    // A second apart: two viewers' clicks in the same instant reach the server in either order.
+    await until(19);
     await react(bob, 'Bob', 'heart');
     await until(21);
     await say(alice, 'Alice', 'bye, see you');
