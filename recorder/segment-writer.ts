@@ -9,7 +9,7 @@ export interface SegmentWriterOptions {
   /** The recording's folder; segments go to `<kind>/NNNNNN.mkv` inside it. */
   recordingDir: string;
   kind: MediaKind;
-  /** Longest segment wanted; a segment ends at the first keyframe after segmentS − 0.5 s. */
+  /** Longest segment wanted; keyframes are asked for from segmentS − 1 s, and the first one from then on (but not before segmentS / 2) ends it. */
   segmentS: number;
   audio?: MatroskaAudioTrack;
   /** Called with each segment once it is finished (the next one began, or close()). */
@@ -27,6 +27,13 @@ interface OpenSegment {
   lastVideoMs: number;
   bytes: number;
 }
+
+/**
+ * Keyframes are asked for this long before segmentS, and a segment ends at the first one from then on: the
+ * first one asked for (~50 ms later from Chromium) ends it, and if it is lost or late, the next ask (the
+ * stream sends one every 500 ms) still lands within segmentS. (Cutting only from segmentS − 0.5 s wasted it.)
+ */
+const KEYFRAME_LEAD_S = 1;
 
 /** Matroska segment names sort in order: six digits are 46 days of 4 s segments. */
 export function segmentFileName(kind: MediaKind, index: number): string {
@@ -62,10 +69,13 @@ export class SegmentWriter {
   writeVideo(frame: Buffer, timeMs: number, keyframe: boolean, track: MatroskaVideoTrack | undefined): void {
     if (this.isClosed) return;
     const segment = this.current;
+    const segmentMs = segment ? timeMs - segment.startMs : 0;
+    const askMs = (this.options.segmentS - KEYFRAME_LEAD_S) * 1000;
     if (keyframe && track) {
       const key = trackKey(track);
       const changed = key !== this.videoKey;
-      if (!segment || changed || timeMs - segment.startMs >= (this.options.segmentS - 0.5) * 1000) {
+      // A short segmentS (1 s) still makes segments of at least half of it.
+      if (!segment || changed || segmentMs >= Math.max(askMs, this.options.segmentS * 500)) {
         this.video = track;
         this.videoKey = key;
         this.startSegment(timeMs);
@@ -73,7 +83,7 @@ export class SegmentWriter {
     } else if (!segment) {
       this.options.requestKeyframe();
       return;
-    } else if (timeMs - segment.startMs >= (this.options.segmentS - 1) * 1000) {
+    } else if (segmentMs >= askMs) {
       this.options.requestKeyframe();
     }
     const open = this.current!;
