@@ -109,7 +109,12 @@ function releaseMedia(): void {
   media = undefined;
 }
 
+/** Once Go live was pressed, `media` is what the connection sends: a preview must not replace (and stop) it. */
+const previewAllowed = (): boolean => publisher.state === 'idle' || publisher.state === 'error';
+
 async function showPreview(): Promise<void> {
+  // The live socket may connect only after a quick click on Go live (main() previews then).
+  if (!previewAllowed()) return;
   releaseMedia();
   const source = sourcePicker.value as Source;
   // Screen capture needs a user gesture; it starts on Go live instead.
@@ -118,7 +123,13 @@ async function showPreview(): Promise<void> {
     return;
   }
   try {
-    media = await acquire(source, false);
+    const previewMedia = await acquire(source, false);
+    // Go live was pressed while the camera opened: its own media is being sent.
+    if (!previewAllowed()) {
+      for (const track of previewMedia.getTracks()) track.stop();
+      return;
+    }
+    media = previewMedia;
     preview.srcObject = media;
   } catch (error) {
     showError(`Could not open the ${source}: ${error instanceof Error ? error.message : String(error)}`);

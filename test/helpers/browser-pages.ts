@@ -32,7 +32,36 @@ export async function joinChat(page: Page, name: string): Promise<void> {
 export async function goLive(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await page.getByTestId('go-live').click();
-  await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+  try {
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 15_000 }).toBe('live');
+  } catch (error) {
+    // What the page said instead (a refused key, an unreachable server) beside the state it stayed in.
+    const shown = await page.getByTestId('error').textContent().catch(() => null);
+    const connection = await publisherConnection(page).catch((reason: unknown) => `unreadable (${String(reason)})`);
+    throw new Error(`the publish page did not go live: ${error instanceof Error ? error.message : String(error)}; its error line: "${shown ?? ''}"; its connection: ${connection}`, { cause: error });
+  }
+}
+
+/** The publish page's WebRTC connection as JSON: its states, candidates in the offer and answer, and what its video sender has sent. */
+function publisherConnection(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const pc = (window as unknown as { livefxPublisher?: { pc?: RTCPeerConnection } }).livefxPublisher?.pc;
+    if (!pc) return 'none';
+    const candidates = (sdp: string | undefined): number => (sdp ?? '').split('\n').filter((line) => line.startsWith('a=candidate')).length;
+    const sent: Record<string, unknown>[] = [];
+    (await pc.getStats()).forEach((entry: RTCStats & Record<string, unknown>) => {
+      if (entry.type === 'outbound-rtp' || entry.type === 'candidate-pair') sent.push({ type: entry.type, kind: entry.kind, state: entry.state, bytesSent: entry.bytesSent, framesEncoded: entry.framesEncoded, packetsSent: entry.packetsSent });
+    });
+    return JSON.stringify({
+      connection: pc.connectionState,
+      ice: pc.iceConnectionState,
+      gathering: pc.iceGatheringState,
+      signaling: pc.signalingState,
+      offerCandidates: candidates(pc.localDescription?.sdp),
+      answerCandidates: candidates(pc.remoteDescription?.sdp),
+      sent,
+    });
+  });
 }
 
 /** A new page of `browser` that goes live at `url` (as goLive does); its uncaught errors are collected into `pageErrors` as the publisher's. */
@@ -87,4 +116,44 @@ export function playVideoInPage(page: Page, selector: string, seconds: number, t
     video.pause();
     return { currentTime: video.currentTime, readyState: video.readyState, width: video.videoWidth, height: video.videoHeight, error: video.error ? `${video.error.code} ${video.error.message}` : null };
   }, { selector, seconds, timeoutMs });
+}
+
+/** What a watch or embed page's player shows as window.livefxViewer. */
+export interface PlayerProbe {
+  framesRendered: number;
+  lastCode: { frameNumber: number; captureMsLow: number } | null;
+  mode: string;
+  state: string;
+  hlsUrl?: string;
+}
+
+export const playerProbe = (page: Page): Promise<PlayerProbe> => page.evaluate(() => (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer);
+
+/**
+ * Waits (each step up to `timeoutMs`) until the page's player reads a burn-in code, then until it has rendered
+ * `frames` more frames and the code's frame number has moved on: the processed stream plays. Returns the probe then.
+ */
+export async function waitForAdvancingFrames(page: Page, frames: number, timeoutMs: number): Promise<PlayerProbe> {
+  // A timeout says what the player had reached (its mode, state and frames), not only that it timed out.
+  const explained = async (step: string, error: unknown): Promise<never> => {
+    const probe = await page.evaluate(() => (window as unknown as { livefxViewer?: PlayerProbe }).livefxViewer).catch(() => undefined);
+    const shown = await page.evaluate(() => document.querySelector('[data-testid="error"]')?.textContent ?? '').catch(() => '');
+    throw new Error(`${step} within ${timeoutMs} ms; the player then: ${JSON.stringify(probe)}, its error line: "${shown}" (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, { cause: error });
+  };
+  await page
+    .waitForFunction(() => (window as unknown as { livefxViewer?: PlayerProbe }).livefxViewer?.lastCode != null, null, { timeout: timeoutMs })
+    .catch((error: unknown) => explained('no burn-in code read', error));
+  const start = await playerProbe(page);
+  const until = { rendered: start.framesRendered + frames, frameNumber: start.lastCode!.frameNumber };
+  await page
+    .waitForFunction(
+      ({ rendered, frameNumber }) => {
+        const viewer = (window as unknown as { livefxViewer: PlayerProbe }).livefxViewer;
+        return viewer.framesRendered >= rendered && (viewer.lastCode?.frameNumber ?? -1) > frameNumber;
+      },
+      until,
+      { timeout: timeoutMs },
+    )
+    .catch((error: unknown) => explained(`not ${frames} more frames with advancing codes`, error));
+  return playerProbe(page);
 }

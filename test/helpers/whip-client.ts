@@ -74,7 +74,8 @@ export class WhipClient {
     if (this.options.audio || this.options.audioFile) pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
     this.sessionUrl = await negotiate(pc, this.options.endpoint, { authorization: `Bearer ${this.options.streamKey}` }, this.options.sdpRewrite);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('publisher did not connect within 30 s')), 30_000);
+      // ICE (checking, connected) and the connection (DTLS on top) say which step never finished.
+      const timer = setTimeout(() => reject(new Error(`publisher did not connect within 30 s: ICE ${pc.iceConnectionState}, connection ${pc.connectionState}`)), 30_000);
       if (pc.connectionState === 'connected') resolve();
       pc.connectionStateChange.subscribe((state) => {
         if (state === 'connected') {
