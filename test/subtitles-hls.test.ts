@@ -43,7 +43,7 @@ describe('HLS captions rendition', () => {
     expect(await readdir(scratch.path)).toEqual([]);
   });
 
-  it('writes the LL-HLS flavour beside it: ll-master.m3u8 offers ll.m3u8 with ll-captions.m3u8, on the fMP4 clock, 0.5 s after each interval', async () => {
+  it('writes the LL-HLS flavour beside it: ll-master.m3u8 offers ll.m3u8 with ll-captions.m3u8, on the fMP4 clock, 0.5 s after each interval, the next two named ahead', async () => {
     const writer = new HlsCaptionWriter({ dir: scratch.path, segmentS: 1, listSize: 3, bandwidth: 2_628_000, flavour: LOW_LATENCY_HLS_CAPTIONS });
     const origin = Date.now() + 60_000;
     writer.setOrigin(origin);
@@ -55,9 +55,15 @@ describe('HLS captions rendition', () => {
     expect((await readdir(scratch.path)).sort()).toEqual(['ll-captions.m3u8', expect.stringMatching(/^ll-captions-\d+\.vtt$/), expect.stringMatching(/^ll-captions-\d+\.vtt$/), 'll-master.m3u8'].sort());
     const playlist = await readFile(path.join(scratch.path, 'll-captions.m3u8'), 'utf8');
     const names = [...playlist.matchAll(/^(ll-captions-\d+\.vtt)$/gm)].map((match) => match[1]!);
-    expect(names).toHaveLength(2);
+    // The two written segments, then the next two named before they exist (2–3 s and 3–4 s), consecutive numbers.
+    expect(names).toHaveLength(4);
+    const numbers = names.map((name) => Number(/\d+/.exec(name)![0]));
+    expect(numbers).toEqual([numbers[0]!, numbers[0]! + 1, numbers[0]! + 2, numbers[0]! + 3]);
+    expect(playlist).toContain(`#EXT-X-MEDIA-SEQUENCE:${numbers[0]}\n`);
+    expect((await readdir(scratch.path)).filter((name) => name.endsWith('.vtt')).sort()).toEqual(names.slice(0, 2).sort());
     // Dated like ll.m3u8's segments, which is how a player lines the two up.
     expect(playlist).toContain(`#EXT-X-PROGRAM-DATE-TIME:${new Date(origin + 1000).toISOString()}\n#EXTINF:1.000,\n${names[1]}\n`);
+    expect(playlist).toContain(`#EXT-X-PROGRAM-DATE-TIME:${new Date(origin + 3000).toISOString()}\n#EXTINF:1.000,\n${names[3]}\n`);
     expect(await readFile(path.join(scratch.path, names[1]!), 'utf8')).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.200 --> 00:00:01.900\nPlease open the window\n');
     expect(await readFile(path.join(scratch.path, 'll-master.m3u8'), 'utf8')).toBe(
       '#EXTM3U\n#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="ll-captions.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=2628000,SUBTITLES="captions"\nll.m3u8\n',
@@ -65,8 +71,10 @@ describe('HLS captions rendition', () => {
     // A cue the recogniser delivers after its segment was written (a loaded machine) goes into the next segment: its words are not lost.
     writer.cue({ id: 1, lines: ['in the kitchen'], startMs: origin + 1300, endMs: origin + 1800, partial: false, final: false });
     writer.tick(origin + 3500);
+    // The segment written is the one named ahead before: the name a player asked for is the one that comes.
     const next = [...(await readFile(path.join(scratch.path, 'll-captions.m3u8'), 'utf8')).matchAll(/^(ll-captions-\d+\.vtt)$/gm)].map((match) => match[1]!);
-    expect(await readFile(path.join(scratch.path, next.at(-1)!), 'utf8')).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.300 --> 00:00:01.800\nin the kitchen\n');
+    expect(next.slice(0, 3)).toEqual(names.slice(0, 3));
+    expect(await readFile(path.join(scratch.path, names[2]!), 'utf8')).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.300 --> 00:00:01.800\nin the kitchen\n');
     writer.close(true);
     expect(await readdir(scratch.path)).toEqual([]);
   });

@@ -106,7 +106,8 @@ describe('live captions: partials first, the final in place', () => {
     }, 30_000, 250);
     expect(master).toContain('#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="captions",NAME="Live captions",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,URI="ll-captions.m3u8"');
     expect(master).toMatch(/SUBTITLES="captions"\nll\.m3u8\n/);
-    // The WebVTT segments carry the spoken words, on the fMP4 timeline (which starts at 0).
+    // The WebVTT segments carry the spoken words, on the fMP4 timeline (which starts at 0); the two the playlist
+    // names ahead of writing them are held by the server until they are written, so every listed name answers.
     const heard = await waitFor('LL-HLS caption segments with spoken words', async () => {
       const playlist = await (await fetch(`${server.url}/hls/${stream.id}/ll-captions.m3u8`)).text();
       const names = [...playlist.matchAll(/^(ll-captions-\d+\.vtt)$/gm)].map((match) => match[1]!);
@@ -131,7 +132,14 @@ describe('live captions: partials first, the final in place', () => {
         document.body.append(video);
         const state = { subtitleTracks: 0, parts: 0 };
         (window as unknown as { player: typeof state }).player = state;
-        const hls = new Hls({ lowLatencyMode: true });
+        // hls.js's own account of the captions track, printed if the cues never come.
+        const subtitleLog: string[] = [];
+        (window as unknown as { subtitleLog: string[] }).subtitleLog = subtitleLog;
+        const keep = (...args: unknown[]): void => {
+          const line = args.map(String).join(' ');
+          if (/subtitle/i.test(line)) subtitleLog.push(`${(performance.now() / 1000).toFixed(2)} ${line.slice(0, 300)}`);
+        };
+        const hls = new Hls({ lowLatencyMode: true, debug: { log: keep, debug: keep, info: keep, warn: keep, error: keep } });
         hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => (state.subtitleTracks = hls.subtitleTracks.length));
         hls.on(Hls.Events.LEVEL_UPDATED, (_event: unknown, data: { details: { partList: unknown[] | null } }) => (state.parts = data.details.partList?.length ?? 0));
         hls.attachMedia(video);
@@ -153,7 +161,8 @@ describe('live captions: partials first, the final in place', () => {
         seen = `currentTime ${state.currentTime.toFixed(2)}, cue starts [${state.starts.map((start) => start.toFixed(2)).join(', ')}]`;
         if (state.starts.length === 0 || state.currentTime === 0) return undefined;
         return Math.min(...state.starts.map((start) => Math.abs(start - state.currentTime)));
-      }, 40_000, 250).catch((error: Error) => {
+      }, 40_000, 250).catch(async (error: Error) => {
+        console.log((await page.evaluate(() => (window as unknown as { subtitleLog: string[] }).subtitleLog.slice(-60))).join('\n'));
         throw new Error(`${error.message} (${seen})`);
       });
       console.log(`LL-HLS captions: nearest cue start ${nearest.toFixed(2)} s from the playing position`);

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -30,6 +30,30 @@ function blockingParam(query: Record<string, unknown>, name: '_HLS_msn' | '_HLS_
   return Number(value);
 }
 
+const CAPTIONS_SEGMENT = /^((?:ll-)?captions)-\d{1,20}\.vtt$/;
+/** How often a held captions segment request looks for the file. */
+const HELD_POLL_MS = 50;
+
+/**
+ * A captions segment its playlist names ahead of writing it (LL-HLS lists the next two): the request is held
+ * until the segment is written, at most three target durations and 3 s. Undefined when the playlist does not
+ * name it, the wait ran out or the client went away.
+ */
+async function heldCaptionsSegment(dir: string, file: string, gone: () => boolean): Promise<Stats | undefined> {
+  const rendition = CAPTIONS_SEGMENT.exec(file)?.[1];
+  if (!rendition) return undefined;
+  const playlist = await readFile(path.join(dir, `${rendition}.m3u8`), 'utf8').catch(() => '');
+  if (!playlist.includes(`\n${file}\n`)) return undefined;
+  const targetS = Number(/^#EXT-X-TARGETDURATION:(\d+)$/m.exec(playlist)?.[1] ?? 1);
+  const deadline = Date.now() + 3 * targetS * 1000 + 3000;
+  while (Date.now() < deadline && !gone()) {
+    await new Promise((resolve) => setTimeout(resolve, HELD_POLL_MS));
+    const info = await stat(path.join(dir, file)).catch(() => undefined);
+    if (info) return info;
+  }
+  return undefined;
+}
+
 const MP4_HEADERS = { 'Content-Type': 'video/mp4', 'Cache-Control': 'max-age=60' } as const;
 
 /** LL-HLS from the stream's in-memory playlist: ll.m3u8 (blocking reload), init segments, whole segments and parts (the preload hint is held until it exists). */
@@ -55,7 +79,8 @@ async function sendLowLatency(reply: FastifyReply, playlist: LowLatencyPlaylist,
  * Serves each stream's HLS playlist and segments from its folder; only names the muxer writes are served.
  * With captions on there are also `master.m3u8` (index.m3u8 plus a subtitles rendition), `captions.m3u8` and its WebVTT segments,
  * and the same for LL-HLS: `ll-master.m3u8` (ll.m3u8 plus `ll-captions.m3u8`) and its `ll-captions-N.vtt` segments.
- * `ll.m3u8` and its `ll-…` files are LL-HLS, served from memory.
+ * `ll.m3u8` and its `ll-…` files are LL-HLS, served from memory. A captions segment the playlist names before it
+ * is written is held until it is.
  */
 export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegistry, redirects?: ClusterRedirects, proxy?: HlsProxy): void {
   app.get<{ Params: { id: string; file: string } }>('/hls/:id/:file', async (request, reply) => {
@@ -75,7 +100,7 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
     if (lowLatency) return sendLowLatency(reply, stream.lowLatencyHls, lowLatency, request.query as Record<string, unknown>, stream.state === 'ended');
     if (!HLS_FILE.test(file)) throw new LivefxError('not_found', `no HLS file "${file}"`);
     const filePath = path.join(stream.hlsDir, file);
-    const info = await stat(filePath).catch(() => undefined);
+    const info = (await stat(filePath).catch(() => undefined)) ?? (stream.state === 'ended' ? undefined : await heldCaptionsSegment(stream.hlsDir, file, () => request.raw.socket.destroyed));
     if (!info) {
       throw new LivefxError('not_ready', stream.state === 'ended' ? 'the stream has ended' : `"${file}" is not available (yet)`);
     }

@@ -22,16 +22,23 @@ export interface CaptionsFlavour {
   writeLagMs: number;
   /** EXT-X-PROGRAM-DATE-TIME on each segment, for a video playlist that has it too (players line the two up by it). */
   programDateTime: boolean;
+  /**
+   * Segments the playlist names before they are written (the server holds a request for one until it is).
+   * An LL-HLS player plays within a second of live, ahead of the newest written segment, and hls.js loads no
+   * subtitles until the rendition's playlist reaches past the playing position: listed ahead, it always does.
+   */
+  listAhead: number;
 }
 
 /** Plain HLS (`index.m3u8`): ffmpeg's MPEG-TS muxer starts at 1.4 s; 2.5 s of lag lets the recogniser's finals settle the words first. */
-export const PLAIN_HLS_CAPTIONS: CaptionsFlavour = { name: 'captions', master: MASTER_PLAYLIST, variant: 'index.m3u8', mpegTsTicks: 126_000, writeLagMs: 2500, programDateTime: false };
+export const PLAIN_HLS_CAPTIONS: CaptionsFlavour = { name: 'captions', master: MASTER_PLAYLIST, variant: 'index.m3u8', mpegTsTicks: 126_000, writeLagMs: 2500, programDateTime: false, listAhead: 0 };
 
 /**
  * LL-HLS (`ll.m3u8`): the fMP4 timeline starts at 0. An LL-HLS player plays about a second behind live,
- * so a segment is written 0.5 s after its interval (it may hold a partial reading the final later corrected).
+ * so a segment is written 0.5 s after its interval (it may hold a partial reading the final later corrected), and
+ * the playlist names the next two before they exist, so it always reaches past the player's position.
  */
-export const LOW_LATENCY_HLS_CAPTIONS: CaptionsFlavour = { name: 'll-captions', master: 'll-master.m3u8', variant: 'll.m3u8', mpegTsTicks: 0, writeLagMs: 500, programDateTime: true };
+export const LOW_LATENCY_HLS_CAPTIONS: CaptionsFlavour = { name: 'll-captions', master: 'll-master.m3u8', variant: 'll.m3u8', mpegTsTicks: 0, writeLagMs: 500, programDateTime: true, listAhead: 2 };
 
 /** Writes a file so a reader never sees it half-written. */
 function writeAtomically(file: string, text: string): void {
@@ -77,9 +84,9 @@ export class HlsCaptionWriter {
   setOrigin(originMs: number): void {
     if (this.originMs === originMs) return;
     this.originMs = originMs;
-    // Numbers keep rising across restarts, like the video's, so players never see one reused.
+    // Numbers keep rising across restarts, like the video's, so players never see one reused (nor one listed ahead).
     const last = this.written[this.written.length - 1];
-    this.firstNumber = Math.max(Math.floor(Date.now() / 1000), last === undefined ? 0 : last + 1);
+    this.firstNumber = Math.max(Math.floor(Date.now() / 1000), last === undefined ? 0 : last + 1 + this.flavour.listAhead);
     this.nextSegment = 0;
   }
 
@@ -149,11 +156,15 @@ export class HlsCaptionWriter {
   private masterWritten = false;
 
   private writePlaylists(): void {
-    const listed = this.written.slice(-this.options.listSize);
+    const listed = this.written.slice(-this.options.listSize).map((number) => ({ number, startMs: this.segmentStartMs.get(number) }));
+    const segmentMs = this.options.segmentS * 1000;
+    for (let ahead = 0; ahead < this.flavour.listAhead; ahead++) {
+      const index = this.nextSegment + ahead;
+      listed.push({ number: this.firstNumber + index, startMs: this.originMs! + index * segmentMs });
+    }
     const duration = this.options.segmentS.toFixed(3);
-    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${Math.ceil(this.options.segmentS)}`, `#EXT-X-MEDIA-SEQUENCE:${listed[0] ?? 0}`];
-    for (const number of listed) {
-      const startMs = this.segmentStartMs.get(number);
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${Math.ceil(this.options.segmentS)}`, `#EXT-X-MEDIA-SEQUENCE:${listed[0]?.number ?? 0}`];
+    for (const { number, startMs } of listed) {
       if (this.flavour.programDateTime && startMs !== undefined) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(startMs).toISOString()}`);
       lines.push(`#EXTINF:${duration},`, this.segmentName(number));
     }
