@@ -113,7 +113,15 @@ describe('fault: each process of a live stream is killed mid-stream', () => {
 
     // The stream ends: every process goes with it.
     await publisher.stop();
-    await waitFor('no child process left', async () => ((await childrenOf(serverPid)).length === 0 ? true : undefined), 10_000);
+    const stoppedAt = Date.now();
+    let left: ChildProcessInfo[] = [];
+    await waitFor('no child process left', async () => {
+      left = await childrenOf(serverPid);
+      return left.length === 0 ? true : undefined;
+    }, 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}; still running: ${left.map((child) => `${child.pid} ${child.cmdline.slice(0, 160)}`).join(' | ')}`);
+    });
+    console.log(`every child process gone ${Date.now() - stoppedAt} ms after the publisher stopped`);
     await viewer.stop();
 
     // What was lost, as the recording shows: the original is tapped before the pipeline and keeps every
