@@ -58,7 +58,11 @@ describe('livefx workers', () => {
       expect(response.status).toBe(202);
       ids.push(((await response.json()) as { id: string }).id);
     }
-    await waitFor('three workers running', async () => (await childrenOf(pid)).length === 3 || undefined, 60_000, 200);
+    // The supervisor logs a start just after spawning the worker: on a loaded machine the third child can be seen before its line.
+    await waitFor('three workers running and the third start logged', async () => {
+      const running = (await childrenOf(pid)).length === 3;
+      return (running && decisions(supervisor!.output()).some((entry) => entry.decision === 'start' && entry.workersNow === 3)) || undefined;
+    }, 60_000, 200);
     const ups = decisions(supervisor.output()).filter((entry) => entry.decision === 'start');
     expect(ups.at(-1)!.workersNow).toBe(3);
     expect(ups.at(-1)!.reason).toMatch(/^backlog \d+ jobs > \d workers × 1 jobs per worker$/);
