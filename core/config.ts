@@ -59,6 +59,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40999')
     .default(''),
+  /** The cluster guide's names for the two above: this node's UDP range, and the address it advertises (added to LIVEFX_ICE_HOSTS). */
+  LIVEFX_UDP_PORTS: z
+    .string()
+    .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40099')
+    .default(''),
+  LIVEFX_PUBLIC_ADDRESS: z.string().default(''),
   /** Bitrate the publisher is allowed to send (kbit/s), announced by REMB and in the SDP answer. */
   LIVEFX_MAX_PUBLISH_KBPS: z.coerce.number().int().min(100).max(50_000).default(2500),
   /** Bitrate of the processed H.264 stream sent to viewers (kbit/s). */
@@ -220,6 +226,15 @@ const checkedSchema = configSchema.superRefine((config, context) => {
   if (config.LIVEFX_NODE_URL && !config.LIVEFX_INTERNAL_SECRET) {
     context.addIssue({ code: 'custom', path: ['LIVEFX_INTERNAL_SECRET'], message: 'LIVEFX_NODE_URL lets workers fetch media from this node: set LIVEFX_INTERNAL_SECRET (the same on every node and worker) too' });
   }
+  if (config.LIVEFX_UDP_PORTS && config.LIVEFX_RTC_PORTS && config.LIVEFX_UDP_PORTS !== config.LIVEFX_RTC_PORTS) {
+    context.addIssue({ code: 'custom', path: ['LIVEFX_UDP_PORTS'], message: `LIVEFX_UDP_PORTS (${config.LIVEFX_UDP_PORTS}) and LIVEFX_RTC_PORTS (${config.LIVEFX_RTC_PORTS}) are the same setting: set one of them` });
+  }
+  for (const name of ['LIVEFX_RTC_PORTS', 'LIVEFX_UDP_PORTS'] as const) {
+    const [min, max] = config[name].split('-').map(Number);
+    if (min !== undefined && max !== undefined && (min < 1 || max > 65535 || min > max)) {
+      context.addIssue({ code: 'custom', path: [name], message: `${config[name]} is not a port range: expected "min-max" with 1 ≤ min ≤ max ≤ 65535` });
+    }
+  }
   if ((config.LIVEFX_TLS_CERT === undefined) !== (config.LIVEFX_TLS_KEY === undefined)) {
     context.addIssue({ code: 'custom', path: [config.LIVEFX_TLS_CERT ? 'LIVEFX_TLS_KEY' : 'LIVEFX_TLS_CERT'], message: 'HTTPS needs both LIVEFX_TLS_CERT and LIVEFX_TLS_KEY' });
   }
@@ -238,7 +253,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LivefxConfig {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
-  return { ...result.data, LIVEFX_DATA_DIR: path.resolve(result.data.LIVEFX_DATA_DIR) };
+  const config = result.data;
+  return {
+    ...config,
+    LIVEFX_DATA_DIR: path.resolve(config.LIVEFX_DATA_DIR),
+    LIVEFX_RTC_PORTS: config.LIVEFX_RTC_PORTS || config.LIVEFX_UDP_PORTS,
+    LIVEFX_ICE_HOSTS: [config.LIVEFX_ICE_HOSTS, config.LIVEFX_PUBLIC_ADDRESS].filter((hosts) => hosts.trim() !== '').join(','),
+  };
 }
 
 /** LIVEFX_MAX_INPUT_RESOLUTION as numbers. */

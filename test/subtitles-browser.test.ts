@@ -117,13 +117,14 @@ describe('browser: live subtitles', () => {
     }
     expect(burned.bright, `caption strip bright share ${burned.bright.toFixed(4)} vs ${baselineBright.toFixed(4)} before`).toBeGreaterThan(baselineBright + 0.01);
 
-    // HLS: a master playlist with a WebVTT captions rendition beside index.m3u8, which hls.js loads; the page's caption box works there too.
+    // HLS: the page plays low-latency HLS with the WebVTT captions rendition (ll-master.m3u8), which hls.js loads; the page's
+    // caption box works there too. Plain HLS keeps its own master playlist (master.m3u8 with index.m3u8) for other players.
     const hlsViewer = await viewerContext.newPage();
     hlsViewer.on('pageerror', (error) => pageErrors.push(`hls viewer: ${error.message}`));
     await hlsViewer.goto(`${server.url}${stream.urls.watch!}&mode=hls`);
     type HlsView = { hlsUrl?: string; hlsSubtitleTracks: number; captionLog: CaptionLog };
     const hlsView = (): Promise<HlsView> => hlsViewer.evaluate(() => (window as unknown as { livefxViewer: HlsView }).livefxViewer);
-    await expect.poll(async () => (await hlsView()).hlsUrl, { timeout: 15_000 }).toMatch(/\/master\.m3u8$/);
+    await expect.poll(async () => (await hlsView()).hlsUrl, { timeout: 15_000 }).toMatch(/\/ll-master\.m3u8$/);
     await expect.poll(async () => (await hlsView()).hlsSubtitleTracks, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
     await expect.poll(async () => (await hlsView()).captionLog.length, { timeout: 20_000 }).toBeGreaterThan(0);
     const master = await (await fetch(`${server.url}/hls/${stream.id}/master.m3u8`)).text();

@@ -298,11 +298,11 @@ export class StreamPlayer {
     if (this.viewer.mode !== 'webrtc') void this.live?.socket.timeout(5000).emitWithAck('watching', { streamId: this.streamId, mode: 'hls' }).catch(() => undefined);
   }
 
-  /** master.m3u8 (the video plus a WebVTT captions rendition) while the stream has captions, else the low-latency playlist. */
+  /** The low-latency playlist: ll-master.m3u8 (ll.m3u8 plus the WebVTT captions rendition) while the stream has captions, else ll.m3u8. */
   private async hlsUrl(): Promise<string> {
     const base = `/hls/${encodeURIComponent(this.streamId)}/`;
-    const master = await fetch(withPageToken(`${base}master.m3u8`), { method: 'HEAD' }).catch(() => undefined);
-    return withPageToken(master?.ok ? `${base}master.m3u8` : `${base}ll.m3u8`);
+    const master = await fetch(withPageToken(`${base}ll-master.m3u8`), { method: 'HEAD' }).catch(() => undefined);
+    return withPageToken(master?.ok ? `${base}ll-master.m3u8` : `${base}ll.m3u8`);
   }
 
   private playHls(url: string): void {
@@ -311,8 +311,7 @@ export class StreamPlayer {
     this.viewer.hlsUrl = url;
     if (typeof Hls !== 'undefined' && Hls.isSupported()) {
       // LL-HLS: no liveSyncDurationCount, which would override the playlist's PART-HOLD-BACK (0.75 s) with 2 segments.
-      const sync = url.includes('/ll.m3u8') ? {} : { liveSyncDurationCount: 2 };
-      const instance = new Hls({ ...sync, maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
+      const instance = new Hls({ maxLiveSyncPlaybackRate: 1.5, lowLatencyMode: true, manifestLoadingMaxRetry: 30, manifestLoadingRetryDelay: 1000 });
       this.hls = instance;
       // The page draws the live captions itself (sooner than the HLS rendition); the text track stays loaded but hidden.
       instance.subtitleDisplay = false;
