@@ -41,6 +41,12 @@ const originList = z.string().transform((value, context) => {
   return origins;
 });
 
+/** A UDP port range, "min-max", or empty (the OS chooses); the bounds are checked with the other settings below. */
+const portRange = z
+  .string()
+  .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40999')
+  .default('');
+
 /** The one configuration schema of livefx: every setting comes from an environment variable with a default. */
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -55,15 +61,9 @@ export const configSchema = z.object({
   /** Extra host addresses offered as ICE candidates besides loopback (comma separated). */
   LIVEFX_ICE_HOSTS: z.string().default(''),
   /** UDP port range for WebRTC media, "min-max"; empty lets the OS choose. */
-  LIVEFX_RTC_PORTS: z
-    .string()
-    .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40999')
-    .default(''),
+  LIVEFX_RTC_PORTS: portRange,
   /** The cluster guide's names for the two above: this node's UDP range, and the address it advertises (added to LIVEFX_ICE_HOSTS). */
-  LIVEFX_UDP_PORTS: z
-    .string()
-    .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40099')
-    .default(''),
+  LIVEFX_UDP_PORTS: portRange,
   LIVEFX_PUBLIC_ADDRESS: z.string().default(''),
   /** Bitrate the publisher is allowed to send (kbit/s), announced by REMB and in the SDP answer. */
   LIVEFX_MAX_PUBLISH_KBPS: z.coerce.number().int().min(100).max(50_000).default(2500),
