@@ -1,9 +1,12 @@
-import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { isLivefxError } from '../core/errors.js';
 import type { RecordingCatalogStore, RecordingEvent } from './recording-catalog.js';
 
 /** How often appended events go to the catalog (one transaction) and events.jsonl is fsync'd. */
 const FLUSH_INTERVAL_MS = 250;
+/** Off the event loop (libuv's pool): done in place it held every socket, RTP packet and WHEP answer while the disk flushed (0.52 s of a 39 s profile of 12 viewer joins). */
+const syncData = promisify(fdatasync);
 
 export class EventLogError extends Error {
   override readonly name = 'EventLogError';
@@ -83,7 +86,7 @@ export class EventLog {
     this.flushed = this.flushed.then(async () => {
       try {
         await this.catalog.insertEvents(this.recordingId, batch);
-        fdatasyncSync(this.fd);
+        await syncData(this.fd);
         if (this.storeDown) this.storeDown = false;
       } catch (error) {
         if (isLivefxError(error) && error.code === 'store_unavailable' && !this.isClosed) {

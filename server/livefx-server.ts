@@ -17,6 +17,7 @@ import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler, sendRe
 import { assetFolders, registerAssetRoutes } from './http/asset-routes.js';
 import { registerMediaRoutes } from './http/media-routes.js';
 import { registerPageRoutes } from './http/page-routes.js';
+import { loadEarlyWhepScript } from './http/inline-page-script.js';
 import { registerPresetRoutes } from './http/preset-routes.js';
 import { registerRecordingRoutes } from './http/recording-routes.js';
 import { registerHighlightRoutes } from './http/highlight-routes.js';
@@ -246,7 +247,13 @@ export class LivefxServer {
     await highlights.start();
     registerJobMetrics(this.metrics, parts.jobQueue, this.config.LIVEFX_JOB_DEADLINE_S);
     const crossOrigin = new CrossOriginPolicy({ corsOrigins: this.config.LIVEFX_CORS_ORIGINS, embedOrigins: this.config.LIVEFX_EMBED_ORIGINS });
-    registerSecurityHeaders(app, { tls: this.config.LIVEFX_TLS_CERT !== undefined, policy: crossOrigin, clusterOrigins: cluster ? () => clusterOrigins(cluster, this.publicUrl) : undefined });
+    const earlyWhep = await loadEarlyWhepScript(projectRoot());
+    registerSecurityHeaders(app, {
+      tls: this.config.LIVEFX_TLS_CERT !== undefined,
+      policy: crossOrigin,
+      clusterOrigins: cluster ? () => clusterOrigins(cluster, this.publicUrl) : undefined,
+      inlineScripts: earlyWhep ? [earlyWhep.cspSource] : [],
+    });
     // Shutting down: nothing new is accepted (no new stream, WHIP or WHEP session, upload or job); what runs is finished.
     app.addHook('onRequest', async (_request, reply) => {
       if (this.closing) return sendRefusal(reply.header('connection', 'close'), new LivefxError('shutting_down', 'the server is shutting down'));
@@ -300,7 +307,7 @@ export class LivefxServer {
       const renders = this.renders;
       registerInternalMediaRoutes(app, { token: services.mediaToken, recorder, dataDir: this.config.LIVEFX_DATA_DIR, outputDir: { highlights: (id) => highlights.jobDir(id), renders: (id) => renders.renderDir(id) } });
     }
-    await registerPageRoutes(app, projectRoot());
+    await registerPageRoutes(app, projectRoot(), earlyWhep);
     app.get('/healthz', async () => ({ ok: true, streams: registry.list().length }));
     registerNodeMetrics(this.metrics, () => (cluster ? cluster.lastKnown : [this.localNode()]));
     app.get('/metrics', async (_request, reply) => reply.header('Content-Type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAfterTests, startServerAndChromium } from './helpers/test-lifecycle.js';
@@ -101,6 +102,59 @@ describe('watch page: first frame', () => {
       expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
     } finally {
       await late?.stop();
+      await context.close();
+    }
+  });
+  it('sends its WHEP offer from the page head before its own scripts have loaded, under a CSP that allows that one inline script', async () => {
+    const response = await fetch(`${server.url}/watch?stream=${stream.id}`);
+    const html = await response.text();
+    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1]!);
+    expect(inline).toHaveLength(1);
+    const hash = createHash('sha256').update(inline[0]!).digest('base64');
+    expect(response.headers.get('content-security-policy')).toContain(`script-src 'self' 'sha256-${hash}'`);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const violations: string[] = [];
+      page.on('console', (message) => /Content Security Policy/i.test(message.text()) && violations.push(message.text()));
+      let offerWhileHeld = false;
+      let moduleHeld = false;
+      const offerSeen = new Promise<void>((resolve) => page.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === `/whep/${stream.id}`) {
+          offerWhileHeld = moduleHeld;
+          resolve();
+        }
+      }));
+      // The page's own module is held until the offer has gone out (or 20 s pass): only the inline head script can send it.
+      await page.route(/\/assets\/client\/src\/watch-page\.js$/, async (route) => {
+        moduleHeld = true;
+        await Promise.race([offerSeen, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+        moduleHeld = false;
+        await route.continue();
+      });
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer?: ViewerProbe }).livefxViewer?.joinMs.firstFrame !== undefined, null, { timeout: 40_000 });
+      const viewer = await page.evaluate(probeScript);
+      expect(offerWhileHeld).toBe(true);
+      expect(viewer.joinMs.offerSent).toBeLessThan(viewer.joinMs.scriptReady!);
+      expect(viewer.mode).toBe('webrtc');
+      expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
+      expect(violations).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+  it('an HLS-only page (&mode=hls) sends no WHEP offer', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const offers: string[] = [];
+      page.on('request', (request) => request.method() === 'POST' && request.url().includes('/whep/') && offers.push(request.url()));
+      await page.goto(`${server.url}/watch?stream=${stream.id}&mode=hls`);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer?: ViewerProbe }).livefxViewer?.joinMs.socketReady !== undefined, null, { timeout: 30_000 });
+      expect((await page.evaluate(probeScript)).mode).toBe('hls');
+      expect(offers).toEqual([]);
+    } finally {
       await context.close();
     }
   });

@@ -9,8 +9,9 @@ export type JoinMilestone = 'scriptReady' | 'socketReady' | 'offerSent' | 'answe
 export class JoinTimings {
   readonly ms: Partial<Record<JoinMilestone, number>> = {};
 
-  mark(milestone: JoinMilestone): void {
+  /** Marks a step now, or at `atMs` (performance.now()) when it happened before it could be told (an early WHEP session). */
+  mark(milestone: JoinMilestone, atMs?: number): void {
     if (this.ms[milestone] !== undefined) return;
-    this.ms[milestone] = Math.round(performance.mark(`livefx:${milestone}`).startTime);
+    this.ms[milestone] = Math.round(performance.mark(`livefx:${milestone}`, atMs === undefined ? undefined : { startTime: atMs }).startTime);
   }
 }

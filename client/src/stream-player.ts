@@ -3,6 +3,7 @@ import { LiveSocket, StreamAccessError, type StreamState, type StreamView } from
 import { byTestId, queryParam, readSetting, writeSetting } from './page-elements.js';
 import { loadHlsScript } from './classic-script.js';
 import { JoinTimings } from './join-timings.js';
+import { takeEarlyWhep } from './early-whep.js';
 import { SignallingError } from './webrtc-signalling.js';
 import { WhepPlayer } from './whep-player.js';
 import { withPageToken } from './page-token.js';
@@ -336,9 +337,9 @@ export class StreamPlayer {
   private async startWebRtc(): Promise<void> {
     this.setMode('webrtc');
     const webrtc = (this.webrtc = new WhepPlayer(this.elements.video, this.streamId, (reason) => this.fallBackToHls(reason), {
-      onOfferSent: () => this.joinTimings.mark('offerSent'),
-      onAnswered: () => this.joinTimings.mark('answered'),
-    }));
+      onOfferSent: (atMs) => this.joinTimings.mark('offerSent', atMs),
+      onAnswered: (atMs) => this.joinTimings.mark('answered', atMs),
+    }, takeEarlyWhep(this.streamId)));
     // The socket may have refused the page, the stream ended or the page closed while this offer was out.
     const superseded = (): boolean => this.webrtc !== webrtc || this.closed || this.viewer.state === 'refused';
     try {

@@ -1,12 +1,21 @@
 import { authHeaders } from './page-token.js';
 
+const SIGNALLING_ERROR = Symbol.for('livefx.SignallingError');
+
 /** An error from WHIP/WHEP signalling, with the HTTP status and the server's message. */
 export class SignallingError extends Error {
+  readonly [SIGNALLING_ERROR] = true;
+
   constructor(
     readonly status: number,
     message: string,
   ) {
     super(message);
+  }
+
+  /** `instanceof` holds across copies of this class: the watch page's inline early script (a bundle of its own) carries one. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && SIGNALLING_ERROR in value;
   }
 }
 

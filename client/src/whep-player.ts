@@ -1,5 +1,5 @@
-import { endSession, negotiate, type NegotiationProgress } from './webrtc-signalling.js';
-import { pageToken } from './page-token.js';
+import { endSession } from './webrtc-signalling.js';
+import { WhepSession, type WhepProgress } from './whep-session.js';
 
 /** Plays a stream's processed output in a <video> over WHEP. */
 export class WhepPlayer {
@@ -13,33 +13,37 @@ export class WhepPlayer {
     private readonly video: HTMLVideoElement,
     private readonly streamId: string,
     private readonly onFailure: (reason: string) => void,
-    private readonly progress?: NegotiationProgress,
+    private readonly progress?: WhepProgress,
+    /** A session already under way for this stream (the page's early start), adopted instead of a new one. */
+    private early?: WhepSession,
   ) {}
 
   async start(): Promise<void> {
-    const pc = new RTCPeerConnection();
+    const session = this.early ?? new WhepSession(this.streamId);
+    this.early = undefined;
+    const pc = session.pc;
     this.pc = pc;
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
     const media = new MediaStream();
     const attach = (): void => {
       if (this.video.srcObject !== media) this.video.srcObject = media;
     };
-    pc.addEventListener('track', (event) => {
-      media.addTrack(event.track);
-      if (document.readyState === 'complete' || (event.track.kind === 'video' && !event.track.muted)) this.video.srcObject = media;
-      else if (event.track.kind === 'video') {
+    session.onTrack((track) => {
+      media.addTrack(track);
+      if (document.readyState === 'complete' || (track.kind === 'video' && !track.muted)) this.video.srcObject = media;
+      else if (track.kind === 'video') {
         // Chromium holds the page's load event while a <video> shows a stream with no frame yet (for good when
         // nobody publishes): before load, attach once the video carries media or the page has loaded, whichever is first.
         const wait = { once: true, signal: this.attachWait.signal };
-        event.track.addEventListener('unmute', attach, wait);
+        track.addEventListener('unmute', attach, wait);
         window.addEventListener('load', attach, wait);
       }
     });
+    if (this.progress) session.reportProgress(this.progress);
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') this.onFailure('the WebRTC connection failed');
     });
-    this.sessionUrl = await negotiate(pc, `/whep/${encodeURIComponent(this.streamId)}`, pageToken(), this.progress, 'first');
+    if (pc.connectionState === 'failed') this.onFailure('the WebRTC connection failed');
+    this.sessionUrl = await session.sessionUrl;
     window.addEventListener('pagehide', () => this.stop());
   }
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import type { InlinePageScript } from './inline-page-script.js';
 import { moduleGraphUrls } from './module-graph.js';
 
 /** A page's body file, what its shared head (client/page-head.html) is filled with, and the scripts it ends with. */
@@ -16,6 +17,8 @@ interface PageEntry {
   scripts?: string[];
   /** Classic scripts the module loads itself when it needs them (client/src/classic-script.ts), fetched early. */
   preloads?: string[];
+  /** Runs inline in the head, before any script is fetched: the player's WHEP offer (see inline-page-script.ts). */
+  earlyWhep?: boolean;
 }
 
 const SOCKET_IO = '/socket.io/socket.io.js';
@@ -26,16 +29,19 @@ const PAGES: Record<string, PageEntry> = {
   '/': { file: 'index.html', title: 'Home', module: 'home-page', scripts: [SOCKET_IO] },
   '/publish': { file: 'publish.html', title: 'Publish', module: 'publish-page', scripts: [SOCKET_IO] },
   // The player loads socket.io and hls.js itself (client/src/classic-script.ts): a WebRTC viewer's first frame waits for neither.
-  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', preloads: [SOCKET_IO] },
+  // Its WHEP offer leaves from the head, while the page's own module graph still loads.
+  '/watch': { file: 'watch.html', title: 'Watch', module: 'watch-page', preloads: [SOCKET_IO], earlyWhep: true },
   // The player alone, the one page other sites may frame (LIVEFX_EMBED_ORIGINS).
-  '/embed': { file: 'embed.html', title: 'Player', module: 'embed-page', preloads: [SOCKET_IO] },
+  '/embed': { file: 'embed.html', title: 'Player', module: 'embed-page', preloads: [SOCKET_IO], earlyWhep: true },
   '/operator': { file: 'operator.html', title: 'Operator', module: 'operator-page', scripts: [SOCKET_IO] },
   '/review': { file: 'review.html', title: 'Highlights review', module: 'review-page' },
   '/studio': { file: 'studio.html', title: 'Studio', module: 'studio-page', stylesheets: ['/static/studio.css'] },
 };
 
-/** One head and one ending for every page, so the pages' files hold only their bodies (no inline script or style: CSP stays strict). */
-function pageDocument(headTemplate: string, body: string, page: PageEntry, modulePreloads: string[]): string {
+/** One head and one ending for every page, so the pages' files hold only their bodies (no inline style, and the one inline script allowed by its hash: CSP stays strict). */
+function pageDocument(headTemplate: string, body: string, page: PageEntry, modulePreloads: string[], earlyWhep: InlinePageScript | undefined): string {
+  // Before the stylesheet, which an inline script after it would wait for.
+  const earlyScripts = page.earlyWhep && earlyWhep ? `<script>${earlyWhep.source}</script>\n` : '';
   const stylesheets = [
     ...(page.stylesheets ?? []).map((href) => `<link rel="stylesheet" href="${href}">\n`),
     ...modulePreloads.map((href) => `<link rel="modulepreload" href="${href}">\n`),
@@ -43,12 +49,12 @@ function pageDocument(headTemplate: string, body: string, page: PageEntry, modul
   ].join('');
   // Deferred: the parser goes on to the module, whose imports load beside these; they still run first, in order.
   const scripts = (page.scripts ?? []).map((src) => `<script defer src="${src}"></script>\n`).join('');
-  const head = headTemplate.replace('{{title}}', page.title).replace('{{stylesheets}}', stylesheets);
+  const head = headTemplate.replace('{{title}}', page.title).replace('{{earlyScripts}}', () => earlyScripts).replace('{{stylesheets}}', stylesheets);
   return `${head}${body}${scripts}<script type="module" src="${ASSETS}client/src/${page.module}.js"></script>\n</body>\n</html>\n`;
 }
 
 /** The streamer, viewer (and embeddable player), operator and highlights-review pages, their compiled scripts, and the two vendor scripts. */
-export async function registerPageRoutes(app: FastifyInstance, projectRoot: string): Promise<void> {
+export async function registerPageRoutes(app: FastifyInstance, projectRoot: string, earlyWhep?: InlinePageScript): Promise<void> {
   const clientDir = path.join(projectRoot, 'client');
   const webRoot = path.join(projectRoot, 'dist', 'web');
   await app.register(fastifyStatic, { root: webRoot, prefix: ASSETS, decorateReply: false });
@@ -64,7 +70,7 @@ export async function registerPageRoutes(app: FastifyInstance, projectRoot: stri
     const modulePreloads = [`${ASSETS}client/src/${page.module}.js`, ...(await moduleGraphUrls(webRoot, ASSETS, `client/src/${page.module}.js`))];
     app.get(route, async (_request, reply) => {
       const [head, body] = await Promise.all([readFile(headFile, 'utf8'), readFile(path.join(clientDir, page.file), 'utf8')]);
-      return reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(pageDocument(head, body, page, modulePreloads));
+      return reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(pageDocument(head, body, page, modulePreloads, earlyWhep));
     });
   }
 }

@@ -2,15 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import { CrossOriginPolicy } from './cross-origin-policy.js';
 
 /**
- * The pages load only their own scripts (no inline script or style attributes), hls.js feeds
+ * The pages load only their own scripts, and inline only the ones named by hash in `inlineScripts`
+ * (the watch page's early WHEP start; no inline style attributes), hls.js feeds
  * MediaSource from blob: URLs and may run its worker from one, and everything live goes over
  * this origin's WebSocket — and, on a node of several, to the other nodes (`connectOrigins`: a
  * WHEP request follows its 307 to the stream's owner). Who may frame a page differs (the embed player).
  */
-export function contentSecurityPolicy(frameAncestors: string, connectOrigins: readonly string[] = []): string {
+export function contentSecurityPolicy(frameAncestors: string, connectOrigins: readonly string[] = [], inlineScripts: readonly string[] = []): string {
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    ["script-src 'self'", ...inlineScripts].join(' '),
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",
@@ -35,14 +36,23 @@ const EXPOSED_HEADERS = 'Location, Link, ETag, Accept-Post, Retry-After, WWW-Aut
  * ever leaves; camera and microphone are this origin's only. CORS headers go only on the media
  * routes and (for origins listed by name) the /v1 API, as `policy` says; /embed alone may be framed.
  */
-export function registerSecurityHeaders(app: FastifyInstance, options: { tls: boolean; policy: CrossOriginPolicy; clusterOrigins?: (() => readonly string[]) | undefined }): void {
+export function registerSecurityHeaders(
+  app: FastifyInstance,
+  options: { tls: boolean; policy: CrossOriginPolicy; clusterOrigins?: (() => readonly string[]) | undefined; inlineScripts?: readonly string[] | undefined },
+): void {
   const { policy } = options;
+  const inline = options.inlineScripts ?? [];
+  const build = (key: string, origins: readonly string[]) => ({
+    key,
+    page: contentSecurityPolicy("'none'", origins, inline),
+    embed: contentSecurityPolicy(policy.embedFrameAncestors, origins, inline),
+  });
   // Rebuilt only when the other nodes change (their origins come from the last heartbeat).
-  let built = { key: '', page: CONTENT_SECURITY_POLICY, embed: contentSecurityPolicy(policy.embedFrameAncestors) };
+  let built = build('', []);
   const policies = (): typeof built => {
     const origins = options.clusterOrigins?.() ?? [];
     const key = origins.join(' ');
-    if (key !== built.key) built = { key, page: contentSecurityPolicy("'none'", origins), embed: contentSecurityPolicy(policy.embedFrameAncestors, origins) };
+    if (key !== built.key) built = build(key, origins);
     return built;
   };
   app.addHook('onSend', async (request, reply, payload) => {
