@@ -55,9 +55,18 @@ describe('watch page: first frame', () => {
     }
   });
 
-  it('a WebRTC viewer plays with its socket and never downloads hls.js', async () => {
+  it('a WebRTC viewer plays with its socket and never downloads hls.js; its chat connects after the first frame', async () => {
     const context = await browser.newContext();
     try {
+      // When the chat's name field first became usable (ms since navigation), checked every 5 ms from the first moment.
+      await context.addInitScript(() => {
+        const poll = setInterval(() => {
+          const name = document.querySelector<HTMLInputElement>('[data-testid="chat-name"]');
+          if (!name || name.disabled) return;
+          (window as unknown as { chatUsableAt?: number }).chatUsableAt = performance.now();
+          clearInterval(poll);
+        }, 5);
+      });
       const page = await context.newPage();
       const requested: string[] = [];
       page.on('request', (request) => requested.push(new URL(request.url()).pathname));
@@ -70,6 +79,9 @@ describe('watch page: first frame', () => {
       expect(viewer.joinMs.socketReady).toBeDefined();
       expect(requested).toContain('/socket.io/socket.io.js');
       expect(requested).not.toContain('/vendor/hls.min.js');
+      // The chat connects once the picture shows: its controls are usable only after the first frame.
+      const chatUsableAt = await page.waitForFunction(() => (window as unknown as { chatUsableAt?: number }).chatUsableAt, null, { timeout: 30_000 });
+      expect(await chatUsableAt.jsonValue()).toBeGreaterThanOrEqual(viewer.joinMs.firstFrame!);
     } finally {
       await context.close();
     }

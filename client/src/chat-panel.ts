@@ -167,6 +167,8 @@ export class ChatPanel {
     const messageForm = textInput.form!;
     nameInput.maxLength = CHAT_NAME_MAX_CHARS;
     textInput.maxLength = CHAT_TEXT_MAX_CHARS;
+    // The page leaves them disabled until the panel can handle them (a form sent before would reload the page).
+    for (const control of [nameInput, textInput, part<HTMLButtonElement>(this.root, 'chat-join'), part<HTMLButtonElement>(this.root, 'chat-send')]) control.disabled = false;
     nameInput.value = readSetting(NAME_STORAGE_KEY) ?? '';
     this.setJoined(undefined);
     nameForm.addEventListener('submit', (event) => {

@@ -54,6 +54,8 @@ const CAPTION_HOLD_MS = 3000;
  */
 export class StreamPlayer {
   private readonly joinTimings = new JoinTimings();
+  /** Resolves when the <video> presents its first frame, whichever way it came. */
+  readonly firstFrame: Promise<void>;
   /** What the player does, for diagnostics, tests and benchmarks (pages expose it as window.livefxViewer). */
   readonly viewer = {
     framesRendered: 0,
@@ -118,7 +120,12 @@ export class StreamPlayer {
     this.joinTimings.mark('scriptReady');
     this.setState('waiting');
     // The first frame the <video> presents, whichever way it came (WebRTC or HLS).
-    this.elements.video.requestVideoFrameCallback(() => this.joinTimings.mark('firstFrame'));
+    this.firstFrame = new Promise((resolve) =>
+      this.elements.video.requestVideoFrameCallback(() => {
+        this.joinTimings.mark('firstFrame');
+        resolve();
+      }),
+    );
   }
 
   /** Stops playing and lets go of the connections (the session on the server ends); idempotent. */
