@@ -47,6 +47,13 @@ const portRange = z
   .regex(/^(\d+-\d+)?$/, 'expected "min-max", e.g. 40000-40999')
   .default('');
 
+/** A port range setting as numbers, undefined when empty (the OS chooses). */
+export function portRangeBounds(range: string): [number, number] | undefined {
+  if (range === '') return undefined;
+  const [min, max] = range.split('-').map(Number) as [number, number];
+  return [min, max];
+}
+
 /** The one configuration schema of livefx: every setting comes from an environment variable with a default. */
 export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -230,8 +237,8 @@ const checkedSchema = configSchema.superRefine((config, context) => {
     context.addIssue({ code: 'custom', path: ['LIVEFX_UDP_PORTS'], message: `LIVEFX_UDP_PORTS (${config.LIVEFX_UDP_PORTS}) and LIVEFX_RTC_PORTS (${config.LIVEFX_RTC_PORTS}) are the same setting: set one of them` });
   }
   for (const name of ['LIVEFX_RTC_PORTS', 'LIVEFX_UDP_PORTS'] as const) {
-    const [min, max] = config[name].split('-').map(Number);
-    if (min !== undefined && max !== undefined && (min < 1 || max > 65535 || min > max)) {
+    const bounds = portRangeBounds(config[name]);
+    if (bounds && (bounds[0] < 1 || bounds[1] > 65535 || bounds[0] > bounds[1])) {
       context.addIssue({ code: 'custom', path: [name], message: `${config[name]} is not a port range: expected "min-max" with 1 ≤ min ≤ max ≤ 65535` });
     }
   }

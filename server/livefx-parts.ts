@@ -1,4 +1,4 @@
-import type { LivefxConfig } from '../core/config.js';
+import { portRangeBounds, type LivefxConfig } from '../core/config.js';
 import type { LivefxDatabase } from '../core/database.js';
 import type { Logger } from '../core/logger.js';
 import type { JobQueue } from '../core/jobs/job-queue.js';
@@ -124,7 +124,7 @@ export function defaultJobQueue(context: DefaultPartsContext, options: JobQueueR
 }
 
 function weriftSfu(config: LivefxConfig, log: Logger): WeriftSfu {
-  const portRange = config.LIVEFX_RTC_PORTS ? (config.LIVEFX_RTC_PORTS.split('-').map(Number) as [number, number]) : undefined;
+  const portRange = portRangeBounds(config.LIVEFX_RTC_PORTS);
   return new WeriftSfu({
     iceHosts: ['127.0.0.1', ...config.LIVEFX_ICE_HOSTS.split(',').map((host) => host.trim()).filter(Boolean)],
     ...(portRange ? { portRange } : {}),
