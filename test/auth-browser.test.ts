@@ -67,6 +67,21 @@ describe('browser: signing in and private streams', () => {
       expect(viewer.url()).not.toContain('token=');
       if (SHOTS) await viewer.screenshot({ path: `${SHOTS}/watch-private.png` });
 
+      // A page that may not use sessionStorage (an embed under strict storage rules): the link's token still serves
+      // both its early WHEP start (inline in the head, which takes the token out of the address bar) and its modules.
+      const noStorage = await openIsolatedPage(browser, server.url, watch, pageErrors, {
+        beforeLoad: (page) =>
+          page.addInitScript(() =>
+            Object.defineProperty(window, 'sessionStorage', {
+              get() {
+                throw new DOMException('storage is blocked', 'SecurityError');
+              },
+            }),
+          ),
+      });
+      await expect.poll(() => framesRendered(noStorage), { timeout: 20_000 }).toBeGreaterThan(10);
+      expect(await noStorage.getByTestId('error').isVisible()).toBe(false);
+
       const stranger = await openPage(`/watch?stream=${streamId}`);
       await expect.poll(() => stranger.getByTestId('error').textContent(), { timeout: 10_000 }).toContain('This stream is private');
       expect(await framesRendered(stranger)).toBe(0);

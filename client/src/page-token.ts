@@ -11,7 +11,12 @@ function tabStorage(): Storage | undefined {
   }
 }
 
-let current: string | undefined;
+declare global {
+  interface Window {
+    /** The token this page acts with, once known: kept on the window so the page's inline early script (a bundle with its own copy of this module) and its modules agree. */
+    livefxPageToken?: string;
+  }
+}
 
 /**
  * The token this page acts with: `?token=` of the link it was opened from (kept for this tab, and
@@ -19,7 +24,8 @@ let current: string | undefined;
  * admin token signed in on the home page.
  */
 export function pageToken(): string | undefined {
-  if (current !== undefined) return current || undefined;
+  const known = window.livefxPageToken;
+  if (known !== undefined) return known || undefined;
   const url = new URL(location.href);
   const fromLink = url.searchParams.get('token');
   if (fromLink) {
@@ -27,26 +33,26 @@ export function pageToken(): string | undefined {
     url.searchParams.delete('token');
     history.replaceState(history.state, '', url.toString());
   }
-  current = fromLink ?? tabStorage()?.getItem(TAB_KEY) ?? readSetting(ADMIN_KEY) ?? '';
-  return current || undefined;
+  const token = (window.livefxPageToken = fromLink ?? tabStorage()?.getItem(TAB_KEY) ?? readSetting(ADMIN_KEY) ?? '');
+  return token || undefined;
 }
 
 /** Uses this token for this page only (the publish page acts with its stream key). */
 export function usePageToken(token: string): void {
-  current = token;
+  window.livefxPageToken = token;
 }
 
 /** Signs the browser in as admin (the home page): remembered across tabs and restarts. */
 export function rememberAdminToken(token: string): void {
   writeSetting(ADMIN_KEY, token);
   tabStorage()?.removeItem(TAB_KEY);
-  current = token;
+  window.livefxPageToken = token;
 }
 
 export function forgetTokens(): void {
   writeSetting(ADMIN_KEY, '');
   tabStorage()?.removeItem(TAB_KEY);
-  current = '';
+  window.livefxPageToken = '';
 }
 
 /** `Authorization: Bearer …` when the page has a token. */
