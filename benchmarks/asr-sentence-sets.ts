@@ -37,6 +37,37 @@ export const TUNING_SET: SentenceSet = {
   ],
 };
 
+/** A second set to tune on, written for issue 17 §3's recognizer tuning (the same kind of talk, other words). */
+export const TUNING_SET_2: SentenceSet = {
+  name: 'tuning-2',
+  sentences: [
+    'Hi there, thanks for coming to hang out with me.',
+    'I am going to check the chat for a moment.',
+    'This part always takes me a long time.',
+    'The sound should be much better now.',
+    'We almost made it to the top of the hill.',
+    'Let me grab a glass of water first.',
+    'Who wants to play with me after the stream?',
+    'My internet was very slow this morning.',
+    'I found a big box full of gold.',
+    'Thank you for the nice message, I really like it.',
+    'The enemy is coming from the left side.',
+    'I will put the link in the chat for you.',
+    'Last time we lost because of one small mistake.',
+    'It is raining outside so I am staying home.',
+    'Please turn the volume down a little bit.',
+    'We still have three more quests to finish.',
+    'I made a new friend in the game yesterday.',
+    'Does anyone know where the red door is?',
+    'I think we should build a house by the river.',
+    'That looked much easier than it really was.',
+    'Good luck to everyone in the contest tonight.',
+    'My dog is sleeping right next to me.',
+    'We can try again after a quick break.',
+    'Thanks for spending the evening with me.',
+  ],
+};
+
 export const UNSEEN_SETS: SentenceSet[] = [
   {
     name: 'unseen-a',

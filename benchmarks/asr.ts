@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ASR_SENTENCES, NOISY_SET, SPEECH_VOICES, SYNTHETIC_MUSIC, makeSignal, makeSpeech, normaliseWords, wordErrorRate, type SpeechFixture, type SpeechVoice } from '../test/helpers/asr-speech.js';
 import { scoringWords, wordErrors, type WordErrors } from '../transforms/subtitles/word-error-rate.js';
 import { AsrCorpus, BENCH_CONDITIONS } from './asr-corpus.js';
-import { TUNING_SET, UNSEEN_SETS } from './asr-sentence-sets.js';
+import { TUNING_SET, TUNING_SET_2, UNSEEN_SETS } from './asr-sentence-sets.js';
 import { percentile, renderBarChart, RESULTS_DIR, writeResult } from './bar-chart.js';
 import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
 import { PocketSphinxEngine, type PocketSphinxEngineOptions } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
@@ -64,8 +64,8 @@ const wer = (fixture: SpeechFixture, result: Run): number =>
 const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const summary = (values: number[]) => ({ p50Ms: Math.round(percentile(values, 0.5)), p95Ms: Math.round(percentile(values, 0.95)), maxMs: Math.round(Math.max(...values)), count: values.length });
 
-/** The recognizer as it was before issue 17's tuning: the noise floor climbed 10 dB/s under speech too. */
-const BEFORE: PocketSphinxEngineOptions = { gate: { floorRiseInSpeechDbPerSecond: 10 } };
+/** The recognizer before issue 17 §3's decoder tuning: no frequency warp in the front end. */
+const BEFORE: PocketSphinxEngineOptions = { decoderArgs: { '-warp_params': '1.0' } };
 
 interface VoiceScore extends WordErrors {
   /** CPU of this process (caller and worker thread) per second of audio, in ms. */
@@ -103,9 +103,9 @@ const voices = await voiceScores();
 const voiceResult = {
   engine: 'PocketSphinx 5prealpha (Debian libpocketsphinx3, en-us model) via koffi, one worker thread, as the server runs it',
   conditions: `flite voices kal, awb, rms, slt and espeak-ng (en-us); pink noise at ${BENCH_CONDITIONS.noiseDbfs} dBFS RMS; pauses ${BENCH_CONDITIONS.gapRangeMs[0]}–${BENCH_CONDITIONS.gapRangeMs[1]} ms; scored as spoken words (digits spelled out)`,
-  tunedOn: TUNING_SET.name,
-  before: 'noise floor climbs 10 dB/s under speech too (the gate dropped the words of a sentence after about 1.7 s)',
-  after: 'noise floor climbs 1 dB/s while the input is speech-modulated',
+  tunedOn: `${TUNING_SET.name} and ${TUNING_SET_2.name}`,
+  before: 'front end without frequency warping (the defaults until 2026-12-07)',
+  after: 'front end warps frequencies (inverse_linear, 0.92): the spectrum is stretched about 9 % up before the mel filters',
   machine: `${cpus().length} shared cores, load average ${voiceLoadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end`,
   target: 0.25,
   rows: voices.map((row) => ({ ...row, before: { ...row.before, rate: round(row.before.rate) }, after: { ...row.after, rate: round(row.after.rate) } })),
