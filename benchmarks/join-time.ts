@@ -3,7 +3,8 @@
 // publisher in the same run (this werift test publisher ignores PLIs: keyframe every 1 s). Then the
 // watch page in Chromium: navigation to the first presented frame, step by step, from the page's own
 // join timings (JOIN_LABEL names the run, e.g. `before`/`after` a change; runs with other labels
-// already in the results file are kept beside it).
+// already in the results file are kept beside it; JOIN_COMPARE_EARLY=1 alternates loads with and without
+// the page's early WHEP start and records both).
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { createStream, projectRoot, startServer, waitFor, adminFetch as fetch } 
 const JOINS = Number(process.env.JOIN_COUNT ?? 12);
 const PAGE_LOADS = Number(process.env.JOIN_PAGE_LOADS ?? 20);
 const LABEL = process.env.JOIN_LABEL ?? 'after';
+const COMPARE_EARLY = process.env.JOIN_COMPARE_EARLY === '1';
 const round = (value: number): number => Math.round(value * 100) / 100;
 const loadBefore = loadavg().map(round);
 
@@ -38,27 +40,35 @@ for (let index = 0; index < JOINS; index++) {
 
 const browser = await launchChromium();
 const pageJoins: WatchPageJoin[] = [];
-for (let index = 0; index < PAGE_LOADS; index++) pageJoins.push(await timeWatchPageJoin(browser, `${server.url}/watch?stream=${stream.id}`));
+// JOIN_COMPARE_EARLY=1: every other load without the page's early WHEP start (its player then makes the offer), labelled apart, same run.
+const pageJoinsWithoutEarly: WatchPageJoin[] = [];
+for (let index = 0; index < PAGE_LOADS; index++) {
+  const without = COMPARE_EARLY && index % 2 === 1;
+  (without ? pageJoinsWithoutEarly : pageJoins).push(await timeWatchPageJoin(browser, `${server.url}/watch?stream=${stream.id}`, { withoutEarlyStart: without }));
+}
 await browser.close();
 await publisher.stop();
 await server.stop();
 
 const summary = (values: number[]) => ({ p50Ms: Math.round(percentile(values, 0.5)), p95Ms: Math.round(percentile(values, 0.95)), maxMs: Math.round(Math.max(...values)) });
 const STEPS = ['htmlReceived', 'scriptReady', 'socketReady', 'offerSent', 'answered', 'firstFrame'] as const;
-const watchPage = {
-  label: LABEL,
+const loadAfter = loadavg().map(round);
+const pageRun = (label: string, joins: WatchPageJoin[]) => ({
+  label,
   date: new Date().toISOString(),
-  pageLoads: PAGE_LOADS,
+  pageLoads: joins.length,
   /** Each step's time since navigation (cumulative), over the page loads that reached it. */
   steps: Object.fromEntries(
-    STEPS.map((step) => [step, pageJoins.some((join) => join[step] !== undefined) ? summary(pageJoins.flatMap((join) => (join[step] === undefined ? [] : [join[step]!]))) : null]),
+    STEPS.map((step) => [step, joins.some((join) => join[step] !== undefined) ? summary(joins.flatMap((join) => (join[step] === undefined ? [] : [join[step]!]))) : null]),
   ),
-  loadAverage: { before: loadBefore, after: loadavg().map(round), cores: cpus().length },
-};
-console.log(`watch page (${LABEL}), navigation to first frame: p50 ${watchPage.steps.firstFrame!.p50Ms} ms, p95 ${watchPage.steps.firstFrame!.p95Ms} ms; load ${loadBefore.join(' ')} → ${watchPage.loadAverage.after.join(' ')}`);
+  loadAverage: { before: loadBefore, after: loadAfter, cores: cpus().length },
+});
+const watchPage = pageRun(LABEL, pageJoins);
+const runsNow = COMPARE_EARLY ? [watchPage, pageRun(`${LABEL}, without the early WHEP start (same run, alternate loads)`, pageJoinsWithoutEarly)] : [watchPage];
+for (const run of runsNow) console.log(`watch page (${run.label}), navigation to first frame: p50 ${run.steps.firstFrame!.p50Ms} ms, p95 ${run.steps.firstFrame!.p95Ms} ms; load ${loadBefore.join(' ')} → ${loadAfter.join(' ')}`);
 // Other labels' runs (e.g. the figures before a change) stay beside this one.
 const previous = JSON.parse(await readFile(path.join(projectRoot, 'benchmarks', 'results', 'join-time.json'), 'utf8').catch(() => '{}')) as { watchPage?: (typeof watchPage)[] };
-const watchPageRuns = [...(previous.watchPage ?? []).filter((run) => run.label !== LABEL), watchPage];
+const watchPageRuns = [...(previous.watchPage ?? []).filter((run) => !runsNow.some((now) => now.label === run.label)), ...runsNow];
 const result = {
   benchmark: 'time from WHEP request to the first decoded frame',
   date: new Date().toISOString(),

@@ -12,13 +12,16 @@ export interface WatchPageJoin {
 }
 
 /**
- * Opens the watch page at `url` in a fresh browser context (empty cache, like a first visit), waits
+ * Opens the watch page at `url` in a fresh browser context (empty cache, like a first visit; `withoutEarlyStart`:
+ * its inline early WHEP start kept from running, for a comparison in the same run), waits
  * for its first presented frame and returns the page's own join timings (and when its HTML arrived); then closes the context and
  * pauses a random moment so the next load lands at another phase of the keyframe interval.
  */
-export async function timeWatchPageJoin(browser: Browser, url: string): Promise<WatchPageJoin> {
+export async function timeWatchPageJoin(browser: Browser, url: string, options: { withoutEarlyStart?: boolean } = {}): Promise<WatchPageJoin> {
   const context = await browser.newContext();
   try {
+    // A slot already taken keeps the inline head script from starting a session; the player, finding none for its stream, makes its own.
+    if (options.withoutEarlyStart) await context.addInitScript(() => Object.assign(window, { livefxEarlyWhep: { streamId: '' } }));
     const page = await context.newPage();
     await page.goto(url);
     const handle = await page.waitForFunction(
