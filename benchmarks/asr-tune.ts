@@ -7,8 +7,8 @@ import { SPEECH_VOICES, type SpeechVoice } from '../test/helpers/asr-speech.js';
 import { scoringWords, wordErrors } from '../transforms/subtitles/word-error-rate.js';
 import { PocketSphinxRecognizer } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-recognizer.js';
 import { DEBIAN_MODEL } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-library.js';
-import { AsrCorpus } from './asr-corpus.js';
-import { TUNING_SET, TUNING_SET_2 } from './asr-sentence-sets.js';
+import { AsrCorpus } from '../test/helpers/asr-corpus.js';
+import { TUNING_SET, TUNING_SET_2 } from '../test/helpers/asr-sentence-sets.js';
 
 const list = (name: string): string[] | undefined => process.env[name]?.split(',').map((item) => item.trim()).filter((item) => item !== '');
 const setNames = list('ASR_TUNE_SETS') ?? ['tuning'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AsrCorpus } from '../benchmarks/asr-corpus.js';
-import { TUNING_SET } from '../benchmarks/asr-sentence-sets.js';
+import { AsrCorpus } from './helpers/asr-corpus.js';
+import { TUNING_SET } from './helpers/asr-sentence-sets.js';
 import type { SpeechVoice } from './helpers/asr-speech.js';
 import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import { scoringWords, wordErrors } from '../transforms/subtitles/word-error-rate.js';

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { decodePcm, makeSpeech, type SpeechFixture, type SpeechOptions, type SpeechVoice, type SpokenSentence } from '../test/helpers/asr-speech.js';
-import { projectRoot } from '../test/helpers/livefx-process.js';
+import { decodePcm, makeSpeech, type SpeechFixture, type SpeechOptions, type SpeechVoice, type SpokenSentence } from './asr-speech.js';
+import { projectRoot } from './livefx-process.js';
 import type { SentenceSet } from './asr-sentence-sets.js';
 
 /** What the reporter measured with: −45 dBFS noise, 1–2 s pauses. */
