@@ -25,9 +25,6 @@ export function contentSecurityPolicy(frameAncestors: string, connectOrigins: re
   ].join('; ');
 }
 
-/** Every page but /embed: nothing may frame it. */
-export const CONTENT_SECURITY_POLICY = contentSecurityPolicy("'none'");
-
 /** What a cross-origin WHIP/WHEP client and player must read: the session URL, ICE servers, the entity tag, the accepted offer type, retry and auth hints. */
 const EXPOSED_HEADERS = 'Location, Link, ETag, Accept-Post, Retry-After, WWW-Authenticate, Content-Range';
 
