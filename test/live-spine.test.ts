@@ -122,6 +122,15 @@ describe('live spine: WHIP publisher → pipeline → WHEP viewer and HLS', () =
     const viewer = new WhepClient(`${server.url}/whep/${stream.id}`);
     await viewer.start();
     await waitFor('decoded frames with a burn-in code', () => viewer.frames.filter((frame) => frame.code).length >= 30 || undefined, 20_000);
+    // A viewer joining a running stream starts at a keyframe: nothing its decoder would have to throw away.
+    const joiner = new WhepClient(`${server.url}/whep/${stream.id}`);
+    try {
+      await joiner.start();
+      await waitFor('the second viewer\'s first frame', () => joiner.frames.length > 0 || undefined, 20_000);
+      expect(joiner.firstVideoPacket).toBe('keyframe');
+    } finally {
+      await joiner.stop();
+    }
     const coded = viewer.frames.filter((frame) => frame.code);
     // Frame numbers from the pipeline advance: the viewer sees processed frames, not a raw forward.
     const numbers = coded.map((frame) => frame.code!.frameNumber);

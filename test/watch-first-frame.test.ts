@@ -138,7 +138,7 @@ describe('watch page: first frame', () => {
         }
       }));
       // The page's own module is held until the offer has gone out (or 20 s pass): only the inline head script can send it.
-      await page.route(/\/assets\/client\/src\/watch-page\.js$/, async (route) => {
+      await page.route(/\/assets\/pages\/watch-page\.js$/, async (route) => {
         moduleHeld = true;
         await Promise.race([offerSeen, new Promise((resolve) => setTimeout(resolve, 20_000))]);
         moduleHeld = false;
@@ -152,6 +152,57 @@ describe('watch page: first frame', () => {
       expect(viewer.mode).toBe('webrtc');
       expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
       expect(violations).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+  it('sends its offer without waiting for ICE candidates and is answered as the DTLS client; the picture still comes', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const exchange = page.waitForResponse((response) => response.request().method() === 'POST' && response.url().includes('/whep/'));
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      const response = await exchange;
+      // Candidates take Chromium 100–300 ms to gather: the server learns the browser's address from its checks instead.
+      expect(response.request().postData()).not.toMatch(/^a=candidate:/m);
+      expect(response.status()).toBe(201);
+      // The browser starts DTLS the moment its ICE connects; werift as the client waited 100 ms first.
+      expect(await response.text()).toMatch(/^a=setup:passive\r?$/m);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.firstFrame !== undefined, null, { timeout: 30_000 });
+      expect(await page.getByTestId('player').evaluate((video: HTMLVideoElement) => video.videoWidth)).toBe(640);
+    } finally {
+      await context.close();
+    }
+  });
+  it('starts the viewer\'s video at a keyframe: the browser never has to ask for one before its first frame', async () => {
+    const context = await browser.newContext();
+    try {
+      // The page's peer connection, kept where the test can read its statistics.
+      await context.addInitScript(() => {
+        const Native = window.RTCPeerConnection;
+        window.RTCPeerConnection = class extends Native {
+          constructor(configuration?: RTCConfiguration) {
+            super(configuration);
+            (window as unknown as { testPeer?: RTCPeerConnection }).testPeer ??= this;
+          }
+        };
+      });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/watch?stream=${stream.id}`);
+      const firstDecoded = await waitFor(
+        'the first decoded frame',
+        () =>
+          page.evaluate(async () => {
+            const peer = (window as unknown as { testPeer?: RTCPeerConnection }).testPeer;
+            for (const report of peer ? (await peer.getStats()).values() : []) {
+              if (report.type === 'inbound-rtp' && report.kind === 'video' && report.framesDecoded > 0) return { pliCount: report.pliCount as number };
+            }
+            return undefined;
+          }),
+        30_000,
+        10,
+      );
+      expect(firstDecoded).toEqual({ pliCount: 0 });
     } finally {
       await context.close();
     }
@@ -170,19 +221,18 @@ describe('watch page: first frame', () => {
       await context.close();
     }
   });
-  it('preloads its entry module first and every module the page then loads, so none waits for the one importing it', async () => {
+  it('loads its code as one module, preloaded from the head, so the WHEP offer never queues behind a graph of modules', async () => {
     const html = await (await fetch(`${server.url}/watch?stream=${stream.id}`)).text();
     const preloaded = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((match) => match[1]!);
-    expect(preloaded[0]).toBe('/assets/client/src/watch-page.js');
+    expect(preloaded).toEqual(['/assets/pages/watch-page.js']);
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      const modules: string[] = [];
-      page.on('request', (request) => request.resourceType() === 'script' && new URL(request.url()).pathname.startsWith('/assets/') && modules.push(new URL(request.url()).pathname));
+      const scripts: string[] = [];
+      page.on('request', (request) => request.resourceType() === 'script' && new URL(request.url()).pathname.startsWith('/assets/') && scripts.push(new URL(request.url()).pathname));
       await page.goto(`${server.url}/watch?stream=${stream.id}`);
-      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.offerSent !== undefined, null, { timeout: 30_000 });
-      expect(modules.length).toBeGreaterThan(5);
-      expect(modules.filter((module) => !preloaded.includes(module))).toEqual([]);
+      await page.waitForFunction(() => (window as unknown as { livefxViewer: ViewerProbe }).livefxViewer.joinMs.firstFrame !== undefined, null, { timeout: 30_000 });
+      expect(scripts).toEqual(['/assets/pages/watch-page.js']);
     } finally {
       await context.close();
     }

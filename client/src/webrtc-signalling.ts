@@ -19,39 +19,32 @@ export class SignallingError extends Error {
   }
 }
 
-/** After the first candidate, how long the rest may take: the UDP host candidates of every interface come together; TCP ones (which the server does not use) come ~150 ms later. */
-const GATHERING_GRACE_MS = 50;
-/** Sent with what is there by then when no candidate comes at all (the limit non-trickle signalling always had). */
+/** Sent with what is there by then when gathering does not complete (the limit non-trickle signalling always had). */
 const GATHERING_CAP_MS = 2000;
 
 /**
- * How long the offer waits for ICE candidates: `first` (a viewer, who wants the picture soon) until
- * the first candidates have had a short grace; `complete` (a publisher, who goes live once) until
- * gathering completes. Either way no longer than GATHERING_CAP_MS.
+ * How long the offer waits for ICE candidates: `none` (a viewer, who wants the picture soon) not at
+ * all: the server's answer carries its candidates, the browser's checks reach them, and the server
+ * learns the browser's address from those checks (peer-reflexive), as with any ICE-lite WHEP server
+ * (Chromium took 100–300 ms to gather its first candidate); `complete` (a publisher, who goes live
+ * once) until gathering completes, at most GATHERING_CAP_MS.
  */
-export type CandidateGathering = 'first' | 'complete';
+export type CandidateGathering = 'none' | 'complete';
 
-/** Waits until gathering completes, or (`first`) until the first candidates have had a short grace, whichever is sooner. */
+/** Waits until gathering completes (`complete`) or not at all (`none`). */
 async function iceCandidatesGathered(pc: RTCPeerConnection, gathering: CandidateGathering): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return;
+  if (gathering === 'none' || pc.iceGatheringState === 'complete') return;
   await new Promise<void>((resolve) => {
-    let graceTimer: ReturnType<typeof setTimeout> | undefined;
     const done = (): void => {
       clearTimeout(capTimer);
-      clearTimeout(graceTimer);
       pc.removeEventListener('icegatheringstatechange', onState);
-      pc.removeEventListener('icecandidate', onCandidate);
       resolve();
     };
     const capTimer = setTimeout(done, GATHERING_CAP_MS);
     const onState = (): void => {
       if (pc.iceGatheringState === 'complete') done();
     };
-    const onCandidate = (event: RTCPeerConnectionIceEvent): void => {
-      if (gathering === 'first' && event.candidate && graceTimer === undefined) graceTimer = setTimeout(done, GATHERING_GRACE_MS);
-    };
     pc.addEventListener('icegatheringstatechange', onState);
-    pc.addEventListener('icecandidate', onCandidate);
   });
 }
 

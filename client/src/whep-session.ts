@@ -42,7 +42,7 @@ export class WhepSession {
           this.progress?.onAnswered(this.times.answered);
         },
       },
-      'first',
+      'none',
     );
     // Nobody may be waiting yet (an early session): the player that adopts it sees the refusal.
     this.sessionUrl.catch(() => undefined);

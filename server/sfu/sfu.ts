@@ -34,6 +34,8 @@ export interface SfuPublisher extends TypedEmitter<SfuPublisherEvents> {
 
 export type SfuSubscriberEvents = {
   'keyframe-request': [];
+  /** ICE has connected; DTLS follows (tens of ms): early enough to ask for the keyframe the viewer starts with. */
+  'ice-connected': [];
   'connection-state': [state: ConnectionState];
 };
 

@@ -10,6 +10,7 @@ import {
 } from 'werift';
 import type { Logger } from '../../core/logger.js';
 import { TypedEmitter } from '../../core/typed-emitter.js';
+import { answerDtlsRole, guardDtlsInput } from './dtls-input-guard.js';
 import { iceGatheringComplete } from './ice-gathering.js';
 import { WeriftUpstream } from './werift-upstream.js';
 import {
@@ -89,56 +90,19 @@ function rembPacket(bitrate: number, mediaSsrc: number): RtcpPayloadSpecificFeed
   return new RtcpPayloadSpecificFeedback({ feedback });
 }
 
-type IceDatagramSink = { datagramReceived(data: Buffer, address: [string, number]): void };
-
-/** True when a DTLS datagram holds a record that makes werift close the session: an alert (21) or an unknown content type. */
-function hasClosingDtlsRecord(data: Buffer): boolean {
-  for (let offset = 0; offset + 13 <= data.length; offset += 13 + data.readUInt16BE(offset + 11)) {
-    const type = data[offset]!;
-    if (type < 20 || type > 23 || type === 21) return true;
-  }
-  return false;
-}
-
-/**
- * werift closes a DTLS session on any plaintext alert record or unknown content type that reaches
- * one of its ports, whatever its source: one spoofed datagram from anyone who finds the port ended
- * the stream (found by the fuzz suite). The session's peer is the local socket and remote address
- * its first handshake record came through; a closing record from anywhere else is dropped.
- * Handshake, cipher-change and application records still pass from any pair (ICE may switch pairs
- * mid-handshake; werift's cipher authenticates them), and so do RTP, RTCP (SRTP-authenticated) and STUN.
- */
-function dropSpoofedDtlsClose(pc: RTCPeerConnection): void {
-  for (const transport of pc.iceTransports) {
-    const connection = transport.connection as unknown as { protocols: IceDatagramSink[] };
-    // One DTLS session per ICE connection, fed by every local candidate's socket: the peer is a socket and an address.
-    let dtlsPeer: string | undefined;
-    connection.protocols.forEach((protocol, socket) => {
-      const deliver = protocol.datagramReceived.bind(protocol);
-      protocol.datagramReceived = (data, address) => {
-        const first = data.length > 0 ? data[0]! : 0;
-        if (first >= 20 && first <= 63) {
-          const from = `${socket}|${address[0]}|${address[1]}`;
-          if (first === 22) dtlsPeer ??= from;
-          if (from !== dtlsPeer && hasClosingDtlsRecord(data)) return;
-        }
-        deliver(data, address);
-      };
-    });
-  }
-}
-
 async function answerOffer(pc: RTCPeerConnection, offerSdp: string, beforeAnswer: () => void): Promise<string> {
   try {
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
   } catch (error) {
     throw new SdpError(`the SDP offer could not be applied: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const dtlsRole = answerDtlsRole(offerSdp);
+  for (const transport of pc.dtlsTransports) transport.role = dtlsRole;
   beforeAnswer();
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   await iceGatheringComplete(pc);
-  dropSpoofedDtlsClose(pc);
+  guardDtlsInput(pc);
   const sdp = pc.localDescription?.sdp;
   if (!sdp) throw new SdpError('no local description was produced');
   return sdp;
@@ -268,6 +232,7 @@ class WeriftSubscriber extends TypedEmitter<SfuSubscriberEvents> implements SfuS
     const { pc } = options;
     ({ pc: this.pc, videoTrack: this.videoTrack, audioTrack: this.audioTrack, log: this.log } = options);
     pc.connectionStateChange.subscribe((state) => this.safeEmit('connection-state', state as ConnectionState));
+    pc.iceConnectionStateChange.subscribe((state) => state === 'connected' && this.safeEmit('ice-connected'));
   }
 
   get closed(): boolean {

@@ -18,6 +18,7 @@ import type { PublisherVideoCodec, SfuPublisher, SfuSubscriber, VideoRtp } from 
 import { TypedEmitter } from '../../core/typed-emitter.js';
 import type { LiveMediaTap } from '../../core/live-tap.js';
 import type { StreamState, StreamStats, StreamView, StreamVisibility } from './stream-view.js';
+import { ViewerStart } from './viewer-start.js';
 
 export type { StreamState, StreamStats, StreamView, StreamVisibility };
 
@@ -102,6 +103,8 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
   private assembler: RtpFrameAssembler | undefined;
   private pipeline: FramePipeline | undefined;
   private readonly subscribers = new Map<string, SfuSubscriber>();
+  /** Viewers of the processed stream not yet given their first keyframe. */
+  private readonly viewerStarts = new Map<string, ViewerStart>();
   /** Viewers of the publisher's original video, forwarded without processing (operators, latency baseline). */
   private readonly originalSubscribers = new Set<string>();
   private readonly hlsViewers = new Set<string>();
@@ -315,10 +318,21 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
       if (source === 'original') this.requestKeyframe(reason);
       else this.pipeline?.requestKeyframe();
     };
+    // A viewer of the processed stream starts at a keyframe asked for as its ICE connects (see ViewerStart).
+    const start = source === 'processed' ? new ViewerStart((packet) => subscriber.sendVideo(packet)) : undefined;
+    let keyframeAsked = false;
+    if (start) {
+      this.viewerStarts.set(subscriber.id, start);
+      subscriber.on('ice-connected', () => {
+        keyframeAsked = true;
+        askForKeyframe('viewer connecting');
+      });
+    }
     subscriber.on('keyframe-request', () => askForKeyframe('viewer picture loss'));
     subscriber.on('connection-state', (state) => {
       this.log.debug({ streamId: this.id, subscriberId: subscriber.id, state }, 'viewer connection state');
-      if (state === 'connected') askForKeyframe('viewer joined');
+      // The keyframe asked for as ICE connected is on its way (the encoder keeps an ask until it is met).
+      if (state === 'connected' && !start?.connect() && !keyframeAsked) askForKeyframe('viewer joined');
       if (state === 'failed' || state === 'closed') void this.removeSubscriber(subscriber.id);
     });
     this.emitStats();
@@ -343,6 +357,7 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     if (!subscriber) return;
     this.subscribers.delete(subscriberId);
     this.originalSubscribers.delete(subscriberId);
+    this.viewerStarts.delete(subscriberId);
     this.metrics.viewers.dec({ delivery: 'webrtc' });
     await subscriber.close();
     this.emitStats();
@@ -535,12 +550,19 @@ export class LiveStream extends TypedEmitter<LiveStreamEvents> {
     this.metrics.framesOut.inc();
     this.feedTaps('transformedVideo', unit);
     if (this.subscribers.size === this.originalSubscribers.size) return;
+    for (const start of this.viewerStarts.values()) start.unitBegins(unit.keyframe);
     this.packetizer.packetizeAvcc(unit.data, (payload, marker) => {
       this.outputSequence = (this.outputSequence + 1) & 0xffff;
       const header = new RtpHeader({ payloadType: 96, sequenceNumber: this.outputSequence, timestamp: unit.rtpTimestamp >>> 0, marker, ssrc: 1 });
       const packet = new RtpPacket(header, payload).serialize();
-      for (const [id, subscriber] of this.subscribers) if (!this.originalSubscribers.has(id)) subscriber.sendVideo(packet);
+      for (const [id, subscriber] of this.subscribers) {
+        if (this.originalSubscribers.has(id)) continue;
+        const start = this.viewerStarts.get(id);
+        if (start) start.packet(packet);
+        else subscriber.sendVideo(packet);
+      }
     });
+    for (const [id, start] of this.viewerStarts) if (start.live) this.viewerStarts.delete(id);
   }
 
   private requestKeyframe(reason: string, urgent = false): void {

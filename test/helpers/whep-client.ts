@@ -17,6 +17,15 @@ export interface ViewerFrame {
   height: number;
 }
 
+/** An H.264 RTP payload (RFC 6184) that begins a keyframe: a parameter set or IDR slice, whole, first in a STAP-A, or a fragment's start. */
+function startsKeyframe(payload: Buffer): boolean {
+  const isKey = (nalType: number): boolean => nalType === 5 || nalType === 7 || nalType === 8;
+  const nalType = payload[0]! & 0x1f;
+  if (nalType === 24) return payload.length > 3 && isKey(payload[3]! & 0x1f);
+  if (nalType === 28) return payload.length > 1 && (payload[1]! & 0x80) !== 0 && isKey(payload[1]! & 0x1f);
+  return isKey(nalType);
+}
+
 /**
  * A WHEP viewer that is not a browser: werift receives the processed H.264, ffmpeg decodes it, and
  * the burn-in code of every frame is read back (frame number, server capture time).
@@ -32,6 +41,8 @@ export class WhepClient {
   /** RTP packets that never arrived, from gaps in the sequence numbers. */
   packetsLost = 0;
   accessUnits = 0;
+  /** What the first video packet carried: the start of a keyframe (SPS, PPS or IDR), or part of a frame predicted from earlier ones. */
+  firstVideoPacket: 'keyframe' | 'delta' | undefined;
   private lastSequence: number | undefined;
 
   /** decodeFrames=false only counts packets and frames (cheap, for fan-out benchmarks). */
@@ -47,6 +58,7 @@ export class WhepClient {
     transceiver.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
         this.rtpPackets++;
+        this.firstVideoPacket ??= startsKeyframe(rtp.payload) ? 'keyframe' : 'delta';
         if (this.lastSequence !== undefined) {
           const gap = (rtp.header.sequenceNumber - this.lastSequence + 0x10000) & 0xffff;
           if (gap > 1 && gap < 0x8000) this.packetsLost += gap - 1;
