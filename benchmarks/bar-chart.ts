@@ -28,13 +28,28 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (character) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[character]!);
 }
 
+/** A group's label in lines of at most `maxChars` characters, broken between words (a longer word keeps a line of its own). */
+function wrapLabel(label: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  for (const word of label.split(/\s+/).filter(Boolean)) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= maxChars) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 /** Renders a grouped bar chart as a standalone SVG (no dependencies, readable in any browser). */
 export function renderBarChart(chart: BarChart): string {
   const series = [...new Set(chart.groups.flatMap((group) => Object.keys(group.values)))];
-  const width = 160 + chart.groups.length * (series.length * 36 + 40);
-  const height = 360;
+  const groupWidth = series.length * 36 + 40;
+  const width = 160 + chart.groups.length * groupWidth;
+  // Labels wrap to the group's width (about 6.5 px per character at 12 px) instead of running into each other.
+  const labels = chart.groups.map((group) => wrapLabel(group.label, Math.max(8, Math.floor((groupWidth - 6) / 6.5))));
+  const labelLines = Math.max(1, ...labels.map((lines) => lines.length));
+  const height = 346 + labelLines * 14;
   const plotTop = 50;
-  const plotBottom = height - 70;
+  const plotBottom = 290;
   const plotLeft = 70;
   const maxValue = Math.max(chart.target?.value ?? 0, ...chart.groups.flatMap((group) => Object.values(group.values))) * 1.15 || 1;
   const y = (value: number): number => plotBottom - (value / maxValue) * (plotBottom - plotTop);
@@ -52,7 +67,7 @@ export function renderBarChart(chart: BarChart): string {
   }
   parts.push(`<text x="16" y="${(plotTop + plotBottom) / 2}" transform="rotate(-90 16 ${(plotTop + plotBottom) / 2})" text-anchor="middle">${escapeXml(chart.unit)}</text>`);
   let x = plotLeft + 20;
-  for (const group of chart.groups) {
+  for (const [groupIndex, group] of chart.groups.entries()) {
     const groupStart = x;
     series.forEach((name, index) => {
       const value = group.values[name];
@@ -61,7 +76,9 @@ export function renderBarChart(chart: BarChart): string {
       parts.push(`<text x="${x + 15}" y="${y(value) - 4}" text-anchor="middle" font-size="10">${value.toFixed(value < 10 ? 1 : 0)}</text>`);
       x += 36;
     });
-    parts.push(`<text x="${(groupStart + x - 6) / 2}" y="${plotBottom + 18}" text-anchor="middle">${escapeXml(group.label)}</text>`);
+    const centre = (groupStart + x - 6) / 2;
+    const lines = labels[groupIndex]!.map((line, index) => `<tspan x="${centre}" dy="${index === 0 ? 0 : 14}">${escapeXml(line)}</tspan>`);
+    parts.push(`<text x="${centre}" y="${plotBottom + 18}" text-anchor="middle">${lines.join('')}</text>`);
     x += 40;
   }
   if (chart.target) {
