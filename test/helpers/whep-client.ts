@@ -5,6 +5,7 @@ import { FfmpegCommand } from '../../core/process/ffmpeg-command.js';
 import { epochMs } from '../../server/pipeline/pipeline-messages.js';
 import { Y4mReader } from '../../core/media/y4m-reader.js';
 import { RtpFrameAssembler } from '../../core/rtp/rtp-frame-assembler.js';
+import { NalType, nalType } from '../../core/rtp/h264-nal.js';
 import { clientPeerConnection, h264ClientCodec, negotiate } from './webrtc-client.js';
 import { diesWithParent } from '../../core/process/dies-with-parent.js';
 
@@ -19,11 +20,11 @@ export interface ViewerFrame {
 
 /** An H.264 RTP payload (RFC 6184) that begins a keyframe: a parameter set or IDR slice, whole, first in a STAP-A, or a fragment's start. */
 function startsKeyframe(payload: Buffer): boolean {
-  const isKey = (nalType: number): boolean => nalType === 5 || nalType === 7 || nalType === 8;
-  const nalType = payload[0]! & 0x1f;
-  if (nalType === 24) return payload.length > 3 && isKey(payload[3]! & 0x1f);
-  if (nalType === 28) return payload.length > 1 && (payload[1]! & 0x80) !== 0 && isKey(payload[1]! & 0x1f);
-  return isKey(nalType);
+  const isKey = (type: number): boolean => type === NalType.IdrSlice || type === NalType.Sps || type === NalType.Pps;
+  const type = nalType(payload);
+  if (type === NalType.StapA) return payload.length > 3 && isKey(nalType(payload.subarray(3)));
+  if (type === NalType.FuA) return payload.length > 1 && (payload[1]! & 0x80) !== 0 && isKey(nalType(payload.subarray(1)));
+  return isKey(type);
 }
 
 /**
