@@ -10,15 +10,19 @@ import { readConfig } from './cli-config.js';
 import { CliError, InterruptedError, UsageError } from './cli-errors.js';
 import { ProgressBar } from './progress-bar.js';
 
-const HELP = `usage: livefx transcribe <audio-or-video> [--format vtt|srt|json|txt] [-o <out>] [--quiet]
+const HELP = `usage: livefx transcribe <audio-or-video> [--format vtt|srt|json|txt] [-o <out>] [--one-pass] [--quiet]
 
 Transcribes the speech in any file ffmpeg reads with the live captions' streaming engine, faster
-than real time, with a progress bar on stderr.
+than real time, with a progress bar on stderr. PocketSphinx decodes twice: the first pass adapts its
+acoustic model to the speaker (an MLLR transform from the file's own speech and first-pass words,
+with SphinxTrain's tools), the second gives the transcript; it needs 20 s of speech, and says on
+stderr when it could not adapt.
 
   <audio-or-video>        the media file
   -f, --format <format>   vtt (default), srt, json (words with times and confidence) or txt (one line per utterance)
   -o, --output <file>     write there instead of stdout
-  -q, --quiet             no progress
+      --one-pass          no speaker adaptation: one pass, about half the time
+  -q, --quiet             no progress, and no note when the speaker adaptation could not run
   -h, --help              this text
 
 The engine is PocketSphinx (Debian's libpocketsphinx3 and pocketsphinx-en-us); with LIVEFX_ASR_COMMAND
@@ -57,10 +61,15 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
       ffmpeg: config.LIVEFX_FFMPEG,
       ffprobe: config.LIVEFX_FFPROBE,
       onProgress: (fraction) => progress?.update(fraction),
+      adapt: values['one-pass'] !== true,
     });
+
     // transcribeFile cannot be stopped half-way; a Ctrl-C discards its result (a second one exits at once).
     if (interrupted) throw new InterruptedError();
     progress?.finish(1, `${transcript.words.length} words`);
+    if (transcript.adaptation?.applied === false && values.quiet !== true) {
+      context.stderr.write(`livefx transcribe: not adapted to the speaker (${transcript.adaptation.reason}); the transcript is the first pass\n`);
+    }
     text = formatTranscript(transcript, format as TranscriptFormat);
   } catch (error) {
     progress?.abandon();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what livefx needs, and only what is missing, so it is safe to run again:
-# Debian packages (ffmpeg, fonts-dejavu-core, libpocketsphinx3, pocketsphinx-en-us; with --test also
+# Debian packages (ffmpeg, fonts-dejavu-core, libpocketsphinx3, pocketsphinx-en-us, and for speaker
+# adaptation sphinxbase-utils, sphinxtrain and pocketsphinx; with --test also
 # chromium, flite, espeak-ng, redis-server, postgresql and Mesa's EGL/GLES software driver) through apt-get when root,
 # then npm dependencies.
 set -euo pipefail
@@ -17,6 +18,11 @@ command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 # Live subtitles: PocketSphinx is loaded through koffi (no native build) with the US English model.
 compgen -G '/usr/lib/*/libpocketsphinx.so.3' >/dev/null || missing+=(libpocketsphinx3)
 [[ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ]] || missing+=(pocketsphinx-en-us)
+# `livefx transcribe` adapts the model to each speaker with SphinxTrain's tools (feature extraction,
+# Baum-Welch counts, MLLR solve) and PocketSphinx's model-definition converter.
+[[ -x /usr/bin/sphinx_fe ]] || missing+=(sphinxbase-utils)
+[[ -x /usr/lib/sphinxtrain/bw && -x /usr/lib/sphinxtrain/mllr_solve ]] || missing+=(sphinxtrain)
+[[ -x /usr/bin/pocketsphinx_mdef_convert ]] || missing+=(pocketsphinx)
 # Studio voice-overs are spoken by ffmpeg's flite source (Debian's ffmpeg is built with libflite1).
 # (Read whole first: with pipefail, grep -q closing the pipe early would fail ffmpeg and the check.)
 if command -v ffmpeg >/dev/null 2>&1 && ! grep -q ' flite ' <<<"$(ffmpeg -hide_banner -filters 2>/dev/null)"; then

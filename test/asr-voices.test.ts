@@ -4,6 +4,7 @@ import { TUNING_SET } from './helpers/asr-sentence-sets.js';
 import type { SpeechVoice } from './helpers/asr-speech.js';
 import { PocketSphinxEngine } from '../transforms/subtitles/engines/pocketsphinx/pocketsphinx-engine.js';
 import { scoringWords, wordErrors } from '../transforms/subtitles/word-error-rate.js';
+import { transcribeFile } from '../transforms/subtitles/transcribe-file.js';
 
 // The worker runs compiled code from dist/ (npm test builds first; alone: npx tsc -p tsconfig.json).
 // Issue 17 §3: synthetic voices far from the acoustic model's training speakers (flite's 8 kHz `kal`,
@@ -35,5 +36,25 @@ describe('speech from synthetic voices the model was not trained on', () => {
     const espeak = await voiceWer('espeak-ng');
     expect(kal).toBeLessThanOrEqual(0.3);
     expect(espeak).toBeLessThanOrEqual(0.2);
+  }, 300_000);
+
+  // Issue 17 §3's ≤ 25 % for kal: `livefx transcribe` adapts the acoustic model to the speaker from the
+  // file's own speech and first-pass words (an MLLR transform), then decodes again. Measured on this
+  // set: 28.7 % in one pass, 16.2 % adapted; 75 s for the three passes on 2 shared cores (limit 4×).
+  it('adapts to the kal voice from its own first pass: a second pass with far fewer word errors', async () => {
+    const speech = await corpus.speech(TUNING_SET, 'kal');
+    const reference = scoringWords(TUNING_SET.sentences.join(' '));
+    const wer = (words: string[]): number => wordErrors(reference, scoringWords(words.join(' '))).rate;
+    const onePass = await transcribeFile(speech.file, { engine, adapt: false });
+    expect(onePass.adaptation).toBeUndefined();
+    const adapted = await transcribeFile(speech.file, { engine });
+    expect(adapted.adaptation).toMatchObject({ applied: true });
+    expect(adapted.adaptation?.applied === true && adapted.adaptation.speechS).toBeGreaterThan(60);
+    expect(adapted.engine.version).toBe('5prealpha+mllr');
+    const before = wer(onePass.words.map((word) => word.word));
+    const after = wer(adapted.words.map((word) => word.word));
+    expect(before).toBeGreaterThan(0.25);
+    expect(after).toBeLessThanOrEqual(0.22);
+    expect(after).toBeLessThan(before - 0.06);
   }, 300_000);
 });

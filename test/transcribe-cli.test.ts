@@ -35,6 +35,12 @@ describe('livefx transcribe', () => {
     // Not a terminal: plain progress lines, and the summary at the end.
     expect(run.stderr).toMatch(/transcribe +\d+%/);
     expect(run.stderr).toMatch(/transcribe +100% +\d+ words in/);
+    // Two sentences are too little speech for the second, adapted pass: the user is told.
+    expect(run.stderr).toMatch(/livefx transcribe: not adapted to the speaker \(too little speech to adapt to \(.* s recognised; it needs 20 s\)\); the transcript is the first pass\n/);
+    const onePass = await livefx(['transcribe', speech, '--one-pass']);
+    expect(onePass.code, onePass.stderr).toBe(0);
+    expect(onePass.stdout).toBe(run.stdout);
+    expect(onePass.stderr).not.toContain('not adapted');
   });
 
   it('writes JSON, SRT and text to -o, and --quiet prints no progress', async () => {

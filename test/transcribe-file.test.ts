@@ -42,6 +42,9 @@ describe('transcribeFile', () => {
     expect(progress.length).toBeGreaterThan(5);
     expect(progress[progress.length - 1]).toBe(1);
     for (let index = 1; index < progress.length; index++) expect(progress[index]!).toBeGreaterThan(progress[index - 1]!);
+    // 8 s of speech is too little to adapt to the speaker: the first pass is the transcript, and it says why.
+    expect(transcript.adaptation).toEqual({ applied: false, reason: expect.stringMatching(/^too little speech to adapt to \(\d+\.\d s recognised; it needs 20 s\)$/) });
+    expect(transcript.engine.version).toBe('5prealpha');
   });
 
   it('writes WebVTT and SRT whose cues cover the spoken sentences, with numbers as digits', () => {
@@ -68,8 +71,9 @@ describe('transcribeFile', () => {
   });
 
   it('writes JSON words with times inside the sentences, and plain text one utterance a line', () => {
-    const json = JSON.parse(formatTranscript(transcript, 'json')) as { engine: { name: string }; words: { word: string; startMs: number; endMs: number; conf?: number }[] };
+    const json = JSON.parse(formatTranscript(transcript, 'json')) as { engine: { name: string }; adaptation: { applied: boolean }; words: { word: string; startMs: number; endMs: number; conf?: number }[] };
     expect(json.engine.name).toBe('pocketsphinx');
+    expect(json.adaptation.applied).toBe(false);
     expect(json.words.length).toBeGreaterThan(15);
     for (const word of json.words) {
       expect(fixture.speech.sentences.some((sentence) => word.startMs >= sentence.startMs - 150 && word.endMs <= sentence.endMs + 150)).toBe(true);

@@ -194,10 +194,10 @@ describe('watch page: first frame', () => {
         () =>
           page.evaluate(async () => {
             const peer = (window as unknown as { testPeer?: RTCPeerConnection }).testPeer;
-            for (const report of peer ? (await peer.getStats()).values() : []) {
-              if (report.type === 'inbound-rtp' && report.kind === 'video' && report.framesDecoded > 0) return { pliCount: report.pliCount as number };
-            }
-            return undefined;
+            const reports: { type: string; kind?: string; framesDecoded?: number; pliCount?: number }[] = [];
+            if (peer) (await peer.getStats()).forEach((report: (typeof reports)[number]) => reports.push(report));
+            const video = reports.find((report) => report.type === 'inbound-rtp' && report.kind === 'video' && (report.framesDecoded ?? 0) > 0);
+            return video ? { pliCount: video.pliCount } : undefined;
           }),
         30_000,
         10,

@@ -146,6 +146,10 @@ export class LiveCaptioner {
     stream.on('error', (error) => {
       if (this.asr === stream) this.onAsrError(error);
     });
+    stream.on('adaptation', (outcome) => {
+      if (outcome.applied) this.options.report('info', `speech engine adapted to the speaker from ${outcome.speechS} s of speech`);
+      else this.options.report('warn', `speech engine could not adapt to the speaker: ${outcome.reason}`);
+    });
   }
 
   /** The audio timeline restarts (new decoder): the utterance in progress is finished, the next stream starts with the new audio. */

@@ -1,3 +1,4 @@
+import type { ProcessRunner } from '../../core/process/process-runner.js';
 import type { AsrError } from './asr-error.js';
 
 /** One recognised word; times are milliseconds from the stream's first sample. */
@@ -24,7 +25,12 @@ export type AsrStreamEvents = {
   drain: [];
   /** The engine failed; the stream is closed. `error.retryable`: opening a new stream may work. */
   error: [error: AsrError];
+  /** An engine that adapts to the speaker as it listens did so (from the next utterance on), or could not. */
+  adaptation: [outcome: SpeakerAdaptationOutcome];
 };
+
+/** What adapting to a speaker did: applied, with the seconds of speech it learnt from, or why not. */
+export type SpeakerAdaptationOutcome = { applied: true; speechS: number } | { applied: false; reason: string };
 
 export interface AsrOpenOptions {
   /** Of the PCM given to write(); engines resample to what they need. */
@@ -58,4 +64,33 @@ export interface AsrEngine {
   readonly name: string;
   readonly version: string;
   open(options: AsrOpenOptions): AsrStream;
+}
+
+/** One utterance of a speaker for adaptation: 16 kHz mono PCM and the words decoded from it. */
+export interface AdaptationSample {
+  pcm: Int16Array;
+  words: readonly string[];
+}
+
+/** An engine adapted to one speaker; dispose() removes what the adaptation wrote. */
+export interface AdaptedAsrEngine extends AsrEngine {
+  dispose(): Promise<void>;
+}
+
+export interface AdaptOptions {
+  signal?: AbortSignal;
+  /** Starts the engine's tools, if it runs any (default: a runner of its own). */
+  runner?: ProcessRunner;
+}
+
+/**
+ * An engine that can adapt to a speaker from their speech and its own first-pass words (no reference
+ * text). Rejects with a reason when it cannot (tools missing, too little speech).
+ */
+export interface SpeakerAdaptableAsrEngine extends AsrEngine {
+  adaptTo(samples: readonly AdaptationSample[], options?: AdaptOptions): Promise<AdaptedAsrEngine>;
+}
+
+export function isSpeakerAdaptable(engine: AsrEngine): engine is SpeakerAdaptableAsrEngine {
+  return typeof (engine as Partial<SpeakerAdaptableAsrEngine>).adaptTo === 'function';
 }

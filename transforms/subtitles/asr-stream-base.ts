@@ -1,5 +1,5 @@
 import { TypedEmitter } from '../../core/typed-emitter.js';
-import type { AsrResult, AsrStream, AsrStreamEvents } from './asr-engine.js';
+import type { AsrResult, AsrStream, AsrStreamEvents, SpeakerAdaptationOutcome } from './asr-engine.js';
 import { AsrError } from './asr-error.js';
 import { PcmResampler } from './pcm-resampler.js';
 
@@ -137,6 +137,11 @@ export abstract class AsrStreamBase extends TypedEmitter<AsrStreamEvents> implem
 
   protected emitResult(kind: 'partial' | 'final', result: AsrResult): void {
     if (!this.isClosed) this.safeEmit(kind, result);
+  }
+
+  /** The engine adapted to the speaker, or could not (once). */
+  protected emitAdaptation(outcome: SpeakerAdaptationOutcome): void {
+    if (!this.isClosed) this.safeEmit('adaptation', outcome);
   }
 
   /** The engine has emitted its last final after end(): the stream closes, then end() resolves. */

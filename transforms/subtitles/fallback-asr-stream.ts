@@ -87,6 +87,9 @@ export class FallbackAsrStream extends AsrStreamBase {
     stream.on('drain', () => {
       if (stream === this.inner) this.engineDrained();
     });
+    stream.on('adaptation', (outcome) => {
+      if (stream === this.inner) this.emitAdaptation(outcome);
+    });
     stream.on('error', (error) => {
       if (stream === this.inner) this.onInnerError(error);
     });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { FfmpegError, JobCancelledError, ProcessRunner } from '../../core/process/process-runner.js';
-import type { AsrEngine, AsrResult, AsrStream } from './asr-engine.js';
+import { isSpeakerAdaptable, type AdaptationSample, type AdaptedAsrEngine, type AsrEngine, type AsrResult, type AsrStream } from './asr-engine.js';
 import { CaptionLayout, type CaptionCue, type CaptionLayoutOptions } from './caption-layout.js';
-import type { Transcript } from './transcript-formats.js';
+import type { Transcript, TranscriptAdaptation } from './transcript-formats.js';
 
 const SAMPLE_RATE = 16000;
 const CHUNK_SAMPLES = SAMPLE_RATE / 10;
@@ -19,6 +19,8 @@ export interface TranscribeFileOptions {
   layout?: CaptionLayoutOptions;
   /** Stops the decoder and the engine; transcribeFile then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Adapt an adaptable engine to the speaker and decode a second time (default true). */
+  adapt?: boolean;
 }
 
 /** The file could not be read or decoded; the message names the file and ffmpeg's reason. */
@@ -73,14 +75,106 @@ async function probe(file: string, runner: ProcessRunner, signal: AbortSignal | 
   return Number.isFinite(seconds) ? seconds * 1000 : 0;
 }
 
+/** Audio of the first pass kept for adaptation: the first 15 minutes (29 MB) at most. */
+const MAX_KEPT_SAMPLES = 15 * 60 * SAMPLE_RATE;
+
+interface Pass {
+  utterances: AsrResult[];
+  cues: CaptionCue[];
+}
+
 /**
  * Runs a streaming engine over a whole file, as fast as the engine takes the audio: ffmpeg decodes
- * any audio or video to s16le 16 kHz mono, fed in 100 ms chunks with back-pressure.
+ * any audio or video to s16le 16 kHz mono, fed in 100 ms chunks with back-pressure. An engine that
+ * can adapt to a speaker (PocketSphinx) decodes twice: the first pass's words and audio adapt its
+ * acoustic model, the second pass gives the transcript; `adapt: false` keeps one pass. When
+ * adaptation cannot run, the first pass is the transcript and `adaptation.reason` says why.
  */
 export async function transcribeFile(file: string, options: TranscribeFileOptions): Promise<Transcript> {
   const runner = options.runner ?? new ProcessRunner({ ...(options.ffmpeg ? { ffmpeg: options.ffmpeg } : {}), ...(options.ffprobe ? { ffprobe: options.ffprobe } : {}), label: 'transcription' });
   const durationMs = await probe(file, runner, options.signal);
-  const stream = options.engine.open({ sampleRate: SAMPLE_RATE });
+  const engine = options.engine;
+  const adaptable = options.adapt !== false && isSpeakerAdaptable(engine) ? engine : undefined;
+  const kept: Int16Array[] = [];
+  let keptSamples = 0;
+  const keep = (pcm: Int16Array): void => {
+    if (keptSamples >= MAX_KEPT_SAMPLES) return;
+    kept.push(pcm.slice(0, MAX_KEPT_SAMPLES - keptSamples));
+    keptSamples += kept.at(-1)!.length;
+  };
+  const firstShare = adaptable ? 0.5 : 1;
+  const first = await decodePass(file, engine, durationMs, runner, options, { from: 0, share: firstShare, ...(adaptable ? { keep } : {}) });
+  let result = first;
+  let used: AsrEngine = engine;
+  let adaptation: TranscriptAdaptation | undefined;
+  if (adaptable) {
+    const samples = adaptationSamples(first.utterances, kept, keptSamples);
+    kept.length = 0;
+    let adapted: AdaptedAsrEngine | undefined;
+    try {
+      adapted = await adaptable.adaptTo(samples, { runner, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (error) {
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      adaptation = { applied: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+    if (adapted) {
+      try {
+        result = await decodePass(file, adapted, durationMs, runner, options, { from: firstShare, share: 1 - firstShare });
+        used = adapted;
+        adaptation = { applied: true, speechS: Math.round(samples.reduce((sum, sample) => sum + sample.pcm.length, 0) / SAMPLE_RATE * 10) / 10 };
+      } finally {
+        await adapted.dispose();
+      }
+    }
+  }
+  options.onProgress?.(1);
+  return {
+    file,
+    durationMs,
+    engine: { name: used.name, version: used.version },
+    utterances: result.utterances,
+    words: result.utterances.flatMap((utterance) => utterance.words),
+    cues: result.cues,
+    maskProfanity: options.layout?.maskProfanity ?? false,
+    ...(adaptation ? { adaptation } : {}),
+  };
+}
+
+/** Each first-pass utterance's audio (from its first word to its last, with margins) and words. */
+function adaptationSamples(utterances: readonly AsrResult[], kept: readonly Int16Array[], keptSamples: number): AdaptationSample[] {
+  const audio = new Int16Array(keptSamples);
+  let at = 0;
+  for (const chunk of kept) {
+    audio.set(chunk, at);
+    at += chunk.length;
+  }
+  const samples: AdaptationSample[] = [];
+  const margin = (ADAPTATION_MARGIN_MS * SAMPLE_RATE) / 1000;
+  for (const utterance of utterances) {
+    const first = utterance.words[0];
+    const last = utterance.words.at(-1);
+    if (!first || !last) continue;
+    const start = Math.max(0, Math.round((first.startMs * SAMPLE_RATE) / 1000 - margin));
+    const end = Math.min(audio.length, Math.round((last.endMs * SAMPLE_RATE) / 1000 + margin));
+    if (end <= start) continue;
+    samples.push({ pcm: audio.subarray(start, end), words: utterance.words.map((word) => word.word) });
+  }
+  return samples;
+}
+
+/** Audio kept either side of an utterance's words for adaptation, so the alignment has its silences. */
+const ADAPTATION_MARGIN_MS = 250;
+
+interface PassProgress {
+  /** The part of the whole run this pass is: progress goes from `from` to `from + share`. */
+  from: number;
+  share: number;
+  /** Sees every chunk of audio fed (the first pass keeps it for adaptation). */
+  keep?: (pcm: Int16Array) => void;
+}
+
+async function decodePass(file: string, engine: AsrEngine, durationMs: number, runner: ProcessRunner, options: TranscribeFileOptions, progress: PassProgress): Promise<Pass> {
+  const stream = engine.open({ sampleRate: SAMPLE_RATE });
   const utterances: AsrResult[] = [];
   const layout = new CaptionLayout(options.layout);
   const cues = new Map<number, CaptionCue>();
@@ -95,7 +189,7 @@ export async function transcribeFile(file: string, options: TranscribeFileOption
     keep(layout.push('final', result));
   });
   try {
-    await feed(file, stream, durationMs, runner, options);
+    await feed(file, stream, durationMs, runner, options, progress);
     await stream.end();
   } catch (error) {
     await stream.close();
@@ -103,19 +197,10 @@ export async function transcribeFile(file: string, options: TranscribeFileOption
     throw new Error(`transcribing ${file} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   keep(layout.finish());
-  options.onProgress?.(1);
-  return {
-    file,
-    durationMs,
-    engine: { name: options.engine.name, version: options.engine.version },
-    utterances,
-    words: utterances.flatMap((utterance) => utterance.words),
-    cues: [...cues.values()].sort((a, b) => a.id - b.id),
-    maskProfanity: options.layout?.maskProfanity ?? false,
-  };
+  return { utterances, cues: [...cues.values()].sort((a, b) => a.id - b.id) };
 }
 
-function feed(file: string, stream: AsrStream, durationMs: number, runner: ProcessRunner, options: TranscribeFileOptions): Promise<void> {
+function feed(file: string, stream: AsrStream, durationMs: number, runner: ProcessRunner, options: TranscribeFileOptions, progress: PassProgress): Promise<void> {
   return new Promise((resolve, reject) => {
     // The decoder dies with this process (a server killed mid-transcription leaves no ffmpeg behind).
     const decoder = runner.open({
@@ -144,12 +229,13 @@ function feed(file: string, stream: AsrStream, durationMs: number, runner: Proce
     stream.on('drain', () => output.resume());
     const push = (view: Int16Array): void => {
       samples += view.length;
+      progress.keep?.(view);
       if (!stream.write(view)) output.pause();
       const fraction = durationMs > 0 ? Math.min(0.99, (samples / SAMPLE_RATE) * 1000 / durationMs) : 0;
       // Progress in steps of 1 %, so a caller drawing a bar is not called 10 times per second of audio.
       if (fraction - reported >= 0.01) {
         reported = fraction;
-        options.onProgress?.(fraction);
+        options.onProgress?.(Math.min(0.99, progress.from + fraction * progress.share));
       }
     };
     output.on('data', (data: Buffer) => {

@@ -1,4 +1,4 @@
-import type { AsrResult, AsrWord } from './asr-engine.js';
+import type { AsrResult, AsrWord, SpeakerAdaptationOutcome } from './asr-engine.js';
 import type { CaptionCue } from './caption-layout.js';
 import { maskProfanity } from './profanity-mask.js';
 import { writeNumbersAsDigits } from './spoken-numbers.js';
@@ -18,7 +18,12 @@ export interface Transcript {
   /** The same words laid out as captions. */
   cues: CaptionCue[];
   maskProfanity: boolean;
+  /** Whether a second pass adapted to the speaker, and if not, why (absent: the engine cannot adapt or was told not to). */
+  adaptation?: TranscriptAdaptation;
 }
+
+/** What speaker adaptation did for a file: applied (with the seconds of speech it used), or why not. */
+export type TranscriptAdaptation = SpeakerAdaptationOutcome;
 
 /** A cue timestamp, hh:mm:ss.mmm (WebVTT) or hh:mm:ss,mmm (SRT); negative times read as 0. */
 export function cueTimestamp(ms: number, separator: '.' | ','): string {
@@ -51,7 +56,7 @@ export function toPlainText(transcript: Transcript): string {
 
 export function toJson(transcript: Transcript): string {
   const words = transcript.words.map((word) => ({ ...word, word: transcript.maskProfanity ? maskProfanity(word.word) : word.word }));
-  return `${JSON.stringify({ file: transcript.file, durationMs: transcript.durationMs, engine: transcript.engine, words }, null, 2)}\n`;
+  return `${JSON.stringify({ file: transcript.file, durationMs: transcript.durationMs, engine: transcript.engine, ...(transcript.adaptation ? { adaptation: transcript.adaptation } : {}), words }, null, 2)}\n`;
 }
 
 export function formatTranscript(transcript: Transcript, format: TranscriptFormat): string {

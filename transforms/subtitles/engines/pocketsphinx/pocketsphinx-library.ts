@@ -23,6 +23,18 @@ export const DEBIAN_MODEL: PocketSphinxModel = {
   dictionary: `${DEBIAN_MODEL_DIR}/cmudict-en-us.dict`,
 };
 
+/**
+ * Front-end settings beyond the model's feat.params, shared by the decoder and by speaker adaptation
+ * (whose features must be the decoder's). Frequencies are stretched about 9 % up (f / 0.92) before the
+ * mel filters. Tuned on the speech benchmark's tuning sets (issue 17 §3): voices unlike the model's
+ * training speakers (flite kal, espeak-ng) lost 3–4 points of WER, the others moved 1–4 points either
+ * way (benchmarks/README.md). One setting for every speaker: nothing here depends on who speaks.
+ */
+export const FRONT_END_ARGS: readonly (readonly [string, string])[] = [
+  ['-warp_type', 'inverse_linear'],
+  ['-warp_params', '0.92'],
+];
+
 /** The model's only rate; other input is resampled. */
 export const POCKETSPHINX_SAMPLE_RATE = 16000;
 /** PocketSphinx counts in 10 ms feature frames. */
@@ -50,6 +62,8 @@ interface Bindings {
   ps_seg_frames: NativeFunction;
   ps_seg_prob: NativeFunction;
   logmath_exp: NativeFunction;
+  ps_mllr_read: NativeFunction;
+  ps_update_mllr: NativeFunction;
 }
 
 let bindings: Bindings | undefined;
@@ -79,6 +93,8 @@ function loadBindings(): Bindings {
     ps_seg_frames: ps('void ps_seg_frames(void *seg, _Out_ int *start, _Out_ int *end)'),
     ps_seg_prob: ps('int32_t ps_seg_prob(void *seg, _Out_ int32_t *ascr, _Out_ int32_t *lscr, _Out_ int32_t *lback)'),
     logmath_exp: sb('double logmath_exp(void *logmath, int logb_p)'),
+    ps_mllr_read: ps('void *ps_mllr_read(const char *file)'),
+    ps_update_mllr: ps('void *ps_update_mllr(void *ps, void *mllr)'),
   };
   return bindings;
 }
@@ -137,12 +153,7 @@ export class PocketSphinxDecoder {
       ['-dict', model.dictionary],
       ['-samprate', String(POCKETSPHINX_SAMPLE_RATE)],
       ['-vad_postspeech', String(options.postSpeechFrames ?? 40)],
-      // Frequencies stretched about 9 % up (f / 0.92) before the mel filters. Tuned on the speech
-      // benchmark's tuning sets (issue 17 §3): voices unlike the model's training speakers (flite kal,
-      // espeak-ng) lost 3–4 points of WER, the others moved 1–4 points either way (benchmarks/README.md).
-      // One setting for every speaker: nothing here depends on who speaks.
-      ['-warp_type', 'inverse_linear'],
-      ['-warp_params', '0.92'],
+      ...FRONT_END_ARGS,
       // The library logs every utterance to stderr; nothing of it is useful to an operator.
       ['-logfn', '/dev/null'],
       ...Object.entries(options.decoderArgs ?? {}),
@@ -214,6 +225,18 @@ export class PocketSphinxDecoder {
       segment = this.native.ps_seg_next(segment);
     }
     return words;
+  }
+
+  /**
+   * Adapts the acoustic model with an MLLR transform file (speaker-adaptation.ts). The transform
+   * applies to the model as loaded, so a later one replaces this one. Call between utterances.
+   */
+  applyTransform(file: string): void {
+    const mllr = this.native.ps_mllr_read(file);
+    if (!mllr) throw new Error(`PocketSphinx could not read the speaker transform ${file}`);
+    // The decoder takes the transform over (it frees it when replaced or at ps_free), as ps_init does
+    // with -mllr: freeing it here too corrupts the heap (a crash at the stream's end).
+    if (!this.native.ps_update_mllr(this.decoder, mllr)) throw new Error('PocketSphinx could not apply the speaker transform');
   }
 
   close(): void {

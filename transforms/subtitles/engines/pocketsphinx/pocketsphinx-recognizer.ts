@@ -71,6 +71,8 @@ export class PocketSphinxRecognizer {
   private decoderMs = 0;
   private utterances = 0;
   private isClosed = false;
+  /** A speaker transform waiting for the utterance in progress to end, and who to tell. */
+  private pendingTransform: { file: string; done: (error?: Error) => void } | undefined;
 
   constructor(
     options: RecognizerOptions,
@@ -122,10 +124,35 @@ export class PocketSphinxRecognizer {
     this.preRollCount = 0;
   }
 
+  /**
+   * Decodes with a speaker's MLLR transform from the next utterance on (at once between utterances);
+   * `done` is called when it is applied, with the error if it could not be. A newer call replaces a
+   * transform still waiting.
+   */
+  adapt(file: string, done: (error?: Error) => void): void {
+    this.pendingTransform?.done(new Error('replaced by a newer speaker transform'));
+    this.pendingTransform = { file, done };
+    if (!this.inUtterance) this.applyPendingTransform();
+  }
+
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.pendingTransform?.done(new Error('the stream closed first'));
+    this.pendingTransform = undefined;
     this.decoder.close();
+  }
+
+  private applyPendingTransform(): void {
+    const pending = this.pendingTransform;
+    if (!pending) return;
+    this.pendingTransform = undefined;
+    try {
+      this.timed(() => this.decoder.applyTransform(pending.file));
+      pending.done();
+    } catch (error) {
+      pending.done(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   private processBlock(block: Int16Array): void {
@@ -201,8 +228,12 @@ export class PocketSphinxRecognizer {
     this.timed(() => this.decoder.endUtterance());
     this.inUtterance = false;
     this.utterances++;
-    if (!emit) return;
+    if (!emit) {
+      this.applyPendingTransform();
+      return;
+    }
     const words = this.heard(this.timed(() => this.decoder.words(this.frameOffsetMs())));
+    this.applyPendingTransform();
     if (words.length === 0 && this.lastPartialText === '') return;
     // An utterance whose partials showed words but whose final has none still ends with a final, so captions clear.
     this.output('final', { text: words.map((word) => word.word).join(' '), words });

@@ -4,6 +4,7 @@ import { AsrStreamBase } from '../../asr-stream-base.js';
 import { POCKETSPHINX_SAMPLE_RATE } from './pocketsphinx-library.js';
 import type { PocketSphinxInput, PocketSphinxOutput, PocketSphinxWorkerData } from './pocketsphinx-messages.js';
 import type { RecognizerStats } from './pocketsphinx-recognizer.js';
+import { LiveSpeakerAdaptation, type LiveAdaptationOptions } from './live-speaker-adaptation.js';
 
 const END_TIMEOUT_MS = 30_000;
 
@@ -13,6 +14,8 @@ export interface PocketSphinxStreamOptions {
   /** Of the PCM given to write(); the base resamples it to 16 kHz before it is posted. */
   sampleRate: number;
   recognizer: PocketSphinxWorkerData;
+  /** Adapt to the speaker as the stream goes on (live captions); absent: never. */
+  adaptation?: LiveAdaptationOptions;
 }
 
 /**
@@ -26,6 +29,9 @@ export class PocketSphinxStream extends AsrStreamBase {
   /** Samples (16 kHz) the worker has decoded, for back-pressure. */
   private processed = 0;
   private lastStats: RecognizerStats | undefined;
+  private readonly adaptation: LiveSpeakerAdaptation | undefined;
+  /** Transforms handed to the worker, settled by its `adapted` answer. */
+  private readonly transforms = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
 
   constructor(options: PocketSphinxStreamOptions) {
     super({ sampleRate: options.sampleRate, engineSampleRate: POCKETSPHINX_SAMPLE_RATE, label: 'PocketSphinx', endTimeoutMs: END_TIMEOUT_MS });
@@ -34,6 +40,13 @@ export class PocketSphinxStream extends AsrStreamBase {
     this.worker.on('message', (message: PocketSphinxOutput) => this.onMessage(message));
     this.worker.on('error', (error) => this.fail(new AsrError('engine_crashed', `PocketSphinx worker crashed: ${error.message}`, true)));
     this.worker.on('exit', (code) => this.fail(new AsrError('engine_crashed', `PocketSphinx worker exited (code ${code}) before the stream ended`, true)));
+    if (options.adaptation) {
+      this.adaptation = new LiveSpeakerAdaptation(
+        options.adaptation,
+        (file) => this.applyTransform(file),
+        (outcome) => this.emitAdaptation(outcome),
+      );
+    }
   }
 
   /** The worker's thread id (tests check it is gone after close()). */
@@ -56,6 +69,7 @@ export class PocketSphinxStream extends AsrStreamBase {
   }
 
   protected feed(samples: Int16Array): boolean {
+    this.adaptation?.audio(samples);
     // Copied: the caller (or the resampler) reuses its buffer; ours is transferred to the worker.
     const copy = samples.slice();
     this.post({ type: 'audio', pcm: copy }, [copy.buffer]);
@@ -71,8 +85,18 @@ export class PocketSphinxStream extends AsrStreamBase {
   }
 
   protected async release(): Promise<void> {
-    await this.worker.terminate();
+    for (const pending of this.transforms.values()) pending.reject(new Error('the stream closed'));
+    this.transforms.clear();
+    await Promise.all([this.adaptation?.close(), this.worker.terminate()]);
     return this.exited;
+  }
+
+  private applyTransform(file: string): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the stream closed'));
+    return new Promise((resolve, reject) => {
+      this.transforms.set(file, { resolve, reject });
+      this.post({ type: 'adapt', file });
+    });
   }
 
   private post(message: PocketSphinxInput, transfer: ArrayBuffer[] = []): void {
@@ -85,9 +109,19 @@ export class PocketSphinxStream extends AsrStreamBase {
       case 'ready':
         return;
       case 'partial':
-      case 'final':
         this.emitResult(message.type, message.result);
         return;
+      case 'final':
+        this.emitResult(message.type, message.result);
+        this.adaptation?.final(message.result);
+        return;
+      case 'adapted': {
+        const pending = this.transforms.get(message.file);
+        this.transforms.delete(message.file);
+        if (message.error) pending?.reject(new Error(message.error));
+        else pending?.resolve();
+        return;
+      }
       case 'processed':
         this.processed = message.samples;
         this.engineDrained();

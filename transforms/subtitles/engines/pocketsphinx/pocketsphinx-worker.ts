@@ -28,6 +28,11 @@ port.on('message', (message: PocketSphinxInput) => {
     case 'cancel':
       recognizer.cancel();
       return;
+    case 'adapt': {
+      const { file } = message;
+      recognizer.adapt(file, (error) => post({ type: 'adapted', file, ...(error ? { error: error.message } : {}) }));
+      return;
+    }
     case 'end':
       recognizer.finish();
       post({ type: 'ended', stats: recognizer.stats });
