@@ -74,6 +74,8 @@ export interface AdaptationSample {
 
 /** An engine adapted to one speaker; dispose() removes what the adaptation wrote. */
 export interface AdaptedAsrEngine extends AsrEngine {
+  /** Seconds of speech the adaptation learnt from (rounded to 0.1 s). */
+  readonly speechS: number;
   dispose(): Promise<void>;
 }
 

@@ -121,7 +121,11 @@ export async function transcribeFile(file: string, options: TranscribeFileOption
       try {
         result = await decodePass(file, adapted, durationMs, runner, options, { from: firstShare, share: 1 - firstShare });
         used = adapted;
-        adaptation = { applied: true, speechS: Math.round(samples.reduce((sum, sample) => sum + sample.pcm.length, 0) / SAMPLE_RATE * 10) / 10 };
+        adaptation = { applied: true, speechS: adapted.speechS };
+      } catch (error) {
+        if (options.signal?.aborted) throw abortReason(options.signal);
+        // The first pass stands: a failed second pass costs the adaptation, not the transcript.
+        adaptation = { applied: false, reason: `the adapted pass failed: ${error instanceof Error ? error.message : String(error)}` };
       } finally {
         await adapted.dispose();
       }

@@ -8,7 +8,7 @@ import type { AdaptationSample, AdaptedAsrEngine, AdaptOptions, AsrOpenOptions, 
 import type { EnergyGateOptions } from '../../energy-gate.js';
 import { DEBIAN_MODEL, FRONT_END_ARGS, type PocketSphinxModel } from './pocketsphinx-library.js';
 import { PocketSphinxStream } from './pocketsphinx-stream.js';
-import { estimateSpeakerTransform } from './speaker-adaptation.js';
+import { adaptationSpeechMs, estimateSpeakerTransform, MAX_ADAPTATION_SPEECH_MS } from './speaker-adaptation.js';
 import { LIVE_ADAPTATION_AFTER_MS } from './live-speaker-adaptation.js';
 
 export interface PocketSphinxEngineOptions {
@@ -75,7 +75,8 @@ export class PocketSphinxEngine implements SpeakerAdaptableAsrEngine {
         ...(options.signal ? { signal: options.signal } : {}),
       });
       // Already adapted to the whole file: no live adaptation on top.
-      return new AdaptedPocketSphinxEngine({ ...this.options, decoderArgs: { ...decoderArgs, '-mllr': transform }, adaptAfterSpeechMs: [] }, workDir);
+      const speechS = Math.round(Math.min(adaptationSpeechMs(samples), MAX_ADAPTATION_SPEECH_MS) / 100) / 10;
+      return new AdaptedPocketSphinxEngine({ ...this.options, decoderArgs: { ...decoderArgs, '-mllr': transform }, adaptAfterSpeechMs: [] }, workDir, speechS);
     } catch (error) {
       await rm(workDir, { recursive: true, force: true });
       throw error;
@@ -121,6 +122,7 @@ class AdaptedPocketSphinxEngine extends PocketSphinxEngine implements AdaptedAsr
   constructor(
     options: PocketSphinxEngineOptions,
     private readonly workDir: string,
+    readonly speechS: number,
   ) {
     super(options);
   }
