@@ -84,9 +84,11 @@ try {
     machineLoad: { cores: cpus().length, loadAverage1mBefore: round(loadBefore), loadAverage1mAfter: round(loadAfter) },
     cpuCores: { withoutCaptions: round(without.cores), withCaptions: round(withCaptions.cores), captions: round(withCaptions.cores - without.cores) },
     rssMb: { withoutCaptions: Math.round(without.rssMb), withCaptions: Math.round(withCaptions.rssMb), captions: Math.round(withCaptions.rssMb - without.rssMb) },
+    // The stream adapts its recogniser to the speaker after 30 s of recognised speech (CAPTIONS_BENCH_S=90 reaches it).
+    speakerAdaptation: server.output().split('\n').filter((line) => /adapt to the speaker|adapted to the speaker/.test(line)).map((line) => (/"msg":"([^"]*)"/.exec(line)?.[1] ?? line)),
     note: 'server process (threads: pipeline worker, PocketSphinx worker) plus its ffmpeg children; the viewer and publisher Chromium share the same 2 cores',
   };
-  console.log(`caption latency p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms (settled p95 ${result.settledLatencyMs.p95} ms) at load ${result.machineLoad.loadAverage1mBefore}–${result.machineLoad.loadAverage1mAfter} on ${result.machineLoad.cores} cores`);
+  console.log(`caption latency p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms (settled p95 ${result.settledLatencyMs.p95} ms) at load ${result.machineLoad.loadAverage1mBefore}–${result.machineLoad.loadAverage1mAfter} on ${result.machineLoad.cores} cores; speaker adaptation: ${result.speakerAdaptation.join('; ') || 'none'}`);
   await writeResult('captions', result, {
     title: 'Caption latency: end of a spoken word → caption on the viewer page',
     unit: 'ms',
