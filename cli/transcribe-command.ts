@@ -68,7 +68,7 @@ async function runTranscribe(invocation: CliInvocation, context: CliContext): Pr
     if (interrupted) throw new InterruptedError();
     progress?.finish(1, `${transcript.words.length} words`);
     if (transcript.adaptation?.applied === false && values.quiet !== true) {
-      context.stderr.write(`livefx transcribe: not adapted to the speaker (${transcript.adaptation.reason}); the transcript is the first pass\n`);
+      context.stderr.write(`livefx transcribe: not adapted to the speaker: ${transcript.adaptation.reason}; the transcript is the first pass\n`);
     }
     text = formatTranscript(transcript, format as TranscriptFormat);
   } catch (error) {

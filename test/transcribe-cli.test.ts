@@ -36,7 +36,7 @@ describe('livefx transcribe', () => {
     expect(run.stderr).toMatch(/transcribe +\d+%/);
     expect(run.stderr).toMatch(/transcribe +100% +\d+ words in/);
     // Two sentences are too little speech for the second, adapted pass: the user is told.
-    expect(run.stderr).toMatch(/livefx transcribe: not adapted to the speaker \(too little speech to adapt to \(.* s recognised; it needs 20 s\)\); the transcript is the first pass\n/);
+    expect(run.stderr).toMatch(/livefx transcribe: not adapted to the speaker: too little speech to adapt to \(\d+\.\d s recognised; it needs 20 s\); the transcript is the first pass\n/);
     const onePass = await livefx(['transcribe', speech, '--one-pass']);
     expect(onePass.code, onePass.stderr).toBe(0);
     expect(onePass.stdout).toBe(run.stdout);
