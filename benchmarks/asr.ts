@@ -1,7 +1,6 @@
 // Live subtitles engine: word error rate on generated speech (clean and under pink noise), real-time
 // factor on one core, latency of partials and finals in a real-time feed, and what the energy gate
 // saves on mostly-silent input. PocketSphinx through koffi, as the server runs it.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { scoringWords, wordErrors, type WordErrors } from '../transforms/subtitl
 import { AsrCorpus, BENCH_CONDITIONS } from '../test/helpers/asr-corpus.js';
 import { TUNING_SET, TUNING_SET_2, UNSEEN_SETS } from '../test/helpers/asr-sentence-sets.js';
 import { percentile, renderBarChart, RESULTS_DIR, writeResult } from './bar-chart.js';
+import { cpuSecondsWithEndedChildren } from './process-usage.js';
 import type { AsrResult } from '../transforms/subtitles/asr-engine.js';
 import { transcribeFile } from '../transforms/subtitles/transcribe-file.js';
 import type { Transcript } from '../transforms/subtitles/transcript-formats.js';
@@ -77,15 +77,6 @@ interface VoiceScore extends WordErrors {
 }
 
 /** Every voice on every set, before and after; ASR_BENCH_SETS / ASR_BENCH_VOICES (comma lists) run a subset while developing. */
-/** CPU ms of this process, its threads and the children it has waited for (the adaptation tools), from /proc. */
-function cpuWithChildrenMs(): number {
-  const fields = readFileSync('/proc/self/stat', 'latin1').split(') ')[1]!.split(' ');
-  // utime, stime, cutime, cstime are fields 14–17 of stat(5); fields[0] here is field 3.
-  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
-  return (ticks * 1000) / CLOCK_TICKS_PER_S;
-}
-const CLOCK_TICKS_PER_S = 100;
-
 async function voiceScores(): Promise<{ set: string; voice: SpeechVoice; words: number; before: VoiceScore; after: VoiceScore; liveAdapted: VoiceScore; adapted: VoiceScore & { adaptation: Transcript['adaptation'] } }[]> {
   const wanted = (name: string): string[] | undefined => process.env[name]?.split(',').map((item) => item.trim()).filter((item) => item !== '');
   const setNames = wanted('ASR_BENCH_SETS');
@@ -105,9 +96,10 @@ async function voiceScores(): Promise<{ set: string; voice: SpeechVoice; words: 
       };
       // As `livefx transcribe` runs: two passes, the second adapted to the speaker from the first.
       const adapted = async (): Promise<VoiceScore & { adaptation: Transcript['adaptation'] }> => {
-        const cpuStart = cpuWithChildrenMs();
+        // This process, its threads and the adaptation tools it has waited for.
+        const cpuStartS = await cpuSecondsWithEndedChildren(process.pid);
         const transcript = await transcribeFile(speech.file, { engine: new PocketSphinxEngine() });
-        const cpuMs = cpuWithChildrenMs() - cpuStart;
+        const cpuMs = ((await cpuSecondsWithEndedChildren(process.pid)) - cpuStartS) * 1000;
         const hypothesis = scoringWords(transcript.utterances.map((utterance) => utterance.text).join(' '));
         return { ...wordErrors(reference, hypothesis), cpuMsPerAudioS: round(cpuMs / (speech.durationMs / 1000), 1), adaptation: transcript.adaptation };
       };
