@@ -72,6 +72,22 @@ export interface AdaptationSample {
   words: readonly string[];
 }
 
+/** Audio kept either side of an utterance's words in its adaptation sample, so the alignment has its silences. */
+export const ADAPTATION_MARGIN_MS = 250;
+
+/**
+ * Where an utterance's adaptation sample starts and ends, in samples at `sampleRate` from the stream's
+ * first sample: its first word to its last, with ADAPTATION_MARGIN_MS either side (the caller clips the
+ * end to the audio it has). Undefined for an utterance without words.
+ */
+export function adaptationSpan(result: AsrResult, sampleRate: number): { start: number; end: number } | undefined {
+  const first = result.words[0];
+  const last = result.words.at(-1);
+  if (!first || !last) return undefined;
+  const perMs = sampleRate / 1000;
+  return { start: Math.max(0, Math.round((first.startMs - ADAPTATION_MARGIN_MS) * perMs)), end: Math.round((last.endMs + ADAPTATION_MARGIN_MS) * perMs) };
+}
+
 /** An engine adapted to one speaker; dispose() removes what the adaptation wrote. */
 export interface AdaptedAsrEngine extends AsrEngine {
   /** Seconds of speech the adaptation learnt from (rounded to 0.1 s). */

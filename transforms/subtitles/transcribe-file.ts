@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FfmpegError, JobCancelledError, ProcessRunner } from '../../core/process/process-runner.js';
-import { isSpeakerAdaptable, type AdaptationSample, type AdaptedAsrEngine, type AsrEngine, type AsrResult, type AsrStream } from './asr-engine.js';
+import { adaptationSpan, isSpeakerAdaptable, type AdaptationSample, type AdaptedAsrEngine, type AsrEngine, type AsrResult, type AsrStream } from './asr-engine.js';
 import { CaptionLayout, type CaptionCue, type CaptionLayoutOptions } from './caption-layout.js';
 import type { Transcript, TranscriptAdaptation } from './transcript-formats.js';
 
@@ -153,21 +153,15 @@ function adaptationSamples(utterances: readonly AsrResult[], kept: readonly Int1
     at += chunk.length;
   }
   const samples: AdaptationSample[] = [];
-  const margin = (ADAPTATION_MARGIN_MS * SAMPLE_RATE) / 1000;
   for (const utterance of utterances) {
-    const first = utterance.words[0];
-    const last = utterance.words.at(-1);
-    if (!first || !last) continue;
-    const start = Math.max(0, Math.round((first.startMs * SAMPLE_RATE) / 1000 - margin));
-    const end = Math.min(audio.length, Math.round((last.endMs * SAMPLE_RATE) / 1000 + margin));
-    if (end <= start) continue;
-    samples.push({ pcm: audio.subarray(start, end), words: utterance.words.map((word) => word.word) });
+    const span = adaptationSpan(utterance, SAMPLE_RATE);
+    if (!span) continue;
+    const end = Math.min(audio.length, span.end);
+    if (end <= span.start) continue;
+    samples.push({ pcm: audio.subarray(span.start, end), words: utterance.words.map((word) => word.word) });
   }
   return samples;
 }
-
-/** Audio kept either side of an utterance's words for adaptation, so the alignment has its silences. */
-const ADAPTATION_MARGIN_MS = 250;
 
 interface PassProgress {
   /** The part of the whole run this pass is: progress goes from `from` to `from + share`. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ProcessRunner } from '../../../../core/process/process-runner.js';
-import type { AdaptationSample, AsrResult, SpeakerAdaptationOutcome } from '../../asr-engine.js';
+import { adaptationSpan, type AdaptationSample, type AsrResult, type SpeakerAdaptationOutcome } from '../../asr-engine.js';
 import { POCKETSPHINX_SAMPLE_RATE, type PocketSphinxModel } from './pocketsphinx-library.js';
 import { estimateSpeakerTransform } from './speaker-adaptation.js';
 
@@ -23,7 +23,6 @@ export interface LiveAdaptationOptions {
 export const LIVE_ADAPTATION_AFTER_MS: readonly number[] = [30_000, 120_000];
 /** Audio kept for cutting out an utterance once its final arrives: longer than the longest utterance plus the worker's lag. */
 const RING_MS = 60_000;
-const MARGIN_MS = 250;
 const SAMPLES_PER_MS = POCKETSPHINX_SAMPLE_RATE / 1000;
 
 /**
@@ -75,11 +74,10 @@ export class LiveSpeakerAdaptation {
   /** A final from the decoder: its audio and words become a sample; may start an estimate. */
   final(result: AsrResult): void {
     if (this.stopped) return;
-    const first = result.words[0];
-    const last = result.words.at(-1);
-    if (!first || !last) return;
-    const start = Math.max(0, Math.round((first.startMs - MARGIN_MS) * SAMPLES_PER_MS));
-    const end = Math.min(this.written, Math.round((last.endMs + MARGIN_MS) * SAMPLES_PER_MS));
+    const span = adaptationSpan(result, POCKETSPHINX_SAMPLE_RATE);
+    if (!span) return;
+    const { start } = span;
+    const end = Math.min(this.written, span.end);
     // Already overwritten (the decoder lagged more than the ring holds): skip this one.
     if (end <= start || start < this.written - this.ring.length) return;
     const pcm = new Int16Array(end - start);

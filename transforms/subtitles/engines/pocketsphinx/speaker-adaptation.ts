@@ -28,8 +28,6 @@ export const ADAPTATION_TOOLS = {
 export const MIN_ADAPTATION_SPEECH_MS = 20_000;
 /** More than this costs time in bw and gains nothing measurable for one global transform. */
 export const MAX_ADAPTATION_SPEECH_MS = 10 * 60_000;
-/** Audio kept either side of an utterance's words, so the alignment has its silences. */
-const MARGIN_MS = 250;
 
 /** Adaptation was not possible: the message says why (tools missing, too little speech, a tool failed). */
 export class SpeakerAdaptationError extends Error {
