@@ -4,10 +4,12 @@
 // watch page in Chromium: navigation to the first presented frame, step by step, from the page's own
 // join timings (JOIN_LABEL names the run, e.g. `before`/`after` a change; runs with other labels
 // already in the results file are kept beside it; JOIN_COMPARE_EARLY=1 alternates loads with and without
-// the page's early WHEP start and records both).
+// the page's early WHEP start, JOIN_COMPARE_UI_PRELOAD=1 with a second Chromium that keeps each new
+// window's browser-UI preload (Chromium's default, see test/helpers/chromium.ts), and records each).
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../test/helpers/chromium.js';
 import { WhipClient } from '../test/helpers/whip-client.js';
 import { percentile, writeResult } from './bar-chart.js';
@@ -20,6 +22,7 @@ const JOINS = Number(process.env.JOIN_COUNT ?? 12);
 const PAGE_LOADS = Number(process.env.JOIN_PAGE_LOADS ?? 20);
 const LABEL = process.env.JOIN_LABEL ?? 'after';
 const COMPARE_EARLY = process.env.JOIN_COMPARE_EARLY === '1';
+const COMPARE_UI_PRELOAD = process.env.JOIN_COMPARE_UI_PRELOAD === '1';
 const round = (value: number): number => Math.round(value * 100) / 100;
 const loadBefore = loadavg().map(round);
 
@@ -39,14 +42,19 @@ for (let index = 0; index < JOINS; index++) {
 }
 
 const browser = await launchChromium();
-const pageJoins: WatchPageJoin[] = [];
-// JOIN_COMPARE_EARLY=1: every other load without the page's early WHEP start (its player then makes the offer), labelled apart, same run.
-const pageJoinsWithoutEarly: WatchPageJoin[] = [];
-for (let index = 0; index < PAGE_LOADS; index++) {
-  const without = COMPARE_EARLY && index % 2 === 1;
-  (without ? pageJoinsWithoutEarly : pageJoins).push(await timeWatchPageJoin(browser, `${server.url}/watch?stream=${stream.id}`, { withoutEarlyStart: without }));
+/** The page loads of this run, taken in turn: the page as it is, and the comparisons asked for (same run, alternate loads). */
+const variants: { label: string; browser: Browser; withoutEarlyStart: boolean; joins: WatchPageJoin[] }[] = [{ label: LABEL, browser, withoutEarlyStart: false, joins: [] }];
+// Without the page's early WHEP start its player makes the offer.
+if (COMPARE_EARLY) variants.push({ label: `${LABEL}, without the early WHEP start (same run, alternate loads)`, browser, withoutEarlyStart: true, joins: [] });
+if (COMPARE_UI_PRELOAD) {
+  const preloading = await launchChromium([], { browserUiPreload: true });
+  variants.push({ label: `${LABEL}, Chromium's per-window UI preload on (same run, alternate loads)`, browser: preloading, withoutEarlyStart: false, joins: [] });
 }
-await browser.close();
+for (let index = 0; index < PAGE_LOADS * variants.length; index++) {
+  const variant = variants[index % variants.length]!;
+  variant.joins.push(await timeWatchPageJoin(variant.browser, `${server.url}/watch?stream=${stream.id}`, { withoutEarlyStart: variant.withoutEarlyStart }));
+}
+for (const open of new Set(variants.map((variant) => variant.browser))) await open.close();
 await publisher.stop();
 await server.stop();
 
@@ -63,11 +71,10 @@ const pageRun = (label: string, joins: WatchPageJoin[]) => ({
   ),
   loadAverage: { before: loadBefore, after: loadAfter, cores: cpus().length },
 });
-const watchPage = pageRun(LABEL, pageJoins);
-const runsNow = COMPARE_EARLY ? [watchPage, pageRun(`${LABEL}, without the early WHEP start (same run, alternate loads)`, pageJoinsWithoutEarly)] : [watchPage];
+const runsNow = variants.map((variant) => pageRun(variant.label, variant.joins));
 for (const run of runsNow) console.log(`watch page (${run.label}), navigation to first frame: p50 ${run.steps.firstFrame!.p50Ms} ms, p95 ${run.steps.firstFrame!.p95Ms} ms; load ${loadBefore.join(' ')} → ${loadAfter.join(' ')}`);
 // Other labels' runs (e.g. the figures before a change) stay beside this one.
-const previous = JSON.parse(await readFile(path.join(projectRoot, 'benchmarks', 'results', 'join-time.json'), 'utf8').catch(() => '{}')) as { watchPage?: (typeof watchPage)[] };
+const previous = JSON.parse(await readFile(path.join(projectRoot, 'benchmarks', 'results', 'join-time.json'), 'utf8').catch(() => '{}')) as { watchPage?: typeof runsNow };
 const watchPageRuns = [...(previous.watchPage ?? []).filter((run) => !runsNow.some((now) => now.label === run.label)), ...runsNow];
 const result = {
   benchmark: 'time from WHEP request to the first decoded frame',
