@@ -96,7 +96,10 @@ describe('browser: a recorded session with chat and reactions', () => {
     await react(bob, 'Bob', 'heart');
     await until(21);
     await say(alice, 'Alice', 'bye, see you');
-    await alice.context().close();
+    // Alice closes her tab: her page says goodbye (WHEP DELETE on pagehide). Closing her whole browser
+    // context at once could drop that request with the context under load; werift would then notice
+    // only after consent to send expires (30 s), after this session has ended.
+    await alice.close();
     const aliceLeftAtS = sessionNow();
     await until(30);
     await publisher.getByTestId('stop').click();
@@ -159,6 +162,7 @@ describe('browser: a recorded session with chat and reactions', () => {
     expect(chains[0]).toMatchObject({ transforms: [expect.objectContaining({ name: 'color', params: expect.objectContaining({ brightness: 0.2 }) })] });
     expect(Math.abs(chains[0]!.t - chainAtS)).toBeLessThan(1);
 
+    await alice.context().close();
     await bob.context().close();
     await publisher.close();
     expect(pageErrors).toEqual([]);

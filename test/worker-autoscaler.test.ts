@@ -62,7 +62,11 @@ describe('livefx workers', () => {
     await waitFor('three workers running and the third start logged', async () => {
       const running = (await childrenOf(pid)).length === 3;
       return (running && decisions(supervisor!.output()).some((entry) => entry.decision === 'start' && entry.workersNow === 3)) || undefined;
-    }, 60_000, 200);
+    }, 60_000, 200).catch(async (error: unknown) => {
+      const childrenOfNow = await childrenOf(pid);
+      // Once in a loaded full-suite run this never came: what the supervisor decided (and any worker crash) says why.
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; workers running: ${childrenOfNow.length}; the supervisor said:\n${supervisor!.output().slice(-6000)}`);
+    });
     const ups = decisions(supervisor.output()).filter((entry) => entry.decision === 'start');
     expect(ups.at(-1)!.workersNow).toBe(3);
     expect(ups.at(-1)!.reason).toMatch(/^backlog \d+ jobs > \d workers × 1 jobs per worker$/);
