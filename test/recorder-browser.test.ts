@@ -150,8 +150,9 @@ describe('browser: a recorded session with chat and reactions', () => {
     console.log(`recorded session, click dispatched → archived (s): ${archived.map((event, index) => (event.t - sent[index]!.clickedS).toFixed(3)).join(' ')}`);
     archived.forEach((event, index) => {
       const { atS, clickedS } = sent[index]!;
-      expect(event.t, `${event.type} at ${event.t} s, clicked at ${atS}–${clickedS} s`).toBeGreaterThanOrEqual(atS - 0.05);
-      expect(event.t - clickedS, `${event.type} at ${event.t} s, clicked at ${atS}–${clickedS} s`).toBeLessThan(1);
+      const when = `${event.type} at ${event.t} s, clicked at ${atS}–${clickedS} s`;
+      expect(event.t, when).toBeGreaterThanOrEqual(atS - 0.05);
+      expect(event.t - clickedS, when).toBeLessThan(1);
     });
 
     // Viewers: none at the start, two once both pages played, fewer after Alice left.

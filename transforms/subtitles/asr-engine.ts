@@ -73,7 +73,7 @@ export interface AdaptationSample {
 }
 
 /** Audio kept either side of an utterance's words in its adaptation sample, so the alignment has its silences. */
-export const ADAPTATION_MARGIN_MS = 250;
+const ADAPTATION_MARGIN_MS = 250;
 
 /**
  * Where an utterance's adaptation sample starts and ends, in samples at `sampleRate` from the stream's
