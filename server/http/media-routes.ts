@@ -1,5 +1,5 @@
-import { createReadStream, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { StreamRegistry } from '../streams/stream-registry.js';
@@ -100,23 +100,37 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
     if (lowLatency) return sendLowLatency(reply, stream.lowLatencyHls, lowLatency, request.query as Record<string, unknown>, stream.state === 'ended');
     if (!HLS_FILE.test(file)) throw new LivefxError('not_found', `no HLS file "${file}"`);
     const filePath = path.join(stream.hlsDir, file);
-    const info = (await stat(filePath).catch(() => undefined)) ?? (stream.state === 'ended' ? undefined : await heldCaptionsSegment(stream.hlsDir, file, () => request.raw.socket.destroyed));
-    if (!info) {
+    const opened = (await openNow(filePath)) ?? (stream.state !== 'ended' && (await heldCaptionsSegment(stream.hlsDir, file, () => request.raw.socket.destroyed)) ? await openNow(filePath) : undefined);
+    if (!opened) {
       throw new LivefxError('not_ready', stream.state === 'ended' ? 'the stream has ended' : `"${file}" is not available (yet)`);
     }
     const playlist = file.endsWith('.m3u8');
+    const type = playlist ? 'application/vnd.apple.mpegurl' : file.endsWith('.vtt') ? 'text/vtt; charset=utf-8' : 'video/mp2t';
+    reply.header('Content-Type', type).header('Cache-Control', playlist ? 'no-cache' : 'max-age=60');
     const token = (request.query as { token?: unknown }).token;
-    if (playlist && typeof token === 'string' && token.length > 0) {
+    const tokenised = playlist && typeof token === 'string' && token.length > 0;
+    if (tokenised || opened.size === 0) {
+      const text = await opened.handle.readFile('utf8').finally(() => opened.handle.close());
       // Players resolve segment URIs against the playlist URL without its query: the token is carried into each.
-      return reply
-        .header('Content-Type', 'application/vnd.apple.mpegurl')
-        .header('Cache-Control', 'no-cache')
-        .send(withToken(await readFile(filePath, 'utf8'), token));
+      return reply.send(tokenised ? withToken(text, token) : text);
     }
-    return reply
-      .header('Content-Type', playlist ? 'application/vnd.apple.mpegurl' : file.endsWith('.vtt') ? 'text/vtt; charset=utf-8' : 'video/mp2t')
-      .header('Cache-Control', playlist ? 'no-cache' : 'max-age=60')
-      .header('Content-Length', info.size)
-      .send(createReadStream(filePath));
+    // The stream closes the handle when it ends or is destroyed (a client that goes away).
+    return reply.header('Content-Length', opened.size).send(opened.handle.createReadStream({ start: 0, end: opened.size - 1 }));
   });
+}
+
+/**
+ * The file as it is at this moment: an open handle and that handle's own size. The muxer replaces its playlists
+ * (written aside, then renamed over the old one), so a size taken by path and bytes read by path can belong to
+ * two different files; the client then gets more or fewer bytes than the Content-Length promised.
+ */
+async function openNow(filePath: string): Promise<{ handle: FileHandle; size: number } | undefined> {
+  const handle = await open(filePath).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    return { handle, size: (await handle.stat()).size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }
