@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, createStream, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { createStream, startServer, waitFor, type RunningServer } from './helpers/livefx-process.js';
+import { AUTH, rawRequest } from './fuzz/fuzz-harness.js';
 
 let server: RunningServer;
 let replacer: ChildProcess | undefined;
@@ -21,21 +21,9 @@ afterAll(async () => {
 const SHORT = '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.000,\nsegment-1.ts\n';
 const LONG = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n${Array.from({ length: 200 }, (_, index) => `#EXTINF:1.000,\nsegment-${1_000_000 + index}.ts\n`).join('')}`;
 
-/** One GET on a fresh connection: status, the Content-Length promised and the bytes that came, or the client's parse error. */
-function get(url: string): Promise<{ status: number; promised: number | undefined; body: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const request = http.get(url, { agent: false, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const length = response.headers['content-length'];
-        resolve({ status: response.statusCode ?? 0, promised: length === undefined ? undefined : Number(length), body: Buffer.concat(chunks).toString('utf8') });
-      });
-      response.on('error', (error) => resolve({ error: error.message }));
-    });
-    request.on('error', (error) => resolve({ error: error.message }));
-  });
-}
+/** One GET on its own connection: the answer, or the client's parse error as a problem. */
+const get = (url: string, id: string) =>
+  rawRequest(url, 'GET', `/hls/${id}/index.m3u8`, { headers: AUTH }).catch((error: Error) => ({ error: error.message }));
 
 describe('HLS files from the stream folder', () => {
   it('sends a playlist the muxer keeps replacing (write aside, rename over) whole, with the Content-Length of the bytes sent', async () => {
@@ -51,7 +39,7 @@ describe('HLS files from the stream folder', () => {
         renameSync(dir + '/index.m3u8.tmp', dir + '/index.m3u8');
       }`;
     replacer = spawn(process.execPath, ['-e', script, dir, SHORT, LONG], { stdio: 'ignore' });
-    await waitFor('the first playlist', () => get(`${server.url}/hls/${stream.id}/index.m3u8`).then((answer) => ('status' in answer && answer.status === 200) || undefined), 10_000, 20);
+    await waitFor('the first playlist', () => get(server.url, stream.id).then((answer) => ('status' in answer && answer.status === 200) || undefined), 10_000, 20);
 
     const problems: string[] = [];
     const seen = new Set<string>();
@@ -60,12 +48,17 @@ describe('HLS files from the stream folder', () => {
     const client = async (): Promise<void> => {
       while (next < total) {
         next++;
-        const answer = await get(`${server.url}/hls/${stream.id}/index.m3u8`);
-        if ('error' in answer) problems.push(`no clean answer: ${answer.error}`);
-        else if (answer.status !== 200) problems.push(`status ${answer.status}: ${answer.body.slice(0, 200)}`);
-        else if (answer.promised !== Buffer.byteLength(answer.body)) problems.push(`Content-Length ${answer.promised}, ${Buffer.byteLength(answer.body)} bytes came`);
-        else if (answer.body !== SHORT && answer.body !== LONG) problems.push(`a mix of two playlists (${answer.body.length} characters)`);
-        else seen.add(answer.body === SHORT ? 'short' : 'long');
+        const answer = await get(server.url, stream.id);
+        if ('error' in answer) {
+          problems.push(`no clean answer: ${answer.error}`);
+          continue;
+        }
+        const body = answer.body.toString('utf8');
+        const promised = Number(answer.headers['content-length']);
+        if (answer.status !== 200) problems.push(`status ${answer.status}: ${body.slice(0, 200)}`);
+        else if (promised !== answer.body.length) problems.push(`Content-Length ${answer.headers['content-length']}, ${answer.body.length} bytes came`);
+        else if (body !== SHORT && body !== LONG) problems.push(`a mix of two playlists (${body.length} characters)`);
+        else seen.add(body === SHORT ? 'short' : 'long');
       }
     };
     await Promise.all(Array.from({ length: 8 }, client));

@@ -1,5 +1,4 @@
-import type { Stats } from 'node:fs';
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { StreamRegistry } from '../streams/stream-registry.js';
@@ -36,10 +35,10 @@ const HELD_POLL_MS = 50;
 
 /**
  * A captions segment its playlist names ahead of writing it (LL-HLS lists the next two): the request is held
- * until the segment is written, at most three target durations and 3 s. Undefined when the playlist does not
- * name it, the wait ran out or the client went away.
+ * until the segment is written, at most three target durations and 3 s; it is then opened. Undefined when the
+ * playlist does not name it, the wait ran out or the client went away.
  */
-async function heldCaptionsSegment(dir: string, file: string, gone: () => boolean): Promise<Stats | undefined> {
+async function heldCaptionsSegment(dir: string, file: string, gone: () => boolean): Promise<OpenedFile | undefined> {
   const rendition = CAPTIONS_SEGMENT.exec(file)?.[1];
   if (!rendition) return undefined;
   const playlist = await readFile(path.join(dir, `${rendition}.m3u8`), 'utf8').catch(() => '');
@@ -48,8 +47,8 @@ async function heldCaptionsSegment(dir: string, file: string, gone: () => boolea
   const deadline = Date.now() + 3 * targetS * 1000 + 3000;
   while (Date.now() < deadline && !gone()) {
     await new Promise((resolve) => setTimeout(resolve, HELD_POLL_MS));
-    const info = await stat(path.join(dir, file)).catch(() => undefined);
-    if (info) return info;
+    const opened = await openNow(path.join(dir, file));
+    if (opened) return opened;
   }
   return undefined;
 }
@@ -100,7 +99,7 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
     if (lowLatency) return sendLowLatency(reply, stream.lowLatencyHls, lowLatency, request.query as Record<string, unknown>, stream.state === 'ended');
     if (!HLS_FILE.test(file)) throw new LivefxError('not_found', `no HLS file "${file}"`);
     const filePath = path.join(stream.hlsDir, file);
-    const opened = (await openNow(filePath)) ?? (stream.state !== 'ended' && (await heldCaptionsSegment(stream.hlsDir, file, () => request.raw.socket.destroyed)) ? await openNow(filePath) : undefined);
+    const opened = (await openNow(filePath)) ?? (stream.state === 'ended' ? undefined : await heldCaptionsSegment(stream.hlsDir, file, () => request.raw.socket.destroyed));
     if (!opened) {
       throw new LivefxError('not_ready', stream.state === 'ended' ? 'the stream has ended' : `"${file}" is not available (yet)`);
     }
@@ -119,12 +118,17 @@ export function registerMediaRoutes(app: FastifyInstance, registry: StreamRegist
   });
 }
 
+interface OpenedFile {
+  handle: FileHandle;
+  size: number;
+}
+
 /**
  * The file as it is at this moment: an open handle and that handle's own size. The muxer replaces its playlists
  * (written aside, then renamed over the old one), so a size taken by path and bytes read by path can belong to
  * two different files; the client then gets more or fewer bytes than the Content-Length promised.
  */
-async function openNow(filePath: string): Promise<{ handle: FileHandle; size: number } | undefined> {
+async function openNow(filePath: string): Promise<OpenedFile | undefined> {
   const handle = await open(filePath).catch(() => undefined);
   if (!handle) return undefined;
   try {
