@@ -7,7 +7,7 @@ export function sendRangedFile(reply: FastifyReply, range: string | undefined, f
   reply.header('Accept-Ranges', 'bytes').header('Content-Type', contentType).header('Cache-Control', cacheControl);
   const match = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
   // No range, several ranges or another unit: the whole file is a valid answer (RFC 9110 section 14.2).
-  // Bounded to the size given, so a file still growing (a recording in progress) sends the bytes its Content-Length promised.
+  // Bounded to the size given: a file that grew since the caller's stat sends no more than its Content-Length promised.
   if (!match || (match[1] === '' && match[2] === '')) return reply.header('Content-Length', size).send(size === 0 ? Buffer.alloc(0) : createReadStream(file, { start: 0, end: size - 1 }));
   let start: number;
   let end: number;
